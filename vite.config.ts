@@ -1,0 +1,32 @@
+import { sveltekit } from '@sveltejs/kit/vite';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+	plugins: [sveltekit()],
+	build: { target: 'es2022' },
+	test: {
+		projects: [
+			{
+				extends: true,
+				test: {
+					name: 'unit',
+					include: ['src/**/*.spec.ts', 'relay/**/*.spec.js'],
+					environment: 'node'
+				}
+			},
+			{
+				test: {
+					name: 'e2e',
+					include: ['tests/**/*.e2e.ts'],
+					environment: 'node',
+					// Each file drives several Chromium pages and a relay: on 2 cores,
+					// running files side by side only makes them flaky.
+					fileParallelism: false,
+					testTimeout: 120_000,
+					hookTimeout: 60_000,
+					globalSetup: ['tests/support/global-setup.ts']
+				}
+			}
+		]
+	}
+});
