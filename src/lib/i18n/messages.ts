@@ -1,0 +1,122 @@
+/**
+ * Every string the UI shows, in English, Italian and Indonesian. Keys are
+ * grouped by screen; `{x}` placeholders are filled by `t()`.
+ */
+export const LOCALES = ['en', 'it', 'id'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+const en = {
+	'app.tagline': 'Voice rooms with no company in the middle.',
+	'net.offline': 'Offline',
+	'net.connecting': 'Connecting…',
+	'net.retrying': 'Relay unreachable, retrying in {s} s',
+	'net.online': 'Online',
+	'net.relays': 'Relays: {n}',
+	'net.reserved': 'Reachable by other peers',
+	'net.notReserved': 'Not yet reachable by other peers',
+	'identity.title': 'You',
+	'identity.name': 'Display name',
+	'identity.namePlaceholder': 'How others see you',
+	'identity.save': 'Save',
+	'identity.peerId': 'Your ID',
+	'identity.export': 'Export identity',
+	'identity.exportHint': 'Keep this secret: whoever has it can be you. Paste it on another device to move there.',
+	'identity.download': 'Download file',
+	'identity.import': 'Import identity',
+	'identity.importHint': 'Paste an exported identity, or choose its file. This replaces the identity on this device.',
+	'identity.importButton': 'Import',
+	'identity.recovered': 'Your saved identity could not be read. It was kept aside and a new identity was created.',
+	'identity.notSaved': 'Your identity could not be saved on this device ({reason}). It lasts until you close this page.',
+	'identity.saveFailed': 'Could not save: {reason}',
+	'identity.importFailed': 'Import failed: {reason}',
+	'identity.loading': 'Preparing your identity…',
+	'meet.title': 'Meet peers',
+	'meet.hint': 'Everyone who enters the same topic connects directly to each other.',
+	'meet.topic': 'Topic',
+	'meet.join': 'Meet',
+	'meet.joined': 'Meeting on “{topic}”',
+	'meet.none': 'No direct peers yet.',
+	'peer.anonymous': 'Anonymous',
+	'peer.greet': 'Say hello',
+	'peer.greeted': '{name} answered in {ms} ms',
+	'peer.greetFailed': 'No answer: {reason}'
+};
+
+type Messages = typeof en;
+export type MessageKey = keyof Messages;
+
+const it: Messages = {
+	'app.tagline': 'Stanze vocali senza nessuna azienda in mezzo.',
+	'net.offline': 'Non in linea',
+	'net.connecting': 'Connessione…',
+	'net.retrying': 'Relay non raggiungibile, nuovo tentativo tra {s} s',
+	'net.online': 'In linea',
+	'net.relays': 'Relay: {n}',
+	'net.reserved': 'Raggiungibile dagli altri',
+	'net.notReserved': 'Non ancora raggiungibile dagli altri',
+	'identity.title': 'Tu',
+	'identity.name': 'Nome visualizzato',
+	'identity.namePlaceholder': 'Come ti vedono gli altri',
+	'identity.save': 'Salva',
+	'identity.peerId': 'Il tuo ID',
+	'identity.export': 'Esporta identità',
+	'identity.exportHint': 'Tienila segreta: chi la possiede può essere te. Incollala su un altro dispositivo per spostarti lì.',
+	'identity.download': 'Scarica file',
+	'identity.import': 'Importa identità',
+	'identity.importHint': 'Incolla un’identità esportata o scegli il suo file. Sostituisce l’identità di questo dispositivo.',
+	'identity.importButton': 'Importa',
+	'identity.recovered': 'Non è stato possibile leggere la tua identità salvata. È stata messa da parte e ne è stata creata una nuova.',
+	'identity.notSaved': 'Non è stato possibile salvare la tua identità su questo dispositivo ({reason}). Dura finché non chiudi la pagina.',
+	'identity.saveFailed': 'Salvataggio non riuscito: {reason}',
+	'identity.importFailed': 'Importazione non riuscita: {reason}',
+	'identity.loading': 'Preparazione della tua identità…',
+	'meet.title': 'Incontra altri',
+	'meet.hint': 'Chi inserisce lo stesso argomento si collega direttamente agli altri.',
+	'meet.topic': 'Argomento',
+	'meet.join': 'Incontra',
+	'meet.joined': 'Incontro su “{topic}”',
+	'meet.none': 'Ancora nessun collegamento diretto.',
+	'peer.anonymous': 'Anonimo',
+	'peer.greet': 'Saluta',
+	'peer.greeted': '{name} ha risposto in {ms} ms',
+	'peer.greetFailed': 'Nessuna risposta: {reason}'
+};
+
+const id: Messages = {
+	'app.tagline': 'Ruang suara tanpa perusahaan di tengahnya.',
+	'net.offline': 'Luring',
+	'net.connecting': 'Menghubungkan…',
+	'net.retrying': 'Relay tidak terjangkau, mencoba lagi dalam {s} dtk',
+	'net.online': 'Daring',
+	'net.relays': 'Relay: {n}',
+	'net.reserved': 'Dapat dijangkau peer lain',
+	'net.notReserved': 'Belum dapat dijangkau peer lain',
+	'identity.title': 'Anda',
+	'identity.name': 'Nama tampilan',
+	'identity.namePlaceholder': 'Cara orang lain melihat Anda',
+	'identity.save': 'Simpan',
+	'identity.peerId': 'ID Anda',
+	'identity.export': 'Ekspor identitas',
+	'identity.exportHint': 'Rahasiakan ini: siapa pun yang memilikinya bisa menjadi Anda. Tempel di perangkat lain untuk pindah ke sana.',
+	'identity.download': 'Unduh berkas',
+	'identity.import': 'Impor identitas',
+	'identity.importHint': 'Tempel identitas yang diekspor, atau pilih berkasnya. Ini menggantikan identitas di perangkat ini.',
+	'identity.importButton': 'Impor',
+	'identity.recovered': 'Identitas tersimpan Anda tidak dapat dibaca. Identitas itu disisihkan dan identitas baru dibuat.',
+	'identity.notSaved': 'Identitas Anda tidak dapat disimpan di perangkat ini ({reason}). Identitas ini berlaku sampai halaman ditutup.',
+	'identity.saveFailed': 'Gagal menyimpan: {reason}',
+	'identity.importFailed': 'Impor gagal: {reason}',
+	'identity.loading': 'Menyiapkan identitas Anda…',
+	'meet.title': 'Bertemu peer',
+	'meet.hint': 'Semua yang memasukkan topik yang sama akan terhubung langsung satu sama lain.',
+	'meet.topic': 'Topik',
+	'meet.join': 'Bertemu',
+	'meet.joined': 'Bertemu di “{topic}”',
+	'meet.none': 'Belum ada peer langsung.',
+	'peer.anonymous': 'Anonim',
+	'peer.greet': 'Sapa',
+	'peer.greeted': '{name} menjawab dalam {ms} md',
+	'peer.greetFailed': 'Tidak ada jawaban: {reason}'
+};
+
+export const MESSAGES: Record<Locale, Messages> = { en, it, id };

@@ -1,0 +1,74 @@
+/**
+ * The UI's view of this device's identity, as runes, with the actions a
+ * person can take on it. Storage and key handling are loaded lazily so the
+ * first paint does not wait for cryptography.
+ */
+import type { Identity, IdentityNotice, IdentityStore } from './identity-store';
+
+export class IdentityState {
+	peerId = $state<string | null>(null);
+	name = $state('');
+	notice = $state<IdentityNotice | null>(null);
+	importError = $state<string | null>(null);
+	saveError = $state<string | null>(null);
+
+	#identity: Identity | null = null;
+	#store: IdentityStore | null = null;
+
+	/** Loads (or on first run creates) the identity. */
+	async load(): Promise<Identity> {
+		const [{ IdentityStore }, { idbKeyValueStore }] = await Promise.all([
+			import('./identity-store'),
+			import('../storage/idb-store')
+		]);
+		this.#store = new IdentityStore(idbKeyValueStore());
+		const { identity, notice } = await this.#store.loadOrCreate();
+		this.#set(identity);
+		this.notice = notice;
+		return identity;
+	}
+
+	async rename(name: string): Promise<void> {
+		if (!this.#store || !this.#identity) return;
+		try {
+			this.#set(await this.#store.rename(this.#identity, name));
+			this.saveError = null;
+		} catch (err) {
+			// Keep the new name for this session even if the disk refused it.
+			this.name = name.trim();
+			this.#identity = { ...this.#identity, name: this.name };
+			this.saveError = err instanceof Error ? err.message : String(err);
+		}
+	}
+
+	async exportText(): Promise<string> {
+		if (!this.#identity) throw new Error('identity not loaded');
+		const { encodeIdentityFile } = await import('./identity-file');
+		return encodeIdentityFile(this.#identity);
+	}
+
+	/** Replaces this device's identity; true on success (the caller then restarts the network). */
+	async importText(text: string): Promise<boolean> {
+		if (!this.#store) return false;
+		const { decodeIdentityFile } = await import('./identity-file');
+		try {
+			const { privateKey, name } = decodeIdentityFile(text);
+			this.#set(await this.#store.replace(privateKey, name));
+			this.importError = null;
+			this.notice = null;
+			return true;
+		} catch (err) {
+			this.importError = err instanceof Error ? err.message : String(err);
+			return false;
+		}
+	}
+
+	/** The current display name, for protocols that announce it. */
+	currentName = (): string => this.#identity?.name ?? '';
+
+	#set(identity: Identity): void {
+		this.#identity = identity;
+		this.peerId = identity.peerId;
+		this.name = identity.name;
+	}
+}

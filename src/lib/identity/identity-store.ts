@@ -1,0 +1,123 @@
+/**
+ * Keeps this device's identity: an Ed25519 key made on first run, plus an
+ * editable display name. The key is the person's PeerId, so losing it means
+ * losing who they are in every room: a damaged record is set aside (never
+ * deleted) before a new identity is made, and the caller is told.
+ */
+import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { KeyValueStore } from '../storage/key-value';
+import { normalizeDisplayName } from './display-name';
+import { decodeEd25519Key } from './identity-file';
+
+export const IDENTITY_KEY = 'identity';
+export const CORRUPT_IDENTITY_PREFIX = 'identity.corrupt.';
+
+interface StoredIdentity {
+	v: 1;
+	key: Uint8Array;
+	name: string;
+}
+
+export interface Identity {
+	privateKey: PrivateKey;
+	peerId: string;
+	name: string;
+}
+
+export type IdentityNotice =
+	/** The stored identity was unreadable: it was kept aside and a new one made. */
+	| { kind: 'recovered'; keptAs: string }
+	/** The identity could not be saved (full or blocked storage): it lasts this session only. */
+	| { kind: 'not-saved'; reason: string };
+
+export interface LoadedIdentity {
+	identity: Identity;
+	notice: IdentityNotice | null;
+}
+
+export class IdentityStore {
+	readonly #kv: KeyValueStore;
+	readonly #now: () => number;
+
+	constructor(kv: KeyValueStore, now: () => number = Date.now) {
+		this.#kv = kv;
+		this.#now = now;
+	}
+
+	/** Loads the stored identity, or makes (and saves) a new one. Never throws on bad data. */
+	async loadOrCreate(): Promise<LoadedIdentity> {
+		let raw: unknown;
+		try {
+			raw = await this.#kv.get<unknown>(IDENTITY_KEY);
+		} catch (err) {
+			return this.#createUnsaved(`storage unavailable: ${errorMessage(err)}`);
+		}
+		if (raw === undefined) return this.#create(null);
+		const parsed = parseStored(raw);
+		if (parsed) return { identity: parsed, notice: null };
+
+		const keptAs = `${CORRUPT_IDENTITY_PREFIX}${this.#now()}`;
+		try {
+			await this.#kv.set(keptAs, raw);
+		} catch (err) {
+			// Cannot keep the damaged record aside: do not overwrite it either.
+			return this.#createUnsaved(`damaged identity could not be kept aside: ${errorMessage(err)}`);
+		}
+		return this.#create({ kind: 'recovered', keptAs });
+	}
+
+	/** Saves a new display name; returns the normalized name. */
+	async rename(identity: Identity, name: string): Promise<Identity> {
+		const next = { ...identity, name: normalizeDisplayName(name) };
+		await this.#save(next);
+		return next;
+	}
+
+	/** Replaces this device's identity with an imported one. */
+	async replace(privateKey: PrivateKey, name: string): Promise<Identity> {
+		const next = toIdentity(privateKey, normalizeDisplayName(name));
+		await this.#save(next);
+		return next;
+	}
+
+	async #create(notice: IdentityNotice | null): Promise<LoadedIdentity> {
+		const identity = toIdentity(await generateKeyPair('Ed25519'), '');
+		try {
+			await this.#save(identity);
+		} catch (err) {
+			return { identity, notice: { kind: 'not-saved', reason: errorMessage(err) } };
+		}
+		return { identity, notice };
+	}
+
+	async #createUnsaved(reason: string): Promise<LoadedIdentity> {
+		const identity = toIdentity(await generateKeyPair('Ed25519'), '');
+		return { identity, notice: { kind: 'not-saved', reason } };
+	}
+
+	async #save(identity: Identity): Promise<void> {
+		const record: StoredIdentity = { v: 1, key: privateKeyToProtobuf(identity.privateKey), name: identity.name };
+		await this.#kv.set(IDENTITY_KEY, record);
+	}
+}
+
+function toIdentity(privateKey: PrivateKey, name: string): Identity {
+	return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString(), name };
+}
+
+function parseStored(raw: unknown): Identity | null {
+	if (typeof raw !== 'object' || raw === null) return null;
+	const { v, key, name } = raw as Partial<StoredIdentity>;
+	if (v !== 1 || !(key instanceof Uint8Array) || typeof name !== 'string') return null;
+	try {
+		return toIdentity(decodeEd25519Key(key), normalizeDisplayName(name));
+	} catch {
+		return null;
+	}
+}
+
+function errorMessage(err: unknown): string {
+	return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

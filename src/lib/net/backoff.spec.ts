@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffDelay } from './backoff';
+
+describe('backoffDelay', () => {
+	it('doubles from the base without jitter', () => {
+		const mid = () => 0.5;
+		expect([0, 1, 2, 3].map((a) => backoffDelay(a, mid))).toEqual([1000, 2000, 4000, 8000]);
+	});
+
+	it('never exceeds the cap, even with maximal jitter or huge attempts', () => {
+		expect(backoffDelay(50, () => 1)).toBe(BACKOFF_MAX_MS);
+		expect(backoffDelay(1_000_000, () => 0.5)).toBe(BACKOFF_MAX_MS);
+	});
+
+	it('stays within ±20 % of the nominal delay', () => {
+		expect(backoffDelay(0, () => 0)).toBe(BACKOFF_BASE_MS * 0.8);
+		expect(backoffDelay(0, () => 1)).toBe(BACKOFF_BASE_MS * 1.2);
+	});
+});

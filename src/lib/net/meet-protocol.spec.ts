@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import {
+	decodeMeetAnnounce,
+	encodeMeetAnnounce,
+	MAX_MEET_ADDRS,
+	MEET_TOPIC_PREFIX,
+	MeetProtocolError,
+	meetTopicFor,
+	webrtcAddrs
+} from './meet-protocol';
+
+const ME = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
+const RELAY = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo';
+const addr = `/ip4/127.0.0.1/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${ME}`;
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe('meet announce codec', () => {
+	it('round-trips', () => {
+		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr] }), ME)).toEqual({ addrs: [addr] });
+	});
+
+	it.each([
+		['not JSON', bytes('nope')],
+		['not UTF-8', new Uint8Array([0xc3, 0x28])],
+		['no addresses', bytes('{"addrs":[]}')],
+		['addresses not a list', bytes('{"addrs":"x"}')],
+		['a number as address', bytes('{"addrs":[1]}')],
+		['too many addresses', bytes(JSON.stringify({ addrs: Array(MAX_MEET_ADDRS + 1).fill(addr) }))],
+		['someone else’s address', bytes(JSON.stringify({ addrs: [addr.replace(ME, RELAY)] }))],
+		['an oversized payload', bytes(JSON.stringify({ addrs: [addr], pad: 'x'.repeat(4096) }))]
+	])('refuses %s', (_label, input) => {
+		expect(() => decodeMeetAnnounce(input, ME)).toThrow(MeetProtocolError);
+	});
+});
+
+describe('meetTopicFor', () => {
+	it('hides the topic name behind a stable hash', async () => {
+		const a = await meetTopicFor('secret-room');
+		expect(a).toBe(await meetTopicFor('secret-room'));
+		expect(a).not.toContain('secret');
+		expect(a.startsWith(MEET_TOPIC_PREFIX)).toBe(true);
+		expect(a).not.toBe(await meetTopicFor('other-room'));
+	});
+});
+
+describe('webrtcAddrs', () => {
+	it('keeps only circuit WebRTC addresses', () => {
+		expect(webrtcAddrs([addr, `/ip4/127.0.0.1/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/p2p/${ME}`])).toEqual([addr]);
+	});
+});

@@ -1,0 +1,65 @@
+/**
+ * Meeting by topic — the announce message published on gossipsub topic
+ * `stanza/meet/1/<topic id>`, where the topic id is the first 32 hex digits of
+ * SHA-256("stanza-meet:" + topic): relays forward the topic without learning
+ * its name.
+ *
+ * Payload, UTF-8 JSON, at most 2 KiB:
+ *
+ *   { "addrs": [ multiaddr string, … ] }   (1–8 entries)
+ *
+ * Each address must end in `/p2p/<sender>` where <sender> is the gossipsub
+ * message's signed `from`: nobody can announce addresses for someone else.
+ * Receivers dial the `/p2p-circuit/webrtc` ones to get a direct connection.
+ */
+export const MEET_TOPIC_PREFIX = 'stanza/meet/1/';
+export const MAX_MEET_BYTES = 2048;
+// A browser has one circuit address per relay it holds a reservation on; 8 relays is plenty.
+export const MAX_MEET_ADDRS = 8;
+
+export class MeetProtocolError extends Error {
+	override name = 'MeetProtocolError';
+}
+
+export interface MeetAnnounce {
+	addrs: string[];
+}
+
+export async function meetTopicFor(topic: string): Promise<string> {
+	const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`stanza-meet:${topic}`));
+	const hex = Array.from(new Uint8Array(digest).slice(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
+	return `${MEET_TOPIC_PREFIX}${hex}`;
+}
+
+export function encodeMeetAnnounce(announce: MeetAnnounce): Uint8Array {
+	const addrs = announce.addrs.slice(0, MAX_MEET_ADDRS);
+	const bytes = new TextEncoder().encode(JSON.stringify({ addrs }));
+	if (bytes.length > MAX_MEET_BYTES) throw new MeetProtocolError('announce too large');
+	return bytes;
+}
+
+/** Decodes an announce and checks every address belongs to `from`. */
+export function decodeMeetAnnounce(bytes: Uint8Array, from: string): MeetAnnounce {
+	if (bytes.length > MAX_MEET_BYTES) throw new MeetProtocolError('announce too large');
+	let doc: unknown;
+	try {
+		doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+	} catch {
+		throw new MeetProtocolError('announce is not UTF-8 JSON');
+	}
+	const addrs = (doc as { addrs?: unknown } | null)?.addrs;
+	if (!Array.isArray(addrs) || addrs.length === 0 || addrs.length > MAX_MEET_ADDRS) {
+		throw new MeetProtocolError(`announce must list 1–${MAX_MEET_ADDRS} addresses`);
+	}
+	for (const addr of addrs) {
+		if (typeof addr !== 'string' || !addr.startsWith('/') || !addr.endsWith(`/p2p/${from}`)) {
+			throw new MeetProtocolError('announce lists an address that is not the sender’s');
+		}
+	}
+	return { addrs: addrs as string[] };
+}
+
+/** The addresses through which a browser can be reached over WebRTC. */
+export function webrtcAddrs(addrs: string[]): string[] {
+	return addrs.filter((a) => a.includes('/p2p-circuit/webrtc/'));
+}

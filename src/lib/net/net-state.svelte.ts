@@ -1,0 +1,237 @@
+/**
+ * What the UI knows about the network, as runes, and the actions it may call.
+ * libp2p lives in a private field and is loaded with a dynamic import only
+ * when `start()` runs (after first paint).
+ */
+import type { Connection, PrivateKey, Stream } from '@libp2p/interface';
+import { backoffDelay } from './backoff';
+import { isDirectConnection } from './connection-kind';
+import { HELLO_PROTOCOL, HELLO_TIMEOUT_MS } from './hello-protocol';
+import type { StanzaNode } from './libp2p-node';
+import { parseConfiguredRelays } from './relay-address';
+import type { TopicMeeting } from './topic-meeting';
+
+export type NetStatus = 'offline' | 'connecting' | 'online';
+
+export interface PeerView {
+	id: string;
+	name: string;
+}
+
+export type Greeting = { ok: true; name: string; rttMs: number } | { ok: false; error: string };
+
+export interface NetIdentity {
+	privateKey: PrivateKey;
+	/** Read at each hello, so a rename reaches peers without a restart. */
+	name(): string;
+}
+
+// While connected to a relay without a reservation, look for it this often.
+// (libp2p's self:peer:update is debounced by 1 s; polling a local list is cheap.)
+const RESERVATION_POLL_MS = 100;
+// A relay dial that has not completed in 10 s is retried with backoff instead.
+const RELAY_DIAL_TIMEOUT_MS = 10_000;
+
+export class NetState {
+	status = $state<NetStatus>('offline');
+	relayCount = $state(0);
+	reserved = $state(false);
+	/** When the next relay attempt happens (epoch ms), while retrying. */
+	retryAt = $state<number | null>(null);
+	lastError = $state<string | null>(null);
+	peerId = $state<string | null>(null);
+	directPeers = $state<PeerView[]>([]);
+	meetingTopic = $state<string | null>(null);
+	greetings = $state<Record<string, Greeting>>({});
+
+	#node: StanzaNode | null = null;
+	#identity: NetIdentity | null = null;
+	#relayAddrs: string[] = [];
+	#relayPeers = new Set<string>();
+	#names = new Map<string, string>();
+	#meeting: TopicMeeting | null = null;
+	#attempt = 0;
+	#retryTimer: ReturnType<typeof setTimeout> | undefined;
+	#pollTimer: ReturnType<typeof setInterval> | undefined;
+	#connecting = false;
+	#stopped = false;
+
+	/** Starts libp2p and connects to the relays; never throws (errors show as state). */
+	async start(identity: NetIdentity): Promise<void> {
+		if (this.#node || this.#connecting) return;
+		this.#identity = identity;
+		this.#stopped = false;
+		this.status = 'connecting';
+		try {
+			const { createStanzaNode } = await import('./libp2p-node');
+			const node = await createStanzaNode({
+				privateKey: identity.privateKey,
+				iceServers: [],
+				pageProtocol: location.protocol
+			});
+			await node.handle(HELLO_PROTOCOL, (stream: Stream, connection: Connection) => this.#answerHello(stream, connection), {
+				maxInboundStreams: 4
+			});
+			node.addEventListener('connection:open', this.#onConnectionChange);
+			node.addEventListener('connection:close', this.#onConnectionChange);
+			await node.start();
+			if (this.#stopped) {
+				await node.stop();
+				return;
+			}
+			this.#node = node;
+			this.peerId = node.peerId.toString();
+		} catch (err) {
+			this.status = 'offline';
+			this.lastError = describe(err);
+			return;
+		}
+		await this.#connectRelays();
+	}
+
+	/** Joins a topic: peers on it find each other and connect directly. */
+	async meet(topic: string): Promise<void> {
+		const node = this.#node;
+		const name = topic.trim();
+		if (!node || name === '' || name === this.meetingTopic) return;
+		this.#meeting?.leave();
+		const { TopicMeeting } = await import('./topic-meeting');
+		this.#meeting = new TopicMeeting(node, name, {
+			onDialError: (peerId, err) => {
+				this.lastError = `could not reach ${short(peerId)} directly: ${describe(err)}`;
+			}
+		});
+		this.meetingTopic = name;
+		await this.#meeting.join();
+	}
+
+	/** Says hello to a peer over a direct connection; the result lands in `greetings`. */
+	async greet(peerId: string): Promise<void> {
+		const node = this.#node;
+		if (!node || !this.#identity) return;
+		const started = performance.now();
+		try {
+			const { peerIdFromString } = await import('@libp2p/peer-id');
+			const { sayHello } = await import('./hello-protocol');
+			const signal = AbortSignal.timeout(HELLO_TIMEOUT_MS);
+			const stream = await node.dialProtocol(peerIdFromString(peerId), HELLO_PROTOCOL, { signal });
+			const answer = await sayHello(stream, this.#identity.name(), signal);
+			this.#names.set(peerId, answer.name);
+			this.greetings[peerId] = { ok: true, name: answer.name, rttMs: Math.round(performance.now() - started) };
+			this.#refresh();
+		} catch (err) {
+			this.greetings[peerId] = { ok: false, error: describe(err) };
+		}
+	}
+
+	async stop(): Promise<void> {
+		this.#stopped = true;
+		clearTimeout(this.#retryTimer);
+		clearInterval(this.#pollTimer);
+		this.#meeting?.leave();
+		this.#meeting = null;
+		const node = this.#node;
+		this.#node = null;
+		this.status = 'offline';
+		await node?.stop().catch(() => {});
+	}
+
+	async #connectRelays(): Promise<void> {
+		const node = this.#node;
+		if (!node || this.#connecting || this.#stopped) return;
+		this.#connecting = true;
+		this.status = 'connecting';
+		this.retryAt = null;
+		try {
+			const { discoverRelays } = await import('./relay-discovery');
+			const { multiaddr } = await import('@multiformats/multiaddr');
+			this.#relayAddrs = await discoverRelays(
+				import.meta.env.VITE_STANZA_RELAY_ORIGIN || location.origin,
+				parseConfiguredRelays(import.meta.env.VITE_STANZA_RELAYS)
+			);
+			const results = await Promise.allSettled(
+				this.#relayAddrs.map(async (addr) => {
+					const connection = await node.dial(multiaddr(addr), { signal: AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS) });
+					this.#relayPeers.add(connection.remotePeer.toString());
+				})
+			);
+			const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+			if (results.every((r) => r.status === 'rejected')) throw failed?.reason ?? new Error('no relay configured');
+			this.#attempt = 0;
+			this.lastError = null;
+		} catch (err) {
+			this.lastError = `relay unreachable: ${describe(err)}`;
+			this.#scheduleRetry();
+		} finally {
+			this.#connecting = false;
+			this.#refresh();
+		}
+	}
+
+	#scheduleRetry(): void {
+		if (this.#stopped) return;
+		clearTimeout(this.#retryTimer);
+		const delay = backoffDelay(this.#attempt++);
+		this.retryAt = Date.now() + delay;
+		this.#retryTimer = setTimeout(() => void this.#connectRelays(), delay);
+	}
+
+	#onConnectionChange = () => {
+		this.#refresh();
+		if (this.relayCount === 0 && !this.#connecting && this.retryAt === null && this.#node && !this.#stopped) {
+			this.lastError = 'lost the relay';
+			this.#scheduleRetry();
+		}
+	};
+
+	#refresh(): void {
+		const node = this.#node;
+		if (!node) return;
+		const open = node.getConnections().filter((c) => c.status === 'open');
+		this.relayCount = new Set(open.filter((c) => this.#relayPeers.has(c.remotePeer.toString())).map((c) => c.remotePeer.toString())).size;
+		const direct = new Set(open.filter((c) => isDirectConnection(c.remoteAddr.toString())).map((c) => c.remotePeer.toString()));
+		for (const id of direct) {
+			if (!this.#names.has(id)) {
+				this.#names.set(id, '');
+				void this.greet(id);
+			}
+		}
+		this.directPeers = [...direct].sort().map((id) => ({ id, name: this.#names.get(id) ?? '' }));
+		if (this.relayCount > 0) this.status = 'online';
+		else if (this.status === 'online') this.status = 'connecting';
+		this.#updateReservation();
+	}
+
+	#updateReservation(): void {
+		const node = this.#node;
+		if (!node) return;
+		const reserved = this.relayCount > 0 && node.getMultiaddrs().some((m) => m.toString().includes('/p2p-circuit'));
+		if (reserved !== this.reserved) {
+			this.reserved = reserved;
+			if (reserved) this.#meeting?.announceSoon();
+		}
+		const shouldPoll = this.relayCount > 0 && !reserved;
+		if (shouldPoll && this.#pollTimer === undefined) {
+			this.#pollTimer = setInterval(() => this.#updateReservation(), RESERVATION_POLL_MS);
+		} else if (!shouldPoll && this.#pollTimer !== undefined) {
+			clearInterval(this.#pollTimer);
+			this.#pollTimer = undefined;
+		}
+	}
+
+	async #answerHello(stream: Stream, connection: Connection): Promise<void> {
+		const { answerHello } = await import('./hello-protocol');
+		await answerHello(stream, connection, () => this.#identity?.name() ?? '', (peerId, name) => {
+			this.#names.set(peerId, name);
+			this.#refresh();
+		});
+	}
+}
+
+function describe(err: unknown): string {
+	return err instanceof Error ? err.message || err.name : String(err);
+}
+
+function short(peerId: string): string {
+	return `…${peerId.slice(-6)}`;
+}

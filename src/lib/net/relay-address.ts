@@ -1,0 +1,60 @@
+/**
+ * Which relays the app dials. The relay that served the page publishes its
+ * PeerId and multiaddrs at a well-known URL; the app then dials it at the very
+ * host and port it was loaded from, so the same build works on localhost, on a
+ * LAN address, or behind a TLS proxy with no configuration at all.
+ */
+
+export const WELL_KNOWN_RELAY_PATH = '/.well-known/stanza-relay.json';
+// Far above a real answer: a relay listing hundreds of addresses is broken or hostile.
+const MAX_WELL_KNOWN_ADDRS = 32;
+
+export interface RelayInfo {
+	peerId: string;
+	multiaddrs: string[];
+}
+
+export class RelayInfoError extends Error {
+	override name = 'RelayInfoError';
+}
+
+/** Validates the well-known document; throws RelayInfoError on anything off. */
+export function parseRelayInfo(doc: unknown): RelayInfo {
+	if (typeof doc !== 'object' || doc === null) throw new RelayInfoError('relay info is not an object');
+	const { version, peerId, multiaddrs } = doc as Record<string, unknown>;
+	if (version !== 1) throw new RelayInfoError(`unsupported relay info version ${String(version)}`);
+	if (typeof peerId !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{46,60}$/.test(peerId)) {
+		throw new RelayInfoError('relay info has no valid peerId');
+	}
+	if (!Array.isArray(multiaddrs) || multiaddrs.some((m) => typeof m !== 'string' || !m.startsWith('/'))) {
+		throw new RelayInfoError('relay info multiaddrs must be a list of multiaddr strings');
+	}
+	return { peerId, multiaddrs: (multiaddrs as string[]).slice(0, MAX_WELL_KNOWN_ADDRS) };
+}
+
+/**
+ * The relay's address as seen from the page's own origin: same host and port,
+ * `/tls/ws` under https and `/ws` under http.
+ */
+export function relayAddressForOrigin(origin: string, peerId: string): string {
+	const url = new URL(origin);
+	const secure = url.protocol === 'https:';
+	const port = url.port || (secure ? '443' : '80');
+	const host = url.hostname;
+	let hostPart: string;
+	if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) hostPart = `/ip4/${host}`;
+	else if (host.startsWith('[')) hostPart = `/ip6/${host.slice(1, -1)}`;
+	else hostPart = `/dns/${host}`;
+	return `${hostPart}/tcp/${port}/${secure ? 'tls/ws' : 'ws'}/p2p/${peerId}`;
+}
+
+/**
+ * Relay addresses configured at build time (`VITE_STANZA_RELAYS`, comma
+ * separated), for an app hosted away from any relay.
+ */
+export function parseConfiguredRelays(value: string | undefined): string[] {
+	return (value ?? '')
+		.split(',')
+		.map((s) => s.trim())
+		.filter((s) => s.startsWith('/'));
+}
