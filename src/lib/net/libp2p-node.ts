@@ -49,7 +49,13 @@ export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode
 		services: {
 			identify: identify(),
 			ping: ping(),
-			pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false })
+			pubsub: gossipsub({
+				allowPublishToZeroTopicPeers: true,
+				emitSelf: false,
+				// Peers reached over WebRTC through a relay all carry the relay's IP in
+				// their address: the IP-colocation penalty would mute a busy room.
+				scoreParams: { IPColocationFactorWeight: 0 }
+			})
 		}
 	});
 }

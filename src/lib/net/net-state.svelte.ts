@@ -18,7 +18,7 @@ export interface PeerView {
 	name: string;
 }
 
-export type Greeting = { ok: true; name: string; rttMs: number } | { ok: false; error: string };
+export type Greeting = ({ ok: true; name: string; rttMs: number } | { ok: false; error: string }) & { at: number };
 
 export interface NetIdentity {
 	privateKey: PrivateKey;
@@ -117,10 +117,10 @@ export class NetState {
 			const stream = await node.dialProtocol(peerIdFromString(peerId), HELLO_PROTOCOL, { signal });
 			const answer = await sayHello(stream, this.#identity.name(), signal);
 			this.#names.set(peerId, answer.name);
-			this.greetings[peerId] = { ok: true, name: answer.name, rttMs: Math.round(performance.now() - started) };
+			this.greetings[peerId] = { ok: true, name: answer.name, rttMs: Math.round(performance.now() - started), at: Date.now() };
 			this.#refresh();
 		} catch (err) {
-			this.greetings[peerId] = { ok: false, error: describe(err) };
+			this.greetings[peerId] = { ok: false, error: describe(err), at: Date.now() };
 		}
 	}
 
@@ -133,7 +133,11 @@ export class NetState {
 		const node = this.#node;
 		this.#node = null;
 		this.status = 'offline';
-		await node?.stop().catch(() => {});
+		try {
+			await node?.stop();
+		} catch {
+			// Stopping is best effort: the page is going away or restarting.
+		}
 	}
 
 	async #connectRelays(): Promise<void> {
@@ -197,7 +201,11 @@ export class NetState {
 			}
 		}
 		this.directPeers = [...direct].sort().map((id) => ({ id, name: this.#names.get(id) ?? '' }));
-		if (this.relayCount > 0) this.status = 'online';
+		if (direct.size > 0) markOnce('stanza:direct');
+		if (this.relayCount > 0) {
+			markOnce('stanza:relay');
+			this.status = 'online';
+		}
 		else if (this.status === 'online') this.status = 'connecting';
 		this.#updateReservation();
 	}
@@ -208,6 +216,7 @@ export class NetState {
 		const reserved = this.relayCount > 0 && node.getMultiaddrs().some((m) => m.toString().includes('/p2p-circuit'));
 		if (reserved !== this.reserved) {
 			this.reserved = reserved;
+			if (reserved) markOnce('stanza:reserved');
 			if (reserved) this.#meeting?.announceSoon();
 		}
 		const shouldPoll = this.relayCount > 0 && !reserved;
@@ -226,6 +235,14 @@ export class NetState {
 			this.#refresh();
 		});
 	}
+}
+
+/**
+ * Milestones on the page's performance timeline (relative to navigation
+ * start), read by `npm run bench:net`; harmless and cheap otherwise.
+ */
+function markOnce(name: string): void {
+	if (performance.getEntriesByName(name).length === 0) performance.mark(name);
 }
 
 function describe(err: unknown): string {

@@ -4,8 +4,9 @@
  * meet-protocol.ts) when it joins, when a new subscriber appears, when its own
  * addresses change, and every ANNOUNCE_INTERVAL_MS as a safety net. On an
  * announce from a peer it is not directly connected to, the peer with the
- * smaller PeerId dials at once; the other waits DIAL_YIELD_MS before dialing
- * too, so two peers rarely race two connections.
+ * smaller PeerId dials at once; the other announces itself again (the smaller
+ * may not have heard it yet) and dials too only if still unconnected after
+ * DIAL_YIELD_MS, so two peers rarely race two connections.
  */
 import type { PeerId } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -105,6 +106,8 @@ export class TopicMeeting {
 		if (this.#node.peerId.toString() < from) {
 			void this.#dial(from, addrs);
 		} else if (!this.#yieldTimers.has(from)) {
+			// The smaller peer dials; it may not have heard from us yet, so tell it now.
+			this.announceSoon();
 			this.#yieldTimers.set(
 				from,
 				setTimeout(() => {

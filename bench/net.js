@@ -1,0 +1,104 @@
+// @ts-check
+/**
+ * npm run bench:net — how fast peers meet, in real Chromium on loopback.
+ *
+ * Per run: page A loads the app from a real relay and joins a topic; then
+ * page B loads it and joins the same topic. On B's performance timeline
+ * (milliseconds since navigation start) we read when it first had a relay
+ * connection, a relay reservation, and a direct WebRTC connection to A.
+ * Also reports the gzip size of the JavaScript the first route needs before
+ * libp2p is loaded. Writes bench/results/net.json.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { launchBrowser, newPeerPage } from '../tests/support/browser.js';
+import { startRelay } from '../tests/support/relay-process.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const GOALS = { pageLoadToDirectMs: 800, initialJsGzipBytes: 120 * 1024 };
+
+/** @param {number[]} xs */
+const median = (xs) => {
+	const s = [...xs].sort((a, b) => a - b);
+	const m = s.length >> 1;
+	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** JS of the first route: kit's entries plus the root layout and page, with their static imports. */
+function initialJsGzipBytes() {
+	const dir = '.svelte-kit/output/client';
+	/** @type {Record<string, { file: string, imports?: string[], isEntry?: boolean }>} */
+	const manifest = JSON.parse(readFileSync(`${dir}/.vite/manifest.json`, 'utf8'));
+	const roots = Object.keys(manifest).filter(
+		(k) => k.endsWith('runtime/client/entry.js') || /client-optimized\/(app|nodes\/0|nodes\/2)\.js$/.test(k)
+	);
+	const seen = new Set();
+	const visit = (/** @type {string} */ key) => {
+		if (seen.has(key)) return;
+		seen.add(key);
+		for (const dep of manifest[key].imports ?? []) visit(dep);
+	};
+	roots.forEach(visit);
+	let total = 0;
+	for (const key of seen) total += gzipSync(readFileSync(`${dir}/${manifest[key].file}`), { level: 9 }).length;
+	return { bytes: total, files: seen.size };
+}
+
+const relay = await startRelay();
+const browser = await launchBrowser();
+/** @type {{ relay: number[], reservation: number[], direct: number[] }} */
+const samples = { relay: [], reservation: [], direct: [] };
+try {
+	for (let run = 0; run < RUNS; run++) {
+		const topic = `bench-${run}-${Date.now()}`;
+		const a = await newPeerPage(browser);
+		await a.page.goto(relay.url);
+		await a.page.waitForSelector('[data-testid=net-status][data-reserved=true]');
+		await a.page.locator('#meet-topic').fill(topic);
+		await a.page.getByRole('button', { name: 'Meet', exact: true }).click();
+
+		const b = await newPeerPage(browser);
+		await b.page.goto(relay.url);
+		await b.page.locator('#meet-topic').fill(topic);
+		await b.page.getByRole('button', { name: 'Meet', exact: true }).click();
+		await b.page.waitForSelector('[data-testid=direct-peer]', { timeout: 30_000 });
+		const marks = await b.page.evaluate(() =>
+			Object.fromEntries(['stanza:relay', 'stanza:reserved', 'stanza:direct'].map((n) => [n, performance.getEntriesByName(n)[0]?.startTime]))
+		);
+		samples.relay.push(marks['stanza:relay']);
+		samples.reservation.push(marks['stanza:reserved']);
+		samples.direct.push(marks['stanza:direct']);
+		console.log(`run ${run + 1}/${RUNS}: relay ${marks['stanza:relay'].toFixed(0)} ms, reservation ${marks['stanza:reserved'].toFixed(0)} ms, direct ${marks['stanza:direct'].toFixed(0)} ms`);
+		await a.context.close();
+		await b.context.close();
+	}
+} finally {
+	await browser.close();
+	await relay.stop();
+}
+
+const js = initialJsGzipBytes();
+const results = {
+	runs: RUNS,
+	pageLoadToRelayMs: Math.round(median(samples.relay)),
+	pageLoadToReservationMs: Math.round(median(samples.reservation)),
+	pageLoadToDirectMs: Math.round(median(samples.direct)),
+	initialJsGzipBytes: js.bytes,
+	goals: GOALS,
+	ratios: {
+		directToGoal: +(median(samples.direct) / GOALS.pageLoadToDirectMs).toFixed(2),
+		initialJsToGoal: +(js.bytes / GOALS.initialJsGzipBytes).toFixed(2)
+	},
+	samples,
+	measuredAt: new Date().toISOString(),
+	node: process.version
+};
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/net.json', JSON.stringify(results, null, 2) + '\n');
+console.log(`
+median over ${RUNS} runs (page B, ms since navigation start):
+  pageLoadToRelayMs        ${results.pageLoadToRelayMs}
+  pageLoadToReservationMs  ${results.pageLoadToReservationMs}
+  pageLoadToDirectMs       ${results.pageLoadToDirectMs}   (goal ≤ ${GOALS.pageLoadToDirectMs}, ratio ${results.ratios.directToGoal})
+  initialJsGzipBytes       ${results.initialJsGzipBytes}  (${js.files} files; goal ≤ ${GOALS.initialJsGzipBytes}, ratio ${results.ratios.initialJsToGoal})
+wrote bench/results/net.json`);

@@ -1,0 +1,307 @@
+// @ts-check
+/**
+ * Command-line and environment configuration of the relay.
+ *
+ * Pure: no I/O, no process globals except the defaults of `options`, so every
+ * rule is unit-tested in `config.spec.js`. Precedence: command line, then
+ * `STANZA_…` environment variables, then defaults.
+ */
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { multiaddr } from '@multiformats/multiaddr';
+
+/**
+ * @typedef {object} RelayConfig
+ * @property {string} host IP address the HTTP server binds to.
+ * @property {number} port TCP port; 0 picks any free port.
+ * @property {string[]} announce Public multiaddrs to advertise (without `/p2p/…`); empty = derive from the interfaces.
+ * @property {string} keyFile Absolute path of the persistent private key.
+ * @property {string | null} staticDir Absolute path of the built app, or null when disabled.
+ * @property {number} maxReservations Circuit relay reservations held at once.
+ * @property {number} reservationTtl Seconds a reservation lasts before the client must renew it.
+ * @property {number} circuitDataLimit Bytes each relayed connection may carry (each direction).
+ * @property {number} circuitDurationLimit Seconds each relayed connection may stay open.
+ * @property {number} maxConnections WebSocket connections piped to libp2p at once.
+ * @property {number} maxConnectionsPerIp WebSocket connections one client IP may hold.
+ * @property {number} maxTopics Gossipsub topics the relay mirrors at once.
+ * @property {boolean} trustProxy Take the client IP from `X-Forwarded-For` (only behind a reverse proxy).
+ */
+
+/** @typedef {{ config: RelayConfig } | { help: true } | { error: string }} ParseResult */
+
+/** The app's static build: `<repo>/build`, next to this `relay/` folder. */
+export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../build', import.meta.url));
+
+const MIB = 1024 * 1024;
+
+/**
+ * Integer options: default, accepted range, unit for messages, and why.
+ *
+ * @type {Record<string, { def: number, min: number, max: number, unit: string }>}
+ */
+const INTEGER_OPTIONS = {
+	// 0 asks the OS for any free port (tests, several relays on one host).
+	port: { def: 8080, min: 0, max: 65535, unit: '' },
+	// One reservation per listening browser; 256 covers several busy rooms.
+	'max-reservations': { def: 256, min: 1, max: 100_000, unit: '' },
+	// 2 h, the libp2p default; clients renew before it ends. At least a minute so renewals don't storm.
+	'reservation-ttl': { def: 7200, min: 60, max: 7 * 24 * 3600, unit: 's' },
+	// 1 MiB: a relayed browser-to-browser connection only carries WebRTC signaling before it upgrades.
+	'circuit-data-limit': { def: MIB, min: 1024, max: 1024 * MIB, unit: ' bytes' },
+	// 120 s: ample for an SDP/ICE exchange; media never flows through the relay.
+	'circuit-duration-limit': { def: 120, min: 1, max: 24 * 3600, unit: 's' },
+	// One WebSocket per browser; bounded so a flood cannot exhaust file descriptors.
+	'max-connections': { def: 1024, min: 1, max: 65_536, unit: '' },
+	// A household or office behind one NAT has a handful of tabs; 32 leaves room without letting one host take all.
+	'max-connections-per-ip': { def: 32, min: 1, max: 65_536, unit: '' },
+	// Each room uses a few topics; bounded because every mirrored topic costs memory and heartbeat work.
+	'max-topics': { def: 4096, min: 1, max: 1_000_000, unit: '' }
+};
+
+const STRING_OPTIONS = ['host', 'announce', 'key-file', 'static'];
+const BOOLEAN_OPTIONS = ['trust-proxy', 'no-static'];
+
+/** Accepted spellings of booleans in the environment. */
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off']);
+
+/**
+ * Turns a flag name into its environment variable: `max-topics` → `STANZA_MAX_TOPICS`.
+ *
+ * @param {string} flag
+ */
+function envName(flag) {
+	return `STANZA_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** @returns {string} the `--help` text. */
+export function usage() {
+	return `Usage: stanza-relay [options]
+
+Serves the Stanza app and a libp2p relay (WebSocket, circuit relay v2,
+gossipsub) on one HTTP port. Every option can also be set in the environment
+as STANZA_<NAME> (e.g. STANZA_MAX_TOPICS=100); the command line wins.
+
+Options:
+  --host <ip>                    address to bind (default 0.0.0.0: all interfaces)
+  --port <n>                     TCP port, 0 = any free port (default 8080; env PORT too)
+  --announce <multiaddr,...>     public addresses to advertise, repeatable, e.g.
+                                 /dns4/relay.example.org/tcp/443/tls/ws
+                                 (default: /ip4/<each local IPv4>/tcp/<port>/ws)
+  --key-file <path>              persistent relay identity (default .stanza/relay-key)
+  --static <dir>                 built app to serve (default <repo>/build); '' disables
+  --no-static                    do not serve the app
+  --max-reservations <n>         circuit relay reservations at once (default 256)
+  --reservation-ttl <seconds>    reservation lifetime (default 7200)
+  --circuit-data-limit <bytes>   data per relayed connection (default 1048576)
+  --circuit-duration-limit <s>   lifetime of a relayed connection (default 120)
+  --max-connections <n>          WebSocket connections at once (default 1024)
+  --max-connections-per-ip <n>   WebSocket connections per client IP (default 32)
+  --max-topics <n>               gossipsub topics mirrored at once (default 4096)
+  --trust-proxy                  client IP from X-Forwarded-For (behind a reverse proxy only)
+  -h, --help                     show this help
+`;
+}
+
+/**
+ * @param {string} flag
+ * @param {string} raw
+ * @returns {number | string} the integer, or an error message
+ */
+function parseInteger(flag, raw) {
+	const spec = INTEGER_OPTIONS[flag];
+	const text = raw.trim();
+	// Digits only: no signs, exponents, hex or fractions that Number() would accept.
+	if (!/^\d{1,16}$/.test(text)) return `--${flag} must be a whole number, got '${raw}'`;
+	const value = Number(text);
+	if (value < spec.min || value > spec.max) {
+		return `--${flag} must be between ${spec.min} and ${spec.max}${spec.unit}, got ${value}`;
+	}
+	return value;
+}
+
+/**
+ * @param {string} flag
+ * @param {string} raw
+ * @returns {boolean | string} the boolean, or an error message
+ */
+function parseBoolean(flag, raw) {
+	const word = raw.trim().toLowerCase();
+	if (TRUE_WORDS.has(word)) return true;
+	if (FALSE_WORDS.has(word)) return false;
+	return `--${flag} must be true or false, got '${raw}'`;
+}
+
+/**
+ * Validates one announce address. Browsers can only dial WebSocket addresses,
+ * and the relay appends its own `/p2p/<id>`, so both are checked here rather
+ * than failing later inside libp2p.
+ *
+ * @param {string} raw
+ * @returns {{ value: string } | { error: string }}
+ */
+function parseAnnounce(raw) {
+	let components;
+	try {
+		components = multiaddr(raw).getComponents();
+	} catch (err) {
+		return { error: `--announce '${raw}' is not a valid multiaddr: ${/** @type {Error} */ (err).message}` };
+	}
+	const names = components.map((c) => c.name);
+	if (names.includes('p2p') || names.includes('p2p-circuit')) {
+		return { error: `--announce '${raw}' must not contain /p2p or /p2p-circuit: the relay appends its own /p2p/<id>` };
+	}
+	if (!names.includes('ws') && !names.includes('wss')) {
+		return { error: `--announce '${raw}' must be a WebSocket address ending in /ws, /wss or /tls/ws (browsers dial nothing else)` };
+	}
+	if (!names.includes('tcp')) {
+		return { error: `--announce '${raw}' needs a /tcp/<port> part` };
+	}
+	return { value: multiaddr(raw).toString() };
+}
+
+/**
+ * Splits `argv` into flag → raw values. `--name value` and `--name=value` are
+ * both accepted; a value that starts with `--` is treated as a missing value
+ * (so `--port --host x` is an error rather than a port named `--host`).
+ *
+ * @param {string[]} argv
+ * @returns {{ values: Map<string, string[]> } | { error: string }}
+ */
+function tokenize(argv) {
+	/** @type {Map<string, string[]>} */
+	const values = new Map();
+	for (let i = 0; i < argv.length; i++) {
+		const arg = argv[i];
+		if (!arg.startsWith('--') || arg === '--') {
+			return { error: `unexpected argument '${arg}'` };
+		}
+		const eq = arg.indexOf('=');
+		const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+		/** @type {string} */
+		let value;
+		if (BOOLEAN_OPTIONS.includes(name)) {
+			value = eq === -1 ? 'true' : arg.slice(eq + 1);
+		} else if (name in INTEGER_OPTIONS || STRING_OPTIONS.includes(name)) {
+			if (eq !== -1) {
+				value = arg.slice(eq + 1);
+			} else {
+				const next = argv[i + 1];
+				if (next === undefined || next.startsWith('--')) return { error: `--${name} needs a value` };
+				value = next;
+				i++;
+			}
+		} else {
+			return { error: `unknown option '--${name}'` };
+		}
+		values.set(name, [...(values.get(name) ?? []), value]);
+	}
+	return { values };
+}
+
+/**
+ * Parses the relay's configuration.
+ *
+ * @param {string[]} argv arguments after the script name (`process.argv.slice(2)`)
+ * @param {Record<string, string | undefined>} env usually `process.env`
+ * @param {{ cwd?: string }} [options] directory relative paths resolve against
+ * @returns {ParseResult}
+ */
+export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
+	// Asking for help wins over any mistake made next to it.
+	if (argv.includes('--help') || argv.includes('-h')) return { help: true };
+	const tokens = tokenize(argv);
+	if ('error' in tokens) return tokens;
+	const { values } = tokens;
+
+	/**
+	 * The last command-line value of a flag, else its environment variable.
+	 * Empty environment variables count as unset, except where noted.
+	 *
+	 * @param {string} flag
+	 * @param {string[]} [extraEnv] further variables to consult, in order
+	 * @returns {string | undefined}
+	 */
+	const pick = (flag, extraEnv = []) => {
+		const fromArgs = values.get(flag);
+		if (fromArgs) return fromArgs[fromArgs.length - 1];
+		for (const name of [envName(flag), ...extraEnv]) {
+			const v = env[name];
+			if (v !== undefined && v !== '') return v;
+		}
+		return undefined;
+	};
+
+	/** @type {Record<string, number>} flag name → value */
+	const numbers = {};
+	for (const [flag, spec] of Object.entries(INTEGER_OPTIONS)) {
+		const raw = pick(flag, flag === 'port' ? ['PORT'] : []);
+		if (raw === undefined) {
+			numbers[flag] = spec.def;
+			continue;
+		}
+		const parsed = parseInteger(flag, raw);
+		if (typeof parsed === 'string') return { error: parsed };
+		numbers[flag] = parsed;
+	}
+
+	const host = (pick('host') ?? '0.0.0.0').trim();
+	if (isIP(host) === 0) {
+		return { error: `--host must be an IP address such as 0.0.0.0, 127.0.0.1 or ::, got '${host}'` };
+	}
+
+	// Command-line --announce values replace STANZA_ANNOUNCE rather than adding to it.
+	const announceRaw = values.get('announce') ?? [env.STANZA_ANNOUNCE ?? ''];
+	/** @type {string[]} */
+	const announce = [];
+	for (const entry of announceRaw.flatMap((v) => v.split(','))) {
+		const trimmed = entry.trim();
+		if (trimmed === '') continue;
+		const parsed = parseAnnounce(trimmed);
+		if ('error' in parsed) return parsed;
+		if (!announce.includes(parsed.value)) announce.push(parsed.value);
+	}
+
+	const keyFileRaw = pick('key-file') ?? '.stanza/relay-key';
+	const keyFile = resolve(cwd, keyFileRaw);
+
+	let trustProxy = false;
+	const trustRaw = pick('trust-proxy');
+	if (trustRaw !== undefined) {
+		const parsed = parseBoolean('trust-proxy', trustRaw);
+		if (typeof parsed === 'string') return { error: parsed };
+		trustProxy = parsed;
+	}
+
+	// --static '' disables, and so does an empty STANZA_STATIC (set but empty).
+	/** @type {string | null} */
+	let staticDir = DEFAULT_STATIC_DIR;
+	const staticArgs = values.get('static');
+	const staticRaw = staticArgs ? staticArgs[staticArgs.length - 1] : env.STANZA_STATIC;
+	if (staticRaw !== undefined) staticDir = staticRaw.trim() === '' ? null : resolve(cwd, staticRaw);
+	const noStaticRaw = pick('no-static');
+	if (noStaticRaw !== undefined) {
+		const parsed = parseBoolean('no-static', noStaticRaw);
+		if (typeof parsed === 'string') return { error: parsed };
+		if (parsed) staticDir = null;
+	}
+
+	return {
+		config: {
+			host,
+			port: numbers['port'],
+			announce,
+			keyFile,
+			staticDir,
+			maxReservations: numbers['max-reservations'],
+			reservationTtl: numbers['reservation-ttl'],
+			circuitDataLimit: numbers['circuit-data-limit'],
+			circuitDurationLimit: numbers['circuit-duration-limit'],
+			maxConnections: numbers['max-connections'],
+			maxConnectionsPerIp: numbers['max-connections-per-ip'],
+			maxTopics: numbers['max-topics'],
+			trustProxy
+		}
+	};
+}

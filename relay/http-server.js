@@ -1,0 +1,444 @@
+// @ts-check
+/**
+ * The relay's one public HTTP port.
+ *
+ * It serves the built app, `/.well-known/stanza-relay.json` (how the app
+ * learns the relay's PeerId and multiaddrs) and `/healthz`, and hands every
+ * WebSocket upgrade to libp2p's WebSocket listener on a loopback port by
+ * piping the raw socket. One port for app and libp2p means a single TLS
+ * reverse-proxy line (or none on a LAN) is enough.
+ *
+ * libp2p sees every piped connection as coming from 127.0.0.1, so the limits
+ * that need the real client address (connections per IP) are enforced here.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { connect, isIP } from 'node:net';
+import { extname, join, relative, sep, isAbsolute } from 'node:path';
+
+/** @typedef {import('./log.js').Logger} Logger */
+/** @typedef {import('node:stream').Duplex} Duplex */
+/** @typedef {import('node:http').IncomingMessage} IncomingMessage */
+/** @typedef {import('node:http').ServerResponse} ServerResponse */
+
+/**
+ * What `/.well-known/stanza-relay.json` answers.
+ *
+ * @typedef {object} RelayInfo
+ * @property {1} version bumped on incompatible changes to this document
+ * @property {string} peerId
+ * @property {string[]} multiaddrs dialable addresses, each ending in `/p2p/<peerId>`
+ */
+
+/**
+ * @typedef {object} HttpServerOptions
+ * @property {string} host
+ * @property {number} port 0 = any free port
+ * @property {string | null} staticDir built app folder, null = do not serve the app
+ * @property {number} maxConnections WebSocket connections piped at once
+ * @property {number} maxConnectionsPerIp WebSocket connections per client IP
+ * @property {boolean} trustProxy take the client IP from `X-Forwarded-For`
+ * @property {Logger} log
+ */
+
+export const WELL_KNOWN_PATH = '/.well-known/stanza-relay.json';
+
+/**
+ * Sockets for plain HTTP (app files, well-known) beyond the WebSocket limit.
+ * Node counts upgraded sockets against `server.maxConnections` too, so this is
+ * the room left for page loads when every WebSocket slot is taken.
+ */
+const HTTP_CONNECTION_HEADROOM = 256;
+
+/** Content types by extension: only what a SvelteKit static build contains. */
+const CONTENT_TYPES = /** @type {Record<string, string>} */ ({
+	'.html': 'text/html; charset=utf-8',
+	'.js': 'text/javascript; charset=utf-8',
+	'.mjs': 'text/javascript; charset=utf-8',
+	'.css': 'text/css; charset=utf-8',
+	'.json': 'application/json; charset=utf-8',
+	'.map': 'application/json; charset=utf-8',
+	'.svg': 'image/svg+xml',
+	'.png': 'image/png',
+	'.webmanifest': 'application/manifest+json',
+	'.wasm': 'application/wasm',
+	'.ico': 'image/x-icon',
+	'.txt': 'text/plain; charset=utf-8',
+	'.woff2': 'font/woff2'
+});
+
+/** Kit fingerprints every file under this path: it never changes, cache it for a year. */
+const IMMUTABLE_PREFIX = '/_app/immutable/';
+
+const NOT_BUILT_TEXT =
+	'Stanza relay: the app is not built yet.\n\nRun `npm run build` in the Stanza folder, then reload this page.\n' +
+	'(The relay itself is running; browsers that already have the app can use it.)\n';
+
+const NO_STATIC_TEXT = 'Stanza relay: this relay does not serve the app (started with --no-static).\n';
+
+/**
+ * Creates the HTTP front. Call `listen()` to bind, `setUpgradeTarget()` once
+ * libp2p listens, `setRelayInfo()` once its addresses are known.
+ *
+ * @param {HttpServerOptions} options
+ */
+export function createHttpServer(options) {
+	const { log } = options;
+
+	/** @type {number | null} loopback port of libp2p's WebSocket listener */
+	let upgradePort = null;
+	/** @type {RelayInfo | null} */
+	let relayInfo = null;
+	let closing = false;
+
+	/** Both sockets of every live pipe, so `close()` can end them. */
+	const piped = new Set(/** @type {Duplex[]} */ ([]));
+	let pipedCount = 0;
+	/** @type {Map<string, number>} client IP → piped connections */
+	const perIp = new Map();
+
+	const server = createServer((req, res) => {
+		handleRequest(req, res).catch((err) => {
+			log.warn(`http ${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
+			if (!res.headersSent) sendText(res, 500, 'internal error\n');
+			else res.destroy();
+		});
+	});
+	server.maxConnections = options.maxConnections + HTTP_CONNECTION_HEADROOM;
+	server.on('upgrade', onUpgrade);
+
+	/**
+	 * @param {IncomingMessage} req
+	 * @param {ServerResponse} res
+	 */
+	async function handleRequest(req, res) {
+		const target = req.url ?? '/';
+		if (!target.startsWith('/')) return sendText(res, 400, 'bad request\n');
+		const pathname = target.split(/[?#]/, 1)[0];
+
+		if (pathname === WELL_KNOWN_PATH) return serveWellKnown(req, res);
+		if (req.method !== 'GET' && req.method !== 'HEAD') {
+			res.setHeader('Allow', 'GET, HEAD');
+			return sendText(res, 405, 'method not allowed\n');
+		}
+		if (pathname === '/healthz') return sendText(res, 200, 'ok\n', 'no-store');
+		return serveStatic(req, res, pathname);
+	}
+
+	/**
+	 * @param {IncomingMessage} req
+	 * @param {ServerResponse} res
+	 */
+	function serveWellKnown(req, res) {
+		// Any origin may read it: the app may be hosted elsewhere than the relay.
+		res.setHeader('Access-Control-Allow-Origin', '*');
+		res.setHeader('Cache-Control', 'no-cache');
+		if (req.method === 'OPTIONS') {
+			res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD');
+			res.writeHead(204).end();
+			return;
+		}
+		if (req.method !== 'GET' && req.method !== 'HEAD') {
+			res.setHeader('Allow', 'GET, HEAD, OPTIONS');
+			return sendText(res, 405, 'method not allowed\n');
+		}
+		const status = relayInfo ? 200 : 503;
+		const body = JSON.stringify(relayInfo ?? { error: 'relay is starting' });
+		res.writeHead(status, {
+			'Content-Type': 'application/json; charset=utf-8',
+			'Content-Length': Buffer.byteLength(body)
+		});
+		res.end(req.method === 'HEAD' ? undefined : body);
+	}
+
+	/**
+	 * @param {IncomingMessage} req
+	 * @param {ServerResponse} res
+	 * @param {string} pathname URL path, still percent-encoded
+	 */
+	async function serveStatic(req, res, pathname) {
+		const root = options.staticDir;
+		if (root === null) {
+			return pathname === '/' ? sendText(res, 404, NO_STATIC_TEXT) : sendText(res, 404, 'not found\n');
+		}
+		if (!(await isDirectory(root))) {
+			return pathname === '/' ? sendText(res, 503, NOT_BUILT_TEXT) : sendText(res, 404, 'not found\n');
+		}
+
+		const file = resolveStaticPath(root, pathname);
+		if (file === null) return sendText(res, 400, 'bad path\n');
+
+		const info = await statOrNull(file);
+		// A folder without a trailing slash is a 404 rather than a redirect:
+		// redirecting to a path taken from the request invites open redirects.
+		if (!info?.isFile()) return sendText(res, 404, 'not found\n');
+		return sendFile(req, res, file, pathname, info);
+	}
+
+	/**
+	 * @param {IncomingMessage} req
+	 * @param {ServerResponse} res
+	 * @param {string} file
+	 * @param {string} urlPath
+	 * @param {import('node:fs').Stats} info
+	 */
+	function sendFile(req, res, file, urlPath, info) {
+		// Weak validator from size and mtime: `no-cache` files revalidate cheaply.
+		const etag = `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+		res.setHeader('Cache-Control', urlPath.startsWith(IMMUTABLE_PREFIX) ? 'public, max-age=31536000, immutable' : 'no-cache');
+		res.setHeader('ETag', etag);
+		res.setHeader('X-Content-Type-Options', 'nosniff');
+		if (req.headers['if-none-match'] === etag) {
+			res.writeHead(304).end();
+			return;
+		}
+		res.writeHead(200, {
+			'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+			'Content-Length': info.size
+		});
+		if (req.method === 'HEAD') {
+			res.end();
+			return;
+		}
+		const stream = createReadStream(file);
+		stream.on('error', (err) => {
+			log.warn(`reading ${file}: ${err.message}`);
+			res.destroy();
+		});
+		stream.pipe(res);
+	}
+
+	/**
+	 * Hands a WebSocket upgrade to libp2p: replays the request head on a
+	 * loopback connection to its listener, then pipes both ways.
+	 *
+	 * @param {IncomingMessage} req
+	 * @param {Duplex} socket
+	 * @param {Buffer} head bytes the client sent after the request head
+	 */
+	function onUpgrade(req, socket, head) {
+		// Registered first: a reset while we decide must not become an uncaught error.
+		socket.on('error', () => socket.destroy());
+
+		if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+			return refuse(socket, '400 Bad Request');
+		}
+		if (closing || upgradePort === null) return refuse(socket, '503 Service Unavailable');
+
+		const ip = clientIp(req, options.trustProxy);
+		const fromIp = perIp.get(ip) ?? 0;
+		if (pipedCount >= options.maxConnections) {
+			log.warn(`refused WebSocket from ${ip}: ${options.maxConnections} connections (--max-connections) in use`);
+			return refuse(socket, '503 Service Unavailable');
+		}
+		if (fromIp >= options.maxConnectionsPerIp) {
+			log.warn(`refused WebSocket from ${ip}: it already has ${fromIp} (--max-connections-per-ip)`);
+			return refuse(socket, '503 Service Unavailable');
+		}
+
+		pipedCount++;
+		perIp.set(ip, fromIp + 1);
+		const upstream = connect({ port: upgradePort, host: '127.0.0.1' });
+		piped.add(socket);
+		piped.add(upstream);
+
+		let released = false;
+		const teardown = () => {
+			socket.destroy();
+			upstream.destroy();
+			if (released) return;
+			released = true;
+			piped.delete(socket);
+			piped.delete(upstream);
+			pipedCount--;
+			const left = (perIp.get(ip) ?? 1) - 1;
+			if (left > 0) perIp.set(ip, left);
+			else perIp.delete(ip);
+		};
+		socket.on('error', teardown);
+		socket.on('close', teardown);
+		upstream.on('error', teardown);
+		upstream.on('close', teardown);
+
+		// WebSocket frames are small and latency-bound: don't wait to coalesce them.
+		upstream.setNoDelay(true);
+		if ('setNoDelay' in socket && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
+
+		upstream.write(requestHead(req));
+		if (head.length > 0) upstream.write(head);
+		socket.pipe(upstream);
+		upstream.pipe(socket);
+	}
+
+	return {
+		/** The underlying node:http server (for tests and embedding). */
+		server,
+
+		/**
+		 * Binds host:port.
+		 *
+		 * @returns {Promise<number>} the bound port (useful when port is 0)
+		 */
+		listen() {
+			return new Promise((resolve, reject) => {
+				server.once('error', reject);
+				server.listen({ host: options.host, port: options.port }, () => {
+					server.off('error', reject);
+					// Once listening, the server's own errors (rare: EMFILE on accept) must not kill the relay.
+					server.on('error', (err) => log.warn(`http server: ${err.message}`));
+					const address = server.address();
+					resolve(typeof address === 'object' && address !== null ? address.port : options.port);
+				});
+			});
+		},
+
+		/**
+		 * Where to pipe WebSocket upgrades: libp2p's loopback listener port.
+		 *
+		 * @param {number} port
+		 */
+		setUpgradeTarget(port) {
+			upgradePort = port;
+		},
+
+		/** @param {RelayInfo} info */
+		setRelayInfo(info) {
+			relayInfo = info;
+		},
+
+		/** WebSocket connections currently piped to libp2p. */
+		get pipedConnections() {
+			return pipedCount;
+		},
+
+		/**
+		 * Stops accepting, ends every open HTTP and piped connection. Safe to
+		 * call twice.
+		 *
+		 * @returns {Promise<void>}
+		 */
+		close() {
+			closing = true;
+			return new Promise((resolve) => {
+				if (!server.listening) {
+					resolve();
+				} else {
+					server.close(() => resolve());
+				}
+				server.closeAllConnections();
+				for (const s of piped) s.destroy();
+			});
+		}
+	};
+}
+
+/**
+ * Maps a URL path into the static folder, or null if it tries to leave it.
+ * Decoding happens once, before the checks, so `%2e%2e%2f` is caught like
+ * `../`; backslashes count as separators so Windows paths can't slip through.
+ *
+ * @param {string} root absolute folder
+ * @param {string} pathname percent-encoded URL path starting with `/`
+ * @returns {string | null}
+ */
+export function resolveStaticPath(root, pathname) {
+	let decoded;
+	try {
+		decoded = decodeURIComponent(pathname);
+	} catch {
+		return null;
+	}
+	if (decoded.includes('\0')) return null;
+	const segments = decoded.split(/[\\/]+/).filter((s) => s !== '' && s !== '.');
+	// '..' never; other dot-files (.env, .git) are not part of a build either.
+	if (segments.some((s) => s.startsWith('.'))) return null;
+	const file = join(root, ...segments);
+	const rel = relative(root, file);
+	if (rel.startsWith('..') || isAbsolute(rel) || rel.split(sep).includes('..')) return null;
+	return segments.length === 0 || decoded.endsWith('/') ? join(file, 'index.html') : file;
+}
+
+/**
+ * The client's IP. Behind a reverse proxy (`--trust-proxy`) the socket peer
+ * is the proxy, so the last `X-Forwarded-For` entry, the one our proxy
+ * appended, is used; earlier entries come from the client and can be forged.
+ *
+ * @param {IncomingMessage} req
+ * @param {boolean} trustProxy
+ */
+export function clientIp(req, trustProxy) {
+	if (trustProxy) {
+		const header = req.headers['x-forwarded-for'];
+		const list = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
+		const last = list[list.length - 1].trim();
+		if (isIP(last) !== 0) return normalizeIp(last);
+	}
+	return normalizeIp(req.socket.remoteAddress ?? 'unknown');
+}
+
+/**
+ * `::ffff:1.2.3.4` (IPv4 on a dual-stack socket) and `1.2.3.4` are one client.
+ *
+ * @param {string} ip
+ */
+function normalizeIp(ip) {
+	return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}
+
+/**
+ * Rebuilds the request head exactly as received, for replay to libp2p.
+ *
+ * @param {IncomingMessage} req
+ */
+function requestHead(req) {
+	let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+	for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+		head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+	}
+	return head + '\r\n';
+}
+
+/**
+ * Answers an upgrade with a bare status and closes the socket.
+ *
+ * @param {Duplex} socket
+ * @param {string} status e.g. `503 Service Unavailable`
+ */
+function refuse(socket, status) {
+	if (socket.writable) {
+		socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+	} else {
+		socket.destroy();
+	}
+}
+
+/**
+ * @param {ServerResponse} res
+ * @param {number} status
+ * @param {string} text
+ * @param {string} [cacheControl]
+ */
+function sendText(res, status, text, cacheControl = 'no-cache') {
+	res.writeHead(status, {
+		'Content-Type': 'text/plain; charset=utf-8',
+		'Content-Length': Buffer.byteLength(text),
+		'Cache-Control': cacheControl,
+		'X-Content-Type-Options': 'nosniff'
+	});
+	res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+/** @param {string} path */
+async function statOrNull(path) {
+	try {
+		return await stat(path);
+	} catch {
+		return null;
+	}
+}
+
+/** @param {string} path */
+async function isDirectory(path) {
+	return (await statOrNull(path))?.isDirectory() ?? false;
+}

@@ -1,0 +1,463 @@
+// @ts-check
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHttpServer, resolveStaticPath, WELL_KNOWN_PATH } from './http-server.js';
+
+/** @typedef {ReturnType<typeof createHttpServer>} HttpFront */
+
+/** @type {string} */
+let dir;
+/** @type {string} the static folder, inside `dir` */
+let site;
+/** @type {Array<() => Promise<unknown> | void>} */
+let cleanups;
+
+/** @type {import('./log.js').Logger & { lines: string[] }} */
+const log = {
+	lines: [],
+	info(m) { this.lines.push(`info ${m}`); },
+	warn(m) { this.lines.push(`warn ${m}`); },
+	error(m) { this.lines.push(`error ${m}`); }
+};
+
+beforeEach(async () => {
+	cleanups = [];
+	log.lines = [];
+	dir = await mkdtemp(join(tmpdir(), 'stanza-http-'));
+	site = join(dir, 'build');
+	await mkdir(join(site, '_app', 'immutable', 'chunks'), { recursive: true });
+	await writeFile(join(site, 'index.html'), '<!doctype html><title>Stanza</title>');
+	await writeFile(join(site, '_app', 'immutable', 'chunks', 'app.123.js'), 'export const x = 1;');
+	await writeFile(join(site, '_app', 'version.json'), '{"version":"1"}');
+	await writeFile(join(site, 'style.css'), 'body{}');
+	await writeFile(join(site, 'icon.svg'), '<svg/>');
+	await writeFile(join(site, 'icon.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+	await writeFile(join(site, 'manifest.webmanifest'), '{}');
+	await writeFile(join(site, 'codec.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d]));
+	await writeFile(join(site, 'favicon.ico'), Buffer.from([0, 0, 1, 0]));
+	await writeFile(join(site, 'robots.txt'), 'User-agent: *');
+	await writeFile(join(site, 'font.woff2'), Buffer.from('wOF2'));
+	await writeFile(join(site, 'data.bin'), Buffer.from([1, 2, 3]));
+	await writeFile(join(site, '.env'), 'SECRET=1');
+	await writeFile(join(dir, 'secret.txt'), 'TOP SECRET');
+});
+
+afterEach(async () => {
+	for (const cleanup of cleanups.reverse()) await cleanup();
+	await rm(dir, { recursive: true, force: true });
+});
+
+/**
+ * Starts a front on a free loopback port.
+ *
+ * @param {Partial<Parameters<typeof createHttpServer>[0]>} [overrides]
+ */
+async function startFront(overrides = {}) {
+	const front = createHttpServer({
+		host: '127.0.0.1',
+		port: 0,
+		staticDir: site,
+		maxConnections: 100,
+		maxConnectionsPerIp: 10,
+		trustProxy: false,
+		log,
+		...overrides
+	});
+	const port = await front.listen();
+	cleanups.push(() => front.close());
+	return { front, port };
+}
+
+/**
+ * A raw HTTP request (node:http keeps the path exactly as given, unlike fetch,
+ * which would normalise `..` away before it reaches the server).
+ *
+ * @param {number} port
+ * @param {string} path
+ * @param {{ method?: string, headers?: Record<string, string> }} [options]
+ * @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders, body: string }>}
+ */
+function get(port, path, { method = 'GET', headers = {} } = {}) {
+	return new Promise((resolve, reject) => {
+		const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
+			let body = '';
+			res.setEncoding('utf8');
+			res.on('data', (chunk) => (body += chunk));
+			res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+		});
+		req.on('error', reject);
+		req.end();
+	});
+}
+
+/**
+ * Polls a condition that has no event of its own (the front's counters);
+ * fails after `timeoutMs` instead of hanging.
+ *
+ * @param {() => boolean} condition
+ * @param {number} [timeoutMs]
+ */
+async function waitFor(condition, timeoutMs = 2000) {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition}`);
+		await new Promise((resolve) => setTimeout(resolve, 5));
+	}
+}
+
+/**
+ * A TCP server standing in for libp2p's WebSocket listener: echoes every byte
+ * back, so a client sees exactly what the front replayed upstream.
+ */
+async function startEcho() {
+	/** @type {Set<import('node:net').Socket>} */
+	const sockets = new Set();
+	const server = createServer((socket) => {
+		sockets.add(socket);
+		socket.on('close', () => sockets.delete(socket));
+		socket.on('error', () => {});
+		socket.pipe(socket);
+	});
+	server.listen(0, '127.0.0.1');
+	await once(server, 'listening');
+	cleanups.push(() => {
+		for (const s of sockets) s.destroy();
+		return new Promise((resolve) => server.close(resolve));
+	});
+	const address = server.address();
+	if (address === null || typeof address === 'string') throw new Error('no echo port');
+	return { port: address.port, sockets };
+}
+
+/**
+ * Opens a WebSocket-style upgrade by hand and resolves once `expected` bytes
+ * have come back (or the socket closed).
+ *
+ * @param {number} port
+ * @param {{ path?: string, headers?: Record<string, string>, extra?: string }} [options]
+ */
+async function upgrade(port, { path = '/', headers = {}, extra = '' } = {}) {
+	const socket = connect(port, '127.0.0.1');
+	socket.on('error', () => {});
+	cleanups.push(() => void socket.destroy());
+	const head =
+		`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+		'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+		Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+		'\r\n';
+	socket.write(head + extra);
+	let received = '';
+	socket.setEncoding('utf8');
+	socket.on('data', (chunk) => (received += chunk));
+	/** Resolves when the received text satisfies `done`, rejects if the socket closes first. */
+	const until = (/** @type {(text: string) => boolean} */ done) =>
+		new Promise((resolve, reject) => {
+			const check = () => {
+				if (done(received)) {
+					socket.off('data', check);
+					socket.off('close', onClose);
+					resolve(received);
+				}
+			};
+			const onClose = () => (done(received) ? resolve(received) : reject(new Error(`closed after '${received}'`)));
+			socket.on('data', check);
+			socket.on('close', onClose);
+			check();
+		});
+	return { socket, head, until, closed: once(socket, 'close') };
+}
+
+describe('static app', () => {
+	it('serves index.html at / with no-cache', async () => {
+		const { port } = await startFront();
+		const res = await get(port, '/');
+		expect(res.status).toBe(200);
+		expect(res.body).toBe('<!doctype html><title>Stanza</title>');
+		expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+		expect(res.headers['cache-control']).toBe('no-cache');
+	});
+
+	it.each([
+		['/index.html', 'text/html; charset=utf-8'],
+		['/_app/immutable/chunks/app.123.js', 'text/javascript; charset=utf-8'],
+		['/style.css', 'text/css; charset=utf-8'],
+		['/_app/version.json', 'application/json; charset=utf-8'],
+		['/icon.svg', 'image/svg+xml'],
+		['/icon.png', 'image/png'],
+		['/manifest.webmanifest', 'application/manifest+json'],
+		['/codec.wasm', 'application/wasm'],
+		['/favicon.ico', 'image/x-icon'],
+		['/robots.txt', 'text/plain; charset=utf-8'],
+		['/font.woff2', 'font/woff2'],
+		['/data.bin', 'application/octet-stream']
+	])('serves %s as %s', async (path, type) => {
+		const { port } = await startFront();
+		const res = await get(port, path);
+		expect(res.status).toBe(200);
+		expect(res.headers['content-type']).toBe(type);
+		expect(res.headers['x-content-type-options']).toBe('nosniff');
+	});
+
+	it('caches fingerprinted files for a year and revalidates the rest', async () => {
+		const { port } = await startFront();
+		expect((await get(port, '/_app/immutable/chunks/app.123.js')).headers['cache-control']).toBe(
+			'public, max-age=31536000, immutable'
+		);
+		expect((await get(port, '/_app/version.json')).headers['cache-control']).toBe('no-cache');
+	});
+
+	it('answers a matching If-None-Match with 304', async () => {
+		const { port } = await startFront();
+		const first = await get(port, '/style.css');
+		const etag = String(first.headers.etag);
+		const second = await get(port, '/style.css', { headers: { 'If-None-Match': etag } });
+		expect(second.status).toBe(304);
+		expect(second.body).toBe('');
+	});
+
+	it('answers HEAD with headers only', async () => {
+		const { port } = await startFront();
+		const res = await get(port, '/style.css', { method: 'HEAD' });
+		expect(res.status).toBe(200);
+		expect(res.headers['content-length']).toBe('6');
+		expect(res.body).toBe('');
+	});
+
+	it('answers 404 for missing files and folders without a trailing slash', async () => {
+		const { port } = await startFront();
+		expect((await get(port, '/nope.js')).status).toBe(404);
+		expect((await get(port, '/_app')).status).toBe(404);
+	});
+
+	it('refuses other methods', async () => {
+		const { port } = await startFront();
+		const res = await get(port, '/', { method: 'POST' });
+		expect(res.status).toBe(405);
+		expect(res.headers.allow).toBe('GET, HEAD');
+	});
+
+	it.each([
+		'/../secret.txt',
+		'/%2e%2e/secret.txt',
+		'/%2E%2E%2Fsecret.txt',
+		'/_app/..%2f..%2fsecret.txt',
+		'/..%5csecret.txt',
+		'/%2e%2e%5c%2e%2e%5csecret.txt',
+		'/.env',
+		'/index.html%00.png',
+		'/%E0%A4%A'
+	])('refuses traversal and hidden files: %s', async (path) => {
+		const { port } = await startFront();
+		const res = await get(port, path);
+		expect(res.status).toBe(400);
+		expect(res.body).not.toContain('SECRET');
+	});
+
+	it('resolveStaticPath keeps every path inside the folder', () => {
+		expect(resolveStaticPath('/srv/site', '/')).toBe('/srv/site/index.html');
+		expect(resolveStaticPath('/srv/site', '/a/b/')).toBe('/srv/site/a/b/index.html');
+		expect(resolveStaticPath('/srv/site', '/a//b.js')).toBe('/srv/site/a/b.js');
+		expect(resolveStaticPath('/srv/site', '/./a.js')).toBe('/srv/site/a.js');
+		expect(resolveStaticPath('/srv/site', '/a/../../x')).toBeNull();
+		expect(resolveStaticPath('/srv/site', '/%2e%2e')).toBeNull();
+	});
+
+	it('explains how to build the app when the folder is missing', async () => {
+		const { port } = await startFront({ staticDir: join(dir, 'not-built') });
+		const res = await get(port, '/');
+		expect(res.status).toBe(503);
+		expect(res.body).toContain('not built');
+		expect(res.body).toContain('npm run build');
+		expect((await get(port, '/app.js')).status).toBe(404);
+	});
+
+	it('starts serving once the app is built, without a restart', async () => {
+		const later = join(dir, 'later');
+		const { port } = await startFront({ staticDir: later });
+		expect((await get(port, '/')).status).toBe(503);
+		await mkdir(later);
+		await writeFile(join(later, 'index.html'), 'built');
+		expect((await get(port, '/')).body).toBe('built');
+	});
+
+	it('says so when serving the app is disabled', async () => {
+		const { port } = await startFront({ staticDir: null });
+		const res = await get(port, '/');
+		expect(res.status).toBe(404);
+		expect(res.body).toContain('--no-static');
+	});
+});
+
+describe('well-known and health', () => {
+	it('answers 503 until the relay info is known, then the JSON with CORS and no-cache', async () => {
+		const { front, port } = await startFront();
+		const before = await get(port, WELL_KNOWN_PATH);
+		expect(before.status).toBe(503);
+		expect(before.headers['access-control-allow-origin']).toBe('*');
+
+		const info = /** @type {const} */ ({
+			version: 1,
+			peerId: '12D3KooWBL9vrgEBtA3Lc9H4J1xReba88i3X4ffNzQ2SNDmQHNrp',
+			multiaddrs: ['/ip4/127.0.0.1/tcp/1/ws/p2p/12D3KooWBL9vrgEBtA3Lc9H4J1xReba88i3X4ffNzQ2SNDmQHNrp']
+		});
+		front.setRelayInfo({ ...info, multiaddrs: [...info.multiaddrs] });
+		const res = await get(port, WELL_KNOWN_PATH);
+		expect(res.status).toBe(200);
+		expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+		expect(res.headers['access-control-allow-origin']).toBe('*');
+		expect(res.headers['cache-control']).toBe('no-cache');
+		expect(JSON.parse(res.body)).toEqual(info);
+	});
+
+	it('answers a CORS preflight', async () => {
+		const { port } = await startFront();
+		const res = await get(port, WELL_KNOWN_PATH, { method: 'OPTIONS' });
+		expect(res.status).toBe(204);
+		expect(res.headers['access-control-allow-origin']).toBe('*');
+	});
+
+	it('is served even when the app is not', async () => {
+		const { front, port } = await startFront({ staticDir: null });
+		front.setRelayInfo({ version: 1, peerId: 'p', multiaddrs: [] });
+		expect((await get(port, WELL_KNOWN_PATH)).status).toBe(200);
+	});
+
+	it('answers /healthz', async () => {
+		const { port } = await startFront();
+		const res = await get(port, '/healthz');
+		expect(res.status).toBe(200);
+		expect(res.body).toBe('ok\n');
+	});
+});
+
+describe('WebSocket upgrades', () => {
+	it('replays the request head and early bytes upstream, then pipes both ways', async () => {
+		const echo = await startEcho();
+		const { front, port } = await startFront();
+		front.setUpgradeTarget(echo.port);
+		const ws = await upgrade(port, { path: '/some/path?x=1', extra: 'EARLY' });
+		await ws.until((text) => text === ws.head + 'EARLY');
+		ws.socket.write('MORE');
+		await ws.until((text) => text.endsWith('EARLYMORE'));
+		expect(front.pipedConnections).toBe(1);
+	});
+
+	it('refuses upgrades before libp2p listens, and non-WebSocket upgrades', async () => {
+		const echo = await startEcho();
+		const { front, port } = await startFront();
+		const early = await upgrade(port);
+		await early.closed;
+		expect(await early.until(() => true)).toMatch(/^HTTP\/1\.1 503 /);
+
+		front.setUpgradeTarget(echo.port);
+		const h2c = connect(port, '127.0.0.1');
+		h2c.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n');
+		let text = '';
+		h2c.on('data', (chunk) => (text += chunk));
+		await once(h2c, 'close');
+		expect(text).toMatch(/^HTTP\/1\.1 400 /);
+		expect(echo.sockets.size).toBe(0);
+	});
+
+	it('limits connections per client IP and frees the slot on close', async () => {
+		const echo = await startEcho();
+		const { front, port } = await startFront({ maxConnectionsPerIp: 2 });
+		front.setUpgradeTarget(echo.port);
+
+		const a = await upgrade(port);
+		const b = await upgrade(port);
+		await a.until((t) => t === a.head);
+		await b.until((t) => t === b.head);
+
+		const c = await upgrade(port);
+		await c.closed;
+		expect(await c.until(() => true)).toMatch(/^HTTP\/1\.1 503 /);
+		expect(front.pipedConnections).toBe(2);
+		expect(log.lines.some((l) => l.includes('--max-connections-per-ip'))).toBe(true);
+
+		// Closing one frees its slot.
+		a.socket.destroy();
+		await waitFor(() => front.pipedConnections === 1);
+
+		const d = await upgrade(port);
+		await d.until((t) => t === d.head);
+		expect(front.pipedConnections).toBe(2);
+	});
+
+	it('limits total connections', async () => {
+		const echo = await startEcho();
+		// Per-IP is not the limit here: X-Forwarded-For gives each client its own IP.
+		const { front, port } = await startFront({ maxConnections: 2, maxConnectionsPerIp: 1, trustProxy: true });
+		front.setUpgradeTarget(echo.port);
+		const a = await upgrade(port, { headers: { 'X-Forwarded-For': '198.51.100.1' } });
+		const b = await upgrade(port, { headers: { 'X-Forwarded-For': '198.51.100.2' } });
+		await a.until((t) => t === a.head);
+		await b.until((t) => t === b.head);
+		const c = await upgrade(port, { headers: { 'X-Forwarded-For': '198.51.100.3' } });
+		await c.closed;
+		expect(await c.until(() => true)).toMatch(/^HTTP\/1\.1 503 /);
+		expect(log.lines.some((l) => l.includes('--max-connections)'))).toBe(true);
+	});
+
+	it('with --trust-proxy counts the last X-Forwarded-For entry, which a client cannot forge', async () => {
+		const echo = await startEcho();
+		const { front, port } = await startFront({ maxConnectionsPerIp: 1, trustProxy: true });
+		front.setUpgradeTarget(echo.port);
+		const a = await upgrade(port, { headers: { 'X-Forwarded-For': 'forged-1, 203.0.113.9' } });
+		await a.until((t) => t === a.head);
+		const b = await upgrade(port, { headers: { 'X-Forwarded-For': 'forged-2, 203.0.113.9' } });
+		await b.closed;
+		expect(await b.until(() => true)).toMatch(/^HTTP\/1\.1 503 /);
+	});
+
+	it('without --trust-proxy ignores X-Forwarded-For', async () => {
+		const echo = await startEcho();
+		const { front, port } = await startFront({ maxConnectionsPerIp: 1 });
+		front.setUpgradeTarget(echo.port);
+		const a = await upgrade(port, { headers: { 'X-Forwarded-For': '198.51.100.1' } });
+		await a.until((t) => t === a.head);
+		const b = await upgrade(port, { headers: { 'X-Forwarded-For': '198.51.100.2' } });
+		await b.closed;
+		expect(await b.until(() => true)).toMatch(/^HTTP\/1\.1 503 /);
+	});
+
+	it('survives a client reset and an upstream that is gone', async () => {
+		const echo = await startEcho();
+		const { front, port } = await startFront();
+		front.setUpgradeTarget(echo.port);
+		const a = await upgrade(port);
+		await a.until((t) => t === a.head);
+		const upstreamClosed = once([...echo.sockets][0], 'close');
+		a.socket.resetAndDestroy();
+		await upstreamClosed;
+		expect(front.pipedConnections).toBe(0);
+
+		// Nothing listens on the upstream port any more: the client is closed, the server lives on.
+		const gone = createServer();
+		gone.listen(0, '127.0.0.1');
+		await once(gone, 'listening');
+		const address = gone.address();
+		if (address === null || typeof address === 'string') throw new Error('no port');
+		await new Promise((resolve) => gone.close(resolve));
+		front.setUpgradeTarget(address.port);
+		const b = await upgrade(port);
+		await b.closed;
+		expect(front.pipedConnections).toBe(0);
+		expect((await get(port, '/healthz')).status).toBe(200);
+	});
+
+	it('close() ends piped connections and is safe to call twice', async () => {
+		const echo = await startEcho();
+		const { front, port } = await startFront();
+		front.setUpgradeTarget(echo.port);
+		const a = await upgrade(port);
+		await a.until((t) => t === a.head);
+		await Promise.all([front.close(), front.close(), a.closed]);
+		expect(front.pipedConnections).toBe(0);
+	});
+});

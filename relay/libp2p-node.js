@@ -1,0 +1,135 @@
+// @ts-check
+/**
+ * The relay's libp2p node: WebSocket transport on a loopback port (the HTTP
+ * front pipes public WebSocket upgrades to it), Noise, Yamux, identify, ping,
+ * circuit relay v2 server (so browsers can reach each other to set up direct
+ * WebRTC connections) and gossipsub (room messages in a star topology).
+ *
+ * Requires `Promise.withResolvers` (see polyfill.js) on Node 20.
+ */
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2';
+import { gossipsub } from '@libp2p/gossipsub';
+import { identify } from '@libp2p/identify';
+import { noise } from '@libp2p/noise';
+import { ping } from '@libp2p/ping';
+import { webSockets } from '@libp2p/websockets';
+import { yamux } from '@libp2p/yamux';
+import { createLibp2p } from 'libp2p';
+
+/** @typedef {import('@libp2p/interface').PrivateKey} PrivateKey */
+/** @typedef {import('@libp2p/gossipsub').GossipSub} GossipSub */
+/** @typedef {import('@libp2p/circuit-relay-v2').CircuitRelayService} CircuitRelayService */
+/** @typedef {import('libp2p').Libp2p<{ identify: unknown, ping: unknown, relay: CircuitRelayService, pubsub: GossipSub }>} RelayLibp2p */
+
+/**
+ * @typedef {object} RelayLimits
+ * @property {number} maxReservations circuit relay reservations at once
+ * @property {number} reservationTtl reservation lifetime, seconds
+ * @property {number} circuitDataLimit bytes per relayed connection
+ * @property {number} circuitDurationLimit lifetime of a relayed connection, seconds
+ * @property {number} maxConnections libp2p connections at once
+ */
+
+/**
+ * Internal listen address. Loopback only: the public side is the HTTP front,
+ * which enforces per-IP limits that libp2p could not (it sees 127.0.0.1).
+ */
+export const INTERNAL_LISTEN_ADDR = '/ip4/127.0.0.1/tcp/0/ws';
+
+/**
+ * Concurrent relay hop streams per connection. A browser opens one to reserve
+ * and one per outgoing relayed dial; 32 is generous and still bounded.
+ */
+const MAX_HOP_STREAMS_PER_CONNECTION = 32;
+
+/**
+ * Concurrent STOP streams to one destination, i.e. relayed dials arriving at
+ * one browser at once (everyone joining a room dials its host). Matches the
+ * libp2p client default `maxInboundStopStreams` of 300.
+ */
+const MAX_STOP_STREAMS_PER_CONNECTION = 300;
+
+/**
+ * Gossipsub mesh upper bound on the relay. Browsers connect only to the relay,
+ * so every room member must stay in its mesh: at the default of 12 the relay
+ * refuses further GRAFTs and the rest of a bigger room only gets messages by
+ * lazy gossip, up to a heartbeat (1 s) later. 64 members per room is the
+ * intended ceiling; beyond it latency degrades but nothing breaks.
+ */
+const MESH_DEGREE_HIGH = 64;
+
+/**
+ * Creates and starts the relay's libp2p node.
+ *
+ * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits }} options
+ *   `announce`: public WebSocket multiaddrs without `/p2p/…`
+ * @returns {Promise<{ node: RelayLibp2p, internalPort: number }>}
+ *   `internalPort`: where the HTTP front pipes WebSocket upgrades
+ */
+export async function createRelayNode({ privateKey, announce, limits }) {
+	const node = await createLibp2p({
+		privateKey,
+		start: false,
+		addresses: {
+			listen: [INTERNAL_LISTEN_ADDR],
+			// Only these are advertised (identify, reservation vouchers): never the loopback port.
+			announce
+		},
+		transports: [webSockets()],
+		connectionEncrypters: [noise()],
+		streamMuxers: [yamux()],
+		// No gater that refuses private addresses: on a LAN or loopback, browsers
+		// reach the relay over plain ws to private IPs, and that is intended.
+		connectionManager: {
+			maxConnections: limits.maxConnections,
+			// Every inbound connection arrives from 127.0.0.1 through the pipe, so
+			// these per-host limits would throttle all clients together (e.g. all
+			// reconnecting after a restart). The HTTP front limits per real IP.
+			inboundConnectionThreshold: limits.maxConnections,
+			maxIncomingPendingConnections: limits.maxConnections
+		},
+		services: {
+			identify: identify(),
+			ping: ping(),
+			relay: circuitRelayServer({
+				maxInboundHopStreams: MAX_HOP_STREAMS_PER_CONNECTION,
+				// The relay never dials through another relay.
+				maxOutboundHopStreams: 1,
+				maxOutboundStopStreams: MAX_STOP_STREAMS_PER_CONNECTION,
+				reservations: {
+					maxReservations: limits.maxReservations,
+					reservationTtl: limits.reservationTtl * 1000,
+					applyDefaultLimit: true,
+					defaultDataLimit: BigInt(limits.circuitDataLimit),
+					defaultDurationLimit: limits.circuitDurationLimit * 1000
+				}
+			}),
+			pubsub: gossipsub({
+				// Apps may publish before any other member has joined the room.
+				allowPublishToZeroTopicPeers: true,
+				emitSelf: false,
+				Dhi: MESH_DEGREE_HIGH,
+				// Every peer reaches libp2p from 127.0.0.1 through the HTTP pipe (or
+				// from the reverse proxy's address): the IP-colocation penalty would
+				// push every browser past the eleventh below the gossip threshold.
+				// Per-IP abuse is limited by the HTTP front instead.
+				scoreParams: { IPColocationFactorWeight: 0 }
+			})
+		}
+	});
+
+	/** @type {number | null} */
+	let internalPort = null;
+	node.addEventListener('transport:listening', (event) => {
+		for (const addr of event.detail.getAddrs()) {
+			const tcp = addr.getComponents().find((c) => c.name === 'tcp');
+			if (tcp?.value) internalPort = Number(tcp.value);
+		}
+	});
+	await node.start();
+	if (internalPort === null) {
+		await node.stop();
+		throw new Error(`libp2p did not report a port for ${INTERNAL_LISTEN_ADDR}`);
+	}
+	return { node: /** @type {RelayLibp2p} */ (/** @type {unknown} */ (node)), internalPort };
+}

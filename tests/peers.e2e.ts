@@ -1,0 +1,147 @@
+/**
+ * Peers meet: two browsers load the app from a real relay, reserve a slot,
+ * connect directly over WebRTC, talk on a custom protocol, and keep talking
+ * after the relay is gone.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AppPage } from './support/app-page';
+import { launchBrowser, newPeerPage } from './support/browser.js';
+import { startRelay, type RelayProcess } from './support/relay-process.js';
+
+let browser: Browser;
+let relay: RelayProcess | null = null;
+const pageErrors: string[][] = [];
+
+beforeAll(async () => {
+	browser = await launchBrowser();
+});
+afterAll(async () => {
+	await browser?.close();
+});
+afterEach(async () => {
+	await relay?.stop();
+	relay = null;
+	for (const context of browser.contexts()) await context.close();
+	const errors = pageErrors.splice(0).flat();
+	expect(errors, 'no page errors or unhandled rejections').toEqual([]);
+});
+
+async function openPeer(url: string): Promise<AppPage> {
+	const { page, errors } = await newPeerPage(browser);
+	pageErrors.push(errors);
+	const app = new AppPage(page);
+	await app.open(url);
+	return app;
+}
+
+describe('two peers', () => {
+	it('connect directly through the relay and keep talking after it stops', async () => {
+		relay = await startRelay();
+		const alice = await openPeer(relay.url);
+		const bob = await openPeer(relay.url);
+		await Promise.all([alice.waitReachable(), bob.waitReachable()]);
+		const [aliceId, bobId] = await Promise.all([alice.peerId(), bob.peerId()]);
+		await alice.rename('Alice');
+		await bob.rename('Bob');
+
+		await alice.meet('e2e-two-peers');
+		await bob.meet('e2e-two-peers');
+		expect(await alice.waitDirectPeers(1)).toEqual([bobId]);
+		expect(await bob.waitDirectPeers(1)).toEqual([aliceId]);
+
+		expect(await alice.greet(bobId)).toMatch(/^Bob answered in \d+ ms$/);
+
+		expect(await relay.stop()).toBe(0);
+		relay = null;
+		await alice.page.waitForSelector('[data-testid=net-status][data-status=connecting]');
+
+		await bob.rename('Bob after the relay');
+		expect(await alice.greet(bobId)).toMatch(/^Bob after the relay answered in \d+ ms$/);
+		expect(await bob.greet(aliceId)).toMatch(/^Alice answered in \d+ ms$/);
+	});
+
+	it('show a retrying state while the relay is unreachable and reconnect when it is back', async () => {
+		relay = await startRelay();
+		const { port, keyFile } = relay;
+		const alice = await openPeer(relay.url);
+		await alice.waitReachable();
+
+		await relay.stop();
+		relay = null;
+		await alice.page.waitForSelector('[data-testid=net-status][data-retrying=true]', { timeout: 10_000 });
+		await expect.poll(() => alice.status().textContent()).toMatch(/Relay unreachable, retrying in \d+ s/);
+
+		relay = await startRelay({ port, keyFile });
+		await alice.waitReachable(40_000);
+	});
+});
+
+describe('identity', () => {
+	it('survives a reload, and export then import restores it on a fresh profile', async () => {
+		relay = await startRelay();
+		const first = await openPeer(relay.url);
+		const id = await first.peerId();
+		await first.rename('Ada');
+
+		await first.page.reload();
+		expect(await first.peerId()).toBe(id);
+		await expect.poll(() => first.page.locator('#display-name').inputValue()).toBe('Ada');
+
+		await first.page.getByText('Export identity').click();
+		const exported = (await first.page.getByTestId('export-text').inputValue()).trim();
+		expect(exported).toContain('"stanza":"identity"');
+
+		const fresh = await openPeer(relay.url);
+		expect(await fresh.peerId()).not.toBe(id);
+		await fresh.page.getByText('Import identity').click();
+		await fresh.page.locator('#import-text').fill('not an identity');
+		await fresh.page.getByRole('button', { name: 'Import', exact: true }).click();
+		await expect.poll(() => fresh.page.getByTestId('import-error').textContent()).toMatch(/not a Stanza identity/);
+
+		await fresh.page.locator('#import-text').fill(exported);
+		await Promise.all([fresh.page.waitForEvent('load'), fresh.page.getByRole('button', { name: 'Import', exact: true }).click()]);
+		expect(await fresh.peerId()).toBe(id);
+		await expect.poll(() => fresh.page.locator('#display-name').inputValue()).toBe('Ada');
+		await fresh.waitReachable();
+	});
+
+	it('sets a corrupted stored identity aside, starts a new one and says so', async () => {
+		relay = await startRelay();
+		const app = await openPeer(relay.url);
+		const id = await app.peerId();
+		await app.page.evaluate(
+			() =>
+				new Promise<void>((resolve, reject) => {
+					const open = indexedDB.open('stanza');
+					open.onsuccess = () => {
+						const tx = open.result.transaction('kv', 'readwrite');
+						tx.objectStore('kv').put({ v: 1, key: new Uint8Array([9, 9, 9]), name: 'x' }, 'identity');
+						tx.oncomplete = () => resolve();
+						tx.onerror = () => reject(tx.error);
+					};
+					open.onerror = () => reject(open.error);
+				})
+		);
+		await app.page.reload();
+		await app.page.getByTestId('identity-notice').waitFor();
+		expect(await app.page.getByTestId('identity-notice').textContent()).toMatch(/could not be read/);
+		expect(await app.peerId()).not.toBe(id);
+		await app.waitReachable();
+	});
+});
+
+describe('three peers', () => {
+	it('form a full direct mesh 20 times in a row without a hang', async () => {
+		relay = await startRelay();
+		for (let round = 0; round < 20; round++) {
+			const peers = await Promise.all([0, 1, 2].map(() => openPeer(relay!.url)));
+			await Promise.all(peers.map((p) => p.waitReachable()));
+			const ids = await Promise.all(peers.map((p) => p.peerId()));
+			await Promise.all(peers.map((p) => p.meet(`mesh-${round}`)));
+			const seen = await Promise.all(peers.map((p) => p.waitDirectPeers(2, 25_000)));
+			seen.forEach((others, i) => expect(others.sort(), `round ${round}, peer ${i}`).toEqual(ids.filter((_, j) => j !== i).sort()));
+			for (const context of browser.contexts()) await context.close();
+		}
+	}, 600_000);
+});
