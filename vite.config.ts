@@ -5,13 +5,16 @@ export default defineConfig({
 	plugins: [sveltekit()],
 	build: { target: 'es2022' },
 	test: {
+		reporters: ['default', './tests/support/summary-reporter.ts'],
 		projects: [
 			{
 				extends: true,
 				test: {
 					name: 'unit',
 					include: ['src/**/*.spec.ts', 'relay/**/*.spec.js'],
-					environment: 'node'
+					environment: 'node',
+					// libp2p 3 calls Promise.withResolvers, which Node 20 lacks (browsers have it).
+					setupFiles: ['relay/polyfill.js']
 				}
 			},
 			{

@@ -1,13 +1,13 @@
 // See https://svelte.dev/docs/kit/types#app.d.ts
 declare global {
 	namespace App {}
-}
 
-interface ImportMetaEnv {
-	/** Comma-separated relay multiaddrs, for an app hosted away from any relay. */
-	readonly VITE_STANZA_RELAYS?: string;
-	/** Origin of the relay whose well-known document to read (dev server only). */
-	readonly VITE_STANZA_RELAY_ORIGIN?: string;
+	interface ImportMetaEnv {
+		/** Comma-separated relay multiaddrs, for an app hosted away from any relay. */
+		readonly VITE_STANZA_RELAYS?: string;
+		/** Origin of the relay whose well-known document to read (dev server only). */
+		readonly VITE_STANZA_RELAY_ORIGIN?: string;
+	}
 }
 
 export {};

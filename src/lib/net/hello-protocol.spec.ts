@@ -1,5 +1,7 @@
+import type { Connection } from '@libp2p/interface';
+import { lpStream, streamPair } from '@libp2p/utils';
 import { describe, expect, it } from 'vitest';
-import { decodeHello, encodeHello, HelloProtocolError, MAX_HELLO_BYTES } from './hello-protocol';
+import { answerHello, decodeHello, encodeHello, HelloProtocolError, MAX_HELLO_BYTES, sayHello } from './hello-protocol';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -32,5 +34,29 @@ describe('hello codec', () => {
 
 	it('refuses to encode more than the limit', () => {
 		expect(() => encodeHello({ name: 'x'.repeat(MAX_HELLO_BYTES), nonce: 'n' })).toThrow(HelloProtocolError);
+	});
+});
+
+describe('hello over a stream', () => {
+	const remote = { remotePeer: { toString: () => 'dialer-peer' } } as unknown as Connection;
+
+	it('exchanges names both ways', async () => {
+		const [outbound, inbound] = await streamPair();
+		const greeted: string[] = [];
+		const answering = answerHello(inbound, remote, () => 'Bob', (peer, name) => greeted.push(`${peer}:${name}`));
+		const answer = await sayHello(outbound, 'Alice', AbortSignal.timeout(2_000));
+		await answering;
+		expect(answer.name).toBe('Bob');
+		expect(greeted).toEqual(['dialer-peer:Alice']);
+	});
+
+	it('aborts the stream on a malformed request instead of answering', async () => {
+		const [outbound, inbound] = await streamPair();
+		const greeted: string[] = [];
+		const answering = answerHello(inbound, remote, () => 'Bob', (peer) => greeted.push(peer));
+		await lpStream(outbound).write(bytes('{"name":"x"}'));
+		await answering;
+		expect(greeted).toEqual([]);
+		expect(inbound.status).toBe('aborted');
 	});
 });

@@ -1,3 +1,5 @@
+/* eslint-disable svelte/prefer-svelte-reactivity -- the private Sets and Maps are
+   bookkeeping the UI never reads; what it reads is copied into $state fields. */
 /**
  * What the UI knows about the network, as runes, and the actions it may call.
  * libp2p lives in a private field and is loaded with a dynamic import only
@@ -9,6 +11,7 @@ import { isDirectConnection } from './connection-kind';
 import { HELLO_PROTOCOL, HELLO_TIMEOUT_MS } from './hello-protocol';
 import type { StanzaNode } from './libp2p-node';
 import { parseConfiguredRelays } from './relay-address';
+import { discoverRelays } from './relay-discovery';
 import type { TopicMeeting } from './topic-meeting';
 
 export type NetStatus = 'offline' | 'connecting' | 'online';
@@ -26,9 +29,9 @@ export interface NetIdentity {
 	name(): string;
 }
 
-// While connected to a relay without a reservation, look for it this often.
-// (libp2p's self:peer:update is debounced by 1 s; polling a local list is cheap.)
-const RESERVATION_POLL_MS = 100;
+// While connected to a relay without a reservation, look for it this often (a local list:
+// polling it costs nothing measurable, and every ms here delays meeting anyone).
+const RESERVATION_POLL_MS = 20;
 // A relay dial that has not completed in 10 s is retried with backoff instead.
 const RELAY_DIAL_TIMEOUT_MS = 10_000;
 
@@ -50,22 +53,29 @@ export class NetState {
 	#relayPeers = new Set<string>();
 	#names = new Map<string, string>();
 	#meeting: TopicMeeting | null = null;
+	#pendingDiscovery: Promise<string[]> | null = null;
 	#attempt = 0;
 	#retryTimer: ReturnType<typeof setTimeout> | undefined;
 	#pollTimer: ReturnType<typeof setInterval> | undefined;
 	#connecting = false;
 	#stopped = false;
 
-	/** Starts libp2p and connects to the relays; never throws (errors show as state). */
-	async start(identity: NetIdentity): Promise<void> {
+	/**
+	 * Starts libp2p and connects to the relays; never throws (errors show as
+	 * state). Takes the identity as a promise so that loading libp2p and asking
+	 * the relay for its address overlap with reading the key from IndexedDB.
+	 */
+	async start(identity: Promise<NetIdentity>): Promise<void> {
 		if (this.#node || this.#connecting) return;
-		this.#identity = identity;
 		this.#stopped = false;
 		this.status = 'connecting';
+		this.#pendingDiscovery = this.#discover();
+		this.#pendingDiscovery.catch(() => {}); // consumed (and reported) by #connectRelays
 		try {
-			const { createStanzaNode } = await import('./libp2p-node');
+			const [{ createStanzaNode }, id] = await Promise.all([import('./libp2p-node'), identity]);
+			this.#identity = id;
 			const node = await createStanzaNode({
-				privateKey: identity.privateKey,
+				privateKey: id.privateKey,
 				iceServers: [],
 				pageProtocol: location.protocol
 			});
@@ -147,12 +157,10 @@ export class NetState {
 		this.status = 'connecting';
 		this.retryAt = null;
 		try {
-			const { discoverRelays } = await import('./relay-discovery');
-			const { multiaddr } = await import('@multiformats/multiaddr');
-			this.#relayAddrs = await discoverRelays(
-				import.meta.env.VITE_STANZA_RELAY_ORIGIN || location.origin,
-				parseConfiguredRelays(import.meta.env.VITE_STANZA_RELAYS)
-			);
+			const discovery = this.#pendingDiscovery ?? this.#discover();
+			this.#pendingDiscovery = null;
+			const [{ multiaddr }, relayAddrs] = await Promise.all([import('@multiformats/multiaddr'), discovery]);
+			this.#relayAddrs = relayAddrs;
 			const results = await Promise.allSettled(
 				this.#relayAddrs.map(async (addr) => {
 					const connection = await node.dial(multiaddr(addr), { signal: AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS) });
@@ -170,6 +178,13 @@ export class NetState {
 			this.#connecting = false;
 			this.#refresh();
 		}
+	}
+
+	#discover(): Promise<string[]> {
+		return discoverRelays(
+			import.meta.env.VITE_STANZA_RELAY_ORIGIN || location.origin,
+			parseConfiguredRelays(import.meta.env.VITE_STANZA_RELAYS)
+		);
 	}
 
 	#scheduleRetry(): void {

@@ -16,8 +16,8 @@ import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } fro
 
 // 15 s: a safety net only; announces are event-driven, so a shorter interval only adds traffic.
 const ANNOUNCE_INTERVAL_MS = 15_000;
-// Coalesces bursts of new subscribers into one announce.
-const ANNOUNCE_THROTTLE_MS = 250;
+// Coalesces bursts of new subscribers into one announce, without delaying a first meeting much.
+const ANNOUNCE_THROTTLE_MS = 20;
 // Long enough for the smaller peer's dial (~260 ms on loopback, more over the internet) to land.
 const DIAL_YIELD_MS = 3_000;
 // A WebRTC dial through a relay that has not connected in 20 s will not.
