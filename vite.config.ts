@@ -18,6 +18,18 @@ export default defineConfig({
 				}
 			},
 			{
+				// Benchmarks, not tests: run one at a time with `npm run bench:…`, never by `npm test`.
+				extends: true,
+				test: {
+					name: 'bench',
+					include: ['bench/**/*.bench.ts'],
+					environment: 'node',
+					setupFiles: ['relay/polyfill.js'],
+					fileParallelism: false,
+					testTimeout: 1_800_000
+				}
+			},
+			{
 				test: {
 					name: 'e2e',
 					include: ['tests/**/*.e2e.ts'],
