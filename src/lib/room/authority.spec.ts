@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { roleOf } from './authority';
+import type { OpIntent } from './room-op-codec';
+import { makeRoom, syncAll, type TestPeer } from './test-peers';
+
+async function act(peer: TestPeer, intent: OpIntent, everyone: TestPeer[]): Promise<boolean> {
+	const op = await peer.room.addOp(intent, peer);
+	await syncAll(everyone);
+	const refused = everyone.map((p) => p.room.view.refused.has(op.id));
+	expect(new Set(refused).size, 'every peer decides the same').toBe(1);
+	return !refused[0];
+}
+
+async function setup() {
+	const { creator, peers } = await makeRoom(['mod', 'speaker', 'listener', 'other']);
+	const [mod, speaker, listener, other] = peers;
+	const all = [creator, ...peers];
+	await syncAll(all);
+	expect(await act(creator, { kind: 'makeModerator', target: mod.id }, all)).toBe(true);
+	expect(await act(mod, { kind: 'invite', target: speaker.id }, all)).toBe(true);
+	const invitation = creator.room.view.invitations.get(speaker.id)!.id;
+	expect(await act(speaker, { kind: 'accept', invitation }, all)).toBe(true);
+	return { creator, mod, speaker, listener, other, all };
+}
+
+describe('authority: allowed actions', () => {
+	it('sets up creator, moderator and speaker on every peer', async () => {
+		const { creator, mod, speaker, listener, all } = await setup();
+		for (const p of all) {
+			expect(roleOf(p.room.view, creator.id)).toBe('creator');
+			expect(roleOf(p.room.view, mod.id)).toBe('moderator');
+			expect(roleOf(p.room.view, speaker.id)).toBe('speaker');
+			expect(roleOf(p.room.view, listener.id)).toBe('audience');
+			expect(p.room.view.title).toBe('Test room');
+		}
+	});
+
+	it('lets a moderator invite, mute, unmute, move back, remove, readmit, ban and edit', async () => {
+		const { creator, mod, speaker, listener, other, all } = await setup();
+		expect(await act(mod, { kind: 'mute', target: speaker.id }, all)).toBe(true);
+		expect(creator.room.view.modMuted.has(speaker.id)).toBe(true);
+		expect(await act(mod, { kind: 'unmute', target: speaker.id }, all)).toBe(true);
+		expect(await act(mod, { kind: 'moveToAudience', target: speaker.id }, all)).toBe(true);
+		expect(roleOf(listener.room.view, speaker.id)).toBe('audience');
+		expect(await act(mod, { kind: 'remove', target: listener.id }, all)).toBe(true);
+		expect(roleOf(other.room.view, listener.id)).toBe('removed');
+		expect(await act(mod, { kind: 'readmit', target: listener.id }, all)).toBe(true);
+		expect(roleOf(other.room.view, listener.id)).toBe('audience');
+		expect(await act(mod, { kind: 'ban', target: other.id }, all)).toBe(true);
+		expect(roleOf(creator.room.view, other.id)).toBe('banned');
+		expect(await act(mod, { kind: 'meta', title: 'Renamed' }, all)).toBe(true);
+		expect(listener.room.view.title).toBe('Renamed');
+	});
+
+	it('lets an invitee decline, and a speaker step down by itself', async () => {
+		const { mod, speaker, listener, all } = await setup();
+		expect(await act(mod, { kind: 'invite', target: listener.id }, all)).toBe(true);
+		const invitation = listener.room.view.invitations.get(listener.id)!.id;
+		expect(await act(listener, { kind: 'decline', invitation }, all)).toBe(true);
+		expect(roleOf(mod.room.view, listener.id)).toBe('audience');
+		expect(mod.room.view.invitations.has(listener.id)).toBe(false);
+		expect(await act(speaker, { kind: 'moveToAudience', target: speaker.id }, all)).toBe(true);
+		expect(roleOf(mod.room.view, speaker.id)).toBe('audience');
+	});
+
+	it('lets only the creator demote a moderator and end the room', async () => {
+		const { creator, mod, listener, all } = await setup();
+		expect(await act(creator, { kind: 'revokeModerator', target: mod.id }, all)).toBe(true);
+		expect(roleOf(listener.room.view, mod.id)).toBe('speaker');
+		expect(await act(creator, { kind: 'end' }, all)).toBe(true);
+		expect(listener.room.view.ended).toBe(true);
+		expect(await act(creator, { kind: 'meta', title: 'After the end' }, all)).toBe(false);
+	});
+});
+
+describe('authority: forbidden actions are refused everywhere', () => {
+	it.each<[string, (s: Awaited<ReturnType<typeof setup>>) => [TestPeer, OpIntent]]>([
+		['a listener promoting itself', (s) => [s.listener, { kind: 'makeModerator', target: s.listener.id }]],
+		['a listener inviting itself', (s) => [s.listener, { kind: 'invite', target: s.listener.id }]],
+		['a speaker inviting someone', (s) => [s.speaker, { kind: 'invite', target: s.listener.id }]],
+		['a speaker muting another', (s) => [s.speaker, { kind: 'mute', target: s.mod.id }]],
+		['a listener removing someone', (s) => [s.listener, { kind: 'remove', target: s.speaker.id }]],
+		['a moderator removing the creator', (s) => [s.mod, { kind: 'remove', target: s.creator.id }]],
+		['a moderator banning the creator', (s) => [s.mod, { kind: 'ban', target: s.creator.id }]],
+		['a moderator demoting the creator', (s) => [s.mod, { kind: 'revokeModerator', target: s.creator.id }]],
+		['a moderator demoting a moderator', (s) => [s.mod, { kind: 'revokeModerator', target: s.mod.id }]],
+		['a moderator moving the creator off stage', (s) => [s.mod, { kind: 'moveToAudience', target: s.creator.id }]],
+		['a moderator ending the room', (s) => [s.mod, { kind: 'end' }]],
+		['a listener editing the title', (s) => [s.listener, { kind: 'meta', title: 'Mine now' }]],
+		['a moderator muting someone in the audience', (s) => [s.mod, { kind: 'mute', target: s.listener.id }]],
+		['a listener moving a speaker off stage', (s) => [s.listener, { kind: 'moveToAudience', target: s.speaker.id }]],
+		['someone else accepting an invitation', (s) => [s.listener, { kind: 'accept', invitation: 'AAAAAAAAAAAAAAAAAAAAAA' }]]
+	])('%s', async (_label, pick) => {
+		const s = await setup();
+		const [actor, intent] = pick(s);
+		const before = JSON.stringify(summary(s.creator));
+		expect(await act(actor, intent, s.all)).toBe(false);
+		for (const p of s.all) expect(JSON.stringify(summary(p))).toBe(before);
+	});
+
+	it('refuses another peer accepting an invitation meant for someone else', async () => {
+		const s = await setup();
+		expect(await act(s.mod, { kind: 'invite', target: s.listener.id }, s.all)).toBe(true);
+		const invitation = s.creator.room.view.invitations.get(s.listener.id)!.id;
+		expect(await act(s.other, { kind: 'accept', invitation }, s.all)).toBe(false);
+		expect(roleOf(s.creator.room.view, s.other.id)).toBe('audience');
+		expect(roleOf(s.creator.room.view, s.listener.id)).toBe('audience');
+	});
+
+	it('strips a removed moderator of every right', async () => {
+		const s = await setup();
+		expect(await act(s.creator, { kind: 'remove', target: s.mod.id }, s.all)).toBe(true);
+		expect(await act(s.mod, { kind: 'invite', target: s.listener.id }, s.all)).toBe(false);
+		expect(roleOf(s.listener.room.view, s.mod.id)).toBe('removed');
+	});
+});
+
+function summary(p: TestPeer) {
+	const v = p.room.view;
+	return {
+		title: v.title,
+		stage: [...v.stage].sort(),
+		mods: [...v.moderators].sort(),
+		invites: [...v.invitations.keys()].sort(),
+		muted: [...v.modMuted].sort(),
+		removed: [...v.removed].sort(),
+		banned: [...v.banned].sort(),
+		ended: v.ended
+	};
+}

@@ -1,0 +1,200 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { roleOf } from './authority';
+import { OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
+import { signOp, type OpIntent } from './room-op-codec';
+import { makeIdentity, makeRoom, sync, syncAll, type TestPeer } from './test-peers';
+
+/** What a cheater does: edits its own Yjs document directly and ships the update. */
+function cheat(peer: TestPeer, edit: (doc: Y.Doc) => void): Uint8Array {
+	const before = Y.encodeStateVector(peer.room.doc);
+	const shadow = new Y.Doc();
+	Y.applyUpdate(shadow, Y.encodeStateAsUpdate(peer.room.doc));
+	edit(shadow);
+	return Y.encodeStateAsUpdate(shadow, before);
+}
+
+describe('RoomDoc gate', () => {
+	it('shows nobody as moderator when a peer writes a self-promotion straight into Yjs', async () => {
+		const { creator, peers, roomId } = await makeRoom(['cheater', 'honest']);
+		const [cheater, honest] = peers;
+		await syncAll([creator, ...peers]);
+		const forged = await signOp(
+			{ kind: 'makeModerator', target: cheater.id },
+			{ roomId, author: cheater.peerId, privateKey: cheater.privateKey, lamport: 99, now: 0 }
+		);
+		const update = cheat(cheater, (doc) => doc.getMap(OPS_MAP).set(forged.id, forged.bytes));
+		await honest.room.applyUpdate(update, 'net'); // well-formed and signed: stored, but refused by the rules
+		expect(roleOf(honest.room.view, cheater.id)).toBe('audience');
+		expect(honest.room.view.refused.has(forged.id)).toBe(true);
+	});
+
+	it('rejects records signed with someone else’s key, filed under a wrong id, or for another room', async () => {
+		const { creator, peers, roomId } = await makeRoom(['cheater', 'honest']);
+		const [cheater, honest] = peers;
+		await syncAll([creator, ...peers]);
+		const intent: OpIntent = { kind: 'makeModerator', target: cheater.id };
+		// Claims the creator as author but is signed with the cheater's key.
+		const impersonation = await signOp(intent, { roomId, author: creator.peerId, privateKey: cheater.privateKey, lamport: 5, now: 0 });
+		const elsewhere = await signOp(intent, { roomId: 'another-room-id-aaaaa', author: cheater.peerId, privateKey: cheater.privateKey, lamport: 5, now: 0 });
+		const genuine = await signOp(intent, { roomId, author: cheater.peerId, privateKey: cheater.privateKey, lamport: 5, now: 0 });
+		const before = Y.encodeStateAsUpdate(honest.room.doc);
+		for (const edit of [
+			(doc: Y.Doc) => doc.getMap(OPS_MAP).set(impersonation.id, impersonation.bytes),
+			(doc: Y.Doc) => doc.getMap(OPS_MAP).set(elsewhere.id, elsewhere.bytes),
+			(doc: Y.Doc) => doc.getMap(OPS_MAP).set('AAAAAAAAAAAAAAAAAAAAAA', genuine.bytes),
+			(doc: Y.Doc) => doc.getMap(OPS_MAP).set(genuine.id, new Uint8Array([1, 2, 3])),
+			(doc: Y.Doc) => doc.getMap('other').set('x', 1),
+			(doc: Y.Doc) => doc.getMap(OPS_MAP).set('k', 'not bytes' as unknown as Uint8Array)
+		]) {
+			await expect(honest.room.applyUpdate(cheat(cheater, edit), 'net')).rejects.toThrow(RoomUpdateError);
+		}
+		expect(Y.encodeStateAsUpdate(honest.room.doc)).toEqual(before);
+		expect(roleOf(honest.room.view, creator.id)).toBe('creator');
+	});
+
+	it('rejects erasing or rewriting an existing record', async () => {
+		const { creator, peers } = await makeRoom(['cheater', 'honest']);
+		const [cheater, honest] = peers;
+		await syncAll([creator, ...peers]);
+		const [genesisId] = [...creator.room.ops.keys()];
+		await expect(honest.room.applyUpdate(cheat(cheater, (doc) => doc.getMap(OPS_MAP).delete(genesisId)), 'net')).rejects.toThrow(/erase/);
+		await expect(
+			honest.room.applyUpdate(cheat(cheater, (doc) => doc.getMap(OPS_MAP).set(genesisId, new Uint8Array([9]))), 'net')
+		).rejects.toThrow(/rewrite/);
+		expect(honest.room.view.title).toBe('Test room');
+	});
+
+	it('rejects a genesis by anyone but the creator bound into the room id', async () => {
+		const { peers, roomId, key } = await makeRoom(['usurper']);
+		const [usurper] = peers;
+		await expect(usurper.room.addOp({ kind: 'genesis', title: 'Mine', description: '', visibility: 'public' }, usurper)).rejects.toThrow(
+			/creator/
+		);
+		const forged = await signOp(
+			{ kind: 'genesis', title: 'Mine', description: '', visibility: 'public' },
+			{ roomId, author: usurper.peerId, privateKey: usurper.privateKey, lamport: 1, now: 0 }
+		);
+		const victim = new RoomDoc(roomId, key); // a joiner that has nothing yet
+		await expect(victim.applyUpdate(cheat(usurper, (doc) => doc.getMap(OPS_MAP).set(forged.id, forged.bytes)), 'net')).rejects.toThrow(
+			/genesis/
+		);
+	});
+
+	it.each([
+		['random bytes', new Uint8Array([1, 2, 3, 4, 5])],
+		['empty', new Uint8Array()],
+		['a truncated real update', null]
+	])('rejects %s without changing anything', async (_label, bytes) => {
+		const { creator, peers } = await makeRoom(['honest']);
+		const input = bytes ?? Y.encodeStateAsUpdate(creator.room.doc).slice(0, 20);
+		const before = Y.encodeStateAsUpdate(peers[0].room.doc);
+		await expect(peers[0].room.applyUpdate(input, 'net')).rejects.toThrow();
+		expect(Y.encodeStateAsUpdate(peers[0].room.doc)).toEqual(before);
+	});
+
+	it('fuzzed updates never throw anything but RoomUpdateError and never change the room', async () => {
+		const { creator, peers } = await makeRoom(['honest']);
+		await sync(creator, peers[0]);
+		const real = Y.encodeStateAsUpdate(creator.room.doc);
+		await fc.assert(
+			fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.nat(real.length - 1), fc.integer({ min: 0, max: 255 }), async (noise, at, value) => {
+				const mutated = real.slice();
+				mutated[at] = value;
+				for (const input of [noise, mutated]) {
+					const before = JSON.stringify([...peers[0].room.ops.keys()]);
+					try {
+						await peers[0].room.applyUpdate(input, 'net');
+					} catch (err) {
+						expect(err).toBeInstanceOf(RoomUpdateError);
+					}
+					expect(JSON.stringify([...peers[0].room.ops.keys()])).toBe(before);
+				}
+			}),
+			{ numRuns: 200 }
+		);
+	});
+});
+
+const KINDS = ['invite', 'accept', 'decline', 'moveToAudience', 'mute', 'unmute', 'remove', 'readmit', 'ban', 'makeModerator', 'revokeModerator', 'meta'] as const;
+
+describe('convergence (property)', () => {
+	it('any interleaving and delivery order of valid and forged ops converges, and forged ones change nothing', async () => {
+		const { creator, peers, roomId, key } = await makeRoom(['a', 'b', 'c']);
+		const all = [creator, ...peers];
+		const outsider = await makeIdentity();
+		await syncAll(all);
+		const base = Y.encodeStateAsUpdate(creator.room.doc);
+
+		await fc.assert(
+			fc.asyncProperty(
+				fc.array(
+					fc.record({ actor: fc.nat(3), kind: fc.constantFrom(...KINDS), target: fc.nat(3), forged: fc.boolean(), invitee: fc.nat(3) }),
+					{ minLength: 1, maxLength: 14 }
+				),
+				fc.array(fc.nat(3 * 14), { minLength: 20, maxLength: 60 }),
+				async (script, deliveries) => {
+					// Fresh replicas of the set-up room for each run.
+					const replicas = await Promise.all(
+						all.map(async (p) => {
+							const room = new RoomDoc(roomId, key);
+							await room.applyUpdate(base, 'base');
+							return { ...p, room };
+						})
+					);
+					const updates: { from: number; update: Uint8Array }[] = [];
+					for (const step of script) {
+						const actor = replicas[step.actor];
+						const target = replicas[step.target].id;
+						const intent = makeIntent(step.kind, target, replicas[step.invitee].room.view.invitations.get(actor.id)?.id);
+						if (step.forged) {
+							// Signed by an outsider while claiming the actor: must be rejected by everyone.
+							const op = await signOp(intent, { roomId, author: actor.peerId, privateKey: outsider.privateKey, lamport: actor.room.view.maxLamport + 1, now: 0 });
+							const forgedUpdate = cheat(actor, (doc) => doc.getMap(OPS_MAP).set(op.id, op.bytes));
+							for (const r of replicas) await expect(r.room.applyUpdate(forgedUpdate, 'net')).rejects.toThrow(RoomUpdateError);
+						} else {
+							const sv = Y.encodeStateVector(actor.room.doc);
+							try {
+								await actor.room.addOp(intent, actor);
+							} catch {
+								continue; // malformed intent (e.g. empty title): never leaves the peer
+							}
+							updates.push({ from: step.actor, update: Y.encodeStateAsUpdate(actor.room.doc, sv) });
+						}
+					}
+					// Deliver the updates to random peers in random order, then everything everywhere.
+					for (const d of deliveries) {
+						const u = updates[d % Math.max(1, updates.length)];
+						if (u) await replicas[d % replicas.length].room.applyUpdate(u.update, 'net');
+					}
+					for (const a of replicas) for (const b of replicas) await b.room.applyUpdate(Y.encodeStateAsUpdate(a.room.doc), 'net');
+					const views = replicas.map((r) => JSON.stringify(viewSummary(r.room.view)));
+					expect(new Set(views).size).toBe(1);
+					// The creator stays the creator whatever happened.
+					expect(roleOf(replicas[0].room.view, creator.id)).toBe('creator');
+				}
+			),
+			{ numRuns: 40 }
+		);
+	}, 120_000);
+});
+
+function makeIntent(kind: (typeof KINDS)[number], target: string, invitation: string | undefined): OpIntent {
+	if (kind === 'meta') return { kind, title: `t-${target.slice(-4)}` };
+	if (kind === 'accept' || kind === 'decline') return { kind, invitation: invitation ?? 'AAAAAAAAAAAAAAAAAAAAAA' };
+	return { kind, target };
+}
+
+function viewSummary(v: TestPeer['room']['view']) {
+	return {
+		title: v.title,
+		stage: [...v.stage].sort(),
+		mods: [...v.moderators].sort(),
+		invites: [...v.invitations].map(([k, i]) => `${k}:${i.id}`).sort(),
+		muted: [...v.modMuted].sort(),
+		removed: [...v.removed].sort(),
+		banned: [...v.banned].sort(),
+		refused: [...v.refused].sort()
+	};
+}

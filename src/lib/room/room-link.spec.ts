@@ -1,0 +1,29 @@
+import { toString } from 'uint8arrays';
+import { describe, expect, it } from 'vitest';
+import { newRoomKey, parseRoomAddress, roomIdFor, roomPath, RoomLinkError } from './room-link';
+
+describe('room links', () => {
+	it('round-trip through the fragment path', async () => {
+		const key = newRoomKey();
+		const roomId = await roomIdFor(key, new Uint8Array(36).fill(7));
+		const [, , id, k] = roomPath({ roomId, key }).split('/');
+		expect(parseRoomAddress(id, k)).toEqual({ roomId, key });
+	});
+
+	it('bind the room id to the creator and the key', async () => {
+		const key = newRoomKey();
+		const a = await roomIdFor(key, new Uint8Array(36).fill(1));
+		expect(await roomIdFor(key, new Uint8Array(36).fill(2))).not.toBe(a);
+		expect(await roomIdFor(newRoomKey(), new Uint8Array(36).fill(1))).not.toBe(a);
+	});
+
+	it.each([
+		['a missing key', 'AAAAAAAAAAAAAAAAAAAAAA', undefined],
+		['a missing id', undefined, 'x'],
+		['a short key', 'AAAAAAAAAAAAAAAAAAAAAA', 'AAAA'],
+		['a key with foreign characters', 'AAAAAAAAAAAAAAAAAAAAAA', '%%%'],
+		['a long id', 'AAAAAAAAAAAAAAAAAAAAAAAA', toString(new Uint8Array(32), 'base64url')]
+	])('refuse %s', (_label, id, key) => {
+		expect(() => parseRoomAddress(id, key)).toThrow(RoomLinkError);
+	});
+});

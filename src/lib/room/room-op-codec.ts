@@ -1,0 +1,163 @@
+/**
+ * Signed room records ("ops"): every change to who may speak, who moderates,
+ * who is out, and what the room is called. Each is signed by its author's
+ * identity key and carries the room id, so it cannot be forged, altered or
+ * replayed into another room.
+ *
+ * Layout of an op (what the Yjs document stores, under key = op id):
+ *
+ *   varint n ‖ payload (n bytes, UTF-8 JSON, see OpBody) ‖ Ed25519 signature (64 bytes) over payload
+ *
+ * op id = base64url(SHA-256(whole op)[0..16]). Same bytes, same id: a record
+ * delivered twice is the same record.
+ */
+import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { toString } from 'uint8arrays';
+
+export const OP_VERSION = 1;
+// A title (≤ 120 chars) plus a description (≤ 1,000) in 4-byte UTF-8 stays below this.
+export const MAX_OP_BYTES = 6 * 1024;
+export const MAX_TITLE_CHARS = 120;
+export const MAX_DESCRIPTION_CHARS = 1000;
+const SIGNATURE_BYTES = 64;
+
+export const TARGETED_KINDS = [
+	'invite',
+	'moveToAudience',
+	'mute',
+	'unmute',
+	'remove',
+	'readmit',
+	'ban',
+	'makeModerator',
+	'revokeModerator'
+] as const;
+export type TargetedKind = (typeof TARGETED_KINDS)[number];
+export type OpKind = 'genesis' | 'meta' | 'accept' | 'decline' | 'end' | TargetedKind;
+export type Visibility = 'public' | 'private';
+
+interface OpHeader {
+	v: 1;
+	room: string;
+	author: string;
+	/** Lamport clock: one more than the highest op the author had seen. Orders ops the same way everywhere. */
+	lamport: number;
+	/** Author's wall clock (ms), for display only: never trusted for ordering. */
+	ts: number;
+}
+
+export type OpBody = OpHeader &
+	(
+		| { kind: 'genesis'; title: string; description: string; visibility: Visibility }
+		| { kind: 'meta'; title?: string; description?: string; visibility?: Visibility }
+		| { kind: 'accept' | 'decline'; invitation: string }
+		| { kind: 'end' }
+		| { kind: TargetedKind; target: string }
+	);
+
+/** What a caller provides; the codec fills in v, room, author, lamport and ts. */
+export type OpIntent = DistributiveOmit<OpBody, keyof OpHeader>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface SignedOp {
+	id: string;
+	body: OpBody;
+	bytes: Uint8Array;
+}
+
+export class OpError extends Error {
+	override name = 'OpError';
+}
+
+export async function signOp(
+	intent: OpIntent,
+	context: { roomId: string; author: PeerId; privateKey: PrivateKey; lamport: number; now: number }
+): Promise<SignedOp> {
+	const body = { ...intent, v: OP_VERSION, room: context.roomId, author: context.author.toString(), lamport: context.lamport, ts: context.now } as OpBody;
+	checkBody(body, context.roomId);
+	const payload = new TextEncoder().encode(JSON.stringify(body));
+	const signature = await context.privateKey.sign(payload);
+	const encoder = encoding.createEncoder();
+	encoding.writeVarUint8Array(encoder, payload);
+	encoding.writeUint8Array(encoder, signature);
+	const bytes = encoding.toUint8Array(encoder);
+	if (bytes.length > MAX_OP_BYTES) throw new OpError('op too large');
+	return { id: await opId(bytes), body, bytes };
+}
+
+/** Parses and verifies an op for `roomId`. Throws OpError on anything off, including a bad signature. */
+export async function verifyOp(bytes: Uint8Array, roomId: string): Promise<SignedOp> {
+	if (bytes.length > MAX_OP_BYTES) throw new OpError('op too large');
+	let payload: Uint8Array;
+	let signature: Uint8Array;
+	try {
+		const decoder = decoding.createDecoder(bytes);
+		payload = decoding.readVarUint8Array(decoder);
+		signature = decoding.readUint8Array(decoder, SIGNATURE_BYTES);
+		if (decoding.hasContent(decoder)) throw new Error('trailing bytes');
+	} catch {
+		throw new OpError('op is not framed correctly');
+	}
+	let body: unknown;
+	try {
+		body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+	} catch {
+		throw new OpError('op payload is not UTF-8 JSON');
+	}
+	checkBody(body, roomId);
+	const author = ed25519PeerId(body.author);
+	if (!author || !(await author.publicKey.verify(payload, signature))) throw new OpError('op signature does not verify');
+	return { id: await opId(bytes), body, bytes };
+}
+
+export async function opId(bytes: Uint8Array): Promise<string> {
+	const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
+	return toString(digest.subarray(0, 16), 'base64url');
+}
+
+/** The raw Ed25519 public key inside an Ed25519 PeerId, or null for anything else. */
+export function ed25519PeerId(peerId: string): (PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) | null {
+	try {
+		const id = peerIdFromString(peerId);
+		return id.type === 'Ed25519' && id.publicKey ? (id as PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) : null;
+	} catch {
+		return null;
+	}
+}
+
+function checkBody(body: unknown, roomId: string): asserts body is OpBody {
+	if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new OpError('op is not an object');
+	const b = body as Record<string, unknown>;
+	if (b.v !== OP_VERSION) throw new OpError(`unsupported op version ${String(b.v)}`);
+	if (b.room !== roomId) throw new OpError('op belongs to another room');
+	if (typeof b.author !== 'string' || !ed25519PeerId(b.author)) throw new OpError('op author is not an Ed25519 PeerId');
+	if (!Number.isSafeInteger(b.lamport) || (b.lamport as number) < 1) throw new OpError('op lamport must be a positive integer');
+	if (!Number.isSafeInteger(b.ts) || (b.ts as number) < 0) throw new OpError('op ts must be a non-negative integer');
+	const kind = b.kind;
+	const allowed = new Set(['v', 'room', 'author', 'lamport', 'ts', 'kind']);
+	if (kind === 'genesis' || kind === 'meta') {
+		const required = kind === 'genesis';
+		for (const [field, max] of [['title', MAX_TITLE_CHARS], ['description', MAX_DESCRIPTION_CHARS]] as const) {
+			allowed.add(field);
+			if (b[field] === undefined && !required) continue;
+			if (typeof b[field] !== 'string' || [...(b[field] as string)].length > max) throw new OpError(`op ${field} must be text of at most ${max} characters`);
+		}
+		allowed.add('visibility');
+		if ((required || b.visibility !== undefined) && b.visibility !== 'public' && b.visibility !== 'private') {
+			throw new OpError('op visibility must be public or private');
+		}
+		if (kind === 'genesis' && (b.title as string).trim() === '') throw new OpError('a room needs a title');
+	} else if (kind === 'accept' || kind === 'decline') {
+		allowed.add('invitation');
+		if (typeof b.invitation !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(b.invitation)) throw new OpError('op invitation must be an op id');
+	} else if ((TARGETED_KINDS as readonly unknown[]).includes(kind)) {
+		allowed.add('target');
+		if (typeof b.target !== 'string' || !ed25519PeerId(b.target)) throw new OpError('op target is not an Ed25519 PeerId');
+	} else if (kind !== 'end') {
+		throw new OpError(`unknown op kind ${String(kind)}`);
+	}
+	for (const key of Object.keys(b)) if (!allowed.has(key)) throw new OpError(`unexpected op field ${key}`);
+}
