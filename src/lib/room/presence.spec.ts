@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { handQueue, PRESENCE_TTL_MS, PresenceTable } from './presence';
+
+const state = (hand: number | null = null) => ({ name: 'n', hand, muted: false });
+
+describe('PresenceTable', () => {
+	it('shows a peer from its first message and drops it on leave', () => {
+		const table = new PresenceTable();
+		expect(table.present('a', 1, state(), 0)).toBe(true);
+		expect(table.members.has('a')).toBe(true);
+		expect(table.leave('a', 2, 10)).toBe(true);
+		expect(table.members.has('a')).toBe(false);
+	});
+
+	it('refuses replayed or reordered messages, even after a leave', () => {
+		const table = new PresenceTable();
+		table.present('a', 5, state(), 0);
+		expect(table.present('a', 5, state(100), 1)).toBe(false);
+		expect(table.present('a', 4, state(100), 1)).toBe(false);
+		expect(table.members.get('a')?.hand).toBeNull();
+		table.leave('a', 6, 2);
+		expect(table.present('a', 5, state(), 3)).toBe(false);
+		expect(table.members.has('a')).toBe(false);
+		expect(table.present('a', 7, state(), 4)).toBe(true);
+	});
+
+	it('expires a silent peer after the TTL and not before', () => {
+		const table = new PresenceTable();
+		table.present('a', 1, state(), 0);
+		expect(table.expire(PRESENCE_TTL_MS)).toBe(false);
+		expect(table.expire(PRESENCE_TTL_MS + 1)).toBe(true);
+		expect(table.members.size).toBe(0);
+	});
+
+	it('keeps the first-seen time across beats and reports only visible changes', () => {
+		const table = new PresenceTable();
+		table.present('a', 1, state(), 100);
+		expect(table.present('a', 2, state(), 200)).toBe(false);
+		expect(table.members.get('a')?.joinedAt).toBe(100);
+		expect(table.members.get('a')?.lastSeen).toBe(200);
+		expect(table.present('a', 3, state(150), 300)).toBe(true);
+	});
+});
+
+describe('handQueue', () => {
+	it('orders by when hands went up, then PeerId, and skips excluded peers', () => {
+		const table = new PresenceTable();
+		table.present('c', 1, state(20), 0);
+		table.present('b', 1, state(10), 0);
+		table.present('a', 1, state(20), 0);
+		table.present('d', 1, state(), 0);
+		table.present('e', 1, state(5), 0);
+		expect(handQueue(table.members.values(), (p) => p === 'e').map((e) => e.peerId)).toEqual(['b', 'a', 'c']);
+	});
+});

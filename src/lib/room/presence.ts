@@ -1,0 +1,82 @@
+/**
+ * Who is in the room right now. Presence is ephemeral: it never enters the
+ * Yjs document, so joins and leaves cost the stored room nothing.
+ *
+ * Each peer publishes a presence message (room-topic-protocol.ts) when it
+ * joins, when its name, hand or mute changes, and every PRESENCE_BEAT_MS; a
+ * quiet leave publishes `leave`. A peer not heard from for PRESENCE_TTL_MS is
+ * gone (crashed, lost its network). Entries are keyed by the verified sender.
+ */
+export const PRESENCE_BEAT_MS = 4_000;
+// Three missed beats: a crashed peer disappears within 12 s (+ the 1 s expiry sweep), under the 15 s promised.
+export const PRESENCE_TTL_MS = 12_000;
+// How long a departed peer's last seq is remembered to refuse replays of its old messages.
+const SEQ_MEMORY_MS = 10 * 60_000;
+
+export interface PresenceState {
+	name: string;
+	/** When the hand went up (sender's clock, ms), or null. */
+	hand: number | null;
+	/** Self-mute. */
+	muted: boolean;
+}
+
+export interface PresenceEntry extends PresenceState {
+	peerId: string;
+	/** Local time the peer was first seen in this stay. */
+	joinedAt: number;
+	lastSeen: number;
+}
+
+export class PresenceTable {
+	readonly #entries = new Map<string, PresenceEntry>();
+	readonly #lastSeq = new Map<string, { seq: number; at: number }>();
+
+	get members(): ReadonlyMap<string, PresenceEntry> {
+		return this.#entries;
+	}
+
+	/** Applies a presence message; returns true if what the room shows changed. */
+	present(peerId: string, seq: number, state: PresenceState, now: number): boolean {
+		if (!this.#fresh(peerId, seq, now)) return false;
+		const previous = this.#entries.get(peerId);
+		this.#entries.set(peerId, { ...state, peerId, joinedAt: previous?.joinedAt ?? now, lastSeen: now });
+		return !previous || previous.name !== state.name || previous.hand !== state.hand || previous.muted !== state.muted;
+	}
+
+	/** Applies a quiet leave; returns true if the peer was shown. */
+	leave(peerId: string, seq: number, now: number): boolean {
+		if (!this.#fresh(peerId, seq, now)) return false;
+		return this.#entries.delete(peerId);
+	}
+
+	/** Drops peers not heard from within the TTL; returns true if any went. */
+	expire(now: number): boolean {
+		let changed = false;
+		for (const [peerId, entry] of this.#entries) {
+			if (now - entry.lastSeen > PRESENCE_TTL_MS) {
+				this.#entries.delete(peerId);
+				changed = true;
+			}
+		}
+		for (const [peerId, last] of this.#lastSeq) if (now - last.at > SEQ_MEMORY_MS) this.#lastSeq.delete(peerId);
+		return changed;
+	}
+
+	#fresh(peerId: string, seq: number, now: number): boolean {
+		const last = this.#lastSeq.get(peerId);
+		if (last && seq <= last.seq) return false;
+		this.#lastSeq.set(peerId, { seq, at: now });
+		return true;
+	}
+}
+
+/**
+ * Raised hands in the order they went up — by the raiser's own timestamp,
+ * then PeerId — so every peer shows the same queue.
+ */
+export function handQueue(entries: Iterable<PresenceEntry>, excluded: (peerId: string) => boolean): PresenceEntry[] {
+	return [...entries]
+		.filter((e) => e.hand !== null && !excluded(e.peerId))
+		.sort((a, b) => (a.hand as number) - (b.hand as number) || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0));
+}

@@ -1,0 +1,49 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeTopicMessage, encodeTopicMessage, MAX_TOPIC_UPDATE_BYTES, roomTopicFor, TopicMessageError, type TopicMessage } from './room-topic-protocol';
+
+const raw = (type: number, s: string) => new Uint8Array([type, ...new TextEncoder().encode(s)]);
+
+describe('room topic messages', () => {
+	it.each<TopicMessage>([
+		{ type: 'update', update: new Uint8Array([1, 2, 3]) },
+		{ type: 'presence', seq: 1_700_000_000_001, name: 'Ada', hand: 1_700_000_000_000, muted: false },
+		{ type: 'presence', seq: 7, name: '', hand: null, muted: true },
+		{ type: 'leave', seq: 9 }
+	])('round-trip %j', (message) => {
+		expect(decodeTopicMessage(encodeTopicMessage(message))).toEqual(message);
+	});
+
+	it.each([
+		['empty', new Uint8Array()],
+		['unknown type', raw(9, '{}')],
+		['presence without seq', raw(2, '{"name":"a","hand":null,"muted":false}')],
+		['presence with a text hand', raw(2, '{"seq":1,"name":"a","hand":"up","muted":false}')],
+		['presence with a negative seq', raw(2, '{"seq":-1,"name":"a","hand":null,"muted":false}')],
+		['presence not JSON', raw(2, 'nope')],
+		['presence as an array', raw(2, '[1]')],
+		['leave without seq', raw(3, '{}')],
+		['oversized presence', raw(2, JSON.stringify({ seq: 1, name: 'x'.repeat(2000), hand: null, muted: false }))],
+		['oversized update', new Uint8Array(MAX_TOPIC_UPDATE_BYTES + 2).fill(1)]
+	])('refuses %s', (_label, bytes) => {
+		expect(() => decodeTopicMessage(bytes)).toThrow(TopicMessageError);
+	});
+
+	it('never throws anything but TopicMessageError on random input', () => {
+		fc.assert(
+			fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+				try {
+					decodeTopicMessage(bytes);
+				} catch (err) {
+					expect(err).toBeInstanceOf(TopicMessageError);
+				}
+			})
+		);
+	});
+
+	it('derives topic names that hide the room id', async () => {
+		const topic = await roomTopicFor('room-id-123');
+		expect(topic).toMatch(/^stanza\/room\/1\/[0-9a-f]{32}$/);
+		expect(topic).not.toContain('room-id-123');
+	});
+});

@@ -1,0 +1,96 @@
+/**
+ * Messages on a room's gossipsub topic `stanza/room/1/<topic id>`, where the
+ * topic id is the first 16 bytes (hex) of SHA-256("stanza-room-topic:" + room
+ * id): relays see neither the room id nor the title.
+ *
+ * Every message is sealed with the room key (room-crypto.ts, purpose
+ * "topic"); inside:
+ *
+ *   type (u8) ‖ body
+ *   1 update    body = Yjs update (v1 encoding), at most 256 KiB
+ *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b }
+ *   3 leave     body = UTF-8 JSON { "seq": n }
+ *
+ * The sender is gossipsub's signed `from`, never a field. `seq` grows with
+ * every presence message of a peer (it starts from the clock, so it also
+ * grows across restarts); receivers ignore anything not newer than the last.
+ */
+import { normalizeDisplayName } from '../identity/display-name';
+
+export const ROOM_TOPIC_PREFIX = 'stanza/room/1/';
+// Ops are small; a bigger diff (a long history) travels over the sync stream instead.
+export const MAX_TOPIC_UPDATE_BYTES = 256 * 1024;
+const MAX_JSON_BYTES = 1024;
+
+export type TopicMessage =
+	| { type: 'update'; update: Uint8Array }
+	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean }
+	| { type: 'leave'; seq: number };
+
+const TYPE_CODES = { update: 1, presence: 2, leave: 3 } as const;
+
+export class TopicMessageError extends Error {
+	override name = 'TopicMessageError';
+}
+
+export async function roomTopicFor(roomId: string): Promise<string> {
+	const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`stanza-room-topic:${roomId}`));
+	return ROOM_TOPIC_PREFIX + Array.from(new Uint8Array(digest).slice(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function encodeTopicMessage(message: TopicMessage): Uint8Array {
+	let body: Uint8Array;
+	if (message.type === 'update') {
+		body = message.update;
+		if (body.length > MAX_TOPIC_UPDATE_BYTES) throw new TopicMessageError('update too large for the topic');
+	} else {
+		const { type: _type, ...fields } = message;
+		body = new TextEncoder().encode(JSON.stringify(fields));
+	}
+	const bytes = new Uint8Array(1 + body.length);
+	bytes[0] = TYPE_CODES[message.type];
+	bytes.set(body, 1);
+	return bytes;
+}
+
+export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
+	if (bytes.length < 2) throw new TopicMessageError('topic message too short');
+	const body = bytes.subarray(1);
+	switch (bytes[0]) {
+		case TYPE_CODES.update:
+			if (body.length > MAX_TOPIC_UPDATE_BYTES) throw new TopicMessageError('update too large');
+			return { type: 'update', update: body };
+		case TYPE_CODES.presence: {
+			const doc = json(body);
+			const { seq, name, hand, muted } = doc;
+			if (!isSeq(seq)) throw new TopicMessageError('presence needs a seq');
+			if (typeof name !== 'string') throw new TopicMessageError('presence needs a name');
+			if (hand !== null && !(Number.isSafeInteger(hand) && (hand as number) >= 0)) throw new TopicMessageError('presence hand must be a time or null');
+			if (typeof muted !== 'boolean') throw new TopicMessageError('presence muted must be a boolean');
+			return { type: 'presence', seq, name: normalizeDisplayName(name), hand: hand as number | null, muted };
+		}
+		case TYPE_CODES.leave: {
+			const { seq } = json(body);
+			if (!isSeq(seq)) throw new TopicMessageError('leave needs a seq');
+			return { type: 'leave', seq };
+		}
+		default:
+			throw new TopicMessageError(`unknown topic message type ${bytes[0]}`);
+	}
+}
+
+function json(body: Uint8Array): Record<string, unknown> {
+	if (body.length > MAX_JSON_BYTES) throw new TopicMessageError('topic message too large');
+	let doc: unknown;
+	try {
+		doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+	} catch {
+		throw new TopicMessageError('topic message is not UTF-8 JSON');
+	}
+	if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TopicMessageError('topic message is not an object');
+	return doc as Record<string, unknown>;
+}
+
+function isSeq(value: unknown): value is number {
+	return Number.isSafeInteger(value) && (value as number) > 0;
+}
