@@ -48,6 +48,7 @@ export class NetState {
 	greetings = $state<Record<string, Greeting>>({});
 
 	#node: StanzaNode | null = null;
+	#nodeReady = Promise.withResolvers<StanzaNode>();
 	#identity: NetIdentity | null = null;
 	#relayAddrs: string[] = [];
 	#relayPeers = new Set<string>();
@@ -91,12 +92,21 @@ export class NetState {
 			}
 			this.#node = node;
 			this.peerId = node.peerId.toString();
+			this.#nodeReady.resolve(node);
 		} catch (err) {
 			this.status = 'offline';
 			this.lastError = describe(err);
 			return;
 		}
 		await this.#connectRelays();
+	}
+
+	/**
+	 * The running libp2p node, for other lib modules (rooms, audio) that speak
+	 * their own protocols over it. Components never call this.
+	 */
+	node(): Promise<StanzaNode> {
+		return this.#nodeReady.promise;
 	}
 
 	/** Joins a topic: peers on it find each other and connect directly. */

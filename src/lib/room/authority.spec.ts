@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { roleOf } from './authority';
+import * as Y from 'yjs';
+import { permittedActions, roleOf, type MemberAction } from './authority';
+import { RoomDoc } from './room-doc';
 import type { OpIntent } from './room-op-codec';
 import { makeRoom, syncAll, type TestPeer } from './test-peers';
 
@@ -12,7 +14,7 @@ async function act(peer: TestPeer, intent: OpIntent, everyone: TestPeer[]): Prom
 }
 
 async function setup() {
-	const { creator, peers } = await makeRoom(['mod', 'speaker', 'listener', 'other']);
+	const { creator, peers, key, roomId } = await makeRoom(['mod', 'speaker', 'listener', 'other']);
 	const [mod, speaker, listener, other] = peers;
 	const all = [creator, ...peers];
 	await syncAll(all);
@@ -20,7 +22,7 @@ async function setup() {
 	expect(await act(mod, { kind: 'invite', target: speaker.id }, all)).toBe(true);
 	const invitation = creator.room.view.invitations.get(speaker.id)!.id;
 	expect(await act(speaker, { kind: 'accept', invitation }, all)).toBe(true);
-	return { creator, mod, speaker, listener, other, all };
+	return { creator, mod, speaker, listener, other, all, key, roomId };
 }
 
 describe('authority: allowed actions', () => {
@@ -128,3 +130,25 @@ function summary(p: TestPeer) {
 		ended: v.ended
 	};
 }
+
+describe('permittedActions', () => {
+	it('offers exactly the targeted actions the replay accepts', async () => {
+		const s = await setup();
+		const actions: MemberAction[] = ['invite', 'mute', 'unmute', 'moveToAudience', 'makeModerator', 'revokeModerator', 'remove', 'ban'];
+		await s.mod.room.addOp({ kind: 'mute', target: s.speaker.id }, s.mod);
+		await syncAll(s.all);
+		const state = Y.encodeStateAsUpdate(s.creator.room.doc);
+		for (const actor of s.all) {
+			for (const target of s.all) {
+				if (actor === target) continue;
+				const offered = permittedActions(actor.room.view, actor.id, target.id);
+				for (const action of actions) {
+					const copy = new RoomDoc(s.roomId, s.key);
+					await copy.applyUpdate(state, 'test');
+					const op = await copy.addOp({ kind: action, target: target.id }, actor);
+					expect(!copy.view.refused.has(op.id), `${actor.name} ${action} ${target.name}`).toBe(offered.includes(action));
+				}
+			}
+		}
+	});
+});

@@ -142,7 +142,7 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 				return true;
 			}
 			case 'mute':
-				if (!s.stage.has(body.target) || !mayActOn(author, body.target)) return false;
+				if (!s.stage.has(body.target) || s.modMuted.has(body.target) || !mayActOn(author, body.target)) return false;
 				s.modMuted.add(body.target);
 				return true;
 			case 'unmute':
@@ -200,4 +200,28 @@ export function roleOf(view: RoomView, peerId: string): Role {
 
 function cmp(a: string, b: string): number {
 	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export type MemberAction = 'invite' | 'mute' | 'unmute' | 'moveToAudience' | 'makeModerator' | 'revokeModerator' | 'remove' | 'ban';
+
+/**
+ * What `actor` may do to `target` right now, by the same rules the replay
+ * applies: the UI offers exactly these, so a button never signs an op that
+ * every peer would refuse.
+ */
+export function permittedActions(view: RoomView, actor: string, target: string): MemberAction[] {
+	const isMod = (p: string) => view.moderators.has(p);
+	const out = (p: string) => view.removed.has(p) || view.banned.has(p);
+	if (!view.exists || view.ended || out(actor) || !isMod(actor) || actor === target || target === view.creator) return [];
+	if (isMod(target) && actor !== view.creator) return [];
+	if (out(target)) return [];
+	const actions: MemberAction[] = [];
+	const onStage = view.stage.has(target);
+	if (!onStage && !view.invitations.has(target)) actions.push('invite');
+	if (onStage) actions.push(view.modMuted.has(target) ? 'unmute' : 'mute');
+	if (onStage || view.invitations.has(target)) actions.push('moveToAudience');
+	actions.push(isMod(target) ? 'revokeModerator' : 'makeModerator');
+	if (isMod(target) && actor !== view.creator) actions.pop();
+	actions.push('remove', 'ban');
+	return actions;
 }

@@ -1,0 +1,244 @@
+/**
+ * A room on the network: the link between one RoomDoc and the libp2p node.
+ *
+ * - Topic: sealed Yjs updates and presence on the room's gossipsub topic.
+ * - Meeting: members find each other (net/topic-meeting.ts) and connect
+ *   directly, so the room lives on without the relay or its creator.
+ * - Sync: on every direct connection, and every ANTI_ENTROPY_MS with a random
+ *   member, the two sides exchange state vectors over /stanza/room-sync.
+ * Everything arriving goes through the RoomDoc gate or the presence rules;
+ * nothing here decides authority.
+ */
+import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface';
+import type { StanzaNode } from '../net/libp2p-node';
+import { isDirectConnection } from '../net/connection-kind';
+import { TopicMeeting } from '../net/topic-meeting';
+import { roleOf } from './authority';
+import { PRESENCE_BEAT_MS, PresenceTable, type PresenceState } from './presence';
+import { RoomCryptoError, type RoomCipher } from './room-crypto';
+import { LOCAL_ORIGIN, type RoomDoc } from './room-doc';
+import { ROOM_SYNC_PROTOCOL, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
+import { decodeTopicMessage, encodeTopicMessage, roomTopicFor, type TopicMessage } from './room-topic-protocol';
+
+// A sync that has not finished in 10 s is stuck; the next trigger tries again.
+const SYNC_TIMEOUT_MS = 10_000;
+// Gossip can drop a message while meshes form; a periodic sync repairs it. 20 s keeps the cost trivial.
+const ANTI_ENTROPY_MS = 20_000;
+const EXPIRY_SWEEP_MS = 1_000;
+// Coalesces a burst of new subscribers into one presence message.
+const PRESENCE_COALESCE_MS = 100;
+// A wrong room key shows as messages nobody can open; two from the room and none that open settles it.
+const INVALID_KEY_AFTER_FAILURES = 2;
+
+export interface RoomSessionEvents {
+	/** Presence changed (someone came, went, raised a hand, muted). */
+	onPresence(): void;
+	/** Messages from the room do not open with our key: the link is not valid. */
+	onInvalidKey(): void;
+}
+
+export interface RoomMember {
+	peerId: PeerId;
+	privateKey: PrivateKey;
+	name(): string;
+}
+
+/** Open sessions by room id, per node: one sync handler serves them all. */
+const sessionsByNode = new WeakMap<StanzaNode, Map<string, RoomSession>>();
+
+export class RoomSession {
+	readonly room: RoomDoc;
+	readonly presence = new PresenceTable();
+	readonly #node: StanzaNode;
+	readonly #cipher: RoomCipher;
+	readonly #me: RoomMember;
+	readonly #events: RoomSessionEvents;
+	#topic = '';
+	#meeting: TopicMeeting | null = null;
+	#seq = Date.now();
+	#myState: PresenceState = { name: '', hand: null, muted: false };
+	#timers: ReturnType<typeof setInterval>[] = [];
+	#keyFailures = 0;
+	#keyWorked = false;
+	#stopped = false;
+	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
+
+	constructor(node: StanzaNode, room: RoomDoc, cipher: RoomCipher, me: RoomMember, events: RoomSessionEvents) {
+		this.#node = node;
+		this.room = room;
+		this.#cipher = cipher;
+		this.#me = me;
+		this.#events = events;
+		this.#myState.name = me.name();
+	}
+
+	get myState(): Readonly<PresenceState> {
+		return this.#myState;
+	}
+
+	async start(): Promise<void> {
+		await ensureSyncHandler(this.#node);
+		sessionsByNode.get(this.#node)!.set(this.room.roomId, this);
+		this.#topic = await roomTopicFor(this.room.roomId);
+		const pubsub = this.#node.services.pubsub;
+		pubsub.addEventListener('message', this.#onTopicMessage);
+		pubsub.addEventListener('subscription-change', this.#onSubscriptionChange);
+		pubsub.subscribe(this.#topic);
+		this.room.doc.on('update', this.#onDocUpdate);
+		this.#node.addEventListener('connection:open', this.#onConnection);
+		this.#meeting = new TopicMeeting(this.#node, `room:${this.room.roomId}`, { onDialError: () => {} });
+		await this.#meeting.join();
+		this.#timers.push(
+			setInterval(() => void this.#publishPresence(), PRESENCE_BEAT_MS),
+			setInterval(() => this.#sweep(), EXPIRY_SWEEP_MS),
+			setInterval(() => void this.#antiEntropy(), ANTI_ENTROPY_MS)
+		);
+		await this.#publishPresence();
+		for (const connection of this.#node.getConnections()) this.#onConnection(new CustomEvent('connection:open', { detail: connection }));
+	}
+
+	/** Updates our presence (hand, self-mute) and tells the room at once. */
+	async setPresence(change: Partial<Omit<PresenceState, 'name'>>): Promise<void> {
+		this.#myState = { ...this.#myState, ...change };
+		await this.#publishPresence();
+	}
+
+	/** Leaves quietly: others see us go within a couple of seconds. Safe to call twice. */
+	async stop(): Promise<void> {
+		if (this.#stopped) return;
+		this.#stopped = true;
+		this.#timers.forEach(clearInterval);
+		clearTimeout(this.#presenceSoon);
+		this.#meeting?.leave();
+		this.room.doc.off('update', this.#onDocUpdate);
+		this.#node.removeEventListener('connection:open', this.#onConnection);
+		sessionsByNode.get(this.#node)?.delete(this.room.roomId);
+		await this.#publish({ type: 'leave', seq: ++this.#seq });
+		const pubsub = this.#node.services.pubsub;
+		pubsub.removeEventListener('message', this.#onTopicMessage);
+		pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange);
+		pubsub.unsubscribe(this.#topic);
+	}
+
+	/** Serves a sync stream for this room, unless the remote is out of the room. */
+	syncPartyFor(remotePeer: string): SyncParty | null {
+		const role = roleOf(this.room.view, remotePeer);
+		return role === 'removed' || role === 'banned' ? null : { room: this.room, cipher: this.#cipher };
+	}
+
+	async syncWith(peer: PeerId): Promise<void> {
+		const signal = AbortSignal.timeout(SYNC_TIMEOUT_MS);
+		let stream: Stream;
+		try {
+			stream = await this.#node.dialProtocol(peer, ROOM_SYNC_PROTOCOL, { signal });
+		} catch {
+			return; // not in this room, or gone
+		}
+		try {
+			await syncAsDialer(stream, { room: this.room, cipher: this.#cipher }, signal);
+			this.#keyOk();
+		} catch (err) {
+			if (err instanceof RoomCryptoError) this.#keyFailed();
+		}
+	}
+
+	#onConnection = (event: CustomEvent<Connection>) => {
+		const connection = event.detail;
+		if (this.#stopped || !isDirectConnection(connection.remoteAddr.toString())) return;
+		void this.syncWith(connection.remotePeer);
+	};
+
+	/** Someone (a member, or the relay on a member's behalf) joined the topic: say we are here now, not at the next beat. */
+	#onSubscriptionChange = (event: CustomEvent<{ subscriptions: { topic: string; subscribe: boolean }[] }>) => {
+		if (!event.detail.subscriptions.some((s) => s.topic === this.#topic && s.subscribe) || this.#presenceSoon) return;
+		this.#presenceSoon = setTimeout(() => {
+			this.#presenceSoon = undefined;
+			void this.#publishPresence();
+		}, PRESENCE_COALESCE_MS);
+	};
+
+	#onDocUpdate = (update: Uint8Array, origin: unknown) => {
+		if (origin === LOCAL_ORIGIN) void this.#publish({ type: 'update', update });
+	};
+
+	#onTopicMessage = (event: CustomEvent<{ type: string; topic: string; data: Uint8Array; from?: PeerId }>) => {
+		const message = event.detail;
+		if (message.topic !== this.#topic || message.type !== 'signed' || !message.from) return;
+		void this.#receive(message.from.toString(), message.data);
+	};
+
+	async #receive(from: string, sealed: Uint8Array): Promise<void> {
+		if (from === this.#me.peerId.toString()) return;
+		let message: TopicMessage;
+		try {
+			message = decodeTopicMessage(await this.#cipher.open('topic', sealed));
+		} catch (err) {
+			if (err instanceof RoomCryptoError) this.#keyFailed();
+			return; // malformed: dropped
+		}
+		this.#keyOk();
+		const role = roleOf(this.room.view, from);
+		const now = Date.now();
+		if (message.type === 'update') {
+			await this.room.applyUpdate(message.update, 'topic').catch(() => {});
+		} else if (role === 'removed' || role === 'banned') {
+			return; // out of the room: never shown
+		} else if (message.type === 'presence') {
+			const { name, hand, muted } = message;
+			if (this.presence.present(from, message.seq, { name, hand, muted }, now)) this.#events.onPresence();
+		} else if (this.presence.leave(from, message.seq, now)) {
+			this.#events.onPresence();
+		}
+	}
+
+	async #publishPresence(): Promise<void> {
+		if (this.#stopped) return;
+		this.#myState.name = this.#me.name();
+		const { name, hand, muted } = this.#myState;
+		await this.#publish({ type: 'presence', seq: ++this.#seq, name, hand, muted });
+	}
+
+	async #publish(message: TopicMessage): Promise<void> {
+		try {
+			const sealed = await this.#cipher.seal('topic', encodeTopicMessage(message));
+			await this.#node.services.pubsub.publish(this.#topic, sealed);
+		} catch {
+			// Nobody reachable right now: presence beats again, and sync carries the updates.
+		}
+	}
+
+	#sweep(): void {
+		if (this.#me.name() !== this.#myState.name) void this.#publishPresence();
+		if (this.presence.expire(Date.now())) this.#events.onPresence();
+	}
+
+	async #antiEntropy(): Promise<void> {
+		const members = new Set(this.presence.members.keys());
+		const candidates = this.#node
+			.getConnections()
+			.filter((c) => c.status === 'open' && members.has(c.remotePeer.toString()) && isDirectConnection(c.remoteAddr.toString()));
+		const pick = candidates[Math.floor(Math.random() * candidates.length)];
+		if (pick) await this.syncWith(pick.remotePeer);
+	}
+
+	#keyOk(): void {
+		this.#keyWorked = true;
+	}
+
+	#keyFailed(): void {
+		if (this.#keyWorked) return;
+		if (++this.#keyFailures === INVALID_KEY_AFTER_FAILURES) this.#events.onInvalidKey();
+	}
+}
+
+async function ensureSyncHandler(node: StanzaNode): Promise<void> {
+	if (sessionsByNode.has(node)) return;
+	const sessions = new Map<string, RoomSession>();
+	sessionsByNode.set(node, sessions);
+	await node.handle(
+		ROOM_SYNC_PROTOCOL,
+		(stream: Stream, connection: Connection) =>
+			serveSync(stream, connection.remotePeer.toString(), (roomId, remote) => sessions.get(roomId)?.syncPartyFor(remote) ?? null, SYNC_TIMEOUT_MS),
+		{ maxInboundStreams: 8 }
+	);
+}

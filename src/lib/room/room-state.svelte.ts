@@ -1,0 +1,255 @@
+/* eslint-disable svelte/prefer-svelte-reactivity -- private bookkeeping; the UI reads the $state fields. */
+/**
+ * One open room, as the UI sees it: rune state derived from the verified room
+ * document and live presence, and the named actions a person can take.
+ * Actions sign ops; whether they take effect is decided by the same rules on
+ * every peer (authority.ts), so the UI only offers what the rules allow.
+ */
+import type { PeerId, PrivateKey } from '@libp2p/interface';
+import type { NetState } from '../net/net-state.svelte';
+import { permittedActions, roleOf, type MemberAction, type Role, type RoomView } from './authority';
+import { handQueue } from './presence';
+import { RoomCipher } from './room-crypto';
+import { RoomDoc } from './room-doc';
+import type { RoomAddress } from './room-link';
+import type { OpIntent, Visibility } from './room-op-codec';
+import { RoomSession } from './room-session';
+import type { RoomStore } from './room-store';
+
+export type RoomStatus = 'loading' | 'waiting' | 'live' | 'invalid' | 'removed' | 'banned' | 'ended' | 'left';
+
+export interface MemberView {
+	peerId: string;
+	name: string;
+	role: Role;
+	present: boolean;
+	hand: number | null;
+	/** Muted by themselves or by a moderator. */
+	muted: boolean;
+	modMuted: boolean;
+	invited: boolean;
+	isMe: boolean;
+	/** What I may do to this member right now (empty unless I moderate). */
+	actions: MemberAction[];
+}
+
+export interface RoomDeps {
+	net: NetState;
+	store: RoomStore;
+	identity: { privateKey: Promise<PrivateKey>; name: () => string };
+}
+
+// Writing the document at most twice a second keeps IndexedDB calm during bursts.
+const SAVE_DEBOUNCE_MS = 500;
+
+export class RoomState {
+	status = $state<RoomStatus>('loading');
+	title = $state('');
+	description = $state('');
+	visibility = $state<Visibility>('private');
+	stage = $state<MemberView[]>([]);
+	audience = $state<MemberView[]>([]);
+	hands = $state<MemberView[]>([]);
+	/** Removed (not banned) peers, shown to moderators so they can let them back in. */
+	removed = $state<string[]>([]);
+	myRole = $state<Role>('audience');
+	/** A pending invitation to the stage for me. */
+	invitedToStage = $state(false);
+	handRaised = $state(false);
+	selfMuted = $state(false);
+	error = $state<string | null>(null);
+	saveError = $state<string | null>(null);
+
+	readonly address: RoomAddress;
+	readonly #deps: RoomDeps;
+	#doc: RoomDoc | null = null;
+	#session: RoomSession | null = null;
+	#signer: { peerId: PeerId; privateKey: PrivateKey } | null = null;
+	#saveTimer: ReturnType<typeof setTimeout> | undefined;
+	#stopped = false;
+
+	constructor(address: RoomAddress, deps: RoomDeps) {
+		this.address = address;
+		this.#deps = deps;
+	}
+
+	get myPeerId(): string | null {
+		return this.#signer?.peerId.toString() ?? null;
+	}
+
+	/** Loads the room from the device, then joins it on the network. Never throws. */
+	async open(): Promise<void> {
+		try {
+			const { roomId, key } = this.address;
+			const [node, privateKey, cipher] = await Promise.all([this.#deps.net.node(), this.#deps.identity.privateKey, RoomCipher.create(roomId, key)]);
+			if (this.#stopped) return;
+			this.#signer = { peerId: node.peerId, privateKey };
+			const doc = new RoomDoc(roomId, key);
+			this.#doc = doc;
+			const saved = await this.#deps.store.loadDoc(roomId).catch(() => null);
+			if (saved) await doc.applyUpdate(saved, 'storage').catch(() => {});
+			doc.subscribe(() => this.#refresh());
+			doc.doc.on('update', () => this.#scheduleSave());
+			this.#session = new RoomSession(node, doc, cipher, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
+				onPresence: () => this.#refresh(),
+				onInvalidKey: () => {
+					if (!doc.view.exists) this.status = 'invalid';
+				}
+			});
+			this.#refresh();
+			if (this.status === 'removed' || this.status === 'banned') return;
+			await this.#session.start();
+			this.#refresh();
+		} catch (err) {
+			this.error = describe(err);
+		}
+	}
+
+	// —— actions (named for what a person does) ——
+	raiseHand = () => this.#presence({ hand: Date.now() });
+	lowerHand = () => this.#presence({ hand: null });
+	toggleSelfMute = () => this.#presence({ muted: !this.selfMuted });
+	inviteToStage = (peerId: string) => this.#op({ kind: 'invite', target: peerId });
+	acceptInvitation = async () => {
+		const invitation = this.#doc?.view.invitations.get(this.myPeerId ?? '');
+		if (!invitation) return;
+		await this.#op({ kind: 'accept', invitation: invitation.id });
+		await this.#presence({ hand: null });
+	};
+	declineInvitation = async () => {
+		const invitation = this.#doc?.view.invitations.get(this.myPeerId ?? '');
+		if (invitation) await this.#op({ kind: 'decline', invitation: invitation.id });
+	};
+	moveToAudience = (peerId: string) => this.#op({ kind: 'moveToAudience', target: peerId });
+	leaveStage = () => this.#op({ kind: 'moveToAudience', target: this.myPeerId ?? '' });
+	mute = (peerId: string) => this.#op({ kind: 'mute', target: peerId });
+	unmute = (peerId: string) => this.#op({ kind: 'unmute', target: peerId });
+	remove = (peerId: string) => this.#op({ kind: 'remove', target: peerId });
+	readmit = (peerId: string) => this.#op({ kind: 'readmit', target: peerId });
+	ban = (peerId: string) => this.#op({ kind: 'ban', target: peerId });
+	makeModerator = (peerId: string) => this.#op({ kind: 'makeModerator', target: peerId });
+	revokeModerator = (peerId: string) => this.#op({ kind: 'revokeModerator', target: peerId });
+	/** Runs a member action offered in `MemberView.actions`. */
+	memberAction = (action: MemberAction, peerId: string): Promise<void> => {
+		const run: Record<MemberAction, (p: string) => Promise<void>> = {
+			invite: this.inviteToStage,
+			mute: this.mute,
+			unmute: this.unmute,
+			moveToAudience: this.moveToAudience,
+			makeModerator: this.makeModerator,
+			revokeModerator: this.revokeModerator,
+			remove: this.remove,
+			ban: this.ban
+		};
+		return run[action](peerId);
+	};
+	editDetails = (details: { title?: string; description?: string; visibility?: Visibility }) => this.#op({ kind: 'meta', ...details });
+	end = () => this.#op({ kind: 'end' });
+
+	/** Leaves quietly (others see it within 2 s); the room stays on this device. */
+	async leave(): Promise<void> {
+		this.#stopped = true;
+		clearTimeout(this.#saveTimer);
+		await this.#save();
+		await this.#session?.stop();
+		this.#session = null;
+		if (this.status === 'live' || this.status === 'waiting') this.status = 'left';
+	}
+
+	async #op(intent: OpIntent): Promise<void> {
+		if (!this.#doc || !this.#signer) return;
+		try {
+			await this.#doc.addOp(intent, this.#signer);
+			this.error = null;
+		} catch (err) {
+			this.error = describe(err);
+		}
+	}
+
+	async #presence(change: { hand?: number | null; muted?: boolean }): Promise<void> {
+		await this.#session?.setPresence(change);
+		this.#refresh();
+	}
+
+	#refresh(): void {
+		const doc = this.#doc;
+		const me = this.myPeerId;
+		if (!doc || !me) return;
+		const view = doc.view;
+		this.myRole = roleOf(view, me);
+		this.status = statusOf(view, this.myRole, this.status, this.#stopped);
+		this.title = view.title;
+		this.description = view.description;
+		this.visibility = view.visibility;
+		this.invitedToStage = view.invitations.has(me);
+
+		const presence = this.#session?.presence.members ?? new Map();
+		const mine = this.#session?.myState;
+		this.handRaised = mine?.hand != null;
+		this.selfMuted = mine?.muted ?? false;
+		const member = (peerId: string): MemberView => {
+			const p = peerId === me ? { name: this.#deps.identity.name(), hand: mine?.hand ?? null, muted: mine?.muted ?? false } : presence.get(peerId);
+			return {
+				peerId,
+				name: p?.name ?? '',
+				role: roleOf(view, peerId),
+				present: peerId === me ? this.status === 'live' : presence.has(peerId),
+				hand: p?.hand ?? null,
+				muted: (p?.muted ?? false) || view.modMuted.has(peerId),
+				modMuted: view.modMuted.has(peerId),
+				invited: view.invitations.has(peerId),
+				isMe: peerId === me,
+				actions: permittedActions(view, me, peerId)
+			};
+		};
+		const rank = (m: MemberView) => ['creator', 'moderator', 'speaker'].indexOf(m.role);
+		this.stage = [...view.stage].map(member).sort((a, b) => rank(a) - rank(b) || Number(b.present) - Number(a.present));
+		const inRoom = [...presence.keys(), ...(this.status === 'live' ? [me] : [])];
+		const out = (p: string) => view.stage.has(p) || view.removed.has(p) || view.banned.has(p);
+		this.audience = [...new Set(inRoom)].filter((p) => !out(p)).map(member).sort((a, b) => a.name.localeCompare(b.name));
+		const queue = handQueue(presence.values(), (p) => out(p) || view.invitations.has(p)).map((e) => member(e.peerId));
+		if (mine?.hand != null && !out(me) && !view.invitations.has(me)) {
+			queue.push(member(me));
+			queue.sort((a, b) => (a.hand as number) - (b.hand as number) || (a.peerId < b.peerId ? -1 : 1));
+		}
+		this.hands = queue;
+		this.removed = view.moderators.has(me) ? [...view.removed].sort() : [];
+		if (this.status === 'removed' || this.status === 'banned') void this.#session?.stop();
+	}
+
+	#scheduleSave(): void {
+		clearTimeout(this.#saveTimer);
+		this.#saveTimer = setTimeout(() => void this.#save(), SAVE_DEBOUNCE_MS);
+	}
+
+	async #save(): Promise<void> {
+		const doc = this.#doc;
+		if (!doc || !doc.view.exists) return;
+		const { encodeStateAsUpdate } = await import('yjs');
+		try {
+			await this.#deps.store.saveDoc(doc.roomId, encodeStateAsUpdate(doc.doc));
+			await this.#deps.store.remember({
+				roomId: doc.roomId,
+				key: this.address.key,
+				title: doc.view.title,
+				lastOpened: Date.now(),
+				createdByMe: doc.view.creator === this.myPeerId
+			});
+			this.saveError = null;
+		} catch (err) {
+			// Full or blocked storage: the room keeps working from memory and the peers.
+			this.saveError = describe(err);
+		}
+	}
+}
+
+function statusOf(view: RoomView, role: Role, current: RoomStatus, stopped: boolean): RoomStatus {
+	if (role === 'removed' || role === 'banned') return role;
+	if (view.ended) return 'ended';
+	if (current === 'invalid' || stopped) return current;
+	return view.exists ? 'live' : 'waiting';
+}
+
+function describe(err: unknown): string {
+	return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,60 @@
+/**
+ * The rooms on this device (created or joined) and starting a new one.
+ * Starting a room needs no network: the genesis record is signed locally and
+ * reaches others when they open the link.
+ */
+import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import * as Y from 'yjs';
+import { RoomDoc } from './room-doc';
+import { newRoomKey, roomIdFor, roomPath } from './room-link';
+import type { Visibility } from './room-op-codec';
+import type { RoomStore } from './room-store';
+
+export interface SavedRoomView {
+	roomId: string;
+	title: string;
+	path: string;
+	createdByMe: boolean;
+	lastOpened: number;
+}
+
+export class RoomsState {
+	saved = $state<SavedRoomView[]>([]);
+	error = $state<string | null>(null);
+
+	readonly #store: Promise<RoomStore>;
+	readonly #privateKey: Promise<PrivateKey>;
+
+	constructor(store: Promise<RoomStore>, privateKey: Promise<PrivateKey>) {
+		this.#store = store;
+		this.#privateKey = privateKey;
+	}
+
+	async load(): Promise<void> {
+		try {
+			const rooms = await (await this.#store).list();
+			this.saved = rooms.map((r) => ({ roomId: r.roomId, title: r.title, createdByMe: r.createdByMe, lastOpened: r.lastOpened, path: roomPath(r) }));
+		} catch (err) {
+			this.error = err instanceof Error ? err.message : String(err);
+		}
+	}
+
+	/** Starts a room and returns its link path (`/r/<id>/<key>`); throws with a readable message on bad input. */
+	async create(details: { title: string; description: string; visibility: Visibility }): Promise<string> {
+		const [store, privateKey] = await Promise.all([this.#store, this.#privateKey]);
+		const peerId = peerIdFromPrivateKey(privateKey);
+		const key = newRoomKey();
+		const roomId = await roomIdFor(key, privateKey.publicKey.raw);
+		const doc = new RoomDoc(roomId, key);
+		await doc.addOp({ kind: 'genesis', title: details.title.trim(), description: details.description.trim(), visibility: details.visibility }, { peerId, privateKey });
+		try {
+			await store.saveDoc(roomId, Y.encodeStateAsUpdate(doc.doc));
+			await store.remember({ roomId, key, title: doc.view.title, lastOpened: Date.now(), createdByMe: true });
+		} catch (err) {
+			this.error = err instanceof Error ? err.message : String(err);
+			throw err;
+		}
+		return roomPath({ roomId, key });
+	}
+}
