@@ -1,0 +1,127 @@
+/**
+ * Rooms: a creator and three peers join by link, roles change under the
+ * moderator's hand, every page agrees, and the room outlives its creator.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, newPeerPage } from './support/browser.js';
+import { startRelay, type RelayProcess } from './support/relay-process.js';
+import { RoomPage } from './support/room-page';
+
+let browser: Browser;
+let relay: RelayProcess | null = null;
+const pageErrors: string[][] = [];
+
+beforeAll(async () => {
+	browser = await launchBrowser();
+});
+afterAll(async () => {
+	await browser?.close();
+});
+afterEach(async () => {
+	for (const context of browser.contexts()) await context.close();
+	await relay?.stop();
+	relay = null;
+	expect(pageErrors.splice(0).flat(), 'no page errors or unhandled rejections').toEqual([]);
+});
+
+async function person(name: string): Promise<RoomPage> {
+	const { page, errors } = await newPeerPage(browser);
+	pageErrors.push(errors);
+	await page.goto(relay!.url);
+	const room = new RoomPage(page, name);
+	await room.setName(name);
+	return room;
+}
+
+describe('a room', () => {
+	it('runs with a creator and three peers, and outlives its creator', async () => {
+		relay = await startRelay();
+		const creator = await person('Cleo');
+		const link = await creator.startRoom('Plane talk', 'Titles are encrypted too');
+		const [ana, bo, cy] = await Promise.all(['Ana', 'Bo', 'Cy'].map((n) => person(n)));
+		await Promise.all([ana, bo, cy].map((p) => p.open(link)));
+		const everyone = [creator, ana, bo, cy];
+		const ids = Object.fromEntries(await Promise.all(everyone.map(async (p) => [p.name, await p.myPeerId()] as const)));
+
+		// Everyone sees everyone: the creator on stage, the others in the audience.
+		for (const p of everyone) {
+			await p.waitMember('stage', ids.Cleo, { role: 'creator' });
+			for (const other of [ana, bo, cy]) await p.waitMember('audience', ids[other.name]);
+			expect(await p.title()).toBe('Plane talk');
+		}
+
+		// A hand goes up; the moderator sees it in the queue.
+		await ana.page.getByRole('button', { name: 'Raise hand' }).click();
+		await creator.waitMember('hands', ids.Ana, { hand: true });
+
+		// Invite → accept → Ana is a speaker on every page.
+		await creator.memberAction('hands', ids.Ana, 'Invite to speak');
+		await ana.page.getByTestId('invitation').waitFor();
+		await ana.page.getByRole('button', { name: 'Join the stage' }).click();
+		for (const p of everyone) await p.waitMember('stage', ids.Ana, { role: 'speaker', hand: false });
+		await creator.waitGone('hands', ids.Ana);
+
+		// A moderator's mute shows everywhere.
+		await creator.memberAction('stage', ids.Ana, 'Mute');
+		for (const p of everyone) await p.waitMember('stage', ids.Ana, { muted: true });
+
+		// Remove: the removed page says so, and a reload does not bring Bo back.
+		await creator.memberAction('audience', ids.Bo, 'Remove');
+		await bo.waitStatus('removed');
+		expect(await bo.page.getByTestId('room-status').textContent()).toContain('You were removed from this room.');
+		for (const p of [creator, ana, cy]) await p.waitGone('audience', ids.Bo);
+		await bo.page.reload();
+		await bo.waitStatus('removed');
+		for (const p of [creator, ana, cy]) expect(await p.memberCount('audience', ids.Bo)).toBe(0);
+
+		// The creator closes the tab: the others keep the room, and see the creator leave.
+		await creator.page.context().close();
+		for (const p of [ana, cy]) {
+			await p.waitMember('stage', ids.Cleo, { present: false });
+			expect(await p.title()).toBe('Plane talk');
+		}
+
+		// A fresh peer joining afterwards gets the whole state from the others.
+		const dee = await person('Dee');
+		await dee.open(link);
+		await dee.waitMember('stage', ids.Cleo, { role: 'creator', present: false });
+		await dee.waitMember('stage', ids.Ana, { role: 'speaker', muted: true });
+		await dee.waitMember('audience', ids.Cy);
+		expect(await dee.title()).toBe('Plane talk');
+		expect(await dee.page.getByTestId('room-description').textContent()).toBe('Titles are encrypted too');
+		expect(await dee.memberCount('audience', ids.Bo)).toBe(0);
+	});
+
+	it('says a link with a wrong or missing key is not valid', async () => {
+		relay = await startRelay();
+		const creator = await person('Cleo');
+		const link = await creator.startRoom('Keyed', '');
+		const [base, key] = [link.slice(0, link.lastIndexOf('/') + 1), link.slice(link.lastIndexOf('/') + 1)];
+
+		const missing = await person('NoKey');
+		await missing.page.goto(base.slice(0, -1));
+		await missing.waitStatus('invalid');
+
+		const damaged = await person('Damaged');
+		await damaged.page.goto(base + key.slice(0, 10));
+		await damaged.waitStatus('invalid');
+
+		// Well-formed but wrong: only the room's members can tell, by their messages not opening.
+		const wrongKey = `${key[0] === 'A' ? 'B' : 'A'}${key.slice(1)}`;
+		const wrong = await person('Wrong');
+		await wrong.page.goto(base + wrongKey);
+		await wrong.waitStatus('invalid', 20_000);
+		expect(await wrong.page.getByTestId('room-status').textContent()).toContain('This room link is not valid.');
+		expect(await creator.memberCount('audience', await wrong.myPeerId())).toBe(0);
+	});
+
+	it('keeps rooms on the device: listed after a reload', async () => {
+		relay = await startRelay();
+		const creator = await person('Cleo');
+		await creator.startRoom('Kept room', '');
+		await creator.page.goto(relay.url);
+		await creator.page.reload();
+		await expect.poll(() => creator.page.getByTestId('saved-room').allTextContents()).toContain('Kept room');
+	});
+});

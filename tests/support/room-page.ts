@@ -1,0 +1,78 @@
+import type { Page } from 'playwright-core';
+
+type Section = 'stage' | 'audience' | 'hands';
+interface Expect {
+	role?: string;
+	muted?: boolean;
+	hand?: boolean;
+	present?: boolean;
+}
+
+/** A person in the app, driving rooms through the UI. */
+export class RoomPage {
+	constructor(
+		readonly page: Page,
+		readonly name: string
+	) {}
+
+	async setName(name: string): Promise<void> {
+		await this.page.getByTestId('peer-id').waitFor({ timeout: 15_000 });
+		await this.page.locator('#display-name').fill(name);
+		await this.page.getByRole('button', { name: 'Save' }).click();
+	}
+
+	async myPeerId(): Promise<string> {
+		const id = await this.page.getByTestId('net-status').getAttribute('data-peer-id');
+		if (!id) throw new Error(`${this.name} has no PeerId yet`);
+		return id;
+	}
+
+	async startRoom(title: string, description: string): Promise<string> {
+		await this.page.locator('#room-title').fill(title);
+		await this.page.locator('#room-description').fill(description);
+		await this.page.getByRole('button', { name: 'Start', exact: true }).click();
+		await this.waitStatus('live');
+		return this.page.getByTestId('room-link').inputValue();
+	}
+
+	async open(link: string): Promise<void> {
+		await this.page.goto(link);
+		await this.waitStatus('live', 20_000);
+	}
+
+	async waitStatus(status: string, timeout = 15_000): Promise<void> {
+		await this.page.waitForSelector(`[data-testid=room-status][data-status=${status}], [data-testid=room][data-status=${status}]`, { timeout });
+	}
+
+	async title(): Promise<string> {
+		return (await this.page.getByTestId('room-title').textContent())?.trim() ?? '';
+	}
+
+	#member(section: Section, peerId: string, expected: Expect = {}): string {
+		let selector = `[data-testid=${section}] [data-testid=member][data-peer-id="${peerId}"]`;
+		if (expected.role) selector += `[data-role=${expected.role}]`;
+		if (expected.muted !== undefined) selector += `[data-muted=${expected.muted}]`;
+		if (expected.hand !== undefined) selector += `[data-hand=${expected.hand}]`;
+		if (expected.present === false) selector += '.away';
+		if (expected.present === true) selector += ':not(.away)';
+		return selector;
+	}
+
+	async waitMember(section: Section, peerId: string, expected: Expect = {}, timeout = 20_000): Promise<void> {
+		await this.page.waitForSelector(this.#member(section, peerId, expected), { timeout });
+	}
+
+	async waitGone(section: Section, peerId: string, timeout = 20_000): Promise<void> {
+		await this.page.waitForSelector(this.#member(section, peerId), { state: 'detached', timeout });
+	}
+
+	async memberCount(section: Section, peerId: string): Promise<number> {
+		return this.page.locator(this.#member(section, peerId)).count();
+	}
+
+	async memberAction(section: Section, peerId: string, action: string): Promise<void> {
+		const card = this.page.locator(this.#member(section, peerId));
+		await card.locator('summary').click();
+		await card.getByRole('button', { name: action, exact: true }).click();
+	}
+}
