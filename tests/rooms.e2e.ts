@@ -116,12 +116,26 @@ describe('a room', () => {
 		expect(await creator.memberCount('audience', await wrong.myPeerId())).toBe(0);
 	});
 
-	it('keeps rooms on the device: listed after a reload', async () => {
+	it('keeps rooms on the device: listed after a reload, and opened with no network at all', async () => {
 		relay = await startRelay();
 		const creator = await person('Cleo');
-		await creator.startRoom('Kept room', '');
+		const link = await creator.startRoom('Kept room', 'Still here offline');
 		await creator.page.goto(relay.url);
 		await creator.page.reload();
 		await expect.poll(() => creator.page.getByTestId('saved-room').allTextContents()).toContain('Kept room');
+		await creator.page.evaluate(async () => {
+			await navigator.serviceWorker.ready;
+		});
+
+		// The relay that served the app is gone: the app still opens, with its rooms.
+		await relay.stop();
+		relay = null;
+		await creator.page.reload();
+		await expect.poll(() => creator.page.getByTestId('saved-room').allTextContents()).toContain('Kept room');
+		await creator.page.waitForSelector('[data-testid=net-status][data-retrying=true]');
+		await creator.page.goto(link);
+		await creator.waitStatus('live');
+		expect(await creator.title()).toBe('Kept room');
+		expect(await creator.page.getByTestId('room-description').textContent()).toBe('Still here offline');
 	});
 });

@@ -198,3 +198,21 @@ function viewSummary(v: TestPeer['room']['view']) {
 		refused: [...v.refused].sort()
 	};
 }
+
+describe('offline edits', () => {
+	it('merge on reconnect: a title edited on a plane and an invitation made meanwhile both land', async () => {
+		const { creator, peers } = await makeRoom(['mod', 'guest']);
+		const [mod, guest] = peers;
+		await creator.room.addOp({ kind: 'makeModerator', target: mod.id }, creator);
+		await syncAll([creator, mod, guest]);
+		// Apart: the creator renames the room offline while the moderator invites the guest.
+		await creator.room.addOp({ kind: 'meta', title: 'Written at 10,000 m', description: 'offline' }, creator);
+		await mod.room.addOp({ kind: 'invite', target: guest.id }, mod);
+		await syncAll([creator, mod, guest]);
+		for (const p of [creator, mod, guest]) {
+			expect(p.room.view.title).toBe('Written at 10,000 m');
+			expect(p.room.view.description).toBe('offline');
+			expect(p.room.view.invitations.has(guest.id)).toBe(true);
+		}
+	});
+});
