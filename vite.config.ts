@@ -25,6 +25,8 @@ export default defineConfig({
 					include: ['bench/**/*.bench.ts'],
 					environment: 'node',
 					setupFiles: ['relay/polyfill.js'],
+					// Node 20 only has a global WebSocket (needed to dial libp2p over ws) behind this flag.
+					execArgv: typeof WebSocket === 'undefined' ? ['--experimental-websocket'] : [],
 					fileParallelism: false,
 					testTimeout: 1_800_000
 				}
