@@ -40,8 +40,8 @@ export class RoomsState {
 		}
 	}
 
-	/** Starts a room and returns its link path (`/r/<id>/<key>`); throws with a readable message on bad input. */
-	async create(details: { title: string; description: string; visibility: Visibility }): Promise<string> {
+	/** Starts a room and returns its link parts (route params); throws with a readable message on bad input. */
+	async create(details: { title: string; description: string; visibility: Visibility }): Promise<{ room: string; key: string }> {
 		const [store, privateKey] = await Promise.all([this.#store, this.#privateKey]);
 		const peerId = peerIdFromPrivateKey(privateKey);
 		const key = newRoomKey();
@@ -55,6 +55,7 @@ export class RoomsState {
 			this.error = err instanceof Error ? err.message : String(err);
 			throw err;
 		}
-		return roomPath({ roomId, key });
+		const [, , room, keyText] = roomPath({ roomId, key }).split('/');
+		return { room, key: keyText };
 	}
 }
