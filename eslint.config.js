@@ -16,6 +16,12 @@ export default ts.config(
 		}
 	},
 	{
+		// AudioWorklet scripts run in their own global scope.
+		files: ['src/lib/audio/worklets/*.js'],
+		languageOptions: { globals: { AudioWorkletProcessor: 'readonly', registerProcessor: 'readonly', currentTime: 'readonly', sampleRate: 'readonly' } },
+		rules: { '@typescript-eslint/ban-ts-comment': 'off' }
+	},
+	{
 		files: ['**/*.svelte', '**/*.svelte.ts'],
 		languageOptions: {
 			parserOptions: { projectService: true, extraFileExtensions: ['.svelte'], parser: ts.parser, svelteConfig }

@@ -24,12 +24,16 @@ export const CHROMIUM_ARGS = [
 	'--allow-loopback-in-peer-connection'
 ];
 
-/** @returns {Promise<import('playwright-core').Browser>} */
-export async function launchBrowser() {
+/**
+ * @param {{ fakeAudioFile?: string }} [options] a WAV the fake microphone plays (looped)
+ * @returns {Promise<import('playwright-core').Browser>}
+ */
+export async function launchBrowser(options = {}) {
 	if (!existsSync(CHROMIUM_PATH)) {
 		throw new Error(`Chromium not found at ${CHROMIUM_PATH}: run 'apt-get install chromium' or set CHROMIUM_PATH`);
 	}
-	return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+	const args = options.fakeAudioFile ? [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${options.fakeAudioFile}`] : CHROMIUM_ARGS;
+	return chromium.launch({ executablePath: CHROMIUM_PATH, args });
 }
 
 /**

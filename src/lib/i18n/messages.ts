@@ -105,7 +105,19 @@ const en = {
 	'room.invitedBadge': 'invited',
 	'room.actionsFor': 'Actions for {name}',
 	'room.error': 'That did not work: {reason}',
-	'room.saveFailed': 'This device could not save the room ({reason}); it keeps working while the page is open.'
+	'room.saveFailed': 'This device could not save the room ({reason}); it keeps working while the page is open.',
+	'audio.settings': 'Audio',
+	'audio.relayCapacity': 'Pass audio on to up to',
+	'audio.auto': 'automatic',
+	'audio.relayHint': 'Listeners get audio from other listeners, not from a server. Choose 0 on a metered or slow connection; automatic passes audio on to 4 listeners, or none on cellular data.',
+	'audio.turnOn': 'Turn on sound',
+	'audio.unsupported': 'This browser cannot play Stanza’s audio (it lacks WebCodecs with Opus). Try a recent Chrome, Edge, Firefox or Safari.',
+	'audio.micDenied': 'Your microphone is blocked, so nobody can hear you. Allow it in the browser’s site settings, then rejoin the stage.',
+	'audio.micUnavailable': 'No microphone was found, so nobody can hear you.',
+	'audio.micUnsupported': 'This browser cannot encode audio: you can listen, but not speak.',
+	'audio.relaying': 'Passing audio on to {n}',
+	'audio.depth': '{n} hops from the stage',
+	'audio.speaking': 'speaking'
 };
 
 type Messages = typeof en;
@@ -211,7 +223,19 @@ const it: Messages = {
 	'room.invitedBadge': 'invitato',
 	'room.actionsFor': 'Azioni per {name}',
 	'room.error': 'Non è andata: {reason}',
-	'room.saveFailed': 'Questo dispositivo non ha potuto salvare la stanza ({reason}); funziona finché la pagina resta aperta.'
+	'room.saveFailed': 'Questo dispositivo non ha potuto salvare la stanza ({reason}); funziona finché la pagina resta aperta.',
+	'audio.settings': 'Audio',
+	'audio.relayCapacity': 'Inoltra l’audio fino a',
+	'audio.auto': 'automatico',
+	'audio.relayHint': 'Chi ascolta riceve l’audio da altri ascoltatori, non da un server. Scegli 0 su una connessione a consumo o lenta; in automatico l’audio va a 4 ascoltatori, o a nessuno su rete cellulare.',
+	'audio.turnOn': 'Attiva l’audio',
+	'audio.unsupported': 'Questo browser non può riprodurre l’audio di Stanza (manca WebCodecs con Opus). Prova un Chrome, Edge, Firefox o Safari recente.',
+	'audio.micDenied': 'Il microfono è bloccato, quindi nessuno ti sente. Consentilo nelle impostazioni del sito del browser, poi torna sul palco.',
+	'audio.micUnavailable': 'Nessun microfono trovato, quindi nessuno ti sente.',
+	'audio.micUnsupported': 'Questo browser non può codificare l’audio: puoi ascoltare, ma non parlare.',
+	'audio.relaying': 'Inoltri l’audio a {n}',
+	'audio.depth': 'a {n} passaggi dal palco',
+	'audio.speaking': 'sta parlando'
 };
 
 const id: Messages = {
@@ -314,7 +338,19 @@ const id: Messages = {
 	'room.invitedBadge': 'diundang',
 	'room.actionsFor': 'Tindakan untuk {name}',
 	'room.error': 'Gagal: {reason}',
-	'room.saveFailed': 'Perangkat ini tidak dapat menyimpan ruang ({reason}); ruang tetap berjalan selama halaman terbuka.'
+	'room.saveFailed': 'Perangkat ini tidak dapat menyimpan ruang ({reason}); ruang tetap berjalan selama halaman terbuka.',
+	'audio.settings': 'Audio',
+	'audio.relayCapacity': 'Teruskan audio ke paling banyak',
+	'audio.auto': 'otomatis',
+	'audio.relayHint': 'Pendengar menerima audio dari pendengar lain, bukan dari server. Pilih 0 pada koneksi berkuota atau lambat; mode otomatis meneruskan ke 4 pendengar, atau tidak sama sekali pada data seluler.',
+	'audio.turnOn': 'Nyalakan suara',
+	'audio.unsupported': 'Peramban ini tidak dapat memutar audio Stanza (tidak ada WebCodecs dengan Opus). Coba Chrome, Edge, Firefox, atau Safari terbaru.',
+	'audio.micDenied': 'Mikrofon Anda diblokir, jadi tidak ada yang bisa mendengar Anda. Izinkan di pengaturan situs peramban, lalu naik ke panggung lagi.',
+	'audio.micUnavailable': 'Tidak ada mikrofon, jadi tidak ada yang bisa mendengar Anda.',
+	'audio.micUnsupported': 'Peramban ini tidak dapat mengodekan audio: Anda bisa mendengar, tetapi tidak berbicara.',
+	'audio.relaying': 'Meneruskan audio ke {n}',
+	'audio.depth': '{n} lompatan dari panggung',
+	'audio.speaking': 'sedang berbicara'
 };
 
 export const MESSAGES: Record<Locale, Messages> = { en, it, id };

@@ -7,6 +7,8 @@
  * quiet leave publishes `leave`. A peer not heard from for PRESENCE_TTL_MS is
  * gone (crashed, lost its network). Entries are keyed by the verified sender.
  */
+import type { TreeWire } from './room-topic-protocol';
+
 export const PRESENCE_BEAT_MS = 4_000;
 // Three missed beats: a crashed peer disappears within 12 s (+ the 1 s expiry sweep), under the 15 s promised.
 export const PRESENCE_TTL_MS = 12_000;
@@ -15,6 +17,8 @@ const SEQ_MEMORY_MS = 10 * 60_000;
 
 export interface PresenceState {
 	name: string;
+	/** Place in the audio tree, when the member takes part in audio. */
+	tree?: TreeWire;
 	/** When the hand went up (sender's clock, ms), or null. */
 	hand: number | null;
 	/** Self-mute. */
@@ -41,7 +45,13 @@ export class PresenceTable {
 		if (!this.#fresh(peerId, seq, now)) return false;
 		const previous = this.#entries.get(peerId);
 		this.#entries.set(peerId, { ...state, peerId, joinedAt: previous?.joinedAt ?? now, lastSeen: now });
-		return !previous || previous.name !== state.name || previous.hand !== state.hand || previous.muted !== state.muted;
+		return (
+			!previous ||
+			previous.name !== state.name ||
+			previous.hand !== state.hand ||
+			previous.muted !== state.muted ||
+			JSON.stringify(previous.tree) !== JSON.stringify(state.tree)
+		);
 	}
 
 	/** Applies a quiet leave; returns true if the peer was shown. */

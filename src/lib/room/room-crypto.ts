@@ -11,7 +11,7 @@
 export const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export type SealPurpose = 'topic' | 'sync';
+export type SealPurpose = 'topic' | 'sync' | 'media';
 
 export class RoomCryptoError extends Error {
 	override name = 'RoomCryptoError';

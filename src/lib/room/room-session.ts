@@ -97,10 +97,23 @@ export class RoomSession {
 		for (const connection of this.#node.getConnections()) this.#onConnection(new CustomEvent('connection:open', { detail: connection }));
 	}
 
-	/** Updates our presence (hand, self-mute) and tells the room at once. */
+	/** Updates our presence (hand, self-mute, place in the audio tree) and tells the room at once. */
 	async setPresence(change: Partial<Omit<PresenceState, 'name'>>): Promise<void> {
 		this.#myState = { ...this.#myState, ...change };
 		await this.#publishPresence();
+	}
+
+	/** The libp2p node the session runs on (for the audio tree, which shares it). */
+	get node(): StanzaNode {
+		return this.#node;
+	}
+
+	get cipher(): RoomCipher {
+		return this.#cipher;
+	}
+
+	get me(): RoomMember {
+		return this.#me;
 	}
 
 	/** Leaves quietly: others see us go within a couple of seconds. Safe to call twice. */
@@ -184,8 +197,8 @@ export class RoomSession {
 		} else if (role === 'removed' || role === 'banned') {
 			return; // out of the room: never shown
 		} else if (message.type === 'presence') {
-			const { name, hand, muted } = message;
-			if (this.presence.present(from, message.seq, { name, hand, muted }, now)) this.#events.onPresence();
+			const { name, hand, muted, tree } = message;
+			if (this.presence.present(from, message.seq, { name, hand, muted, tree }, now)) this.#events.onPresence();
 		} else if (this.presence.leave(from, message.seq, now)) {
 			this.#events.onPresence();
 		}
@@ -194,8 +207,8 @@ export class RoomSession {
 	async #publishPresence(): Promise<void> {
 		if (this.#stopped) return;
 		this.#myState.name = this.#me.name();
-		const { name, hand, muted } = this.#myState;
-		await this.#publish({ type: 'presence', seq: ++this.#seq, name, hand, muted });
+		const { name, hand, muted, tree } = this.#myState;
+		await this.#publish({ type: 'presence', seq: ++this.#seq, name, hand, muted, ...(tree ? { tree } : {}) });
 	}
 
 	async #publish(message: TopicMessage): Promise<void> {

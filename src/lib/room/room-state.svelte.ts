@@ -31,14 +31,31 @@ export interface MemberView {
 	isMe: boolean;
 	/** What I may do to this member right now (empty unless I moderate). */
 	actions: MemberAction[];
+	/** Their voice is reaching us right now. */
+	speaking: boolean;
+}
+
+export type AudioStatus = 'off' | 'unsupported' | 'starting' | 'on';
+
+export interface AudioView {
+	status: AudioStatus;
+	/** False until the browser lets sound play (a click on "Turn on sound"). */
+	soundOn: boolean;
+	mic: import('../audio/audio-room').MicState;
+	depth: number | null;
+	children: number;
 }
 
 export interface RoomDeps {
+	/** ICE servers for audio links; none needed on a LAN or loopback. */
+	iceServers?: RTCIceServer[];
 	net: NetState;
 	store: RoomStore;
 	identity: { privateKey: Promise<PrivateKey>; name: () => string };
 }
 
+// RMS above this (about −34 dBFS) counts as speaking for the indicator.
+const SPEAKING_LEVEL = 0.02;
 // Writing the document at most twice a second keeps IndexedDB calm during bursts.
 const SAVE_DEBOUNCE_MS = 500;
 
@@ -59,6 +76,7 @@ export class RoomState {
 	selfMuted = $state(false);
 	error = $state<string | null>(null);
 	saveError = $state<string | null>(null);
+	audio = $state<AudioView>({ status: 'off', soundOn: false, mic: 'off', depth: null, children: 0 });
 
 	readonly address: RoomAddress;
 	readonly #deps: RoomDeps;
@@ -67,6 +85,9 @@ export class RoomState {
 	#signer: { peerId: PeerId; privateKey: PrivateKey } | null = null;
 	#saveTimer: ReturnType<typeof setTimeout> | undefined;
 	#stopped = false;
+	#audio: import('../audio/audio-room').AudioRoom | null = null;
+	#output: import('../audio/audio-output').AudioOutput | null = null;
+	#speaking = new Set<string>();
 
 	constructor(address: RoomAddress, deps: RoomDeps) {
 		this.address = address;
@@ -100,15 +121,83 @@ export class RoomState {
 			if (this.status === 'removed' || this.status === 'banned') return;
 			await this.#session.start();
 			this.#refresh();
+			await this.#startAudio();
 		} catch (err) {
 			this.error = describe(err);
 		}
 	}
 
+	async #startAudio(): Promise<void> {
+		const session = this.#session;
+		if (!session || this.#stopped) return;
+		const { audioSupport } = await import('../audio/opus-config');
+		const support = await audioSupport();
+		if (!support.listen.ok) {
+			this.audio = { ...this.audio, status: 'unsupported' };
+			return;
+		}
+		this.audio = { ...this.audio, status: 'starting' };
+		const [{ AudioOutput }, { AudioRoom }, { relayCapacity, RELAY_CAPACITY_KEY }] = await Promise.all([
+			import('../audio/audio-output'),
+			import('../audio/audio-room'),
+			import('../audio/relay-budget')
+		]);
+		const output = await AudioOutput.create();
+		const connection = (navigator as Navigator & { connection?: { type?: string; saveData?: boolean } }).connection;
+		const audio = new AudioRoom(
+			session,
+			output,
+			{ capacity: relayCapacity(localStorage.getItem(RELAY_CAPACITY_KEY), connection), iceServers: this.#deps.iceServers ?? [] },
+			{
+				onChange: () => this.#refreshAudio(),
+				onLevels: (levels) => {
+					const speaking = new Set([...levels].filter(([, level]) => level > SPEAKING_LEVEL).map(([peerId]) => peerId));
+					if ([...speaking].sort().join() !== [...this.#speaking].sort().join()) {
+						this.#speaking = speaking;
+						this.#refresh();
+					}
+				}
+			}
+		);
+		if (this.#stopped) {
+			await output.close();
+			return;
+		}
+		this.#output = output;
+		this.#audio = audio;
+		output.context.onstatechange = () => this.#refreshAudio();
+		await audio.start();
+		audio.setSelfMuted(this.selfMuted);
+		// Diagnostics (and the end-to-end tests): decoded frames and the tree as this page sees it.
+		(globalThis as { __stanzaAudio?: unknown }).__stanzaAudio = { tap: output.tap.bind(output), stats: () => output.stats(), tree: () => audio.snapshot() };
+		this.#refreshAudio();
+	}
+
+	#refreshAudio(): void {
+		const audio = this.#audio;
+		if (!audio) return;
+		this.audio = {
+			status: 'on',
+			soundOn: this.#output?.context.state === 'running',
+			mic: audio.micState,
+			depth: audio.depth,
+			children: audio.childCount
+		};
+	}
+
+	/** Browsers only play sound after a gesture: called from a click. */
+	turnOnSound = async () => {
+		await this.#output?.resume();
+		this.#refreshAudio();
+	};
+
 	// —— actions (named for what a person does) ——
 	raiseHand = () => this.#presence({ hand: Date.now() });
 	lowerHand = () => this.#presence({ hand: null });
-	toggleSelfMute = () => this.#presence({ muted: !this.selfMuted });
+	toggleSelfMute = async () => {
+		await this.#presence({ muted: !this.selfMuted });
+		this.#audio?.setSelfMuted(this.selfMuted);
+	};
 	inviteToStage = (peerId: string) => this.#op({ kind: 'invite', target: peerId });
 	acceptInvitation = async () => {
 		const invitation = this.#doc?.view.invitations.get(this.myPeerId ?? '');
@@ -151,6 +240,8 @@ export class RoomState {
 		this.#stopped = true;
 		clearTimeout(this.#saveTimer);
 		await this.#save();
+		await this.#audio?.stop();
+		this.#audio = null;
 		await this.#session?.stop();
 		this.#session = null;
 		if (this.status === 'live' || this.status === 'waiting') this.status = 'left';
@@ -199,7 +290,8 @@ export class RoomState {
 				modMuted: view.modMuted.has(peerId),
 				invited: view.invitations.has(peerId),
 				isMe: peerId === me,
-				actions: permittedActions(view, me, peerId)
+				actions: permittedActions(view, me, peerId),
+				speaking: this.#speaking.has(peerId)
 			};
 		};
 		const rank = (m: MemberView) => ['creator', 'moderator', 'speaker'].indexOf(m.role);
@@ -214,7 +306,10 @@ export class RoomState {
 		}
 		this.hands = queue;
 		this.removed = view.moderators.has(me) ? [...view.removed].sort() : [];
-		if (this.status === 'removed' || this.status === 'banned') void this.#session?.stop();
+		if (this.status === 'removed' || this.status === 'banned') {
+			void this.#audio?.stop();
+			void this.#session?.stop();
+		}
 	}
 
 	#scheduleSave(): void {

@@ -9,7 +9,9 @@ describe('room topic messages', () => {
 		{ type: 'update', update: new Uint8Array([1, 2, 3]) },
 		{ type: 'presence', seq: 1_700_000_000_001, name: 'Ada', hand: 1_700_000_000_000, muted: false },
 		{ type: 'presence', seq: 7, name: '', hand: null, muted: true },
-		{ type: 'leave', seq: 9 }
+		{ type: 'leave', seq: 9 },
+		{ type: 'presence', seq: 8, name: 'L', hand: null, muted: false, tree: { d: 2, c: 2, k: 1, p: '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp' } },
+		{ type: 'presence', seq: 9, name: 'L', hand: null, muted: false, tree: { d: null, c: 0, k: 0, p: null } }
 	])('round-trip %j', (message) => {
 		expect(decodeTopicMessage(encodeTopicMessage(message))).toEqual(message);
 	});
@@ -23,6 +25,9 @@ describe('room topic messages', () => {
 		['presence not JSON', raw(2, 'nope')],
 		['presence as an array', raw(2, '[1]')],
 		['leave without seq', raw(3, '{}')],
+		['a tree with a negative depth', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":-1,"c":1,"k":0,"p":null}}')],
+		['a tree with a silly fan-out', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":1,"c":1000,"k":0,"p":null}}')],
+		['a tree with a bogus parent', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":1,"c":1,"k":0,"p":"x"}}')],
 		['oversized presence', raw(2, JSON.stringify({ seq: 1, name: 'x'.repeat(2000), hand: null, muted: false }))],
 		['oversized update', new Uint8Array(MAX_TOPIC_UPDATE_BYTES + 2).fill(1)]
 	])('refuses %s', (_label, bytes) => {

@@ -8,7 +8,9 @@
  *
  *   type (u8) ‖ body
  *   1 update    body = Yjs update (v1 encoding), at most 256 KiB
- *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b }
+ *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b, "tree"?: TreeWire }
+ *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null }
+ *               (the sender's place in the audio tree; see audio/tree-planner.ts)
  *   3 leave     body = UTF-8 JSON { "seq": n }
  *
  * The sender is gossipsub's signed `from`, never a field. `seq` grows with
@@ -22,9 +24,17 @@ export const ROOM_TOPIC_PREFIX = 'stanza/room/1/';
 export const MAX_TOPIC_UPDATE_BYTES = 256 * 1024;
 const MAX_JSON_BYTES = 1024;
 
+/** A member's place in the audio tree, as it advertises it. */
+export interface TreeWire {
+	d: number | null;
+	c: number;
+	k: number;
+	p: string | null;
+}
+
 export type TopicMessage =
 	| { type: 'update'; update: Uint8Array }
-	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean }
+	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean; tree?: TreeWire }
 	| { type: 'leave'; seq: number };
 
 const TYPE_CODES = { update: 1, presence: 2, leave: 3 } as const;
@@ -67,7 +77,8 @@ export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
 			if (typeof name !== 'string') throw new TopicMessageError('presence needs a name');
 			if (hand !== null && !(Number.isSafeInteger(hand) && (hand as number) >= 0)) throw new TopicMessageError('presence hand must be a time or null');
 			if (typeof muted !== 'boolean') throw new TopicMessageError('presence muted must be a boolean');
-			return { type: 'presence', seq, name: normalizeDisplayName(name), hand: hand as number | null, muted };
+			const tree = doc.tree === undefined ? undefined : treeWire(doc.tree);
+			return { type: 'presence', seq, name: normalizeDisplayName(name), hand: hand as number | null, muted, ...(tree ? { tree } : {}) };
 		}
 		case TYPE_CODES.leave: {
 			const { seq } = json(body);
@@ -77,6 +88,21 @@ export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
 		default:
 			throw new TopicMessageError(`unknown topic message type ${bytes[0]}`);
 	}
+}
+
+// Depths and fan-outs far beyond any real tree are lies; a parent must look like a PeerId.
+const MAX_WIRE_DEPTH = 64;
+const MAX_WIRE_FANOUT = 64;
+
+function treeWire(value: unknown): TreeWire {
+	if (typeof value !== 'object' || value === null) throw new TopicMessageError('presence tree must be an object');
+	const { d, c, k, p } = value as Record<string, unknown>;
+	const small = (n: unknown, max: number) => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max;
+	if (!(d === null || small(d, MAX_WIRE_DEPTH)) || !small(c, MAX_WIRE_FANOUT) || !small(k, MAX_WIRE_FANOUT)) {
+		throw new TopicMessageError('presence tree numbers out of range');
+	}
+	if (!(p === null || (typeof p === 'string' && /^[1-9A-HJ-NP-Za-km-z]{46,60}$/.test(p)))) throw new TopicMessageError('presence tree parent is not a PeerId');
+	return { d: d as number | null, c: c as number, k: k as number, p: p as string | null };
 }
 
 function json(body: Uint8Array): Record<string, unknown> {

@@ -1,0 +1,449 @@
+/**
+ * A room's audio: speakers linked to each other, listeners in a tree below
+ * them, packets forwarded verbatim, every decision local (tree-planner.ts).
+ *
+ * - Speakers (the verified stage) link to every other present speaker (the
+ *   smaller PeerId dials) and encode their microphone once.
+ * - Listeners attach under the shallowest member with a free slot, keep a
+ *   backup parent that cannot be in their own subtree, switch to it the
+ *   moment their parent goes silent (PARENT_SILENCE_MS) or its link closes,
+ *   and move up when a much shallower slot frees (planRebalance).
+ * - Every member advertises { depth, capacity, children, parent } in its
+ *   presence, which is what the others plan with.
+ * - A packet is forwarded to children before it is decoded; only packets
+ *   tagged with a speaker the room's verified state has on stage, and not
+ *   muted by a moderator, are forwarded or played. Everything else is dropped.
+ */
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { RoomView } from '../room/authority';
+import type { RoomCipher } from '../room/room-crypto';
+import type { RoomSession } from '../room/room-session';
+import type { TreeWire } from '../room/room-topic-protocol';
+import type { StanzaNode } from '../net/libp2p-node';
+import type { AudioOutput } from './audio-output';
+import { LinkRefusedError, dialLink, serveLink, type MediaLink } from './media-link';
+import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
+import { Microphone, MicrophoneError } from './microphone';
+import { FLAG_DTX, decodePacket, encodePacket, seqAdd, speakerTag, type AudioPacket } from './packet-codec';
+import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
+
+// A parent whose link closes is replaced at once; one that just goes quiet (crashed, lost its
+// network) is replaced after 500 ms without a packet. Keep-alives flow every 100 ms, so that is
+// five missed in a row: with 250 ms, tabs stalled by a loaded CPU (10 tabs on 2 cores here)
+// switched parents that were alive. 500 ms + ~150 ms to attach keeps a repair under a second.
+const PARENT_SILENCE_MS = 500;
+// Tree upkeep runs every 50 ms: a tenth of the silence threshold.
+const TICK_MS = 50;
+// A link with nothing to send for 100 ms sends a keep-alive, so its far end never mistakes quiet for death.
+const KEEPALIVE_MS = 100;
+// After a failed attach, leave that candidate alone for 5 s (it is full, gone, or refusing).
+const RETRY_CANDIDATE_AFTER_MS = 5_000;
+// Coalesce advert changes: presence goes out at most every 250 ms because of the tree.
+const ADVERT_COALESCE_MS = 250;
+/** The tag of keep-alive packets: link-local, never forwarded or played. */
+const KEEPALIVE_TAG = 0;
+
+export type MicState = 'off' | 'starting' | 'on' | 'denied' | 'unavailable' | 'unsupported';
+
+export interface AudioRoomEvents {
+	onChange(): void;
+	onLevels(levels: Map<string, number>): void;
+}
+
+interface LinkInfo {
+	link: MediaLink;
+	lastSentAt: number;
+}
+
+/** Rooms with audio by room id, per node: one media handler serves them all. */
+const audioRooms = new WeakMap<StanzaNode, Map<string, AudioRoom>>();
+
+export class AudioRoom {
+	readonly capacity: number;
+	micState: MicState = 'off';
+	readonly #session: RoomSession;
+	readonly #node: StanzaNode;
+	readonly #cipher: RoomCipher;
+	readonly #output: AudioOutput;
+	readonly #events: AudioRoomEvents;
+	readonly #iceServers: RTCIceServer[];
+	readonly #me: string;
+	#myTag = 0;
+	readonly #tags = new Map<string, number>(); // peerId → tag, cached
+	#allowed = new Map<number, string>(); // tag → speaker allowed to be heard now
+	#speaker = false;
+	#parent: LinkInfo | null = null;
+	#depth: number | null = null;
+	#backup: string | null = null;
+	readonly #children = new Map<string, LinkInfo>();
+	readonly #speakerLinks = new Map<string, LinkInfo>();
+	readonly #dialing = new Set<string>();
+	readonly #avoid = new Map<string, number>();
+	#lastMoveMs = 0;
+	#mic: Microphone | null = null;
+	#seq = Math.floor(Math.random() * 2 ** 32) >>> 0;
+	#timer: ReturnType<typeof setInterval> | undefined;
+	#advertTimer: ReturnType<typeof setTimeout> | undefined;
+	#lastAdvert = '';
+	#unsubscribe: (() => void) | null = null;
+	#stopped = false;
+
+	constructor(
+		session: RoomSession,
+		output: AudioOutput,
+		options: { capacity: number; iceServers: RTCIceServer[] },
+		events: AudioRoomEvents
+	) {
+		this.#session = session;
+		this.#node = session.node;
+		this.#cipher = session.cipher;
+		this.#output = output;
+		this.#events = events;
+		this.#iceServers = options.iceServers;
+		this.capacity = options.capacity;
+		this.#me = session.me.peerId.toString();
+		output.onLevels = (levels) => events.onLevels(levels);
+	}
+
+	get depth(): number | null {
+		return this.#depth;
+	}
+
+	get parentId(): string | null {
+		return this.#parent?.link.peerId ?? null;
+	}
+
+	get childCount(): number {
+		return this.#children.size;
+	}
+
+	async start(): Promise<void> {
+		await ensureMediaHandler(this.#node);
+		audioRooms.get(this.#node)!.set(this.#session.room.roomId, this);
+		this.#myTag = await this.#tagOf(this.#me);
+		this.#unsubscribe = this.#session.room.subscribe((view) => void this.#onView(view));
+		await this.#onView(this.#session.room.view);
+		this.#timer = setInterval(() => this.#tick(), TICK_MS);
+	}
+
+	async stop(): Promise<void> {
+		if (this.#stopped) return;
+		this.#stopped = true;
+		clearInterval(this.#timer);
+		clearTimeout(this.#advertTimer);
+		this.#unsubscribe?.();
+		audioRooms.get(this.#node)?.delete(this.#session.room.roomId);
+		this.#mic?.close();
+		this.#mic = null;
+		for (const info of [this.#parent, ...this.#children.values(), ...this.#speakerLinks.values()]) info?.link.close();
+		await this.#output.close();
+	}
+
+	/** Self-mute for a speaker: nothing leaves the device. */
+	setSelfMuted(muted: boolean): void {
+		this.#mic?.setMuted(muted);
+	}
+
+	/** For diagnostics: this member's view of the tree. */
+	snapshot() {
+		return {
+			speaker: this.#speaker,
+			depth: this.#depth,
+			parent: this.parentId,
+			backup: this.#backup,
+			children: [...this.#children.keys()],
+			speakers: [...this.#speakerLinks.keys()],
+			mic: this.micState
+		};
+	}
+
+	// —— the room's verified state decides who is a speaker and who is heard ——
+
+	async #onView(view: RoomView): Promise<void> {
+		const heard = [...view.stage].filter((p) => !view.modMuted.has(p));
+		const allowed = new Map<number, string>();
+		for (const peerId of heard) allowed.set(await this.#tagOf(peerId), peerId);
+		for (const [tag, peerId] of this.#allowed) if (!allowed.has(tag)) this.#output.drop(peerId);
+		this.#allowed = allowed;
+
+		const speaker = view.stage.has(this.#me);
+		if (speaker !== this.#speaker) {
+			this.#speaker = speaker;
+			// Changing sides: drop the other side's links.
+			this.#parent?.link.close();
+			this.#parent = null;
+			for (const info of this.#speakerLinks.values()) info.link.close();
+			this.#depth = speaker ? 0 : null;
+		}
+		const micWanted = speaker && !view.modMuted.has(this.#me);
+		if (micWanted && !this.#mic && this.micState !== 'starting' && this.micState !== 'denied') void this.#openMic();
+		if (!micWanted && this.#mic) {
+			this.#mic.close();
+			this.#mic = null;
+			this.micState = 'off';
+		}
+		this.#advertise();
+		this.#events.onChange();
+	}
+
+	async #openMic(): Promise<void> {
+		this.micState = 'starting';
+		try {
+			const mic = await Microphone.open((frame) => this.#sendOwn(frame.payload, frame.captureTs));
+			if (this.#stopped || !this.#speaker) {
+				mic.close();
+				this.micState = 'off';
+				return;
+			}
+			mic.setMuted(this.#session.myState.muted);
+			this.#mic = mic;
+			this.micState = 'on';
+		} catch (err) {
+			this.micState = err instanceof MicrophoneError ? err.reason : 'unavailable';
+		}
+		this.#events.onChange();
+	}
+
+	#sendOwn(payload: Uint8Array, captureTs: number): void {
+		this.#seq = seqAdd(this.#seq, 1);
+		const bytes = encodePacket({ flags: 0, speakerTag: this.#myTag, seq: this.#seq, captureTs: captureTs >>> 0, payload });
+		const now = performance.now();
+		for (const info of this.#speakerLinks.values()) if (info.link.send(bytes)) info.lastSentAt = now;
+		for (const info of this.#children.values()) if (info.link.send(bytes)) info.lastSentAt = now;
+	}
+
+	// —— packets ——
+
+	#onPacket(from: LinkInfo, bytes: Uint8Array): void {
+		let packet: AudioPacket;
+		try {
+			packet = decodePacket(bytes);
+		} catch {
+			return; // malformed: dropped
+		}
+		if (packet.speakerTag === KEEPALIVE_TAG && packet.flags & FLAG_DTX) return; // link liveness only
+		const speaker = this.#allowed.get(packet.speakerTag);
+		if (!speaker || speaker === this.#me) return; // not someone the room lets speak (or a loop back to us)
+		// Speakers hear each other directly; a speaker must not take a packet about
+		// another speaker from anyone but that speaker.
+		if (from.link.role === 'speaker' && from.link.peerId !== speaker) return;
+		const now = performance.now();
+		for (const child of this.#children.values()) if (child !== from && child.link.send(bytes)) child.lastSentAt = now;
+		this.#output.push(speaker, packet);
+	}
+
+	// —— links ——
+
+	/** The room key, for the media handler to open this room's signaling. */
+	cipherFor(): RoomCipher {
+		return this.#cipher;
+	}
+
+	get iceServers(): RTCIceServer[] {
+		return this.#iceServers;
+	}
+
+	/** Whether to take an incoming link request, and as what. */
+	decide(as: AttachAs, remote: string): { accept: true; role: 'child' | 'speaker' } | { accept: false; reason: 'full' | 'not-allowed' | 'no-audio' } {
+		const view = this.#session.room.view;
+		if (view.removed.has(remote) || view.banned.has(remote)) return { accept: false, reason: 'not-allowed' };
+		if (as === 'speaker') {
+			return this.#speaker && view.stage.has(remote) && !this.#speakerLinks.has(remote)
+				? { accept: true, role: 'speaker' }
+				: { accept: false, reason: 'not-allowed' };
+		}
+		if (this.#depth === null || this.#children.size >= this.capacity || this.#children.has(remote)) {
+			return { accept: false, reason: 'full' };
+		}
+		return { accept: true, role: 'child' };
+	}
+
+	adopt(link: MediaLink): void {
+		const info: LinkInfo = { link, lastSentAt: performance.now() };
+		if (link.role === 'speaker') {
+			this.#speakerLinks.get(link.peerId)?.link.close();
+			this.#speakerLinks.set(link.peerId, info);
+			link.onClose = () => {
+				if (this.#speakerLinks.get(link.peerId) === info) this.#speakerLinks.delete(link.peerId);
+				this.#events.onChange();
+			};
+		} else {
+			if (this.#children.size >= this.capacity) {
+				link.close();
+				return;
+			}
+			this.#children.set(link.peerId, info);
+			link.onClose = () => {
+				if (this.#children.get(link.peerId) === info) this.#children.delete(link.peerId);
+				this.#advertise();
+				this.#events.onChange();
+			};
+		}
+		link.onPacket = (bytes) => this.#onPacket(info, bytes);
+		this.#advertise();
+		this.#events.onChange();
+	}
+
+	async #dial(peerId: string, as: AttachAs): Promise<MediaLink | null> {
+		if (this.#dialing.has(peerId) || this.#stopped) return null;
+		this.#dialing.add(peerId);
+		try {
+			const stream = await this.#node.dialProtocol(peerIdFromString(peerId) as PeerId, MEDIA_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
+			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers });
+		} catch (err) {
+			this.#avoid.set(peerId, performance.now() + (err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5));
+			return null;
+		} finally {
+			this.#dialing.delete(peerId);
+		}
+	}
+
+	// —— upkeep ——
+
+	#tick(): void {
+		if (this.#stopped) return;
+		const now = performance.now();
+		for (const [peerId, until] of this.#avoid) if (until < now) this.#avoid.delete(peerId);
+		this.#keepAlive(now);
+		if (this.#speaker) this.#linkSpeakers();
+		else this.#tendParent(now);
+	}
+
+	#keepAlive(now: number): void {
+		const keepalive = encodePacket({ flags: FLAG_DTX, speakerTag: KEEPALIVE_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+		for (const info of [...this.#children.values(), ...this.#speakerLinks.values()]) {
+			if (now - info.lastSentAt >= KEEPALIVE_MS && info.link.send(keepalive)) info.lastSentAt = now;
+		}
+	}
+
+	#linkSpeakers(): void {
+		const present = this.#session.presence.members;
+		for (const peerId of this.#session.room.view.stage) {
+			if (peerId === this.#me || this.#speakerLinks.has(peerId) || !present.has(peerId) || this.#avoid.has(peerId)) continue;
+			if (this.#me > peerId) continue; // the smaller PeerId dials
+			void this.#dial(peerId, 'speaker').then((link) => link && this.adopt(link));
+		}
+	}
+
+	#tendParent(now: number): void {
+		const parent = this.#parent;
+		if (parent && (!parent.link.open || now - parent.link.lastReceivedAt > PARENT_SILENCE_MS)) {
+			parent.link.onClose = () => {};
+			parent.link.close();
+			this.#parent = null;
+			this.#avoid.set(parent.link.peerId, now + RETRY_CANDIDATE_AFTER_MS);
+			this.#events.onChange();
+		}
+		const adverts = this.#adverts();
+		const lookup = (id: string) => adverts.get(id);
+		const self = this.#selfAdvert();
+		if (!this.#parent) {
+			// Repair: the backup first (chosen while we still knew our depth), else the best slot now.
+			const backup = this.#backup ? adverts.get(this.#backup) : undefined;
+			const target =
+				backup && isUsableBackup(self, backup, lookup) && !this.#avoid.has(backup.peerId)
+					? backup
+					: chooseParent(this.#me, adverts.values(), new Set(this.#avoid.keys()), { lookup });
+			if (target && this.#dialing.size === 0) void this.#attach(target.peerId, target.depth!);
+			return;
+		}
+		const backup = chooseBackup(self, [...adverts.values()].filter((a) => !this.#avoid.has(a.peerId)), lookup);
+		this.#backup = backup?.peerId ?? null;
+		if (this.#dialing.size === 0) {
+			const plan = planRebalance(self, adverts.values(), { nowMs: now, lastMoveMs: this.#lastMoveMs }, lookup);
+			if (plan.kind === 'move') {
+				this.#lastMoveMs = now;
+				void this.#attach(plan.parent.peerId, plan.parent.depth!);
+			}
+		}
+	}
+
+	async #attach(peerId: string, parentDepth: number): Promise<void> {
+		const link = await this.#dial(peerId, 'listener');
+		if (!link) return;
+		if (this.#stopped || this.#speaker) {
+			link.close();
+			return;
+		}
+		const previous = this.#parent;
+		const info: LinkInfo = { link, lastSentAt: performance.now() };
+		this.#parent = info;
+		this.#depth = parentDepth + 1;
+		link.onPacket = (bytes) => this.#onPacket(info, bytes);
+		link.onClose = () => {
+			if (this.#parent === info) {
+				this.#parent = null;
+				this.#events.onChange();
+			}
+		};
+		if (previous) {
+			previous.link.onClose = () => {};
+			previous.link.close();
+		}
+		this.#advertise();
+		this.#events.onChange();
+	}
+
+	#selfAdvert(): TreeAdvert {
+		return { peerId: this.#me, depth: this.#depth, capacity: this.capacity, children: this.#children.size, parent: this.parentId };
+	}
+
+	#adverts(): Map<string, TreeAdvert> {
+		const adverts = new Map<string, TreeAdvert>();
+		const view = this.#session.room.view;
+		for (const [peerId, entry] of this.#session.presence.members) {
+			const tree = entry.tree;
+			if (!tree || peerId === this.#me || view.removed.has(peerId) || view.banned.has(peerId)) continue;
+			// A stage member is depth 0 whatever it says; anyone else claiming 0 is not believed.
+			const depth = view.stage.has(peerId) ? 0 : tree.d === 0 ? null : tree.d;
+			adverts.set(peerId, { peerId, depth, capacity: tree.c, children: tree.k, parent: tree.p });
+		}
+		return adverts;
+	}
+
+	#advertise(): void {
+		const tree: TreeWire = { d: this.#depth, c: this.capacity, k: this.#children.size, p: this.parentId };
+		const key = JSON.stringify(tree);
+		if (key === this.#lastAdvert || this.#advertTimer) return;
+		this.#advertTimer = setTimeout(() => {
+			this.#advertTimer = undefined;
+			const current: TreeWire = { d: this.#depth, c: this.capacity, k: this.#children.size, p: this.parentId };
+			this.#lastAdvert = JSON.stringify(current);
+			void this.#session.setPresence({ tree: current });
+		}, this.#lastAdvert === '' ? 0 : ADVERT_COALESCE_MS);
+	}
+
+	async #tagOf(peerId: string): Promise<number> {
+		let tag = this.#tags.get(peerId);
+		if (tag === undefined) {
+			tag = (await speakerTag(peerId)) || 1; // 0 is the keep-alive tag
+			this.#tags.set(peerId, tag);
+		}
+		return tag;
+	}
+}
+
+async function ensureMediaHandler(node: StanzaNode): Promise<void> {
+	if (audioRooms.has(node)) return;
+	const rooms = new Map<string, AudioRoom>();
+	audioRooms.set(node, rooms);
+	await node.handle(
+		MEDIA_PROTOCOL,
+		async (stream: Stream, connection: Connection) => {
+			const remote = connection.remotePeer.toString();
+			let chosen: AudioRoom | undefined;
+			const result = await serveLink(
+				stream,
+				remote,
+				{ lookupCipher: (roomId) => rooms.get(roomId)?.cipherFor() ?? null, iceServers: (roomId) => rooms.get(roomId)?.iceServers ?? [] },
+				(roomId, as) => {
+					chosen = rooms.get(roomId);
+					return chosen ? chosen.decide(as, remote) : { accept: false, reason: 'no-audio' };
+				}
+			);
+			if (result && chosen) chosen.adopt(result.link);
+		},
+		{ maxInboundStreams: 16, runOnLimitedConnection: false }
+	);
+}

@@ -1,0 +1,222 @@
+/**
+ * One edge of the audio tree: an RTCPeerConnection of its own (never
+ * libp2p's, which libp2p may prune at any time) carrying a single unordered,
+ * no-retransmit data channel. Audio packets are forwarded on it as they are;
+ * a late packet is worth nothing, so nothing is ever retransmitted or queued.
+ */
+import type { Stream } from '@libp2p/interface';
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
+import type { RoomCipher } from '../room/room-crypto';
+import { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, SignalError, type AttachAs, type RefuseReason, type SignalMessage } from './media-signal-protocol';
+
+// 16 KiB ≈ 80 packets ≈ 1.6 s of one stream: a channel that far behind is
+// congested, and queueing more would only add delay. Drop instead.
+export const MAX_SEND_BACKLOG_BYTES = 16 * 1024;
+// Setting up an edge takes ~100 ms on a LAN; 10 s means it will not happen.
+const SETUP_TIMEOUT_MS = 10_000;
+
+export type LinkRole = 'parent' | 'child' | 'speaker';
+
+export class LinkRefusedError extends Error {
+	override name = 'LinkRefusedError';
+	constructor(readonly reason: RefuseReason) {
+		super(`link refused: ${reason}`);
+	}
+}
+
+export class MediaLink {
+	readonly peerId: string;
+	readonly role: LinkRole;
+	/** performance.now() of the last packet received, for silence detection. */
+	lastReceivedAt = performance.now();
+	dropped = 0;
+	onPacket: (bytes: Uint8Array) => void = () => {};
+	onClose: () => void = () => {};
+	readonly #pc: RTCPeerConnection;
+	readonly #channel: RTCDataChannel;
+	#closed = false;
+
+	constructor(peerId: string, role: LinkRole, pc: RTCPeerConnection) {
+		this.peerId = peerId;
+		this.role = role;
+		this.#pc = pc;
+		// negotiated: both sides create the same channel, so no extra round trip for it.
+		this.#channel = pc.createDataChannel('stanza-audio', { negotiated: true, id: 0, ordered: false, maxRetransmits: 0 });
+		this.#channel.binaryType = 'arraybuffer';
+		this.#channel.onmessage = (event) => {
+			this.lastReceivedAt = performance.now();
+			if (event.data instanceof ArrayBuffer) this.onPacket(new Uint8Array(event.data));
+		};
+		this.#channel.onclose = () => this.close();
+		pc.onconnectionstatechange = () => {
+			if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.close();
+		};
+	}
+
+	get open(): boolean {
+		return !this.#closed && this.#channel.readyState === 'open';
+	}
+
+	opened(signal: AbortSignal): Promise<void> {
+		if (this.#channel.readyState === 'open') return Promise.resolve();
+		return new Promise((resolve, reject) => {
+			const fail = () => reject(new Error('audio link did not open'));
+			this.#channel.addEventListener('open', () => resolve(), { once: true });
+			this.#channel.addEventListener('close', fail, { once: true });
+			signal.addEventListener('abort', fail, { once: true });
+		});
+	}
+
+	/** Sends a packet unless the channel is backed up; returns whether it went. */
+	send(bytes: Uint8Array): boolean {
+		if (!this.open || this.#channel.bufferedAmount > MAX_SEND_BACKLOG_BYTES) {
+			this.dropped++;
+			return false;
+		}
+		try {
+			this.#channel.send(bytes as Uint8Array<ArrayBuffer>);
+			return true;
+		} catch {
+			this.dropped++;
+			return false;
+		}
+	}
+
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		try {
+			this.#channel.close();
+			this.#pc.close();
+		} finally {
+			this.onClose();
+		}
+	}
+}
+
+interface Signaling {
+	lp: LengthPrefixedStream;
+	cipher: RoomCipher;
+	signal: AbortSignal;
+}
+
+/** Asks `peerId` (over `stream`) to link up as `as`; resolves once audio can flow. */
+export async function dialLink(
+	stream: Stream,
+	peerId: string,
+	as: AttachAs,
+	ctx: { roomId: string; cipher: RoomCipher; iceServers: RTCIceServer[] }
+): Promise<MediaLink> {
+	const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
+	const s: Signaling = { lp: lpStream(stream, { maxDataLength: MAX_SIGNAL_BYTES }), cipher: ctx.cipher, signal };
+	let link: MediaLink | null = null;
+	try {
+		await s.lp.write(new TextEncoder().encode(ctx.roomId), { signal });
+		await send(s, { t: 'attach', as });
+		const reply = await receive(s);
+		if (reply.t === 'refuse') throw new LinkRefusedError(reply.reason);
+		if (reply.t !== 'accept') throw new SignalError('expected accept or refuse');
+		const pc = new RTCPeerConnection({ iceServers: ctx.iceServers });
+		link = new MediaLink(peerId, as === 'listener' ? 'parent' : 'speaker', pc);
+		trickle(pc, s);
+		await pc.setLocalDescription(await pc.createOffer());
+		await send(s, { t: 'offer', sdp: pc.localDescription!.sdp });
+		await negotiate(pc, link, s, 'answer');
+		void stream.close().catch(() => {});
+		return link;
+	} catch (err) {
+		link?.close();
+		stream.abort(err instanceof Error ? err : new Error(String(err)));
+		throw err;
+	}
+}
+
+/**
+ * Serves one link request. `decide` says whether to take it (and as what);
+ * returns the link, or null when refused or broken. Never throws.
+ */
+export async function serveLink(
+	stream: Stream,
+	peerId: string,
+	ctx: { lookupCipher: (roomId: string) => RoomCipher | null; iceServers: (roomId: string) => RTCIceServer[] },
+	decide: (roomId: string, as: AttachAs) => { accept: true; role: LinkRole } | { accept: false; reason: RefuseReason }
+): Promise<{ link: MediaLink; roomId: string } | null> {
+	const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
+	const lp = lpStream(stream, { maxDataLength: MAX_SIGNAL_BYTES });
+	let link: MediaLink | null = null;
+	try {
+		const roomId = new TextDecoder().decode((await lp.read({ signal })).subarray());
+		const cipher = ctx.lookupCipher(roomId);
+		if (!cipher) throw new SignalError('no such room here');
+		const s: Signaling = { lp, cipher, signal };
+		const request = await receive(s);
+		if (request.t !== 'attach') throw new SignalError('expected attach');
+		const verdict = decide(roomId, request.as);
+		if (!verdict.accept) {
+			await send(s, { t: 'refuse', reason: verdict.reason });
+			await stream.close({ signal });
+			return null;
+		}
+		await send(s, { t: 'accept' });
+		const pc = new RTCPeerConnection({ iceServers: ctx.iceServers(roomId) });
+		link = new MediaLink(peerId, verdict.role, pc);
+		trickle(pc, s);
+		const offer = await receive(s);
+		if (offer.t !== 'offer') throw new SignalError('expected an offer');
+		await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+		await pc.setLocalDescription(await pc.createAnswer());
+		await send(s, { t: 'answer', sdp: pc.localDescription!.sdp });
+		await negotiate(pc, link, s, null);
+		void stream.close().catch(() => {});
+		return { link, roomId };
+	} catch (err) {
+		link?.close();
+		stream.abort(err instanceof Error ? err : new Error(String(err)));
+		return null;
+	}
+}
+
+/** Reads answer (if awaited) and candidates until the data channel opens. */
+async function negotiate(pc: RTCPeerConnection, link: MediaLink, s: Signaling, awaiting: 'answer' | null): Promise<void> {
+	const opened = link.opened(s.signal);
+	let done = false;
+	void opened.then(
+		() => (done = true),
+		() => (done = true)
+	);
+	const reading = (async () => {
+		let needAnswer = awaiting === 'answer';
+		while (!done) {
+			let message: SignalMessage;
+			try {
+				message = await receive(s);
+			} catch (err) {
+				if (done) return;
+				throw err;
+			}
+			if (message.t === 'answer' && needAnswer) {
+				needAnswer = false;
+				await pc.setRemoteDescription({ type: 'answer', sdp: message.sdp });
+			} else if (message.t === 'ice') {
+				if (message.candidate) await pc.addIceCandidate(message.candidate).catch(() => {});
+			} else {
+				throw new SignalError(`unexpected ${message.t}`);
+			}
+		}
+	})();
+	await Promise.race([opened, reading.then(() => opened)]);
+}
+
+function trickle(pc: RTCPeerConnection, s: Signaling): void {
+	pc.onicecandidate = (event) => {
+		void send(s, { t: 'ice', candidate: event.candidate ? event.candidate.toJSON() : null }).catch(() => {});
+	};
+}
+
+async function send(s: Signaling, message: SignalMessage): Promise<void> {
+	await s.lp.write(await s.cipher.seal('media', encodeSignal(message)), { signal: s.signal });
+}
+
+async function receive(s: Signaling): Promise<SignalMessage> {
+	return decodeSignal(await s.cipher.open('media', (await s.lp.read({ signal: s.signal })).subarray()));
+}

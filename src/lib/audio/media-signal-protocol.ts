@@ -1,0 +1,88 @@
+/**
+ * /stanza/media/1.0.0 — setting up one audio edge (an RTCPeerConnection with
+ * one unordered, no-retransmit data channel) between two room members, over
+ * their direct libp2p connection.
+ *
+ * Frames are unsigned-varint length-prefixed, at most 16 KiB. The first is
+ * the room id (plain UTF-8); every later one is sealed with the room key
+ * (room-crypto.ts, purpose "media") — which also proves the dialer holds the
+ * link — and holds one UTF-8 JSON message:
+ *
+ *   dialer → listener   { "t": "attach", "as": "listener" | "speaker" }
+ *   listener → dialer   { "t": "accept" } | { "t": "refuse", "reason": "full" | "not-allowed" | "no-audio" }
+ *   dialer → listener   { "t": "offer", "sdp": s }
+ *   listener → dialer   { "t": "answer", "sdp": s }
+ *   both ways           { "t": "ice", "candidate": RTCIceCandidateInit | null }   (null: no more)
+ *
+ * "listener": the dialer wants the listener as its parent in the audio tree.
+ * "speaker": two speakers link up on the stage. The stream closes once the
+ * data channel is open.
+ */
+export const MEDIA_PROTOCOL = '/stanza/media/1.0.0';
+// SDP for one data channel is ~1 KB; candidates are ~200 bytes.
+export const MAX_SIGNAL_BYTES = 16 * 1024;
+
+export type AttachAs = 'listener' | 'speaker';
+export type RefuseReason = 'full' | 'not-allowed' | 'no-audio';
+
+export type SignalMessage =
+	| { t: 'attach'; as: AttachAs }
+	| { t: 'accept' }
+	| { t: 'refuse'; reason: RefuseReason }
+	| { t: 'offer' | 'answer'; sdp: string }
+	| { t: 'ice'; candidate: RTCIceCandidateInit | null };
+
+export class SignalError extends Error {
+	override name = 'SignalError';
+}
+
+export function encodeSignal(message: SignalMessage): Uint8Array {
+	const bytes = new TextEncoder().encode(JSON.stringify(message));
+	if (bytes.length > MAX_SIGNAL_BYTES) throw new SignalError('signal message too large');
+	return bytes;
+}
+
+export function decodeSignal(bytes: Uint8Array): SignalMessage {
+	if (bytes.length > MAX_SIGNAL_BYTES) throw new SignalError('signal message too large');
+	let doc: unknown;
+	try {
+		doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+	} catch {
+		throw new SignalError('signal message is not UTF-8 JSON');
+	}
+	if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new SignalError('signal message is not an object');
+	const m = doc as Record<string, unknown>;
+	switch (m.t) {
+		case 'attach':
+			if (m.as !== 'listener' && m.as !== 'speaker') throw new SignalError('attach needs as: listener or speaker');
+			return { t: 'attach', as: m.as };
+		case 'accept':
+			return { t: 'accept' };
+		case 'refuse':
+			if (m.reason !== 'full' && m.reason !== 'not-allowed' && m.reason !== 'no-audio') throw new SignalError('unknown refusal');
+			return { t: 'refuse', reason: m.reason };
+		case 'offer':
+		case 'answer':
+			if (typeof m.sdp !== 'string' || !m.sdp.startsWith('v=0')) throw new SignalError(`${m.t} needs an SDP`);
+			return { t: m.t, sdp: m.sdp };
+		case 'ice': {
+			const c = m.candidate;
+			if (c === null) return { t: 'ice', candidate: null };
+			if (typeof c !== 'object' || c === null || typeof (c as { candidate?: unknown }).candidate !== 'string') {
+				throw new SignalError('ice needs a candidate or null');
+			}
+			const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = c as Record<string, unknown>;
+			return {
+				t: 'ice',
+				candidate: {
+					candidate: candidate as string,
+					sdpMid: typeof sdpMid === 'string' ? sdpMid : null,
+					sdpMLineIndex: typeof sdpMLineIndex === 'number' ? sdpMLineIndex : null,
+					...(typeof usernameFragment === 'string' ? { usernameFragment } : {})
+				}
+			};
+		}
+		default:
+			throw new SignalError(`unknown signal message ${String(m.t)}`);
+	}
+}

@@ -1,0 +1,92 @@
+import type { Page } from 'playwright-core';
+
+/**
+ * Listens to the decoded audio inside a page (through the app's diagnostics
+ * tap) and tells which test tone arrived from which speaker: a Goertzel
+ * filter per 20 ms frame, a tone counts when it holds most of the frame's
+ * energy. Frequencies, not flags: it proves sound arrived.
+ */
+export const TONES = [440, 660];
+
+export async function installProbe(page: Page): Promise<void> {
+	await page.waitForFunction(() => Boolean((globalThis as { __stanzaAudio?: unknown }).__stanzaAudio), null, { timeout: 20_000 });
+	await page.evaluate((tones) => {
+		type Probe = { last: Record<string, Record<number, number>>; gaps: Record<string, Record<number, number>> };
+		const g = globalThis as unknown as { __stanzaAudio: { tap(fn: (speaker: string, s: Float32Array) => void): void }; __probe?: Probe };
+		if (g.__probe) return;
+		const probe: Probe = { last: {}, gaps: {} };
+		g.__probe = probe;
+		const power = (s: Float32Array, hz: number) => {
+			const k = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
+			let s1 = 0;
+			let s2 = 0;
+			for (let i = 0; i < s.length; i++) {
+				const s0 = s[i] + k * s1 - s2;
+				s2 = s1;
+				s1 = s0;
+			}
+			return (s1 * s1 + s2 * s2 - k * s1 * s2) / s.length;
+		};
+		g.__stanzaAudio.tap((speaker, samples) => {
+			let energy = 0;
+			for (let i = 0; i < samples.length; i++) energy += samples[i] * samples[i];
+			if (energy < 1e-3) return;
+			const now = performance.now();
+			for (const hz of tones) {
+				// A pure tone's Goertzel power is about energy/2; speech or noise leaves it far lower.
+				if (power(samples, hz) / energy < 0.25) continue;
+				const last = (probe.last[speaker] ??= {});
+				const gaps = (probe.gaps[speaker] ??= {});
+				if (last[hz] !== undefined) gaps[hz] = Math.max(gaps[hz] ?? 0, now - last[hz]);
+				last[hz] = now;
+			}
+		});
+	}, TONES);
+}
+
+/** Whether `hz` from `speaker` played in this page within the last `withinMs`. */
+export async function hears(page: Page, speaker: string, hz: number, withinMs = 300): Promise<boolean> {
+	return page.evaluate(
+		([speaker, hz, withinMs]) => {
+			const probe = (globalThis as unknown as { __probe?: { last: Record<string, Record<number, number>> } }).__probe;
+			const at = probe?.last[speaker as string]?.[hz as number];
+			return at !== undefined && performance.now() - at <= (withinMs as number);
+		},
+		[speaker, hz, withinMs] as const
+	);
+}
+
+export async function waitHears(page: Page, speaker: string, hz: number, timeout = 20_000): Promise<void> {
+	await page
+		.waitForFunction(
+			([speaker, hz]) => {
+				const at = (globalThis as unknown as { __probe?: { last: Record<string, Record<number, number>> } }).__probe?.last[speaker as string]?.[hz as number];
+				return at !== undefined && performance.now() - at <= 300;
+			},
+			[speaker, hz] as const,
+			{ timeout, polling: 50 }
+		)
+		.catch(() => {
+			throw new Error(`no ${hz} Hz from …${speaker.slice(-6)} within ${timeout} ms`);
+		});
+}
+
+/** Forgets the longest gaps seen so far (start of a measured interval). */
+export async function resetGaps(page: Page): Promise<void> {
+	await page.evaluate(() => {
+		const probe = (globalThis as unknown as { __probe?: { gaps: Record<string, Record<number, number>> } }).__probe;
+		if (probe) probe.gaps = {};
+	});
+}
+
+/** The longest silence (ms) in `hz` from `speaker` since resetGaps(), measured on the page's own clock. */
+export async function longestGap(page: Page, speaker: string, hz: number): Promise<number> {
+	return page.evaluate(
+		([speaker, hz]) => (globalThis as unknown as { __probe: { gaps: Record<string, Record<number, number>> } }).__probe.gaps[speaker as string]?.[hz as number] ?? 0,
+		[speaker, hz] as const
+	);
+}
+
+export async function treeOf(page: Page): Promise<{ speaker: boolean; depth: number | null; parent: string | null; children: string[] }> {
+	return page.evaluate(() => (globalThis as unknown as { __stanzaAudio: { tree(): never } }).__stanzaAudio.tree());
+}
