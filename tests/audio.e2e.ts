@@ -131,3 +131,25 @@ describe('audio trees', () => {
 		expect(pageErrors.flat(), 'no page errors or unhandled rejections').toEqual([]);
 	}, 300_000);
 });
+
+describe('a speaker whose microphone is refused', () => {
+	it('is told so plainly, keeps the room, and nothing crashes', async () => {
+		relay = await startRelay();
+		const { page, errors } = await newPeerPage(secondBrowser);
+		// The browser (or the person) refuses the microphone.
+		await page.addInitScript(() => {
+			navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+		});
+		await page.goto(relay.url);
+		const creator = new RoomPage(page, 'Muted by the browser');
+		await creator.setName(creator.name);
+		await creator.startRoom('No mic', '');
+		await page.waitForSelector('[data-testid=audio][data-mic=denied]');
+		expect(await page.getByTestId('audio').textContent()).toContain('Your microphone is blocked');
+		expect(await creator.title()).toBe('No mic');
+		expect(errors).toEqual([]);
+		await page.context().close();
+		await relay.stop();
+		relay = null;
+	});
+});

@@ -19,6 +19,10 @@ export interface EncodedFrame {
 	captureTs: number;
 }
 
+/** Diagnostics and benchmarks: every captured frame with the wall-clock time it was read (ms). */
+export type CaptureTap = (samples: Float32Array, wallMs: number) => void;
+export const captureTaps = new Set<CaptureTap>();
+
 export class Microphone {
 	readonly #stream: MediaStream;
 	readonly #encoder: AudioEncoder;
@@ -80,6 +84,12 @@ export class Microphone {
 		if (this.#closed || this.#encoder.state !== 'configured') {
 			data.close();
 			return;
+		}
+		if (captureTaps.size > 0) {
+			const samples = new Float32Array(data.numberOfFrames);
+			data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
+			const wallMs = performance.timeOrigin + performance.now();
+			for (const tap of captureTaps) tap(samples, wallMs);
 		}
 		this.#encoder.encode(data);
 		data.close();

@@ -169,7 +169,14 @@ export class RoomState {
 		await audio.start();
 		audio.setSelfMuted(this.selfMuted);
 		// Diagnostics (and the end-to-end tests): decoded frames and the tree as this page sees it.
-		(globalThis as { __stanzaAudio?: unknown }).__stanzaAudio = { tap: output.tap.bind(output), stats: () => output.stats(), tree: () => audio.snapshot() };
+		const { captureTaps } = await import('../audio/microphone');
+		(globalThis as { __stanzaAudio?: unknown }).__stanzaAudio = {
+			tap: output.tap.bind(output),
+			captureTap: (fn: (samples: Float32Array, wallMs: number) => void) => captureTaps.add(fn),
+			stats: () => output.stats(),
+			tree: () => audio.snapshot(),
+			latencyMs: () => (output.context.baseLatency + (output.context.outputLatency || 0)) * 1000
+		};
 		this.#refreshAudio();
 	}
 

@@ -1,0 +1,268 @@
+import { describe, expect, it } from 'vitest';
+import { FRAME_MS, JitterBuffer, MAX_TARGET_MS, MIN_TARGET_MS, type JitterPacket, type Playout } from './jitter-buffer';
+import { FLAG_DTX, seqAdd } from './packet-codec';
+
+/** One packet as the network delivers it: arrivalMs null = lost. */
+interface Delivery {
+	packet: JitterPacket;
+	arrivalMs: number | null;
+}
+
+interface SpeakerOptions {
+	frames: number;
+	firstSeq?: number;
+	firstTs?: number;
+	/** Receiver milliseconds between two captured frames: 20 / (1 + drift). */
+	periodMs?: number;
+	/** Network delay of frame k; null = lost. */
+	transitMs?: (k: number) => number | null;
+	/** Which frames are sent at all (DTX sends fewer) — seq counts only sent frames. */
+	sends?: (k: number) => boolean;
+	flags?: (k: number) => number;
+}
+
+/** A speaker capturing a frame every periodMs: frame k carries captureTs firstTs + 960 k. */
+function speaker(options: SpeakerOptions): Delivery[] {
+	const { frames, firstSeq = 1_000, firstTs = 48_000, periodMs = FRAME_MS } = options;
+	const deliveries: Delivery[] = [];
+	let seq = firstSeq;
+	for (let k = 0; k < frames; k++) {
+		if (options.sends && !options.sends(k)) continue;
+		const transit = options.transitMs ? options.transitMs(k) : 5;
+		deliveries.push({
+			packet: { seq, captureTs: seqAdd(firstTs, 960 * k), flags: options.flags?.(k) ?? 0, payload: new Uint8Array([k & 0xff]) },
+			arrivalMs: transit === null ? null : k * periodMs + transit
+		});
+		seq = seqAdd(seq, 1);
+	}
+	return deliveries;
+}
+
+interface Run {
+	outcomes: Playout[];
+	/** bufferedFrames after each pop. */
+	levels: number[];
+	buffer: JitterBuffer;
+}
+
+/** Feeds deliveries in arrival order and pops every 20 ms from popFromMs until untilMs. */
+function run(deliveries: Delivery[], untilMs: number, options: { popFromMs?: number; skipPops?: (t: number) => boolean } = {}): Run {
+	const buffer = new JitterBuffer();
+	const arriving = deliveries
+		.filter((d): d is { packet: JitterPacket; arrivalMs: number } => d.arrivalMs !== null)
+		.sort((a, b) => a.arrivalMs - b.arrivalMs);
+	const outcomes: Playout[] = [];
+	const levels: number[] = [];
+	let next = 0;
+	for (let t = options.popFromMs ?? 0; t < untilMs; t += FRAME_MS) {
+		while (next < arriving.length && arriving[next].arrivalMs <= t) {
+			buffer.push(arriving[next].packet, arriving[next].arrivalMs);
+			next++;
+		}
+		if (options.skipPops?.(t)) continue;
+		outcomes.push(buffer.pop(t));
+		levels.push(buffer.stats().bufferedFrames);
+	}
+	return { outcomes, levels, buffer };
+}
+
+const playedSeqs = (outcomes: Playout[]) => outcomes.flatMap((o) => (o.kind === 'frame' ? [o.packet.seq] : []));
+const count = (outcomes: Playout[], kind: Playout['kind'], reason?: 'loss' | 'silence') =>
+	outcomes.filter((o) => o.kind === kind && (reason === undefined || (o.kind === 'conceal' && o.reason === reason))).length;
+/** The outcomes while the stream lasts: from the first frame played to the last. */
+function whilePlaying(outcomes: Playout[]): Playout[] {
+	const first = outcomes.findIndex((o) => o.kind === 'frame');
+	const last = outcomes.findLastIndex((o) => o.kind === 'frame');
+	return outcomes.slice(first, last + 1);
+}
+const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => seqAdd(from, i));
+
+/** Small seeded PRNG (mulberry32): the same "random" network on every run. */
+function seededRandom(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+describe('jitter buffer: ordering, loss, duplicates', () => {
+	it('plays a steady stream once, in order, without concealing', () => {
+		const { outcomes, buffer } = run(speaker({ frames: 100 }), 2_500);
+		expect(playedSeqs(outcomes)).toEqual(range(1_000, 100));
+		expect(count(whilePlaying(outcomes), 'conceal')).toBe(0);
+		expect(buffer.stats().played).toBe(100);
+	});
+
+	it('waits until the target delay is buffered before the first frame', () => {
+		const { outcomes } = run(speaker({ frames: 10 }), 400);
+		const firstFrameAt = outcomes.findIndex((o) => o.kind === 'frame') * FRAME_MS;
+		// The first packet arrives at 5 ms; the initial target is 40 ms.
+		expect(firstFrameAt).toBeGreaterThanOrEqual(40);
+		expect(firstFrameAt).toBeLessThanOrEqual(40 + FRAME_MS + 5);
+		expect(outcomes.slice(0, firstFrameAt / FRAME_MS).every((o) => o.kind === 'wait')).toBe(true);
+	});
+
+	it('puts packets reordered within the window back in order', () => {
+		// Every even frame arrives after the odd one that follows it.
+		const { outcomes } = run(speaker({ frames: 100, transitMs: (k) => (k % 2 === 0 ? 27 : 5) }), 2_600);
+		expect(playedSeqs(outcomes)).toEqual(range(1_000, 100));
+		expect(count(whilePlaying(outcomes), 'conceal')).toBe(0);
+	});
+
+	it('conceals a single lost packet exactly once and plays the rest', () => {
+		const { outcomes, buffer } = run(speaker({ frames: 100, transitMs: (k) => (k === 50 ? null : 5) }), 2_500);
+		const during = whilePlaying(outcomes);
+		expect(count(during, 'conceal', 'loss')).toBe(1);
+		expect(during.length).toBe(100);
+		expect(playedSeqs(outcomes)).toEqual(range(1_000, 100).filter((s) => s !== 1_050));
+		const lostAt = during.findIndex((o) => o.kind === 'conceal');
+		expect(playedSeqs(during.slice(lostAt - 1, lostAt + 2))).toEqual([1_049, 1_051]);
+		expect(buffer.stats().concealed).toBeGreaterThanOrEqual(1);
+	});
+
+	it('ignores duplicates, before and after their frame was played', () => {
+		const original = speaker({ frames: 50 });
+		const copies = original.flatMap((d) => [
+			{ packet: { ...d.packet }, arrivalMs: d.arrivalMs! + 3 },
+			{ packet: { ...d.packet }, arrivalMs: d.arrivalMs! + 150 }
+		]);
+		const { outcomes, buffer } = run([...original, ...copies], 1_500);
+		expect(playedSeqs(outcomes)).toEqual(range(1_000, 50));
+		expect(buffer.stats().duplicates).toBe(100);
+		expect(buffer.stats().lateDropped).toBe(0);
+	});
+
+	it('drops a packet that arrives after its frame was concealed, and counts it', () => {
+		const { outcomes, buffer } = run(speaker({ frames: 100, transitMs: (k) => (k === 40 ? 400 : 5) }), 2_500);
+		expect(buffer.stats().lateDropped).toBe(1);
+		expect(playedSeqs(outcomes)).not.toContain(1_040);
+		expect(count(whilePlaying(outcomes), 'conceal', 'loss')).toBe(1);
+	});
+
+	it('follows seq and timestamp across the 2^32 wrap', () => {
+		const deliveries = speaker({ frames: 100, firstSeq: 0xffffffff - 20, firstTs: 0xffffffff - 960 * 10 });
+		// Reorder a pair straddling the seq wrap, too.
+		deliveries[21].arrivalMs! += 15;
+		const { outcomes } = run(deliveries, 2_500);
+		expect(playedSeqs(outcomes)).toEqual(range(0xffffffff - 20, 100));
+		expect(count(whilePlaying(outcomes), 'conceal')).toBe(0);
+	});
+});
+
+describe('jitter buffer: silence and resync', () => {
+	it('plays DTX keep-alives and the silence between them without concealing', () => {
+		// Voiced 0–49, then DTX frames only every 5th frame (one per 100 ms) until 199, voiced again 200–299.
+		const dtx = (k: number) => k >= 50 && k < 200;
+		const { outcomes, buffer } = run(
+			speaker({ frames: 300, sends: (k) => !dtx(k) || k % 5 === 0, flags: (k) => (dtx(k) ? FLAG_DTX : 0) }),
+			6_300
+		);
+		const during = whilePlaying(outcomes);
+		expect(count(during, 'conceal', 'loss')).toBe(0);
+		expect(count(during, 'wait')).toBe(0);
+		// 150 frames of DTX period, 30 of them sent: ~120 silent slots (a few may be dropped to shorten the delay).
+		expect(count(during, 'conceal', 'silence')).toBeGreaterThanOrEqual(110);
+		expect(count(during, 'conceal', 'silence') + buffer.stats().skipped).toBeGreaterThanOrEqual(120);
+		expect(buffer.stats().played).toBe(50 + 30 + 100);
+	});
+
+	it('resumes after seconds of a silent speaker without a burst of concealment', () => {
+		// Voiced 0–49, one DTX frame at 50, nothing for 3 s, voiced again from frame 200.
+		const { outcomes, buffer } = run(
+			speaker({ frames: 300, sends: (k) => k <= 50 || k >= 200, flags: (k) => (k === 50 ? FLAG_DTX : 0) }),
+			6_300
+		);
+		expect(count(whilePlaying(outcomes), 'conceal', 'loss')).toBe(0);
+		expect(buffer.stats().played).toBe(51 + 100);
+		// It stopped playing during the pause instead of concealing 3 s, then pre-buffered the new talkspurt.
+		const resumedAt = outcomes.findIndex((o, i) => i > 60 && o.kind === 'frame');
+		expect(outcomes[resumedAt - 1].kind).toBe('wait');
+		expect(resumedAt * FRAME_MS - 200 * FRAME_MS).toBeLessThanOrEqual(MAX_TARGET_MS);
+	});
+
+	it('resyncs when a restarted speaker jumps far ahead in time', () => {
+		const before = speaker({ frames: 100 });
+		const after = speaker({ frames: 100, firstSeq: 7, firstTs: 48_000 + 960 * 5_000 }).map((d) => ({
+			...d,
+			arrivalMs: d.arrivalMs! + 100 * FRAME_MS
+		}));
+		const { outcomes, buffer } = run([...before, ...after], 4_500);
+		const played = playedSeqs(outcomes);
+		// What was still buffered of the old stream (≤ the target delay) is given up; the new one plays whole.
+		expect(played.slice(0, 97)).toEqual(range(1_000, 97));
+		expect(played.slice(-100)).toEqual(range(7, 100));
+		expect(played.length + buffer.stats().skipped).toBe(200);
+		expect(count(whilePlaying(outcomes), 'conceal')).toBe(0);
+	});
+
+	it('catches up after the playout clock stalled instead of lagging for seconds', () => {
+		// No pops between 1 s and 2 s (a throttled tab): 50 frames pile up.
+		const { levels, buffer } = run(speaker({ frames: 200 }), 4_000, { skipPops: (t) => t >= 1_000 && t < 2_000 });
+		expect(buffer.stats().skipped).toBeGreaterThan(0);
+		// At the first pop after the stall it is back within the target plus a frame.
+		expect(levels[50]).toBeLessThanOrEqual((buffer.stats().targetDelayMs + FRAME_MS) / FRAME_MS + 1);
+	});
+});
+
+describe('jitter buffer: adapting to the network', () => {
+	it('glitches rarely under jitter up to 60 ms, where a fixed 10 ms buffer glitches constantly', () => {
+		const random = seededRandom(42);
+		const seconds = 60;
+		const frames = (seconds * 1_000) / FRAME_MS;
+		// Mostly small delays, sometimes up to 65 ms: jitter = 60 · r², p50 15 ms, p99 59 ms.
+		const transits = Array.from({ length: frames }, () => 5 + 60 * random() ** 2);
+		const { outcomes, buffer } = run(speaker({ frames, transitMs: (k) => transits[k] }), seconds * 1_000 + 500);
+
+		// After 5 s of adapting, count glitches (concealed frames) while the stream lasts.
+		const adapted = whilePlaying(outcomes).slice(5_000 / FRAME_MS);
+		const adaptiveGlitches = count(adapted, 'conceal', 'loss');
+		// The same arrivals against a fixed 10 ms margin: frame k plays at firstArrival + 10 + 20k.
+		let fixedGlitches = 0;
+		for (let k = 5_000 / FRAME_MS; k < frames; k++) {
+			if (k * FRAME_MS + transits[k] > transits[0] + 10 + k * FRAME_MS) fixedGlitches++;
+		}
+		const bound = frames / 200; // 0.5 % of frames: one glitch every 4 s
+		expect(adaptiveGlitches).toBeLessThanOrEqual(bound);
+		expect(fixedGlitches).toBeGreaterThan(bound);
+		expect(buffer.stats().targetDelayMs).toBeGreaterThan(40);
+		expect(buffer.stats().targetDelayMs).toBeLessThanOrEqual(MAX_TARGET_MS);
+	}, 30_000);
+
+	it('shrinks back toward the minimum once the network is calm', () => {
+		const random = seededRandom(7);
+		// 10 s of heavy jitter, then 30 s of none.
+		const transitMs = (k: number) => (k < 500 ? 5 + 80 * random() : 5);
+		const { buffer, levels } = run(speaker({ frames: 2_000, transitMs }), 40_000);
+		expect(buffer.stats().targetDelayMs).toBe(MIN_TARGET_MS);
+		expect(levels.at(-1)).toBeLessThanOrEqual(2);
+		expect(Math.max(...levels.slice(400, 600))).toBeGreaterThanOrEqual(3);
+	}, 30_000);
+
+	it.each([
+		['fast', +0.01],
+		['slow', -0.01]
+	])('keeps the buffered level bounded with a sender clock 1 %% %s over 60 s', (_label, drift) => {
+		const random = seededRandom(3);
+		const frames = 3_000;
+		const { outcomes, levels, buffer } = run(
+			speaker({ frames, periodMs: FRAME_MS / (1 + drift), transitMs: () => 5 + 10 * random() }),
+			(frames * FRAME_MS) / (1 + drift)
+		);
+		const stats = buffer.stats();
+		const maxFrames = (stats.targetDelayMs + 3 * FRAME_MS) / FRAME_MS;
+		expect(Math.max(...levels.slice(100))).toBeLessThanOrEqual(maxFrames);
+		// 1 % of 60 s is 600 ms = 30 frames to drop (fast sender) or to fill in (slow sender), and not many more.
+		if (drift > 0) {
+			expect(stats.skipped).toBeGreaterThanOrEqual(25);
+			expect(stats.skipped).toBeLessThanOrEqual(40);
+		} else {
+			expect(stats.concealed).toBeGreaterThanOrEqual(25);
+			expect(stats.concealed).toBeLessThanOrEqual(40);
+		}
+		expect(count(whilePlaying(outcomes), 'wait')).toBe(0);
+	}, 30_000);
+});
