@@ -14,8 +14,8 @@ import type { AudioPacket } from './packet-codec';
 import mixerWorkletUrl from './worklets/mixer.worklet.js?url';
 
 // The main thread schedules a frame this far ahead of its play time, so the
-// worklet always has it before it is due.
-const SCHEDULE_LEAD_MS = FRAME_MS;
+// worklet always has it before it is due: one tick's worth.
+const SCHEDULE_LEAD_MS = 10;
 // Checked every 10 ms, half a frame: the schedule lead absorbs the rest, and
 // a tab that wakes 200 times a second costs a phone (and a test machine) dearly.
 const TICK_MS = 10;

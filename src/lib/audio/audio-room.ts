@@ -20,20 +20,16 @@ import type { RoomView } from '../room/authority';
 import type { RoomCipher } from '../room/room-crypto';
 import type { RoomSession } from '../room/room-session';
 import type { TreeWire } from '../room/room-topic-protocol';
+import { isDirectConnection } from '../net/connection-kind';
 import type { StanzaNode } from '../net/libp2p-node';
 import type { AudioOutput } from './audio-output';
 import { LinkRefusedError, dialLink, serveLink, type MediaLink } from './media-link';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
 import { Microphone, MicrophoneError } from './microphone';
 import { FLAG_DTX, decodePacket, encodePacket, seqAdd, speakerTag, type AudioPacket } from './packet-codec';
-import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
+import { PARENT_SILENCE_MS, chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
 
-// A parent whose link closes is replaced at once; one that just goes quiet (crashed, lost its
-// network) is replaced after 500 ms without a packet. Keep-alives flow every 100 ms, so that is
-// five missed in a row: with 250 ms, tabs stalled by a loaded CPU (10 tabs on 2 cores here)
-// switched parents that were alive. 500 ms + ~150 ms to attach keeps a repair under a second.
-const PARENT_SILENCE_MS = 500;
-// Tree upkeep runs every 50 ms: a tenth of the silence threshold.
+// Tree upkeep runs every 50 ms: a tenth of the silence threshold (PARENT_SILENCE_MS).
 const TICK_MS = 50;
 // A link with nothing to send for 100 ms sends a keep-alive, so its far end never mistakes quiet for death.
 const KEEPALIVE_MS = 100;
@@ -43,6 +39,11 @@ const RETRY_CANDIDATE_AFTER_MS = 5_000;
 const ADVERT_COALESCE_MS = 250;
 /** The tag of keep-alive packets: link-local, never forwarded or played. */
 const KEEPALIVE_TAG = 0;
+const KEEPALIVE = encodePacket({ flags: FLAG_DTX, speakerTag: KEEPALIVE_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+// A child is given longer than a parent before its slot is reclaimed unasked (an orphan asking
+// for the slot gets it at once, see decide()): a slot freed late costs a
+// joiner a moment, a child dropped wrongly costs a listener its audio.
+const CHILD_SILENCE_MS = 2 * PARENT_SILENCE_MS;
 
 export type MicState = 'off' | 'starting' | 'on' | 'denied' | 'unavailable' | 'unsupported';
 
@@ -76,6 +77,8 @@ export class AudioRoom {
 	#parent: LinkInfo | null = null;
 	#depth: number | null = null;
 	#backup: string | null = null;
+	/** Our lost parent's parent, tried first on repair. */
+	#grandparent: string | null = null;
 	readonly #children = new Map<string, LinkInfo>();
 	readonly #speakerLinks = new Map<string, LinkInfo>();
 	readonly #dialing = new Set<string>();
@@ -119,6 +122,7 @@ export class AudioRoom {
 	}
 
 	async start(): Promise<void> {
+		performance.mark('stanza:audio-start');
 		await ensureMediaHandler(this.#node);
 		audioRooms.get(this.#node)!.set(this.#session.room.roomId, this);
 		this.#myTag = await this.#tagOf(this.#me);
@@ -223,6 +227,7 @@ export class AudioRoom {
 			return; // malformed: dropped
 		}
 		if (packet.speakerTag === KEEPALIVE_TAG && packet.flags & FLAG_DTX) return; // link liveness only
+		if (from.link.role === 'child') return; // audio flows down the tree only: a child cannot inject any
 		const speaker = this.#allowed.get(packet.speakerTag);
 		if (!speaker || speaker === this.#me) return; // not someone the room lets speak (or a loop back to us)
 		// Speakers hear each other directly; a speaker must not take a packet about
@@ -253,8 +258,14 @@ export class AudioRoom {
 				? { accept: true, role: 'speaker' }
 				: { accept: false, reason: 'not-allowed' };
 		}
-		if (this.#depth === null || this.#children.size >= this.capacity || this.#children.has(remote)) {
-			return { accept: false, reason: 'full' };
+		if (this.#depth === null || this.#children.has(remote)) return { accept: false, reason: 'full' };
+		if (this.#children.size >= this.capacity) {
+			// An orphan asking while a child has gone quiet: that child is almost surely the orphan's
+			// dead parent, whose slot we would free anyway a moment later. Free it now.
+			const now = performance.now();
+			const silent = [...this.#children.values()].find((c) => now - c.link.lastReceivedAt > PARENT_SILENCE_MS);
+			if (!silent) return { accept: false, reason: 'full' };
+			silent.link.close();
 		}
 		return { accept: true, role: 'child' };
 	}
@@ -310,11 +321,13 @@ export class AudioRoom {
 		else this.#tendParent(now);
 	}
 
+	/** Every link carries something at least every KEEPALIVE_MS, both ways, so both ends can tell a dead peer from a quiet one. */
 	#keepAlive(now: number): void {
-		const keepalive = encodePacket({ flags: FLAG_DTX, speakerTag: KEEPALIVE_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
-		for (const info of [...this.#children.values(), ...this.#speakerLinks.values()]) {
-			if (now - info.lastSentAt >= KEEPALIVE_MS && info.link.send(keepalive)) info.lastSentAt = now;
+		for (const info of [...this.#children.values(), ...this.#speakerLinks.values(), ...(this.#parent ? [this.#parent] : [])]) {
+			if (now - info.lastSentAt >= KEEPALIVE_MS && info.link.send(KEEPALIVE)) info.lastSentAt = now;
 		}
+		// A child that went silent (tab closed without a goodbye, network gone) frees its slot.
+		for (const info of this.#children.values()) if (now - info.link.lastReceivedAt > CHILD_SILENCE_MS) info.link.close();
 	}
 
 	#linkSpeakers(): void {
@@ -328,24 +341,31 @@ export class AudioRoom {
 
 	#tendParent(now: number): void {
 		const parent = this.#parent;
+		const adverts = this.#adverts();
 		if (parent && (!parent.link.open || now - parent.link.lastReceivedAt > PARENT_SILENCE_MS)) {
 			parent.link.onClose = () => {};
 			parent.link.close();
 			this.#parent = null;
 			this.#avoid.set(parent.link.peerId, now + RETRY_CANDIDATE_AFTER_MS);
+			this.#grandparent = adverts.get(parent.link.peerId)?.parent ?? null;
 			this.#events.onChange();
 		}
-		const adverts = this.#adverts();
 		const lookup = (id: string) => adverts.get(id);
 		const self = this.#selfAdvert();
 		if (!this.#parent) {
-			// Repair: the backup first (chosen while we still knew our depth), else the best slot now.
+			if (this.#dialing.size > 0) return;
+			// Repair: the grandparent first (it frees our dead parent's slot for us), then the
+			// backup (chosen while we still knew our depth), else the best free slot now.
+			const grandparent = this.#grandparent ? adverts.get(this.#grandparent) : undefined;
+			this.#grandparent = null;
 			const backup = this.#backup ? adverts.get(this.#backup) : undefined;
 			const target =
-				backup && isUsableBackup(self, backup, lookup) && !this.#avoid.has(backup.peerId)
-					? backup
-					: chooseParent(this.#me, adverts.values(), new Set(this.#avoid.keys()), { lookup });
-			if (target && this.#dialing.size === 0) void this.#attach(target.peerId, target.depth!);
+				grandparent && grandparent.depth !== null && !this.#avoid.has(grandparent.peerId)
+					? grandparent
+					: backup && isUsableBackup(self, backup, lookup) && !this.#avoid.has(backup.peerId)
+						? backup
+						: chooseParent(this.#me, adverts.values(), new Set(this.#avoid.keys()), { lookup });
+			if (target) void this.#attach(target.peerId, target.depth!);
 			return;
 		}
 		const backup = chooseBackup(self, [...adverts.values()].filter((a) => !this.#avoid.has(a.peerId)), lookup);
@@ -367,6 +387,7 @@ export class AudioRoom {
 			return;
 		}
 		const previous = this.#parent;
+		performance.mark('stanza:audio-attached');
 		const info: LinkInfo = { link, lastSentAt: performance.now() };
 		this.#parent = info;
 		this.#depth = parentDepth + 1;
@@ -389,12 +410,23 @@ export class AudioRoom {
 		return { peerId: this.#me, depth: this.#depth, capacity: this.capacity, children: this.#children.size, parent: this.parentId };
 	}
 
+	/**
+	 * What we know of the tree: members' adverts, limited to those we hold a
+	 * direct connection to (the room's meeting makes them); a link to anyone
+	 * else would first need a connection, which is the meeting's job.
+	 */
 	#adverts(): Map<string, TreeAdvert> {
 		const adverts = new Map<string, TreeAdvert>();
 		const view = this.#session.room.view;
+		const direct = new Set(
+			this.#node
+				.getConnections()
+				.filter((c) => c.status === 'open' && isDirectConnection(c.remoteAddr.toString()))
+				.map((c) => c.remotePeer.toString())
+		);
 		for (const [peerId, entry] of this.#session.presence.members) {
 			const tree = entry.tree;
-			if (!tree || peerId === this.#me || view.removed.has(peerId) || view.banned.has(peerId)) continue;
+			if (!tree || peerId === this.#me || !direct.has(peerId) || view.removed.has(peerId) || view.banned.has(peerId)) continue;
 			// A stage member is depth 0 whatever it says; anyone else claiming 0 is not believed.
 			const depth = view.stage.has(peerId) ? 0 : tree.d === 0 ? null : tree.d;
 			adverts.set(peerId, { peerId, depth, capacity: tree.c, children: tree.k, parent: tree.p });

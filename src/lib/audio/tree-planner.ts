@@ -76,12 +76,13 @@ export const RELAY_UPLOAD_SHARE = 0.5;
  * 32 kbps at 20 ms frames; with several speakers talking at once, multiply.
  */
 export const STREAM_KBPS = 75;
-// Silence from the parent that means it is gone: speakers send a DTX
-// keep-alive at least every 100 ms, so a live parent is never quiet for
-// longer; 250 ms is two and a half such intervals, so one lost keep-alive or
-// a jitter spike does not trigger a switch, while a crash costs a gap the
-// jitter buffer (40–60 ms typical) and PLC only partly hide.
-export const PARENT_SILENCE_MS = 250;
+// Silence from the parent that means it is gone (a link that closes is
+// replaced at once; this is for crashes and lost networks). Every link
+// carries a packet or a keep-alive at least every 100 ms, so 500 ms is five
+// missed in a row: at 250 ms, tabs stalled by a loaded CPU (ten tabs on two
+// cores in our end-to-end test) dropped parents that were alive. 500 ms plus
+// ~150 ms to attach keeps a repair under the second the room promises.
+export const PARENT_SILENCE_MS = 500;
 // A relay moves at most once per 5 s: moves reconnect a whole subtree's
 // audio path, so the tree settles in a few rounds rather than thrashing.
 export const REBALANCE_COOLDOWN_MS = 5_000;

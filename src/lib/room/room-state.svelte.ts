@@ -119,6 +119,7 @@ export class RoomState {
 			});
 			this.#refresh();
 			if (this.status === 'removed' || this.status === 'banned') return;
+			performance.mark('stanza:room-joining');
 			await this.#session.start();
 			this.#refresh();
 			await this.#startAudio();
@@ -275,7 +276,9 @@ export class RoomState {
 		if (!doc || !me) return;
 		const view = doc.view;
 		this.myRole = roleOf(view, me);
-		this.status = statusOf(view, this.myRole, this.status, this.#stopped);
+		const status = statusOf(view, this.myRole, this.status, this.#stopped);
+		if (status === 'live' && this.status !== 'live') performance.mark('stanza:room-live');
+		this.status = status;
 		this.title = view.title;
 		this.description = view.description;
 		this.visibility = view.visibility;

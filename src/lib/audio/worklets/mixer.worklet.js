@@ -1,9 +1,11 @@
 // @ts-nocheck -- runs in the AudioWorkletGlobalScope, which TypeScript has no lib for.
 // Plays decoded speech: one FIFO per speaker, mixed into the output.
-// A speaker starts (and restarts after running dry) only once a whole 20 ms
-// frame is queued, so the main thread's scheduling jitter never reaches the
-// speakers as clicks. Messages: { speaker, samples: Float32Array } | { speaker, end: true }.
+// A speaker starts (and restarts after running dry) only once half a frame
+// (10 ms) is queued: enough to ride out the main thread's scheduling jitter
+// (it posts a frame 10 ms ahead of its play time), no more, since every
+// sample queued here is delay. Messages: { speaker, samples } | { speaker, end: true }.
 const FRAME = 960;
+const START_AT = FRAME / 2;
 // More than ~200 ms queued means the main thread fell behind and caught up in a burst: drop the excess.
 const MAX_QUEUED = FRAME * 10;
 
@@ -38,7 +40,7 @@ class StanzaMixer extends AudioWorkletProcessor {
 		out.fill(0);
 		for (const s of this.speakers.values()) {
 			if (!s.playing) {
-				if (s.queued < FRAME) continue;
+				if (s.queued < START_AT) continue;
 				s.playing = true;
 			}
 			let i = 0;

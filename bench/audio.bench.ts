@@ -1,0 +1,215 @@
+/**
+ * npm run bench:audio — how the audio tree performs, in real Chromium on loopback.
+ *
+ * - e2eMsByDepth: a speaker whose fake microphone plays a 30 ms burst every
+ *   500 ms, and a chain of listeners at depths 1–4 (each relays to one). The
+ *   speaker's page timestamps each burst as it reads it from the microphone;
+ *   each listener's page timestamps it as the decoded frame goes to the mixer,
+ *   plus the AudioContext's reported output latency. All pages share one
+ *   machine clock (performance.timeOrigin + now).
+ * - addedMsPerHop: median difference between consecutive depths.
+ * - joinToFirstAudioMs: opening the room link in a fresh profile until the
+ *   first decoded frame of the speaker's sound.
+ * - repairGapMs: a continuous tone; a listener's parent tab is closed; the
+ *   longest silence at that listener, on its own clock.
+ * - relayCpuPctPerStream: main-thread task time of a relaying page with four
+ *   children minus with none, per child, as % of a core.
+ * Writes bench/results/audio.json; medians over repeated runs.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { installProbe, longestGap, resetGaps, treeOf, waitHears } from '../tests/support/audio-probe';
+import { launchBrowser, newPeerPage } from '../tests/support/browser.js';
+import { startRelay, type RelayProcess } from '../tests/support/relay-process.js';
+import { RoomPage } from '../tests/support/room-page';
+import { writeBurstWav, writeToneWav } from '../tests/support/tone.js';
+
+const GOALS = { e2eMsAtDepth3: 60, addedMsPerHop: 5, joinToFirstAudioMs: 1500, repairGapMs: 500 };
+const median = (xs: number[]) => {
+	const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+	if (s.length === 0) return NaN;
+	return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number) => Math.round(x * 10) / 10;
+
+async function person(browser: Browser, relay: RelayProcess, name: string, capacity: number): Promise<RoomPage> {
+	const { page } = await newPeerPage(browser);
+	await page.goto(relay.url);
+	await page.locator('#relay-capacity').selectOption(String(capacity));
+	const p = new RoomPage(page, name);
+	await p.setName(name);
+	return p;
+}
+
+async function joinAudio(p: RoomPage, link: string): Promise<void> {
+	await p.page.goto(link);
+	await p.waitStatus('live', 60_000);
+	await p.page.waitForSelector('[data-testid=audio][data-depth]:not([data-depth=""])', { timeout: 60_000 });
+}
+
+/** Records burst onsets (wall-clock ms) at the microphone (`capture`) or at decoding (`decoded`). */
+async function recordOnsets(page: Page, where: 'capture' | 'decoded'): Promise<void> {
+	await page.waitForFunction(() => Boolean((globalThis as { __stanzaAudio?: unknown }).__stanzaAudio), null, { timeout: 30_000 });
+	await page.evaluate((where) => {
+		type Audio = { tap(fn: (s: string, x: Float32Array) => void): void; captureTap(fn: (x: Float32Array, wall: number) => void): void; latencyMs(): number };
+		const g = globalThis as unknown as { __stanzaAudio: Audio; __onsets: number[] };
+		g.__onsets = [];
+		let loud = false;
+		const onFrame = (samples: Float32Array, wall: number) => {
+			// Find the first loud sample: the burst's onset inside this frame.
+			let first = -1;
+			for (let i = 0; i < samples.length; i++) if (Math.abs(samples[i]) > 0.1) { first = i; break; }
+			if (first >= 0 && !loud) g.__onsets.push(wall - ((samples.length - first) / 48_000) * 1000);
+			loud = first >= 0;
+		};
+		if (where === 'capture') g.__stanzaAudio.captureTap((x, wall) => onFrame(x, wall));
+		else g.__stanzaAudio.tap((_s, x) => onFrame(x, performance.timeOrigin + performance.now() + g.__stanzaAudio.latencyMs()));
+	}, where);
+}
+
+const onsets = (page: Page) => page.evaluate(() => (globalThis as unknown as { __onsets: number[] }).__onsets.slice());
+
+it('measures the audio tree', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'stanza-bench-'));
+	writeBurstWav(join(dir, 'bursts.wav'));
+	writeToneWav(join(dir, 'tone.wav'), 440);
+	const relay = await startRelay();
+	const bursts = await launchBrowser({ fakeAudioFile: join(dir, 'bursts.wav') });
+	const tone = await launchBrowser({ fakeAudioFile: join(dir, 'tone.wav') });
+	try {
+		// —— latency by depth: a chain ——
+		const speaker = await person(bursts, relay, 'Speaker', 1);
+		const chainLink = await speaker.startRoom('Latency chain', '');
+		const chain: RoomPage[] = [];
+		for (let d = 1; d <= 4; d++) {
+			const p = await person(bursts, relay, `Depth ${d}`, 1);
+			await joinAudio(p, chainLink);
+			chain.push(p);
+		}
+		const depthOf = await Promise.all(chain.map(async (p) => (await treeOf(p.page)).depth));
+		await recordOnsets(speaker.page, 'capture');
+		for (const p of chain) await recordOnsets(p.page, 'decoded');
+		await speaker.page.waitForTimeout(8_000); // collect ~16 bursts at every depth (a measurement window, not a wait for a condition)
+		const sent = await onsets(speaker.page);
+		const e2eMsByDepth: Record<string, number> = {};
+		for (let i = 0; i < chain.length; i++) {
+			const got = await onsets(chain[i].page);
+			const latencies = got.map((t) => t - Math.max(...sent.filter((s) => s <= t && t - s < 400))).filter((x) => x >= 0);
+			e2eMsByDepth[String(depthOf[i])] = round(median(latencies));
+		}
+		const depths = Object.keys(e2eMsByDepth).map(Number).sort();
+		const addedMsPerHop = round(median(depths.slice(1).map((d) => e2eMsByDepth[d] - e2eMsByDepth[d - 1])));
+
+		// —— join to first audio ——
+		const joins: number[] = [];
+		for (let run = 0; run < 5; run++) {
+			const { page, context } = await newPeerPage(bursts);
+			await page.goto(relay.url);
+			await page.locator('#relay-capacity').selectOption('0');
+			await page.getByTestId('peer-id').waitFor();
+			await page.goto('about:blank');
+			const started = Date.now();
+			await page.goto(chainLink);
+			await page.waitForFunction(() => Boolean((globalThis as { __stanzaAudio?: unknown }).__stanzaAudio), null, { timeout: 30_000, polling: 10 });
+			const firstAt = await page.evaluate(
+				() =>
+					new Promise<number>((resolve) =>
+						(globalThis as unknown as { __stanzaAudio: { tap(fn: () => void): void } }).__stanzaAudio.tap(() => resolve(performance.timeOrigin + performance.now()))
+					)
+			);
+			joins.push(firstAt - started);
+			await context.close();
+		}
+		for (const p of [speaker, ...chain]) await p.page.context().close();
+
+		// —— repair gap: close a listener's parent ——
+		const toneSpeaker = await person(tone, relay, 'Tone', 2);
+		const toneLink = await toneSpeaker.startRoom('Repair', '');
+		const toneId = await toneSpeaker.myPeerId();
+		const relays = [await person(tone, relay, 'Relay 1', 1), await person(tone, relay, 'Relay 2', 1)];
+		for (const r of relays) await joinAudio(r, toneLink);
+		const leaf = await person(tone, relay, 'Leaf', 0);
+		await joinAudio(leaf, toneLink);
+		await installProbe(leaf.page);
+		const gaps: number[] = [];
+		for (let run = 0; run < 5; run++) {
+			await waitHears(leaf.page, toneId, 440, 30_000);
+			const ids = await Promise.all(relays.map((r) => r.myPeerId()));
+			// The leaf sits under one of the relays (the speaker's two slots hold them).
+			await leaf.page.waitForFunction(
+				(ids) => ids.includes((globalThis as unknown as { __stanzaAudio: { tree(): { parent: string } } }).__stanzaAudio.tree().parent),
+				ids,
+				{ timeout: 30_000 }
+			);
+			const parentIndex = ids.indexOf((await treeOf(leaf.page)).parent ?? '');
+			// Wait until the leaf has a backup to fall to.
+			await leaf.page.waitForFunction(() => Boolean((globalThis as unknown as { __stanzaAudio: { tree(): { backup: string | null } } }).__stanzaAudio.tree().backup), null, { timeout: 30_000 });
+			await resetGaps(leaf.page);
+			await relays[parentIndex].page.context().close();
+			await waitHears(leaf.page, toneId, 440, 10_000);
+			gaps.push(await longestGap(leaf.page, toneId, 440));
+			const replacement = await person(tone, relay, `Relay ${run + 3}`, 1);
+			await joinAudio(replacement, toneLink);
+			relays[parentIndex] = replacement;
+		}
+
+		// —— relay CPU per forwarded stream ——
+		for (const ctx of tone.contexts()) await ctx.close();
+		const cpuSpeaker = await person(tone, relay, 'CPU speaker', 1);
+		const cpuLink = await cpuSpeaker.startRoom('CPU', '');
+		const relayPage = await person(tone, relay, 'Relay under test', 4);
+		await joinAudio(relayPage, cpuLink);
+		const cdp = await relayPage.page.context().newCDPSession(relayPage.page);
+		await cdp.send('Performance.enable');
+		const taskSeconds = async () => {
+			const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
+			return metrics.find((m) => m.name === 'TaskDuration')!.value;
+		};
+		const window = async () => {
+			const t0 = await taskSeconds();
+			const w0 = Date.now();
+			await relayPage.page.waitForTimeout(5_000); // a fixed measurement window
+			return ((await taskSeconds()) - t0) / ((Date.now() - w0) / 1000);
+		};
+		const idle = await window();
+		for (let i = 0; i < 4; i++) await joinAudio(await person(tone, relay, `Leaf ${i}`, 0), cpuLink);
+		await relayPage.page.waitForFunction(() => (globalThis as unknown as { __stanzaAudio: { tree(): { children: string[] } } }).__stanzaAudio.tree().children.length === 4, null, { timeout: 60_000 });
+		const busy = await window();
+		const relayCpuPctPerStream = round(((busy - idle) / 4) * 100);
+
+		const results = {
+			e2eMsByDepth,
+			addedMsPerHop,
+			joinToFirstAudioMs: Math.round(median(joins)),
+			repairGapMs: Math.round(median(gaps)),
+			relayCpuPctPerStream,
+			goals: GOALS,
+			met: {
+				e2eMsAtDepth3: e2eMsByDepth['3'] <= GOALS.e2eMsAtDepth3,
+				addedMsPerHop: addedMsPerHop <= GOALS.addedMsPerHop,
+				joinToFirstAudioMs: median(joins) <= GOALS.joinToFirstAudioMs,
+				repairGapMs: median(gaps) <= GOALS.repairGapMs
+			},
+			samples: { joinMs: joins, repairGapMs: gaps.map(Math.round), burstsSent: sent.length },
+			measuredAt: new Date().toISOString()
+		};
+		mkdirSync('bench/results', { recursive: true });
+		writeFileSync('bench/results/audio.json', JSON.stringify(results, null, 2) + '\n');
+		console.log(`
+audio benchmark (medians, real Chromium on loopback):
+  e2eMsByDepth          ${JSON.stringify(e2eMsByDepth)}   (goal ≤ ${GOALS.e2eMsAtDepth3} at depth 3)
+  addedMsPerHop         ${addedMsPerHop}   (goal ≤ ${GOALS.addedMsPerHop})
+  joinToFirstAudioMs    ${results.joinToFirstAudioMs}   (goal ≤ ${GOALS.joinToFirstAudioMs})
+  repairGapMs           ${results.repairGapMs}   (goal ≤ ${GOALS.repairGapMs}; ${gaps.length} repairs)
+  relayCpuPctPerStream  ${relayCpuPctPerStream} % of a core
+wrote bench/results/audio.json`);
+		expect(Object.keys(e2eMsByDepth).length).toBe(4);
+	} finally {
+		await bursts.close();
+		await tone.close();
+		await relay.stop();
+	}
+}, 900_000);
