@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hears, installProbe, longestGap, resetGaps, treeOf, waitHears } from './support/audio-probe';
+import { hears, installProbe, longestGap, resetGaps, treeOf, waitHears, waitRepaired } from './support/audio-probe';
 import { launchBrowser, newPeerPage } from './support/browser.js';
 import { startRelay, type RelayProcess } from './support/relay-process.js';
 import { RoomPage } from './support/room-page';
@@ -100,8 +100,9 @@ describe('audio trees', () => {
 		expect(orphans.length).toBeGreaterThan(0);
 		await listeners[relayIndex].page.context().close();
 		const remaining = listeners.filter((_, i) => i !== relayIndex);
+		const closedId = listenerIds[relayIndex];
 		for (const orphan of orphans) {
-			await waitHears(orphan.page, a, A, 10_000);
+			await waitRepaired(orphan.page, closedId, a, A);
 			// The silence measured on the orphan's own clock, from its last frame before to its first after.
 			const gap = await longestGap(orphan.page, a, A);
 			expect(gap, `repair gap at ${orphan.name}`).toBeLessThan(1_000);

@@ -90,3 +90,17 @@ export async function longestGap(page: Page, speaker: string, hz: number): Promi
 export async function treeOf(page: Page): Promise<{ speaker: boolean; depth: number | null; parent: string | null; children: string[] }> {
 	return page.evaluate(() => (globalThis as unknown as { __stanzaAudio: { tree(): never } }).__stanzaAudio.tree());
 }
+
+/** Waits until the page has a parent other than `lost` and hears `hz` from `speaker` again. */
+export async function waitRepaired(page: Page, lost: string, speaker: string, hz: number, timeout = 15_000): Promise<void> {
+	await page.waitForFunction(
+		(lost) => {
+			const parent = (globalThis as unknown as { __stanzaAudio: { tree(): { parent: string | null } } }).__stanzaAudio.tree().parent;
+			return parent !== null && parent !== lost;
+		},
+		lost,
+		{ timeout, polling: 20 }
+	);
+	// The old parent fell silent ≥ 500 ms before the switch, so a frame heard now came through the new one.
+	await waitHears(page, speaker, hz, timeout);
+}
