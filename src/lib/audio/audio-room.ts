@@ -26,7 +26,7 @@ import type { AudioOutput } from './audio-output';
 import { LinkRefusedError, dialLink, serveLink, type MediaLink } from './media-link';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
 import { Microphone, MicrophoneError } from './microphone';
-import { FLAG_DTX, decodePacket, encodePacket, seqAdd, speakerTag, type AudioPacket } from './packet-codec';
+import { FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type AudioPacket } from './packet-codec';
 import { PARENT_SILENCE_MS, chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
 
 // Tree upkeep runs every 50 ms: a tenth of the silence threshold (PARENT_SILENCE_MS).
@@ -40,6 +40,8 @@ const ADVERT_COALESCE_MS = 250;
 /** The tag of keep-alive packets: link-local, never forwarded or played. */
 const KEEPALIVE_TAG = 0;
 const KEEPALIVE = encodePacket({ flags: FLAG_DTX, speakerTag: KEEPALIVE_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+/** Sent by a child on its standby link when its parent fails: "feed me now". */
+const ACTIVATE = encodePacket({ flags: FLAG_DTX | FLAG_MARKER, speakerTag: KEEPALIVE_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
 // A child is given longer than a parent before its slot is reclaimed unasked (an orphan asking
 // for the slot gets it at once, see decide()): a slot freed late costs a
 // joiner a moment, a child dropped wrongly costs a listener its audio.
@@ -80,6 +82,10 @@ export class AudioRoom {
 	/** Our lost parent's parent, tried first on repair. */
 	#grandparent: string | null = null;
 	readonly #children = new Map<string, LinkInfo>();
+	/** Children held in reserve: they activate the link when their own parent fails. */
+	readonly #standbys = new Map<string, LinkInfo>();
+	/** Our own reserve link to the backup parent, ready before it is needed. */
+	#standby: LinkInfo | null = null;
 	readonly #speakerLinks = new Map<string, LinkInfo>();
 	readonly #dialing = new Set<string>();
 	readonly #avoid = new Map<string, number>();
@@ -140,7 +146,7 @@ export class AudioRoom {
 		audioRooms.get(this.#node)?.delete(this.#session.room.roomId);
 		this.#mic?.close();
 		this.#mic = null;
-		for (const info of [this.#parent, ...this.#children.values(), ...this.#speakerLinks.values()]) info?.link.close();
+		for (const info of [this.#parent, this.#standby, ...this.#children.values(), ...this.#standbys.values(), ...this.#speakerLinks.values()]) info?.link.close();
 		await this.#output.close();
 	}
 
@@ -156,6 +162,7 @@ export class AudioRoom {
 			depth: this.#depth,
 			parent: this.parentId,
 			backup: this.#backup,
+			standby: this.#standby?.link.peerId ?? null,
 			children: [...this.#children.keys()],
 			speakers: [...this.#speakerLinks.keys()],
 			mic: this.micState
@@ -177,6 +184,8 @@ export class AudioRoom {
 			// Changing sides: drop the other side's links.
 			this.#parent?.link.close();
 			this.#parent = null;
+			this.#standby?.link.close();
+			this.#standby = null;
 			for (const info of this.#speakerLinks.values()) info.link.close();
 			this.#depth = speaker ? 0 : null;
 		}
@@ -226,7 +235,11 @@ export class AudioRoom {
 		} catch {
 			return; // malformed: dropped
 		}
-		if (packet.speakerTag === KEEPALIVE_TAG && packet.flags & FLAG_DTX) return; // link liveness only
+		if (packet.speakerTag === KEEPALIVE_TAG && packet.flags & FLAG_DTX) {
+			if (packet.flags & FLAG_MARKER && from.link.role === 'standby') this.#activate(from);
+			return; // otherwise link liveness only
+		}
+		if (from === this.#standby || from.link.role === 'standby') return; // idle until activated
 		if (from.link.role === 'child') return; // audio flows down the tree only: a child cannot inject any
 		const speaker = this.#allowed.get(packet.speakerTag);
 		if (!speaker || speaker === this.#me) return; // not someone the room lets speak (or a loop back to us)
@@ -250,7 +263,7 @@ export class AudioRoom {
 	}
 
 	/** Whether to take an incoming link request, and as what. */
-	decide(as: AttachAs, remote: string): { accept: true; role: 'child' | 'speaker' } | { accept: false; reason: 'full' | 'not-allowed' | 'no-audio' } {
+	decide(as: AttachAs, remote: string): { accept: true; role: 'child' | 'standby' | 'speaker' } | { accept: false; reason: 'full' | 'not-allowed' | 'no-audio' } {
 		const view = this.#session.room.view;
 		if (view.removed.has(remote) || view.banned.has(remote)) return { accept: false, reason: 'not-allowed' };
 		if (as === 'speaker') {
@@ -259,6 +272,10 @@ export class AudioRoom {
 				: { accept: false, reason: 'not-allowed' };
 		}
 		if (this.#depth === null || this.#children.has(remote)) return { accept: false, reason: 'full' };
+		if (as === 'standby') {
+			// A reserve costs nothing until used; take it while a slot is free to honour it.
+			return this.#children.size < this.capacity && !this.#standbys.has(remote) ? { accept: true, role: 'standby' } : { accept: false, reason: 'full' };
+		}
 		if (this.#children.size >= this.capacity) {
 			// An orphan asking while a child has gone quiet: that child is almost surely the orphan's
 			// dead parent, whose slot we would free anyway a moment later. Free it now.
@@ -279,6 +296,12 @@ export class AudioRoom {
 				if (this.#speakerLinks.get(link.peerId) === info) this.#speakerLinks.delete(link.peerId);
 				this.#events.onChange();
 			};
+		} else if (link.role === 'standby') {
+			this.#standbys.get(link.peerId)?.link.close();
+			this.#standbys.set(link.peerId, info);
+			link.onClose = () => {
+				if (this.#standbys.get(link.peerId) === info) this.#standbys.delete(link.peerId);
+			};
 		} else {
 			if (this.#children.size >= this.capacity) {
 				link.close();
@@ -292,6 +315,23 @@ export class AudioRoom {
 			};
 		}
 		link.onPacket = (bytes) => this.#onPacket(info, bytes);
+		this.#advertise();
+		this.#events.onChange();
+	}
+
+	/** A standby child whose parent failed: feed it from now on, if a slot is still free. */
+	#activate(info: LinkInfo): void {
+		this.#standbys.delete(info.link.peerId);
+		if (this.#children.size >= this.capacity || this.#depth === null) {
+			info.link.close(); // it falls back to its other repair paths
+			return;
+		}
+		this.#children.set(info.link.peerId, info);
+		info.link.onClose = () => {
+			if (this.#children.get(info.link.peerId) === info) this.#children.delete(info.link.peerId);
+			this.#advertise();
+			this.#events.onChange();
+		};
 		this.#advertise();
 		this.#events.onChange();
 	}
@@ -323,11 +363,16 @@ export class AudioRoom {
 
 	/** Every link carries something at least every KEEPALIVE_MS, both ways, so both ends can tell a dead peer from a quiet one. */
 	#keepAlive(now: number): void {
-		for (const info of [...this.#children.values(), ...this.#speakerLinks.values(), ...(this.#parent ? [this.#parent] : [])]) {
+		const links = [...this.#children.values(), ...this.#standbys.values(), ...this.#speakerLinks.values()];
+		if (this.#parent) links.push(this.#parent);
+		if (this.#standby) links.push(this.#standby);
+		for (const info of links) {
 			if (now - info.lastSentAt >= KEEPALIVE_MS && info.link.send(KEEPALIVE)) info.lastSentAt = now;
 		}
 		// A child that went silent (tab closed without a goodbye, network gone) frees its slot.
-		for (const info of this.#children.values()) if (now - info.link.lastReceivedAt > CHILD_SILENCE_MS) info.link.close();
+		for (const info of [...this.#children.values(), ...this.#standbys.values()]) {
+			if (now - info.link.lastReceivedAt > CHILD_SILENCE_MS) info.link.close();
+		}
 	}
 
 	#linkSpeakers(): void {
@@ -352,6 +397,14 @@ export class AudioRoom {
 		}
 		const lookup = (id: string) => adverts.get(id);
 		const self = this.#selfAdvert();
+		if (!this.#parent && this.#standby?.link.open && now - this.#standby.link.lastReceivedAt < PARENT_SILENCE_MS) {
+			// The reserve link is up and alive: switch at once, one message, no new connection.
+			const standby = this.#standby;
+			this.#standby = null;
+			standby.link.send(ACTIVATE);
+			this.#becomeChildOf(standby, adverts.get(standby.link.peerId)?.depth ?? this.#depth ?? 0);
+			return;
+		}
 		if (!this.#parent) {
 			if (this.#dialing.size > 0) return;
 			// Repair: the grandparent first (it frees our dead parent's slot for us), then the
@@ -370,6 +423,7 @@ export class AudioRoom {
 		}
 		const backup = chooseBackup(self, [...adverts.values()].filter((a) => !this.#avoid.has(a.peerId)), lookup);
 		this.#backup = backup?.peerId ?? null;
+		this.#keepStandby(backup);
 		if (this.#dialing.size === 0) {
 			const plan = planRebalance(self, adverts.values(), { nowMs: now, lastMoveMs: this.#lastMoveMs }, lookup);
 			if (plan.kind === 'move') {
@@ -386,24 +440,51 @@ export class AudioRoom {
 			link.close();
 			return;
 		}
-		const previous = this.#parent;
 		performance.mark('stanza:audio-attached');
-		const info: LinkInfo = { link, lastSentAt: performance.now() };
+		this.#becomeChildOf({ link, lastSentAt: performance.now() }, parentDepth);
+	}
+
+	#becomeChildOf(info: LinkInfo, parentDepth: number): void {
+		const previous = this.#parent;
 		this.#parent = info;
 		this.#depth = parentDepth + 1;
-		link.onPacket = (bytes) => this.#onPacket(info, bytes);
-		link.onClose = () => {
+		info.link.onPacket = (bytes) => this.#onPacket(info, bytes);
+		info.link.onClose = () => {
 			if (this.#parent === info) {
 				this.#parent = null;
 				this.#events.onChange();
 			}
 		};
-		if (previous) {
+		if (previous && previous !== info) {
 			previous.link.onClose = () => {};
 			previous.link.close();
 		}
 		this.#advertise();
 		this.#events.onChange();
+	}
+
+	/** Holds an idle link to the backup parent, so that a repair is one message, not a new connection. */
+	#keepStandby(backup: TreeAdvert | null): void {
+		const current = this.#standby;
+		if (current && (!current.link.open || current.link.peerId !== backup?.peerId)) {
+			current.link.onClose = () => {};
+			current.link.close();
+			this.#standby = null;
+		}
+		if (!backup || this.#standby || this.#dialing.size > 0) return;
+		void this.#dial(backup.peerId, 'standby').then((link) => {
+			if (!link) return;
+			if (this.#stopped || this.#standby || this.#backup !== link.peerId || this.#parent?.link.peerId === link.peerId) {
+				link.close();
+				return;
+			}
+			const info: LinkInfo = { link, lastSentAt: performance.now() };
+			this.#standby = info;
+			link.onPacket = (bytes) => this.#onPacket(info, bytes);
+			link.onClose = () => {
+				if (this.#standby === info) this.#standby = null;
+			};
+		});
 	}
 
 	#selfAdvert(): TreeAdvert {

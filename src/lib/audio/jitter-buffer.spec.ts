@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_MS, JitterBuffer, MAX_TARGET_MS, MIN_TARGET_MS, type JitterPacket, type Playout } from './jitter-buffer';
 import { FLAG_DTX, seqAdd } from './packet-codec';
+import { seededRandom } from './tree-simulation';
 
 /** One packet as the network delivers it: arrivalMs null = lost. */
 interface Delivery {
@@ -77,17 +78,6 @@ function whilePlaying(outcomes: Playout[]): Playout[] {
 }
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => seqAdd(from, i));
 
-/** Small seeded PRNG (mulberry32): the same "random" network on every run. */
-function seededRandom(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 describe('jitter buffer: ordering, loss, duplicates', () => {
 	it('plays a steady stream once, in order, without concealing', () => {

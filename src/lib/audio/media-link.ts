@@ -15,7 +15,8 @@ export const MAX_SEND_BACKLOG_BYTES = 16 * 1024;
 // Setting up an edge takes ~100 ms on a LAN; 10 s means it will not happen.
 const SETUP_TIMEOUT_MS = 10_000;
 
-export type LinkRole = 'parent' | 'child' | 'speaker';
+/** How this end sees the other: its parent, its child, a standby child held in reserve, a fellow speaker. */
+export type LinkRole = 'parent' | 'child' | 'standby' | 'speaker';
 
 export class LinkRefusedError extends Error {
 	override name = 'LinkRefusedError';
@@ -117,7 +118,7 @@ export async function dialLink(
 		if (reply.t === 'refuse') throw new LinkRefusedError(reply.reason);
 		if (reply.t !== 'accept') throw new SignalError('expected accept or refuse');
 		const pc = new RTCPeerConnection({ iceServers: ctx.iceServers });
-		link = new MediaLink(peerId, as === 'listener' ? 'parent' : 'speaker', pc);
+		link = new MediaLink(peerId, as === 'speaker' ? 'speaker' : 'parent', pc);
 		trickle(pc, s);
 		await pc.setLocalDescription(await pc.createOffer());
 		await send(s, { t: 'offer', sdp: pc.localDescription!.sdp });

@@ -8,6 +8,7 @@ describe('media signal messages', () => {
 	it.each<SignalMessage>([
 		{ t: 'attach', as: 'listener' },
 		{ t: 'attach', as: 'speaker' },
+		{ t: 'attach', as: 'standby' },
 		{ t: 'accept' },
 		{ t: 'refuse', reason: 'full' },
 		{ t: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' },

@@ -8,21 +8,24 @@
  * (room-crypto.ts, purpose "media") — which also proves the dialer holds the
  * link — and holds one UTF-8 JSON message:
  *
- *   dialer → listener   { "t": "attach", "as": "listener" | "speaker" }
+ *   dialer → listener   { "t": "attach", "as": "listener" | "standby" | "speaker" }
  *   listener → dialer   { "t": "accept" } | { "t": "refuse", "reason": "full" | "not-allowed" | "no-audio" }
  *   dialer → listener   { "t": "offer", "sdp": s }
  *   listener → dialer   { "t": "answer", "sdp": s }
  *   both ways           { "t": "ice", "candidate": RTCIceCandidateInit | null }   (null: no more)
  *
  * "listener": the dialer wants the listener as its parent in the audio tree.
+ * "standby": the same, held in reserve: the link stays idle (keep-alives
+ * only) until the dialer activates it the moment its parent fails.
  * "speaker": two speakers link up on the stage. The stream closes once the
  * data channel is open.
  */
+import { parseJsonObject } from '../wire/json-object';
 export const MEDIA_PROTOCOL = '/stanza/media/1.0.0';
 // SDP for one data channel is ~1 KB; candidates are ~200 bytes.
 export const MAX_SIGNAL_BYTES = 16 * 1024;
 
-export type AttachAs = 'listener' | 'speaker';
+export type AttachAs = 'listener' | 'standby' | 'speaker';
 export type RefuseReason = 'full' | 'not-allowed' | 'no-audio';
 
 export type SignalMessage =
@@ -44,17 +47,10 @@ export function encodeSignal(message: SignalMessage): Uint8Array {
 
 export function decodeSignal(bytes: Uint8Array): SignalMessage {
 	if (bytes.length > MAX_SIGNAL_BYTES) throw new SignalError('signal message too large');
-	let doc: unknown;
-	try {
-		doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-	} catch {
-		throw new SignalError('signal message is not UTF-8 JSON');
-	}
-	if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new SignalError('signal message is not an object');
-	const m = doc as Record<string, unknown>;
+	const m = parseJsonObject(bytes, (message) => new SignalError(message), 'signal message');
 	switch (m.t) {
 		case 'attach':
-			if (m.as !== 'listener' && m.as !== 'speaker') throw new SignalError('attach needs as: listener or speaker');
+			if (m.as !== 'listener' && m.as !== 'standby' && m.as !== 'speaker') throw new SignalError('attach needs as: listener, standby or speaker');
 			return { t: 'attach', as: m.as };
 		case 'accept':
 			return { t: 'accept' };

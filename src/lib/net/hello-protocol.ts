@@ -14,6 +14,7 @@
 import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { normalizeDisplayName } from '../identity/display-name';
+import { parseJsonObject } from '../wire/json-object';
 
 export const HELLO_PROTOCOL = '/stanza/hello/1.0.0';
 // A name of 40 code points is at most 160 bytes in UTF-8; 512 leaves room and nothing more.
@@ -31,7 +32,6 @@ export class HelloProtocolError extends Error {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeHello(message: HelloMessage): Uint8Array {
 	const bytes = encoder.encode(JSON.stringify({ name: message.name, nonce: message.nonce }));
@@ -41,14 +41,7 @@ export function encodeHello(message: HelloMessage): Uint8Array {
 
 export function decodeHello(bytes: Uint8Array): HelloMessage {
 	if (bytes.length > MAX_HELLO_BYTES) throw new HelloProtocolError('hello message too large');
-	let doc: unknown;
-	try {
-		doc = JSON.parse(decoder.decode(bytes));
-	} catch {
-		throw new HelloProtocolError('hello message is not UTF-8 JSON');
-	}
-	if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new HelloProtocolError('hello message is not an object');
-	const { name, nonce } = doc as Record<string, unknown>;
+	const { name, nonce } = parseJsonObject(bytes, (m) => new HelloProtocolError(m), 'hello message');
 	if (typeof name !== 'string') throw new HelloProtocolError('hello message has no name');
 	if (typeof nonce !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(nonce)) throw new HelloProtocolError('hello message has no valid nonce');
 	return { name: normalizeDisplayName(name), nonce };

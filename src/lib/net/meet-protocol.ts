@@ -12,6 +12,8 @@
  * message's signed `from`: nobody can announce addresses for someone else.
  * Receivers dial the `/p2p-circuit/webrtc` ones to get a direct connection.
  */
+import { parseJsonObject } from '../wire/json-object';
+
 export const MEET_TOPIC_PREFIX = 'stanza/meet/1/';
 export const MAX_MEET_BYTES = 2048;
 // A browser has one circuit address per relay it holds a reservation on; 8 relays is plenty.
@@ -41,13 +43,7 @@ export function encodeMeetAnnounce(announce: MeetAnnounce): Uint8Array {
 /** Decodes an announce and checks every address belongs to `from`. */
 export function decodeMeetAnnounce(bytes: Uint8Array, from: string): MeetAnnounce {
 	if (bytes.length > MAX_MEET_BYTES) throw new MeetProtocolError('announce too large');
-	let doc: unknown;
-	try {
-		doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-	} catch {
-		throw new MeetProtocolError('announce is not UTF-8 JSON');
-	}
-	const addrs = (doc as { addrs?: unknown } | null)?.addrs;
+	const { addrs } = parseJsonObject(bytes, (m) => new MeetProtocolError(m), 'announce');
 	if (!Array.isArray(addrs) || addrs.length === 0 || addrs.length > MAX_MEET_ADDRS) {
 		throw new MeetProtocolError(`announce must list 1–${MAX_MEET_ADDRS} addresses`);
 	}

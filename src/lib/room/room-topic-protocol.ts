@@ -18,6 +18,7 @@
  * grows across restarts); receivers ignore anything not newer than the last.
  */
 import { normalizeDisplayName } from '../identity/display-name';
+import { parseJsonObject } from '../wire/json-object';
 
 export const ROOM_TOPIC_PREFIX = 'stanza/room/1/';
 // Ops are small; a bigger diff (a long history) travels over the sync stream instead.
@@ -107,14 +108,7 @@ function treeWire(value: unknown): TreeWire {
 
 function json(body: Uint8Array): Record<string, unknown> {
 	if (body.length > MAX_JSON_BYTES) throw new TopicMessageError('topic message too large');
-	let doc: unknown;
-	try {
-		doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
-	} catch {
-		throw new TopicMessageError('topic message is not UTF-8 JSON');
-	}
-	if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TopicMessageError('topic message is not an object');
-	return doc as Record<string, unknown>;
+	return parseJsonObject(body, (m) => new TopicMessageError(m), 'topic message');
 }
 
 function isSeq(value: unknown): value is number {
