@@ -97,6 +97,14 @@ describe('audio trees', () => {
 		expect(relayIndex, 'some listener relays for others').toBeGreaterThanOrEqual(0);
 		const orphans = listeners.filter((_, i) => now[relayIndex].children.includes(listenerIds[i]));
 		expect(orphans.length).toBeGreaterThan(0);
+		// Each orphan-to-be holds a standby link to its backup parent (there are free slots in this room).
+		for (const orphan of orphans) {
+			await orphan.page.waitForFunction(
+				() => Boolean((globalThis as unknown as { __stanzaAudio: { tree(): { standby: string | null } } }).__stanzaAudio.tree().standby),
+				null,
+				{ timeout: 30_000 }
+			);
+		}
 		await Promise.all(listeners.map((l) => resetGaps(l.page)));
 		await listeners[relayIndex].page.context().close();
 		const remaining = listeners.filter((_, i) => i !== relayIndex);
