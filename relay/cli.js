@@ -37,6 +37,11 @@ const onStrayError = (kind) => (err) => {
 	}
 	log.warn(`${kind} (relay keeps running): ${message}`);
 };
+// Logging is best effort: when whoever reads our output goes away (a closed
+// terminal, a dead supervisor pipe), writes fail with EPIPE. Unhandled, each
+// failure is an uncaught exception whose warning is another failing write: a
+// relay that spins at full CPU and never stops. Drop the lost lines instead.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 process.on('unhandledRejection', onStrayError('unhandled rejection'));
 process.on('uncaughtException', onStrayError('uncaught exception'));
 

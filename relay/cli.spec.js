@@ -181,6 +181,21 @@ describe('stanza-relay command', () => {
 	);
 
 	it(
+		'still stops on SIGTERM after whoever read its output has gone (EPIPE), instead of spinning',
+		async () => {
+			const relay = await startRelay(['--host', '127.0.0.1']);
+			// Close our ends of its stdout and stderr: its next log line ("stopping") hits EPIPE.
+			relay.child.stdout?.destroy();
+			relay.child.stderr?.destroy();
+			const exited = once(relay.child, 'exit');
+			relay.child.kill('SIGTERM');
+			const [code] = await exited;
+			expect(code).toBe(0);
+		},
+		PROCESS_TIMEOUT_MS
+	);
+
+	it(
 		'fails with one clear line when the port is taken',
 		async () => {
 			const first = await startRelay(['--host', '127.0.0.1']);

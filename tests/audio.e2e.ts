@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hears, installProbe, longestGap, resetGaps, treeOf, waitHears, waitRepaired } from './support/audio-probe';
 import { launchBrowser, newPeerPage } from './support/browser.js';
 import { startRelay, type RelayProcess } from './support/relay-process.js';
@@ -30,8 +30,11 @@ beforeAll(async () => {
 	creatorBrowser = await launchBrowser({ fakeAudioFile: join(dir, 'a.wav') });
 	secondBrowser = await launchBrowser({ fakeAudioFile: join(dir, 'b.wav') });
 });
-afterAll(async () => {
+afterEach(async () => {
 	await relay?.stop();
+	relay = null;
+});
+afterAll(async () => {
 	await creatorBrowser?.close();
 	await secondBrowser?.close();
 });
@@ -160,7 +163,5 @@ describe('a speaker whose microphone is refused', () => {
 		expect(await creator.title()).toBe('No mic');
 		expect(errors).toEqual([]);
 		await page.context().close();
-		await relay.stop();
-		relay = null;
 	});
 });

@@ -42,11 +42,15 @@ export async function startRelay(options = {}) {
 		],
 		{ stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(options.env ?? {}) } }
 	);
+	/** @type {Promise<number | null>} */
+	const exited = new Promise((res) => child.once('exit', (code) => res(code)));
+	// Never outlive the test process, even when it is killed mid-test.
+	const killChild = () => child.kill('SIGKILL');
+	process.once('exit', killChild);
+	void exited.then(() => process.off('exit', killChild));
 	let output = '';
 	child.stdout.setEncoding('utf8').on('data', (d) => (output += d));
 	child.stderr.setEncoding('utf8').on('data', (d) => (output += d));
-	/** @type {Promise<number | null>} */
-	const exited = new Promise((res) => child.once('exit', (code) => res(code)));
 
 	const started = await new Promise((res, rej) => {
 		const timer = setTimeout(() => rej(new Error(`relay did not start:\n${output}`)), STARTUP_TIMEOUT_MS);

@@ -273,8 +273,14 @@ export class AudioRoom {
 		}
 		if (this.#depth === null || this.#children.has(remote)) return { accept: false, reason: 'full' };
 		if (as === 'standby') {
-			// A reserve costs nothing until used; take it while a slot is free to honour it.
-			return this.#children.size < this.capacity && !this.#standbys.has(remote) ? { accept: true, role: 'standby' } : { accept: false, reason: 'full' };
+			// A standby holds one of our free slots until used, so its activation cannot fail.
+			const free = this.capacity - this.#children.size - this.#standbys.size;
+			return free > 0 && !this.#standbys.has(remote) ? { accept: true, role: 'standby' } : { accept: false, reason: 'full' };
+		}
+		if (this.#children.size + this.#standbys.size >= this.capacity && this.#children.size < this.capacity) {
+			// A real child outranks a reserve: release one standby (it picks another backup).
+			const [, released] = this.#standbys.entries().next().value ?? [];
+			released?.link.close();
 		}
 		if (this.#children.size >= this.capacity) {
 			// An orphan asking while a child has gone quiet: that child is almost surely the orphan's
@@ -397,7 +403,7 @@ export class AudioRoom {
 		}
 		const lookup = (id: string) => adverts.get(id);
 		const self = this.#selfAdvert();
-		if (!this.#parent && this.#standby?.link.open && now - this.#standby.link.lastReceivedAt < PARENT_SILENCE_MS) {
+		if (!this.#parent && this.#standby?.link.open && now - this.#standby.link.lastReceivedAt < CHILD_SILENCE_MS) {
 			// The reserve link is up and alive: switch at once, one message, no new connection.
 			const standby = this.#standby;
 			this.#standby = null;
