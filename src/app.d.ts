@@ -7,6 +7,8 @@ declare global {
 		readonly VITE_STANZA_RELAYS?: string;
 		/** Origin of the relay whose well-known document to read (dev server only). */
 		readonly VITE_STANZA_RELAY_ORIGIN?: string;
+		/** JSON list of RTCIceServer objects for WebRTC beyond a LAN (none by default). */
+		readonly VITE_STANZA_ICE_SERVERS?: string;
 	}
 }
 

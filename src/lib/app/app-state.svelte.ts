@@ -3,7 +3,7 @@
  * this device. Started once by the root layout; every page reads it.
  */
 import { IdentityState } from '../identity/identity-state.svelte';
-import { NetState } from '../net/net-state.svelte';
+import { configuredIceServers, NetState } from '../net/net-state.svelte';
 import type { RoomAddress } from '../room/room-link';
 import type { RoomState } from '../room/room-state.svelte';
 import { RoomsState } from '../room/rooms-state.svelte';
@@ -37,6 +37,7 @@ class AppState {
 	async openRoom(address: RoomAddress): Promise<RoomState> {
 		const { RoomState } = await import('../room/room-state.svelte');
 		const room = new RoomState(address, {
+			iceServers: configuredIceServers(),
 			net: this.net,
 			store: await this.#store,
 			identity: { privateKey: this.#loaded.promise.then((i) => i.privateKey), name: this.identity.currentName }

@@ -12,6 +12,7 @@ import { HELLO_PROTOCOL, HELLO_TIMEOUT_MS } from './hello-protocol';
 import type { StanzaNode } from './libp2p-node';
 import { parseConfiguredRelays } from './relay-address';
 import { discoverRelays } from './relay-discovery';
+import { parseIceServers } from './ice-servers';
 import type { TopicMeeting } from './topic-meeting';
 
 export type NetStatus = 'offline' | 'connecting' | 'online';
@@ -77,7 +78,7 @@ export class NetState {
 			this.#identity = id;
 			const node = await createStanzaNode({
 				privateKey: id.privateKey,
-				iceServers: [],
+				iceServers: configuredIceServers(),
 				pageProtocol: location.protocol
 			});
 			await node.handle(HELLO_PROTOCOL, (stream: Stream, connection: Connection) => this.#answerHello(stream, connection), {
@@ -259,6 +260,16 @@ export class NetState {
 			this.#names.set(peerId, name);
 			this.#refresh();
 		});
+	}
+}
+
+/** The build's ICE servers; a malformed setting is reported once and ignored rather than breaking the app. */
+export function configuredIceServers(): RTCIceServer[] {
+	try {
+		return parseIceServers(import.meta.env.VITE_STANZA_ICE_SERVERS);
+	} catch (err) {
+		console.warn(String(err));
+		return [];
 	}
 }
 
