@@ -117,6 +117,7 @@ const en = {
 	'audio.micUnsupported': 'This browser cannot encode audio: you can listen, but not speak.',
 	'audio.relaying': 'Passing audio on to {n}',
 	'audio.depth': '{n} hops from the stage',
+	'audio.depthOne': 'One hop from the stage',
 	'audio.speaking': 'speaking'
 };
 
@@ -235,6 +236,7 @@ const it: Messages = {
 	'audio.micUnsupported': 'Questo browser non può codificare l’audio: puoi ascoltare, ma non parlare.',
 	'audio.relaying': 'Inoltri l’audio a {n}',
 	'audio.depth': 'a {n} passaggi dal palco',
+	'audio.depthOne': 'A un passaggio dal palco',
 	'audio.speaking': 'sta parlando'
 };
 
@@ -350,6 +352,7 @@ const id: Messages = {
 	'audio.micUnsupported': 'Peramban ini tidak dapat mengodekan audio: Anda bisa mendengar, tetapi tidak berbicara.',
 	'audio.relaying': 'Meneruskan audio ke {n}',
 	'audio.depth': '{n} lompatan dari panggung',
+	'audio.depthOne': 'Satu lompatan dari panggung',
 	'audio.speaking': 'sedang berbicara'
 };
 
