@@ -117,9 +117,10 @@ describe('audio trees', () => {
 			// The silence measured on the orphan's own clock, from its last frame before to its first after.
 			const gap = await longestGap(orphan.page, a, A);
 			// The goal is a second, and an unloaded repair takes ~0.55 s (npm run bench:audio). Here ten
-			// tabs share two cores and the same repair measured 0.5–1.6 s, so the bound leaves room for
-			// the machine; a repair that waits for the old link to time out (~15 s) still fails it.
-			expect(gap, `repair gap at ${orphan.name}`).toBeLessThan(2_000);
+			// tabs share two cores and the same repair measured 0.5–2.5 s across CI runs, so the bound
+			// leaves room for the machine; a repair that waits for the dead link's ICE timeout (15–30 s)
+			// still fails it.
+			expect(gap, `repair gap at ${orphan.name}`).toBeLessThan(5_000);
 		}
 
 		// The relay node goes away: audio keeps flowing over the direct links.
