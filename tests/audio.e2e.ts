@@ -1,87 +1,77 @@
 /**
- * Audio: one speaker and eight listeners with fan-out 2 (depths 1, 2 and 3),
- * a second speaker, a relaying listener closed mid-stream, the relay node
- * stopped, and a moderator's mute. Every check detects the tone itself.
+ * Audio trees, told as one room's story in scenarios that run in order and
+ * share the room: two speakers and eight listeners with fan-out 2 (depths 1
+ * to 3); a relaying listener closes mid-stream; the relay node stops; a
+ * moderator mutes a speaker. Every check detects the tone itself. A refused
+ * microphone is its own room.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hears, installProbe, longestGap, resetGaps, treeOf, waitHears, waitRepaired } from './support/audio-probe';
-import { launchBrowser, newPeerPage } from './support/browser.js';
-import { startRelay, type RelayProcess } from './support/relay-process.js';
-import { RoomPage } from './support/room-page';
+import { e2eFixture } from './support/fixture';
+import type { RoomPage } from './support/room-page';
 import { writeToneWav } from './support/tone.js';
 
 const A = 440; // the creator's fake microphone
 const B = 660; // the second speaker's
 const FANOUT = '2';
+const LISTENERS = 8;
 
-let creatorBrowser: Browser;
-let secondBrowser: Browser;
-let relay: RelayProcess | null = null;
-const pageErrors: string[][] = [];
+const tones = mkdtempSync(join(tmpdir(), 'stanza-tones-'));
+writeToneWav(join(tones, 'a.wav'), A);
+writeToneWav(join(tones, 'b.wav'), B);
 
-beforeAll(async () => {
-	const dir = mkdtempSync(join(tmpdir(), 'stanza-tones-'));
-	writeToneWav(join(dir, 'a.wav'), A);
-	writeToneWav(join(dir, 'b.wav'), B);
-	creatorBrowser = await launchBrowser({ fakeAudioFile: join(dir, 'a.wav') });
-	secondBrowser = await launchBrowser({ fakeAudioFile: join(dir, 'b.wav') });
-});
-afterEach(async () => {
-	await relay?.stop();
-	relay = null;
-});
-afterAll(async () => {
-	await creatorBrowser?.close();
-	await secondBrowser?.close();
-});
+describe.sequential('an audio room of two speakers and eight listeners', () => {
+	const fx = e2eFixture({
+		browsers: { a: { fakeAudioFile: join(tones, 'a.wav') }, b: { fakeAudioFile: join(tones, 'b.wav') } },
+		scope: 'file'
+	});
+	let creator: RoomPage;
+	let second: RoomPage;
+	let link = '';
+	let a = '';
+	let b = '';
+	const listeners: RoomPage[] = [];
+	let remaining: RoomPage[] = [];
 
-async function person(browser: Browser, name: string): Promise<RoomPage> {
-	const { page, errors } = await newPeerPage(browser);
-	pageErrors.push(errors);
-	await page.goto(relay!.url);
-	await page.locator('#relay-capacity').selectOption(FANOUT);
-	const p = new RoomPage(page, name);
-	await p.setName(name);
-	return p;
-}
+	async function person(name: string, browser: string): Promise<RoomPage> {
+		const p = await fx.person(name, { browser });
+		await p.page.locator('#relay-capacity').selectOption(FANOUT);
+		return p;
+	}
 
-describe('audio trees', () => {
-	it('carry every speaker to every listener, repair around a closed relay, survive the relay node, and honour mutes', async () => {
-		relay = await startRelay();
-		const creator = await person(creatorBrowser, 'Speaker A');
-		const link = await creator.startRoom('Tones', '');
-		const a = await creator.myPeerId();
-
-		// A second speaker, invited onto the stage.
-		const second = await person(secondBrowser, 'Speaker B');
+	it('a creator starts the room and invites a second speaker, who accepts', async () => {
+		creator = await person('Speaker A', 'a');
+		link = await creator.startRoom('Tones', '');
+		a = await creator.myPeerId();
+		second = await person('Speaker B', 'b');
 		await second.open(link);
-		const b = await second.myPeerId();
+		b = await second.myPeerId();
 		await creator.waitMember('audience', b);
 		await creator.memberAction('audience', b, 'Invite to speak');
 		await second.page.getByRole('button', { name: 'Join the stage' }).click();
 		await creator.waitMember('stage', b, { role: 'speaker' });
+	});
 
-		// Eight listeners, one after another, each relaying to at most two.
-		const listeners: RoomPage[] = [];
-		for (let i = 0; i < 8; i++) {
-			const listener = await person(creatorBrowser, `Listener ${i + 1}`);
-			// Ten tabs share two cores here: joining gets slower as the room fills.
+	it('eight listeners join one after another, each live with a place in the tree', { timeout: 300_000 }, async () => {
+		for (let i = 0; i < LISTENERS; i++) {
+			const listener = await person(`Listener ${i + 1}`, 'a');
 			await listener.page.goto(link);
 			await listener.waitStatus('live', 60_000);
 			await listener.page.waitForSelector('[data-testid=audio][data-depth]:not([data-depth=""])', { timeout: 60_000 });
 			listeners.push(listener);
 		}
+	});
 
-		// Two speakers hear each other.
+	it('the two speakers hear each other', async () => {
 		for (const p of [creator, second, ...listeners]) await installProbe(p.page);
 		await waitHears(creator.page, b, B);
 		await waitHears(second.page, a, A);
+	});
 
-		// Every listener hears both speakers, whatever its depth.
+	it('every listener hears both speakers, at depth ≤ 3, and nobody relays to more than two', async () => {
 		for (const listener of listeners) {
 			await waitHears(listener.page, a, A);
 			await waitHears(listener.page, b, B);
@@ -91,9 +81,10 @@ describe('audio trees', () => {
 		expect(Math.max(...depths)).toBeLessThanOrEqual(3);
 		expect(new Set(depths).size, `depths ${depths}`).toBeGreaterThanOrEqual(2);
 		for (const t of [...trees, await treeOf(creator.page), await treeOf(second.page)]) expect(t.children.length).toBeLessThanOrEqual(2);
+	});
 
-		// Close a listener that relays for others: its children hear again at once (see the bound below).
-		// (Chosen from a fresh look at the tree: relays may have moved up since the snapshot above.)
+	it('when a relaying listener closes, its children hear again within the bound', async () => {
+		// Chosen from a fresh look at the tree: relays may have moved up since the last scenario.
 		const listenerIds = await Promise.all(listeners.map((l) => l.myPeerId()));
 		const now = await Promise.all(listeners.map((l) => treeOf(l.page)));
 		const relayIndex = now.findIndex((t) => t.children.length > 0);
@@ -110,28 +101,27 @@ describe('audio trees', () => {
 		}
 		await Promise.all(listeners.map((l) => resetGaps(l.page)));
 		await listeners[relayIndex].page.context().close();
-		const remaining = listeners.filter((_, i) => i !== relayIndex);
+		remaining = listeners.filter((_, i) => i !== relayIndex);
 		const closedId = listenerIds[relayIndex];
 		for (const orphan of orphans) {
 			await waitRepaired(orphan.page, closedId, a, A);
 			// The silence measured on the orphan's own clock, from its last frame before to its first after.
 			const gap = await longestGap(orphan.page, a, A);
-			// The goal is a second, and an unloaded repair takes ~0.55 s (npm run bench:audio). Here ten
-			// tabs share two cores and the same repair measured 0.5–2.5 s across CI runs, so the bound
-			// leaves room for the machine; a repair that waits for the dead link's ICE timeout (15–30 s)
-			// still fails it.
+			// The goal is a second, and an unloaded repair takes ~0.55 s (npm run bench:audio). Ten tabs
+			// share two cores here; a repair that waits for the dead link's ICE timeout (15–30 s) fails it.
 			expect(gap, `repair gap at ${orphan.name}`).toBeLessThan(5_000);
 		}
+	});
 
-		// The relay node goes away: audio keeps flowing over the direct links.
-		await relay.stop();
-		relay = null;
+	it('with the relay node gone, audio keeps flowing over the direct links', async () => {
+		await fx.stopRelay();
 		for (const listener of remaining) {
 			await waitHears(listener.page, a, A);
 			await waitHears(listener.page, b, B);
 		}
+	});
 
-		// A moderator mutes speaker B: B's tone disappears at every listener, A's stays.
+	it('a moderator mutes speaker B: B falls silent at every listener, A goes on', async () => {
 		await creator.memberAction('stage', b, 'Mute');
 		for (const listener of remaining) {
 			await listener.page.waitForFunction(
@@ -145,27 +135,22 @@ describe('audio trees', () => {
 			expect(await hears(listener.page, b, B, 500)).toBe(false);
 			await waitHears(listener.page, a, A);
 		}
-
-		expect(pageErrors.flat(), 'no page errors or unhandled rejections').toEqual([]);
-	}, 300_000);
+	});
 });
 
 describe('a speaker whose microphone is refused', () => {
+	const fx = e2eFixture();
+
 	it('is told so plainly, keeps the room, and nothing crashes', async () => {
-		relay = await startRelay();
-		const { page, errors } = await newPeerPage(secondBrowser);
-		// The browser (or the person) refuses the microphone.
-		await page.addInitScript(() => {
-			navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+		const creator = await fx.person('Muted by the browser', {
+			// The browser (or the person) refuses the microphone.
+			initScript: () => {
+				navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+			}
 		});
-		await page.goto(relay.url);
-		const creator = new RoomPage(page, 'Muted by the browser');
-		await creator.setName(creator.name);
 		await creator.startRoom('No mic', '');
-		await page.waitForSelector('[data-testid=audio][data-mic=denied]');
-		expect(await page.getByTestId('audio').textContent()).toContain('Your microphone is blocked');
+		await creator.page.waitForSelector('[data-testid=audio][data-mic=denied]');
+		expect(await creator.page.getByTestId('audio').textContent()).toContain('Your microphone is blocked');
 		expect(await creator.title()).toBe('No mic');
-		expect(errors).toEqual([]);
-		await page.context().close();
 	});
 });

@@ -41,7 +41,18 @@ export class RoomPage {
 	}
 
 	async waitStatus(status: string, timeout = 15_000): Promise<void> {
-		await this.page.waitForSelector(`[data-testid=room-status][data-status=${status}], [data-testid=room][data-status=${status}]`, { timeout });
+		try {
+			await this.page.waitForSelector(`[data-testid=room-status][data-status=${status}], [data-testid=room][data-status=${status}]`, { timeout });
+		} catch (err) {
+			throw new Error(`${this.name} never reached "${status}". Its network trace:\n${await this.trace()}`, { cause: err });
+		}
+	}
+
+	/** The page's own record of announces, dials and syncs (src/lib/diagnostics/trace.ts). */
+	async trace(): Promise<string> {
+		return this.page
+			.evaluate(() => String((globalThis as { __stanzaTrace?: unknown }).__stanzaTrace ?? '(no trace)'))
+			.catch((err: unknown) => `(trace unavailable: ${String(err)})`);
 	}
 
 	async title(): Promise<string> {
