@@ -58,6 +58,10 @@ const MAX_STOP_STREAMS_PER_CONNECTION = 300;
  */
 const MESH_DEGREE_HIGH = 64;
 
+// How long a client's ping may take before its connection (and reservation) is dropped.
+const PING_TIMEOUT_MS = 20_000;
+const PING_INTERVAL_MS = 25_000;
+
 /**
  * Creates and starts the relay's libp2p node.
  *
@@ -78,6 +82,12 @@ export async function createRelayNode({ privateKey, announce, limits }) {
 		transports: [webSockets()],
 		connectionEncrypters: [noise()],
 		streamMuxers: [yamux()],
+		// libp2p drops a connection whose ping takes over 5 s by default. A browser on a phone
+		// that pauses the tab, or any busy machine, stalls longer: it lost its reservation, and
+		// everyone dialing it through us failed with NO_RESERVATION. 20 s still clears dead peers.
+		// The interval stays above the timeout: a second ping on a connection whose first is still
+		// out is refused by the ping protocol (one stream at a time), and that too drops the connection.
+		connectionMonitor: { pingInterval: PING_INTERVAL_MS, pingTimeout: { minTimeout: PING_TIMEOUT_MS } },
 		// No gater that refuses private addresses: on a LAN or loopback, browsers
 		// reach the relay over plain ws to private IPs, and that is intended.
 		connectionManager: {

@@ -20,7 +20,6 @@ import type { RoomView } from '../room/authority';
 import type { RoomCipher } from '../room/room-crypto';
 import type { RoomSession } from '../room/room-session';
 import type { TreeWire } from '../room/room-topic-protocol';
-import { isDirectConnection } from '../net/connection-kind';
 import type { StanzaNode } from '../net/libp2p-node';
 import type { AudioOutput } from './audio-output';
 import { LinkRefusedError, dialLink, serveLink, type MediaLink } from './media-link';
@@ -35,6 +34,8 @@ const TICK_MS = 50;
 const KEEPALIVE_MS = 100;
 // After a failed attach, leave that candidate alone for 5 s (it is full, gone, or refusing).
 const RETRY_CANDIDATE_AFTER_MS = 5_000;
+// A direct connection to a new parent or speaker: a WebRTC dial through the relay, slow on a busy device.
+const CONNECT_TIMEOUT_MS = 15_000;
 // Coalesce advert changes: presence goes out at most every 250 ms because of the tree.
 const ADVERT_COALESCE_MS = 250;
 /** The tag of keep-alive packets: link-local, never forwarded or played. */
@@ -346,6 +347,9 @@ export class AudioRoom {
 		if (this.#dialing.has(peerId) || this.#stopped) return null;
 		this.#dialing.add(peerId);
 		try {
+			// Tree and stage links are made on demand: the room's overlay connects us to a few members only.
+			if (!(await this.#session.connectTo(peerId, AbortSignal.timeout(CONNECT_TIMEOUT_MS)))) throw new Error('no direct connection');
+			if (this.#stopped) return null;
 			const stream = await this.#node.dialProtocol(peerIdFromString(peerId) as PeerId, MEDIA_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
 			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers });
 		} catch (err) {
@@ -498,22 +502,15 @@ export class AudioRoom {
 	}
 
 	/**
-	 * What we know of the tree: members' adverts, limited to those we hold a
-	 * direct connection to (the room's meeting makes them); a link to anyone
-	 * else would first need a connection, which is the meeting's job.
+	 * What we know of the tree: every present member's advert. A link to one we
+	 * hold no direct connection to makes that connection first (#dial).
 	 */
 	#adverts(): Map<string, TreeAdvert> {
 		const adverts = new Map<string, TreeAdvert>();
 		const view = this.#session.room.view;
-		const direct = new Set(
-			this.#node
-				.getConnections()
-				.filter((c) => c.status === 'open' && isDirectConnection(c.remoteAddr.toString()))
-				.map((c) => c.remotePeer.toString())
-		);
 		for (const [peerId, entry] of this.#session.presence.members) {
 			const tree = entry.tree;
-			if (!tree || peerId === this.#me || !direct.has(peerId) || view.removed.has(peerId) || view.banned.has(peerId)) continue;
+			if (!tree || peerId === this.#me || view.removed.has(peerId) || view.banned.has(peerId)) continue;
 			// A stage member is depth 0 whatever it says; anyone else claiming 0 is not believed.
 			const depth = view.stage.has(peerId) ? 0 : tree.d === 0 ? null : tree.d;
 			adverts.set(peerId, { peerId, depth, capacity: tree.c, children: tree.k, parent: tree.p });

@@ -27,6 +27,11 @@ export interface NodeOptions {
 
 // Enough direct peers for a stage plus tree neighbours, far below what a phone can hold.
 const MAX_CONNECTIONS = 64;
+// How long a connection's ping may take before the connection counts as dead.
+const PING_TIMEOUT_MS = 20_000;
+const PING_INTERVAL_MS = 25_000;
+// The longest a single address dial may take (see topic-meeting.ts, which bounds its dials the same).
+const WEBRTC_DIAL_TIMEOUT_MS = 20_000;
 
 export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode> {
 	return createLibp2p({
@@ -45,7 +50,20 @@ export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode
 		connectionEncrypters: [noise()],
 		streamMuxers: [yamux()],
 		connectionGater: connectionGaterFor(options.pageProtocol),
-		connectionManager: { maxConnections: MAX_CONNECTIONS },
+		// libp2p pings every connection each 10 s and drops it when a ping takes over 5 s. A phone
+		// that pauses a tab, or a busy machine, stalls longer than that: the relay connection (and
+		// with it our reservation, so nobody can reach us) and direct links went down under load.
+		// A peer that is really gone is still noticed, within PING_TIMEOUT_MS.
+		// The interval stays above the timeout: a second ping on a connection whose first is still
+		// out is refused by the ping protocol (one stream at a time), and that too drops the connection.
+		connectionMonitor: { pingInterval: PING_INTERVAL_MS, pingTimeout: { minTimeout: PING_TIMEOUT_MS } },
+		connectionManager: {
+			maxConnections: MAX_CONNECTIONS,
+			// libp2p gives each address 6 s by default. A WebRTC dial through a relay is an SDP
+			// exchange, ICE and a noise handshake: on a busy phone or a loaded machine it can take
+			// longer, and cutting it at 6 s only starts it over. The meeting's own 20 s bound holds.
+			addressDialTimeout: WEBRTC_DIAL_TIMEOUT_MS
+		},
 		services: {
 			identify: identify(),
 			ping: ping(),

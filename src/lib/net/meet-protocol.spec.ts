@@ -16,7 +16,12 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 describe('meet announce codec', () => {
 	it('round-trips', () => {
-		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr] }), ME)).toEqual({ addrs: [addr] });
+		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: true }), ME)).toEqual({ addrs: [addr], open: true });
+		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: false }), ME)).toEqual({ addrs: [addr], open: false });
+	});
+
+	it('reads an announce without "open" as open (older peers)', () => {
+		expect(decodeMeetAnnounce(bytes(JSON.stringify({ addrs: [addr] })), ME)).toEqual({ addrs: [addr], open: true });
 	});
 
 	it.each([
@@ -27,6 +32,7 @@ describe('meet announce codec', () => {
 		['a number as address', bytes('{"addrs":[1]}')],
 		['too many addresses', bytes(JSON.stringify({ addrs: Array(MAX_MEET_ADDRS + 1).fill(addr) }))],
 		['someone else’s address', bytes(JSON.stringify({ addrs: [addr.replace(ME, RELAY)] }))],
+		['"open" that is not a boolean', bytes(JSON.stringify({ addrs: [addr], open: 'yes' }))],
 		['an oversized payload', bytes(JSON.stringify({ addrs: [addr], pad: 'x'.repeat(4096) }))]
 	])('refuses %s', (_label, input) => {
 		expect(() => decodeMeetAnnounce(input, ME)).toThrow(MeetProtocolError);

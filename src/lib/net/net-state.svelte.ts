@@ -6,6 +6,7 @@
  * when `start()` runs (after first paint).
  */
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface';
+import { traceEvent } from '../diagnostics/trace';
 import { backoffDelay } from './backoff';
 import { isDirectConnection } from './connection-kind';
 import { HELLO_PROTOCOL, HELLO_TIMEOUT_MS } from './hello-protocol';
@@ -33,6 +34,8 @@ export interface NetIdentity {
 // While connected to a relay without a reservation, look for it this often (a local list:
 // polling it costs nothing measurable, and every ms here delays meeting anyone).
 const RESERVATION_POLL_MS = 20;
+// The diagnostic "meet peers" panel connects to everyone on its topic, up to this many.
+const MEET_PANEL_NEIGHBOURS = 32;
 // A relay dial that has not completed in 10 s is retried with backoff instead.
 const RELAY_DIAL_TIMEOUT_MS = 10_000;
 
@@ -121,7 +124,7 @@ export class NetState {
 			onDialError: (peerId, err) => {
 				this.lastError = `could not reach ${short(peerId)} directly: ${describe(err)}`;
 			}
-		});
+		}, { targetNeighbours: MEET_PANEL_NEIGHBOURS });
 		this.meetingTopic = name;
 		await this.#meeting.join();
 	}
@@ -206,7 +209,9 @@ export class NetState {
 		this.#retryTimer = setTimeout(() => void this.#connectRelays(), delay);
 	}
 
-	#onConnectionChange = () => {
+	#onConnectionChange = (event: CustomEvent<Connection>) => {
+		const connection = event.detail;
+		if (this.#relayPeers.has(connection.remotePeer.toString())) traceEvent(`net:relay-${event.type === 'connection:open' ? 'open' : 'closed'}`, connection.remoteAddr.toString());
 		this.#refresh();
 		if (this.relayCount === 0 && !this.#connecting && this.retryAt === null && this.#node && !this.#stopped) {
 			this.lastError = 'lost the relay';
@@ -242,6 +247,7 @@ export class NetState {
 		const reserved = this.relayCount > 0 && node.getMultiaddrs().some((m) => m.toString().includes('/p2p-circuit'));
 		if (reserved !== this.reserved) {
 			this.reserved = reserved;
+			traceEvent(reserved ? 'net:reserved' : 'net:reservation-lost');
 			if (reserved) markOnce('stanza:reserved');
 			if (reserved) this.#meeting?.announceSoon();
 		}

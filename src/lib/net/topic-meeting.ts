@@ -1,15 +1,30 @@
 /**
- * Peers subscribed to the same topic find each other and connect directly.
+ * Peers subscribed to the same topic find each other and connect directly,
+ * each to a bounded number of neighbours (`targetNeighbours`), not to all:
+ * a room's members form a sparse overlay that gossip crosses in a few hops,
+ * and anything that needs a particular peer (an audio parent, a speaker)
+ * asks for it with `connect()`, using the addresses that peer announced.
  * Each announces its WebRTC circuit addresses on the topic (see
- * meet-protocol.ts) when it joins, when a new subscriber appears, when its own
- * addresses change, and every ANNOUNCE_INTERVAL_MS as a safety net. On an
- * announce from a peer it is not directly connected to, the peer with the
- * smaller PeerId dials at once; the other announces itself again (the smaller
- * may not have heard it yet) and dials too only if still unconnected after
- * DIAL_YIELD_MS, so two peers rarely race two connections.
+ * meet-protocol.ts) when it joins, as soon as it holds a relay reservation
+ * (its first circuit address), when a new subscriber appears, and every
+ * ANNOUNCE_INTERVAL_MS as a safety net. On an announce from a peer it is not
+ * directly connected to, the peer with the smaller PeerId dials; the other
+ * announces itself again (the smaller may not have heard it yet) and dials
+ * too only if still unconnected after DIAL_YIELD_MS and no dial from the
+ * other side is under way, so two peers rarely race two connections.
+ *
+ * Dials wait in a short queue, MAX_PARALLEL_DIALS at a time. A joiner hears a
+ * whole room at once; starting a WebRTC dial to every member together makes
+ * every dial slow (each is an SDP exchange, ICE and a noise handshake), and on
+ * a busy phone or a loaded machine none finishes in time, so all fail and the
+ * joiner starts over. A few at a time finish, and the first one is enough to
+ * catch up with the room. A failed dial is retried with backoff while the
+ * peer is still unconnected.
  */
-import type { PeerId } from '@libp2p/interface';
+import type { Connection, PeerId } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
+import { shortId, traceEvent } from '../diagnostics/trace';
+import { backoffDelay } from './backoff';
 import { isDirectConnection } from './connection-kind';
 import type { StanzaNode } from './libp2p-node';
 import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } from './meet-protocol';
@@ -18,30 +33,108 @@ import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } fro
 const ANNOUNCE_INTERVAL_MS = 15_000;
 // Coalesces bursts of new subscribers into one announce, without delaying a first meeting much.
 const ANNOUNCE_THROTTLE_MS = 20;
+// While we hold no reservation, look for our first circuit address this often: a local list, and
+// every ms here delays our first announce (libp2p's own address event is debounced by a second).
+const ADDRESS_POLL_MS = 50;
 // Long enough for the smaller peer's dial (~260 ms on loopback, more over the internet) to land.
 const DIAL_YIELD_MS = 3_000;
 // A WebRTC dial through a relay that has not connected in 20 s will not.
 const DIAL_TIMEOUT_MS = 20_000;
+// Two at a time: enough to meet a room quickly, few enough that each finishes on a slow device.
+const MAX_PARALLEL_DIALS = 2;
+// After this many failed dials in a row, wait for the peer's next announce instead.
+const MAX_DIAL_ATTEMPTS = 4;
+
+// Whom we have heard announce, kept for connect(): bounded, and forgotten after a minute of silence.
+const MAX_KNOWN_PEERS = 4_096;
+const KNOWN_PEER_TTL_MS = 60_000;
 
 export interface MeetingEvents {
 	onDialError(peerId: string, error: unknown): void;
+	/** A peer on the topic announced itself (its addresses are known from now on). */
+	onHeard?(peerId: string): void;
+}
+
+export interface MeetingOptions {
+	/** Direct connections to this topic's peers that the meeting makes on its own. */
+	targetNeighbours: number;
+}
+
+interface PendingDial {
+	addrs: string[];
+	attempt: number;
+}
+
+interface KnownPeer {
+	addrs: string[];
+	open: boolean;
+	heardAt: number;
 }
 
 export class TopicMeeting {
 	readonly name: string;
 	readonly #node: StanzaNode;
 	readonly #events: MeetingEvents;
+	readonly #target: number;
+	readonly #known = new Map<string, KnownPeer>();
 	#topic: string | null = null;
 	#interval: ReturnType<typeof setInterval> | undefined;
 	#throttle: ReturnType<typeof setTimeout> | undefined;
+	#addressPoll: ReturnType<typeof setInterval> | undefined;
 	readonly #dialing = new Set<string>();
+	/** Dials waiting for a free place, in the order they were asked for. */
+	readonly #queue = new Map<string, PendingDial>();
+	readonly #retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	readonly #yieldTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	#stopped = false;
 
-	constructor(node: StanzaNode, name: string, events: MeetingEvents) {
+	constructor(node: StanzaNode, name: string, events: MeetingEvents, options: MeetingOptions) {
 		this.#node = node;
 		this.name = name;
 		this.#events = events;
+		this.#target = options.targetNeighbours;
+	}
+
+	/** Direct connections to peers heard on this topic. */
+	neighbours(): number {
+		let count = 0;
+		for (const peerId of this.#known.keys()) if (this.#isDirect(peerId)) count++;
+		return count;
+	}
+
+	/**
+	 * A direct connection to `peerId`, made now if there is none, from the
+	 * addresses it announced. Resolves false when it cannot be had (never
+	 * heard, or the dial failed); never throws.
+	 */
+	async connect(peerId: string, signal: AbortSignal): Promise<boolean> {
+		if (this.#isDirect(peerId)) return true;
+		const known = this.#known.get(peerId);
+		if (!known || this.#stopped) return false;
+		traceEvent('meet:connect', shortId(peerId));
+		try {
+			await this.#node.dial(
+				known.addrs.map((a) => multiaddr(a)),
+				{ signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }
+			);
+			return true;
+		} catch (err) {
+			traceEvent('meet:connect-failed', `${shortId(peerId)}: ${String(err)}`);
+			return this.#isDirect(peerId);
+		}
+	}
+
+	/**
+	 * The relayed addresses of a peer we heard (its WebRTC circuit addresses
+	 * without `/webrtc`): a connection through the relay, limited in time and
+	 * bytes, for a small exchange before a direct one exists.
+	 */
+	relayedAddrs(peerId: string): string[] {
+		return (this.#known.get(peerId)?.addrs ?? []).map((a) => a.replace('/p2p-circuit/webrtc/', '/p2p-circuit/'));
+	}
+
+	#wantsNeighbours(): boolean {
+		return this.neighbours() < this.#target;
 	}
 
 	async join(): Promise<void> {
@@ -51,19 +144,25 @@ export class TopicMeeting {
 		const pubsub = this.#node.services.pubsub;
 		pubsub.addEventListener('message', this.#onMessage);
 		pubsub.addEventListener('subscription-change', this.#onSubscriptionChange);
+		this.#node.addEventListener('self:peer:update', this.#onAddressesChanged);
 		pubsub.subscribe(topic);
 		this.#interval = setInterval(() => this.announceSoon(), ANNOUNCE_INTERVAL_MS);
 		this.announceSoon();
 	}
 
+	/** Stops announcing and dialing. Safe to call twice. */
 	leave(): void {
 		this.#stopped = true;
 		clearInterval(this.#interval);
+		clearInterval(this.#addressPoll);
 		clearTimeout(this.#throttle);
 		for (const t of this.#yieldTimers.values()) clearTimeout(t);
+		for (const t of this.#retryTimers.values()) clearTimeout(t);
+		this.#queue.clear();
 		const pubsub = this.#node.services.pubsub;
 		pubsub.removeEventListener('message', this.#onMessage);
 		pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange);
+		this.#node.removeEventListener('self:peer:update', this.#onAddressesChanged);
 		if (this.#topic) pubsub.unsubscribe(this.#topic);
 	}
 
@@ -76,16 +175,41 @@ export class TopicMeeting {
 		}, ANNOUNCE_THROTTLE_MS);
 	}
 
+	#myAddrs(): string[] {
+		return webrtcAddrs(this.#node.getMultiaddrs().map((m) => m.toString()));
+	}
+
 	async #announce(): Promise<void> {
 		if (!this.#topic || this.#stopped) return;
-		const addrs = webrtcAddrs(this.#node.getMultiaddrs().map((m) => m.toString()));
-		if (addrs.length === 0) return; // no reservation yet: announced again once there is one
+		const addrs = this.#myAddrs();
+		if (addrs.length === 0) {
+			// No reservation yet: announce the moment the first circuit address shows up.
+			traceEvent('meet:announce-waits', `${this.name}: no reservation yet`);
+			this.#watchForAddresses();
+			return;
+		}
 		try {
-			await this.#node.services.pubsub.publish(this.#topic, encodeMeetAnnounce({ addrs }));
-		} catch {
+			const result = await this.#node.services.pubsub.publish(this.#topic, encodeMeetAnnounce({ addrs, open: this.#wantsNeighbours() }));
+			traceEvent('meet:announce', `${this.name}: to ${result.recipients.length}`);
+		} catch (err) {
 			// No reachable subscriber right now; the next trigger announces again.
+			traceEvent('meet:announce-failed', `${this.name}: ${String(err)}`);
 		}
 	}
+
+	#watchForAddresses(): void {
+		if (this.#addressPoll !== undefined || this.#stopped) return;
+		this.#addressPoll = setInterval(() => {
+			if (this.#myAddrs().length === 0) return;
+			clearInterval(this.#addressPoll);
+			this.#addressPoll = undefined;
+			this.announceSoon();
+		}, ADDRESS_POLL_MS);
+	}
+
+	#onAddressesChanged = () => {
+		if (this.#myAddrs().length > 0) this.announceSoon();
+	};
 
 	#onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>) => {
 		if (event.detail.subscriptions.some((s) => s.topic === this.#topic && s.subscribe)) this.announceSoon();
@@ -97,45 +221,118 @@ export class TopicMeeting {
 		const from = message.from.toString();
 		if (from === this.#node.peerId.toString()) return;
 		let addrs: string[];
+		let open: boolean;
 		try {
-			addrs = webrtcAddrs(decodeMeetAnnounce(message.data, from).addrs);
+			const announce = decodeMeetAnnounce(message.data, from);
+			addrs = webrtcAddrs(announce.addrs);
+			open = announce.open;
 		} catch {
 			return; // malformed or forged announce: ignored
 		}
-		if (addrs.length === 0 || this.#isDirect(from)) return;
-		if (this.#node.peerId.toString() < from) {
-			void this.#dial(from, addrs);
+		if (addrs.length === 0) return;
+		const isNew = this.#remember(from, { addrs, open, heardAt: performance.now() });
+		this.#events.onHeard?.(from);
+		if (this.#isDirect(from)) return;
+		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${open ? '' : ' (full)'}`);
+		if (!this.#wantsNeighbours()) {
+			// We have our neighbours; the newcomer may still want one: let it know where we are.
+			if (isNew) this.announceSoon();
+			return;
+		}
+		if (this.#node.peerId.toString() < from || !open) {
+			// The smaller peer dials; so do we when the other has all the neighbours it wants.
+			this.#requestDial(from, addrs, 0);
 		} else if (!this.#yieldTimers.has(from)) {
 			// The smaller peer dials; it may not have heard from us yet, so tell it now.
 			this.announceSoon();
-			this.#yieldTimers.set(
-				from,
-				setTimeout(() => {
-					this.#yieldTimers.delete(from);
-					if (!this.#isDirect(from)) void this.#dial(from, addrs);
-				}, DIAL_YIELD_MS)
-			);
+			this.#yieldTo(from, addrs);
 		}
 	};
 
-	#isDirect(peerId: string): boolean {
-		return this.#node
-			.getConnections()
-			.some((c) => c.remotePeer.toString() === peerId && c.status === 'open' && isDirectConnection(c.remoteAddr.toString()));
+	/** Records a peer's addresses; true when we had not heard it before. */
+	#remember(peerId: string, peer: KnownPeer): boolean {
+		const isNew = !this.#known.has(peerId);
+		this.#known.delete(peerId); // re-inserted last: the map's order is oldest first
+		this.#known.set(peerId, peer);
+		for (const [id, p] of this.#known) {
+			if (this.#known.size <= MAX_KNOWN_PEERS && peer.heardAt - p.heardAt < KNOWN_PEER_TTL_MS) break;
+			this.#known.delete(id);
+		}
+		return isNew;
 	}
 
-	async #dial(peerId: string, addrs: string[]): Promise<void> {
-		if (this.#dialing.has(peerId) || this.#stopped) return;
+	/** Waits for the smaller peer's dial; dials ourselves only if none arrived and none is under way. */
+	#yieldTo(peerId: string, addrs: string[]): void {
+		this.#yieldTimers.set(
+			peerId,
+			setTimeout(() => {
+				this.#yieldTimers.delete(peerId);
+				if (this.#stopped || this.#isDirect(peerId) || !this.#wantsNeighbours()) return;
+				// A relayed connection from that peer is its WebRTC signaling in progress: give it time.
+				if (this.#hasRelayedConnection(peerId)) this.#yieldTo(peerId, addrs);
+				else this.#requestDial(peerId, addrs, 0);
+			}, DIAL_YIELD_MS)
+		);
+	}
+
+	#requestDial(peerId: string, addrs: string[], attempt: number): void {
+		if (this.#stopped || this.#dialing.has(peerId)) return;
+		const queued = this.#queue.get(peerId);
+		this.#queue.set(peerId, { addrs, attempt: Math.max(attempt, queued?.attempt ?? 0) });
+		this.#pump();
+	}
+
+	#pump(): void {
+		while (!this.#stopped && this.#dialing.size < MAX_PARALLEL_DIALS && this.#queue.size > 0) {
+			const [peerId, pending] = this.#queue.entries().next().value as [string, PendingDial];
+			this.#queue.delete(peerId);
+			if (this.#isDirect(peerId) || !this.#wantsNeighbours()) continue;
+			void this.#dial(peerId, pending);
+		}
+	}
+
+	#isDirect(peerId: string): boolean {
+		return this.#connectionsTo(peerId).some((c) => isDirectConnection(c.remoteAddr.toString()));
+	}
+
+	#hasRelayedConnection(peerId: string): boolean {
+		return this.#connectionsTo(peerId).some((c) => !isDirectConnection(c.remoteAddr.toString()));
+	}
+
+	#connectionsTo(peerId: string): Connection[] {
+		return this.#node.getConnections().filter((c) => c.remotePeer.toString() === peerId && c.status === 'open');
+	}
+
+	async #dial(peerId: string, pending: PendingDial): Promise<void> {
 		this.#dialing.add(peerId);
+		traceEvent('meet:dial', `${shortId(peerId)} (attempt ${pending.attempt + 1})`);
 		try {
 			await this.#node.dial(
-				addrs.map((a) => multiaddr(a)),
+				pending.addrs.map((a) => multiaddr(a)),
 				{ signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }
 			);
+			traceEvent('meet:dialed', shortId(peerId));
 		} catch (err) {
-			if (!this.#isDirect(peerId)) this.#events.onDialError(peerId, err);
+			traceEvent('meet:dial-failed', `${shortId(peerId)}: ${String(err)}`);
+			if (!this.#isDirect(peerId)) {
+				this.#events.onDialError(peerId, err);
+				this.#retryLater(peerId, pending);
+			}
 		} finally {
 			this.#dialing.delete(peerId);
+			this.#pump();
 		}
+	}
+
+	#retryLater(peerId: string, pending: PendingDial): void {
+		const attempt = pending.attempt + 1;
+		if (this.#stopped || attempt >= MAX_DIAL_ATTEMPTS || this.#retryTimers.has(peerId)) return;
+		this.#retryTimers.set(
+			peerId,
+			setTimeout(() => {
+				this.#retryTimers.delete(peerId);
+				if (!this.#isDirect(peerId)) this.#requestDial(peerId, pending.addrs, attempt);
+			}, backoffDelay(attempt - 1))
+		);
 	}
 }

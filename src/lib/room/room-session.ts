@@ -10,9 +10,11 @@
  * nothing here decides authority.
  */
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface';
+import type { Multiaddr } from '@multiformats/multiaddr';
 import type { StanzaNode } from '../net/libp2p-node';
 import { isDirectConnection } from '../net/connection-kind';
 import { TopicMeeting } from '../net/topic-meeting';
+import { shortId, traceEvent } from '../diagnostics/trace';
 import { roleOf } from './authority';
 import { PRESENCE_BEAT_MS, PresenceTable, type PresenceState } from './presence';
 import { RoomCryptoError, type RoomCipher } from './room-crypto';
@@ -20,6 +22,10 @@ import { LOCAL_ORIGIN, type RoomDoc } from './room-doc';
 import { ROOM_SYNC_PROTOCOL, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { decodeTopicMessage, encodeTopicMessage, roomTopicFor, type TopicMessage } from './room-topic-protocol';
 
+// Direct connections a member makes on its own to others in the room; the audio tree adds its
+// links on top. Three random neighbours each keep the overlay connected for gossip when every
+// relay is gone, while a joiner's work (one WebRTC dial each) stays the same in any room size.
+const ROOM_NEIGHBOURS = 3;
 // A sync that has not finished in 10 s is stuck; the next trigger tries again.
 const SYNC_TIMEOUT_MS = 10_000;
 // Gossip can drop a message while meshes form; a periodic sync repairs it. 20 s keeps the cost trivial.
@@ -59,6 +65,9 @@ export class RoomSession {
 	#myState: PresenceState = { name: '', hand: null, muted: false };
 	#timers: ReturnType<typeof setInterval>[] = [];
 	#keyFailures = 0;
+	/** A sync has completed with someone: the first catch-up is done. */
+	#caughtUp = false;
+	#catchingUp = false;
 	#keyWorked = false;
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
@@ -86,7 +95,12 @@ export class RoomSession {
 		pubsub.subscribe(this.#topic);
 		this.room.doc.on('update', this.#onDocUpdate);
 		this.#node.addEventListener('connection:open', this.#onConnection);
-		this.#meeting = new TopicMeeting(this.#node, `room:${this.room.roomId}`, { onDialError: () => {} });
+		this.#meeting = new TopicMeeting(
+			this.#node,
+			`room:${this.room.roomId}`,
+			{ onDialError: () => {}, onHeard: (peerId) => void this.#catchUpThroughRelay(peerId) },
+			{ targetNeighbours: ROOM_NEIGHBOURS }
+		);
 		await this.#meeting.join();
 		this.#timers.push(
 			setInterval(() => void this.#publishPresence(), PRESENCE_BEAT_MS),
@@ -101,6 +115,15 @@ export class RoomSession {
 	async setPresence(change: Partial<Omit<PresenceState, 'name'>>): Promise<void> {
 		this.#myState = { ...this.#myState, ...change };
 		await this.#publishPresence();
+	}
+
+	/**
+	 * A direct connection to a room member (an audio parent, a speaker), made
+	 * now from the addresses it announced if there is none. False when it
+	 * cannot be had; never throws.
+	 */
+	async connectTo(peerId: string, signal: AbortSignal): Promise<boolean> {
+		return (await this.#meeting?.connect(peerId, signal)) ?? false;
 	}
 
 	/** The libp2p node the session runs on (for the audio tree, which shares it). */
@@ -139,18 +162,43 @@ export class RoomSession {
 		return role === 'removed' || role === 'banned' ? null : { room: this.room, cipher: this.#cipher };
 	}
 
-	async syncWith(peer: PeerId): Promise<void> {
+	/**
+	 * The first catch-up, through the relay: a joiner shows the room as soon
+	 * as one member answers, without waiting for a WebRTC connection (which a
+	 * busy phone may take seconds to set up). One at a time, and only until a
+	 * sync has succeeded; everything after that goes over direct connections.
+	 * The relay carries sealed bytes it cannot read, within its circuit limits.
+	 */
+	async #catchUpThroughRelay(peerId: string): Promise<void> {
+		if (this.#caughtUp || this.#catchingUp || this.#stopped || !this.#meeting) return;
+		const addrs = this.#meeting.relayedAddrs(peerId);
+		if (addrs.length === 0) return;
+		this.#catchingUp = true;
+		try {
+			const { multiaddr } = await import('@multiformats/multiaddr');
+			await this.syncWith(addrs.map((a) => multiaddr(a)), shortId(peerId) + ' (relayed)');
+		} finally {
+			this.#catchingUp = false;
+		}
+	}
+
+	async syncWith(peer: PeerId | Multiaddr[], label = shortId(peer.toString())): Promise<void> {
 		const signal = AbortSignal.timeout(SYNC_TIMEOUT_MS);
 		let stream: Stream;
 		try {
-			stream = await this.#node.dialProtocol(peer, ROOM_SYNC_PROTOCOL, { signal });
-		} catch {
+			// Addresses are the relayed catch-up (see #catchUpThroughRelay); a PeerId means its direct connection.
+			stream = await this.#node.dialProtocol(peer, ROOM_SYNC_PROTOCOL, { signal, runOnLimitedConnection: Array.isArray(peer) });
+		} catch (err) {
+			traceEvent('sync:no-stream', `${label}: ${String(err)}`);
 			return; // not in this room, or gone
 		}
 		try {
 			await syncAsDialer(stream, { room: this.room, cipher: this.#cipher }, signal);
+			traceEvent('sync:done', `${label}: exists=${this.room.view.exists}`);
+			this.#caughtUp = true;
 			this.#keyOk();
 		} catch (err) {
+			traceEvent('sync:failed', `${label}: ${String(err)}`);
 			if (err instanceof RoomCryptoError) this.#keyFailed();
 		}
 	}
@@ -252,6 +300,7 @@ async function ensureSyncHandler(node: StanzaNode): Promise<void> {
 		ROOM_SYNC_PROTOCOL,
 		(stream: Stream, connection: Connection) =>
 			serveSync(stream, connection.remotePeer.toString(), (roomId, remote) => sessions.get(roomId)?.syncPartyFor(remote) ?? null, SYNC_TIMEOUT_MS),
-		{ maxInboundStreams: 8 }
+		// runOnLimitedConnection: a joiner's first catch-up may come through the relay (see #catchUpThroughRelay).
+		{ maxInboundStreams: 8, runOnLimitedConnection: true }
 	);
 }
