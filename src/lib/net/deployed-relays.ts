@@ -10,8 +10,9 @@
  * served it. A file that is there but malformed is an error the person sees
  * (the deployer meant something), never silently ignored.
  *
- * The service worker does not cache this file: a deployer's edit is seen on
- * the next load, and offline there is no relay to reach anyway.
+ * The service worker fetches it network first and keeps the last copy: a
+ * deployer's edit is seen on the next load, and the app still finds its
+ * relays while the static host is down.
  */
 
 export const DEPLOYED_RELAYS_FILE = 'stanza-relays.json';
