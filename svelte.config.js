@@ -7,7 +7,11 @@ const config = {
 	kit: {
 		// A static build with relative paths and hash routing runs from any static
 		// host or sub-folder, and a room link's fragment never reaches a server.
-		adapter: adapter({ pages: 'build', assets: 'build', fallback: undefined, strict: true }),
+		// (Kit 2.70 wrote absolute asset paths into a hash-routed page: see
+		// patches/@sveltejs+kit+*.patch and tests/subfolder.e2e.ts.)
+		// precompress: a .br and a .gz beside each text file, which the relay
+		// serves to browsers that accept them (relay/static-files.js).
+		adapter: adapter({ pages: 'build', assets: 'build', fallback: undefined, strict: true, precompress: true }),
 		router: { type: 'hash' },
 		paths: { relative: true }
 	}

@@ -11,11 +11,11 @@
  * libp2p sees every piped connection as coming from 127.0.0.1, so the limits
  * that need the real client address (connections per IP) are enforced here.
  */
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { connect, isIP } from 'node:net';
-import { extname, join, relative, sep, isAbsolute } from 'node:path';
+import { join, relative, sep, isAbsolute } from 'node:path';
+import { sendStaticFile } from './static-files.js';
 
 /** @typedef {import('./log.js').Logger} Logger */
 /** @typedef {import('node:stream').Duplex} Duplex */
@@ -50,26 +50,6 @@ export const WELL_KNOWN_PATH = '/.well-known/stanza-relay.json';
  * the room left for page loads when every WebSocket slot is taken.
  */
 const HTTP_CONNECTION_HEADROOM = 256;
-
-/** Content types by extension: only what a SvelteKit static build contains. */
-const CONTENT_TYPES = /** @type {Record<string, string>} */ ({
-	'.html': 'text/html; charset=utf-8',
-	'.js': 'text/javascript; charset=utf-8',
-	'.mjs': 'text/javascript; charset=utf-8',
-	'.css': 'text/css; charset=utf-8',
-	'.json': 'application/json; charset=utf-8',
-	'.map': 'application/json; charset=utf-8',
-	'.svg': 'image/svg+xml',
-	'.png': 'image/png',
-	'.webmanifest': 'application/manifest+json',
-	'.wasm': 'application/wasm',
-	'.ico': 'image/x-icon',
-	'.txt': 'text/plain; charset=utf-8',
-	'.woff2': 'font/woff2'
-});
-
-/** Kit fingerprints every file under this path: it never changes, cache it for a year. */
-const IMMUTABLE_PREFIX = '/_app/immutable/';
 
 const NOT_BUILT_TEXT =
 	'Stanza relay: the app is not built yet.\n\nRun `npm run build` in the Stanza folder, then reload this page.\n' +
@@ -173,40 +153,7 @@ export function createHttpServer(options) {
 		// A folder without a trailing slash is a 404 rather than a redirect:
 		// redirecting to a path taken from the request invites open redirects.
 		if (!info?.isFile()) return sendText(res, 404, 'not found\n');
-		return sendFile(req, res, file, pathname, info);
-	}
-
-	/**
-	 * @param {IncomingMessage} req
-	 * @param {ServerResponse} res
-	 * @param {string} file
-	 * @param {string} urlPath
-	 * @param {import('node:fs').Stats} info
-	 */
-	function sendFile(req, res, file, urlPath, info) {
-		// Weak validator from size and mtime: `no-cache` files revalidate cheaply.
-		const etag = `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
-		res.setHeader('Cache-Control', urlPath.startsWith(IMMUTABLE_PREFIX) ? 'public, max-age=31536000, immutable' : 'no-cache');
-		res.setHeader('ETag', etag);
-		res.setHeader('X-Content-Type-Options', 'nosniff');
-		if (req.headers['if-none-match'] === etag) {
-			res.writeHead(304).end();
-			return;
-		}
-		res.writeHead(200, {
-			'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-			'Content-Length': info.size
-		});
-		if (req.method === 'HEAD') {
-			res.end();
-			return;
-		}
-		const stream = createReadStream(file);
-		stream.on('error', (err) => {
-			log.warn(`reading ${file}: ${err.message}`);
-			res.destroy();
-		});
-		stream.pipe(res);
+		return sendStaticFile(req, res, { file, urlPath: pathname, info, log });
 	}
 
 	/**

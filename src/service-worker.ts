@@ -7,14 +7,21 @@
  * so Stanza opens without a network (your identity, your rooms, their last
  * known state). Built files are immutable: cache first. The page itself is
  * network first so a relay serving a new version is seen at once; when the
- * network fails it comes from the cache. Nothing else (the relay's
- * well-known document, WebSockets) is touched.
+ * network fails it comes from the cache. So is the deployer's relay list
+ * (`stanza-relays.json`, when there is one): with it the app still finds its
+ * relays when the static host is down. Nothing else (the relay's well-known
+ * document, WebSockets) is touched.
+ *
+ * Every URL here is relative to the worker's own: the build runs from any
+ * sub-folder, the worker is registered from that folder, and its scope is it.
  */
 import { build, files, version } from '$service-worker';
+import { DEPLOYED_RELAYS_FILE } from '$lib/net/deployed-relays';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `stanza-${version}`;
 const SHELL = new URL('./', sw.location.href).href;
+const RELAYS = new URL(DEPLOYED_RELAYS_FILE, SHELL).href;
 const ASSETS = new Set([...build, ...files].map((path) => new URL(path, SHELL).href));
 
 sw.addEventListener('install', (event) => {
@@ -22,6 +29,7 @@ sw.addEventListener('install', (event) => {
 		(async () => {
 			const cache = await caches.open(CACHE);
 			await cache.addAll([SHELL, ...ASSETS]);
+			await fetchAndKeep(cache, new Request(RELAYS, { cache: 'no-cache' })).catch(() => undefined);
 			await sw.skipWaiting();
 		})()
 	);
@@ -44,16 +52,28 @@ sw.addEventListener('fetch', (event) => {
 	if (ASSETS.has(url.href)) {
 		event.respondWith(caches.match(url.href).then((hit) => hit ?? fetch(request)));
 	} else if (request.mode === 'navigate' && (url.href === SHELL || url.href === `${SHELL}index.html`)) {
-		event.respondWith(
-			(async () => {
-				try {
-					const response = await fetch(request);
-					if (response.ok) await (await caches.open(CACHE)).put(SHELL, response.clone());
-					return response;
-				} catch {
-					return (await caches.match(SHELL)) ?? Response.error();
-				}
-			})()
-		);
+		event.respondWith(networkFirst(request, SHELL));
+	} else if (url.href === RELAYS) {
+		event.respondWith(networkFirst(request, RELAYS));
 	}
 });
+
+/** The network's answer (kept under `key` when it is a success), else the kept copy. */
+async function networkFirst(request: Request, key: string): Promise<Response> {
+	try {
+		return await fetchAndKeep(await caches.open(CACHE), request, key);
+	} catch {
+		return (await caches.match(key)) ?? Response.error();
+	}
+}
+
+/**
+ * Fetches and keeps a successful answer. A relay list that is gone (404) is
+ * forgotten too, so a deployer can remove it; a failed fetch changes nothing.
+ */
+async function fetchAndKeep(cache: Cache, request: Request, key = request.url): Promise<Response> {
+	const response = await fetch(request);
+	if (response.ok) await cache.put(key, response.clone());
+	else if (key === RELAYS && response.status === 404) await cache.delete(key);
+	return response;
+}

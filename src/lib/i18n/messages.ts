@@ -118,7 +118,11 @@ const en = {
 	'audio.relaying': 'Passing audio on to {n}',
 	'audio.depth': '{n} hops from the stage',
 	'audio.depthOne': 'One hop from the stage',
-	'audio.speaking': 'speaking'
+	'audio.speaking': 'speaking',
+	'error.notFound': 'There is nothing here.',
+	'error.notFoundHint': 'This address is not part of Stanza. If someone sent it to you as a room link, ask for it again: it may have been cut.',
+	'error.other': 'Something went wrong ({status}).',
+	'error.home': 'Go to the start page'
 };
 
 type Messages = typeof en;
@@ -237,7 +241,11 @@ const it: Messages = {
 	'audio.relaying': 'Inoltri l’audio a {n}',
 	'audio.depth': 'a {n} passaggi dal palco',
 	'audio.depthOne': 'A un passaggio dal palco',
-	'audio.speaking': 'sta parlando'
+	'audio.speaking': 'sta parlando',
+	'error.notFound': 'Qui non c’è niente.',
+	'error.notFoundHint': 'Questo indirizzo non fa parte di Stanza. Se qualcuno te l’ha mandato come link di una stanza, chiedilo di nuovo: potrebbe essere stato tagliato.',
+	'error.other': 'Qualcosa è andato storto ({status}).',
+	'error.home': 'Vai alla pagina iniziale'
 };
 
 const id: Messages = {
@@ -353,7 +361,11 @@ const id: Messages = {
 	'audio.relaying': 'Meneruskan audio ke {n}',
 	'audio.depth': '{n} lompatan dari panggung',
 	'audio.depthOne': 'Satu lompatan dari panggung',
-	'audio.speaking': 'sedang berbicara'
+	'audio.speaking': 'sedang berbicara',
+	'error.notFound': 'Tidak ada apa-apa di sini.',
+	'error.notFoundHint': 'Alamat ini bukan bagian dari Stanza. Jika seseorang mengirimkannya sebagai tautan ruang, minta lagi: mungkin terpotong.',
+	'error.other': 'Terjadi kesalahan ({status}).',
+	'error.home': 'Ke halaman awal'
 };
 
 export const MESSAGES: Record<Locale, Messages> = { en, it, id };

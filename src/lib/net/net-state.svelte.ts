@@ -197,7 +197,9 @@ export class NetState {
 	#discover(): Promise<string[]> {
 		return discoverRelays(
 			import.meta.env.VITE_STANZA_RELAY_ORIGIN || location.origin,
-			parseConfiguredRelays(import.meta.env.VITE_STANZA_RELAYS)
+			parseConfiguredRelays(import.meta.env.VITE_STANZA_RELAYS),
+			fetch,
+			location.href
 		);
 	}
 

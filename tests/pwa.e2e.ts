@@ -1,0 +1,169 @@
+/**
+ * The installable app: Chromium finds nothing in the way of installing it,
+ * from the relay and from a sub-folder of another static host; its icons are
+ * the sizes the manifest says; an address the app does not have lands on its
+ * own not-found screen.
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, launchBrowser, newPeerPage } from './support/browser.js';
+import { startRelay, type RelayProcess } from './support/relay-process.js';
+import { startStaticHost, type StaticHost } from './support/static-host.js';
+
+let browser: Browser;
+let relay: RelayProcess | null = null;
+let host: StaticHost | null = null;
+let siteRoot: string | null = null;
+const pageErrors: string[][] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+	browser = await launchBrowser();
+});
+afterAll(async () => {
+	await browser?.close();
+});
+afterEach(async () => {
+	for (const context of browser.contexts()) await context.close();
+	for (const cleanup of cleanups.splice(0)) await cleanup();
+	await host?.stop();
+	await relay?.stop();
+	if (siteRoot) await rm(siteRoot, { recursive: true, force: true });
+	host = relay = siteRoot = null;
+	expect(pageErrors.splice(0).flat(), 'no page errors or unhandled rejections').toEqual([]);
+});
+
+/**
+ * A page in a profile on disk: Chromium never offers to install from an
+ * incognito profile, which is what `browser.newContext()` makes.
+ */
+async function openApp(url: string): Promise<Page> {
+	const profile = await mkdtemp(join(tmpdir(), 'stanza-profile-'));
+	const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+	cleanups.push(async () => {
+		await context.close();
+		await rm(profile, { recursive: true, force: true });
+	});
+	const page = context.pages()[0] ?? (await context.newPage());
+	const errors: string[] = [];
+	pageErrors.push(errors);
+	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+	await page.goto(url);
+	await page.getByTestId('peer-id').waitFor({ timeout: 15_000 });
+	// Installability counts the service worker: wait until it controls the folder.
+	await page.evaluate(async () => {
+		await navigator.serviceWorker.ready;
+	});
+	return page;
+}
+
+/** What Chromium's install check says about the page (the reasons "Install app" would be missing). */
+async function installability(page: Page) {
+	const cdp = await page.context().newCDPSession(page);
+	try {
+		const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+		const manifest = await cdp.send('Page.getAppManifest');
+		const { appId } = await cdp.send('Page.getAppId');
+		return {
+			errors: installabilityErrors,
+			manifestUrl: manifest.url,
+			manifestErrors: manifest.errors,
+			appId,
+			// Start URL and scope as the browser resolved them.
+			startUrl: manifest.manifest.startUrl,
+			scope: manifest.manifest.scope
+		};
+	} finally {
+		await cdp.detach();
+	}
+}
+
+/** Loads every icon the manifest and the page name, and reports its real size and type. */
+async function icons(page: Page) {
+	return page.evaluate(async () => {
+		const manifestHref = document.querySelector<HTMLLinkElement>('link[rel=manifest]')!.href;
+		const manifest = await (await fetch(manifestHref)).json();
+		const entries: { src: string; sizes: string; type: string }[] = manifest.icons.map(
+			(i: { src: string; sizes: string; type: string }) => ({ ...i, src: new URL(i.src, manifestHref).href })
+		);
+		const apple = document.querySelector<HTMLLinkElement>('link[rel=apple-touch-icon]')!.href;
+		entries.push({ src: apple, sizes: '180x180', type: 'image/png' });
+		return Promise.all(
+			entries.map(async (icon) => {
+				const response = await fetch(icon.src);
+				const img = new Image();
+				img.src = URL.createObjectURL(await response.blob());
+				await img.decode();
+				return {
+					src: icon.src,
+					declared: `${icon.sizes} ${icon.type}`,
+					actual: `${icon.type.includes('svg') ? 'any' : `${img.naturalWidth}x${img.naturalHeight}`} ${response.headers.get('content-type')}`
+				};
+			})
+		);
+	});
+}
+
+describe('the installable app', () => {
+	it('has no installability errors when the relay serves it, and icons of the declared sizes', async () => {
+		relay = await startRelay();
+		const page = await openApp(relay.url);
+		const report = await installability(page);
+		expect(report.errors).toEqual([]);
+		expect(report.manifestErrors).toEqual([]);
+		expect(report.manifestUrl).toBe(`${relay.url}manifest.webmanifest`);
+		// The manifest's id is resolved against the origin (not the folder): one app per origin.
+		expect(report.appId).toBe(`${relay.url}stanza`);
+		expect([report.startUrl, report.scope]).toEqual([relay.url, relay.url]);
+
+		const found = await icons(page);
+		expect(found.map((i) => i.src.replace(relay!.url, ''))).toEqual([
+			'favicon.svg',
+			'icon-192.png',
+			'icon-512.png',
+			'icon-maskable-512.png',
+			'apple-touch-icon.png'
+		]);
+		for (const icon of found) expect(icon.actual, icon.src).toBe(icon.declared);
+	});
+
+	it('has none from a sub-folder of another static host either: start and scope follow the folder', async () => {
+		siteRoot = await mkdtemp(join(tmpdir(), 'stanza-site-'));
+		await cp('build', join(siteRoot, 'pwa', 'here'), { recursive: true });
+		host = await startStaticHost(siteRoot);
+		const app = `${host.origin}/pwa/here/`;
+		// No relay anywhere: installing does not need one.
+		const page = await openApp(app);
+		const report = await installability(page);
+		expect(report.errors).toEqual([]);
+		expect(report.manifestErrors).toEqual([]);
+		expect(report.manifestUrl).toBe(`${app}manifest.webmanifest`);
+		expect(report.appId).toBe(`${host.origin}/stanza`);
+		expect(report.scope).toBe(app);
+		expect(report.startUrl).toBe(app);
+		for (const icon of await icons(page)) {
+			expect(icon.src.startsWith(app), icon.src).toBe(true);
+			expect(icon.actual, icon.src).toBe(icon.declared);
+		}
+	});
+
+	it('shows its own not-found screen for a hash route it does not have, with a way back', async () => {
+		relay = await startRelay();
+		const { page, errors } = await newPeerPage(browser);
+		pageErrors.push(errors);
+		await page.goto(`${relay.url}#/no/such/place`);
+		const screen = page.locator('[data-testid=error-screen][data-status="404"]');
+		await screen.waitFor({ timeout: 15_000 });
+		expect(await screen.getByRole('heading').textContent()).toBe('There is nothing here.');
+		// The app around it is still the app: the header and the network status.
+		await page.getByTestId('net-status').waitFor();
+
+		await screen.getByRole('link', { name: 'Go to the start page' }).click();
+		await page.locator('#room-title').waitFor({ timeout: 15_000 });
+		expect(new URL(page.url()).hash).toBe('#/');
+		expect(await page.locator('[data-testid=error-screen]').count()).toBe(0);
+	});
+});
