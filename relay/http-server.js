@@ -226,7 +226,9 @@ export function createHttpServer(options) {
 	function onClientError(err, socket) {
 		const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
 		if (timeout) refused('request_timeout', `closed a connection: request not complete within --headers-timeout/--request-timeout`);
-		if (socket.writable && !(/** @type {Socket} */ (socket)._httpMessage)) {
+		// Node's own rule: answer only if no response has started on this socket.
+		const inFlight = /** @type {{ _httpMessage?: { headersSent?: boolean } }} */ (/** @type {unknown} */ (socket))._httpMessage;
+		if (socket.writable && !inFlight?.headersSent) {
 			const status = timeout ? '408 Request Timeout' : '400 Bad Request';
 			socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
 			return;

@@ -28,6 +28,7 @@ import { createLibp2p } from 'libp2p';
  * @property {number} circuitDataLimit bytes per relayed connection
  * @property {number} circuitDurationLimit lifetime of a relayed connection, seconds
  * @property {number} maxConnections libp2p connections at once
+ * @property {number} maxGossipMessage largest gossipsub message accepted, bytes
  */
 
 /**
@@ -57,6 +58,13 @@ const MAX_STOP_STREAMS_PER_CONNECTION = 300;
  * intended ceiling; beyond it latency degrades but nothing breaks.
  */
 const MESH_DEGREE_HIGH = 64;
+
+/**
+ * One gossipsub RPC may bundle several messages (answers to IWANT) and
+ * control entries: four of the largest messages. Anything longer is cut
+ * before it is decoded, instead of gossipsub's 4 MiB default.
+ */
+const RPC_MESSAGES_PER_FRAME = 4;
 
 /**
  * Creates and starts the relay's libp2p node.
@@ -107,6 +115,7 @@ export async function createRelayNode({ privateKey, announce, limits }) {
 			pubsub: gossipsub({
 				// Apps may publish before any other member has joined the room.
 				allowPublishToZeroTopicPeers: true,
+				maxInboundDataLength: limits.maxGossipMessage * RPC_MESSAGES_PER_FRAME,
 				emitSelf: false,
 				Dhi: MESH_DEGREE_HIGH,
 				// Every peer reaches libp2p from 127.0.0.1 through the HTTP pipe (or
