@@ -230,9 +230,9 @@ export function createHttpServer(options) {
 		const inFlight = /** @type {{ _httpMessage?: { headersSent?: boolean } }} */ (/** @type {unknown} */ (socket))._httpMessage;
 		if (socket.writable && !inFlight?.headersSent) {
 			const status = timeout ? '408 Request Timeout' : '400 Bad Request';
-			socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
-			return;
+			socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 		}
+		// Node's own handling: the status is flushed before the socket closes.
 		socket.destroy();
 	}
 
