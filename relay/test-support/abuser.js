@@ -50,7 +50,7 @@ const makePeer = () =>
 /** @type {Array<Awaited<ReturnType<typeof makePeer>>>} */
 const peers = [];
 /** @type {Record<string, unknown>} */
-let result = {};
+let result;
 try {
 	if (mode === 'reserve') {
 		let ok = 0;
