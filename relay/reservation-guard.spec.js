@@ -18,8 +18,12 @@ function fakeStore(max) {
 	const reservations = new Map();
 	return {
 		reservations,
-		/** @param {import('@libp2p/interface').PeerId} p */
-		reserve(p) {
+		/**
+		 * @param {import('@libp2p/interface').PeerId} p
+		 * @param {import('@multiformats/multiaddr').Multiaddr} a the real store keeps it; the fake has no use for it
+		 */
+		reserve(p, a) {
+			void a;
 			const key = p.toString();
 			if (reservations.size >= max && !reservations.has(key)) return { status: 'RESERVATION_REFUSED' };
 			if (!reservations.has(key)) {
