@@ -140,6 +140,8 @@ Options:
   --max-connections-per-ip <n>   WebSocket connections per client IP (default 32)
   --max-topics <n>               gossipsub topics mirrored at once (default 4096)
   --max-topics-per-peer <n>      mirrored topics one peer's subscriptions may add (default 32)
+  --trust-proxy                  client IP from X-Forwarded-For (behind a reverse proxy only)
+  -h, --help                     show this help
 
 Limits against one abusive address (each refusal is counted in the metrics):
   --max-sockets-per-ip <n>       TCP connections of any kind per client IP (default 64;
@@ -147,7 +149,7 @@ Limits against one abusive address (each refusal is counted in the metrics):
   --max-pending-per-ip <n>       connections per IP still sending a request head (default 16)
   --headers-timeout <s>          time to send a complete request head (default 10)
   --request-timeout <s>          time to send a whole HTTP request (default 30)
-  --idle-timeout <s>             idle HTTP keep-alive connections closed after (default 30)
+  --idle-timeout <s>             silent HTTP (not WebSocket) connections closed after (default 30)
   --max-ws-frame <bytes>         largest WebSocket frame/message a client may send (default 131072)
   --max-reservations-per-ip <n>  reservations held by peers behind one IP (default 16)
   --max-gossip-message <bytes>   largest gossipsub message accepted (default 270336)
@@ -158,8 +160,6 @@ Metrics (Prometheus text format, off by default):
   --metrics-port <n>             serve /metrics on this port, 0 = any free port
   --metrics-host <ip>            address for /metrics (default 127.0.0.1; anything else
                                  exposes relay internals: put it behind a firewall)
-  --trust-proxy                  client IP from X-Forwarded-For (behind a reverse proxy only)
-  -h, --help                     show this help
 `;
 }
 
