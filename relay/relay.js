@@ -197,6 +197,10 @@ function registerGauges(metrics, { http, node, mirror, messageRate, byteRate }) 
 	metrics.gauge('gossip_messages_per_second', 'gossip messages accepted per second, last 10 s', () => messageRate.perSecond(Date.now()));
 	metrics.gauge('gossip_bytes_per_second', 'gossip payload bytes accepted per second, last 10 s', () => byteRate.perSecond(Date.now()));
 	metrics.gauge('resident_memory_bytes', 'resident set size of the relay process', () => process.memoryUsage.rss());
+	metrics.gauge('cpu_seconds', 'CPU time the relay process has used, user plus system', () => {
+		const { user, system } = process.cpuUsage();
+		return (user + system) / 1e6;
+	});
 }
 
 /**
