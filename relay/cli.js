@@ -92,6 +92,7 @@ process.stdout.write(
 	].join('\n') + '\n'
 );
 // After the address block, so that block always starts the output.
+if (relay.metricsUrl) log.info(`metrics at ${relay.metricsUrl}`);
 if (relay.keyCreated) log.info(`created a new relay identity in ${config.keyFile}; keep this file to keep the PeerId`);
 if (config.staticDir === null) log.info('not serving the app (--no-static)');
 else if (!existsSync(config.staticDir)) log.warn(`app folder ${config.staticDir} not found: run \`npm run build\` (the relay works without it)`);

@@ -25,6 +25,19 @@ import { multiaddr } from '@multiformats/multiaddr';
  * @property {number} maxConnections WebSocket connections piped to libp2p at once.
  * @property {number} maxConnectionsPerIp WebSocket connections one client IP may hold.
  * @property {number} maxTopics Gossipsub topics the relay mirrors at once.
+ * @property {number} maxTopicsPerPeer Mirrored topics one peer's subscriptions may account for.
+ * @property {number} maxSocketsPerIp TCP connections of any kind (page loads, WebSockets, half-open) one client IP may hold.
+ * @property {number} maxPendingPerIp Connections from one IP that have not yet sent a complete request head.
+ * @property {number} headersTimeout Seconds a client has to send a complete request head.
+ * @property {number} requestTimeout Seconds a client has to send a whole HTTP request.
+ * @property {number} idleTimeout Seconds an HTTP (not WebSocket) connection may stay idle.
+ * @property {number} maxWsFrame Largest WebSocket frame or message, in bytes, a client may send.
+ * @property {number} maxReservationsPerIp Circuit relay reservations held by peers behind one client IP.
+ * @property {number} maxGossipMessage Largest gossipsub message, in bytes, the relay accepts and forwards.
+ * @property {number} gossipRate Gossipsub messages per second one peer may have forwarded (sustained).
+ * @property {number} gossipByteRate Gossipsub bytes per second one peer may have forwarded (sustained).
+ * @property {number | null} metricsPort Loopback port of the Prometheus endpoint, null = no endpoint.
+ * @property {string} metricsHost Address the metrics endpoint binds to.
  * @property {boolean} trustProxy Take the client IP from `X-Forwarded-For` (only behind a reverse proxy).
  */
 
@@ -56,10 +69,37 @@ const INTEGER_OPTIONS = {
 	// A household or office behind one NAT has a handful of tabs; 32 leaves room without letting one host take all.
 	'max-connections-per-ip': { def: 32, min: 1, max: 65_536, unit: '' },
 	// Each room uses a few topics; bounded because every mirrored topic costs memory and heartbeat work.
-	'max-topics': { def: 4096, min: 1, max: 1_000_000, unit: '' }
+	'max-topics': { def: 4096, min: 1, max: 1_000_000, unit: '' },
+	// A browser joins 2 topics per room (room + meet); 32 is 16 rooms at once. With 32 connections
+	// per IP one address can account for at most 1024 mirrored topics, a quarter of the default cap.
+	'max-topics-per-peer': { def: 32, min: 1, max: 1_000_000, unit: '' },
+	// The 32 WebSockets per IP plus page loads (a browser opens up to 6 per origin, a few tabs behind one NAT).
+	'max-sockets-per-ip': { def: 64, min: 1, max: 65_536, unit: '' },
+	// A browser has at most 6 requests in flight per origin; 16 covers a few tabs behind one NAT.
+	// Half-finished requests are what slowloris holds open, so this is the limit it hits.
+	'max-pending-per-ip': { def: 16, min: 1, max: 65_536, unit: '' },
+	// 10 s to send a request head: a browser sends it at once, even on a slow phone link.
+	'headers-timeout': { def: 10, min: 1, max: 600, unit: 's' },
+	// 30 s for a whole request: the relay only serves GETs without bodies.
+	'request-timeout': { def: 30, min: 1, max: 3600, unit: 's' },
+	// 30 s idle before an HTTP keep-alive socket is closed; WebSockets are exempt (libp2p pings them).
+	'idle-timeout': { def: 30, min: 1, max: 3600, unit: 's' },
+	// 128 KiB. libp2p sends one WebSocket message per Noise message: at most 65,535 bytes plus its
+	// 2-byte length, before and after the handshake. Twice that leaves room for a client that joins
+	// a length prefix and its message; ws's own default (100 MiB) let 8 connections grow the relay by 750 MB.
+	'max-ws-frame': { def: 128 * 1024, min: 65_537, max: 64 * MIB, unit: ' bytes' },
+	// A household's browsers each hold one; 16 of the 256 keeps 16 addresses from taking them all.
+	'max-reservations-per-ip': { def: 16, min: 1, max: 100_000, unit: '' },
+	// 264 KiB: the app's largest topic message is a 256 KiB room update, plus its seal and gossipsub envelope.
+	'max-gossip-message': { def: 264 * 1024, min: 1024, max: 16 * MIB, unit: ' bytes' },
+	// 50 messages/s sustained per peer (bursts of 4 s worth): presence and edits come at a few per second.
+	'gossip-rate': { def: 50, min: 1, max: 1_000_000, unit: '/s' },
+	// 128 KiB/s sustained per peer (bursts of 4 s, and always one largest message): edits are small, a
+	// full room update is rare. A flood from one peer is cut to this; everyone else's messages still flow.
+	'gossip-byte-rate': { def: 128 * 1024, min: 1024, max: 1024 * MIB, unit: ' bytes/s' }
 };
 
-const STRING_OPTIONS = ['host', 'announce', 'key-file', 'static'];
+const STRING_OPTIONS = ['host', 'announce', 'key-file', 'static', 'metrics-port', 'metrics-host'];
 const BOOLEAN_OPTIONS = ['trust-proxy', 'no-static'];
 
 /** Accepted spellings of booleans in the environment. */
@@ -99,8 +139,27 @@ Options:
   --max-connections <n>          WebSocket connections at once (default 1024)
   --max-connections-per-ip <n>   WebSocket connections per client IP (default 32)
   --max-topics <n>               gossipsub topics mirrored at once (default 4096)
+  --max-topics-per-peer <n>      mirrored topics one peer's subscriptions may add (default 32)
   --trust-proxy                  client IP from X-Forwarded-For (behind a reverse proxy only)
   -h, --help                     show this help
+
+Limits against one abusive address (each refusal is counted in the metrics):
+  --max-sockets-per-ip <n>       TCP connections of any kind per client IP (default 64;
+                                 not applied behind --trust-proxy: the proxy must limit)
+  --max-pending-per-ip <n>       connections per IP still sending a request head (default 16)
+  --headers-timeout <s>          time to send a complete request head (default 10)
+  --request-timeout <s>          time to send a whole HTTP request (default 30)
+  --idle-timeout <s>             silent HTTP (not WebSocket) connections closed after (default 30)
+  --max-ws-frame <bytes>         largest WebSocket frame/message a client may send (default 131072)
+  --max-reservations-per-ip <n>  reservations held by peers behind one IP (default 16)
+  --max-gossip-message <bytes>   largest gossipsub message accepted (default 270336)
+  --gossip-rate <n>              gossipsub messages/s one peer may have forwarded (default 50)
+  --gossip-byte-rate <bytes>     gossipsub bytes/s one peer may have forwarded (default 131072)
+
+Metrics (Prometheus text format, off by default):
+  --metrics-port <n>             serve /metrics on this port, 0 = any free port
+  --metrics-host <ip>            address for /metrics (default 127.0.0.1; anything else
+                                 exposes relay internals: put it behind a firewall)
 `;
 }
 
@@ -287,6 +346,21 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 		if (parsed) staticDir = null;
 	}
 
+	/** @type {number | null} */
+	let metricsPort = null;
+	const metricsPortRaw = pick('metrics-port');
+	if (metricsPortRaw !== undefined) {
+		const text = metricsPortRaw.trim();
+		if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+			return { error: `--metrics-port must be a port number between 0 and 65535, got '${metricsPortRaw}'` };
+		}
+		metricsPort = Number(text);
+	}
+	const metricsHost = (pick('metrics-host') ?? '127.0.0.1').trim();
+	if (isIP(metricsHost) === 0) {
+		return { error: `--metrics-host must be an IP address such as 127.0.0.1, got '${metricsHost}'` };
+	}
+
 	return {
 		config: {
 			host,
@@ -301,6 +375,19 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 			maxConnections: numbers['max-connections'],
 			maxConnectionsPerIp: numbers['max-connections-per-ip'],
 			maxTopics: numbers['max-topics'],
+			maxTopicsPerPeer: numbers['max-topics-per-peer'],
+			maxSocketsPerIp: numbers['max-sockets-per-ip'],
+			maxPendingPerIp: numbers['max-pending-per-ip'],
+			headersTimeout: numbers['headers-timeout'],
+			requestTimeout: numbers['request-timeout'],
+			idleTimeout: numbers['idle-timeout'],
+			maxWsFrame: numbers['max-ws-frame'],
+			maxReservationsPerIp: numbers['max-reservations-per-ip'],
+			maxGossipMessage: numbers['max-gossip-message'],
+			gossipRate: numbers['gossip-rate'],
+			gossipByteRate: numbers['gossip-byte-rate'],
+			metricsPort,
+			metricsHost,
 			trustProxy
 		}
 	};

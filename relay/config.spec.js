@@ -43,12 +43,49 @@ describe('parseConfig defaults', () => {
 			maxConnections: 1024,
 			maxConnectionsPerIp: 32,
 			maxTopics: 4096,
+			maxTopicsPerPeer: 32,
+			maxSocketsPerIp: 64,
+			maxPendingPerIp: 16,
+			headersTimeout: 10,
+			requestTimeout: 30,
+			idleTimeout: 30,
+			maxWsFrame: 128 * 1024,
+			maxReservationsPerIp: 16,
+			maxGossipMessage: 264 * 1024,
+			gossipRate: 50,
+			gossipByteRate: 128 * 1024,
+			metricsPort: null,
+			metricsHost: '127.0.0.1',
 			trustProxy: false
 		});
 	});
 
 	it('defaults the static folder to build/ next to the relay folder', () => {
 		expect(DEFAULT_STATIC_DIR).toBe(new URL('../build', import.meta.url).pathname);
+	});
+});
+
+describe('parseConfig abuse limits and metrics', () => {
+	it('reads every limit from flags and STANZA_ variables', () => {
+		expect(config(['--max-sockets-per-ip', '5', '--max-ws-frame=70000', '--gossip-rate', '3'], { STANZA_MAX_PENDING_PER_IP: '2' })).toMatchObject({
+			maxSocketsPerIp: 5,
+			maxPendingPerIp: 2,
+			maxWsFrame: 70000,
+			gossipRate: 3
+		});
+	});
+
+	it('refuses a WebSocket frame limit below one Noise message', () => {
+		expect(error(['--max-ws-frame', '65536'])).toMatch(/--max-ws-frame must be between 65537/);
+	});
+
+	it('serves metrics only when asked, on loopback unless told otherwise', () => {
+		expect(config([])).toMatchObject({ metricsPort: null, metricsHost: '127.0.0.1' });
+		expect(config(['--metrics-port', '0'])).toMatchObject({ metricsPort: 0, metricsHost: '127.0.0.1' });
+		expect(config([], { STANZA_METRICS_PORT: '9100', STANZA_METRICS_HOST: '10.0.0.2' })).toMatchObject({ metricsPort: 9100, metricsHost: '10.0.0.2' });
+		expect(error(['--metrics-port', '70000'])).toMatch(/--metrics-port must be a port number/);
+		expect(error(['--metrics-port', 'on'])).toMatch(/--metrics-port must be a port number/);
+		expect(error(['--metrics-host', 'localhost'])).toMatch(/--metrics-host must be an IP address/);
 	});
 });
 
@@ -138,7 +175,7 @@ describe('parseConfig environment', () => {
 				STANZA_MAX_TOPICS: '3',
 				STANZA_TRUST_PROXY: '1'
 			})
-		).toEqual({
+		).toMatchObject({
 			host: '127.0.0.1',
 			port: 9001,
 			announce: ['/dns4/a.example/tcp/443/tls/ws', '/dns4/b.example/tcp/443/tls/ws'],
@@ -233,7 +270,10 @@ describe('--help', () => {
 		for (const flag of [
 			'--host', '--port', '--announce', '--key-file', '--static', '--no-static', '--max-reservations',
 			'--reservation-ttl', '--circuit-data-limit', '--circuit-duration-limit', '--max-connections',
-			'--max-connections-per-ip', '--max-topics', '--trust-proxy', '--help'
+			'--max-connections-per-ip', '--max-topics', '--trust-proxy', '--help', '--max-topics-per-peer',
+			'--max-sockets-per-ip', '--max-pending-per-ip', '--headers-timeout', '--request-timeout', '--idle-timeout',
+			'--max-ws-frame', '--max-reservations-per-ip', '--max-gossip-message', '--gossip-rate', '--gossip-byte-rate',
+			'--metrics-port', '--metrics-host'
 		]) {
 			expect(text).toContain(flag);
 		}

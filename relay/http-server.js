@@ -9,18 +9,26 @@
  * reverse-proxy line (or none on a LAN) is enough.
  *
  * libp2p sees every piped connection as coming from 127.0.0.1, so the limits
- * that need the real client address (connections per IP) are enforced here.
+ * that need the real client address are enforced here: TCP connections and
+ * unfinished requests per IP (at accept, before a byte is parsed), WebSocket
+ * connections per IP, the size of WebSocket frames (ws-frame-guard.js), and
+ * the time a request head may take. `ipOfUpstreamPort` tells the libp2p side
+ * which client IP a piped connection belongs to (its loopback source port).
  */
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { connect, isIP } from 'node:net';
 import { join, relative, sep, isAbsolute } from 'node:path';
+import { PerIpCounter } from './per-ip-counter.js';
 import { sendStaticFile } from './static-files.js';
+import { WsFrameGuard } from './ws-frame-guard.js';
 
 /** @typedef {import('./log.js').Logger} Logger */
 /** @typedef {import('node:stream').Duplex} Duplex */
 /** @typedef {import('node:http').IncomingMessage} IncomingMessage */
 /** @typedef {import('node:http').ServerResponse} ServerResponse */
+/** @typedef {import('node:net').Socket} Socket */
+/** @typedef {import('./metrics.js').Metrics} Metrics */
 
 /**
  * What `/.well-known/stanza-relay.json` answers.
@@ -39,6 +47,13 @@ import { sendStaticFile } from './static-files.js';
  * @property {number} maxConnections WebSocket connections piped at once
  * @property {number} maxConnectionsPerIp WebSocket connections per client IP
  * @property {boolean} trustProxy take the client IP from `X-Forwarded-For`
+ * @property {number} [maxSocketsPerIp] TCP connections of any kind per IP (not applied with trustProxy)
+ * @property {number} [maxPendingPerIp] connections per IP that have not sent a complete request head
+ * @property {number} [headersTimeout] seconds to send a request head
+ * @property {number} [requestTimeout] seconds to send a whole request
+ * @property {number} [idleTimeout] seconds an HTTP (not upgraded) socket may stay silent
+ * @property {number} [maxWsFrame] largest WebSocket frame/message a client may send, bytes
+ * @property {Metrics} [metrics] where refusals and traffic are counted
  * @property {Logger} log
  */
 
@@ -50,6 +65,25 @@ export const WELL_KNOWN_PATH = '/.well-known/stanza-relay.json';
  * the room left for page loads when every WebSocket slot is taken.
  */
 const HTTP_CONNECTION_HEADROOM = 256;
+
+/** How long Node waits between checks of `headersTimeout`/`requestTimeout` (its default is 30 s, which would triple a 10 s limit). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+/** 5 s, Node's own default: browsers reuse a keep-alive connection at once or not at all. */
+const KEEP_ALIVE_TIMEOUT_MS = 5000;
+
+/** A limit that keeps firing is logged at most this often, so an attack cannot flood the log. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+/** Defaults of the optional limits, equal to config.js's (for embedding and tests). */
+const DEFAULT_LIMITS = {
+	maxSocketsPerIp: 64,
+	maxPendingPerIp: 16,
+	headersTimeout: 10,
+	requestTimeout: 30,
+	idleTimeout: 30,
+	maxWsFrame: 128 * 1024
+};
 
 const NOT_BUILT_TEXT =
 	'Stanza relay: the app is not built yet.\n\nRun `npm run build` in the Stanza folder, then reload this page.\n' +
@@ -64,7 +98,8 @@ const NO_STATIC_TEXT = 'Stanza relay: this relay does not serve the app (started
  * @param {HttpServerOptions} options
  */
 export function createHttpServer(options) {
-	const { log } = options;
+	const { log, metrics } = options;
+	const limits = { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
 
 	/** @type {number | null} loopback port of libp2p's WebSocket listener */
 	let upgradePort = null;
@@ -77,8 +112,44 @@ export function createHttpServer(options) {
 	let pipedCount = 0;
 	/** @type {Map<string, number>} client IP → piped connections */
 	const perIp = new Map();
+	/** TCP connections of any kind per socket IP; unfinished request heads per socket IP. */
+	const socketsPerIp = new PerIpCounter(limits.maxSocketsPerIp);
+	const pendingPerIp = new PerIpCounter(limits.maxPendingPerIp);
+	/** @type {WeakMap<Duplex, string>} sockets still counted in pendingPerIp → their IP */
+	const pendingSockets = new WeakMap();
+	/** @type {Map<number, string>} loopback source port of a pipe to libp2p → client IP */
+	const upstreamIps = new Map();
+	/** @type {Map<string, number>} limit → when it was last logged */
+	const lastLogged = new Map();
 
-	const server = createServer((req, res) => {
+	/**
+	 * Counts a refusal and logs it, at most once per interval per limit.
+	 *
+	 * @param {keyof typeof import('./metrics.js').LIMITS} limit
+	 * @param {string} message
+	 */
+	const refused = (limit, message) => {
+		metrics?.refuse(limit);
+		const now = Date.now();
+		if (now - (lastLogged.get(limit) ?? -Infinity) < REFUSAL_LOG_INTERVAL_MS) return;
+		lastLogged.set(limit, now);
+		log.warn(`${message} (further refusals by this limit are counted in metrics, logged every ${REFUSAL_LOG_INTERVAL_MS / 1000} s)`);
+	};
+
+	/**
+	 * The socket has sent a complete request head: it no longer counts as pending.
+	 *
+	 * @param {Duplex} socket
+	 */
+	const headComplete = (socket) => {
+		const ip = pendingSockets.get(socket);
+		if (ip === undefined) return;
+		pendingSockets.delete(socket);
+		pendingPerIp.release(ip);
+	};
+
+	const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, (req, res) => {
+		headComplete(req.socket);
 		handleRequest(req, res).catch((err) => {
 			log.warn(`http ${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
 			if (!res.headersSent) sendText(res, 500, 'internal error\n');
@@ -86,7 +157,64 @@ export function createHttpServer(options) {
 		});
 	});
 	server.maxConnections = options.maxConnections + HTTP_CONNECTION_HEADROOM;
+	server.headersTimeout = limits.headersTimeout * 1000;
+	server.requestTimeout = limits.requestTimeout * 1000;
+	server.keepAliveTimeout = Math.min(KEEP_ALIVE_TIMEOUT_MS, limits.idleTimeout * 1000);
+	// Inactivity on HTTP sockets (a client that stops reading a response); upgraded sockets opt out.
+	server.timeout = limits.idleTimeout * 1000;
+	server.on('connection', onConnection);
+	server.on('clientError', onClientError);
 	server.on('upgrade', onUpgrade);
+
+	/**
+	 * Every TCP connection, before Node parses a byte: per-IP caps on sockets
+	 * and on unfinished requests, so one address holding half-sent requests
+	 * (slowloris) cannot use up `maxConnections` for everyone.
+	 *
+	 * @param {Socket} socket
+	 */
+	function onConnection(socket) {
+		socket.on('error', () => socket.destroy());
+		// Behind a trusted proxy every socket comes from the proxy: only it can limit per client.
+		if (options.trustProxy) return;
+		const ip = normalizeIp(socket.remoteAddress ?? 'unknown');
+		if (!socketsPerIp.tryAcquire(ip)) {
+			refused('sockets_per_ip', `closed a connection from ${ip}: it already has ${limits.maxSocketsPerIp} (--max-sockets-per-ip)`);
+			socket.destroy();
+			return;
+		}
+		if (!pendingPerIp.tryAcquire(ip)) {
+			socketsPerIp.release(ip);
+			refused('pending_per_ip', `closed a connection from ${ip}: ${limits.maxPendingPerIp} of its requests are unfinished (--max-pending-per-ip)`);
+			socket.destroy();
+			return;
+		}
+		pendingSockets.set(socket, ip);
+		socket.once('close', () => {
+			headComplete(socket);
+			socketsPerIp.release(ip);
+		});
+	}
+
+	/**
+	 * Malformed requests and timeouts. With a listener here Node no longer
+	 * answers for us, so answer (400/408) and close.
+	 *
+	 * @param {Error & { code?: string }} err
+	 * @param {Duplex} socket
+	 */
+	function onClientError(err, socket) {
+		const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+		if (timeout) refused('request_timeout', `closed a connection: request not complete within --headers-timeout/--request-timeout`);
+		// Node's own rule: answer only if no response has started on this socket.
+		const inFlight = /** @type {{ _httpMessage?: { headersSent?: boolean } }} */ (/** @type {unknown} */ (socket))._httpMessage;
+		if (socket.writable && !inFlight?.headersSent) {
+			const status = timeout ? '408 Request Timeout' : '400 Bad Request';
+			socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+		}
+		// Node's own handling: the status is flushed before the socket closes.
+		socket.destroy();
+	}
 
 	/**
 	 * @param {IncomingMessage} req
@@ -167,6 +295,7 @@ export function createHttpServer(options) {
 	function onUpgrade(req, socket, head) {
 		// Registered first: a reset while we decide must not become an uncaught error.
 		socket.on('error', () => socket.destroy());
+		headComplete(socket);
 
 		if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
 			return refuse(socket, '400 Bad Request');
@@ -176,11 +305,11 @@ export function createHttpServer(options) {
 		const ip = clientIp(req, options.trustProxy);
 		const fromIp = perIp.get(ip) ?? 0;
 		if (pipedCount >= options.maxConnections) {
-			log.warn(`refused WebSocket from ${ip}: ${options.maxConnections} connections (--max-connections) in use`);
+			refused('connections', `refused WebSocket from ${ip}: ${options.maxConnections} connections (--max-connections) in use`);
 			return refuse(socket, '503 Service Unavailable');
 		}
 		if (fromIp >= options.maxConnectionsPerIp) {
-			log.warn(`refused WebSocket from ${ip}: it already has ${fromIp} (--max-connections-per-ip)`);
+			refused('connections_per_ip', `refused WebSocket from ${ip}: it already has ${fromIp} (--max-connections-per-ip)`);
 			return refuse(socket, '503 Service Unavailable');
 		}
 
@@ -189,6 +318,12 @@ export function createHttpServer(options) {
 		const upstream = connect({ port: upgradePort, host: '127.0.0.1' });
 		piped.add(socket);
 		piped.add(upstream);
+		/** @type {number | null} */
+		let upstreamPort = null;
+		upstream.once('connect', () => {
+			upstreamPort = upstream.localPort ?? null;
+			if (upstreamPort !== null && !released) upstreamIps.set(upstreamPort, ip);
+		});
 
 		let released = false;
 		const teardown = () => {
@@ -198,6 +333,7 @@ export function createHttpServer(options) {
 			released = true;
 			piped.delete(socket);
 			piped.delete(upstream);
+			if (upstreamPort !== null) upstreamIps.delete(upstreamPort);
 			pipedCount--;
 			const left = (perIp.get(ip) ?? 1) - 1;
 			if (left > 0) perIp.set(ip, left);
@@ -212,10 +348,32 @@ export function createHttpServer(options) {
 		upstream.setNoDelay(true);
 		if ('setNoDelay' in socket && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
 
+		// A WebSocket lives long and libp2p pings it: the HTTP inactivity timeout is not for it.
+		if ('setTimeout' in socket && typeof socket.setTimeout === 'function') socket.setTimeout(0);
+
 		upstream.write(requestHead(req));
-		if (head.length > 0) upstream.write(head);
-		socket.pipe(upstream);
-		upstream.pipe(socket);
+		const guard = new WsFrameGuard(limits.maxWsFrame);
+		/** @param {Buffer} chunk */
+		const forward = (chunk) => {
+			const problem = guard.push(chunk);
+			if (problem !== null) {
+				refused('ws_frame', `closed WebSocket from ${ip}: ${problem} (--max-ws-frame)`);
+				teardown();
+				return;
+			}
+			metrics?.count('piped_bytes_total', 'bytes piped between clients and libp2p, by direction', chunk.length, { direction: 'in' });
+			if (!upstream.write(chunk)) socket.pause();
+		};
+		if (head.length > 0) forward(head);
+		upstream.on('drain', () => socket.resume());
+		socket.on('data', forward);
+		socket.on('end', () => upstream.end());
+		upstream.on('data', (chunk) => {
+			metrics?.count('piped_bytes_total', 'bytes piped between clients and libp2p, by direction', chunk.length, { direction: 'out' });
+			if (!socket.write(chunk)) upstream.pause();
+		});
+		socket.on('drain', () => upstream.resume());
+		upstream.on('end', () => socket.end());
 	}
 
 	return {
@@ -257,6 +415,22 @@ export function createHttpServer(options) {
 		/** WebSocket connections currently piped to libp2p. */
 		get pipedConnections() {
 			return pipedCount;
+		},
+
+		/** TCP connections open now, of any kind (not counted behind --trust-proxy). */
+		get openSockets() {
+			return socketsPerIp.total;
+		},
+
+		/**
+		 * The client IP behind a piped connection, from the loopback source port
+		 * libp2p sees as its remote address; null when no live pipe has it.
+		 *
+		 * @param {number} port
+		 * @returns {string | null}
+		 */
+		ipOfUpstreamPort(port) {
+			return upstreamIps.get(port) ?? null;
 		},
 
 		/**

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpServer, resolveStaticPath, WELL_KNOWN_PATH } from './http-server.js';
+import { createMetrics } from './metrics.js';
 
 /** @typedef {ReturnType<typeof createHttpServer>} HttpFront */
 
@@ -150,9 +151,10 @@ async function upgrade(port, { path = '/', headers = {}, extra = '' } = {}) {
 		'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
 		Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
 		'\r\n';
-	socket.write(head + extra);
+	socket.write(head + extra, 'latin1');
 	let received = '';
-	socket.setEncoding('utf8');
+	// latin1: one character per byte, so WebSocket frame bytes compare exactly.
+	socket.setEncoding('latin1');
 	socket.on('data', (chunk) => (received += chunk));
 	/** Resolves when the received text satisfies `done`, rejects if the socket closes first. */
 	const until = (/** @type {(text: string) => boolean} */ done) =>
@@ -169,7 +171,32 @@ async function upgrade(port, { path = '/', headers = {}, extra = '' } = {}) {
 			socket.on('close', onClose);
 			check();
 		});
-	return { socket, head, until, closed: once(socket, 'close') };
+	return { socket, head, until, closed: closedEvenIfReset(socket) };
+}
+
+/**
+ * A client WebSocket frame as a latin1 string: masked (as clients must), with
+ * an all-zero key so the payload stays readable.
+ *
+ * @param {string} payload
+ * @param {{ opcode?: number, fin?: boolean, length?: number }} [options] `length` overrides the announced length
+ */
+function frame(payload, { opcode = 2, fin = true, length = payload.length } = {}) {
+	const first = String.fromCharCode((fin ? 0x80 : 0) | opcode);
+	let size;
+	if (length < 126) size = String.fromCharCode(0x80 | length);
+	else if (length < 65536) size = String.fromCharCode(0x80 | 126, length >> 8, length & 0xff);
+	else size = String.fromCharCode(0x80 | 127, 0, 0, 0, 0, (length >>> 24) & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
+	return first + size + '\0\0\0\0' + payload;
+}
+
+/**
+ * Resolves on 'close' even when an 'error' (a reset) comes first, unlike `once(socket, 'close')`.
+ *
+ * @param {import('node:net').Socket} socket
+ */
+function closedEvenIfReset(socket) {
+	return new Promise((resolve) => (socket.destroyed ? resolve(undefined) : socket.once('close', resolve)));
 }
 
 describe('static app', () => {
@@ -340,10 +367,10 @@ describe('WebSocket upgrades', () => {
 		const echo = await startEcho();
 		const { front, port } = await startFront();
 		front.setUpgradeTarget(echo.port);
-		const ws = await upgrade(port, { path: '/some/path?x=1', extra: 'EARLY' });
-		await ws.until((text) => text === ws.head + 'EARLY');
-		ws.socket.write('MORE');
-		await ws.until((text) => text.endsWith('EARLYMORE'));
+		const ws = await upgrade(port, { path: '/some/path?x=1', extra: frame('EARLY') });
+		await ws.until((text) => text === ws.head + frame('EARLY'));
+		ws.socket.write(frame('MORE'), 'latin1');
+		await ws.until((text) => text.endsWith(frame('EARLY') + frame('MORE')));
 		expect(front.pipedConnections).toBe(1);
 	});
 
@@ -449,6 +476,26 @@ describe('WebSocket upgrades', () => {
 		await b.closed;
 		expect(front.pipedConnections).toBe(0);
 		expect((await get(port, '/healthz')).status).toBe(200);
+	});
+
+	it('cuts a client whose frame or fragmented message is above --max-ws-frame, before libp2p buffers it', async () => {
+		const echo = await startEcho();
+		const metrics = createMetrics();
+		const { front, port } = await startFront({ maxWsFrame: 70_000, metrics });
+		front.setUpgradeTarget(echo.port);
+
+		const honest = await upgrade(port, { extra: frame('x'.repeat(65_537)) });
+		await honest.until((t) => t.length === honest.head.length + frame('x'.repeat(65_537)).length);
+
+		// Announces 50 MB, sends only the header: nothing of it may reach upstream.
+		const big = await upgrade(port, { extra: frame('', { length: 50_000_000 }) });
+		await closedEvenIfReset(big.socket);
+		// Three fragments of 30 kB: each frame is small, the message is not.
+		const part = 'y'.repeat(30_000);
+		const fragmented = await upgrade(port, { extra: frame(part, { fin: false }) + frame(part, { opcode: 0, fin: false }) + frame(part, { opcode: 0 }) });
+		await closedEvenIfReset(fragmented.socket);
+		expect(metrics.value('refusals_total', { limit: 'ws_frame' })).toBe(2);
+		await waitFor(() => front.pipedConnections === 1);
 	});
 
 	it('close() ends piped connections and is safe to call twice', async () => {

@@ -28,6 +28,7 @@ import { createLibp2p } from 'libp2p';
  * @property {number} circuitDataLimit bytes per relayed connection
  * @property {number} circuitDurationLimit lifetime of a relayed connection, seconds
  * @property {number} maxConnections libp2p connections at once
+ * @property {number} maxGossipMessage largest gossipsub message accepted, bytes
  */
 
 /**
@@ -61,6 +62,13 @@ const MESH_DEGREE_HIGH = 64;
 // How long a client's ping may take before its connection (and reservation) is dropped.
 const PING_TIMEOUT_MS = 20_000;
 const PING_INTERVAL_MS = 25_000;
+
+/**
+ * One gossipsub RPC may bundle several messages (answers to IWANT) and
+ * control entries: four of the largest messages. Anything longer is cut
+ * before it is decoded, instead of gossipsub's 4 MiB default.
+ */
+const RPC_MESSAGES_PER_FRAME = 4;
 
 /**
  * Creates and starts the relay's libp2p node.
@@ -117,6 +125,7 @@ export async function createRelayNode({ privateKey, announce, limits }) {
 			pubsub: gossipsub({
 				// Apps may publish before any other member has joined the room.
 				allowPublishToZeroTopicPeers: true,
+				maxInboundDataLength: limits.maxGossipMessage * RPC_MESSAGES_PER_FRAME,
 				emitSelf: false,
 				Dhi: MESH_DEGREE_HIGH,
 				// Every peer reaches libp2p from 127.0.0.1 through the HTTP pipe (or

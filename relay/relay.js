@@ -11,6 +11,11 @@ import { createHttpServer } from './http-server.js';
 import { loadOrCreateKey } from './key.js';
 import { createRelayNode } from './libp2p-node.js';
 import { startTopicMirror } from './topic-mirror.js';
+import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2';
+import { limitGossip } from './gossip-limits.js';
+import { createMetrics, RateMeter } from './metrics.js';
+import { startMetricsServer } from './metrics-server.js';
+import { guardReservations } from './reservation-guard.js';
 
 /** @typedef {import('./config.js').RelayConfig} RelayConfig */
 /** @typedef {import('./log.js').Logger} Logger */
@@ -23,6 +28,8 @@ import { startTopicMirror } from './topic-mirror.js';
  * @property {number} port the bound HTTP port
  * @property {string[]} multiaddrs advertised libp2p addresses, each ending in `/p2p/<peerId>`
  * @property {boolean} keyCreated true when this start created the key file (a new identity)
+ * @property {string | null} metricsUrl the Prometheus endpoint, null unless --metrics-port was given
+ * @property {import('./metrics.js').Metrics} metrics the relay's counters (embedding, tests)
  * @property {() => Promise<void>} stop closes HTTP, piped sockets and libp2p; safe to call twice
  */
 
@@ -34,6 +41,7 @@ import { startTopicMirror } from './topic-mirror.js';
 export async function startRelay(config, { log }) {
 	const { privateKey, created } = await loadOrCreateKey(config.keyFile);
 	const peerId = peerIdFromPrivateKey(privateKey).toString();
+	const metrics = createMetrics();
 
 	const http = createHttpServer({
 		host: config.host,
@@ -42,6 +50,13 @@ export async function startRelay(config, { log }) {
 		maxConnections: config.maxConnections,
 		maxConnectionsPerIp: config.maxConnectionsPerIp,
 		trustProxy: config.trustProxy,
+		maxSocketsPerIp: config.maxSocketsPerIp,
+		maxPendingPerIp: config.maxPendingPerIp,
+		headersTimeout: config.headersTimeout,
+		requestTimeout: config.requestTimeout,
+		idleTimeout: config.idleTimeout,
+		maxWsFrame: config.maxWsFrame,
+		metrics,
 		log
 	});
 	const port = await http.listen();
@@ -50,6 +65,10 @@ export async function startRelay(config, { log }) {
 	let node = null;
 	/** @type {ReturnType<typeof startTopicMirror> | null} */
 	let mirror = null;
+	/** @type {Array<{ stop: () => void }>} guards and limits, stopped before libp2p */
+	const stoppers = [];
+	/** @type {Awaited<ReturnType<typeof startMetricsServer>> | null} */
+	let metricsServer = null;
 	try {
 		const hosts = reachableHosts(config.host);
 		const announce = config.announce.length > 0 ? config.announce : hosts.map((h) => wsMultiaddr(h, port));
@@ -61,7 +80,8 @@ export async function startRelay(config, { log }) {
 				reservationTtl: config.reservationTtl,
 				circuitDataLimit: config.circuitDataLimit,
 				circuitDurationLimit: config.circuitDurationLimit,
-				maxConnections: config.maxConnections
+				maxConnections: config.maxConnections,
+				maxGossipMessage: config.maxGossipMessage
 			}
 		});
 		node = started.node;
@@ -69,8 +89,42 @@ export async function startRelay(config, { log }) {
 			pubsub: node.services.pubsub,
 			network: node,
 			maxTopics: config.maxTopics,
-			log
+			maxTopicsPerPeer: config.maxTopicsPerPeer,
+			log,
+			refuse: metrics.refuse
 		});
+		stoppers.push(
+			guardReservations({
+				store: /** @type {{ reservationStore?: unknown }} */ (node.services.relay).reservationStore,
+				network: node,
+				ipOf: (addr) => clientIpOf(addr, http),
+				maxPerIp: config.maxReservationsPerIp,
+				refuse: metrics.refuse
+			})
+		);
+		const messageRate = new RateMeter();
+		const byteRate = new RateMeter();
+		stoppers.push(
+			limitGossip({
+				pubsub: node.services.pubsub,
+				network: node,
+				maxMessageBytes: config.maxGossipMessage,
+				messageRate: config.gossipRate,
+				byteRate: config.gossipByteRate,
+				refuse: metrics.refuse,
+				accepted(bytes) {
+					const now = Date.now();
+					messageRate.record(1, now);
+					byteRate.record(bytes, now);
+					metrics.count('gossip_messages_total', 'gossip messages accepted for forwarding');
+					metrics.count('gossip_bytes_total', 'payload bytes of gossip messages accepted for forwarding', bytes);
+				}
+			})
+		);
+		registerGauges(metrics, { http, node, mirror, messageRate, byteRate });
+		if (config.metricsPort !== null) {
+			metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, metrics });
+		}
 		http.setUpgradeTarget(started.internalPort);
 
 		const multiaddrs = node.getMultiaddrs().map((ma) => ma.toString());
@@ -80,6 +134,7 @@ export async function startRelay(config, { log }) {
 		let stopping = /** @type {Promise<void> | null} */ (null);
 		const runningNode = node;
 		const runningMirror = mirror;
+		const runningMetricsServer = metricsServer;
 		return {
 			peerId,
 			httpUrl: appUrls[0],
@@ -87,9 +142,13 @@ export async function startRelay(config, { log }) {
 			port,
 			multiaddrs,
 			keyCreated: created,
+			metricsUrl: runningMetricsServer?.url ?? null,
+			metrics,
 			stop() {
 				stopping ??= (async () => {
 					runningMirror.stop();
+					for (const s of stoppers) s.stop();
+					await runningMetricsServer?.close();
 					await http.close();
 					await runningNode.stop();
 				})();
@@ -98,10 +157,50 @@ export async function startRelay(config, { log }) {
 		};
 	} catch (err) {
 		mirror?.stop();
+		for (const s of stoppers) s.stop();
+		await metricsServer?.close();
 		await http.close();
 		await Promise.resolve(node?.stop()).catch(() => {});
 		throw err;
 	}
+}
+
+/**
+ * The client IP behind a libp2p connection: every one arrives through the
+ * HTTP front's pipe from a loopback port the front remembers. A process on
+ * this machine that dials libp2p's loopback port directly is 'local'.
+ *
+ * @param {import('@multiformats/multiaddr').Multiaddr} addr the connection's remote address
+ * @param {{ ipOfUpstreamPort: (port: number) => string | null }} http
+ */
+function clientIpOf(addr, http) {
+	const tcp = addr.getComponents().find((c) => c.name === 'tcp');
+	return (tcp?.value ? http.ipOfUpstreamPort(Number(tcp.value)) : null) ?? 'local';
+}
+
+/**
+ * The gauges of the metrics page, read when it is rendered.
+ *
+ * @param {import('./metrics.js').Metrics} metrics
+ * @param {{ http: ReturnType<typeof createHttpServer>, node: Awaited<ReturnType<typeof createRelayNode>>['node'],
+ *   mirror: ReturnType<typeof startTopicMirror>, messageRate: RateMeter, byteRate: RateMeter }} parts
+ */
+function registerGauges(metrics, { http, node, mirror, messageRate, byteRate }) {
+	metrics.gauge('websocket_connections', 'WebSocket connections piped to libp2p', () => http.pipedConnections);
+	metrics.gauge('tcp_connections', 'TCP connections to the public port, of any kind (0 behind --trust-proxy)', () => http.openSockets);
+	metrics.gauge('libp2p_connections', 'libp2p connections', () => node.getConnections().length);
+	metrics.gauge('reservations', 'circuit relay reservations held', () => node.services.relay.reservations.size);
+	metrics.gauge('circuits', 'relayed connections open through this relay', () =>
+		node.getConnections().reduce((n, c) => n + c.streams.filter((s) => s.protocol === RELAY_V2_STOP_CODEC).length, 0)
+	);
+	metrics.gauge('topics', 'gossipsub topics mirrored', () => mirror.topics().length);
+	metrics.gauge('gossip_messages_per_second', 'gossip messages accepted per second, last 10 s', () => messageRate.perSecond(Date.now()));
+	metrics.gauge('gossip_bytes_per_second', 'gossip payload bytes accepted per second, last 10 s', () => byteRate.perSecond(Date.now()));
+	metrics.gauge('resident_memory_bytes', 'resident set size of the relay process', () => process.memoryUsage.rss());
+	metrics.gauge('cpu_seconds', 'CPU time the relay process has used, user plus system', () => {
+		const { user, system } = process.cpuUsage();
+		return (user + system) / 1e6;
+	});
 }
 
 /**

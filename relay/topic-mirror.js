@@ -8,6 +8,14 @@
  * topic that a connected peer joins, and leaves it when no connected peer is
  * left on it. The relay never reads the messages: apps encrypt them, and
  * gossipsub forwards them on its own once subscribed.
+ *
+ * Two caps: `maxTopics` in all, and `maxTopicsPerPeer` topics that any one
+ * peer's subscriptions may keep mirrored. Without the second, one connection
+ * subscribing to thousands of junk topics filled the global cap and the
+ * relay stopped carrying new rooms for everyone. The mirror keeps its own
+ * record of who subscribed to what (rather than asking gossipsub), so a topic
+ * a peer was refused never counts as that peer's, and a peer's topics go the
+ * moment it disconnects, not when gossipsub gets round to forgetting it.
  */
 
 /** @typedef {import('./log.js').Logger} Logger */
@@ -19,7 +27,6 @@
  * @typedef {object} MirrorPubSub
  * @property {(type: 'subscription-change', listener: (event: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) => void} addEventListener
  * @property {(type: 'subscription-change', listener: (event: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) => void} removeEventListener
- * @property {(topic: string) => PeerId[]} getSubscribers
  * @property {(topic: string) => void} subscribe
  * @property {(topic: string) => void} unsubscribe
  */
@@ -46,42 +53,71 @@ export const MAX_TOPIC_LENGTH = 256;
  * Starts mirroring. Returns `stop()` (leaves every mirrored topic; safe to
  * call twice) and `topics()` (the topics mirrored now, for tests and logs).
  *
- * @param {{ pubsub: MirrorPubSub, network: MirrorNetwork, maxTopics: number, log: Logger }} options
+ * @param {{ pubsub: MirrorPubSub, network: MirrorNetwork, maxTopics: number, maxTopicsPerPeer: number, log: Logger,
+ *   refuse?: (limit: 'topics' | 'topics_per_peer') => void }} options
+ *   `refuse` is told each time a cap turns a topic away (metrics)
  */
-export function startTopicMirror({ pubsub, network, maxTopics, log }) {
+export function startTopicMirror({ pubsub, network, maxTopics, maxTopicsPerPeer, log, refuse = () => {} }) {
 	/** @type {Set<string>} */
 	const mirrored = new Set();
+	/** @type {Map<string, Set<string>>} mirrored topic → peers (ids) whose subscription keeps it */
+	const topicPeers = new Map();
+	/** @type {Map<string, Set<string>>} peer id → the mirrored topics counted as its */
+	const peerTopics = new Map();
 	/** Warn once per time the cap is reached, not once per refused topic. */
 	let warnedFull = false;
+	/** @type {Set<string>} peers already warned about, until they disconnect */
+	const warnedPeers = new Set();
 	let stopped = false;
 
 	/**
-	 * True while at least one peer that is still connected subscribes. The
-	 * connection check matters on `peer:disconnect`: gossipsub drops the
-	 * peer's subscriptions asynchronously, possibly after our handler runs.
-	 *
+	 * @param {PeerId} peerId
 	 * @param {string} topic
 	 */
-	const hasConnectedSubscriber = (topic) =>
-		pubsub.getSubscribers(topic).some((peer) => network.getConnections(peer).length > 0);
-
-	/** @param {string} topic */
-	const join = (topic) => {
-		if (mirrored.has(topic) || !hasConnectedSubscriber(topic)) return;
-		if (mirrored.size >= maxTopics) {
-			if (!warnedFull) {
-				warnedFull = true;
-				log.warn(`mirroring ${maxTopics} topics (--max-topics): ignoring new topics until some are left`);
+	const join = (peerId, topic) => {
+		// A subscription that arrives after its peer left (gossipsub is asynchronous) keeps nothing.
+		if (network.getConnections(peerId).length === 0) return;
+		const peer = peerId.toString();
+		if (topicPeers.get(topic)?.has(peer)) return;
+		const mine = peerTopics.get(peer) ?? new Set();
+		if (mine.size >= maxTopicsPerPeer) {
+			refuse('topics_per_peer');
+			if (!warnedPeers.has(peer)) {
+				warnedPeers.add(peer);
+				log.warn(`peer ${peer} subscribes to more than ${maxTopicsPerPeer} topics (--max-topics-per-peer): not mirroring the rest`);
 			}
 			return;
 		}
-		mirrored.add(topic);
-		pubsub.subscribe(topic);
+		if (!mirrored.has(topic)) {
+			if (mirrored.size >= maxTopics) {
+				refuse('topics');
+				if (!warnedFull) {
+					warnedFull = true;
+					log.warn(`mirroring ${maxTopics} topics (--max-topics): ignoring new topics until some are left`);
+				}
+				return;
+			}
+			mirrored.add(topic);
+			pubsub.subscribe(topic);
+		}
+		mine.add(topic);
+		peerTopics.set(peer, mine);
+		const peers = topicPeers.get(topic) ?? new Set();
+		peers.add(peer);
+		topicPeers.set(topic, peers);
 	};
 
-	/** @param {string} topic */
-	const leaveIfUnused = (topic) => {
-		if (!mirrored.has(topic) || hasConnectedSubscriber(topic)) return;
+	/**
+	 * @param {string} peer
+	 * @param {string} topic
+	 */
+	const drop = (peer, topic) => {
+		const mine = peerTopics.get(peer);
+		mine?.delete(topic);
+		if (mine?.size === 0) peerTopics.delete(peer);
+		const peers = topicPeers.get(topic);
+		if (!peers?.delete(peer) || peers.size > 0) return;
+		topicPeers.delete(topic);
 		mirrored.delete(topic);
 		pubsub.unsubscribe(topic);
 		if (mirrored.size < maxTopics) warnedFull = false;
@@ -89,15 +125,20 @@ export function startTopicMirror({ pubsub, network, maxTopics, log }) {
 
 	/** @param {CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>} event */
 	const onSubscriptionChange = (event) => {
-		for (const { topic, subscribe } of event.detail.subscriptions) {
+		const { peerId, subscriptions } = event.detail;
+		for (const { topic, subscribe } of subscriptions) {
 			if (!topic.startsWith(TOPIC_PREFIX) || topic.length > MAX_TOPIC_LENGTH) continue;
-			if (subscribe) join(topic);
-			else leaveIfUnused(topic);
+			if (subscribe) join(peerId, topic);
+			else drop(peerId.toString(), topic);
 		}
 	};
 
-	const onPeerDisconnect = () => {
-		for (const topic of [...mirrored]) leaveIfUnused(topic);
+	/** @param {CustomEvent<PeerId>} event */
+	const onPeerDisconnect = (event) => {
+		// peer:disconnect comes when the peer's last connection has closed.
+		const peer = event.detail.toString();
+		warnedPeers.delete(peer);
+		for (const topic of [...(peerTopics.get(peer) ?? [])]) drop(peer, topic);
 	};
 
 	pubsub.addEventListener('subscription-change', onSubscriptionChange);
@@ -114,6 +155,8 @@ export function startTopicMirror({ pubsub, network, maxTopics, log }) {
 			network.removeEventListener('peer:disconnect', onPeerDisconnect);
 			for (const topic of mirrored) pubsub.unsubscribe(topic);
 			mirrored.clear();
+			topicPeers.clear();
+			peerTopics.clear();
 		}
 	};
 }

@@ -87,7 +87,7 @@ function recordingLog() {
 describe('startTopicMirror', () => {
 	it('joins stanza/ topics that a connected peer joins, once, and ignores others', () => {
 		const net = fakeNetwork();
-		const mirror = startTopicMirror({ ...net, maxTopics: 10, log: recordingLog().log });
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
 		net.connect('A');
 		net.connect('B');
 		net.change('A', [['stanza/room1/chat', true], ['other/topic', true]]);
@@ -98,7 +98,7 @@ describe('startTopicMirror', () => {
 
 	it('leaves a topic when its last subscriber unsubscribes', () => {
 		const net = fakeNetwork();
-		const mirror = startTopicMirror({ ...net, maxTopics: 10, log: recordingLog().log });
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
 		net.connect('A');
 		net.connect('B');
 		net.change('A', [['stanza/r', true]]);
@@ -112,7 +112,7 @@ describe('startTopicMirror', () => {
 
 	it('leaves a topic when its last subscriber disconnects, before gossipsub forgets the peer', () => {
 		const net = fakeNetwork();
-		const mirror = startTopicMirror({ ...net, maxTopics: 10, log: recordingLog().log });
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
 		net.connect('A');
 		net.connect('B');
 		net.change('A', [['stanza/a', true], ['stanza/shared', true]]);
@@ -133,7 +133,7 @@ describe('startTopicMirror', () => {
 	it('caps mirrored topics, warns once, and takes new ones after some are left', () => {
 		const net = fakeNetwork();
 		const { log, lines } = recordingLog();
-		const mirror = startTopicMirror({ ...net, maxTopics: 2, log });
+		const mirror = startTopicMirror({ ...net, maxTopics: 2, maxTopicsPerPeer: 10, log });
 		net.connect('A');
 		net.change('A', [['stanza/1', true], ['stanza/2', true], ['stanza/3', true], ['stanza/4', true]]);
 		expect(mirror.topics()).toEqual(['stanza/1', 'stanza/2']);
@@ -144,9 +144,41 @@ describe('startTopicMirror', () => {
 		expect(mirror.topics()).toEqual(['stanza/2', 'stanza/5']);
 	});
 
+	it('caps the topics one peer keeps mirrored, so others still get new rooms', () => {
+		const net = fakeNetwork();
+		const { log, lines } = recordingLog();
+		/** @type {string[]} */
+		const refusals = [];
+		const mirror = startTopicMirror({ ...net, maxTopics: 5, maxTopicsPerPeer: 2, log, refuse: (limit) => void refusals.push(limit) });
+		net.connect('junk');
+		net.connect('honest');
+		net.change('junk', Array.from({ length: 50 }, (_, i) => /** @type {[string, boolean]} */ ([`stanza/junk/${i}`, true])));
+		expect(mirror.topics()).toEqual(['stanza/junk/0', 'stanza/junk/1']);
+		expect(refusals).toEqual(Array(48).fill('topics_per_peer'));
+		expect(lines.filter((l) => l.includes('--max-topics-per-peer'))).toHaveLength(1);
+
+		net.change('honest', [['stanza/room/1', true], ['stanza/junk/7', true]]);
+		expect(mirror.topics()).toEqual(['stanza/junk/0', 'stanza/junk/1', 'stanza/room/1', 'stanza/junk/7']);
+
+		// The honest peer leaves junk/7: the junk peer's own (refused) subscription does not keep it.
+		net.change('honest', [['stanza/junk/7', false]]);
+		expect(mirror.topics()).toEqual(['stanza/junk/0', 'stanza/junk/1', 'stanza/room/1']);
+
+		// Leaving frees the peer's share at once.
+		net.disconnect('junk');
+		expect(mirror.topics()).toEqual(['stanza/room/1']);
+	});
+
+	it('ignores a subscription that arrives after its peer disconnected', () => {
+		const net = fakeNetwork();
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
+		net.change('gone', [['stanza/late', true]]);
+		expect(mirror.topics()).toEqual([]);
+	});
+
 	it('ignores topics too long to be Stanza topics', () => {
 		const net = fakeNetwork();
-		const mirror = startTopicMirror({ ...net, maxTopics: 10, log: recordingLog().log });
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
 		net.connect('A');
 		net.change('A', [[`stanza/${'x'.repeat(MAX_TOPIC_LENGTH)}`, true]]);
 		expect(mirror.topics()).toEqual([]);
@@ -154,7 +186,7 @@ describe('startTopicMirror', () => {
 
 	it('stop() leaves every topic, stops listening, and is safe twice', () => {
 		const net = fakeNetwork();
-		const mirror = startTopicMirror({ ...net, maxTopics: 10, log: recordingLog().log });
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
 		net.connect('A');
 		net.change('A', [['stanza/x', true]]);
 		mirror.stop();
