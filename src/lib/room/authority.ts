@@ -125,7 +125,13 @@ function voidedBy(revocations: SignedOp[], sorted: SignedOp[], placed: Map<strin
 	const voided = new Set<string>();
 	if (revocations.length === 0) return voided;
 	const children = new Map<string, string[]>();
-	for (const op of placed.values()) for (const p of op.body.parents) children.set(p, [...(children.get(p) ?? []), op.id]);
+	for (const op of placed.values()) {
+		for (const p of op.body.parents) {
+			const list = children.get(p);
+			if (list) list.push(op.id);
+			else children.set(p, [op.id]);
+		}
+	}
 	const reach = (from: string, next: (id: string) => readonly string[]) => {
 		const seen = new Set<string>([from]);
 		const stack = [from];

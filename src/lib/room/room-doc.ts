@@ -80,6 +80,7 @@ export class RoomDoc {
 	readonly #pending = new Map<string, SignedOp>();
 	readonly #listeners = new Set<(view: RoomView) => void>();
 	#bytes = 0;
+	#signatureChecks = 0;
 	#view: RoomView;
 	/** Serializes changes: each is judged against the document as the previous one left it. */
 	#queue: Promise<unknown> = Promise.resolve();
@@ -103,6 +104,16 @@ export class RoomDoc {
 	/** Bytes of stored records: bounded by MAX_ROOM_BYTES. */
 	get storedBytes(): number {
 		return this.#bytes;
+	}
+
+	/** Signatures this document has checked: what hostile input cost it (tests, benchmarks). */
+	get signatureChecks(): number {
+		return this.#signatureChecks;
+	}
+
+	/** Records waiting for their parents (in memory only). */
+	get pendingCount(): number {
+		return this.#pending.size;
 	}
 
 	/** Calls `listener` with the new view whenever the derived room changes. Returns an unsubscribe. */
@@ -167,6 +178,7 @@ export class RoomDoc {
 		const orphans = [...fresh.values()].filter((op) => !keep.has(op.id) && op.body.parents.some((p) => !known(p))).slice(0, MAX_PENDING_PER_UPDATE);
 		for (const op of [...fresh.values()].filter((o) => keep.has(o.id)).concat(orphans)) {
 			try {
+				this.#signatureChecks++;
 				await verifySignature(op);
 			} catch (err) {
 				throw new RoomUpdateError(`update carries a bad record: ${(err as Error).message}`);
