@@ -3,6 +3,7 @@
  * documents, wired by hand instead of by a network.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import fc from 'fast-check';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { expect } from 'vitest';
@@ -215,7 +216,11 @@ export interface Attack {
 }
 
 const MB = 1024 * 1024;
-const junk = (n: number, seed = 7) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+const junk = (n: number, seed = 7) => {
+	const bytes = new Uint8Array(n).fill(seed & 0xff);
+	for (let i = 0; i < n; i += 97) bytes[i] = (i * 31 + seed) & 0xff;
+	return bytes;
+};
 
 /** Every attack class of issue #7 and the ones that held before, each on its own. */
 export const HOSTILE_ATTACKS: Attack[] = [
@@ -562,4 +567,148 @@ function varint(n: number): number[] {
 	}
 	out.push(n);
 	return out;
+}
+
+// —— The byzantine member as a property ——————————————————————————————————————
+
+type ByzantineMove =
+	| { t: 'bytes'; bytes: Uint8Array; to: number }
+	| { t: 'mutate'; at: number; value: number; to: number }
+	| { t: 'edits'; edits: YEdit[]; to: number }
+	| { t: 'dupKey'; to: number }
+	| { t: 'shadow'; pick: number; to: number }
+	| { t: 'lamport'; lamport: number; to: number }
+	| { t: 'backDated'; kind: number; target: number; age: number; to: number }
+	| { t: 'oversize'; extra: number; to: number }
+	| { t: 'forgedSig'; kind: number; target: number; as: number; to: number }
+	| { t: 'orphan'; kind: number; to: number };
+type YEdit = { op: 'set' | 'delete' | 'text' | 'array' | 'root'; key: number; value: number; bytes: Uint8Array };
+type HonestMove = { t: 'honest'; actor: number; kind: number; target: number };
+
+const BYZ_KINDS: OpIntent['kind'][] = ['makeModerator', 'ban', 'readmit', 'remove', 'revokeModerator', 'invite', 'mute', 'moveToAudience', 'end', 'meta'];
+const HONEST_KINDS: OpIntent['kind'][] = ['meta', 'invite', 'moveToAudience', 'mute', 'unmute', 'remove', 'readmit', 'ban', 'makeModerator', 'revokeModerator'];
+
+function intentFor(kind: OpIntent['kind'], target: string, title: string): OpIntent {
+	if (kind === 'meta') return { kind, title };
+	if (kind === 'end') return { kind };
+	return { kind, target } as OpIntent;
+}
+
+/** fast-check arbitraries for one run: honest acts interleaved with the byzantine member's updates. */
+export function hostileScript() {
+	const to = fc.nat(3);
+	const edit = fc.record({
+		op: fc.constantFrom('set', 'delete', 'text', 'array', 'root') as fc.Arbitrary<YEdit['op']>,
+		key: fc.nat(20),
+		value: fc.nat(8),
+		bytes: fc.uint8Array({ maxLength: 64 })
+	});
+	const byzantine: fc.Arbitrary<ByzantineMove> = fc.oneof(
+		fc.record({ t: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 300 }), to }),
+		fc.record({ t: fc.constant('mutate' as const), at: fc.nat(), value: fc.nat(255), to }),
+		fc.record({ t: fc.constant('edits' as const), edits: fc.array(edit, { minLength: 1, maxLength: 6 }), to }),
+		fc.record({ t: fc.constant('dupKey' as const), to }),
+		fc.record({ t: fc.constant('shadow' as const), pick: fc.nat(), to }),
+		fc.record({ t: fc.constant('lamport' as const), lamport: fc.oneof(fc.constant(Number.MAX_SAFE_INTEGER), fc.integer({ min: 2, max: 2 ** 40 })), to }),
+		fc.record({ t: fc.constant('backDated' as const), kind: fc.nat(BYZ_KINDS.length - 1), target: fc.nat(4), age: fc.nat(10), to }),
+		fc.record({ t: fc.constant('oversize' as const), extra: fc.nat(MB), to }),
+		fc.record({ t: fc.constant('forgedSig' as const), kind: fc.nat(BYZ_KINDS.length - 1), target: fc.nat(4), as: fc.nat(1), to }),
+		fc.record({ t: fc.constant('orphan' as const), kind: fc.nat(BYZ_KINDS.length - 1), to })
+	);
+	const honest: fc.Arbitrary<HonestMove> = fc.record({ t: fc.constant('honest' as const), actor: fc.nat(1), kind: fc.nat(HONEST_KINDS.length - 1), target: fc.nat(4) });
+	return fc.array(fc.oneof({ arbitrary: byzantine, weight: 3 }, { arbitrary: honest, weight: 1 }), { minLength: 1, maxLength: 12 });
+}
+
+/**
+ * One run: plays `script` on a fresh world, then checks that every honest
+ * peer shows exactly the room the honest acts alone make (byzantine input
+ * changed nothing, refused no honest act, showed no forged role or unban),
+ * and checkHonest's invariants. Returns the move kinds it tried.
+ */
+export async function playHostileScript(script: (ByzantineMove | HonestMove)[]): Promise<Set<string>> {
+	const w = await hostileWorld();
+	const tried = new Set<string>();
+	const honestOps: SignedOp[] = [...w.creator.room.ops.values()];
+	const placements = [w.attacker.room.placement()];
+	const people = [w.creator, w.mod, w.speaker, w.listener, w.attacker];
+	for (const move of script) {
+		tried.add(move.t);
+		if (move.t === 'honest') {
+			const actor = [w.creator, w.mod][move.actor];
+			const intent = intentFor(HONEST_KINDS[move.kind], people[move.target].id, `title ${honestOps.length}`);
+			const op = await actor.room.addOp(intent, actor).catch(() => null);
+			if (!op) continue; // not permitted in the actor's view: the UI would not offer it
+			honestOps.push(op);
+			for (const p of [...w.honest, w.attacker]) if (p !== actor) await p.room.applyUpdate(recordsUpdate([op]), 'net');
+			placements.push(w.attacker.room.placement());
+			continue;
+		}
+		const target = w.honest[move.to];
+		await deliver(target, await byzantineUpdate(w, move, placements, people));
+	}
+	const view = await checkHonest(w);
+	const clean = new RoomDoc(w.roomId, w.key);
+	await clean.applyUpdate(recordsUpdate(honestOps), 'clean');
+	expect(view, 'the room is what the honest acts alone make').toEqual(summarize(clean.view));
+	for (const p of w.honest) {
+		for (const op of honestOps) expect(p.room.ops.has(op.id) && !p.room.view.refused.has(op.id), `honest act ${op.body.kind} in effect at ${p.name}`).toBe(true);
+		expect(p.room.storedBytes).toBe(clean.storedBytes);
+	}
+	return tried;
+}
+
+async function byzantineUpdate(w: HostileWorld, move: ByzantineMove, placements: { lamport: number; parents: string[] }[], people: TestPeer[]): Promise<Uint8Array> {
+	const a = w.attacker;
+	const ops = [...w.creator.room.ops.values()];
+	switch (move.t) {
+		case 'bytes':
+			return move.bytes;
+		case 'mutate': {
+			const real = Y.encodeStateAsUpdate(a.room.doc);
+			real[move.at % real.length] = move.value;
+			return real;
+		}
+		case 'edits': {
+			const doc = new Y.Doc();
+			Y.applyUpdate(doc, Y.encodeStateAsUpdate(a.room.doc));
+			const sv = Y.encodeStateVector(doc);
+			const map = doc.getMap<unknown>(OPS_MAP);
+			const own = await forge(a, { kind: 'meta', title: 'edit' });
+			for (const e of move.edits) {
+				const key = e.key < ops.length ? ops[e.key].id : `key${e.key}`;
+				const values: unknown[] = [e.bytes, own.bytes, ops[e.key % ops.length].bytes, 'text', e.value, new Y.Map(), new Y.Text('t'), null, { nested: true }];
+				if (e.op === 'set') map.set(key, values[e.value]);
+				else if (e.op === 'delete') map.delete(key);
+				else if (e.op === 'text') doc.getText(OPS_MAP + e.key).insert(0, 'x');
+				else if (e.op === 'array') doc.getArray('a').push([e.bytes]);
+				else doc.getMap(`root${e.key}`).set('k', e.bytes);
+			}
+			return Y.encodeStateAsUpdate(doc, sv);
+		}
+		case 'dupKey': {
+			const latest = ops.sort((x, y) => y.body.lamport - x.body.lamport)[0];
+			const own = await forge(a, { kind: 'makeModerator', target: a.id });
+			return rawUpdate([
+				{ key: latest.id, value: latest.bytes, client: 11 },
+				{ key: latest.id, value: own.bytes, client: 12 }
+			]);
+		}
+		case 'shadow': {
+			const victim = ops[move.pick % ops.length];
+			const own = await forge(a, { kind: 'ban', target: w.speaker.id });
+			return rawUpdate([{ key: victim.id, value: own.bytes, client: clientIdFor(victim.id) }]);
+		}
+		case 'lamport':
+			return recordsUpdate([await forge(a, { kind: 'meta', title: 'clock' }, { lamport: move.lamport })]);
+		case 'backDated': {
+			const at = placements[Math.max(0, placements.length - 1 - move.age)];
+			return recordsUpdate([await forge(a, intentFor(BYZ_KINDS[move.kind], people[move.target].id, 'back'), at)]);
+		}
+		case 'oversize':
+			return rawUpdate([{ key: 'big', value: junk(MAX_OP_BYTES + 1 + (move.extra % 4096)) }]);
+		case 'forgedSig':
+			return recordsUpdate([await forge(a, intentFor(BYZ_KINDS[move.kind], people[move.target].id, 'forged'), { author: [w.creator, w.mod][move.as].peerId })]);
+		case 'orphan':
+			return recordsUpdate([await forge(a, intentFor(BYZ_KINDS[move.kind], w.speaker.id, 'orphan'), { parents: ['Z'.repeat(22)] })]);
+	}
 }
