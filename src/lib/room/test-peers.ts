@@ -635,7 +635,10 @@ export async function playHostileScript(script: (ByzantineMove | HonestMove)[]):
 		tried.add(move.t);
 		if (move.t === 'honest') {
 			const actor = [w.creator, w.mod][move.actor];
-			const intent = intentFor(HONEST_KINDS[move.kind], people[move.target].id, `title ${honestOps.length}`);
+			const kind = HONEST_KINDS[move.kind];
+			// Honest peers never hand the attacker a role: what a moderator may do is not an attack.
+			if (people[move.target] === w.attacker && (kind === 'makeModerator' || kind === 'invite')) continue;
+			const intent = intentFor(kind, people[move.target].id, `title ${honestOps.length}`);
 			const op = await actor.room.addOp(intent, actor).catch(() => null);
 			if (!op) continue; // not permitted in the actor's view: the UI would not offer it
 			honestOps.push(op);
