@@ -156,14 +156,24 @@ export async function opId(bytes: Uint8Array): Promise<string> {
 	return toString(digest.subarray(0, 16), 'base64url');
 }
 
+// Parsed PeerIds by string: a room has few authors and targets, and parsing one is most of what a record costs to read.
+const PEER_ID_CACHE_SIZE = 1024;
+const peerIds = new Map<string, (PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) | null>();
+
 /** The raw Ed25519 public key inside an Ed25519 PeerId, or null for anything else. */
 export function ed25519PeerId(peerId: string): (PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) | null {
+	const cached = peerIds.get(peerId);
+	if (cached !== undefined) return cached;
+	let parsed: (PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) | null = null;
 	try {
 		const id = peerIdFromString(peerId);
-		return id.type === 'Ed25519' && id.publicKey ? (id as PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) : null;
+		if (id.type === 'Ed25519' && id.publicKey) parsed = id as PeerId & { publicKey: NonNullable<PeerId['publicKey']> };
 	} catch {
-		return null;
+		parsed = null;
 	}
+	if (peerIds.size >= PEER_ID_CACHE_SIZE) peerIds.delete(peerIds.keys().next().value!);
+	peerIds.set(peerId, parsed);
+	return parsed;
 }
 
 function checkBody(body: unknown, roomId: string): asserts body is OpBody {
