@@ -2,15 +2,30 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { permittedActions, roleOf, type MemberAction } from './authority';
 import { RoomDoc } from './room-doc';
-import type { OpIntent } from './room-op-codec';
+import { signOp, type OpIntent, type SignedOp } from './room-op-codec';
 import { makeRoom, syncAll, type TestPeer } from './test-peers';
 
+/** Signs the act where the rules cannot stop the signer (a cheater's copy), delivers it, and says whether it took effect. */
 async function act(peer: TestPeer, intent: OpIntent, everyone: TestPeer[]): Promise<boolean> {
-	const op = await peer.room.addOp(intent, peer);
+	const op = await signOp(intent, { roomId: peer.room.roomId, author: peer.peerId, privateKey: peer.privateKey, ...peer.room.placement(), now: 0 });
+	const local = await peer.room.addOp(intent, peer, 0).then(
+		() => true,
+		() => false
+	);
+	const update = Y.encodeStateAsUpdate(cheatWith(peer, op));
+	for (const p of everyone) await p.room.applyUpdate(update, 'net');
 	await syncAll(everyone);
-	const refused = everyone.map((p) => p.room.view.refused.has(op.id));
-	expect(new Set(refused).size, 'every peer decides the same').toBe(1);
-	return !refused[0];
+	const inEffect = everyone.map((p) => p.room.ops.has(op.id) && !p.room.view.refused.has(op.id));
+	expect(new Set([...inEffect, local]).size, 'every peer decides the same, the signer included').toBe(1);
+	return inEffect[0];
+}
+
+/** The peer's document plus `op`, written the way a modified client would. */
+function cheatWith(peer: TestPeer, op: SignedOp): Y.Doc {
+	const doc = new Y.Doc();
+	Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer.room.doc));
+	if (!doc.getMap('ops').has(op.id)) doc.getMap('ops').set(op.id, op.bytes);
+	return doc;
 }
 
 async function setup() {
@@ -145,8 +160,11 @@ describe('permittedActions', () => {
 				for (const action of actions) {
 					const copy = new RoomDoc(s.roomId, s.key);
 					await copy.applyUpdate(state, 'test');
-					const op = await copy.addOp({ kind: action, target: target.id }, actor);
-					expect(!copy.view.refused.has(op.id), `${actor.name} ${action} ${target.name}`).toBe(offered.includes(action));
+					const allowed = await copy.addOp({ kind: action, target: target.id }, actor).then(
+						() => true,
+						() => false
+					);
+					expect(allowed, `${actor.name} ${action} ${target.name}`).toBe(offered.includes(action));
 				}
 			}
 		}

@@ -19,12 +19,26 @@
  *   (speakers only: a moderator stays on stage until the creator demotes it).
  * - mute / unmute X: a moderator acting on a speaker X. Holds until unmuted.
  * - remove X / readmit X: out of the room until readmitted.
- * - ban X: out of the room for good.
+ * - ban X: out of the room until the creator readmits X.
  * - makeModerator X: a moderator promotes X (onto the stage).
  * - revokeModerator X: the creator only.
  * - end: the creator only; nothing takes effect afterwards.
  * "A moderator acting on X" requires X ≠ creator and, when X is a moderator,
  * that the actor is the creator. Nobody removed or banned can act.
+ *
+ * Time and revocation (the hostile cases; docs/PROTOCOL.md compares them
+ * with Matrix and Keyhive):
+ * - An op is well placed only if its parents are all known, well placed ops
+ *   and its lamport is exactly 1 + the highest parent's (the genesis: no
+ *   parents, lamport 1). Anything else is refused and counts for nothing,
+ *   not even for `maxLamport`: nobody can push the clock out of reach.
+ * - Revocation wins: once a revokeModerator, remove or ban of X takes effect,
+ *   every op by X that is concurrent with it — neither in its history nor
+ *   made on top of it — is void. Back-dating (naming old parents) makes an
+ *   act concurrent, so it is void too. Ops made on top of the revocation are
+ *   judged normally (X no longer holds the role). Voiding an op can void a
+ *   revocation in turn, so the replay repeats until the void set is stable
+ *   (bounded; the same input gives the same rounds on every peer).
  */
 import type { OpBody, SignedOp, Visibility } from './room-op-codec';
 
@@ -52,11 +66,15 @@ export interface RoomView {
 	removed: ReadonlySet<string>;
 	banned: ReadonlySet<string>;
 	ended: boolean;
-	/** Highest lamport seen, valid or not: the next local op uses one more. */
+	/** Highest lamport among well-placed ops (see the header). */
 	maxLamport: number;
-	/** Ops that were refused, for diagnostics and tests; never shown. */
+	/** Ops that were refused or voided, for diagnostics and tests; never shown. */
 	refused: ReadonlySet<string>;
 }
+
+// A revocation voiding another revocation voiding another: three ranks need 3 rounds; 8 is a generous, finite bound.
+const MAX_VOID_ROUNDS = 8;
+const REVOCATIONS = new Set(['revokeModerator', 'remove', 'ban']);
 
 /** Orders ops the same way on every peer. */
 export function compareOps(a: SignedOp, b: SignedOp): number {
@@ -69,6 +87,74 @@ export function compareOps(a: SignedOp, b: SignedOp): number {
  */
 export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 	const sorted = [...ops].sort(compareOps);
+	const placed = wellPlaced(sorted);
+	let voided = new Set<string>();
+	let result = replay(sorted, placed, voided);
+	for (let round = 0; round < MAX_VOID_ROUNDS; round++) {
+		const next = voidedBy(result.revocations, sorted, placed);
+		if (next.size === voided.size && [...next].every((id) => voided.has(id))) break;
+		voided = next;
+		result = replay(sorted, placed, voided);
+	}
+	return result.view;
+}
+
+/** Ops whose parents are known and well placed and whose lamport is 1 + the highest parent's. */
+function wellPlaced(sorted: SignedOp[]): Map<string, SignedOp> {
+	const placed = new Map<string, SignedOp>();
+	for (const op of sorted) {
+		const { parents, lamport, kind } = op.body;
+		if (kind === 'genesis') {
+			if (parents.length === 0 && lamport === 1) placed.set(op.id, op);
+			continue;
+		}
+		let max = 0;
+		let known = parents.length > 0;
+		for (const id of parents) {
+			const parent = placed.get(id);
+			if (!parent) known = false;
+			else max = Math.max(max, parent.body.lamport);
+		}
+		if (known && lamport === max + 1) placed.set(op.id, op);
+	}
+	return placed;
+}
+
+/** Ops concurrent with a revocation of their author: void (see the header). */
+function voidedBy(revocations: SignedOp[], sorted: SignedOp[], placed: Map<string, SignedOp>): Set<string> {
+	const voided = new Set<string>();
+	if (revocations.length === 0) return voided;
+	const children = new Map<string, string[]>();
+	for (const op of placed.values()) {
+		for (const p of op.body.parents) {
+			const list = children.get(p);
+			if (list) list.push(op.id);
+			else children.set(p, [op.id]);
+		}
+	}
+	const reach = (from: string, next: (id: string) => readonly string[]) => {
+		const seen = new Set<string>([from]);
+		const stack = [from];
+		while (stack.length) {
+			for (const id of next(stack.pop()!)) {
+				if (seen.has(id)) continue;
+				seen.add(id);
+				stack.push(id);
+			}
+		}
+		return seen;
+	};
+	for (const revocation of revocations) {
+		const target = (revocation.body as { target: string }).target;
+		const before = reach(revocation.id, (id) => placed.get(id)?.body.parents ?? []);
+		const after = reach(revocation.id, (id) => children.get(id) ?? []);
+		for (const op of sorted) if (op.body.author === target && !before.has(op.id) && !after.has(op.id)) voided.add(op.id);
+	}
+	return voided;
+}
+
+function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: ReadonlySet<string>): { view: RoomView; revocations: SignedOp[] } {
+	const revocations: SignedOp[] = [];
 	const s = {
 		exists: false,
 		creator: null as string | null,
@@ -160,8 +246,10 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 				} else s.removed.add(body.target);
 				return true;
 			case 'readmit':
-				if (!isModerator(author) || !s.removed.has(body.target)) return false;
+				// A removal any moderator may undo; a ban only the creator (who can undo every moderator's act).
+				if (s.banned.has(body.target) ? author !== s.creator : !isModerator(author) || !s.removed.has(body.target)) return false;
 				s.removed.delete(body.target);
+				s.banned.delete(body.target);
 				return true;
 			case 'makeModerator':
 				if (!isModerator(author) || isModerator(body.target) || isOut(body.target)) return false;
@@ -181,10 +269,15 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 	};
 
 	for (const op of sorted) {
+		if (!placed.has(op.id)) {
+			s.refused.add(op.id);
+			continue;
+		}
 		s.maxLamport = Math.max(s.maxLamport, op.body.lamport);
-		if (!apply(op)) s.refused.add(op.id);
+		if (voided.has(op.id) || !apply(op)) s.refused.add(op.id);
+		else if (REVOCATIONS.has(op.body.kind)) revocations.push(op);
 	}
-	return s;
+	return { view: s, revocations };
 }
 
 export type Role = 'creator' | 'moderator' | 'speaker' | 'audience' | 'removed' | 'banned';

@@ -2,31 +2,70 @@
  * One room's Yjs document and the gate in front of it.
  *
  * The document holds one map, `ops`: op id → signed op bytes (see
- * room-op-codec.ts). Values are content-addressed (the key is the hash of the
- * value), signed, and checked before any update touches the document:
- * - every new value must hash to its key, verify, and belong to this room
- *   (a genesis must also match the room id's creator binding);
- * - an update must not make any known op disappear (no deletions of records,
- *   only the harmless replacement of a value by identical bytes);
- * - anything else in the update (other types, other content) rejects it whole.
- * A peer that writes straight into its own document can therefore only add
- * records that every other peer will re-check against the authority rules
- * (authority.ts); it cannot erase or rewrite anyone's.
+ * room-op-codec.ts). Yjs is the container and the sync engine (state
+ * vectors tell a member what a joiner lacks), never the judge: an update
+ * from elsewhere is **never applied as it stands**. The gate decodes it,
+ * takes out the records it carries, decides which to keep, and writes those
+ * itself in one canonical form:
+ *
+ *   item id = (client = clientIdFor(op id), clock 0), key = op id, value = op bytes
+ *
+ * so every honest copy of a record is the same Yjs item, whoever sent it and
+ * whatever item ids, keys, extra items, deletions or other types the sender
+ * wrapped it in. Nothing a peer puts in an update can shadow, rewrite or
+ * delete a record, make Yjs hold two values under one key, or leave
+ * half-integrated structs behind: none of its items ever reach the document.
+ * (A record's Yjs id is 53 bits of its hash: claiming it first takes a
+ * second preimage. The one residue: an author who grinds ~2^26.5 records of
+ * its own can make two of them share an id, and a peer holding one is not
+ * offered the other — see docs/PROTOCOL.md.)
+ *
+ * What is kept, in this order so refused input costs little:
+ * 1. size caps: the update, the number of records in it, each record;
+ * 2. parse every record (no signature yet); one malformed rejects the update;
+ * 3. replay the room with the new records (authority.ts): keep those that
+ *    take effect, plus the records they name as parents (history others may
+ *    need); a record whose parents are unknown waits in a small in-memory
+ *    pool until they come; everything else is dropped, never stored;
+ * 4. verify the signatures of what is kept or pooled, and only of that; one
+ *    bad signature rejects the update whole (honest peers relay only
+ *    verified records, so the sender is hostile);
+ * 5. write the kept records; the room never grows past what one sync frame
+ *    carries (MAX_ROOM_BYTES, MAX_ROOM_RECORDS).
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { fromString } from 'uint8arrays';
 import * as Y from 'yjs';
-import { deriveRoom, type RoomView } from './authority';
+import { compareOps, deriveRoom, type RoomView } from './authority';
 import { roomIdFor } from './room-link';
-import { ed25519PeerId, OpError, opId, signOp, verifyOp, type OpIntent, type SignedOp } from './room-op-codec';
+import { ed25519PeerId, MAX_OP_BYTES, MAX_PARENTS, OpError, parseOp, signOp, verifySignature, type OpIntent, type SignedOp } from './room-op-codec';
 
 export const OPS_MAP = 'ops';
 /** Origin tag for changes made by this peer through the API. */
 export const LOCAL_ORIGIN = Symbol('stanza-local');
-// An update carrying more than this many records at once comes from a sync, not a person: 10,000 is generous.
-const MAX_OPS_PER_UPDATE = 10_000;
+// The largest sync frame is 8 MiB (room-sync-protocol.ts): a whole room must fit in one with room to spare.
+export const MAX_UPDATE_BYTES = 8 * 1024 * 1024;
+// 4 MiB of records + ~40 B of Yjs framing each for 20,000 records stays under the 8 MiB sync frame.
+// An honest room after 10,000 joins and 1,000 hand raises holds ~100 KB (npm run bench:room).
+export const MAX_ROOM_BYTES = 4 * 1024 * 1024;
+export const MAX_ROOM_RECORDS = 20_000;
+// A whole room arrives in one update when a joiner syncs; more than a room can hold is hostile.
+const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS;
+// Records waiting for their parents (gossip can deliver a child first); bounded, oldest out first.
+const MAX_PENDING = 256;
+// Signatures paid for pooling per update: a flood of orphans costs at most this many checks.
+const MAX_PENDING_PER_UPDATE = 32;
 
 export class RoomUpdateError extends Error {
 	override name = 'RoomUpdateError';
+}
+
+/** The Yjs client id a record is written under: 53 bits of its SHA-256 (the op id is its first 16 bytes). */
+export function clientIdFor(opId: string): number {
+	const digest = fromString(opId, 'base64url');
+	let id = digest[0] & 0x1f;
+	for (let i = 1; i < 7; i++) id = id * 256 + digest[i];
+	return id;
 }
 
 export class RoomDoc {
@@ -34,10 +73,16 @@ export class RoomDoc {
 	readonly doc = new Y.Doc();
 	readonly #key: Uint8Array;
 	readonly #ops: Y.Map<Uint8Array>;
-	readonly #verified = new Map<string, SignedOp>();
+	readonly #stored = new Map<string, SignedOp>();
+	/** Stored ops no stored op names as a parent: what the next local op has seen. */
+	readonly #heads = new Set<string>();
+	/** Verified records whose parents have not arrived yet. Never stored, never shown. */
+	readonly #pending = new Map<string, SignedOp>();
 	readonly #listeners = new Set<(view: RoomView) => void>();
+	#bytes = 0;
+	#signatureChecks = 0;
 	#view: RoomView;
-	/** Serializes incoming updates: each is checked against the document as the previous one left it. */
+	/** Serializes changes: each is judged against the document as the previous one left it. */
 	#queue: Promise<unknown> = Promise.resolve();
 
 	constructor(roomId: string, key: Uint8Array) {
@@ -51,8 +96,24 @@ export class RoomDoc {
 		return this.#view;
 	}
 
+	/** The stored records (each verified, and either in effect or the history of one that is). */
 	get ops(): ReadonlyMap<string, SignedOp> {
-		return this.#verified;
+		return this.#stored;
+	}
+
+	/** Bytes of stored records: bounded by MAX_ROOM_BYTES. */
+	get storedBytes(): number {
+		return this.#bytes;
+	}
+
+	/** Signatures this document has checked: what hostile input cost it (tests, benchmarks). */
+	get signatureChecks(): number {
+		return this.#signatureChecks;
+	}
+
+	/** Records waiting for their parents (in memory only). */
+	get pendingCount(): number {
+		return this.#pending.size;
 	}
 
 	/** Calls `listener` with the new view whenever the derived room changes. Returns an unsubscribe. */
@@ -61,24 +122,43 @@ export class RoomDoc {
 		return () => this.#listeners.delete(listener);
 	}
 
-	/** Signs an op as `author` and adds it. Throws OpError when the op is malformed. */
-	async addOp(intent: OpIntent, author: { peerId: PeerId; privateKey: PrivateKey }, now = Date.now()): Promise<SignedOp> {
+	/**
+	 * Signs an op as `author` on top of everything this peer holds and adds it.
+	 * Throws OpError when the op is malformed or the room's rules refuse it
+	 * (then nothing is stored or sent).
+	 */
+	addOp(intent: OpIntent, author: { peerId: PeerId; privateKey: PrivateKey }, now = Date.now()): Promise<SignedOp> {
+		const next = this.#queue.then(() => this.#addOp(intent, author, now));
+		this.#queue = next.catch(() => {});
+		return next;
+	}
+
+	/** Where an op made now goes: on top of the heads this peer holds (the highest first, at most MAX_PARENTS). */
+	placement(): { lamport: number; parents: string[] } {
+		const parents = [...this.#heads].map((id) => this.#stored.get(id)!).sort((a, b) => compareOps(b, a)).slice(0, MAX_PARENTS);
+		return { lamport: Math.max(0, ...parents.map((p) => p.body.lamport)) + 1, parents: parents.map((p) => p.id) };
+	}
+
+	async #addOp(intent: OpIntent, author: { peerId: PeerId; privateKey: PrivateKey }, now: number): Promise<SignedOp> {
+		const genesis = intent.kind === 'genesis';
 		const op = await signOp(intent, {
 			roomId: this.roomId,
 			author: author.peerId,
 			privateKey: author.privateKey,
-			lamport: this.#view.maxLamport + 1,
+			...(genesis ? { lamport: 1, parents: [] } : this.placement()),
 			now
 		});
 		if (op.body.kind === 'genesis' && !(await this.#genesisBound(op))) throw new OpError('only the room’s creator can start it');
-		this.doc.transact(() => this.#ops.set(op.id, op.bytes), LOCAL_ORIGIN);
-		this.#accept([op]);
+		if (!this.#judge([op]).has(op.id)) throw new OpError('the room’s rules do not allow this');
+		this.#write([op], LOCAL_ORIGIN);
 		return op;
 	}
 
 	/**
-	 * Checks and applies an update from elsewhere (a peer, or storage).
-	 * Throws RoomUpdateError (and leaves the document untouched) when it fails.
+	 * Takes the records an update from elsewhere (a peer, or storage) carries,
+	 * keeps those the gate admits (see the header) and writes them. Throws
+	 * RoomUpdateError, storing nothing, when the update is malformed, too
+	 * large, or carries a bad signature or a forged genesis.
 	 */
 	applyUpdate(update: Uint8Array, origin: unknown): Promise<void> {
 		const next = this.#queue.then(() => this.#applyChecked(update, origin));
@@ -87,72 +167,104 @@ export class RoomDoc {
 	}
 
 	async #applyChecked(update: Uint8Array, origin: unknown): Promise<void> {
+		const incoming = await this.#records(update);
+		const fresh = new Map<string, SignedOp>();
+		for (const op of incoming) if (!this.#stored.has(op.id) && !this.#pending.has(op.id)) fresh.set(op.id, op);
+		if (fresh.size === 0) return;
+		const candidates = [...this.#pending.values(), ...fresh.values()];
+		const keep = this.#judge(candidates);
+		// Orphans: parents not held here. Pool a few (verified) until the parents come.
+		const known = (id: string) => this.#stored.has(id) || fresh.has(id) || this.#pending.has(id);
+		const orphans = [...fresh.values()].filter((op) => !keep.has(op.id) && op.body.parents.some((p) => !known(p))).slice(0, MAX_PENDING_PER_UPDATE);
+		for (const op of [...fresh.values()].filter((o) => keep.has(o.id)).concat(orphans)) {
+			try {
+				this.#signatureChecks++;
+				await verifySignature(op);
+			} catch (err) {
+				throw new RoomUpdateError(`update carries a bad record: ${(err as Error).message}`);
+			}
+		}
+		for (const op of orphans) this.#pending.set(op.id, op);
+		while (this.#pending.size > MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
+		const kept = candidates.filter((op) => keep.has(op.id));
+		for (const op of kept) this.#pending.delete(op.id);
+		if (kept.length > 0) this.#write(kept, origin);
+	}
+
+	/** Decodes an update and parses the records in it. Throws RoomUpdateError when it is anything else. */
+	async #records(update: Uint8Array): Promise<SignedOp[]> {
+		if (update.length > MAX_UPDATE_BYTES) throw new RoomUpdateError('update too large');
 		let decoded: ReturnType<typeof Y.decodeUpdate>;
 		try {
 			decoded = Y.decodeUpdate(update);
 		} catch {
 			throw new RoomUpdateError('not a Yjs update');
 		}
-		const items = decoded.structs.filter((s): s is Y.Item => s instanceof Y.Item);
-		if (decoded.structs.some((s) => s instanceof Y.GC)) throw new RoomUpdateError('update carries garbage-collected structs');
-		if (items.length > MAX_OPS_PER_UPDATE) throw new RoomUpdateError('update carries too many records');
-		for (const item of items) {
-			if (!(item.content instanceof Y.ContentBinary)) throw new RoomUpdateError('update carries content that is not a record');
-			const isNewKey = item.origin === null && item.rightOrigin === null;
+		if (decoded.structs.length > MAX_RECORDS_PER_UPDATE) throw new RoomUpdateError('update carries too many records');
+		if (decoded.ds.clients.size > 0) throw new RoomUpdateError('update deletes');
+		const ops: SignedOp[] = [];
+		for (const struct of decoded.structs) {
+			if (!(struct instanceof Y.Item) || !(struct.content instanceof Y.ContentBinary)) throw new RoomUpdateError('update carries something that is not a record');
 			// Decoded (not yet integrated) items name a root type by its string name.
-			if (isNewKey && ((item.parent as unknown) !== OPS_MAP || typeof item.parentSub !== 'string')) {
-				throw new RoomUpdateError('update writes outside the records map');
-			}
-		}
-		const simple = decoded.ds.clients.size === 0 && items.every((i) => i.origin === null && i.rightOrigin === null);
-		const fresh = new Map<string, Uint8Array>();
-		if (simple) {
-			for (const item of items) {
-				const key = item.parentSub as string;
-				const bytes = (item.content as Y.ContentBinary).content;
-				if (!this.#verified.has(key)) fresh.set(key, bytes);
-				// A second value under a known key must be the same record, or it could win Yjs's tie-break.
-				else if ((await opId(bytes)) !== key) throw new RoomUpdateError('update rewrites a record');
-			}
-		} else {
-			// Overwrites or deletions: play the update on a copy and compare.
-			const scratch = new Y.Doc();
-			Y.applyUpdate(scratch, Y.encodeStateAsUpdate(this.doc));
-			try {
-				Y.applyUpdate(scratch, update);
-			} catch {
-				throw new RoomUpdateError('update does not apply');
-			}
-			const after = scratch.getMap<unknown>(OPS_MAP);
-			for (const key of this.#verified.keys()) if (!after.has(key)) throw new RoomUpdateError('update would erase a record');
-			for (const [key, value] of after) {
-				if (!(value instanceof Uint8Array)) throw new RoomUpdateError('update stores something that is not a record');
-				if (!this.#verified.has(key)) fresh.set(key, value);
-			}
-			for (const [key, value] of after) {
-				if (this.#verified.has(key) && (await opId(value as Uint8Array)) !== key) throw new RoomUpdateError('update rewrites a record');
-			}
-		}
-		const accepted: SignedOp[] = [];
-		for (const [key, bytes] of fresh) {
+			if ((struct.parent as unknown) !== OPS_MAP && struct.parent !== null) throw new RoomUpdateError('update writes outside the records map');
+			const bytes = struct.content.content;
+			if (bytes.length > MAX_OP_BYTES) throw new RoomUpdateError('update carries an oversized record');
 			let op: SignedOp;
 			try {
-				op = await verifyOp(bytes, this.roomId);
+				op = await parseOp(bytes, this.roomId);
 			} catch (err) {
 				throw new RoomUpdateError(`update carries a bad record: ${(err as Error).message}`);
 			}
-			if (op.id !== key) throw new RoomUpdateError('update files a record under the wrong id');
 			if (op.body.kind === 'genesis' && !(await this.#genesisBound(op))) throw new RoomUpdateError('update carries a genesis by someone other than the creator');
-			accepted.push(op);
+			ops.push(op);
 		}
-		Y.applyUpdate(this.doc, update, origin);
-		this.#accept(accepted);
+		return ops;
 	}
 
-	#accept(ops: SignedOp[]): void {
-		for (const op of ops) this.#verified.set(op.id, op);
-		if (ops.length === 0) return;
-		this.#view = deriveRoom(this.#verified.values());
+	/**
+	 * Replays the room with `candidates` (unverified) added: which of them to
+	 * keep: those that take effect, and the parents they need.
+	 */
+	#judge(candidates: SignedOp[]): Set<string> {
+		const trial = deriveRoom([...this.#stored.values(), ...candidates]);
+		const byId = new Map(candidates.map((op) => [op.id, op]));
+		const keep = new Set<string>();
+		const stack = candidates.filter((op) => !trial.refused.has(op.id)).map((op) => op.id);
+		while (stack.length) {
+			const id = stack.pop()!;
+			if (keep.has(id)) continue;
+			keep.add(id);
+			for (const p of byId.get(id)!.body.parents) if (byId.has(p)) stack.push(p);
+		}
+		let bytes = this.#bytes;
+		let count = this.#stored.size;
+		for (const op of [...keep].map((id) => byId.get(id)!).sort(compareOps)) {
+			bytes += op.bytes.length;
+			count++;
+			// Full: nothing more is stored (a room this size was filled on purpose; see docs/PROTOCOL.md).
+			if (bytes > MAX_ROOM_BYTES || count > MAX_ROOM_RECORDS) keep.delete(op.id);
+		}
+		return keep;
+	}
+
+	/** Stores `ops` (admitted, verified) in canonical form and publishes the new view. */
+	#write(ops: SignedOp[], origin: unknown): void {
+		const sorted = [...ops].sort(compareOps);
+		const clientId = this.doc.clientID;
+		this.doc.transact(() => {
+			for (const op of sorted) {
+				this.doc.clientID = clientIdFor(op.id);
+				this.#ops.set(op.id, op.bytes);
+			}
+		}, origin);
+		this.doc.clientID = clientId;
+		for (const op of sorted) {
+			this.#stored.set(op.id, op);
+			this.#bytes += op.bytes.length;
+			for (const p of op.body.parents) this.#heads.delete(p);
+			this.#heads.add(op.id);
+		}
+		this.#view = deriveRoom(this.#stored.values());
 		for (const listener of this.#listeners) listener(this.#view);
 	}
 

@@ -2,7 +2,11 @@
  * Signed room records ("ops"): every change to who may speak, who moderates,
  * who is out, and what the room is called. Each is signed by its author's
  * identity key and carries the room id, so it cannot be forged, altered or
- * replayed into another room.
+ * replayed into another room. Each also names the records its author had
+ * seen last (`parents`, the heads of its history) and carries
+ * lamport = 1 + the highest lamport among them: authority.ts checks both, so
+ * a clock cannot be pushed out of range and an act cannot pretend to come
+ * from before something its author had already seen.
  *
  * Layout of an op (what the Yjs document stores, under key = op id):
  *
@@ -17,9 +21,12 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { toString } from 'uint8arrays';
 
-export const OP_VERSION = 1;
-// A title (≤ 120 chars) plus a description (≤ 1,000) in 4-byte UTF-8 stays below this.
+export const OP_VERSION = 2;
+// A title (≤ 120 chars) plus a description (≤ 1,000) in 4-byte UTF-8 (4.4 KiB) plus 32 parents (0.8 KiB) stays below this.
 export const MAX_OP_BYTES = 6 * 1024;
+// Heads an author names; more than 32 concurrent branches is not a room of people, and the highest one is always named.
+export const MAX_PARENTS = 32;
+const OP_ID = /^[A-Za-z0-9_-]{22}$/;
 export const MAX_TITLE_CHARS = 120;
 export const MAX_DESCRIPTION_CHARS = 1000;
 const SIGNATURE_BYTES = 64;
@@ -40,11 +47,13 @@ export type OpKind = 'genesis' | 'meta' | 'accept' | 'decline' | 'end' | Targete
 export type Visibility = 'public' | 'private';
 
 interface OpHeader {
-	v: 1;
+	v: 2;
 	room: string;
 	author: string;
-	/** Lamport clock: one more than the highest op the author had seen. Orders ops the same way everywhere. */
+	/** Lamport clock: one more than the highest parent's. Orders ops the same way everywhere. */
 	lamport: number;
+	/** Op ids of the heads the author had seen, sorted, unique; empty only for the genesis. */
+	parents: string[];
 	/** Author's wall clock (ms), for display only: never trusted for ordering. */
 	ts: number;
 }
@@ -58,7 +67,7 @@ export type OpBody = OpHeader &
 		| { kind: TargetedKind; target: string }
 	);
 
-/** What a caller provides; the codec fills in v, room, author, lamport and ts. */
+/** What a caller provides; the codec fills in v, room, author, lamport, parents and ts. */
 export type OpIntent = DistributiveOmit<OpBody, keyof OpHeader>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -74,9 +83,17 @@ export class OpError extends Error {
 
 export async function signOp(
 	intent: OpIntent,
-	context: { roomId: string; author: PeerId; privateKey: PrivateKey; lamport: number; now: number }
+	context: { roomId: string; author: PeerId; privateKey: PrivateKey; lamport: number; parents: readonly string[]; now: number }
 ): Promise<SignedOp> {
-	const body = { ...intent, v: OP_VERSION, room: context.roomId, author: context.author.toString(), lamport: context.lamport, ts: context.now } as OpBody;
+	const body = {
+		...intent,
+		v: OP_VERSION,
+		room: context.roomId,
+		author: context.author.toString(),
+		lamport: context.lamport,
+		parents: [...context.parents].sort(),
+		ts: context.now
+	} as OpBody;
 	checkBody(body, context.roomId);
 	const payload = new TextEncoder().encode(JSON.stringify(body));
 	const signature = await context.privateKey.sign(payload);
@@ -90,6 +107,29 @@ export async function signOp(
 
 /** Parses and verifies an op for `roomId`. Throws OpError on anything off, including a bad signature. */
 export async function verifyOp(bytes: Uint8Array, roomId: string): Promise<SignedOp> {
+	const parsed = await parseOp(bytes, roomId);
+	await verifySignature(parsed);
+	return parsed;
+}
+
+/**
+ * Parses an op for `roomId` without checking its signature (the expensive
+ * part): the gate first asks whether the op would change anything, and only
+ * then pays for verifySignature. Throws OpError when malformed.
+ */
+export async function parseOp(bytes: Uint8Array, roomId: string): Promise<SignedOp> {
+	const { body } = frame(bytes, roomId);
+	return { id: await opId(bytes), body, bytes };
+}
+
+/** Throws OpError unless `op`'s signature verifies under its author's key. */
+export async function verifySignature(op: SignedOp): Promise<void> {
+	const { payload, signature } = frame(op.bytes, op.body.room);
+	const author = ed25519PeerId(op.body.author);
+	if (!author || !(await author.publicKey.verify(payload, signature))) throw new OpError('op signature does not verify');
+}
+
+function frame(bytes: Uint8Array, roomId: string): { payload: Uint8Array; signature: Uint8Array; body: OpBody } {
 	if (bytes.length > MAX_OP_BYTES) throw new OpError('op too large');
 	let payload: Uint8Array;
 	let signature: Uint8Array;
@@ -108,9 +148,7 @@ export async function verifyOp(bytes: Uint8Array, roomId: string): Promise<Signe
 		throw new OpError('op payload is not UTF-8 JSON');
 	}
 	checkBody(body, roomId);
-	const author = ed25519PeerId(body.author);
-	if (!author || !(await author.publicKey.verify(payload, signature))) throw new OpError('op signature does not verify');
-	return { id: await opId(bytes), body, bytes };
+	return { payload, signature, body };
 }
 
 export async function opId(bytes: Uint8Array): Promise<string> {
@@ -118,14 +156,24 @@ export async function opId(bytes: Uint8Array): Promise<string> {
 	return toString(digest.subarray(0, 16), 'base64url');
 }
 
+// Parsed PeerIds by string: a room has few authors and targets, and parsing one is most of what a record costs to read.
+const PEER_ID_CACHE_SIZE = 1024;
+const peerIds = new Map<string, (PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) | null>();
+
 /** The raw Ed25519 public key inside an Ed25519 PeerId, or null for anything else. */
 export function ed25519PeerId(peerId: string): (PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) | null {
+	const cached = peerIds.get(peerId);
+	if (cached !== undefined) return cached;
+	let parsed: (PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) | null = null;
 	try {
 		const id = peerIdFromString(peerId);
-		return id.type === 'Ed25519' && id.publicKey ? (id as PeerId & { publicKey: NonNullable<PeerId['publicKey']> }) : null;
+		if (id.type === 'Ed25519' && id.publicKey) parsed = id as PeerId & { publicKey: NonNullable<PeerId['publicKey']> };
 	} catch {
-		return null;
+		parsed = null;
 	}
+	if (peerIds.size >= PEER_ID_CACHE_SIZE) peerIds.delete(peerIds.keys().next().value!);
+	peerIds.set(peerId, parsed);
+	return parsed;
 }
 
 function checkBody(body: unknown, roomId: string): asserts body is OpBody {
@@ -136,8 +184,15 @@ function checkBody(body: unknown, roomId: string): asserts body is OpBody {
 	if (typeof b.author !== 'string' || !ed25519PeerId(b.author)) throw new OpError('op author is not an Ed25519 PeerId');
 	if (!Number.isSafeInteger(b.lamport) || (b.lamport as number) < 1) throw new OpError('op lamport must be a positive integer');
 	if (!Number.isSafeInteger(b.ts) || (b.ts as number) < 0) throw new OpError('op ts must be a non-negative integer');
+	const parents = b.parents;
+	if (!Array.isArray(parents) || parents.length > MAX_PARENTS || !parents.every((p, i) => typeof p === 'string' && OP_ID.test(p) && (i === 0 || parents[i - 1] < p))) {
+		throw new OpError(`op parents must be at most ${MAX_PARENTS} sorted, distinct op ids`);
+	}
 	const kind = b.kind;
-	const allowed = new Set(['v', 'room', 'author', 'lamport', 'ts', 'kind']);
+	if (kind === 'genesis' ? parents.length !== 0 || b.lamport !== 1 : parents.length === 0) {
+		throw new OpError('only the genesis, at lamport 1, has no parents');
+	}
+	const allowed = new Set(['v', 'room', 'author', 'lamport', 'parents', 'ts', 'kind']);
 	if (kind === 'genesis' || kind === 'meta') {
 		const required = kind === 'genesis';
 		for (const [field, max] of [['title', MAX_TITLE_CHARS], ['description', MAX_DESCRIPTION_CHARS]] as const) {
@@ -152,7 +207,7 @@ function checkBody(body: unknown, roomId: string): asserts body is OpBody {
 		if (kind === 'genesis' && (b.title as string).trim() === '') throw new OpError('a room needs a title');
 	} else if (kind === 'accept' || kind === 'decline') {
 		allowed.add('invitation');
-		if (typeof b.invitation !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(b.invitation)) throw new OpError('op invitation must be an op id');
+		if (typeof b.invitation !== 'string' || !OP_ID.test(b.invitation)) throw new OpError('op invitation must be an op id');
 	} else if ((TARGETED_KINDS as readonly unknown[]).includes(kind)) {
 		allowed.add('target');
 		if (typeof b.target !== 'string' || !ed25519PeerId(b.target)) throw new OpError('op target is not an Ed25519 PeerId');
