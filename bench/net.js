@@ -24,24 +24,16 @@ const median = (xs) => {
 	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** JS of the first route: kit's entries plus the root layout and page, with their static imports. */
+/**
+ * JS of the first route: every script `build/index.html` loads or preloads (kit's entries, the
+ * root layout and page, and their static imports), gzipped as the relay serves them.
+ */
 function initialJsGzipBytes() {
-	const dir = '.svelte-kit/output/client';
-	/** @type {Record<string, { file: string, imports?: string[], isEntry?: boolean }>} */
-	const manifest = JSON.parse(readFileSync(`${dir}/.vite/manifest.json`, 'utf8'));
-	const roots = Object.keys(manifest).filter(
-		(k) => k.endsWith('runtime/client/entry.js') || /client-optimized\/(app|nodes\/0|nodes\/2)\.js$/.test(k)
-	);
-	const seen = new Set();
-	const visit = (/** @type {string} */ key) => {
-		if (seen.has(key)) return;
-		seen.add(key);
-		for (const dep of manifest[key].imports ?? []) visit(dep);
-	};
-	roots.forEach(visit);
+	const html = readFileSync('build/index.html', 'utf8');
+	const files = [...new Set(html.match(/_app\/immutable\/[^"']+\.js/g) ?? [])];
 	let total = 0;
-	for (const key of seen) total += gzipSync(readFileSync(`${dir}/${manifest[key].file}`), { level: 9 }).length;
-	return { bytes: total, files: seen.size };
+	for (const file of files) total += gzipSync(readFileSync(`build/${file}`), { level: 9 }).length;
+	return { bytes: total, files: files.length };
 }
 
 const relay = await startRelay();

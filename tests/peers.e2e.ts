@@ -132,9 +132,12 @@ describe('identity', () => {
 });
 
 describe('three peers', () => {
-	it('form a full direct mesh 20 times in a row without a hang', async () => {
+	// Guards the @libp2p/webrtc dial-hang patch (patches/): unpatched, about one dial in three hung,
+	// so a round of three dials passes by luck (2/3)³ ≈ 0.30 of the time, and all of ROUNDS ≈ 0.30⁸ < 1e-4.
+	const ROUNDS = 8;
+	it(`form a full direct mesh ${ROUNDS} times in a row without a hang`, async () => {
 		relay = await startRelay();
-		for (let round = 0; round < 20; round++) {
+		for (let round = 0; round < ROUNDS; round++) {
 			const peers = await Promise.all([0, 1, 2].map(() => openPeer(relay!.url)));
 			await Promise.all(peers.map((p) => p.waitReachable()));
 			const ids = await Promise.all(peers.map((p) => p.peerId()));

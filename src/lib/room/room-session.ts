@@ -23,9 +23,11 @@ import { ROOM_SYNC_PROTOCOL, serveSync, syncAsDialer, type SyncParty } from './r
 import { decodeTopicMessage, encodeTopicMessage, roomTopicFor, type TopicMessage } from './room-topic-protocol';
 
 // Direct connections a member makes on its own to others in the room; the audio tree adds its
-// links on top. Three random neighbours each keep the overlay connected for gossip when every
-// relay is gone, while a joiner's work (one WebRTC dial each) stays the same in any room size.
-const ROOM_NEIGHBOURS = 3;
+// links on top. A room of up to nine is a full mesh, as a small room should be (every tree
+// candidate already connected); past that, each member keeps eight neighbours, which keeps the
+// overlay connected for gossip when every relay is gone, while a joiner's work stays the same
+// in any room size.
+const ROOM_NEIGHBOURS = 8;
 // A sync that has not finished in 10 s is stuck; the next trigger tries again.
 const SYNC_TIMEOUT_MS = 10_000;
 // Gossip can drop a message while meshes form; a periodic sync repairs it. 20 s keeps the cost trivial.
