@@ -22,7 +22,7 @@
  * peer is still unconnected.
  */
 import type { Connection, PeerId } from '@libp2p/interface';
-import { multiaddr } from '@multiformats/multiaddr';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import { backoffDelay } from './backoff';
 import { isDirectConnection } from './connection-kind';
@@ -129,8 +129,8 @@ export class TopicMeeting {
 	 * without `/webrtc`): a connection through the relay, limited in time and
 	 * bytes, for a small exchange before a direct one exists.
 	 */
-	relayedAddrs(peerId: string): string[] {
-		return (this.#known.get(peerId)?.addrs ?? []).map((a) => a.replace('/p2p-circuit/webrtc/', '/p2p-circuit/'));
+	relayedAddrs(peerId: string): Multiaddr[] {
+		return (this.#known.get(peerId)?.addrs ?? []).map((a) => multiaddr(a.replace('/p2p-circuit/webrtc/', '/p2p-circuit/')));
 	}
 
 	#wantsNeighbours(): boolean {

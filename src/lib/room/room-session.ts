@@ -177,8 +177,7 @@ export class RoomSession {
 		if (addrs.length === 0) return;
 		this.#catchingUp = true;
 		try {
-			const { multiaddr } = await import('@multiformats/multiaddr');
-			await this.syncWith(addrs.map((a) => multiaddr(a)), shortId(peerId) + ' (relayed)');
+			await this.syncWith(addrs, `${shortId(peerId)} (relayed)`);
 		} finally {
 			this.#catchingUp = false;
 		}
