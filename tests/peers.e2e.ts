@@ -3,41 +3,19 @@
  * connect directly over WebRTC, talk on a custom protocol, and keep talking
  * after the relay is gone.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AppPage } from './support/app-page';
-import { launchBrowser, newPeerPage } from './support/browser.js';
-import { startRelay, type RelayProcess } from './support/relay-process.js';
+import { e2eFixture } from './support/fixture';
 
-let browser: Browser;
-let relay: RelayProcess | null = null;
-const pageErrors: string[][] = [];
-
-beforeAll(async () => {
-	browser = await launchBrowser();
-});
-afterAll(async () => {
-	await browser?.close();
-});
-afterEach(async () => {
-	await relay?.stop();
-	relay = null;
-	for (const context of browser.contexts()) await context.close();
-	const errors = pageErrors.splice(0).flat();
-	expect(errors, 'no page errors or unhandled rejections').toEqual([]);
-});
+const fx = e2eFixture();
 
 async function openPeer(url: string): Promise<AppPage> {
-	const { page, errors } = await newPeerPage(browser);
-	pageErrors.push(errors);
-	const app = new AppPage(page);
-	await app.open(url);
-	return app;
+	return new AppPage(await fx.page({ url }));
 }
 
 describe('two peers', () => {
 	it('connect directly through the relay and keep talking after it stops', async () => {
-		relay = await startRelay();
+		const relay = await fx.relay();
 		const alice = await openPeer(relay.url);
 		const bob = await openPeer(relay.url);
 		await Promise.all([alice.waitReachable(), bob.waitReachable()]);
@@ -52,8 +30,7 @@ describe('two peers', () => {
 
 		expect(await alice.greet(bobId)).toMatch(/^Bob answered in \d+ ms$/);
 
-		expect(await relay.stop()).toBe(0);
-		relay = null;
+		expect(await fx.stopRelay()).toBe(0);
 		await alice.page.waitForSelector('[data-testid=net-status][data-status=connecting]');
 
 		await bob.rename('Bob after the relay');
@@ -62,24 +39,23 @@ describe('two peers', () => {
 	});
 
 	it('show a retrying state while the relay is unreachable and reconnect when it is back', async () => {
-		relay = await startRelay();
+		const relay = await fx.relay();
 		const { port, keyFile } = relay;
 		const alice = await openPeer(relay.url);
 		await alice.waitReachable();
 
-		await relay.stop();
-		relay = null;
+		await fx.stopRelay();
 		await alice.page.waitForSelector('[data-testid=net-status][data-retrying=true]', { timeout: 10_000 });
 		await expect.poll(() => alice.status().textContent()).toMatch(/Relay unreachable, retrying in \d+ s/);
 
-		relay = await startRelay({ port, keyFile });
+		await fx.relay({ port, keyFile });
 		await alice.waitReachable(40_000);
 	});
 });
 
 describe('identity', () => {
 	it('survives a reload, and export then import restores it on a fresh profile', async () => {
-		relay = await startRelay();
+		const relay = await fx.relay();
 		const first = await openPeer(relay.url);
 		const id = await first.peerId();
 		await first.rename('Ada');
@@ -107,7 +83,7 @@ describe('identity', () => {
 	});
 
 	it('sets a corrupted stored identity aside, starts a new one and says so', async () => {
-		relay = await startRelay();
+		const relay = await fx.relay();
 		const app = await openPeer(relay.url);
 		const id = await app.peerId();
 		await app.page.evaluate(
@@ -136,15 +112,15 @@ describe('three peers', () => {
 	// so a round of three dials passes by luck (2/3)³ ≈ 0.30 of the time, and all of ROUNDS ≈ 0.30⁸ < 1e-4.
 	const ROUNDS = 8;
 	it(`form a full direct mesh ${ROUNDS} times in a row without a hang`, async () => {
-		relay = await startRelay();
+		const relay = await fx.relay();
 		for (let round = 0; round < ROUNDS; round++) {
-			const peers = await Promise.all([0, 1, 2].map(() => openPeer(relay!.url)));
+			const peers = await Promise.all([0, 1, 2].map(() => openPeer(relay.url)));
 			await Promise.all(peers.map((p) => p.waitReachable()));
 			const ids = await Promise.all(peers.map((p) => p.peerId()));
 			await Promise.all(peers.map((p) => p.meet(`mesh-${round}`)));
 			const seen = await Promise.all(peers.map((p) => p.waitDirectPeers(2, 25_000)));
 			seen.forEach((others, i) => expect(others.sort(), `round ${round}, peer ${i}`).toEqual(ids.filter((_, j) => j !== i).sort()));
-			for (const context of browser.contexts()) await context.close();
+			for (const context of fx.browser().contexts()) await context.close();
 		}
 	}, 600_000);
 });

@@ -4,37 +4,16 @@
  * the sizes the manifest says; an address the app does not have lands on its
  * own not-found screen.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, launchBrowser, newPeerPage } from './support/browser.js';
-import { startRelay, type RelayProcess } from './support/relay-process.js';
-import { startStaticHost, type StaticHost } from './support/static-host.js';
+import { chromium, type Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/browser.js';
+import { e2eFixture } from './support/fixture';
+import { deployBuild } from './support/static-host.js';
 
-let browser: Browser;
-let relay: RelayProcess | null = null;
-let host: StaticHost | null = null;
-let siteRoot: string | null = null;
-const pageErrors: string[][] = [];
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-	browser = await launchBrowser();
-});
-afterAll(async () => {
-	await browser?.close();
-});
-afterEach(async () => {
-	for (const context of browser.contexts()) await context.close();
-	for (const cleanup of cleanups.splice(0)) await cleanup();
-	await host?.stop();
-	await relay?.stop();
-	if (siteRoot) await rm(siteRoot, { recursive: true, force: true });
-	host = relay = siteRoot = null;
-	expect(pageErrors.splice(0).flat(), 'no page errors or unhandled rejections').toEqual([]);
-});
+const fx = e2eFixture();
 
 /**
  * A page in a profile on disk: Chromium never offers to install from an
@@ -43,14 +22,12 @@ afterEach(async () => {
 async function openApp(url: string): Promise<Page> {
 	const profile = await mkdtemp(join(tmpdir(), 'stanza-profile-'));
 	const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-	cleanups.push(async () => {
+	fx.defer(async () => {
 		await context.close();
 		await rm(profile, { recursive: true, force: true });
 	});
 	const page = context.pages()[0] ?? (await context.newPage());
-	const errors: string[] = [];
-	pageErrors.push(errors);
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+	fx.watchErrors(page);
 	await page.goto(url);
 	await page.getByTestId('peer-id').waitFor({ timeout: 15_000 });
 	// Installability counts the service worker: wait until it controls the folder.
@@ -109,7 +86,7 @@ async function icons(page: Page) {
 
 describe('the installable app', () => {
 	it('has no installability errors when the relay serves it, and icons of the declared sizes', async () => {
-		relay = await startRelay();
+		const relay = await fx.relay();
 		const page = await openApp(relay.url);
 		const report = await installability(page);
 		expect(report.errors).toEqual([]);
@@ -120,7 +97,7 @@ describe('the installable app', () => {
 		expect([report.startUrl, report.scope]).toEqual([relay.url, relay.url]);
 
 		const found = await icons(page);
-		expect(found.map((i) => i.src.replace(relay!.url, ''))).toEqual([
+		expect(found.map((i) => i.src.replace(relay.url, ''))).toEqual([
 			'favicon.svg',
 			'icon-192.png',
 			'icon-512.png',
@@ -131,10 +108,9 @@ describe('the installable app', () => {
 	});
 
 	it('has none from a sub-folder of another static host either: start and scope follow the folder', async () => {
-		siteRoot = await mkdtemp(join(tmpdir(), 'stanza-site-'));
-		await cp('build', join(siteRoot, 'pwa', 'here'), { recursive: true });
-		host = await startStaticHost(siteRoot);
-		const app = `${host.origin}/pwa/here/`;
+		const host = await deployBuild('/pwa/here/');
+		fx.defer(host.stop);
+		const app = host.app;
 		// No relay anywhere: installing does not need one.
 		const page = await openApp(app);
 		const report = await installability(page);
@@ -151,10 +127,7 @@ describe('the installable app', () => {
 	});
 
 	it('shows its own not-found screen for a hash route it does not have, with a way back', async () => {
-		relay = await startRelay();
-		const { page, errors } = await newPeerPage(browser);
-		pageErrors.push(errors);
-		await page.goto(`${relay.url}#/no/such/place`);
+		const page = await fx.page({ url: `${(await fx.relay()).url}#/no/such/place` });
 		const screen = page.locator('[data-testid=error-screen][data-status="404"]');
 		await screen.waitFor({ timeout: 15_000 });
 		expect(await screen.getByRole('heading').textContent()).toBe('There is nothing here.');

@@ -2,41 +2,14 @@
  * Rooms: a creator and three peers join by link, roles change under the
  * moderator's hand, every page agrees, and the room outlives its creator.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newPeerPage } from './support/browser.js';
-import { startRelay, type RelayProcess } from './support/relay-process.js';
-import { RoomPage } from './support/room-page';
+import { describe, expect, it } from 'vitest';
+import { e2eFixture } from './support/fixture';
 
-let browser: Browser;
-let relay: RelayProcess | null = null;
-const pageErrors: string[][] = [];
-
-beforeAll(async () => {
-	browser = await launchBrowser();
-});
-afterAll(async () => {
-	await browser?.close();
-});
-afterEach(async () => {
-	for (const context of browser.contexts()) await context.close();
-	await relay?.stop();
-	relay = null;
-	expect(pageErrors.splice(0).flat(), 'no page errors or unhandled rejections').toEqual([]);
-});
-
-async function person(name: string): Promise<RoomPage> {
-	const { page, errors } = await newPeerPage(browser);
-	pageErrors.push(errors);
-	await page.goto(relay!.url);
-	const room = new RoomPage(page, name);
-	await room.setName(name);
-	return room;
-}
+const fx = e2eFixture();
+const person = (name: string) => fx.person(name);
 
 describe('a room', () => {
 	it('runs with a creator and three peers, and outlives its creator', async () => {
-		relay = await startRelay();
 		const creator = await person('Cleo');
 		const link = await creator.startRoom('Plane talk', 'Titles are encrypted too');
 		const [ana, bo, cy] = await Promise.all(['Ana', 'Bo', 'Cy'].map((n) => person(n)));
@@ -94,7 +67,6 @@ describe('a room', () => {
 	});
 
 	it('says a link with a wrong or missing key is not valid', async () => {
-		relay = await startRelay();
 		const creator = await person('Cleo');
 		const link = await creator.startRoom('Keyed', '');
 		const [base, key] = [link.slice(0, link.lastIndexOf('/') + 1), link.slice(link.lastIndexOf('/') + 1)];
@@ -117,7 +89,7 @@ describe('a room', () => {
 	});
 
 	it('keeps rooms on the device: listed after a reload, and opened with no network at all', async () => {
-		relay = await startRelay();
+		const relay = await fx.relay();
 		const creator = await person('Cleo');
 		const link = await creator.startRoom('Kept room', 'Still here offline');
 		await creator.page.goto(relay.url);
@@ -128,8 +100,7 @@ describe('a room', () => {
 		});
 
 		// The relay that served the app is gone: the app still opens, with its rooms.
-		await relay.stop();
-		relay = null;
+		await fx.stopRelay();
 		await creator.page.reload();
 		await expect.poll(() => creator.page.getByTestId('saved-room').allTextContents()).toContain('Kept room');
 		await creator.page.waitForSelector('[data-testid=net-status][data-retrying=true]');

@@ -1,11 +1,11 @@
 /**
  * The one setup every end-to-end file shares: real Chromium browsers (one per
  * fake microphone), a real relay process on 127.0.0.1, fresh pages that
- * record page errors, and the rule that a test fails on any page error or
- * unhandled rejection. Call `e2eFixture()` at the top of a file; it registers
- * the hooks and hands back what the tests use.
+ * record page errors, clean-ups, and the rule that a test fails on any page
+ * error or unhandled rejection. Call `e2eFixture()` at the top of a file (or
+ * a describe block); it registers the hooks and hands back what tests use.
  */
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { launchBrowser, newPeerPage } from './browser.js';
 import { startRelay, type RelayProcess } from './relay-process.js';
@@ -15,13 +15,13 @@ export interface FixtureOptions {
 	/** Named browsers to launch, each with its own fake microphone file (or none). */
 	browsers?: Record<string, { fakeAudioFile?: string }>;
 	/**
-	 * 'test': each test starts its own relay (stopped after it) and its pages are closed after it.
-	 * 'file': the relay and pages live across the file's tests, which then form one story in order.
+	 * 'test': each test's relay, pages and clean-ups end with it.
+	 * 'file': they live across the file's tests, which then form one story in order.
 	 */
 	scope?: 'test' | 'file';
 }
 
-export interface PersonOptions {
+export interface PageOptions {
 	/** Which of the file's browsers (default: the first). */
 	browser?: string;
 	/** Where the page opens (default: the relay's app). */
@@ -32,14 +32,18 @@ export interface PersonOptions {
 
 export interface Fixture {
 	browser(name?: string): Browser;
-	/** The running relay; started on first use. */
-	relay(): Promise<RelayProcess>;
-	/** Stops the relay (a scenario about the relay going away). */
-	stopRelay(): Promise<void>;
+	/** The running relay; started on first use (with `options`, when it starts now). */
+	relay(options?: Parameters<typeof startRelay>[0]): Promise<RelayProcess>;
+	/** Stops the relay (a scenario about the relay going away); resolves with its exit code. */
+	stopRelay(): Promise<number | null>;
+	/** A fresh profile's page, opened at `url` (default: the relay's app), its errors recorded. */
+	page(options?: PageOptions): Promise<Page>;
 	/** A fresh profile on the app's home page with a name set. */
-	person(name: string, options?: PersonOptions): Promise<RoomPage>;
-	/** Page errors recorded so far (and not yet checked). */
-	takeErrors(): string[];
+	person(name: string, options?: PageOptions): Promise<RoomPage>;
+	/** Records page errors of a page the fixture did not open (e.g. a persistent profile). */
+	watchErrors(page: Page): void;
+	/** Runs `cleanUp` when the test ends (or the file, with scope 'file'), before the relay stops. */
+	defer(cleanUp: () => Promise<void>): void;
 }
 
 export function e2eFixture(options: FixtureOptions = {}): Fixture {
@@ -48,6 +52,7 @@ export function e2eFixture(options: FixtureOptions = {}): Fixture {
 	const browsers = new Map<string, Browser>();
 	let relay: RelayProcess | null = null;
 	const errors: string[][] = [];
+	const cleanUps: Array<() => Promise<void>> = [];
 
 	beforeAll(async () => {
 		for (const [name, spec] of Object.entries(specs)) browsers.set(name, await launchBrowser(spec));
@@ -55,20 +60,15 @@ export function e2eFixture(options: FixtureOptions = {}): Fixture {
 
 	async function cleanUp(): Promise<void> {
 		for (const browser of browsers.values()) for (const context of browser.contexts()) await context.close().catch(() => {});
+		for (const fn of cleanUps.splice(0).reverse()) await fn();
 		await relay?.stop();
 		relay = null;
 	}
 
-	if (scope === 'test') {
-		afterEach(async () => {
-			await cleanUp();
-			expect(errors.splice(0).flat(), 'no page errors or unhandled rejections').toEqual([]);
-		});
-	} else {
-		afterEach(() => {
-			expect(errors.splice(0).flat(), 'no page errors or unhandled rejections').toEqual([]);
-		});
-	}
+	afterEach(async () => {
+		if (scope === 'test') await cleanUp();
+		expect(errors.splice(0).flat(), 'no page errors or unhandled rejections').toEqual([]);
+	});
 
 	afterAll(async () => {
 		await cleanUp();
@@ -82,25 +82,34 @@ export function e2eFixture(options: FixtureOptions = {}): Fixture {
 			if (!browser) throw new Error(`no browser named ${name} in this file's fixture`);
 			return browser;
 		},
-		async relay() {
-			relay ??= await startRelay();
+		async relay(relayOptions) {
+			relay ??= await startRelay(relayOptions);
 			return relay;
 		},
 		async stopRelay() {
-			await relay?.stop();
+			const code = (await relay?.stop()) ?? null;
 			relay = null;
+			return code;
 		},
-		async person(name, { browser, url, initScript } = {}) {
+		async page({ browser, url, initScript } = {}) {
 			const { page, errors: pageErrors } = await newPeerPage(fixture.browser(browser));
 			errors.push(pageErrors);
 			if (initScript) await page.addInitScript(initScript);
 			await page.goto(url ?? (await fixture.relay()).url);
-			const person = new RoomPage(page, name);
+			return page;
+		},
+		async person(name, pageOptions) {
+			const person = new RoomPage(await fixture.page(pageOptions), name);
 			await person.setName(name);
 			return person;
 		},
-		takeErrors() {
-			return errors.splice(0).flat();
+		watchErrors(page) {
+			const pageErrors: string[] = [];
+			errors.push(pageErrors);
+			page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
+		},
+		defer(fn) {
+			cleanUps.push(fn);
 		}
 	};
 	return fixture;

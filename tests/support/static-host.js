@@ -6,7 +6,8 @@
  * request so a test can say which paths the app asked for.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { cp, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 
@@ -63,5 +64,30 @@ export async function startStaticHost(root) {
 				server.close(() => resolve());
 				server.closeAllConnections();
 			})
+	};
+}
+
+/**
+ * What a deployer does: copies `build/` into `folder` (e.g. `/apps/stanza/`)
+ * of a fresh site, optionally names relays in `stanza-relays.json` beside its
+ * index.html, and serves the site. `stop()` also removes the site.
+ *
+ * @param {string} folder URL path of the app's folder, with slashes around it
+ * @param {{ relays?: string[] }} [options]
+ * @returns {Promise<StaticHost & { app: string }>} `app`: the app's URL
+ */
+export async function deployBuild(folder, options = {}) {
+	const siteRoot = await mkdtemp(join(tmpdir(), 'stanza-site-'));
+	const dir = join(siteRoot, ...folder.split('/').filter(Boolean));
+	await cp('build', dir, { recursive: true });
+	if (options.relays) await writeFile(join(dir, 'stanza-relays.json'), JSON.stringify({ relays: options.relays }));
+	const host = await startStaticHost(siteRoot);
+	return {
+		...host,
+		app: `${host.origin}${folder}`,
+		stop: async () => {
+			await host.stop();
+			await rm(siteRoot, { recursive: true, force: true });
+		}
 	};
 }
