@@ -97,9 +97,13 @@ export class TopicMeeting {
 
 	/** Direct connections to peers heard on this topic. */
 	neighbours(): number {
-		let count = 0;
-		for (const peerId of this.#known.keys()) if (this.#isDirect(peerId)) count++;
-		return count;
+		// One pass over our connections (tens), not one per peer heard (up to MAX_KNOWN_PEERS).
+		const direct = new Set<string>();
+		for (const c of this.#node.getConnections()) {
+			const peerId = c.remotePeer.toString();
+			if (c.status === 'open' && this.#known.has(peerId) && isDirectConnection(c.remoteAddr.toString())) direct.add(peerId);
+		}
+		return direct.size;
 	}
 
 	/**
