@@ -10,6 +10,10 @@
  *   the gate: only RoomUpdateError, nothing stored;
  * - what refused input costs: a flood of validly signed records the rules
  *   refuse (ms per record, signatures checked).
+ * - audio packets: forgeries a relaying listener could make (every one
+ *   refused), and what authentication costs per packet (WebCrypto Ed25519,
+ *   Node's OpenSSL here; Chromium's BoringSSL in the app), as microseconds and
+ *   as the share of a core it adds to one relayed 50-packet/s stream.
  * Writes bench/results/hostile.json: attacksTried (distinct attack kinds),
  * attacksBroke (must be 0), propertyRuns, and the rest.
  */
@@ -17,6 +21,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { PacketSigner, PacketVerifier } from '../src/lib/audio/packet-auth';
+import { decodePacket, encodePacket, SIGNATURE_BYTES } from '../src/lib/audio/packet-codec';
 import { RoomUpdateError } from '../src/lib/room/room-doc';
 import { forge, HOSTILE_ATTACKS, hostileScript, hostileWorld, makeIdentity, playHostileScript, recordsUpdate } from '../src/lib/room/test-peers';
 
@@ -78,7 +86,16 @@ it('runs every hostile-peer attack', async () => {
 	}
 	const refusedFloodMsPer1000 = Math.round(median(floodMs));
 
+	const audio = await audioPackets();
+	for (const [name, held] of audio.attacks) {
+		tried.add(name);
+		if (!held) broke.push(`audio: ${name}`);
+	}
+
 	const results = {
+		packetAuthUsPerPacket: audio.verifyUs,
+		packetSignUsPerPacket: audio.signUs,
+		authCpuPctPerRelayedStream: audio.cpuPct,
 		attacksTried: tried.size,
 		attacksBroke: broke.length,
 		propertyRuns: PROPERTY_RUNS,
@@ -97,10 +114,59 @@ it('runs every hostile-peer attack', async () => {
   propertyRuns   ${PROPERTY_RUNS} (seed ${seed})
   fuzz inputs    ${results.fuzzInputs}
   1,000 refused signed records: ${refusedFloodMsPer1000} ms (median of 5), ${results.refusedFloodSignatureChecks} signatures checked
+  audio packet: verify ${audio.verifyUs} µs, sign ${audio.signUs} µs (medians of 5 × 2,000)
+  checking one relayed stream (50 packets/s) takes ${audio.cpuPct} % of a core
 wrote bench/results/hostile.json`);
 	expect(results.attacksTried).toBeGreaterThanOrEqual(20);
 	expect(results.attacksBroke).toBe(0);
 }, 1_800_000);
+
+/** Forgeries of audio packets (each must be refused), and the cost of signing and checking. */
+async function audioPackets() {
+	const key = await generateKeyPair('Ed25519');
+	const speaker = peerIdFromPrivateKey(key).toString();
+	const other = await generateKeyPair('Ed25519');
+	const signer = await PacketSigner.create(key, 'bench-room');
+	const verifier = new PacketVerifier('bench-room');
+	const frame = { flags: 0, speakerTag: 0x0a0b0c0d, seq: 1, captureTs: 960, payload: new Uint8Array(80).fill(0x5a) };
+	const genuine = await signer.encode(frame);
+	const refused = async (bytes: Uint8Array, as = speaker) => {
+		try {
+			return !(await verifier.verify(as, decodePacket(bytes)));
+		} catch {
+			return true; // malformed: never reaches the player
+		}
+	};
+	const flipped = (at: number) => {
+		const bytes = genuine.slice();
+		bytes[at] ^= 1;
+		return bytes;
+	};
+	const attacks: [string, boolean][] = [
+		['audio: a relay changes a payload byte', await refused(flipped(20))],
+		['audio: a relay rewrites seq or capture time', (await refused(flipped(9))) && (await refused(flipped(13)))],
+		['audio: a relay re-tags a packet as another speaker', await refused(flipped(3))],
+		['audio: a relay signs its own packet under the speaker’s tag', await refused(await (await PacketSigner.create(other, 'bench-room')).encode(frame))],
+		['audio: a packet signed for another room', await refused(await (await PacketSigner.create(key, 'other-room')).encode(frame))],
+		['audio: a packet with its signature zeroed', await refused(encodePacket(frame, new Uint8Array(SIGNATURE_BYTES)))],
+		['audio: a packet with its signature cut off', await refused(genuine.subarray(0, genuine.length - SIGNATURE_BYTES))]
+	];
+	const time = async (n: number, fn: () => Promise<unknown>) => {
+		const runs: number[] = [];
+		for (let r = 0; r < 5; r++) {
+			const started = performance.now();
+			for (let i = 0; i < n; i++) await fn();
+			runs.push(((performance.now() - started) * 1000) / n);
+		}
+		return median(runs);
+	};
+	const decoded = decodePacket(genuine);
+	await verifier.verify(speaker, decoded); // the key imported once, as in the app
+	const verifyUs = Math.round(await time(2_000, () => verifier.verify(speaker, decoded)));
+	const signUs = Math.round(await time(2_000, () => signer.encode(frame)));
+	const cpuPct = Math.round(((verifyUs * 50) / 1e6) * 100 * 100) / 100;
+	return { attacks, verifyUs, signUs, cpuPct };
+}
 
 function median(xs: number[]): number {
 	const s = [...xs].sort((a, b) => a - b);

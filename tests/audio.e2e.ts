@@ -1,9 +1,10 @@
 /**
  * Audio trees, told as one room's story in scenarios that run in order and
  * share the room: two speakers and four listeners with fan-out 1 (depths 1
- * and 2); a relaying listener closes mid-stream; the relay node stops; a
- * moderator mutes a speaker. Every check detects the tone itself. A refused
- * microphone is its own room.
+ * and 2); a relaying listener closes mid-stream; a relaying listener forges
+ * what it forwards; a listener is banned while running code that ignores its
+ * ban; the relay node stops; a moderator mutes a speaker. Every check detects
+ * the tone itself. A refused microphone is its own room.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,8 +41,23 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 	const listeners: RoomPage[] = [];
 	let remaining: RoomPage[] = [];
 
+	/** The remaining listeners' trees, once every one has a parent and one of them matches `wanted`. */
+	async function settledTrees(wanted: (t: Awaited<ReturnType<typeof treeOf>>) => boolean) {
+		let trees: Awaited<ReturnType<typeof treeOf>>[] = [];
+		await expect
+			.poll(
+				async () => {
+					trees = await Promise.all(remaining.map((l) => treeOf(l.page)));
+					return trees.every((t) => t.parent !== null) && trees.some(wanted);
+				},
+				{ timeout: 20_000, interval: 100 }
+			)
+			.toBe(true);
+		return trees;
+	}
+
 	async function person(name: string, browser: string): Promise<RoomPage> {
-		const p = await fx.person(name, { browser });
+		const p = await fx.person(name, { browser, initScript: hostileHooks });
 		await p.page.locator('#relay-capacity').selectOption(FANOUT);
 		return p;
 	}
@@ -117,6 +133,54 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 		}
 	});
 
+	it('a relaying listener that forges what it forwards is cut off, and its child hears the real speaker again', async () => {
+		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
+		// Three listeners, two speaker slots: one listener relays for another once the last repair has settled.
+		const trees = await settledTrees((t) => t.parent !== null && t.children.length > 0);
+		const forgerIndex = trees.findIndex((t) => t.children.length > 0);
+		const forger = remaining[forgerIndex];
+		const child = remaining[ids.indexOf(trees[forgerIndex].children[0])];
+		await waitHears(child.page, a, A);
+		await forger.page.evaluate(() => ((globalThis as { __forge?: boolean }).__forge = true));
+		// Cut at the first forged packet, repaired elsewhere: what it hears now is the real speaker, signed.
+		await waitRepaired(child.page, ids[forgerIndex], a, A);
+		expect(await child.trace()).toContain('audio: forged');
+		await forger.page.evaluate(() => ((globalThis as { __forge?: boolean }).__forge = false));
+	});
+
+	it('a banned listener running code that ignores its ban is cut off by every peer it was linked to', async () => {
+		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
+		// Best a relaying listener: then both its parent and its child must cut it.
+		const trees = await settledTrees((t) => t.parent !== null && t.children.length > 0);
+		const relaying = trees.findIndex((t) => t.parent !== null && t.children.length > 0);
+		const index = relaying >= 0 ? relaying : trees.findIndex((t) => t.parent !== null);
+		const banned = remaining[index];
+		const bannedId = ids[index];
+		const linked = [trees[index].parent!, ...trees[index].children];
+		const pages = new Map([...remaining.map((l, i) => [ids[i], l] as const), [a, creator], [b, second]]);
+		const openAudioLinks = () =>
+			banned.page.evaluate(() => (globalThis as unknown as { __channels: RTCDataChannel[] }).__channels.filter((c) => c.label === 'stanza-audio' && c.readyState === 'open').length);
+		await banned.page.evaluate(() => ((globalThis as { __ignoreBan?: boolean }).__ignoreBan = true));
+		expect(await openAudioLinks(), 'the listener holds open audio links before the ban').toBeGreaterThanOrEqual(linked.length);
+		await creator.memberAction('audience', bannedId, 'Ban');
+		// Its own code closes nothing (see hostileHooks): each of its audio links must be closed by the far end.
+		await banned.page
+			.waitForFunction(
+				() => (globalThis as unknown as { __channels: RTCDataChannel[] }).__channels.every((c) => c.label !== 'stanza-audio' || c.readyState !== 'open'),
+				null,
+				{ timeout: 10_000, polling: 50 }
+			)
+			.catch(async () => {
+				throw new Error(`${await openAudioLinks()} audio links to the banned listener still open`);
+			});
+		for (const peer of linked) {
+			const tree = await treeOf(pages.get(peer)!.page);
+			expect([tree.parent, ...tree.children]).not.toContain(bannedId);
+		}
+		remaining = remaining.filter((l) => l !== banned);
+		for (const listener of remaining) await waitHears(listener.page, a, A);
+	});
+
 	it('with the relay node gone, audio keeps flowing over the direct links', async () => {
 		await fx.stopRelay();
 		for (const listener of remaining) {
@@ -141,6 +205,42 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 		}
 	});
 });
+
+/**
+ * What a modified client could do, switched on from the test: `__forge` flips
+ * a payload byte of every audio packet this page sends (it only relays, so
+ * each is a forwarded packet); `__ignoreBan` makes the page's own code unable
+ * to close its WebRTC links, so only the far ends can cut them. Every data
+ * channel the page makes is kept in `__channels`.
+ */
+function hostileHooks(): void {
+	const g = globalThis as unknown as { __forge?: boolean; __ignoreBan?: boolean; __channels: RTCDataChannel[] };
+	g.__channels = [];
+	const send = RTCDataChannel.prototype.send as (data: unknown) => void;
+	RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: unknown) {
+		// Version 2, a speaker's tag, a payload between the 14-byte header and the 64-byte signature.
+		if (g.__forge && data instanceof Uint8Array && data.length > 78 && data[0] === 2 && data[2] | data[3] | data[4] | data[5]) {
+			const forged = data.slice();
+			forged[14] ^= 0xff;
+			return send.call(this, forged);
+		}
+		return send.call(this, data);
+	} as RTCDataChannel['send'];
+	const create = RTCPeerConnection.prototype.createDataChannel;
+	RTCPeerConnection.prototype.createDataChannel = function (this: RTCPeerConnection, ...args: Parameters<RTCPeerConnection['createDataChannel']>) {
+		const channel = create.apply(this, args);
+		g.__channels.push(channel);
+		return channel;
+	};
+	const closePc = RTCPeerConnection.prototype.close;
+	RTCPeerConnection.prototype.close = function (this: RTCPeerConnection) {
+		if (!g.__ignoreBan) closePc.call(this);
+	};
+	const closeChannel = RTCDataChannel.prototype.close;
+	RTCDataChannel.prototype.close = function (this: RTCDataChannel) {
+		if (!g.__ignoreBan) closeChannel.call(this);
+	};
+}
 
 describe('a speaker whose microphone is refused', () => {
 	const fx = e2eFixture();

@@ -10,9 +10,13 @@
  *   and move up when a much shallower slot frees (planRebalance).
  * - Every member advertises { depth, capacity, children, parent } in its
  *   presence, which is what the others plan with.
- * - A packet is forwarded to children before it is decoded; only packets
- *   tagged with a speaker the room's verified state has on stage, and not
- *   muted by a moderator, are forwarded or played. Everything else is dropped.
+ * - Only packets tagged with a speaker the room's verified state has on
+ *   stage, not muted by a moderator, and signed by that speaker
+ *   (packet-auth.ts) are forwarded or played; forwarding happens before
+ *   decoding. Everything else is dropped, and a link that delivers a forged
+ *   packet is closed and its peer avoided: its children repair around it.
+ * - A member the room removes or bans loses every audio link to us the
+ *   moment our verified state says so, and cannot link again.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -21,11 +25,13 @@ import type { RoomCipher } from '../room/room-crypto';
 import type { RoomSession } from '../room/room-session';
 import type { TreeWire } from '../room/room-topic-protocol';
 import type { StanzaNode } from '../net/libp2p-node';
+import { shortId, traceEvent } from '../diagnostics/trace';
 import type { AudioOutput } from './audio-output';
 import { LinkRefusedError, dialLink, serveLink, type MediaLink } from './media-link';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
 import { Microphone, MicrophoneError } from './microphone';
-import { FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type AudioPacket } from './packet-codec';
+import { PacketSigner, PacketVerifier } from './packet-auth';
+import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type DecodedPacket } from './packet-codec';
 import { PARENT_SILENCE_MS, chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
 
 // Tree upkeep runs every 50 ms: a tenth of the silence threshold (PARENT_SILENCE_MS).
@@ -38,11 +44,12 @@ const RETRY_CANDIDATE_AFTER_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 15_000;
 // Coalesce advert changes: presence goes out at most every 250 ms because of the tree.
 const ADVERT_COALESCE_MS = 250;
-/** The tag of keep-alive packets: link-local, never forwarded or played. */
-const KEEPALIVE_TAG = 0;
-const KEEPALIVE = encodePacket({ flags: FLAG_DTX, speakerTag: KEEPALIVE_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+/** Link-local, never forwarded or played: says the link is alive. */
+const KEEPALIVE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
 /** Sent by a child on its standby link when its parent fails: "feed me now". */
-const ACTIVATE = encodePacket({ flags: FLAG_DTX | FLAG_MARKER, speakerTag: KEEPALIVE_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+const ACTIVATE = encodePacket({ flags: FLAG_DTX | FLAG_MARKER, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+// A member caught forging audio is not linked to again for the rest of the visit (well, 10 minutes).
+const FORGER_AVOID_MS = 10 * 60_000;
 // A child is given longer than a parent before its slot is reclaimed unasked (an orphan asking
 // for the slot gets it at once, see decide()): a slot freed late costs a
 // joiner a moment, a child dropped wrongly costs a listener its audio.
@@ -74,6 +81,10 @@ export class AudioRoom {
 	readonly #iceServers: RTCIceServer[];
 	readonly #me: string;
 	#myTag = 0;
+	#signer: PacketSigner | null = null;
+	readonly #verifier: PacketVerifier;
+	/** Own packets leave in the order they were captured, each once signed. */
+	#sending: Promise<void> = Promise.resolve();
 	readonly #tags = new Map<string, number>(); // peerId → tag, cached
 	#allowed = new Map<number, string>(); // tag → speaker allowed to be heard now
 	#speaker = false;
@@ -113,6 +124,7 @@ export class AudioRoom {
 		this.#iceServers = options.iceServers;
 		this.capacity = options.capacity;
 		this.#me = session.me.peerId.toString();
+		this.#verifier = new PacketVerifier(session.room.roomId);
 		output.onLevels = (levels) => events.onLevels(levels);
 	}
 
@@ -133,6 +145,7 @@ export class AudioRoom {
 		await ensureMediaHandler(this.#node);
 		audioRooms.get(this.#node)!.set(this.#session.room.roomId, this);
 		this.#myTag = await this.#tagOf(this.#me);
+		this.#signer = await PacketSigner.create(this.#session.me.privateKey, this.#session.room.roomId);
 		this.#unsubscribe = this.#session.room.subscribe((view) => void this.#onView(view));
 		await this.#onView(this.#session.room.view);
 		this.#timer = setInterval(() => this.#tick(), TICK_MS);
@@ -147,8 +160,16 @@ export class AudioRoom {
 		audioRooms.get(this.#node)?.delete(this.#session.room.roomId);
 		this.#mic?.close();
 		this.#mic = null;
-		for (const info of [this.#parent, this.#standby, ...this.#children.values(), ...this.#standbys.values(), ...this.#speakerLinks.values()]) info?.link.close();
+		for (const info of this.#links()) info.link.close();
 		await this.#output.close();
+	}
+
+	/** Every audio link this member holds. */
+	#links(): LinkInfo[] {
+		const links = [...this.#children.values(), ...this.#standbys.values(), ...this.#speakerLinks.values()];
+		if (this.#parent) links.push(this.#parent);
+		if (this.#standby) links.push(this.#standby);
+		return links;
 	}
 
 	/** Self-mute for a speaker: nothing leaves the device. */
@@ -178,6 +199,14 @@ export class AudioRoom {
 		for (const peerId of heard) allowed.set(await this.#tagOf(peerId), peerId);
 		for (const [tag, peerId] of this.#allowed) if (!allowed.has(tag)) this.#output.drop(peerId);
 		this.#allowed = allowed;
+		// Out of the room is out of the audio: every link with a removed or banned member closes now.
+		for (const info of this.#links()) {
+			const peer = info.link.peerId;
+			if (view.removed.has(peer) || view.banned.has(peer)) {
+				traceEvent('audio: cut', `${shortId(peer)} is out of the room`);
+				info.link.close();
+			}
+		}
 
 		const speaker = view.stage.has(this.#me);
 		if (speaker !== this.#speaker) {
@@ -220,23 +249,30 @@ export class AudioRoom {
 	}
 
 	#sendOwn(payload: Uint8Array, captureTs: number): void {
+		const signer = this.#signer;
+		if (!signer) return;
 		this.#seq = seqAdd(this.#seq, 1);
-		const bytes = encodePacket({ flags: 0, speakerTag: this.#myTag, seq: this.#seq, captureTs: captureTs >>> 0, payload });
-		const now = performance.now();
-		for (const info of this.#speakerLinks.values()) if (info.link.send(bytes)) info.lastSentAt = now;
-		for (const info of this.#children.values()) if (info.link.send(bytes)) info.lastSentAt = now;
+		const packet = { flags: 0, speakerTag: this.#myTag, seq: this.#seq, captureTs: captureTs >>> 0, payload };
+		const signed = signer.encode(packet);
+		this.#sending = this.#sending.then(async () => {
+			const bytes = await signed.catch(() => null);
+			if (!bytes) return;
+			const now = performance.now();
+			for (const info of this.#speakerLinks.values()) if (info.link.send(bytes)) info.lastSentAt = now;
+			for (const info of this.#children.values()) if (info.link.send(bytes)) info.lastSentAt = now;
+		});
 	}
 
 	// —— packets ——
 
 	#onPacket(from: LinkInfo, bytes: Uint8Array): void {
-		let packet: AudioPacket;
+		let packet: DecodedPacket;
 		try {
 			packet = decodePacket(bytes);
 		} catch {
 			return; // malformed: dropped
 		}
-		if (packet.speakerTag === KEEPALIVE_TAG && packet.flags & FLAG_DTX) {
+		if (packet.speakerTag === CONTROL_TAG) {
 			if (packet.flags & FLAG_MARKER && from.link.role === 'standby') this.#activate(from);
 			return; // otherwise link liveness only
 		}
@@ -247,9 +283,22 @@ export class AudioRoom {
 		// Speakers hear each other directly; a speaker must not take a packet about
 		// another speaker from anyone but that speaker.
 		if (from.link.role === 'speaker' && from.link.peerId !== speaker) return;
-		const now = performance.now();
-		for (const child of this.#children.values()) if (child !== from && child.link.send(bytes)) child.lastSentAt = now;
-		this.#output.push(speaker, packet);
+		void this.#verifier.verify(speaker, packet).then((genuine) => {
+			if (!genuine) return this.#forged(from, speaker);
+			if (!from.link.open || this.#allowed.get(packet.speakerTag) !== speaker) return; // cut or silenced meanwhile
+			const now = performance.now();
+			for (const child of this.#children.values()) if (child !== from && child.link.send(bytes)) child.lastSentAt = now;
+			this.#output.push(speaker, packet);
+		});
+	}
+
+	/** A link delivered a packet its speaker did not sign: whoever sent it forged it. Cut it and never take audio from it again. */
+	#forged(from: LinkInfo, speaker: string): void {
+		if (!from.link.open) return;
+		traceEvent('audio: forged', `a packet "from" ${shortId(speaker)} via ${shortId(from.link.peerId)}: link closed`);
+		this.#avoidFor(from.link.peerId, FORGER_AVOID_MS);
+		if (this.#backup === from.link.peerId) this.#backup = null;
+		from.link.close();
 	}
 
 	// —— links ——
@@ -353,11 +402,17 @@ export class AudioRoom {
 			const stream = await this.#node.dialProtocol(peerIdFromString(peerId) as PeerId, MEDIA_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
 			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers });
 		} catch (err) {
-			this.#avoid.set(peerId, performance.now() + (err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5));
+			this.#avoidFor(peerId, err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5);
 			return null;
 		} finally {
 			this.#dialing.delete(peerId);
 		}
+	}
+
+	/** Leaves `peerId` alone for `ms`, never shortening a longer wait already set (a forger's). */
+	#avoidFor(peerId: string, ms: number): void {
+		const until = performance.now() + ms;
+		if ((this.#avoid.get(peerId) ?? 0) < until) this.#avoid.set(peerId, until);
 	}
 
 	// —— upkeep ——
@@ -373,10 +428,7 @@ export class AudioRoom {
 
 	/** Every link carries something at least every KEEPALIVE_MS, both ways, so both ends can tell a dead peer from a quiet one. */
 	#keepAlive(now: number): void {
-		const links = [...this.#children.values(), ...this.#standbys.values(), ...this.#speakerLinks.values()];
-		if (this.#parent) links.push(this.#parent);
-		if (this.#standby) links.push(this.#standby);
-		for (const info of links) {
+		for (const info of this.#links()) {
 			if (now - info.lastSentAt >= KEEPALIVE_MS && info.link.send(KEEPALIVE)) info.lastSentAt = now;
 		}
 		// A child that went silent (tab closed without a goodbye, network gone) frees its slot.
@@ -401,7 +453,7 @@ export class AudioRoom {
 			parent.link.onClose = () => {};
 			parent.link.close();
 			this.#parent = null;
-			this.#avoid.set(parent.link.peerId, now + RETRY_CANDIDATE_AFTER_MS);
+			this.#avoidFor(parent.link.peerId, RETRY_CANDIDATE_AFTER_MS);
 			this.#grandparent = adverts.get(parent.link.peerId)?.parent ?? null;
 			this.#events.onChange();
 		}
@@ -533,7 +585,7 @@ export class AudioRoom {
 	async #tagOf(peerId: string): Promise<number> {
 		let tag = this.#tags.get(peerId);
 		if (tag === undefined) {
-			tag = (await speakerTag(peerId)) || 1; // 0 is the keep-alive tag
+			tag = (await speakerTag(peerId)) || 1; // 0 is the control tag
 			this.#tags.set(peerId, tag);
 		}
 		return tag;

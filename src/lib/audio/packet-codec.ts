@@ -1,32 +1,45 @@
 /**
- * Stanza audio packet, wire version 1: one Opus frame as it travels the room's tree.
+ * Stanza audio packet, wire version 2: one Opus frame as it travels the room's tree.
  *
  * A speaker encodes its microphone once; every relay forwards these bytes
  * verbatim and every listener decodes them for itself, so the packet carries
- * only what a listener needs to attribute, order and time a frame.
- * Big-endian, a 14-byte header then the payload:
+ * only what a listener needs to attribute, order, time and authenticate a
+ * frame. Big-endian, a 14-byte header, the payload, then the speaker's
+ * signature:
  *
- *   offset size  field
- *    0      1    version     1
- *    1      1    flags       bit 0 DTX: a silence / keep-alive frame
- *                            bit 1 marker: benchmarks mark the frame that carries a click
- *                            bits 2–7 reserved, must be 0 in version 1
- *    2      4    speakerTag  first 4 bytes of SHA-256(speaker's PeerId string)
- *    6      4    seq         +1 per packet the speaker sends, wraps at 2^32
- *   10      4    captureTs   capture time of the frame's first sample in 48 kHz
- *                            sample units, wraps at 2^32 (as in RTP)
- *   14      n    payload     one Opus frame, 0–1275 bytes
+ *   offset  size  field
+ *    0       1    version     2
+ *    1       1    flags       bit 0 DTX: a silence / keep-alive frame
+ *                             bit 1 marker: benchmarks mark the frame that carries a click
+ *                             bits 2–7 reserved, must be 0
+ *    2       4    speakerTag  first 4 bytes of SHA-256(speaker's PeerId string);
+ *                             0 is a link-local control packet (keep-alive, activate)
+ *    6       4    seq         +1 per packet the speaker sends, wraps at 2^32
+ *   10       4    captureTs   capture time of the frame's first sample in 48 kHz
+ *                             sample units, wraps at 2^32 (as in RTP)
+ *   14       n    payload     one Opus frame, 0–1275 bytes (none in a control packet)
+ *   14+n    64    signature   Ed25519 by the speaker over the header and payload
+ *                             (packet-auth.ts says exactly what is signed);
+ *                             absent from control packets, which are never
+ *                             forwarded or played
  *
  * seq and captureTs are separate on purpose: a gap in seq is a lost packet,
  * a gap in captureTs without a gap in seq is the speaker staying silent (DTX).
  *
- * Left to the layers around it: confidentiality and integrity (DTLS of the
- * DataChannel), which speaker a tag names (the room knows its stage; 32 bits
+ * Left to the layers around it: confidentiality (DTLS of the DataChannel),
+ * checking the signature (packet-auth.ts, before a packet is played or
+ * forwarded), which speaker a tag names (the room knows its stage; 32 bits
  * make a clash between a handful of speakers a one-in-a-billion event the
  * room can refuse), and the Opus decoder state.
  */
 
-export const PACKET_VERSION = 1;
+import { sha256 } from '@noble/hashes/sha2.js';
+
+export const PACKET_VERSION = 2;
+/** An Ed25519 signature. */
+export const SIGNATURE_BYTES = 64;
+/** The tag of link-local control packets: never signed, forwarded or played. */
+export const CONTROL_TAG = 0;
 // version + flags + speakerTag + seq + captureTs.
 export const HEADER_BYTES = 14;
 // 1275 bytes: the largest Opus frame (RFC 6716 §3.2.1).
@@ -49,17 +62,45 @@ export interface AudioPacket {
 	payload: Uint8Array;
 }
 
+export interface DecodedPacket extends AudioPacket {
+	/** The speaker's signature (views into the received bytes); null on a control packet. */
+	signature: Uint8Array | null;
+	/** Header and payload: the bytes the signature covers (packetBody of the same packet). */
+	body: Uint8Array;
+}
+
 export class PacketError extends Error {
 	override name = 'PacketError';
 }
 
-/** Writes a packet; refuses values the decoder would refuse, so nothing malformed is ever sent. */
-export function encodePacket(packet: AudioPacket): Uint8Array {
+/**
+ * Writes a packet; refuses values the decoder would refuse, so nothing
+ * malformed is ever sent. A speaker's packet needs its signature (over
+ * packetBody(packet)); a control packet (speakerTag 0) has none.
+ */
+export function encodePacket(packet: AudioPacket, signature: Uint8Array | null = null): Uint8Array {
+	const body = packetBody(packet);
+	if (packet.speakerTag === CONTROL_TAG) {
+		if (signature) throw new PacketError('a control packet (speaker tag 0) carries no signature');
+		return body;
+	}
+	if (signature?.length !== SIGNATURE_BYTES) {
+		throw new PacketError(`an audio packet needs its speaker's ${SIGNATURE_BYTES}-byte signature, got ${signature ? signature.length + ' bytes' : 'none'}`);
+	}
+	const bytes = new Uint8Array(body.length + SIGNATURE_BYTES);
+	bytes.set(body);
+	bytes.set(signature, body.length);
+	return bytes;
+}
+
+/** Header and payload: what a speaker signs. */
+export function packetBody(packet: AudioPacket): Uint8Array {
 	checkU32('speakerTag', packet.speakerTag);
 	checkU32('seq', packet.seq);
 	checkU32('captureTs', packet.captureTs);
 	checkFlags(packet.flags);
 	if (packet.payload.length > MAX_PAYLOAD_BYTES) throw payloadTooLarge(packet.payload.length);
+	if (packet.speakerTag === CONTROL_TAG && packet.payload.length > 0) throw controlWithPayload(packet.payload.length);
 	const bytes = new Uint8Array(HEADER_BYTES + packet.payload.length);
 	const view = new DataView(bytes.buffer);
 	view.setUint8(0, PACKET_VERSION);
@@ -71,8 +112,8 @@ export function encodePacket(packet: AudioPacket): Uint8Array {
 	return bytes;
 }
 
-/** Reads a packet received from the network; anything malformed is a PacketError. */
-export function decodePacket(bytes: Uint8Array): AudioPacket {
+/** Reads a packet received from the network; anything malformed is a PacketError. The signature is not checked here. */
+export function decodePacket(bytes: Uint8Array): DecodedPacket {
 	if (bytes.length < HEADER_BYTES) {
 		throw new PacketError(`audio packet too short: ${bytes.length} bytes, the header alone is ${HEADER_BYTES}`);
 	}
@@ -83,14 +124,22 @@ export function decodePacket(bytes: Uint8Array): AudioPacket {
 	}
 	const flags = view.getUint8(1);
 	checkFlags(flags);
-	const payloadBytes = bytes.length - HEADER_BYTES;
-	if (payloadBytes > MAX_PAYLOAD_BYTES) throw payloadTooLarge(payloadBytes);
+	const speakerTag = view.getUint32(2);
+	const control = speakerTag === CONTROL_TAG;
+	if (control && bytes.length > HEADER_BYTES) throw controlWithPayload(bytes.length - HEADER_BYTES);
+	if (!control && bytes.length < HEADER_BYTES + SIGNATURE_BYTES) {
+		throw new PacketError(`audio packet too short for its ${SIGNATURE_BYTES}-byte signature: ${bytes.length} bytes`);
+	}
+	const end = control ? bytes.length : bytes.length - SIGNATURE_BYTES;
+	if (end - HEADER_BYTES > MAX_PAYLOAD_BYTES) throw payloadTooLarge(end - HEADER_BYTES);
 	return {
 		flags,
-		speakerTag: view.getUint32(2),
+		speakerTag,
 		seq: view.getUint32(6),
 		captureTs: view.getUint32(10),
-		payload: bytes.subarray(HEADER_BYTES)
+		payload: bytes.subarray(HEADER_BYTES, end),
+		signature: control ? null : bytes.subarray(end),
+		body: bytes.subarray(0, end)
 	};
 }
 
@@ -99,9 +148,9 @@ export function decodePacket(bytes: Uint8Array): AudioPacket {
  * PeerId on every one of 50 packets a second. SHA-256 so that nobody can
  * pick a PeerId-independent tag to impersonate another speaker's stream.
  */
-export async function speakerTag(peerId: string): Promise<number> {
-	const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(peerId));
-	return new DataView(digest).getUint32(0);
+export function speakerTag(peerId: string): number {
+	const digest = sha256(new TextEncoder().encode(peerId));
+	return new DataView(digest.buffer, digest.byteOffset, 4).getUint32(0);
 }
 
 /**
@@ -130,8 +179,12 @@ function checkU32(field: string, value: number): void {
 
 function checkFlags(flags: number): void {
 	if (!Number.isInteger(flags) || flags < 0 || flags > 0xff || (flags & ~KNOWN_FLAGS) !== 0) {
-		throw new PacketError(`audio packet has reserved flag bits set (flags 0x${flags.toString(16)}), version 1 defines only DTX and marker`);
+		throw new PacketError(`audio packet has reserved flag bits set (flags 0x${flags.toString(16)}), version 2 defines only DTX and marker`);
 	}
+}
+
+function controlWithPayload(length: number): PacketError {
+	return new PacketError(`a control packet (speaker tag 0) carries no payload, got ${length} bytes`);
 }
 
 function payloadTooLarge(length: number): PacketError {
