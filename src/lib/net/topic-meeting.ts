@@ -27,7 +27,7 @@ import { shortId, traceEvent } from '../diagnostics/trace';
 import { backoffDelay } from './backoff';
 import { isDirectConnection } from './connection-kind';
 import type { StanzaNode } from './libp2p-node';
-import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } from './meet-protocol';
+import { MAX_MEET_BYTES, decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } from './meet-protocol';
 
 // 15 s: a safety net only; announces are event-driven, so a shorter interval only adds traffic.
 const ANNOUNCE_INTERVAL_MS = 15_000;
@@ -58,6 +58,19 @@ export interface MeetingEvents {
 export interface MeetingOptions {
 	/** Direct connections to this topic's peers that the meeting makes on its own. */
 	targetNeighbours: number;
+	/**
+	 * Seals announces for those who share a secret (a room's key), so that the
+	 * relay and outsiders do not learn who meets there; `open` throws on
+	 * anything not sealed with it, which is then ignored.
+	 */
+	seal?: AnnounceSeal;
+}
+
+export interface AnnounceSeal {
+	seal(announce: Uint8Array): Promise<Uint8Array>;
+	open(sealed: Uint8Array): Promise<Uint8Array>;
+	/** Bytes sealing adds, so oversized input is dropped before any work. */
+	overhead: number;
 }
 
 interface PendingDial {
@@ -76,6 +89,7 @@ export class TopicMeeting {
 	readonly #node: StanzaNode;
 	readonly #events: MeetingEvents;
 	readonly #target: number;
+	readonly #seal: AnnounceSeal | null;
 	readonly #known = new Map<string, KnownPeer>();
 	#topic: string | null = null;
 	#interval: ReturnType<typeof setInterval> | undefined;
@@ -93,6 +107,7 @@ export class TopicMeeting {
 		this.name = name;
 		this.#events = events;
 		this.#target = options.targetNeighbours;
+		this.#seal = options.seal ?? null;
 	}
 
 	/** Direct connections to peers heard on this topic. */
@@ -193,7 +208,8 @@ export class TopicMeeting {
 			return;
 		}
 		try {
-			const result = await this.#node.services.pubsub.publish(this.#topic, encodeMeetAnnounce({ addrs, open: this.#wantsNeighbours() }));
+			const announce = encodeMeetAnnounce({ addrs, open: this.#wantsNeighbours() });
+			const result = await this.#node.services.pubsub.publish(this.#topic, this.#seal ? await this.#seal.seal(announce) : announce);
 			traceEvent('meet:announce', `${this.name}: to ${result.recipients.length}`);
 		} catch (err) {
 			// No reachable subscriber right now; the next trigger announces again.
@@ -224,10 +240,20 @@ export class TopicMeeting {
 		if (message.topic !== this.#topic || message.type !== 'signed' || !message.from) return;
 		const from = message.from.toString();
 		if (from === this.#node.peerId.toString()) return;
+		if (!this.#seal) return this.#onAnnounce(from, message.data);
+		if (message.data.length > MAX_MEET_BYTES + this.#seal.overhead) return; // too big to be an announce: not even opened
+		this.#seal.open(message.data).then(
+			(announce) => this.#onAnnounce(from, announce),
+			() => {} // not sealed with the topic's secret: an outsider's, ignored
+		);
+	};
+
+	#onAnnounce(from: string, data: Uint8Array): void {
+		if (this.#stopped) return;
 		let addrs: string[];
 		let open: boolean;
 		try {
-			const announce = decodeMeetAnnounce(message.data, from);
+			const announce = decodeMeetAnnounce(data, from);
 			addrs = webrtcAddrs(announce.addrs);
 			open = announce.open;
 		} catch {
@@ -251,7 +277,7 @@ export class TopicMeeting {
 			this.announceSoon();
 			this.#yieldTo(from, addrs);
 		}
-	};
+	}
 
 	/** Records a peer's addresses; true when we had not heard it before. */
 	#remember(peerId: string, peer: KnownPeer): boolean {

@@ -10,8 +10,10 @@
  */
 export const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** What sealing adds to a message: its IV and its GCM tag. */
+export const SEAL_OVERHEAD_BYTES = IV_BYTES + TAG_BYTES;
 
-export type SealPurpose = 'topic' | 'sync' | 'media';
+export type SealPurpose = 'topic' | 'sync' | 'media' | 'meet';
 
 export class RoomCryptoError extends Error {
 	override name = 'RoomCryptoError';

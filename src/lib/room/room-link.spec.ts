@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { toString } from 'uint8arrays';
 import { describe, expect, it } from 'vitest';
 import { newRoomKey, parseRoomAddress, roomIdFor, roomPath, RoomLinkError } from './room-link';
@@ -22,8 +23,24 @@ describe('room links', () => {
 		['a missing id', undefined, 'x'],
 		['a short key', 'AAAAAAAAAAAAAAAAAAAAAA', 'AAAA'],
 		['a key with foreign characters', 'AAAAAAAAAAAAAAAAAAAAAA', '%%%'],
-		['a long id', 'AAAAAAAAAAAAAAAAAAAAAAAA', toString(new Uint8Array(32), 'base64url')]
+		['a long id', 'AAAAAAAAAAAAAAAAAAAAAAAA', toString(new Uint8Array(32), 'base64url')],
+		['a key without its check', 'AAAAAAAAAAAAAAAAAAAAAA', toString(new Uint8Array(32), 'base64url')]
 	])('refuse %s', (_label, id, key) => {
 		expect(() => parseRoomAddress(id, key)).toThrow(RoomLinkError);
+	});
+
+	it('find any one character changed in the key part, at once and on the device (property)', async () => {
+		const key = newRoomKey();
+		const roomId = await roomIdFor(key, new Uint8Array(36).fill(3));
+		const [, , id, k] = roomPath({ roomId, key }).split('/');
+		const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+		fc.assert(
+			fc.property(fc.nat(k.length - 1), fc.constantFrom(...alphabet), (at, c) => {
+				fc.pre(k[at] !== c);
+				const damaged = k.slice(0, at) + c + k.slice(at + 1);
+				expect(() => parseRoomAddress(id, damaged)).toThrow(/damaged/);
+			}),
+			{ seed: 11, numRuns: 300 }
+		);
 	});
 });

@@ -17,7 +17,7 @@ import { TopicMeeting } from '../net/topic-meeting';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import { roleOf } from './authority';
 import { PRESENCE_BEAT_MS, PresenceTable, type PresenceState } from './presence';
-import { RoomCryptoError, type RoomCipher } from './room-crypto';
+import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
 import { LOCAL_ORIGIN, type RoomDoc } from './room-doc';
 import { ROOM_SYNC_PROTOCOL, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { decodeTopicMessage, encodeTopicMessage, roomTopicFor, type TopicMessage } from './room-topic-protocol';
@@ -35,14 +35,10 @@ const ANTI_ENTROPY_MS = 20_000;
 const EXPIRY_SWEEP_MS = 1_000;
 // Coalesces a burst of new subscribers into one presence message.
 const PRESENCE_COALESCE_MS = 100;
-// A wrong room key shows as messages nobody can open; two from the room and none that open settles it.
-const INVALID_KEY_AFTER_FAILURES = 2;
 
 export interface RoomSessionEvents {
 	/** Presence changed (someone came, went, raised a hand, muted). */
 	onPresence(): void;
-	/** Messages from the room do not open with our key: the link is not valid. */
-	onInvalidKey(): void;
 }
 
 export interface RoomMember {
@@ -66,11 +62,9 @@ export class RoomSession {
 	#seq = Date.now();
 	#myState: PresenceState = { name: '', hand: null, muted: false };
 	#timers: ReturnType<typeof setInterval>[] = [];
-	#keyFailures = 0;
 	/** A sync has completed with someone: the first catch-up is done. */
 	#caughtUp = false;
 	#catchingUp = false;
-	#keyWorked = false;
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
 
@@ -101,7 +95,15 @@ export class RoomSession {
 			this.#node,
 			`room:${this.room.roomId}`,
 			{ onDialError: () => {}, onHeard: (peerId) => void this.#catchUpThroughRelay(peerId) },
-			{ targetNeighbours: ROOM_NEIGHBOURS }
+			{
+				targetNeighbours: ROOM_NEIGHBOURS,
+				// Sealed: the relay and outsiders see that someone announces, not who is in the room.
+				seal: {
+					seal: (announce) => this.#cipher.seal('meet', announce),
+					open: (sealed) => this.#cipher.open('meet', sealed),
+					overhead: SEAL_OVERHEAD_BYTES
+				}
+			}
 		);
 		await this.#meeting.join();
 		this.#timers.push(
@@ -197,10 +199,9 @@ export class RoomSession {
 			await syncAsDialer(stream, { room: this.room, cipher: this.#cipher }, signal);
 			traceEvent('sync:done', `${label}: exists=${this.room.view.exists}`);
 			this.#caughtUp = true;
-			this.#keyOk();
 		} catch (err) {
+			// Gone, refusing, or not holding our key (a link is judged on the device, never by what peers send: room-link.ts).
 			traceEvent('sync:failed', `${label}: ${String(err)}`);
-			if (err instanceof RoomCryptoError) this.#keyFailed();
 		}
 	}
 
@@ -234,11 +235,9 @@ export class RoomSession {
 		let message: TopicMessage;
 		try {
 			message = decodeTopicMessage(await this.#cipher.open('topic', sealed));
-		} catch (err) {
-			if (err instanceof RoomCryptoError) this.#keyFailed();
-			return; // malformed: dropped
+		} catch {
+			return; // junk, another key, or malformed: dropped without a word
 		}
-		this.#keyOk();
 		const role = roleOf(this.room.view, from);
 		const now = Date.now();
 		if (message.type === 'update') {
@@ -283,14 +282,6 @@ export class RoomSession {
 		if (pick) await this.syncWith(pick.remotePeer);
 	}
 
-	#keyOk(): void {
-		this.#keyWorked = true;
-	}
-
-	#keyFailed(): void {
-		if (this.#keyWorked) return;
-		if (++this.#keyFailures === INVALID_KEY_AFTER_FAILURES) this.#events.onInvalidKey();
-	}
 }
 
 async function ensureSyncHandler(node: StanzaNode): Promise<void> {

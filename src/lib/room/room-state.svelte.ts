@@ -16,7 +16,7 @@ import type { OpIntent, Visibility } from './room-op-codec';
 import { RoomSession } from './room-session';
 import type { RoomStore } from './room-store';
 
-export type RoomStatus = 'loading' | 'waiting' | 'live' | 'invalid' | 'removed' | 'banned' | 'ended' | 'left';
+export type RoomStatus = 'loading' | 'waiting' | 'live' | 'removed' | 'banned' | 'ended' | 'left';
 
 export interface MemberView {
 	peerId: string;
@@ -112,10 +112,7 @@ export class RoomState {
 			doc.subscribe(() => this.#refresh());
 			doc.doc.on('update', () => this.#scheduleSave());
 			this.#session = new RoomSession(node, doc, cipher, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
-				onPresence: () => this.#refresh(),
-				onInvalidKey: () => {
-					if (!doc.view.exists) this.status = 'invalid';
-				}
+				onPresence: () => this.#refresh()
 			});
 			this.#refresh();
 			if (this.status === 'removed' || this.status === 'banned') return;
@@ -351,7 +348,7 @@ export class RoomState {
 function statusOf(view: RoomView, role: Role, current: RoomStatus, stopped: boolean): RoomStatus {
 	if (role === 'removed' || role === 'banned') return role;
 	if (view.ended) return 'ended';
-	if (current === 'invalid' || stopped) return current;
+	if (stopped) return current;
 	return view.exists ? 'live' : 'waiting';
 }
 
