@@ -1,8 +1,8 @@
 /**
  * Audio trees, told as one room's story in scenarios that run in order and
  * share the room: two speakers and four listeners with fan-out 1 (depths 1
- * and 2); a relaying listener closes mid-stream; a relaying listener forges
- * what it forwards; a listener is banned while running code that ignores its
+ * and 2); a relaying listener closes mid-stream; a relaying listener
+ * withholds the audio but keeps its links alive; one forges what it forwards; a listener is banned while running code that ignores its
  * ban; the relay node stops; a moderator mutes a speaker. Every check detects
  * the tone itself. A refused microphone is its own room.
  */
@@ -41,16 +41,23 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 	const listeners: RoomPage[] = [];
 	let remaining: RoomPage[] = [];
 
-	/** The remaining listeners' trees, once every one has a parent and one of them matches `wanted`. */
+	/**
+	 * The remaining listeners' trees once they hold still: every one has a parent, one of them
+	 * matches `wanted`, and nothing changed for a second and a half (repairs and move-ups done).
+	 */
 	async function settledTrees(wanted: (t: Awaited<ReturnType<typeof treeOf>>) => boolean) {
 		let trees: Awaited<ReturnType<typeof treeOf>>[] = [];
+		let same = '';
+		let since = 0;
 		await expect
 			.poll(
 				async () => {
 					trees = await Promise.all(remaining.map((l) => treeOf(l.page)));
-					return trees.every((t) => t.parent !== null) && trees.some(wanted);
+					const shape = JSON.stringify(trees.map((t) => [t.parent, t.children]));
+					if (shape !== same) [same, since] = [shape, Date.now()];
+					return trees.every((t) => t.parent !== null) && trees.some(wanted) && Date.now() - since >= 1_500;
 				},
-				{ timeout: 20_000, interval: 100 }
+				{ timeout: 30_000, interval: 100 }
 			)
 			.toBe(true);
 		return trees;
@@ -133,6 +140,23 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 		}
 	});
 
+	it('a relaying listener that keeps its links alive but withholds the audio is repaired around', async () => {
+		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
+		const trees = await settledTrees((t) => t.parent !== null && t.children.length > 0);
+		const index = trees.findIndex((t) => t.children.length > 0);
+		const withholder = remaining[index];
+		const child = remaining[ids.indexOf(trees[index].children[0])];
+		await waitHears(child.page, a, A);
+		await resetGaps(child.page);
+		expect((await treeOf(child.page)).parent).toBe(ids[index]);
+		await withholder.page.evaluate(() => ((globalThis as { __withhold?: boolean }).__withhold = true));
+		await waitRepaired(child.page, ids[index], a, A);
+		expect(await child.trace()).toContain('audio: withheld');
+		// Detection takes 0.8–0.9 s here; the bound is loose because two cores run eight tabs.
+		expect(await longestGap(child.page, a, A), 'silence at the withholder’s child').toBeLessThan(5_000);
+		await withholder.page.evaluate(() => ((globalThis as { __withhold?: boolean }).__withhold = false));
+	});
+
 	it('a relaying listener that forges what it forwards is cut off, and its child hears the real speaker again', async () => {
 		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
 		// Three listeners, two speaker slots: one listener relays for another once the last repair has settled.
@@ -141,6 +165,7 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 		const forger = remaining[forgerIndex];
 		const child = remaining[ids.indexOf(trees[forgerIndex].children[0])];
 		await waitHears(child.page, a, A);
+		expect((await treeOf(child.page)).parent).toBe(ids[forgerIndex]);
 		await forger.page.evaluate(() => ((globalThis as { __forge?: boolean }).__forge = true));
 		// Cut at the first forged packet, repaired elsewhere: what it hears now is the real speaker, signed.
 		await waitRepaired(child.page, ids[forgerIndex], a, A);
@@ -209,18 +234,22 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 /**
  * What a modified client could do, switched on from the test: `__forge` flips
  * a payload byte of every audio packet this page sends (it only relays, so
- * each is a forwarded packet); `__ignoreBan` makes the page's own code unable
+ * each is a forwarded packet); `__withhold` sends a keep-alive in place of
+ * each audio packet (the link looks alive, no sound passes); `__ignoreBan` makes the page's own code unable
  * to close its WebRTC links, so only the far ends can cut them. Every data
  * channel the page makes is kept in `__channels`.
  */
 function hostileHooks(): void {
-	const g = globalThis as unknown as { __forge?: boolean; __ignoreBan?: boolean; __channels: RTCDataChannel[] };
+	const g = globalThis as unknown as { __forge?: boolean; __withhold?: boolean; __ignoreBan?: boolean; __channels: RTCDataChannel[] };
+	const keepAlive = new Uint8Array([2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 	g.__channels = [];
 	const send = RTCDataChannel.prototype.send as (data: unknown) => void;
 	RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: unknown) {
 		// Version 2, a speaker's tag, a payload between the 14-byte header and the 64-byte signature.
-		if (g.__forge && data instanceof Uint8Array && data.length > 78 && data[0] === 2 && data[2] | data[3] | data[4] | data[5]) {
-			const forged = data.slice();
+		const audio = data instanceof Uint8Array && data.length > 78 && data[0] === 2 && (data[2] | data[3] | data[4] | data[5]) !== 0;
+		if (audio && g.__withhold) return send.call(this, keepAlive);
+		if (audio && g.__forge) {
+			const forged = (data as Uint8Array).slice();
 			forged[14] ^= 0xff;
 			return send.call(this, forged);
 		}

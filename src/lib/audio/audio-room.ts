@@ -30,6 +30,7 @@ import type { AudioOutput } from './audio-output';
 import { LinkRefusedError, dialLink, serveLink, type MediaLink } from './media-link';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
 import { Microphone, MicrophoneError } from './microphone';
+import { verifiedDepths, type ClaimedPlace } from './advert-check';
 import { PacketSigner, PacketVerifier } from './packet-auth';
 import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type DecodedPacket } from './packet-codec';
 import { PARENT_SILENCE_MS, chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
@@ -48,6 +49,22 @@ const ADVERT_COALESCE_MS = 250;
 const KEEPALIVE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
 /** Sent by a child on its standby link when its parent fails: "feed me now". */
 const ACTIVATE = encodePacket({ flags: FLAG_DTX | FLAG_MARKER, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+/** Sent by a parent to its children when it lost its own parent: "no audio for a moment, I am repairing". */
+const REPAIRING = encodePacket({ flags: FLAG_MARKER, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+// A parent that sends keep-alives but no audio while a speaker is sending is withholding it:
+// treated as failed after 800 ms without audio (one silence threshold and a bit), 100 ms more per
+// level of depth, so that the member right below a withholder moves first and tells its own
+// children it is repairing before their patience runs out.
+const WITHHELD_MS = 800;
+const WITHHELD_PER_DEPTH_MS = 100;
+// A parent that said it is repairing gets this long before its silence counts against it.
+const REPAIR_GRACE_MS = 3_000;
+// A speaker counts as sending while it advertises so and its last own frame is this recent.
+const SENDING_WITHIN_MS = 1_000;
+// Two parents in a row judged withholding within this window means the fault is upstream of both
+// (a speaker that says it sends and does not): stop judging for WITHHOLD_BACKOFF_MS instead of churning.
+const WITHHOLD_STREAK_MS = 10_000;
+const WITHHOLD_BACKOFF_MS = 30_000;
 // A member caught forging audio is not linked to again for the rest of the visit (well, 10 minutes).
 const FORGER_AVOID_MS = 10 * 60_000;
 // A child is given longer than a parent before its slot is reclaimed unasked (an orphan asking
@@ -65,6 +82,10 @@ export interface AudioRoomEvents {
 interface LinkInfo {
 	link: MediaLink;
 	lastSentAt: number;
+	/** performance.now() of the last genuine audio packet received on it (or of the link's start). */
+	audioAt?: number;
+	/** When the far end last said it is repairing (REPAIRING). */
+	repairingAt?: number;
 }
 
 /** Rooms with audio by room id, per node: one media handler serves them all. */
@@ -104,9 +125,16 @@ export class AudioRoom {
 	#lastMoveMs = 0;
 	#mic: Microphone | null = null;
 	#seq = Math.floor(Math.random() * 2 ** 32) >>> 0;
+	#selfMuted = false;
+	#lastOwnFrameAt = -Infinity;
+	/** Since when some speaker has been sending, as far as this member knows (null: nobody is). */
+	#expectingSince: number | null = null;
+	#withheldAt = -Infinity;
+	#judgeWithholdingAfter = 0;
 	#timer: ReturnType<typeof setInterval> | undefined;
 	#advertTimer: ReturnType<typeof setTimeout> | undefined;
 	#lastAdvert = '';
+	#advertisedSending = false;
 	#unsubscribe: (() => void) | null = null;
 	#stopped = false;
 
@@ -144,7 +172,7 @@ export class AudioRoom {
 		performance.mark('stanza:audio-start');
 		await ensureMediaHandler(this.#node);
 		audioRooms.get(this.#node)!.set(this.#session.room.roomId, this);
-		this.#myTag = await this.#tagOf(this.#me);
+		this.#myTag = this.#tagOf(this.#me);
 		this.#signer = await PacketSigner.create(this.#session.me.privateKey, this.#session.room.roomId);
 		this.#unsubscribe = this.#session.room.subscribe((view) => void this.#onView(view));
 		await this.#onView(this.#session.room.view);
@@ -174,7 +202,9 @@ export class AudioRoom {
 
 	/** Self-mute for a speaker: nothing leaves the device. */
 	setSelfMuted(muted: boolean): void {
+		this.#selfMuted = muted;
 		this.#mic?.setMuted(muted);
+		this.#advertise();
 	}
 
 	/** For diagnostics: this member's view of the tree. */
@@ -196,7 +226,7 @@ export class AudioRoom {
 	async #onView(view: RoomView): Promise<void> {
 		const heard = [...view.stage].filter((p) => !view.modMuted.has(p));
 		const allowed = new Map<number, string>();
-		for (const peerId of heard) allowed.set(await this.#tagOf(peerId), peerId);
+		for (const peerId of heard) allowed.set(this.#tagOf(peerId), peerId);
 		for (const [tag, peerId] of this.#allowed) if (!allowed.has(tag)) this.#output.drop(peerId);
 		this.#allowed = allowed;
 		// Out of the room is out of the audio: every link with a removed or banned member closes now.
@@ -258,6 +288,7 @@ export class AudioRoom {
 			const bytes = await signed.catch(() => null);
 			if (!bytes) return;
 			const now = performance.now();
+			this.#lastOwnFrameAt = now;
 			for (const info of this.#speakerLinks.values()) if (info.link.send(bytes)) info.lastSentAt = now;
 			for (const info of this.#children.values()) if (info.link.send(bytes)) info.lastSentAt = now;
 		});
@@ -273,7 +304,8 @@ export class AudioRoom {
 			return; // malformed: dropped
 		}
 		if (packet.speakerTag === CONTROL_TAG) {
-			if (packet.flags & FLAG_MARKER && from.link.role === 'standby') this.#activate(from);
+			if (packet.flags & FLAG_MARKER && packet.flags & FLAG_DTX && from.link.role === 'standby') this.#activate(from);
+			else if (packet.flags & FLAG_MARKER && from === this.#parent) from.repairingAt = performance.now();
 			return; // otherwise link liveness only
 		}
 		if (from === this.#standby || from.link.role === 'standby') return; // idle until activated
@@ -287,6 +319,7 @@ export class AudioRoom {
 			if (!genuine) return this.#forged(from, speaker);
 			if (!from.link.open || this.#allowed.get(packet.speakerTag) !== speaker) return; // cut or silenced meanwhile
 			const now = performance.now();
+			from.audioAt = now;
 			for (const child of this.#children.values()) if (child !== from && child.link.send(bytes)) child.lastSentAt = now;
 			this.#output.push(speaker, packet);
 		});
@@ -422,8 +455,11 @@ export class AudioRoom {
 		const now = performance.now();
 		for (const [peerId, until] of this.#avoid) if (until < now) this.#avoid.delete(peerId);
 		this.#keepAlive(now);
-		if (this.#speaker) this.#linkSpeakers();
-		else this.#tendParent(now);
+		if (this.#speaker) {
+			this.#linkSpeakers();
+			// Starting or stopping to send changes what listeners expect to hear (#withholding).
+			if (this.#sendingNow() !== this.#advertisedSending) this.#advertise();
+		} else this.#tendParent(now);
 	}
 
 	/** Every link carries something at least every KEEPALIVE_MS, both ways, so both ends can tell a dead peer from a quiet one. */
@@ -449,12 +485,18 @@ export class AudioRoom {
 	#tendParent(now: number): void {
 		const parent = this.#parent;
 		const adverts = this.#adverts();
-		if (parent && (!parent.link.open || now - parent.link.lastReceivedAt > PARENT_SILENCE_MS)) {
+		const silent = parent && (!parent.link.open || now - parent.link.lastReceivedAt > PARENT_SILENCE_MS);
+		const withholding = parent && !silent && this.#withholding(parent, now);
+		if (parent && (silent || withholding)) {
+			if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} sends keep-alives but no audio: repairing around it`);
 			parent.link.onClose = () => {};
 			parent.link.close();
 			this.#parent = null;
 			this.#avoidFor(parent.link.peerId, RETRY_CANDIDATE_AFTER_MS);
 			this.#grandparent = adverts.get(parent.link.peerId)?.parent ?? null;
+			// Our children will hear nothing until we are fed again: say so, so they wait instead of leaving too.
+			for (const child of this.#children.values()) if (child.link.send(REPAIRING)) child.lastSentAt = now;
+			this.#advertise();
 			this.#events.onChange();
 		}
 		const lookup = (id: string) => adverts.get(id);
@@ -495,6 +537,37 @@ export class AudioRoom {
 		}
 	}
 
+	/**
+	 * Whether `parent` keeps its link alive but holds back the audio of a speaker who is sending
+	 * (its advert says so and nobody muted it). Judged only after the link and the speaker have
+	 * had time, not while the parent says it is repairing, and not right after two such verdicts
+	 * in a row (then the speaker, not the parents, is the likely fault).
+	 */
+	#withholding(parent: LinkInfo, now: number): boolean {
+		const view = this.#session.room.view;
+		const members = this.#session.presence.members;
+		const sending = [...view.stage].some((p) => {
+			const entry = members.get(p);
+			return p !== this.#me && !view.modMuted.has(p) && !entry?.muted && entry?.tree?.s === true;
+		});
+		if (!sending) {
+			this.#expectingSince = null;
+			return false;
+		}
+		this.#expectingSince ??= now;
+		if (now < this.#judgeWithholdingAfter) return false;
+		if (parent.repairingAt !== undefined && now - parent.repairingAt < REPAIR_GRACE_MS) return false;
+		const limit = WITHHELD_MS + WITHHELD_PER_DEPTH_MS * Math.max(0, (this.#depth ?? 1) - 1);
+		const quietSince = Math.max(parent.audioAt ?? 0, this.#expectingSince, parent.repairingAt ?? 0);
+		if (now - quietSince <= limit) return false;
+		if (now - this.#withheldAt < WITHHOLD_STREAK_MS) {
+			this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
+			traceEvent('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
+		}
+		this.#withheldAt = now;
+		return true;
+	}
+
 	async #attach(peerId: string, parentDepth: number): Promise<void> {
 		const link = await this.#dial(peerId, 'listener');
 		if (!link) return;
@@ -508,6 +581,7 @@ export class AudioRoom {
 
 	#becomeChildOf(info: LinkInfo, parentDepth: number): void {
 		const previous = this.#parent;
+		info.audioAt = performance.now();
 		this.#parent = info;
 		this.#depth = parentDepth + 1;
 		info.link.onPacket = (bytes) => this.#onPacket(info, bytes);
@@ -549,43 +623,63 @@ export class AudioRoom {
 		});
 	}
 
+	/** Whether this member is a speaker whose microphone is sending right now. */
+	#sendingNow(): boolean {
+		return this.#speaker && this.#mic !== null && !this.#selfMuted && performance.now() - this.#lastOwnFrameAt < SENDING_WITHIN_MS;
+	}
+
 	#selfAdvert(): TreeAdvert {
 		return { peerId: this.#me, depth: this.#depth, capacity: this.capacity, children: this.#children.size, parent: this.parentId };
 	}
 
 	/**
-	 * What we know of the tree: every present member's advert. A link to one we
+	 * What we know of the tree: every present member's advert, with only the
+	 * depth its chain to the stage supports (advert-check.ts). A link to one we
 	 * hold no direct connection to makes that connection first (#dial).
 	 */
 	#adverts(): Map<string, TreeAdvert> {
-		const adverts = new Map<string, TreeAdvert>();
 		const view = this.#session.room.view;
+		const claims = new Map<string, ClaimedPlace & { capacity: number; children: number }>();
 		for (const [peerId, entry] of this.#session.presence.members) {
 			const tree = entry.tree;
 			if (!tree || peerId === this.#me || view.removed.has(peerId) || view.banned.has(peerId)) continue;
-			// A stage member is depth 0 whatever it says; anyone else claiming 0 is not believed.
-			const depth = view.stage.has(peerId) ? 0 : tree.d === 0 ? null : tree.d;
-			adverts.set(peerId, { peerId, depth, capacity: tree.c, children: tree.k, parent: tree.p });
+			claims.set(peerId, { depth: tree.d, parent: tree.p, childTags: tree.t ?? [], capacity: tree.c, children: tree.k });
+		}
+		const depths = verifiedDepths(claims, view.stage, (peerId) => this.#tagOf(peerId));
+		const adverts = new Map<string, TreeAdvert>();
+		for (const [peerId, claim] of claims) {
+			adverts.set(peerId, { peerId, depth: depths.get(peerId) ?? null, capacity: claim.capacity, children: claim.children, parent: claim.parent });
 		}
 		return adverts;
 	}
 
+	#currentAdvert(): TreeWire {
+		return {
+			d: this.#depth,
+			c: this.capacity,
+			k: this.#children.size,
+			p: this.parentId,
+			t: [...this.#children.keys()].map((peerId) => this.#tagOf(peerId)),
+			...(this.#sendingNow() ? { s: true as const } : {})
+		};
+	}
+
 	#advertise(): void {
-		const tree: TreeWire = { d: this.#depth, c: this.capacity, k: this.#children.size, p: this.parentId };
-		const key = JSON.stringify(tree);
+		const key = JSON.stringify(this.#currentAdvert());
 		if (key === this.#lastAdvert || this.#advertTimer) return;
 		this.#advertTimer = setTimeout(() => {
 			this.#advertTimer = undefined;
-			const current: TreeWire = { d: this.#depth, c: this.capacity, k: this.#children.size, p: this.parentId };
+			const current = this.#currentAdvert();
 			this.#lastAdvert = JSON.stringify(current);
+			this.#advertisedSending = current.s === true;
 			void this.#session.setPresence({ tree: current });
 		}, this.#lastAdvert === '' ? 0 : ADVERT_COALESCE_MS);
 	}
 
-	async #tagOf(peerId: string): Promise<number> {
+	#tagOf(peerId: string): number {
 		let tag = this.#tags.get(peerId);
 		if (tag === undefined) {
-			tag = (await speakerTag(peerId)) || 1; // 0 is the control tag
+			tag = speakerTag(peerId) || 1; // 0 is the control tag
 			this.#tags.set(peerId, tag);
 		}
 		return tag;

@@ -9,8 +9,9 @@
  *   type (u8) ‖ body
  *   1 update    body = Yjs update (v1 encoding), at most 256 KiB
  *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b, "tree"?: TreeWire }
- *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null }
- *               (the sender's place in the audio tree; see audio/tree-planner.ts)
+ *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null,
+ *                            "t"?: [speaker tag of each child, ≤ 16], "s"?: true (a speaker whose microphone sends) }
+ *               (the sender's place in the audio tree; see audio/tree-planner.ts, audio/advert-check.ts)
  *   3 leave     body = UTF-8 JSON { "seq": n }
  *
  * The sender is gossipsub's signed `from`, never a field. `seq` grows with
@@ -31,6 +32,10 @@ export interface TreeWire {
 	c: number;
 	k: number;
 	p: string | null;
+	/** The children's speaker tags, so each child's depth can be checked against its parent (advert-check.ts). */
+	t?: number[];
+	/** Set by a speaker whose microphone is sending: its listeners should be hearing it. */
+	s?: true;
 }
 
 export type TopicMessage =
@@ -94,16 +99,21 @@ export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
 // Depths and fan-outs far beyond any real tree are lies; a parent must look like a PeerId.
 const MAX_WIRE_DEPTH = 64;
 const MAX_WIRE_FANOUT = 64;
+const MAX_WIRE_CHILD_TAGS = 16;
 
 function treeWire(value: unknown): TreeWire {
 	if (typeof value !== 'object' || value === null) throw new TopicMessageError('presence tree must be an object');
-	const { d, c, k, p } = value as Record<string, unknown>;
+	const { d, c, k, p, t, s } = value as Record<string, unknown>;
 	const small = (n: unknown, max: number) => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max;
 	if (!(d === null || small(d, MAX_WIRE_DEPTH)) || !small(c, MAX_WIRE_FANOUT) || !small(k, MAX_WIRE_FANOUT)) {
 		throw new TopicMessageError('presence tree numbers out of range');
 	}
 	if (!(p === null || (typeof p === 'string' && /^[1-9A-HJ-NP-Za-km-z]{46,60}$/.test(p)))) throw new TopicMessageError('presence tree parent is not a PeerId');
-	return { d: d as number | null, c: c as number, k: k as number, p: p as string | null };
+	if (t !== undefined && !(Array.isArray(t) && t.length <= MAX_WIRE_CHILD_TAGS && t.every((tag) => small(tag, 0xffffffff)))) {
+		throw new TopicMessageError(`presence tree child tags must be at most ${MAX_WIRE_CHILD_TAGS} unsigned 32-bit integers`);
+	}
+	if (s !== undefined && s !== true) throw new TopicMessageError('presence tree "s" is true or absent');
+	return { d: d as number | null, c: c as number, k: k as number, p: p as string | null, ...(t ? { t: t as number[] } : {}), ...(s ? { s: true as const } : {}) };
 }
 
 function json(body: Uint8Array): Record<string, unknown> {
