@@ -271,19 +271,53 @@ function hostileHooks(): void {
 	};
 }
 
-describe('a speaker whose microphone is refused', () => {
+describe('a speaker whose microphone is refused, busy or breaks', () => {
 	const fx = e2eFixture();
 
-	it('is told so plainly, keeps the room, and nothing crashes', async () => {
+	it('is told each reason plainly, can try again, and shows the microphone on only once it sends', async () => {
 		const creator = await fx.person('Muted by the browser', {
-			// The browser (or the person) refuses the microphone.
+			// The test decides what the browser does with the microphone and the Opus encoder.
 			initScript: () => {
-				navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+				const g = globalThis as unknown as { __micMode: string; __encoderFails: boolean };
+				g.__micMode = 'denied';
+				g.__encoderFails = false;
+				const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+				navigator.mediaDevices.getUserMedia = (constraints) =>
+					g.__micMode === 'denied'
+						? Promise.reject(new DOMException('Permission denied', 'NotAllowedError'))
+						: g.__micMode === 'busy'
+							? Promise.reject(new DOMException('Could not start audio source', 'NotReadableError'))
+							: real(constraints);
+				const RealEncoder = AudioEncoder;
+				globalThis.AudioEncoder = class extends RealEncoder {
+					override configure(config: AudioEncoderConfig) {
+						if (g.__encoderFails) throw new DOMException('Unsupported configuration', 'NotSupportedError');
+						super.configure(config);
+					}
+				};
 			}
 		});
 		await creator.startRoom('No mic', '');
+		const audio = creator.page.getByTestId('audio');
+		const retry = audio.getByRole('button', { name: 'Try the microphone again' });
 		await creator.page.waitForSelector('[data-testid=audio][data-mic=denied]');
-		expect(await creator.page.getByTestId('audio').textContent()).toContain('Your microphone is blocked');
+		expect(await audio.textContent()).toContain('Your microphone is blocked');
+
+		await creator.page.evaluate(() => ((globalThis as unknown as { __micMode: string }).__micMode = 'busy'));
+		await retry.click();
+		await creator.page.waitForSelector('[data-testid=audio][data-mic=busy]');
+		expect(await audio.textContent()).toContain('would not start');
+
+		await creator.page.evaluate(() => Object.assign(globalThis, { __micMode: 'ok', __encoderFails: true }));
+		await retry.click();
+		await creator.page.waitForSelector('[data-testid=audio][data-mic=encoder]');
+		expect(await audio.textContent()).toContain('could not be encoded');
+
+		await creator.page.evaluate(() => ((globalThis as unknown as { __encoderFails: boolean }).__encoderFails = false));
+		await retry.click();
+		// 'on' means frames are being encoded.
+		await creator.page.waitForSelector('[data-testid=audio][data-mic=on]', { timeout: 10_000 });
+		expect(await retry.count()).toBe(0);
 		expect(await creator.title()).toBe('No mic');
 	});
 });

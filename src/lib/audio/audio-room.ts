@@ -29,7 +29,7 @@ import { shortId, traceEvent } from '../diagnostics/trace';
 import type { AudioOutput } from './audio-output';
 import { LinkRefusedError, dialLink, serveLink, type MediaLink } from './media-link';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
-import { Microphone, MicrophoneError } from './microphone';
+import { Microphone, MicrophoneError, type MicFailure } from './microphone';
 import { verifiedDepths, type ClaimedPlace } from './advert-check';
 import { PacketSigner, PacketVerifier } from './packet-auth';
 import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type DecodedPacket } from './packet-codec';
@@ -72,7 +72,11 @@ const FORGER_AVOID_MS = 10 * 60_000;
 // joiner a moment, a child dropped wrongly costs a listener its audio.
 const CHILD_SILENCE_MS = 2 * PARENT_SILENCE_MS;
 
-export type MicState = 'off' | 'starting' | 'on' | 'denied' | 'unavailable' | 'unsupported';
+/** 'on' only while encoded frames flow; 'starting' until the first one; otherwise why nothing is sent. */
+export type MicState = 'off' | 'starting' | 'on' | MicFailure;
+// An opened microphone that has encoded nothing after 3 s (or stops for 2 s) is not working, whatever the browser says.
+const FIRST_FRAME_MS = 3_000;
+const FRAMES_STALLED_MS = 2_000;
 
 export interface AudioRoomEvents {
 	onChange(): void;
@@ -94,6 +98,9 @@ const audioRooms = new WeakMap<StanzaNode, Map<string, AudioRoom>>();
 export class AudioRoom {
 	readonly capacity: number;
 	micState: MicState = 'off';
+	/** Whether this browser can encode Opus (audioSupport().speak), checked before the microphone is ever opened. */
+	readonly canSpeak: boolean;
+	#micOpenedAt = 0;
 	readonly #session: RoomSession;
 	readonly #node: StanzaNode;
 	readonly #cipher: RoomCipher;
@@ -141,7 +148,7 @@ export class AudioRoom {
 	constructor(
 		session: RoomSession,
 		output: AudioOutput,
-		options: { capacity: number; iceServers: RTCIceServer[] },
+		options: { capacity: number; iceServers: RTCIceServer[]; canSpeak?: boolean },
 		events: AudioRoomEvents
 	) {
 		this.#session = session;
@@ -151,6 +158,7 @@ export class AudioRoom {
 		this.#events = events;
 		this.#iceServers = options.iceServers;
 		this.capacity = options.capacity;
+		this.canSpeak = options.canSpeak ?? true;
 		this.#me = session.me.peerId.toString();
 		this.#verifier = new PacketVerifier(session.room.roomId);
 		output.onLevels = (levels) => events.onLevels(levels);
@@ -248,9 +256,10 @@ export class AudioRoom {
 			this.#standby = null;
 			for (const info of this.#speakerLinks.values()) info.link.close();
 			this.#depth = speaker ? 0 : null;
+			if (speaker && this.micState !== 'denied') this.micState = 'off'; // a new turn on stage tries the microphone again
 		}
 		const micWanted = speaker && !view.modMuted.has(this.#me);
-		if (micWanted && !this.#mic && this.micState !== 'starting' && this.micState !== 'denied') void this.#openMic();
+		if (micWanted && !this.#mic && this.micState === 'off') void this.#openMic();
 		if (!micWanted && this.#mic) {
 			this.#mic.close();
 			this.#mic = null;
@@ -260,22 +269,66 @@ export class AudioRoom {
 		this.#events.onChange();
 	}
 
+	/** After a failure: the person asks to try the microphone again. */
+	retryMic(): void {
+		const view = this.#session.room.view;
+		if (!this.#speaker || view.modMuted.has(this.#me) || this.#mic || this.micState === 'starting') return;
+		void this.#openMic();
+	}
+
 	async #openMic(): Promise<void> {
+		if (!this.canSpeak) {
+			this.micState = 'unsupported';
+			this.#events.onChange();
+			return;
+		}
 		this.micState = 'starting';
+		this.#events.onChange();
 		try {
-			const mic = await Microphone.open((frame) => this.#sendOwn(frame.payload, frame.captureTs));
+			let opened: Microphone | null = null;
+			const mic = await Microphone.open(
+				(frame) => this.#sendOwn(frame.payload, frame.captureTs),
+				(reason) => opened && this.#micFailed(opened, reason)
+			);
+			opened = mic;
 			if (this.#stopped || !this.#speaker) {
 				mic.close();
 				this.micState = 'off';
 				return;
 			}
-			mic.setMuted(this.#session.myState.muted);
+			mic.setMuted(this.#selfMuted);
 			this.#mic = mic;
-			this.micState = 'on';
+			this.#micOpenedAt = performance.now();
+			// Still 'starting': 'on' once the first frame is encoded (#watchMic).
 		} catch (err) {
-			this.micState = err instanceof MicrophoneError ? err.reason : 'unavailable';
+			this.micState = err instanceof MicrophoneError ? err.reason : 'capture';
+			traceEvent('audio: mic', `did not open: ${String(err)}`);
 		}
 		this.#events.onChange();
+	}
+
+	#micFailed(mic: Microphone, reason: MicFailure): void {
+		if (this.#mic !== mic) return;
+		mic.close();
+		this.#mic = null;
+		this.micState = reason;
+		traceEvent('audio: mic', `failed: ${reason}`);
+		this.#advertise();
+		this.#events.onChange();
+	}
+
+	/** The microphone state says what is sent: on once frames flow, a failure when they never come or stop. */
+	#watchMic(now: number): void {
+		const mic = this.#mic;
+		if (!mic) return;
+		if (this.micState === 'starting' && mic.framesEncoded > 0) {
+			this.micState = 'on';
+			this.#events.onChange();
+		} else if (this.micState === 'starting' && now - this.#micOpenedAt > FIRST_FRAME_MS) {
+			this.#micFailed(mic, 'capture');
+		} else if (this.micState === 'on' && now - mic.lastEncodedAt > FRAMES_STALLED_MS) {
+			this.#micFailed(mic, 'capture');
+		}
 	}
 
 	#sendOwn(payload: Uint8Array, captureTs: number): void {
@@ -456,6 +509,7 @@ export class AudioRoom {
 		for (const [peerId, until] of this.#avoid) if (until < now) this.#avoid.delete(peerId);
 		this.#keepAlive(now);
 		if (this.#speaker) {
+			this.#watchMic(now);
 			this.#linkSpeakers();
 			// Starting or stopping to send changes what listeners expect to hear (#withholding).
 			if (this.#sendingNow() !== this.#advertisedSending) this.#advertise();

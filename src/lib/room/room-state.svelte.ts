@@ -44,7 +44,13 @@ export interface AudioView {
 	mic: import('../audio/audio-room').MicState;
 	depth: number | null;
 	children: number;
+	/** This browser can encode Opus: checked before the stage is offered. */
+	canSpeak: boolean;
+	/** "Turn on sound" was clicked and the browser still would not play. */
+	soundFailed: boolean;
 }
+// The audio context gets this long to start after "Turn on sound" before the person is told it did not.
+const SOUND_START_MS = 3_000;
 
 export interface RoomDeps {
 	/** ICE servers for audio links; none needed on a LAN or loopback. */
@@ -76,7 +82,7 @@ export class RoomState {
 	selfMuted = $state(false);
 	error = $state<string | null>(null);
 	saveError = $state<string | null>(null);
-	audio = $state<AudioView>({ status: 'off', soundOn: false, mic: 'off', depth: null, children: 0 });
+	audio = $state<AudioView>({ status: 'off', soundOn: false, mic: 'off', depth: null, children: 0, canSpeak: true, soundFailed: false });
 
 	readonly address: RoomAddress;
 	readonly #deps: RoomDeps;
@@ -131,10 +137,10 @@ export class RoomState {
 		const { audioSupport } = await import('../audio/opus-config');
 		const support = await audioSupport();
 		if (!support.listen.ok) {
-			this.audio = { ...this.audio, status: 'unsupported' };
+			this.audio = { ...this.audio, status: 'unsupported', canSpeak: false };
 			return;
 		}
-		this.audio = { ...this.audio, status: 'starting' };
+		this.audio = { ...this.audio, status: 'starting', canSpeak: support.speak.ok };
 		const [{ AudioOutput }, { AudioRoom }, { relayCapacity, RELAY_CAPACITY_KEY }] = await Promise.all([
 			import('../audio/audio-output'),
 			import('../audio/audio-room'),
@@ -145,7 +151,7 @@ export class RoomState {
 		const audio = new AudioRoom(
 			session,
 			output,
-			{ capacity: relayCapacity(localStorage.getItem(RELAY_CAPACITY_KEY), connection), iceServers: this.#deps.iceServers ?? [] },
+			{ capacity: relayCapacity(localStorage.getItem(RELAY_CAPACITY_KEY), connection), iceServers: this.#deps.iceServers ?? [], canSpeak: support.speak.ok },
 			{
 				onChange: () => this.#refreshAudio(),
 				onLevels: (levels) => {
@@ -181,18 +187,32 @@ export class RoomState {
 	#refreshAudio(): void {
 		const audio = this.#audio;
 		if (!audio) return;
+		const soundOn = this.#output?.context.state === 'running';
 		this.audio = {
 			status: 'on',
-			soundOn: this.#output?.context.state === 'running',
+			soundOn,
 			mic: audio.micState,
 			depth: audio.depth,
-			children: audio.childCount
+			children: audio.childCount,
+			canSpeak: audio.canSpeak,
+			soundFailed: this.audio.soundFailed && !soundOn
 		};
 	}
 
-	/** Browsers only play sound after a gesture: called from a click. */
+	/** Browsers only play sound after a gesture: called from a click. Says so if the browser still will not. */
 	turnOnSound = async () => {
-		await this.#output?.resume();
+		const output = this.#output;
+		if (!output) return;
+		this.audio = { ...this.audio, soundFailed: false };
+		// resume() can stay pending for good (no output device, a browser policy): do not wait on it forever.
+		await Promise.race([output.resume().catch(() => {}), new Promise((resolve) => setTimeout(resolve, SOUND_START_MS))]);
+		this.#refreshAudio();
+		if (output.context.state !== 'running') this.audio = { ...this.audio, soundFailed: true };
+	};
+
+	/** After a microphone failure: try it again. */
+	retryMic = () => {
+		this.#audio?.retryMic();
 		this.#refreshAudio();
 	};
 
