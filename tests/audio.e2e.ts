@@ -92,10 +92,14 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 		}
 	});
 
-	it('the two speakers hear each other', async () => {
+	it('the two speakers hear each other, and each sees its own level and speaking ring', async () => {
 		for (const p of [creator, second, ...listeners]) await installProbe(p.page);
 		await waitHears(creator.page, b, B);
 		await waitHears(second.page, a, A);
+		for (const [p, id] of [[creator, a], [second, b]] as const) {
+			await p.page.waitForFunction(() => ((document.querySelector('[data-testid=mic-level]') as HTMLMeterElement | null)?.value ?? 0) > 0.02, null, { timeout: 10_000 });
+			await p.waitMember('stage', id, { speaking: true });
+		}
 	});
 
 	it('every listener hears both speakers, at depth ≤ 3, and nobody relays to more than one', async () => {

@@ -6,6 +6,7 @@ interface Expect {
 	muted?: boolean;
 	hand?: boolean;
 	present?: boolean;
+	speaking?: boolean;
 }
 
 /** A person in the app, driving rooms through the UI. */
@@ -64,6 +65,7 @@ export class RoomPage {
 		if (expected.role) selector += `[data-role=${expected.role}]`;
 		if (expected.muted !== undefined) selector += `[data-muted=${expected.muted}]`;
 		if (expected.hand !== undefined) selector += `[data-hand=${expected.hand}]`;
+		if (expected.speaking !== undefined) selector += `[data-speaking=${expected.speaking}]`;
 		if (expected.present === false) selector += '.away';
 		if (expected.present === true) selector += ':not(.away)';
 		return selector;

@@ -8,6 +8,7 @@
  * the last decoded one fading to silence (no click), and further losses are
  * silence until audio returns.
  */
+import { LevelMeter } from './level-meter';
 import { FRAME_MS, JitterBuffer } from './jitter-buffer';
 import { DECODER_CONFIG, FRAME_SAMPLES, SAMPLE_RATE } from './opus-config';
 import type { AudioPacket } from './packet-codec';
@@ -29,7 +30,7 @@ class SpeakerStream {
 	readonly decoder: AudioDecoder;
 	last: Float32Array | null = null;
 	concealed = 0;
-	level = 0;
+	readonly level = new LevelMeter();
 
 	constructor(onDecoded: (samples: Float32Array) => void) {
 		this.decoder = new AudioDecoder({
@@ -160,9 +161,7 @@ export class AudioOutput {
 
 	#play(speaker: string, stream: SpeakerStream, samples: Float32Array): void {
 		stream.last = samples;
-		let sum = 0;
-		for (let i = 0; i < samples.length; i++) sum += samples[i] * samples[i];
-		stream.level = Math.max(Math.sqrt(sum / samples.length), stream.level * 0.8);
+		stream.level.add(samples);
 		for (const tap of this.#taps) tap(speaker, samples);
 		this.#post(speaker, samples);
 	}
@@ -174,10 +173,7 @@ export class AudioOutput {
 
 	#reportLevels(): void {
 		const levels = new Map<string, number>();
-		for (const [speaker, stream] of this.#speakers) {
-			levels.set(speaker, stream.level);
-			stream.level *= 0.5;
-		}
+		for (const [speaker, stream] of this.#speakers) levels.set(speaker, stream.level.take());
 		this.onLevels(levels);
 	}
 }

@@ -161,7 +161,11 @@ export class AudioRoom {
 		this.canSpeak = options.canSpeak ?? true;
 		this.#me = session.me.peerId.toString();
 		this.#verifier = new PacketVerifier(session.room.roomId);
-		output.onLevels = (levels) => events.onLevels(levels);
+		// Our own voice joins the same report, measured the same way: the ring on our card and the meter by the mic.
+		output.onLevels = (levels) => {
+			if (this.#mic && this.micState === 'on') levels.set(this.#me, this.#selfMuted ? 0 : this.#mic.level.take());
+			events.onLevels(levels);
+		};
 	}
 
 	get depth(): number | null {

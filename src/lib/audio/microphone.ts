@@ -3,6 +3,7 @@
  * payloads with their capture time in 48 kHz samples; what happens to them
  * (packets, links) is the caller's business.
  */
+import { LevelMeter } from './level-meter';
 import { ENCODER_CONFIG, SAMPLE_RATE } from './opus-config';
 import captureWorkletUrl from './worklets/capture.worklet.js?url';
 
@@ -60,6 +61,8 @@ export class Microphone {
 	framesEncoded = 0;
 	/** performance.now() of the last encoded frame. */
 	lastEncodedAt = -Infinity;
+	/** How loud the microphone is (measured before self-mute: the meter shows you are heard, or would be). */
+	readonly level = new LevelMeter();
 
 	private constructor(stream: MediaStream, onFrame: (frame: EncodedFrame) => void, onFailure: (reason: MicFailure) => void) {
 		this.#stream = stream;
@@ -141,9 +144,10 @@ export class Microphone {
 			data.close();
 			return;
 		}
+		const samples = new Float32Array(data.numberOfFrames);
+		data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
+		this.level.add(samples);
 		if (captureTaps.size > 0) {
-			const samples = new Float32Array(data.numberOfFrames);
-			data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
 			const wallMs = performance.timeOrigin + performance.now();
 			for (const tap of captureTaps) tap(samples, wallMs);
 		}

@@ -6,6 +6,7 @@
  * every peer (authority.ts), so the UI only offers what the rules allow.
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { SPEAKING_LEVEL } from '../audio/level-meter';
 import type { NetState } from '../net/net-state.svelte';
 import { permittedActions, roleOf, type MemberAction, type Role, type RoomView } from './authority';
 import { handQueue } from './presence';
@@ -48,6 +49,8 @@ export interface AudioView {
 	canSpeak: boolean;
 	/** "Turn on sound" was clicked and the browser still would not play. */
 	soundFailed: boolean;
+	/** Your microphone's level, 0–1 (level-meter.ts), while it sends. */
+	myLevel: number;
 }
 // The audio context gets this long to start after "Turn on sound" before the person is told it did not.
 const SOUND_START_MS = 3_000;
@@ -61,7 +64,6 @@ export interface RoomDeps {
 }
 
 // RMS above this (about −34 dBFS) counts as speaking for the indicator.
-const SPEAKING_LEVEL = 0.02;
 // Writing the document at most twice a second keeps IndexedDB calm during bursts.
 const SAVE_DEBOUNCE_MS = 500;
 
@@ -82,7 +84,7 @@ export class RoomState {
 	selfMuted = $state(false);
 	error = $state<string | null>(null);
 	saveError = $state<string | null>(null);
-	audio = $state<AudioView>({ status: 'off', soundOn: false, mic: 'off', depth: null, children: 0, canSpeak: true, soundFailed: false });
+	audio = $state<AudioView>({ status: 'off', soundOn: false, mic: 'off', depth: null, children: 0, canSpeak: true, soundFailed: false, myLevel: 0 });
 
 	readonly address: RoomAddress;
 	readonly #deps: RoomDeps;
@@ -155,6 +157,8 @@ export class RoomState {
 			{
 				onChange: () => this.#refreshAudio(),
 				onLevels: (levels) => {
+					const mine = levels.get(this.myPeerId ?? '') ?? 0;
+					if (Math.abs(mine - this.audio.myLevel) > 0.005) this.audio = { ...this.audio, myLevel: mine };
 					const speaking = new Set([...levels].filter(([, level]) => level > SPEAKING_LEVEL).map(([peerId]) => peerId));
 					if ([...speaking].sort().join() !== [...this.#speaking].sort().join()) {
 						this.#speaking = speaking;
@@ -195,7 +199,8 @@ export class RoomState {
 			depth: audio.depth,
 			children: audio.childCount,
 			canSpeak: audio.canSpeak,
-			soundFailed: this.audio.soundFailed && !soundOn
+			soundFailed: this.audio.soundFailed && !soundOn,
+			myLevel: audio.micState === 'on' ? this.audio.myLevel : 0
 		};
 	}
 

@@ -1,0 +1,29 @@
+/**
+ * One measure of "how loud" for every voice in the room: your own microphone
+ * (the meter by your mic, the ring on your card) and everyone you hear (the
+ * ring on theirs). RMS of each 20 ms frame, held at its peak and halved at
+ * every report (~10 a second), so a ring neither flickers between syllables
+ * nor lingers after the speaker stops.
+ */
+
+/** Above this a member counts as speaking (RMS of full scale: about −34 dBFS). */
+export const SPEAKING_LEVEL = 0.02;
+
+export class LevelMeter {
+	#level = 0;
+
+	/** Takes one frame of samples in [−1, 1]. */
+	add(samples: Float32Array): void {
+		let sum = 0;
+		for (let i = 0; i < samples.length; i++) sum += samples[i] * samples[i];
+		const rms = samples.length > 0 ? Math.sqrt(sum / samples.length) : 0;
+		this.#level = Math.max(rms, this.#level * 0.8);
+	}
+
+	/** The level since the last report, then lets it fall by half. */
+	take(): number {
+		const level = this.#level;
+		this.#level *= 0.5;
+		return level;
+	}
+}
