@@ -492,6 +492,7 @@ export class AudioRoom {
 			const stream = await this.#node.dialProtocol(peerIdFromString(peerId) as PeerId, MEDIA_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
 			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers });
 		} catch (err) {
+			traceEvent('audio: link failed', `${as} ${shortId(peerId)}: ${String(err)}`);
 			this.#avoidFor(peerId, err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5);
 			return null;
 		} finally {
@@ -634,12 +635,15 @@ export class AudioRoom {
 			return;
 		}
 		performance.mark('stanza:audio-attached');
+		traceEvent('audio: attached', `to ${shortId(peerId)} at depth ${parentDepth + 1}`);
 		this.#becomeChildOf({ link, lastSentAt: performance.now() }, parentDepth);
 	}
 
 	#becomeChildOf(info: LinkInfo, parentDepth: number): void {
 		const previous = this.#parent;
 		info.audioAt = performance.now();
+		// Adopted now: whatever the setup cost, the silence clock starts here.
+		info.link.lastReceivedAt = Math.max(info.link.lastReceivedAt, performance.now() - TICK_MS);
 		this.#parent = info;
 		this.#depth = parentDepth + 1;
 		info.link.onPacket = (bytes) => this.#onPacket(info, bytes);

@@ -48,6 +48,9 @@ export class MediaLink {
 			this.lastReceivedAt = performance.now();
 			if (event.data instanceof ArrayBuffer) this.onPacket(new Uint8Array(event.data));
 		};
+		// Silence is counted from when audio could first flow, not from when setup began (which can
+		// take seconds on a busy device): otherwise a fresh link looks dead at its first check.
+		this.#channel.onopen = () => (this.lastReceivedAt = performance.now());
 		this.#channel.onclose = () => this.close();
 		pc.onconnectionstatechange = () => {
 			if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.close();

@@ -213,12 +213,17 @@ export class RoomSession {
 
 	/** Someone (a member, or the relay on a member's behalf) joined the topic: say we are here now, not at the next beat. */
 	#onSubscriptionChange = (event: CustomEvent<{ subscriptions: { topic: string; subscribe: boolean }[] }>) => {
-		if (!event.detail.subscriptions.some((s) => s.topic === this.#topic && s.subscribe) || this.#presenceSoon) return;
+		if (event.detail.subscriptions.some((s) => s.topic === this.#topic && s.subscribe)) this.#presenceSoonAfter();
+	};
+
+	/** Publishes our presence once within PRESENCE_COALESCE_MS, however many reasons come up meanwhile. */
+	#presenceSoonAfter(): void {
+		if (this.#presenceSoon || this.#stopped) return;
 		this.#presenceSoon = setTimeout(() => {
 			this.#presenceSoon = undefined;
 			void this.#publishPresence();
 		}, PRESENCE_COALESCE_MS);
-	};
+	}
 
 	#onDocUpdate = (update: Uint8Array, origin: unknown) => {
 		if (origin === LOCAL_ORIGIN) void this.#publish({ type: 'update', update });
@@ -246,7 +251,12 @@ export class RoomSession {
 			return; // out of the room: never shown
 		} else if (message.type === 'presence') {
 			const { name, hand, muted, tree } = message;
+			const isNew = !this.presence.members.has(from);
 			if (this.presence.present(from, message.seq, { name, hand, muted, tree }, now)) this.#events.onPresence();
+			// A newcomer (or someone back): the relay's mirror hides its subscription from us, so its
+			// first presence is our cue to say where we are now rather than at our next beat (a joiner
+			// needs every advert up its chosen parent's chain, advert-check.ts).
+			if (isNew && this.presence.members.has(from)) this.#presenceSoonAfter();
 		} else if (this.presence.leave(from, message.seq, now)) {
 			this.#events.onPresence();
 		}
