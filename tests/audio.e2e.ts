@@ -94,8 +94,13 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 
 	it('the two speakers hear each other, and each sees its own level and speaking ring', async () => {
 		for (const p of [creator, second, ...listeners]) await installProbe(p.page);
-		await waitHears(creator.page, b, B);
-		await waitHears(second.page, a, A);
+		// On failure, the two speakers' own account of their audio (links, microphone) goes with the error.
+		const audioTrace = async (p: RoomPage) => `${p.name}:\n${(await p.trace()).split('\n').filter((l) => l.includes('audio')).join('\n')}`;
+		const explain = async (err: unknown) => {
+			throw new Error(`${String(err)}\n${await audioTrace(creator)}\n${await audioTrace(second)}`, { cause: err });
+		};
+		await waitHears(creator.page, b, B).catch(explain);
+		await waitHears(second.page, a, A).catch(explain);
 		for (const [p, id] of [[creator, a], [second, b]] as const) {
 			await p.page.waitForFunction(() => ((document.querySelector('[data-testid=mic-level]') as HTMLMeterElement | null)?.value ?? 0) > 0.02, null, { timeout: 10_000 });
 			await p.waitMember('stage', id, { speaking: true });

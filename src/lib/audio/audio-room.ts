@@ -74,7 +74,9 @@ const CHILD_SILENCE_MS = 2 * PARENT_SILENCE_MS;
 
 /** 'on' only while encoded frames flow; 'starting' until the first one; otherwise why nothing is sent. */
 export type MicState = 'off' | 'starting' | 'on' | MicFailure;
-// An opened microphone that has encoded nothing after 3 s (or stops for 2 s) is not working, whatever the browser says.
+// An opened microphone that has encoded nothing after 3 s (or stops for 2 s) is not sending, whatever the
+// browser says: shown as a capture failure. It stays open, and shows 'on' again the moment frames flow (a
+// busy phone or test machine can stall capture for seconds without anything being broken).
 const FIRST_FRAME_MS = 3_000;
 const FRAMES_STALLED_MS = 2_000;
 
@@ -276,7 +278,10 @@ export class AudioRoom {
 	/** After a failure: the person asks to try the microphone again. */
 	retryMic(): void {
 		const view = this.#session.room.view;
-		if (!this.#speaker || view.modMuted.has(this.#me) || this.#mic || this.micState === 'starting') return;
+		if (!this.#speaker || view.modMuted.has(this.#me) || this.micState === 'starting' || this.micState === 'on') return;
+		// An open microphone that sends nothing is closed and opened afresh.
+		this.#mic?.close();
+		this.#mic = null;
 		void this.#openMic();
 	}
 
@@ -321,18 +326,18 @@ export class AudioRoom {
 		this.#events.onChange();
 	}
 
-	/** The microphone state says what is sent: on once frames flow, a failure when they never come or stop. */
+	/** The microphone state says what is sent: on while frames flow, a capture failure while they do not. */
 	#watchMic(now: number): void {
 		const mic = this.#mic;
 		if (!mic) return;
-		if (this.micState === 'starting' && mic.framesEncoded > 0) {
-			this.micState = 'on';
-			this.#events.onChange();
-		} else if (this.micState === 'starting' && now - this.#micOpenedAt > FIRST_FRAME_MS) {
-			this.#micFailed(mic, 'capture');
-		} else if (this.micState === 'on' && now - mic.lastEncodedAt > FRAMES_STALLED_MS) {
-			this.#micFailed(mic, 'capture');
-		}
+		const flowing = mic.framesEncoded > 0 && now - mic.lastEncodedAt <= FRAMES_STALLED_MS;
+		let state = this.micState;
+		if (flowing) state = 'on';
+		else if (state === 'on' || (state === 'starting' && now - this.#micOpenedAt > FIRST_FRAME_MS)) state = 'capture';
+		if (state === this.micState) return;
+		traceEvent('audio: mic', `${this.micState} → ${state}`);
+		this.micState = state;
+		this.#events.onChange();
 	}
 
 	#sendOwn(payload: Uint8Array, captureTs: number): void {
