@@ -107,14 +107,24 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 		}
 	});
 
-	it('every listener hears both speakers, at depth ≤ 3, and nobody relays to more than one', async () => {
+	it('every listener hears both speakers, the tree settles at depth ≤ 3, and nobody relays to more than one', async () => {
 		for (const listener of listeners) {
 			await waitHears(listener.page, a, A);
 			await waitHears(listener.page, b, B);
 		}
-		const trees = await Promise.all(listeners.map((l) => treeOf(l.page)));
+		// A joiner that saw a shallower slot's advert not yet confirmed (advert-check.ts) may land a level
+		// deeper; move-ups (planRebalance, at most one per 5 s per member) bring such a chain back up.
+		let trees = await Promise.all(listeners.map((l) => treeOf(l.page)));
+		await expect
+			.poll(
+				async () => {
+					trees = await Promise.all(listeners.map((l) => treeOf(l.page)));
+					return Math.max(...trees.map((t) => t.depth ?? Infinity));
+				},
+				{ timeout: 30_000, interval: 250 }
+			)
+			.toBeLessThanOrEqual(3);
 		const depths = trees.map((t) => t.depth!);
-		expect(Math.max(...depths)).toBeLessThanOrEqual(3);
 		expect(new Set(depths).size, `depths ${depths}`).toBeGreaterThanOrEqual(2);
 		for (const t of [...trees, await treeOf(creator.page), await treeOf(second.page)]) expect(t.children.length).toBeLessThanOrEqual(Number(FANOUT));
 	});
