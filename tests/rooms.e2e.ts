@@ -66,6 +66,39 @@ describe('a room', () => {
 		expect(await dee.memberCount('audience', ids.Bo)).toBe(0);
 	});
 
+	it('a removed member reads nothing said after its removal, and gets back in when let back in', async () => {
+		const creator = await person('Cleo');
+		const link = await creator.startRoom('Rotating', '');
+		const [ana, bo] = await Promise.all(['Ana', 'Bo'].map((n) => person(n)));
+		await Promise.all([ana, bo].map((p) => p.open(link)));
+		const [anaId, boId] = await Promise.all([ana.myPeerId(), bo.myPeerId()]);
+		for (const p of [creator, bo]) await p.waitMember('audience', anaId);
+		const topic = (p: typeof ana) => p.page.evaluate(() => (globalThis as unknown as { __stanzaRoom: { topic(): { opened: number; unreadable: number } } }).__stanzaRoom.topic());
+		const holdsNewKey = (p: typeof ana) => p.page.waitForFunction(() => String((globalThis as { __stanzaTrace?: unknown }).__stanzaTrace).includes('key:held'), null, { timeout: 15_000 });
+		expect((await topic(ana)).opened, 'Ana reads the room before').toBeGreaterThan(0);
+
+		await creator.memberAction('audience', anaId, 'Remove');
+		await ana.waitStatus('removed');
+		// The key rotated: the creator drew it, Bo got it from a member.
+		await Promise.all([holdsNewKey(creator), holdsNewKey(bo)]);
+		// Ana's page still gets the topic (it keeps watching for a readmission), and from now on reads none of it.
+		const seen = await topic(ana);
+		await expect.poll(async () => (await topic(ana)).unreadable, { timeout: 15_000 }).toBeGreaterThan(seen.unreadable);
+		const settled = await topic(ana);
+		await bo.page.getByRole('button', { name: 'Raise hand' }).click();
+		await creator.waitMember('hands', boId, { hand: true });
+		await expect.poll(async () => (await topic(ana)).unreadable, { timeout: 15_000 }).toBeGreaterThanOrEqual(settled.unreadable + 2);
+		expect((await topic(ana)).opened, 'Ana opened nothing sealed after the rotation').toBe(settled.opened);
+
+		// Let back in: Ana hears of it, gets the current key, and is in the room again with everyone's presence.
+		await creator.page.locator('details.removed summary').click();
+		await creator.page.getByRole('button', { name: 'Let back in' }).click();
+		await ana.waitStatus('live', 30_000);
+		await holdsNewKey(ana);
+		await ana.waitMember('audience', boId, { hand: true });
+		for (const p of [creator, bo]) await p.waitMember('audience', anaId, { present: true });
+	});
+
 	it('says a link with a wrong or missing key is not valid', async () => {
 		const creator = await person('Cleo');
 		const link = await creator.startRoom('Keyed', '');

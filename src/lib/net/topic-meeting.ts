@@ -152,6 +152,11 @@ export class TopicMeeting {
 		return (this.#known.get(peerId)?.addrs ?? []).map((a) => multiaddr(a.replace('/p2p-circuit/webrtc/', '/p2p-circuit/')));
 	}
 
+	/** PeerIds heard on this topic (those whose announces opened), most recently heard last. */
+	heard(): string[] {
+		return [...this.#known.entries()].sort((a, b) => a[1].heardAt - b[1].heardAt).map(([peerId]) => peerId);
+	}
+
 	#wantsNeighbours(): boolean {
 		return this.neighbours() < this.#target;
 	}

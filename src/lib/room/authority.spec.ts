@@ -170,3 +170,37 @@ describe('permittedActions', () => {
 		}
 	});
 });
+
+describe('authority: key epochs', () => {
+	const epoch = (n: number) => String.fromCharCode(65 + n).repeat(43);
+
+	it('lists the key commitments of removals and bans that take effect, in order', async () => {
+		const { mod, speaker, listener, other, all } = await setup();
+		expect(await act(mod, { kind: 'ban', target: listener.id, epoch: epoch(1) }, all)).toBe(true);
+		expect(await act(mod, { kind: 'remove', target: other.id, epoch: epoch(2) }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.keyEpochs).toEqual([epoch(1), epoch(2)]);
+		// A speaker cannot rotate the key: its ban does not take effect, nor does its commitment.
+		expect(await act(speaker, { kind: 'ban', target: mod.id, epoch: epoch(3) }, all)).toBe(false);
+		expect(all[0].room.view.keyEpochs).toEqual([epoch(1), epoch(2)]);
+	});
+
+	it('takes a commitment only on a remove or ban, and only in its form', async () => {
+		const { mod, listener } = await setup();
+		const context = { roomId: mod.room.roomId, author: mod.peerId, privateKey: mod.privateKey, ...mod.room.placement(), now: 0 };
+		await expect(signOp({ kind: 'ban', target: listener.id, epoch: 'short' }, context)).rejects.toThrow('key commitment');
+		await expect(signOp({ kind: 'mute', target: listener.id, epoch: epoch(1) } as unknown as OpIntent, context)).rejects.toThrow('unexpected op field epoch');
+		expect((await signOp({ kind: 'remove', target: listener.id, epoch: epoch(1) }, context)).body).toMatchObject({ epoch: epoch(1) });
+	});
+
+	it('drops the commitment of a ban voided by the revocation of its author', async () => {
+		const { creator, mod, listener, all } = await setup();
+		const demoted = all.filter((p) => p !== mod);
+		// The moderator bans while the creator, concurrently, demotes it: the ban is void, and so is its epoch.
+		const [modPeer] = all.filter((p) => p === mod);
+		await modPeer.room.addOp({ kind: 'ban', target: listener.id, epoch: epoch(4) }, modPeer);
+		await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
+		await syncAll(all);
+		for (const p of [...demoted, mod]) expect(p.room.view.keyEpochs).toEqual([]);
+		expect(roleOf(creator.room.view, listener.id)).toBe('audience');
+	});
+});

@@ -20,6 +20,8 @@
  * - mute / unmute X: a moderator acting on a speaker X. Holds until unmuted.
  * - remove X / readmit X: out of the room until readmitted.
  * - ban X: out of the room until the creator readmits X.
+ *   A remove or ban that takes effect and carries `epoch` (a key commitment)
+ *   starts a new content-key epoch: view.keyEpochs, oldest first.
  * - makeModerator X: a moderator promotes X (onto the stage).
  * - revokeModerator X: the creator only.
  * - end: the creator only; nothing takes effect afterwards.
@@ -66,6 +68,12 @@ export interface RoomView {
 	removed: ReadonlySet<string>;
 	banned: ReadonlySet<string>;
 	ended: boolean;
+	/**
+	 * Commitments to the room's content keys, oldest first: each remove or ban
+	 * that takes effect and carries one starts a new key epoch (room-keys.ts).
+	 * The last is the key the room seals its topic with now.
+	 */
+	keyEpochs: readonly string[];
 	/** Highest lamport among well-placed ops (see the header). */
 	maxLamport: number;
 	/** Ops that were refused or voided, for diagnostics and tests; never shown. */
@@ -169,6 +177,7 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 		removed: new Set<string>(),
 		banned: new Set<string>(),
 		ended: false,
+		keyEpochs: [] as string[],
 		maxLamport: 0,
 		refused: new Set<string>()
 	};
@@ -244,6 +253,7 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 					s.removed.delete(body.target);
 					s.banned.add(body.target);
 				} else s.removed.add(body.target);
+				if (body.epoch !== undefined && !s.keyEpochs.includes(body.epoch)) s.keyEpochs.push(body.epoch);
 				return true;
 			case 'readmit':
 				// A removal any moderator may undo; a ban only the creator (who can undo every moderator's act).

@@ -13,7 +13,7 @@ const TAG_BYTES = 16;
 /** What sealing adds to a message: its IV and its GCM tag. */
 export const SEAL_OVERHEAD_BYTES = IV_BYTES + TAG_BYTES;
 
-export type SealPurpose = 'topic' | 'sync' | 'media' | 'meet';
+export type SealPurpose = 'topic' | 'sync' | 'media' | 'meet' | 'key';
 
 export class RoomCryptoError extends Error {
 	override name = 'RoomCryptoError';

@@ -27,6 +27,8 @@ export const MAX_OP_BYTES = 6 * 1024;
 // Heads an author names; more than 32 concurrent branches is not a room of people, and the highest one is always named.
 export const MAX_PARENTS = 32;
 const OP_ID = /^[A-Za-z0-9_-]{22}$/;
+// A key commitment: base64url of a SHA-256 digest.
+const EPOCH = /^[A-Za-z0-9_-]{43}$/;
 export const MAX_TITLE_CHARS = 120;
 export const MAX_DESCRIPTION_CHARS = 1000;
 const SIGNATURE_BYTES = 64;
@@ -64,7 +66,9 @@ export type OpBody = OpHeader &
 		| { kind: 'meta'; title?: string; description?: string; visibility?: Visibility }
 		| { kind: 'accept' | 'decline'; invitation: string }
 		| { kind: 'end' }
-		| { kind: TargetedKind; target: string }
+		| { kind: Exclude<TargetedKind, 'remove' | 'ban'>; target: string }
+		// `epoch`: the commitment to a new room key (room-keys.ts): the act that puts someone out rotates the key.
+		| { kind: 'remove' | 'ban'; target: string; epoch?: string }
 	);
 
 /** What a caller provides; the codec fills in v, room, author, lamport, parents and ts. */
@@ -211,6 +215,10 @@ function checkBody(body: unknown, roomId: string): asserts body is OpBody {
 	} else if ((TARGETED_KINDS as readonly unknown[]).includes(kind)) {
 		allowed.add('target');
 		if (typeof b.target !== 'string' || !ed25519PeerId(b.target)) throw new OpError('op target is not an Ed25519 PeerId');
+		if (kind === 'remove' || kind === 'ban') {
+			allowed.add('epoch');
+			if (b.epoch !== undefined && !(typeof b.epoch === 'string' && EPOCH.test(b.epoch))) throw new OpError('op epoch must be a key commitment');
+		}
 	} else if (kind !== 'end') {
 		throw new OpError(`unknown op kind ${String(kind)}`);
 	}

@@ -6,6 +6,9 @@
  *   directly, so the room lives on without the relay or its creator.
  * - Sync: on every direct connection, and every ANTI_ENTROPY_MS with a random
  *   member, the two sides exchange state vectors over /stanza/room-sync.
+ * - Keys: after a remove or ban the topic is sealed with a new key
+ *   (room-keys.ts); members hand it to each other over /stanza/room-key,
+ *   never to someone the verified state says is out.
  * Everything arriving goes through the RoomDoc gate or the presence rules;
  * nothing here decides authority.
  */
@@ -18,6 +21,8 @@ import { shortId, traceEvent } from '../diagnostics/trace';
 import { roleOf } from './authority';
 import { PRESENCE_BEAT_MS, PresenceTable, type PresenceState } from './presence';
 import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
+import { askKey, giveKey, ROOM_KEY_PROTOCOL, serveKey, type KeyParty } from './room-key-protocol';
+import type { RoomKeys } from './room-keys';
 import { LOCAL_ORIGIN, type RoomDoc } from './room-doc';
 import { ROOM_SYNC_PROTOCOL, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { decodeTopicMessage, encodeTopicMessage, roomTopicFor, type TopicMessage } from './room-topic-protocol';
@@ -33,12 +38,20 @@ const SYNC_TIMEOUT_MS = 10_000;
 // Gossip can drop a message while meshes form; a periodic sync repairs it. 20 s keeps the cost trivial.
 const ANTI_ENTROPY_MS = 20_000;
 const EXPIRY_SWEEP_MS = 1_000;
+// Put out of the room, a member asks this often whether it was let back in (members refuse its syncs until then).
+const OUT_CHECK_MS = 5_000;
 // Coalesces a burst of new subscribers into one presence message.
 const PRESENCE_COALESCE_MS = 100;
+// A member missing the current key asks again this often, a few peers at a time, until it has it.
+const KEY_RETRY_MS = [250, 500, 1_000, 2_000, 4_000] as const;
+const KEY_ASKS_PER_ROUND = 3;
+const KEY_TIMEOUT_MS = 3_000;
 
 export interface RoomSessionEvents {
 	/** Presence changed (someone came, went, raised a hand, muted). */
 	onPresence(): void;
+	/** A new room key is held (to be kept with the room on the device). */
+	onKeys?(): void;
 }
 
 export interface RoomMember {
@@ -54,7 +67,7 @@ export class RoomSession {
 	readonly room: RoomDoc;
 	readonly presence = new PresenceTable();
 	readonly #node: StanzaNode;
-	readonly #cipher: RoomCipher;
+	readonly #keys: RoomKeys;
 	readonly #me: RoomMember;
 	readonly #events: RoomSessionEvents;
 	#topic = '';
@@ -67,11 +80,22 @@ export class RoomSession {
 	#catchingUp = false;
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
+	/** The commitment of a key we drew for our own remove/ban: its update is sealed with the key before it. */
+	#rekeying: string | null = null;
+	#keyRetry: ReturnType<typeof setTimeout> | undefined;
+	#keyAttempt = 0;
+	#fetchingKey = false;
+	#unsubscribeView: (() => void) | null = null;
+	/** Removed or banned: we say nothing and only watch for being let back in. */
+	#out = false;
+	#outCheck: ReturnType<typeof setInterval> | undefined;
+	/** What reached us on the topic: opened with a key we hold, or not (diagnostics, e2e). */
+	readonly topicStats = { opened: 0, unreadable: 0 };
 
-	constructor(node: StanzaNode, room: RoomDoc, cipher: RoomCipher, me: RoomMember, events: RoomSessionEvents) {
+	constructor(node: StanzaNode, room: RoomDoc, keys: RoomKeys, me: RoomMember, events: RoomSessionEvents) {
 		this.#node = node;
 		this.room = room;
-		this.#cipher = cipher;
+		this.#keys = keys;
 		this.#me = me;
 		this.#events = events;
 		this.#myState.name = me.name();
@@ -90,6 +114,7 @@ export class RoomSession {
 		pubsub.addEventListener('subscription-change', this.#onSubscriptionChange);
 		pubsub.subscribe(this.#topic);
 		this.room.doc.on('update', this.#onDocUpdate);
+		this.#unsubscribeView = this.room.subscribe(() => this.#onView());
 		this.#node.addEventListener('connection:open', this.#onConnection);
 		this.#meeting = new TopicMeeting(
 			this.#node,
@@ -99,8 +124,8 @@ export class RoomSession {
 				targetNeighbours: ROOM_NEIGHBOURS,
 				// Sealed: the relay and outsiders see that someone announces, not who is in the room.
 				seal: {
-					seal: (announce) => this.#cipher.seal('meet', announce),
-					open: (sealed) => this.#cipher.open('meet', sealed),
+					seal: (announce) => this.#keys.seal('meet', announce),
+					open: (sealed) => this.#keys.open('meet', sealed),
 					overhead: SEAL_OVERHEAD_BYTES
 				}
 			}
@@ -111,8 +136,49 @@ export class RoomSession {
 			setInterval(() => this.#sweep(), EXPIRY_SWEEP_MS),
 			setInterval(() => void this.#antiEntropy(), ANTI_ENTROPY_MS)
 		);
+		this.#onView();
 		await this.#publishPresence();
 		for (const connection of this.#node.getConnections()) this.#onConnection(new CustomEvent('connection:open', { detail: connection }));
+	}
+
+	/**
+	 * Draws the key for a remove or ban we are about to sign (room-keys.ts) and
+	 * returns its commitment for the op. The update carrying that op is sealed
+	 * with the key before it, so the room can read what rotated the key; then
+	 * the key goes to every member we are connected to.
+	 */
+	async drawEpochKey(): Promise<string> {
+		const commitment = await this.#keys.draw();
+		this.#rekeying = commitment;
+		this.#events.onKeys?.();
+		return commitment;
+	}
+
+	/**
+	 * Removed or banned (out = true): we leave the room's presence and say
+	 * nothing more, but keep syncing now and then, so that when a moderator
+	 * lets us back in we hear it (members serve no sync to someone out, so
+	 * the first that succeeds carries the readmission). Back in: presence again,
+	 * and the current key from a member.
+	 */
+	setOut(out: boolean): void {
+		if (out === this.#out || this.#stopped) return;
+		this.#out = out;
+		clearInterval(this.#outCheck);
+		if (out) {
+			void this.#publish({ type: 'leave', seq: ++this.#seq });
+			this.#outCheck = setInterval(() => void this.#checkLetBackIn(), OUT_CHECK_MS);
+		} else {
+			traceEvent('room:back-in');
+			void this.#publishPresence();
+			if (this.#keys.wanted) this.#fetchKeySoon(0);
+		}
+	}
+
+	async #checkLetBackIn(): Promise<void> {
+		const heard = new Set(this.#meeting?.heard() ?? []);
+		const peers = this.#node.getConnections().filter((c) => c.status === 'open' && heard.has(c.remotePeer.toString()));
+		for (const c of shuffle(peers).slice(0, 2)) await this.syncWith(c.remotePeer);
 	}
 
 	/** Updates our presence (hand, self-mute, place in the audio tree) and tells the room at once. */
@@ -135,8 +201,13 @@ export class RoomSession {
 		return this.#node;
 	}
 
+	/** The link's key, which seals sync, meet and media signalling (the topic has its own, room-keys.ts). */
 	get cipher(): RoomCipher {
-		return this.#cipher;
+		return this.#keys.base;
+	}
+
+	get keys(): RoomKeys {
+		return this.#keys;
 	}
 
 	get me(): RoomMember {
@@ -149,6 +220,9 @@ export class RoomSession {
 		this.#stopped = true;
 		this.#timers.forEach(clearInterval);
 		clearTimeout(this.#presenceSoon);
+		clearTimeout(this.#keyRetry);
+		clearInterval(this.#outCheck);
+		this.#unsubscribeView?.();
 		this.#meeting?.leave();
 		this.room.doc.off('update', this.#onDocUpdate);
 		this.#node.removeEventListener('connection:open', this.#onConnection);
@@ -162,8 +236,120 @@ export class RoomSession {
 
 	/** Serves a sync stream for this room, unless the remote is out of the room. */
 	syncPartyFor(remotePeer: string): SyncParty | null {
-		const role = roleOf(this.room.view, remotePeer);
-		return role === 'removed' || role === 'banned' ? null : { room: this.room, cipher: this.#cipher };
+		return this.#isOut(remotePeer) ? null : { room: this.room, cipher: this.#keys.base };
+	}
+
+	/** Serves a key stream for this room, unless the remote is out of the room. */
+	keyPartyFor(remotePeer: string): KeyParty | null {
+		return this.#isOut(remotePeer) ? null : this.#keyParty;
+	}
+
+	get #keyParty(): KeyParty {
+		return {
+			keys: this.#keys,
+			received: async (key) => {
+				const wanted = this.#keys.wanted;
+				// Only a key we lacked is news: the same key from each neighbour is not passed on again.
+				if (wanted && (await this.#keys.add(key)) === wanted) this.#gotKey(wanted, 'given');
+				else if (!wanted) await this.#keys.add(key); // may be named by an op still on its way
+			}
+		};
+	}
+
+	#isOut(peerId: string): boolean {
+		const role = roleOf(this.room.view, peerId);
+		return role === 'removed' || role === 'banned';
+	}
+
+	// —— room keys (room-keys.ts) ——
+
+	#onView(): void {
+		if (this.#stopped) return;
+		const before = this.#keys.current;
+		this.#keys.setEpochs(this.room.view.keyEpochs);
+		const current = this.#keys.current;
+		if (current && current !== before && this.#keys.has(current)) this.#gotKey(current, 'held');
+		if (this.#keys.wanted) this.#fetchKeySoon(0);
+	}
+
+	/** We hold the current key: say so (trace), keep it, and hand it on to the members we are connected to. */
+	#gotKey(commitment: string, how: 'held' | 'given' | 'fetched'): void {
+		if (this.#out) return;
+		this.#events.onKeys?.();
+		if (commitment !== this.#keys.current) return; // not (yet) named by a verified op: held, not spread
+		traceEvent('key:held', `${commitment.slice(0, 8)} (${how})`);
+		this.#keyAttempt = 0;
+		if (how !== 'held') void this.#publishPresence(); // what we held back while we lacked it
+		void this.#spreadKey(commitment);
+	}
+
+	async #spreadKey(commitment: string): Promise<void> {
+		const key = this.#keys.rawKey(commitment);
+		if (!key) return;
+		await Promise.all(
+			this.#roomConnections().map(async (peerId) => {
+				const signal = AbortSignal.timeout(KEY_TIMEOUT_MS);
+				try {
+					const stream = await this.#node.dialProtocol(peerId, ROOM_KEY_PROTOCOL, { signal, runOnLimitedConnection: true });
+					await giveKey(stream, this.#keyParty, key, signal);
+				} catch {
+					// gone, or out of the room in its view: it asks for itself when it needs the key
+				}
+			})
+		);
+	}
+
+	#fetchKeySoon(delayMs: number): void {
+		if (this.#keyRetry !== undefined || this.#fetchingKey || this.#stopped) return;
+		this.#keyRetry = setTimeout(() => {
+			this.#keyRetry = undefined;
+			void this.#fetchKey();
+		}, delayMs);
+	}
+
+	/** Asks a few members for the current key; again later, backing off, until one has it. */
+	async #fetchKey(): Promise<void> {
+		const wanted = this.#keys.wanted;
+		if (!wanted || this.#stopped || this.#out || this.#fetchingKey) return;
+		this.#fetchingKey = true;
+		try {
+			const author = this.#authorOf(wanted);
+			const peers = this.#roomConnections();
+			const isAuthor = (p: PeerId) => p.toString() === author;
+			const order = [...peers.filter(isAuthor), ...shuffle(peers.filter((p) => !isAuthor(p)))].slice(0, KEY_ASKS_PER_ROUND);
+			for (const peerId of order) {
+				const signal = AbortSignal.timeout(KEY_TIMEOUT_MS);
+				try {
+					const stream = await this.#node.dialProtocol(peerId, ROOM_KEY_PROTOCOL, { signal, runOnLimitedConnection: true });
+					if (await askKey(stream, this.#keyParty, wanted, signal)) {
+						this.#gotKey(wanted, 'fetched');
+						return;
+					}
+				} catch (err) {
+					traceEvent('key:ask-failed', `${shortId(peerId.toString())}: ${String(err)}`);
+				}
+				if (this.#keys.has(wanted)) return; // given meanwhile
+			}
+		} finally {
+			this.#fetchingKey = false;
+		}
+		if (this.#keys.wanted) this.#fetchKeySoon(KEY_RETRY_MS[Math.min(this.#keyAttempt++, KEY_RETRY_MS.length - 1)]);
+	}
+
+	#authorOf(commitment: string): string | null {
+		for (const op of this.room.ops.values()) if ('epoch' in op.body && op.body.epoch === commitment) return op.body.author;
+		return null;
+	}
+
+	/** Peers we hold a connection to (direct or through a relay) that are in the room as far as we know and not out of it. */
+	#roomConnections(): PeerId[] {
+		const known = new Set([...this.presence.members.keys(), ...(this.#meeting?.heard() ?? [])]);
+		const peers = new Map<string, PeerId>();
+		for (const c of this.#node.getConnections()) {
+			const peerId = c.remotePeer.toString();
+			if (c.status === 'open' && known.has(peerId) && !this.#isOut(peerId)) peers.set(peerId, c.remotePeer);
+		}
+		return [...peers.values()];
 	}
 
 	/**
@@ -196,7 +382,7 @@ export class RoomSession {
 			return; // not in this room, or gone
 		}
 		try {
-			await syncAsDialer(stream, { room: this.room, cipher: this.#cipher }, signal);
+			await syncAsDialer(stream, { room: this.room, cipher: this.#keys.base }, signal);
 			traceEvent('sync:done', `${label}: exists=${this.room.view.exists}`);
 			this.#caughtUp = true;
 		} catch (err) {
@@ -208,7 +394,9 @@ export class RoomSession {
 	#onConnection = (event: CustomEvent<Connection>) => {
 		const connection = event.detail;
 		if (this.#stopped || !isDirectConnection(connection.remoteAddr.toString())) return;
-		void this.syncWith(connection.remotePeer);
+		void this.syncWith(connection.remotePeer).then(() => {
+			if (this.#keys.wanted) this.#fetchKeySoon(0);
+		});
 	};
 
 	/** Someone (a member, or the relay on a member's behalf) joined the topic: say we are here now, not at the next beat. */
@@ -226,7 +414,11 @@ export class RoomSession {
 	}
 
 	#onDocUpdate = (update: Uint8Array, origin: unknown) => {
-		if (origin === LOCAL_ORIGIN) void this.#publish({ type: 'update', update });
+		if (origin !== LOCAL_ORIGIN) return;
+		// Our own remove/ban: sealed with the key before it, so everyone still in can read it and ask for the new one.
+		const rekeying = this.#rekeying ?? undefined;
+		this.#rekeying = null;
+		void this.#publish({ type: 'update', update }, rekeying);
 	};
 
 	#onTopicMessage = (event: CustomEvent<{ type: string; topic: string; data: Uint8Array; from?: PeerId }>) => {
@@ -239,9 +431,11 @@ export class RoomSession {
 		if (from === this.#me.peerId.toString()) return;
 		let message: TopicMessage;
 		try {
-			message = decodeTopicMessage(await this.#cipher.open('topic', sealed));
+			message = decodeTopicMessage(await this.#keys.openTopic(sealed));
+			this.topicStats.opened++;
 		} catch {
-			return; // junk, another key, or malformed: dropped without a word
+			this.topicStats.unreadable++;
+			return; // junk, a key we do not hold (yet), or malformed: dropped without a word
 		}
 		const role = roleOf(this.room.view, from);
 		const now = Date.now();
@@ -263,15 +457,17 @@ export class RoomSession {
 	}
 
 	async #publishPresence(): Promise<void> {
-		if (this.#stopped) return;
+		if (this.#stopped || this.#out) return;
 		this.#myState.name = this.#me.name();
 		const { name, hand, muted, tree } = this.#myState;
 		await this.#publish({ type: 'presence', seq: ++this.#seq, name, hand, muted, ...(tree ? { tree } : {}) });
 	}
 
-	async #publish(message: TopicMessage): Promise<void> {
+	/** Seals with the current key (or the one before `before`); says nothing while that key is not held yet. */
+	async #publish(message: TopicMessage, before?: string): Promise<void> {
 		try {
-			const sealed = await this.#cipher.seal('topic', encodeTopicMessage(message));
+			const sealed = await this.#keys.sealTopic(encodeTopicMessage(message), before);
+			if (!sealed) return; // the key that seals this is on its way (#fetchKey); sync carries records meanwhile
 			await this.#node.services.pubsub.publish(this.#topic, sealed);
 		} catch {
 			// Nobody reachable right now: presence beats again, and sync carries the updates.
@@ -294,10 +490,24 @@ export class RoomSession {
 
 }
 
+function shuffle<T>(items: T[]): T[] {
+	for (let i = items.length - 1; i > 0; i--) {
+		const j = Math.floor(Math.random() * (i + 1));
+		[items[i], items[j]] = [items[j], items[i]];
+	}
+	return items;
+}
+
 async function ensureSyncHandler(node: StanzaNode): Promise<void> {
 	if (sessionsByNode.has(node)) return;
 	const sessions = new Map<string, RoomSession>();
 	sessionsByNode.set(node, sessions);
+	await node.handle(
+		ROOM_KEY_PROTOCOL,
+		(stream: Stream, connection: Connection) =>
+			serveKey(stream, connection.remotePeer.toString(), (roomId, remote) => sessions.get(roomId)?.keyPartyFor(remote) ?? null, KEY_TIMEOUT_MS),
+		{ maxInboundStreams: 8, runOnLimitedConnection: true }
+	);
 	await node.handle(
 		ROOM_SYNC_PROTOCOL,
 		(stream: Stream, connection: Connection) =>

@@ -10,7 +10,7 @@ import { SPEAKING_LEVEL } from '../audio/level-meter';
 import type { NetState } from '../net/net-state.svelte';
 import { permittedActions, roleOf, type MemberAction, type Role, type RoomView } from './authority';
 import { handQueue } from './presence';
-import { RoomCipher } from './room-crypto';
+import { RoomKeys } from './room-keys';
 import { RoomDoc } from './room-doc';
 import type { RoomAddress } from './room-link';
 import type { OpIntent, Visibility } from './room-op-codec';
@@ -91,6 +91,8 @@ export class RoomState {
 	#doc: RoomDoc | null = null;
 	#session: RoomSession | null = null;
 	#signer: { peerId: PeerId; privateKey: PrivateKey } | null = null;
+	#keys: RoomKeys | null = null;
+	#wasOut = false;
 	#saveTimer: ReturnType<typeof setTimeout> | undefined;
 	#stopped = false;
 	#audio: import('../audio/audio-room').AudioRoom | null = null;
@@ -110,24 +112,29 @@ export class RoomState {
 	async open(): Promise<void> {
 		try {
 			const { roomId, key } = this.address;
-			const [node, privateKey, cipher] = await Promise.all([this.#deps.net.node(), this.#deps.identity.privateKey, RoomCipher.create(roomId, key)]);
+			const [node, privateKey, keys] = await Promise.all([this.#deps.net.node(), this.#deps.identity.privateKey, RoomKeys.create(roomId, key)]);
 			if (this.#stopped) return;
 			this.#signer = { peerId: node.peerId, privateKey };
 			const doc = new RoomDoc(roomId, key);
 			this.#doc = doc;
 			const saved = await this.#deps.store.loadDoc(roomId).catch(() => null);
 			if (saved) await doc.applyUpdate(saved, 'storage').catch(() => {});
+			for (const epochKey of await this.#deps.store.loadKeys(roomId).catch(() => [])) await keys.add(epochKey);
+			this.#keys = keys;
 			doc.subscribe(() => this.#refresh());
 			doc.doc.on('update', () => this.#scheduleSave());
-			this.#session = new RoomSession(node, doc, cipher, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
-				onPresence: () => this.#refresh()
+			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
+				onPresence: () => this.#refresh(),
+				onKeys: () => this.#scheduleSave()
 			});
 			this.#refresh();
-			if (this.status === 'removed' || this.status === 'banned') return;
-			performance.mark('stanza:room-joining');
+			const out = this.status === 'removed' || this.status === 'banned';
+			if (!out) performance.mark('stanza:room-joining');
 			await this.#session.start();
+			// Diagnostics (and the end-to-end tests): what reached this page on the room topic, read or not.
+			(globalThis as { __stanzaRoom?: unknown }).__stanzaRoom = { topic: () => ({ ...this.#session?.topicStats }) };
 			this.#refresh();
-			await this.#startAudio();
+			if (!out) await this.#startAudio();
 		} catch (err) {
 			this.error = describe(err);
 		}
@@ -243,9 +250,9 @@ export class RoomState {
 	leaveStage = () => this.#op({ kind: 'moveToAudience', target: this.myPeerId ?? '' });
 	mute = (peerId: string) => this.#op({ kind: 'mute', target: peerId });
 	unmute = (peerId: string) => this.#op({ kind: 'unmute', target: peerId });
-	remove = (peerId: string) => this.#op({ kind: 'remove', target: peerId });
+	remove = (peerId: string) => this.#putOut('remove', peerId);
 	readmit = (peerId: string) => this.#op({ kind: 'readmit', target: peerId });
-	ban = (peerId: string) => this.#op({ kind: 'ban', target: peerId });
+	ban = (peerId: string) => this.#putOut('ban', peerId);
 	makeModerator = (peerId: string) => this.#op({ kind: 'makeModerator', target: peerId });
 	revokeModerator = (peerId: string) => this.#op({ kind: 'revokeModerator', target: peerId });
 	/** Runs a member action offered in `MemberView.actions`. */
@@ -285,6 +292,12 @@ export class RoomState {
 		} catch (err) {
 			this.error = describe(err);
 		}
+	}
+
+	/** Remove or ban: the act also rotates the room's key (room-keys.ts), so the person put out reads nothing said after it. */
+	async #putOut(kind: 'remove' | 'ban', target: string): Promise<void> {
+		const epoch = await this.#session?.drawEpochKey().catch(() => undefined);
+		await this.#op({ kind, target, ...(epoch ? { epoch } : {}) });
 	}
 
 	async #presence(change: { hand?: number | null; muted?: boolean }): Promise<void> {
@@ -338,10 +351,17 @@ export class RoomState {
 		}
 		this.hands = queue;
 		this.removed = view.moderators.has(me) ? [...view.removed].sort() : [];
-		if (this.status === 'removed' || this.status === 'banned') {
-			void this.#audio?.stop();
-			void this.#session?.stop();
+		const iAmOut = this.status === 'removed' || this.status === 'banned';
+		if (iAmOut && this.#audio) {
+			void this.#audio.stop();
+			void this.#output?.close();
+			this.#audio = this.#output = null;
+			this.audio = { ...this.audio, status: 'off', mic: 'off', depth: null, children: 0, myLevel: 0 };
 		}
+		// Out: silent, only watching for a readmission; back in: present again, with sound.
+		this.#session?.setOut(iAmOut);
+		if (!iAmOut && this.#wasOut && this.status === 'live') void this.#startAudio();
+		this.#wasOut = iAmOut;
 	}
 
 	#scheduleSave(): void {
@@ -355,6 +375,7 @@ export class RoomState {
 		const { encodeStateAsUpdate } = await import('yjs');
 		try {
 			await this.#deps.store.saveDoc(doc.roomId, encodeStateAsUpdate(doc.doc));
+			if (this.#keys) await this.#deps.store.saveKeys(doc.roomId, this.#keys.export());
 			await this.#deps.store.remember({
 				roomId: doc.roomId,
 				key: this.address.key,

@@ -9,6 +9,7 @@ import type { KeyValueStore } from '../storage/key-value';
 
 const INDEX_KEY = 'rooms';
 const docKey = (roomId: string) => `room:${roomId}`;
+const keysKey = (roomId: string) => `room-keys:${roomId}`;
 
 export interface SavedRoom {
 	roomId: string;
@@ -56,6 +57,7 @@ export class RoomStore {
 	async forget(roomId: string): Promise<void> {
 		await this.#kv.set(INDEX_KEY, (await this.#index()).filter((r) => r.roomId !== roomId));
 		await this.#kv.del(docKey(roomId));
+		await this.#kv.del(keysKey(roomId));
 	}
 
 	async loadDoc(roomId: string): Promise<Uint8Array | null> {
@@ -65,6 +67,16 @@ export class RoomStore {
 
 	async saveDoc(roomId: string, state: Uint8Array): Promise<void> {
 		await this.#kv.set(docKey(roomId), state);
+	}
+
+	/** The room's epoch keys (room-keys.ts) held on this device; anything unreadable is left out. */
+	async loadKeys(roomId: string): Promise<Uint8Array[]> {
+		const value = await this.#kv.get<unknown>(keysKey(roomId));
+		return Array.isArray(value) ? value.filter((k): k is Uint8Array => k instanceof Uint8Array) : [];
+	}
+
+	async saveKeys(roomId: string, keys: Uint8Array[]): Promise<void> {
+		await this.#kv.set(keysKey(roomId), keys);
 	}
 
 	async #index(): Promise<StoredRoom[]> {

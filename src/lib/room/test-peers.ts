@@ -157,6 +157,7 @@ export interface ViewSummary {
 	removed: string[];
 	banned: string[];
 	ended: boolean;
+	keyEpochs: string[];
 	maxLamport: number;
 }
 
@@ -174,6 +175,7 @@ export function summarize(view: RoomView): ViewSummary {
 		removed: [...view.removed].sort(),
 		banned: [...view.banned].sort(),
 		ended: view.ended,
+		keyEpochs: [...view.keyEpochs],
 		maxLamport: view.maxLamport
 	};
 }
