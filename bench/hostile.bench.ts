@@ -14,6 +14,15 @@
  *   refused), and what authentication costs per packet (WebCrypto Ed25519,
  *   Node's OpenSSL here; Chromium's BoringSSL in the app), as microseconds and
  *   as the share of a core it adds to one relayed 50-packet/s stream.
+ * - key rotation: attacks on the key protocol (a wrong key for a commitment,
+ *   a key asked by someone the room put out), and rekeyMsAt1000Members: a
+ *   simulated room of 1,000 members, 8 neighbours each (the session's
+ *   ROOM_NEIGHBOURS), where the moderator's new key spreads as the session
+ *   spreads it (each member gives it once to each neighbour on first holding
+ *   it). Each give runs the real protocol code (room-key-protocol.ts, real
+ *   WebCrypto, in-memory streams) and costs its giver the CPU time it took
+ *   here; each hop adds one network round trip (REKEY_RTT_MS, assumed, not
+ *   measured). Median of 5 random overlays: when the last member holds it.
  * Writes bench/results/hostile.json: attacksTried (distinct attack kinds),
  * attacksBroke (must be 0), propertyRuns, and the rest.
  */
@@ -25,11 +34,19 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { PacketSigner, PacketVerifier } from '../src/lib/audio/packet-auth';
 import { decodePacket, encodePacket, SIGNATURE_BYTES } from '../src/lib/audio/packet-codec';
+import { lpStream, streamPair } from '@libp2p/utils';
 import { RoomUpdateError } from '../src/lib/room/room-doc';
+import { askKey, encodeKeyMessage, giveKey, serveKey, type KeyParty } from '../src/lib/room/room-key-protocol';
+import { ROOM_KEY_BYTES, RoomKeys } from '../src/lib/room/room-keys';
+import { newRoomKey } from '../src/lib/room/room-link';
 import { forge, HOSTILE_ATTACKS, hostileScript, hostileWorld, makeIdentity, playHostileScript, recordsUpdate } from '../src/lib/room/test-peers';
 
 const PROPERTY_RUNS = 300;
 const FUZZ_RUNS = 20_000;
+const REKEY_MEMBERS = 1_000;
+const REKEY_NEIGHBOURS = 8;
+// A round trip between two members on the internet (assumed): a give is one request and one answer on an open connection.
+const REKEY_RTT_MS = 80;
 
 it('runs every hostile-peer attack', async () => {
 	const tried = new Set<string>();
@@ -92,7 +109,17 @@ it('runs every hostile-peer attack', async () => {
 		if (!held) broke.push(`audio: ${name}`);
 	}
 
+	const keys = await keyAttacks();
+	for (const [name, held] of keys) {
+		tried.add(name);
+		if (!held) broke.push(`keys: ${name}`);
+	}
+	const rekey = await rekeySpread();
+
 	const results = {
+		rekeyMsAt1000Members: rekey.medianMs,
+		rekeyGiveMsCpu: rekey.giveMs,
+		rekeyRttMsAssumed: REKEY_RTT_MS,
 		packetAuthUsPerPacket: audio.verifyUs,
 		packetSignUsPerPacket: audio.signUs,
 		authCpuPctPerRelayedStream: audio.cpuPct,
@@ -116,10 +143,112 @@ it('runs every hostile-peer attack', async () => {
   1,000 refused signed records: ${refusedFloodMsPer1000} ms (median of 5), ${results.refusedFloodSignatureChecks} signatures checked
   audio packet: verify ${audio.verifyUs} µs, sign ${audio.signUs} µs (medians of 5 × 2,000)
   checking one relayed stream (50 packets/s) takes ${audio.cpuPct} % of a core
+  rekey at ${REKEY_MEMBERS} members (${REKEY_NEIGHBOURS} neighbours, ${REKEY_RTT_MS} ms RTT assumed): last member holds the key after ${rekey.medianMs} ms (median of 5 overlays; ${rekey.runs.join(', ')}); one give costs ${rekey.giveMs} ms of CPU here
 wrote bench/results/hostile.json`);
 	expect(results.attacksTried).toBeGreaterThanOrEqual(20);
 	expect(results.attacksBroke).toBe(0);
 }, 1_800_000);
+
+/** Attacks on the key protocol, each run with the real code over in-memory streams: true when it held. */
+async function keyAttacks(): Promise<[string, boolean][]> {
+	const base = newRoomKey();
+	const holder = await RoomKeys.create('room', base);
+	const epoch = await holder.draw();
+	holder.setEpochs([epoch]);
+	const party = (keys: RoomKeys): KeyParty => ({ keys, received: async (k) => void (await keys.add(k)) });
+	const results: [string, boolean][] = [];
+
+	const asker = await RoomKeys.create('room', base);
+	asker.setEpochs([epoch]);
+	{
+		const [a, b] = await streamPair();
+		const refusing = serveKey(b, 'banned', () => null, 2_000);
+		const got = await askKey(a, party(asker), epoch, AbortSignal.timeout(2_000)).catch(() => null);
+		await refusing;
+		results.push(['a member put out of the room asks for the new key', got === null && asker.wanted === epoch]);
+	}
+	{
+		// A modified member answers the request with a key of its own.
+		const [a, b] = await streamPair();
+		const lp = lpStream(b);
+		const lying = (async () => {
+			await lp.read();
+			await lp.read();
+			await lp.write(await holder.seal('key', encodeKeyMessage({ type: 'key', key: crypto.getRandomValues(new Uint8Array(ROOM_KEY_BYTES)) })));
+		})();
+		const got = await askKey(a, party(asker), epoch, AbortSignal.timeout(2_000)).catch(() => null);
+		await lying;
+		results.push(['a member hands out a wrong key for the commitment', got === null && asker.wanted === epoch]);
+	}
+	{
+		const given = await RoomKeys.create('room', base);
+		given.setEpochs([epoch]);
+		const [a, b] = await streamPair();
+		const serving = serveKey(b, 'member', () => party(given), 2_000);
+		await giveKey(a, party(holder), crypto.getRandomValues(new Uint8Array(ROOM_KEY_BYTES)), AbortSignal.timeout(2_000));
+		await serving;
+		results.push(['a member pushes a key no op commits to', given.wanted === epoch && (await given.sealTopic(new Uint8Array(1))) === null]);
+	}
+	return results;
+}
+
+/** rekeyMsAt1000Members (see the header): an event-driven spread over random overlays, each give run for real. */
+async function rekeySpread(): Promise<{ medianMs: number; giveMs: number; runs: number[] }> {
+	const base = newRoomKey();
+	const moderator = await RoomKeys.create('room', base);
+	const epoch = await moderator.draw();
+	moderator.setEpochs([epoch]);
+	const key = moderator.rawKey(epoch)!;
+
+	const giveCosts: number[] = [];
+	const runs: number[] = [];
+	for (let run = 0; run < 5; run++) {
+		// Member 0 is the moderator, who drew the key; everyone else starts without it.
+		const members = [moderator, ...(await Promise.all(Array.from({ length: REKEY_MEMBERS - 1 }, () => RoomKeys.create('room', base))))];
+		const neighbours = overlay(REKEY_MEMBERS, REKEY_NEIGHBOURS);
+		const heldAt = new Array<number>(REKEY_MEMBERS).fill(Infinity);
+		// Events: (time the key reaches `to`). A member's CPU gives one key at a time.
+		const queue: { at: number; to: number }[] = [{ at: 0, to: 0 }];
+		while (queue.length) {
+			queue.sort((x, y) => x.at - y.at);
+			const { at, to } = queue.shift()!;
+			if (heldAt[to] <= at) continue;
+			heldAt[to] = at;
+			let busy = at;
+			for (const n of neighbours[to]) {
+				if (heldAt[n] <= at) continue; // it already holds it (the session does not know; it gives anyway, at no harm)
+				const [a, b] = await streamPair();
+				const started = performance.now();
+				const target = members[n];
+				const serving = serveKey(b, 'member', () => ({ keys: target, received: async (k) => void (await target.add(k)) }), 2_000);
+				await giveKey(a, { keys: members[to], received: async () => {} }, key, AbortSignal.timeout(2_000));
+				await serving;
+				const cost = performance.now() - started;
+				giveCosts.push(cost);
+				busy += cost;
+				queue.push({ at: busy + REKEY_RTT_MS, to: n });
+			}
+		}
+		expect(members.every((m) => m.has(epoch))).toBe(true);
+		runs.push(Math.round(Math.max(...heldAt)));
+	}
+	return { medianMs: median(runs), giveMs: Math.round(median(giveCosts) * 100) / 100, runs };
+}
+
+/** A random overlay: every member links to `degree` others at random (links both ways), as the meeting's neighbours do. */
+function overlay(size: number, degree: number): number[][] {
+	const links = Array.from({ length: size }, () => new Set<number>());
+	for (let i = 0; i < size; i++) {
+		while (links[i].size < degree / 2) {
+			const j = Math.floor(Math.random() * size);
+			if (j !== i) {
+				links[i].add(j);
+				links[j].add(i);
+			}
+		}
+	}
+	return links.map((s) => [...s]);
+}
 
 /** Forgeries of audio packets (each must be refused), and the cost of signing and checking. */
 async function audioPackets() {
