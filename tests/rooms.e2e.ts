@@ -38,6 +38,18 @@ describe('a room', () => {
 		// A moderator's mute shows everywhere.
 		await creator.memberAction('stage', ids.Ana, 'Mute');
 		for (const p of everyone) await p.waitMember('stage', ids.Ana, { muted: true });
+		// Ana is told, in place of her own mute button; the moderator's menu closed after the action.
+		await ana.page.getByTestId('mod-muted').waitFor();
+		expect(await ana.page.getByRole('button', { name: 'Mute myself' }).count()).toBe(0);
+		const menu = (p: typeof creator, section: string, peerId: string) => p.page.locator(`[data-testid=${section}] [data-testid=member][data-peer-id="${peerId}"] details`);
+		const isOpen = (p: typeof creator, section: string, peerId: string) => menu(p, section, peerId).evaluate((d) => (d as HTMLDetailsElement).open);
+		expect(await isOpen(creator, 'stage', ids.Ana)).toBe(false);
+		// Someone in the audience is invited, never made moderator straight onto the stage; Escape closes the menu.
+		await menu(creator, 'audience', ids.Cy).locator('summary').click();
+		expect(await isOpen(creator, 'audience', ids.Cy)).toBe(true);
+		expect(await menu(creator, 'audience', ids.Cy).getByRole('button', { name: 'Make moderator' }).count()).toBe(0);
+		await creator.page.keyboard.press('Escape');
+		expect(await isOpen(creator, 'audience', ids.Cy)).toBe(false);
 
 		// Remove: the removed page says so, and a reload does not bring Bo back.
 		await creator.memberAction('audience', ids.Bo, 'Remove');

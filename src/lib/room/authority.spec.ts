@@ -164,7 +164,10 @@ describe('permittedActions', () => {
 						() => true,
 						() => false
 					);
-					expect(allowed, `${actor.name} ${action} ${target.name}`).toBe(offered.includes(action));
+					// The one act the rules allow but the app never offers: making someone off stage a moderator (it would put
+					// them on stage, mic live, without their yes; they are invited first).
+					const consent = action === 'makeModerator' && !actor.room.view.stage.has(target.id);
+					expect(allowed && !consent, `${actor.name} ${action} ${target.name}`).toBe(offered.includes(action));
 				}
 			}
 		}

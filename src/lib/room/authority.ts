@@ -323,8 +323,10 @@ export function permittedActions(view: RoomView, actor: string, target: string):
 	if (!onStage && !view.invitations.has(target)) actions.push('invite');
 	if (onStage) actions.push(view.modMuted.has(target) ? 'unmute' : 'mute');
 	if (onStage || view.invitations.has(target)) actions.push('moveToAudience');
-	actions.push(isMod(target) ? 'revokeModerator' : 'makeModerator');
-	if (isMod(target) && actor !== view.creator) actions.pop();
+	// Nobody goes on stage without saying yes: someone off stage is invited first, and made moderator once there.
+	if (isMod(target)) {
+		if (actor === view.creator) actions.push('revokeModerator');
+	} else if (onStage) actions.push('makeModerator');
 	actions.push('remove', 'ban');
 	return actions;
 }
