@@ -14,6 +14,10 @@
  *   longest silence at that listener, on its own clock.
  * - relayCpuPctPerStream: main-thread task time of a relaying page with four
  *   children minus with none, per child, as % of a core.
+ * - banToCutMs: speaker → relaying listener → leaf; the speaker bans the
+ *   relaying listener, whose own code cannot close anything (the e2e's
+ *   hostile hooks): from the ban click until the far ends (speaker and leaf)
+ *   have closed every audio link it held.
  * Writes bench/results/audio.json; medians over repeated runs.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -24,6 +28,7 @@ import { expect, it } from 'vitest';
 import { installProbe, longestGap, resetGaps, treeOf, waitHears, waitRepaired } from '../tests/support/audio-probe';
 import { launchBrowser, newPeerPage } from '../tests/support/browser.js';
 import { startRelay, type RelayProcess } from '../tests/support/relay-process.js';
+import { hostileHooks } from '../tests/support/hostile-hooks';
 import { RoomPage } from '../tests/support/room-page';
 import { writeBurstWav, writeToneWav } from '../tests/support/tone.js';
 
@@ -35,8 +40,9 @@ const median = (xs: number[]) => {
 };
 const round = (x: number) => Math.round(x * 10) / 10;
 
-async function person(browser: Browser, relay: RelayProcess, name: string, capacity: number): Promise<RoomPage> {
+async function person(browser: Browser, relay: RelayProcess, name: string, capacity: number, hostile = false): Promise<RoomPage> {
 	const { page } = await newPeerPage(browser);
+	if (hostile) await page.addInitScript(hostileHooks);
 	await page.goto(relay.url);
 	await page.locator('#relay-capacity').selectOption(String(capacity));
 	const p = new RoomPage(page, name);
@@ -150,6 +156,38 @@ it('measures the audio tree', async () => {
 			for (const ctx of tone.contexts()) await ctx.close();
 		}
 
+		// —— ban → every audio link of the banned member cut by the far ends ——
+		const cuts: number[] = [];
+		for (let run = 0; run < 3; run++) {
+			const host = await person(tone, relay, 'Host', 1);
+			const link = await host.startRoom(`Ban ${run}`, '');
+			const banned = await person(tone, relay, 'Banned', 1, true);
+			await joinAudio(banned, link);
+			const leaf = await person(tone, relay, 'Leaf', 0);
+			await joinAudio(leaf, link);
+			const bannedId = await banned.myPeerId();
+			await leaf.page.waitForFunction(
+				(id) => (globalThis as unknown as { __stanzaAudio: { tree(): { parent: string } } }).__stanzaAudio.tree().parent === id,
+				bannedId,
+				{ timeout: 30_000 }
+			);
+			const openLinks = () =>
+				banned.page.evaluate(() => (globalThis as unknown as { __channels: RTCDataChannel[] }).__channels.filter((c) => c.label === 'stanza-audio' && c.readyState === 'open').length);
+			expect(await openLinks()).toBeGreaterThanOrEqual(2);
+			await banned.page.evaluate(() => ((globalThis as { __ignoreBan?: boolean }).__ignoreBan = true));
+			const card = host.page.locator(`[data-testid=audience] [data-testid=member][data-peer-id="${bannedId}"]`);
+			await card.locator('summary').click();
+			const started = Date.now();
+			await card.getByRole('button', { name: 'Ban', exact: true }).click();
+			await banned.page.waitForFunction(
+				() => (globalThis as unknown as { __channels: RTCDataChannel[] }).__channels.every((c) => c.label !== 'stanza-audio' || c.readyState !== 'open'),
+				null,
+				{ timeout: 30_000, polling: 10 }
+			);
+			cuts.push(Date.now() - started);
+			for (const ctx of tone.contexts()) await ctx.close();
+		}
+
 		// —— relay CPU per forwarded stream ——
 		const cpuSpeaker = await person(tone, relay, 'CPU speaker', 1);
 		const cpuLink = await cpuSpeaker.startRoom('CPU', '');
@@ -178,6 +216,7 @@ it('measures the audio tree', async () => {
 			addedMsPerHop,
 			joinToFirstAudioMs: Math.round(median(joins)),
 			repairGapMs: Math.round(median(gaps)),
+			banToCutMs: Math.round(median(cuts)),
 			relayCpuPctPerStream,
 			goals: GOALS,
 			met: {
@@ -186,7 +225,7 @@ it('measures the audio tree', async () => {
 				joinToFirstAudioMs: median(joins) <= GOALS.joinToFirstAudioMs,
 				repairGapMs: median(gaps) <= GOALS.repairGapMs
 			},
-			samples: { joinMs: joins, repairGapMs: gaps.map(Math.round), burstsSent: sent.length },
+			samples: { joinMs: joins, repairGapMs: gaps.map(Math.round), banToCutMs: cuts, burstsSent: sent.length },
 			measuredAt: new Date().toISOString()
 		};
 		mkdirSync('bench/results', { recursive: true });
@@ -197,6 +236,7 @@ audio benchmark (medians, real Chromium on loopback):
   addedMsPerHop         ${addedMsPerHop}   (goal ≤ ${GOALS.addedMsPerHop})
   joinToFirstAudioMs    ${results.joinToFirstAudioMs}   (goal ≤ ${GOALS.joinToFirstAudioMs})
   repairGapMs           ${results.repairGapMs}   (goal ≤ ${GOALS.repairGapMs}; ${gaps.length} repairs)
+  banToCutMs            ${results.banToCutMs}   (goal ≤ 1000; ${cuts.length} bans)
   relayCpuPctPerStream  ${relayCpuPctPerStream} % of a core
 wrote bench/results/audio.json`);
 		expect(Object.keys(e2eMsByDepth).length).toBe(4);
