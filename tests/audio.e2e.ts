@@ -43,20 +43,21 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 	let remaining: RoomPage[] = [];
 
 	/**
-	 * The remaining listeners' trees once they hold still: every one has a parent, one of them
-	 * matches `wanted`, and nothing changed for a second and a half (repairs and move-ups done).
+	 * The listeners' trees (the remaining ones by default) once they hold still: every one has a
+	 * parent, `wanted` holds of them, and nothing changed for a second and a half (repairs and
+	 * move-ups done).
 	 */
-	async function settledTrees(wanted: (t: Awaited<ReturnType<typeof treeOf>>) => boolean) {
+	async function settledTrees(wanted: (trees: Awaited<ReturnType<typeof treeOf>>[]) => boolean, pages = remaining) {
 		let trees: Awaited<ReturnType<typeof treeOf>>[] = [];
 		let same = '';
 		let since = 0;
 		await expect
 			.poll(
 				async () => {
-					trees = await Promise.all(remaining.map((l) => treeOf(l.page)));
-					const shape = JSON.stringify(trees.map((t) => [t.parent, t.children]));
+					trees = await Promise.all(pages.map((l) => treeOf(l.page)));
+					const shape = JSON.stringify(trees.map((t) => [t.parent, t.children, t.depth]));
 					if (shape !== same) [same, since] = [shape, Date.now()];
-					return trees.every((t) => t.parent !== null) && trees.some(wanted) && Date.now() - since >= 1_500;
+					return trees.every((t) => t.parent !== null) && wanted(trees) && Date.now() - since >= 1_500;
 				},
 				{ timeout: 30_000, interval: 100 }
 			)
@@ -114,17 +115,10 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 			await waitHears(listener.page, b, B);
 		}
 		// A joiner that saw a shallower slot's advert not yet confirmed (advert-check.ts) may land a level
-		// deeper; move-ups (planRebalance, at most one per 5 s per member) bring such a chain back up.
-		let trees = await Promise.all(listeners.map((l) => treeOf(l.page)));
-		await expect
-			.poll(
-				async () => {
-					trees = await Promise.all(listeners.map((l) => treeOf(l.page)));
-					return Math.max(...trees.map((t) => t.depth ?? Infinity));
-				},
-				{ timeout: 30_000, interval: 250 }
-			)
-			.toBeLessThanOrEqual(3);
+		// deeper; move-ups (planRebalance, at most one per 5 s per member) bring such a chain back up. And
+		// under load a relay can be dropped for a moment and repaired (its depth is then stale): the shape
+		// is judged once every listener has a parent and the tree has held still.
+		const trees = await settledTrees((ts) => Math.max(...ts.map((t) => t.depth ?? Infinity)) <= 3, listeners);
 		const depths = trees.map((t) => t.depth!);
 		expect(new Set(depths).size, `depths ${depths}`).toBeGreaterThanOrEqual(2);
 		for (const t of [...trees, await treeOf(creator.page), await treeOf(second.page)]) expect(t.children.length).toBeLessThanOrEqual(Number(FANOUT));
@@ -162,7 +156,7 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 
 	it('a relaying listener that keeps its links alive but withholds the audio is repaired around', async () => {
 		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
-		const trees = await settledTrees((t) => t.parent !== null && t.children.length > 0);
+		const trees = await settledTrees((ts) => ts.some((t) => t.parent !== null && t.children.length > 0));
 		const index = trees.findIndex((t) => t.children.length > 0);
 		const withholder = remaining[index];
 		const child = remaining[ids.indexOf(trees[index].children[0])];
@@ -183,7 +177,7 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 	it('a relaying listener that forges what it forwards is cut off, and its child hears the real speaker again', async () => {
 		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
 		// Three listeners, two speaker slots: one listener relays for another once the last repair has settled.
-		const trees = await settledTrees((t) => t.parent !== null && t.children.length > 0);
+		const trees = await settledTrees((ts) => ts.some((t) => t.parent !== null && t.children.length > 0));
 		const forgerIndex = trees.findIndex((t) => t.children.length > 0);
 		const forger = remaining[forgerIndex];
 		const child = remaining[ids.indexOf(trees[forgerIndex].children[0])];
@@ -202,7 +196,7 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 	it('a banned listener running code that ignores its ban is cut off by every peer it was linked to', async () => {
 		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
 		// Best a relaying listener: then both its parent and its child must cut it.
-		const trees = await settledTrees((t) => t.parent !== null && t.children.length > 0);
+		const trees = await settledTrees((ts) => ts.some((t) => t.parent !== null && t.children.length > 0));
 		const relaying = trees.findIndex((t) => t.parent !== null && t.children.length > 0);
 		const index = relaying >= 0 ? relaying : trees.findIndex((t) => t.parent !== null);
 		const banned = remaining[index];
