@@ -123,6 +123,8 @@ export class AudioRoom {
 	#backup: string | null = null;
 	/** Our lost parent's parent, tried first on repair. */
 	#grandparent: string | null = null;
+	/** The parent we lost, named when we ask for a new one: only its own parent may free its slot for us. */
+	#lostParent: string | null = null;
 	readonly #children = new Map<string, LinkInfo>();
 	/** Children held in reserve: they activate the link when their own parent fails. */
 	readonly #standbys = new Map<string, LinkInfo>();
@@ -408,7 +410,7 @@ export class AudioRoom {
 	}
 
 	/** Whether to take an incoming link request, and as what. */
-	decide(as: AttachAs, remote: string): { accept: true; role: 'child' | 'standby' | 'speaker' } | { accept: false; reason: 'full' | 'not-allowed' | 'no-audio' } {
+	decide(as: AttachAs, remote: string, lost?: string): { accept: true; role: 'child' | 'standby' | 'speaker' } | { accept: false; reason: 'full' | 'not-allowed' | 'no-audio' } {
 		const view = this.#session.room.view;
 		if (view.removed.has(remote) || view.banned.has(remote)) return { accept: false, reason: 'not-allowed' };
 		if (as === 'speaker') {
@@ -428,12 +430,13 @@ export class AudioRoom {
 			released?.link.close();
 		}
 		if (this.#children.size >= this.capacity) {
-			// An orphan asking while a child has gone quiet: that child is almost surely the orphan's
-			// dead parent, whose slot we would free anyway a moment later. Free it now.
-			const now = performance.now();
-			const silent = [...this.#children.values()].find((c) => now - c.link.lastReceivedAt > PARENT_SILENCE_MS);
-			if (!silent) return { accept: false, reason: 'full' };
-			silent.link.close();
+			// An orphan whose lost parent is our child, silent to us too: that slot would be freed a
+			// moment later anyway (CHILD_SILENCE_MS). Free it now. Only the child the orphan names, and
+			// only if we hear nothing from it either: a relay that merely stalled for a moment under
+			// load keeps its place against any other asker.
+			const dead = lost ? this.#children.get(lost) : undefined;
+			if (!dead || performance.now() - dead.link.lastReceivedAt <= PARENT_SILENCE_MS) return { accept: false, reason: 'full' };
+			dead.link.close();
 		}
 		return { accept: true, role: 'child' };
 	}
@@ -487,7 +490,7 @@ export class AudioRoom {
 		this.#events.onChange();
 	}
 
-	async #dial(peerId: string, as: AttachAs): Promise<MediaLink | null> {
+	async #dial(peerId: string, as: AttachAs, lost?: string): Promise<MediaLink | null> {
 		if (this.#dialing.has(peerId) || this.#stopped) return null;
 		this.#dialing.add(peerId);
 		try {
@@ -495,7 +498,7 @@ export class AudioRoom {
 			if (!(await this.#session.connectTo(peerId, AbortSignal.timeout(CONNECT_TIMEOUT_MS)))) throw new Error('no direct connection');
 			if (this.#stopped) return null;
 			const stream = await this.#node.dialProtocol(peerIdFromString(peerId) as PeerId, MEDIA_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
-			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers });
+			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers, lost });
 		} catch (err) {
 			traceEvent('audio: link failed', `${as} ${shortId(peerId)}: ${String(err)}`);
 			this.#avoidFor(peerId, err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5);
@@ -555,13 +558,8 @@ export class AudioRoom {
 			if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} sends keep-alives but no audio: repairing around it`);
 			parent.link.onClose = () => {};
 			parent.link.close();
-			this.#parent = null;
 			this.#avoidFor(parent.link.peerId, RETRY_CANDIDATE_AFTER_MS);
-			this.#grandparent = adverts.get(parent.link.peerId)?.parent ?? null;
-			// Our children will hear nothing until we are fed again: say so, so they wait instead of leaving too.
-			for (const child of this.#children.values()) if (child.link.send(REPAIRING)) child.lastSentAt = now;
-			this.#advertise();
-			this.#events.onChange();
+			this.#loseParent(parent, adverts, now);
 		}
 		const lookup = (id: string) => adverts.get(id);
 		const self = this.#selfAdvert();
@@ -586,7 +584,7 @@ export class AudioRoom {
 					: backup && isUsableBackup(self, backup, lookup) && !this.#avoid.has(backup.peerId)
 						? backup
 						: chooseParent(this.#me, adverts.values(), new Set(this.#avoid.keys()), { lookup });
-			if (target) void this.#attach(target.peerId, target.depth!);
+			if (target) void this.#attach(target.peerId, target.depth!, this.#lostParent ?? undefined);
 			return;
 		}
 		const backup = chooseBackup(self, [...adverts.values()].filter((a) => !this.#avoid.has(a.peerId)), lookup);
@@ -632,8 +630,24 @@ export class AudioRoom {
 		return true;
 	}
 
-	async #attach(peerId: string, parentDepth: number): Promise<void> {
-		const link = await this.#dial(peerId, 'listener');
+	/**
+	 * Our parent is gone (silent, withholding, or its link closed): we hold no depth until fed again,
+	 * so we take no new children and advertise none, and our children are told to wait for us.
+	 */
+	#loseParent(parent: LinkInfo, adverts: Map<string, TreeAdvert>, now: number): void {
+		if (this.#parent !== parent) return;
+		this.#parent = null;
+		this.#depth = null;
+		this.#lostParent = parent.link.peerId;
+		this.#grandparent = adverts.get(parent.link.peerId)?.parent ?? null;
+		// Our children will hear nothing until we are fed again: say so, so they wait instead of leaving too.
+		for (const child of this.#children.values()) if (child.link.send(REPAIRING)) child.lastSentAt = now;
+		this.#advertise();
+		this.#events.onChange();
+	}
+
+	async #attach(peerId: string, parentDepth: number, lost?: string): Promise<void> {
+		const link = await this.#dial(peerId, 'listener', lost);
 		if (!link) return;
 		if (this.#stopped || this.#speaker) {
 			link.close();
@@ -651,13 +665,9 @@ export class AudioRoom {
 		info.link.lastReceivedAt = Math.max(info.link.lastReceivedAt, performance.now() - TICK_MS);
 		this.#parent = info;
 		this.#depth = parentDepth + 1;
+		this.#lostParent = null;
 		info.link.onPacket = (bytes) => this.#onPacket(info, bytes);
-		info.link.onClose = () => {
-			if (this.#parent === info) {
-				this.#parent = null;
-				this.#events.onChange();
-			}
-		};
+		info.link.onClose = () => this.#loseParent(info, this.#adverts(), performance.now());
 		if (previous && previous !== info) {
 			previous.link.onClose = () => {};
 			previous.link.close();
@@ -766,9 +776,9 @@ async function ensureMediaHandler(node: StanzaNode): Promise<void> {
 				stream,
 				remote,
 				{ lookupCipher: (roomId) => rooms.get(roomId)?.cipherFor() ?? null, iceServers: (roomId) => rooms.get(roomId)?.iceServers ?? [] },
-				(roomId, as) => {
+				(roomId, as, lost) => {
 					chosen = rooms.get(roomId);
-					return chosen ? chosen.decide(as, remote) : { accept: false, reason: 'no-audio' };
+					return chosen ? chosen.decide(as, remote, lost) : { accept: false, reason: 'no-audio' };
 				}
 			);
 			if (result && chosen) chosen.adopt(result.link);

@@ -109,14 +109,14 @@ export async function dialLink(
 	stream: Stream,
 	peerId: string,
 	as: AttachAs,
-	ctx: { roomId: string; cipher: RoomCipher; iceServers: RTCIceServer[] }
+	ctx: { roomId: string; cipher: RoomCipher; iceServers: RTCIceServer[]; lost?: string }
 ): Promise<MediaLink> {
 	const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
 	const s: Signaling = { lp: lpStream(stream, { maxDataLength: MAX_SIGNAL_BYTES }), cipher: ctx.cipher, signal };
 	let link: MediaLink | null = null;
 	try {
 		await s.lp.write(new TextEncoder().encode(ctx.roomId), { signal });
-		await send(s, { t: 'attach', as });
+		await send(s, ctx.lost ? { t: 'attach', as, lost: ctx.lost } : { t: 'attach', as });
 		const reply = await receive(s);
 		if (reply.t === 'refuse') throw new LinkRefusedError(reply.reason);
 		if (reply.t !== 'accept') throw new SignalError('expected accept or refuse');
@@ -143,7 +143,7 @@ export async function serveLink(
 	stream: Stream,
 	peerId: string,
 	ctx: { lookupCipher: (roomId: string) => RoomCipher | null; iceServers: (roomId: string) => RTCIceServer[] },
-	decide: (roomId: string, as: AttachAs) => { accept: true; role: LinkRole } | { accept: false; reason: RefuseReason }
+	decide: (roomId: string, as: AttachAs, lost?: string) => { accept: true; role: LinkRole } | { accept: false; reason: RefuseReason }
 ): Promise<{ link: MediaLink; roomId: string } | null> {
 	const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
 	const lp = lpStream(stream, { maxDataLength: MAX_SIGNAL_BYTES });
@@ -155,7 +155,7 @@ export async function serveLink(
 		const s: Signaling = { lp, cipher, signal };
 		const request = await receive(s);
 		if (request.t !== 'attach') throw new SignalError('expected attach');
-		const verdict = decide(roomId, request.as);
+		const verdict = decide(roomId, request.as, request.lost);
 		if (!verdict.accept) {
 			await send(s, { t: 'refuse', reason: verdict.reason });
 			await stream.close({ signal });

@@ -8,7 +8,7 @@
  * (room-crypto.ts, purpose "media") — which also proves the dialer holds the
  * link — and holds one UTF-8 JSON message:
  *
- *   dialer → listener   { "t": "attach", "as": "listener" | "standby" | "speaker" }
+ *   dialer → listener   { "t": "attach", "as": "listener" | "standby" | "speaker", "lost"?: peerId }
  *   listener → dialer   { "t": "accept" } | { "t": "refuse", "reason": "full" | "not-allowed" | "no-audio" }
  *   dialer → listener   { "t": "offer", "sdp": s }
  *   listener → dialer   { "t": "answer", "sdp": s }
@@ -17,6 +17,9 @@
  * "listener": the dialer wants the listener as its parent in the audio tree.
  * "standby": the same, held in reserve: the link stays idle (keep-alives
  * only) until the dialer activates it the moment its parent fails.
+ * "lost" (listener only, optional): the parent the dialer just lost. If the
+ * listener is full and that member is its own child and silent to it too, it
+ * frees that slot for the dialer; any other asker gets "full".
  * "speaker": two speakers link up on the stage. The stream closes once the
  * data channel is open.
  */
@@ -24,12 +27,14 @@ import { parseJsonObject } from '../wire/json-object';
 export const MEDIA_PROTOCOL = '/stanza/media/1.0.0';
 // SDP for one data channel is ~1 KB; candidates are ~200 bytes.
 export const MAX_SIGNAL_BYTES = 16 * 1024;
+// A PeerId in its base58 string form (Ed25519 keys: 52 characters; room ids are the same kind).
+const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,64}$/;
 
 export type AttachAs = 'listener' | 'standby' | 'speaker';
 export type RefuseReason = 'full' | 'not-allowed' | 'no-audio';
 
 export type SignalMessage =
-	| { t: 'attach'; as: AttachAs }
+	| { t: 'attach'; as: AttachAs; lost?: string }
 	| { t: 'accept' }
 	| { t: 'refuse'; reason: RefuseReason }
 	| { t: 'offer' | 'answer'; sdp: string }
@@ -51,7 +56,9 @@ export function decodeSignal(bytes: Uint8Array): SignalMessage {
 	switch (m.t) {
 		case 'attach':
 			if (m.as !== 'listener' && m.as !== 'standby' && m.as !== 'speaker') throw new SignalError('attach needs as: listener, standby or speaker');
-			return { t: 'attach', as: m.as };
+			if (m.lost === undefined) return { t: 'attach', as: m.as };
+			if (m.as !== 'listener' || typeof m.lost !== 'string' || !PEER_ID.test(m.lost)) throw new SignalError('attach lost must name a peer, on a listener request');
+			return { t: 'attach', as: m.as, lost: m.lost };
 		case 'accept':
 			return { t: 'accept' };
 		case 'refuse':
