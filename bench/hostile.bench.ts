@@ -10,8 +10,9 @@
  *   the gate: only RoomUpdateError, nothing stored;
  * - what refused input costs: a flood of validly signed records the rules
  *   refuse (ms per record, signatures checked).
- * - audio packets: forgeries a relaying listener could make (every one
- *   refused), and what authentication costs per packet (WebCrypto Ed25519,
+ * - audio packets: forgeries a relaying listener could make, and replays of
+ *   genuine signed packets (within the stream, during a mute, after the
+ *   speaker reloaded), every one refused; and what authentication costs per packet (WebCrypto Ed25519,
  *   Node's OpenSSL here; Chromium's BoringSSL in the app), as microseconds and
  *   as the share of a core it adds to one relayed 50-packet/s stream.
  * - key rotation: attacks on the key protocol (a wrong key for a commitment,
@@ -31,9 +32,11 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { PacketSigner, PacketVerifier } from '../src/lib/audio/packet-auth';
-import { decodePacket, encodePacket, SIGNATURE_BYTES } from '../src/lib/audio/packet-codec';
+import { decodePacket, encodePacket, seqAdd, SIGNATURE_BYTES } from '../src/lib/audio/packet-codec';
+import { StreamGuard } from '../src/lib/audio/stream-guard';
 import { lpStream, streamPair } from '@libp2p/utils';
 import { RoomUpdateError } from '../src/lib/room/room-doc';
 import { askKey, encodeKeyMessage, giveKey, serveKey, type KeyParty } from '../src/lib/room/room-key-protocol';
@@ -278,7 +281,8 @@ async function audioPackets() {
 		['audio: a relay signs its own packet under the speaker’s tag', await refused(await (await PacketSigner.create(other, 'bench-room')).encode(frame))],
 		['audio: a packet signed for another room', await refused(await (await PacketSigner.create(key, 'other-room')).encode(frame))],
 		['audio: a packet with its signature zeroed', await refused(encodePacket(frame, new Uint8Array(SIGNATURE_BYTES)))],
-		['audio: a packet with its signature cut off', await refused(genuine.subarray(0, genuine.length - SIGNATURE_BYTES))]
+		['audio: a packet with its signature cut off', await refused(genuine.subarray(0, genuine.length - SIGNATURE_BYTES))],
+		...(await replays(key, speaker))
 	];
 	const time = async (n: number, fn: () => Promise<unknown>) => {
 		const runs: number[] = [];
@@ -295,6 +299,52 @@ async function audioPackets() {
 	const signUs = Math.round(await time(2_000, () => signer.encode(frame)));
 	const cpuPct = Math.round(((verifyUs * 50) / 1e6) * 100 * 100) / 100;
 	return { attacks, verifyUs, signUs, cpuPct };
+}
+
+/**
+ * Replays of genuine signed packets (stream-guard.ts): each must be refused by what a listener does
+ * with a packet: fresh for the speaker's mark? signed? then taken, once.
+ */
+async function replays(key: PrivateKey, speaker: string): Promise<[string, boolean][]> {
+	const signer = await PacketSigner.create(key, 'bench-room');
+	const verifier = new PacketVerifier('bench-room');
+	const payload = new Uint8Array(80).fill(0x33);
+	const stream = (from: number, n: number) =>
+		Promise.all(Array.from({ length: n }, (_, i) => signer.encode({ flags: 0, speakerTag: 0x0a0b0c0d, seq: seqAdd(from, i), captureTs: (i * 960) >>> 0, payload })));
+	const taken = async (guard: StreamGuard, bytes: Uint8Array, nowMs: number) => {
+		const packet = decodePacket(bytes);
+		if (guard.check(speaker, packet.seq, nowMs) !== 'ok') return false;
+		return (await verifier.verify(speaker, packet)) && guard.commit(speaker, packet.seq, nowMs);
+	};
+	const start = Math.floor(Math.random() * 2 ** 32);
+	const guard = new StreamGuard();
+	guard.mark(speaker, seqAdd(start, -1), 0);
+	// Ten seconds of speech, each packet taken as it comes.
+	const spoken = await stream(start, 500);
+	let honest = true;
+	for (let i = 0; i < spoken.length; i++) honest = (await taken(guard, spoken[i], i * 20)) && honest;
+	const refusedAll = async (packets: Uint8Array[], nowMs: number) => {
+		for (const bytes of packets) if (await taken(guard, bytes, nowMs)) return false;
+		return true;
+	};
+	const rightAway = honest && (await refusedAll(spoken.slice(-50), 10_000));
+	// The speaker mutes: its marks say it sent nothing more; five minutes later the recording comes back.
+	guard.mark(speaker, seqAdd(start, 499), 296_000);
+	const duringMute = await refusedAll(spoken, 300_000);
+	// The speaker reloads: a new stream from another random seq, marked; the old recording comes back.
+	const restart = seqAdd(start, 2 ** 31);
+	guard.mark(speaker, seqAdd(restart, -1), 310_000);
+	const fresh = await stream(restart, 50);
+	let resumed = true;
+	for (let i = 0; i < fresh.length; i++) {
+		resumed = (await taken(guard, fresh[i], 310_000 + i * 20)) && resumed;
+		if (await taken(guard, spoken[i * 10], 310_000 + i * 20)) resumed = false; // interleaved with the live stream
+	}
+	return [
+		['audio: a relay sends a speaker’s packets again at once', rightAway],
+		['audio: a relay replays a speaker’s packets while it is muted', duringMute],
+		['audio: a relay replays a speaker’s packets after it reloaded, among its live ones', resumed && (await refusedAll(spoken, 312_000))]
+	];
 }
 
 function median(xs: number[]): number {

@@ -2,10 +2,12 @@
  * Audio trees, told as one room's story in scenarios that run in order and
  * share the room: two speakers and four listeners with fan-out 1 (depths 1
  * and 2); a relaying listener closes mid-stream; a relaying listener
- * withholds the audio but keeps its links alive; one forges what it forwards; a listener is banned while running code that ignores its
+ * withholds the audio but keeps its links alive; one forges what it forwards; one replays a
+ * muted speaker's packets; a listener is banned while running code that ignores its
  * ban; the relay node stops; a moderator mutes a speaker. Every check detects
  * the tone itself. A refused microphone is its own room.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +65,23 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 			)
 			.toBe(true);
 		return trees;
+	}
+
+	/**
+	 * A relaying listener and its child, still paired once the child hears A (through it): the tree
+	 * can move between one look and the next (a late move-up), so a pair that came apart is looked
+	 * for again.
+	 */
+	async function relayAndChild(): Promise<{ relay: RoomPage; relayId: string; child: RoomPage }> {
+		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
+		for (let attempt = 1; ; attempt++) {
+			const trees = await settledTrees((ts) => ts.some((t) => t.parent !== null && t.children.length > 0));
+			const index = trees.findIndex((t) => t.children.length > 0);
+			const child = remaining[ids.indexOf(trees[index].children[0])];
+			await waitHears(child.page, a, A);
+			if ((await treeOf(child.page)).parent === ids[index]) return { relay: remaining[index], relayId: ids[index], child };
+			if (attempt === 3) throw new Error(`the tree kept moving: ${child.name} left ${remaining[index].name} each time before the scenario could start`);
+		}
 	}
 
 	async function person(name: string, browser: string): Promise<RoomPage> {
@@ -155,18 +174,12 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 	});
 
 	it('a relaying listener that keeps its links alive but withholds the audio is repaired around', async () => {
-		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
-		const trees = await settledTrees((ts) => ts.some((t) => t.parent !== null && t.children.length > 0));
-		const index = trees.findIndex((t) => t.children.length > 0);
-		const withholder = remaining[index];
-		const child = remaining[ids.indexOf(trees[index].children[0])];
-		await waitHears(child.page, a, A);
-		expect((await treeOf(child.page)).parent).toBe(ids[index]);
+		const { relay: withholder, relayId, child } = await relayAndChild();
 		await withholder.page.evaluate(() => ((globalThis as { __withhold?: boolean }).__withhold = true));
 		try {
 			// Detected after 0.8–0.9 s of keep-alives without audio; the new parent may then take seconds
 			// to link on two loaded cores (speed is bench:audio's business, not this test's).
-			await waitRepaired(child.page, ids[index], a, A);
+			await waitRepaired(child.page, relayId, a, A);
 			expect(await child.trace()).toContain('audio: withheld');
 		} finally {
 			// Switched off whatever happens, so that a failure here does not spill into the next scenarios.
@@ -175,22 +188,55 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 	});
 
 	it('a relaying listener that forges what it forwards is cut off, and its child hears the real speaker again', async () => {
-		const ids = await Promise.all(remaining.map((l) => l.myPeerId()));
 		// Three listeners, two speaker slots: one listener relays for another once the last repair has settled.
-		const trees = await settledTrees((ts) => ts.some((t) => t.parent !== null && t.children.length > 0));
-		const forgerIndex = trees.findIndex((t) => t.children.length > 0);
-		const forger = remaining[forgerIndex];
-		const child = remaining[ids.indexOf(trees[forgerIndex].children[0])];
-		await waitHears(child.page, a, A);
-		expect((await treeOf(child.page)).parent).toBe(ids[forgerIndex]);
+		const { relay: forger, relayId, child } = await relayAndChild();
 		await forger.page.evaluate(() => ((globalThis as { __forge?: boolean }).__forge = true));
 		try {
 			// Cut at the first forged packet, repaired elsewhere: what it hears now is the real speaker, signed.
-			await waitRepaired(child.page, ids[forgerIndex], a, A);
+			await waitRepaired(child.page, relayId, a, A);
 			expect(await child.trace()).toContain('audio: forged');
 		} finally {
 			await forger.page.evaluate(() => ((globalThis as { __forge?: boolean }).__forge = false));
 		}
+	});
+
+	it('a relaying listener that replays a speaker’s packets while that speaker is muted is not heard', async () => {
+		const { relay: replayer, child } = await relayAndChild();
+		await waitHears(child.page, b, B);
+		type Hooks = { __recordTag?: number[]; __recorded: unknown[]; __replay: () => Promise<number> };
+		// Two seconds of B's signed packets as the replayer forwards them to its child.
+		const tag = [...createHash('sha256').update(b).digest().subarray(0, 4)];
+		await replayer.page.evaluate((tag) => ((globalThis as unknown as Hooks).__recordTag = tag), tag);
+		await replayer.page.waitForFunction(() => (globalThis as unknown as Hooks).__recorded.length >= 100, null, { timeout: 10_000, polling: 50 });
+		await replayer.page.evaluate(() => ((globalThis as unknown as Hooks).__recordTag = undefined));
+		const muteSelf = second.page.getByRole('button', { name: 'Mute myself' });
+		await muteSelf.click();
+		try {
+			await child.page.waitForFunction(
+				([speaker, hz]) => {
+					const at = (globalThis as unknown as { __probe: { last: Record<string, Record<number, number>> } }).__probe.last[speaker as string]?.[hz as number];
+					return at === undefined || performance.now() - at > 500;
+				},
+				[b, B] as const,
+				{ timeout: 10_000, polling: 100 }
+			);
+			const stale = async () => ((await treeOf(child.page)) as unknown as { stale: number }).stale;
+			const silentSince = await child.page.evaluate(() => performance.now());
+			const staleBefore = await stale();
+			// Signed by B, sent again: each is refused as not fresh, so none reaches the child's speaker.
+			const replayed = await replayer.page.evaluate(() => (globalThis as unknown as Hooks).__replay());
+			expect(replayed).toBeGreaterThanOrEqual(100);
+			// Most reach the child (the tree may still move it to another parent meanwhile): each is refused.
+			await expect.poll(async () => (await stale()) - staleBefore, { timeout: 10_000 }).toBeGreaterThanOrEqual(replayed / 2);
+			const lastHeardB = await child.page.evaluate(
+				([speaker, hz]) => (globalThis as unknown as { __probe: { last: Record<string, Record<number, number>> } }).__probe.last[speaker as string]?.[hz as number] ?? 0,
+				[b, B] as const
+			);
+			expect(lastHeardB).toBeLessThan(silentSince);
+		} finally {
+			await second.page.getByRole('button', { name: 'Unmute myself' }).click();
+		}
+		await waitHears(child.page, b, B);
 	});
 
 	it('a banned listener running code that ignores its ban is cut off by every peer it was linked to', async () => {

@@ -22,6 +22,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { RoomView } from '../room/authority';
 import type { RoomCipher } from '../room/room-crypto';
+import type { PresenceEntry } from '../room/presence';
 import type { RoomSession } from '../room/room-session';
 import type { TreeWire } from '../room/room-topic-protocol';
 import type { StanzaNode } from '../net/libp2p-node';
@@ -33,6 +34,7 @@ import { Microphone, MicrophoneError, type MicFailure } from './microphone';
 import { verifiedDepths, type ClaimedPlace } from './advert-check';
 import { PacketSigner, PacketVerifier } from './packet-auth';
 import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type DecodedPacket } from './packet-codec';
+import { StreamGuard } from './stream-guard';
 import { PARENT_SILENCE_MS, chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
 
 // Tree upkeep runs every 50 ms: a tenth of the silence threshold (PARENT_SILENCE_MS).
@@ -136,6 +138,12 @@ export class AudioRoom {
 	#lastMoveMs = 0;
 	#mic: Microphone | null = null;
 	#seq = Math.floor(Math.random() * 2 ** 32) >>> 0;
+	/** Which speakers' packets are still fresh: refuses replays (stream-guard.ts). */
+	readonly #guard = new StreamGuard();
+	/** The presence message each speaker's mark was last taken from. */
+	readonly #markedFrom = new Map<string, PresenceEntry>();
+	/** Signed packets refused as not fresh (replays, or before their speaker's mark reached us). */
+	#stale = 0;
 	#selfMuted = false;
 	#lastOwnFrameAt = -Infinity;
 	/** Since when some speaker has been sending, as far as this member knows (null: nobody is). */
@@ -191,6 +199,8 @@ export class AudioRoom {
 		this.#myTag = this.#tagOf(this.#me);
 		this.#signer = await PacketSigner.create(this.#session.me.privateKey, this.#session.room.roomId);
 		this.#unsubscribe = this.#session.room.subscribe((view) => void this.#onView(view));
+		// Every presence message of ours says how far our stream has come, so replays of it are refused.
+		this.#session.setStreamMark(() => (this.#speaker ? this.#seq : undefined));
 		await this.#onView(this.#session.room.view);
 		this.#timer = setInterval(() => this.#tick(), TICK_MS);
 	}
@@ -201,6 +211,7 @@ export class AudioRoom {
 		clearInterval(this.#timer);
 		clearTimeout(this.#advertTimer);
 		this.#unsubscribe?.();
+		this.#session.setStreamMark(null);
 		audioRooms.get(this.#node)?.delete(this.#session.room.roomId);
 		this.#mic?.close();
 		this.#mic = null;
@@ -233,7 +244,8 @@ export class AudioRoom {
 			standby: this.#standby?.link.peerId ?? null,
 			children: [...this.#children.keys()],
 			speakers: [...this.#speakerLinks.keys()],
-			mic: this.micState
+			mic: this.micState,
+			stale: this.#stale
 		};
 	}
 
@@ -243,7 +255,12 @@ export class AudioRoom {
 		const heard = [...view.stage].filter((p) => !view.modMuted.has(p));
 		const allowed = new Map<number, string>();
 		for (const peerId of heard) allowed.set(this.#tagOf(peerId), peerId);
-		for (const [tag, peerId] of this.#allowed) if (!allowed.has(tag)) this.#output.drop(peerId);
+		for (const [tag, peerId] of this.#allowed) {
+			if (allowed.has(tag)) continue;
+			this.#output.drop(peerId);
+			this.#guard.forget(peerId);
+			this.#markedFrom.delete(peerId);
+		}
 		this.#allowed = allowed;
 		// Out of the room is out of the audio: every link with a removed or banned member closes now.
 		for (const info of this.#links()) {
@@ -379,9 +396,29 @@ export class AudioRoom {
 		// Speakers hear each other directly; a speaker must not take a packet about
 		// another speaker from anyone but that speaker.
 		if (from.link.role === 'speaker' && from.link.peerId !== speaker) return;
+		// Signed is not fresh: only the stream the speaker advertises now, each packet once.
+		// A replay is dropped, not held against the link: an honest relay may pass one on too.
+		const entry = this.#session.presence.members.get(speaker);
+		const mark = entry?.tree?.q;
+		if (!entry || mark === undefined) {
+			this.#stale++;
+			if (this.#stale % 50 === 1) traceEvent('audio: stale', `unmarked ${shortId(speaker)} via ${shortId(from.link.peerId)} (${this.#stale} so far)`);
+			return; // its stream not marked to us yet
+		}
+		if (this.#markedFrom.get(speaker) !== entry) {
+			this.#markedFrom.set(speaker, entry);
+			this.#guard.mark(speaker, mark, entry.lastSeen); // presence times are Date.now()
+		}
+		const verdict = this.#guard.check(speaker, packet.seq, Date.now());
+		if (verdict !== 'ok') {
+			this.#stale++;
+			if (this.#stale % 50 === 1) traceEvent('audio: stale', `${verdict} from ${shortId(speaker)} via ${shortId(from.link.peerId)} (${this.#stale} so far)`);
+			return;
+		}
 		void this.#verifier.verify(speaker, packet).then((genuine) => {
 			if (!genuine) return this.#forged(from, speaker);
 			if (!from.link.open || this.#allowed.get(packet.speakerTag) !== speaker) return; // cut or silenced meanwhile
+			if (!this.#guard.commit(speaker, packet.seq, Date.now())) return; // a copy was taken meanwhile
 			const now = performance.now();
 			from.audioAt = now;
 			for (const child of this.#children.values()) if (child !== from && child.link.send(bytes)) child.lastSentAt = now;

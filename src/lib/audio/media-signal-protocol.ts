@@ -24,11 +24,10 @@
  * data channel is open.
  */
 import { parseJsonObject } from '../wire/json-object';
+import { looksLikePeerId } from '../wire/peer-id-text';
 export const MEDIA_PROTOCOL = '/stanza/media/1.0.0';
 // SDP for one data channel is ~1 KB; candidates are ~200 bytes.
 export const MAX_SIGNAL_BYTES = 16 * 1024;
-// A PeerId in its base58 string form (Ed25519 keys: 52 characters; room ids are the same kind).
-const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,64}$/;
 
 export type AttachAs = 'listener' | 'standby' | 'speaker';
 export type RefuseReason = 'full' | 'not-allowed' | 'no-audio';
@@ -57,7 +56,7 @@ export function decodeSignal(bytes: Uint8Array): SignalMessage {
 		case 'attach':
 			if (m.as !== 'listener' && m.as !== 'standby' && m.as !== 'speaker') throw new SignalError('attach needs as: listener, standby or speaker');
 			if (m.lost === undefined) return { t: 'attach', as: m.as };
-			if (m.as !== 'listener' || typeof m.lost !== 'string' || !PEER_ID.test(m.lost)) throw new SignalError('attach lost must name a peer, on a listener request');
+			if (m.as !== 'listener' || typeof m.lost !== 'string' || !looksLikePeerId(m.lost)) throw new SignalError('attach lost must name a peer, on a listener request');
 			return { t: 'attach', as: m.as, lost: m.lost };
 		case 'accept':
 			return { t: 'accept' };

@@ -4,6 +4,7 @@
  * host and port it was loaded from, so the same build works on localhost, on a
  * LAN address, or behind a TLS proxy with no configuration at all.
  */
+import { looksLikePeerId } from '../wire/peer-id-text';
 
 export const WELL_KNOWN_RELAY_PATH = '/.well-known/stanza-relay.json';
 // Far above a real answer: a relay listing hundreds of addresses is broken or hostile.
@@ -23,7 +24,7 @@ export function parseRelayInfo(doc: unknown): RelayInfo {
 	if (typeof doc !== 'object' || doc === null) throw new RelayInfoError('relay info is not an object');
 	const { version, peerId, multiaddrs } = doc as Record<string, unknown>;
 	if (version !== 1) throw new RelayInfoError(`unsupported relay info version ${String(version)}`);
-	if (typeof peerId !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{46,60}$/.test(peerId)) {
+	if (!looksLikePeerId(peerId)) {
 		throw new RelayInfoError('relay info has no valid peerId');
 	}
 	if (!Array.isArray(multiaddrs) || multiaddrs.some((m) => typeof m !== 'string' || !m.startsWith('/'))) {

@@ -50,7 +50,7 @@ export class PresenceTable {
 			previous.name !== state.name ||
 			previous.hand !== state.hand ||
 			previous.muted !== state.muted ||
-			JSON.stringify(previous.tree) !== JSON.stringify(state.tree)
+			JSON.stringify(shownTree(previous.tree)) !== JSON.stringify(shownTree(state.tree))
 		);
 	}
 
@@ -89,4 +89,11 @@ export function handQueue(entries: Iterable<PresenceEntry>, excluded: (peerId: s
 	return [...entries]
 		.filter((e) => e.hand !== null && !excluded(e.peerId))
 		.sort((a, b) => (a.hand as number) - (b.hand as number) || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0));
+}
+
+/** A tree advert without the speaker's stream mark, which moves with every beat and changes nothing shown. */
+function shownTree(tree: TreeWire | undefined): Omit<TreeWire, 'q'> | undefined {
+	if (!tree) return undefined;
+	const { q: _mark, ...shown } = tree;
+	return shown;
 }

@@ -86,6 +86,7 @@ export class RoomSession {
 	#keyAttempt = 0;
 	#fetchingKey = false;
 	#unsubscribeView: (() => void) | null = null;
+	#streamMark: (() => number | undefined) | null = null;
 	/** Removed or banned: we say nothing and only watch for being let back in. */
 	#out = false;
 	#outCheck: ReturnType<typeof setInterval> | undefined;
@@ -459,8 +460,18 @@ export class RoomSession {
 	async #publishPresence(): Promise<void> {
 		if (this.#stopped || this.#out) return;
 		this.#myState.name = this.#me.name();
-		const { name, hand, muted, tree } = this.#myState;
+		const { name, hand, muted, tree: advert } = this.#myState;
+		const mark = advert ? this.#streamMark?.() : undefined;
+		const tree = advert && mark !== undefined ? { ...advert, q: mark } : advert;
 		await this.#publish({ type: 'presence', seq: ++this.#seq, name, hand, muted, ...(tree ? { tree } : {}) });
+	}
+
+	/**
+	 * A speaker's audio stream mark (the last seq it sent), read at every presence message so that
+	 * listeners can tell its live packets from replays (audio/stream-guard.ts); null to stop.
+	 */
+	setStreamMark(read: (() => number | undefined) | null): void {
+		this.#streamMark = read;
 	}
 
 	/** Seals with the current key (or the one before `before`); says nothing while that key is not held yet. */

@@ -11,7 +11,8 @@
  *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b, "tree"?: TreeWire }
  *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null,
  *                            "t"?: [speaker tag of each child, ≤ 16], "s"?: true (a speaker whose microphone sends) }
- *               (the sender's place in the audio tree; see audio/tree-planner.ts, audio/advert-check.ts)
+ *               (the sender's place in the audio tree; see audio/tree-planner.ts, audio/advert-check.ts;
+ *               a speaker's "q" is the seq of the last audio packet it sent, audio/stream-guard.ts)
  *   3 leave     body = UTF-8 JSON { "seq": n }
  *
  * The sender is gossipsub's signed `from`, never a field. `seq` grows with
@@ -20,6 +21,7 @@
  */
 import { normalizeDisplayName } from '../identity/display-name';
 import { parseJsonObject } from '../wire/json-object';
+import { looksLikePeerId } from '../wire/peer-id-text';
 
 export const ROOM_TOPIC_PREFIX = 'stanza/room/1/';
 // Ops are small; a bigger diff (a long history) travels over the sync stream instead.
@@ -36,6 +38,8 @@ export interface TreeWire {
 	t?: number[];
 	/** Set by a speaker whose microphone is sending: its listeners should be hearing it. */
 	s?: true;
+	/** A speaker's stream mark: the seq of the last audio packet it sent (u32), so listeners can refuse replays (audio/stream-guard.ts). */
+	q?: number;
 }
 
 export type TopicMessage =
@@ -103,17 +107,26 @@ const MAX_WIRE_CHILD_TAGS = 16;
 
 function treeWire(value: unknown): TreeWire {
 	if (typeof value !== 'object' || value === null) throw new TopicMessageError('presence tree must be an object');
-	const { d, c, k, p, t, s } = value as Record<string, unknown>;
+	const { d, c, k, p, t, s, q } = value as Record<string, unknown>;
 	const small = (n: unknown, max: number) => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max;
 	if (!(d === null || small(d, MAX_WIRE_DEPTH)) || !small(c, MAX_WIRE_FANOUT) || !small(k, MAX_WIRE_FANOUT)) {
 		throw new TopicMessageError('presence tree numbers out of range');
 	}
-	if (!(p === null || (typeof p === 'string' && /^[1-9A-HJ-NP-Za-km-z]{46,60}$/.test(p)))) throw new TopicMessageError('presence tree parent is not a PeerId');
+	if (!(p === null || looksLikePeerId(p))) throw new TopicMessageError('presence tree parent is not a PeerId');
 	if (t !== undefined && !(Array.isArray(t) && t.length <= MAX_WIRE_CHILD_TAGS && t.every((tag) => small(tag, 0xffffffff)))) {
 		throw new TopicMessageError(`presence tree child tags must be at most ${MAX_WIRE_CHILD_TAGS} unsigned 32-bit integers`);
 	}
 	if (s !== undefined && s !== true) throw new TopicMessageError('presence tree "s" is true or absent');
-	return { d: d as number | null, c: c as number, k: k as number, p: p as string | null, ...(t ? { t: t as number[] } : {}), ...(s ? { s: true as const } : {}) };
+	if (q !== undefined && !small(q, 0xffffffff)) throw new TopicMessageError('presence tree stream mark must be an unsigned 32-bit integer');
+	return {
+		d: d as number | null,
+		c: c as number,
+		k: k as number,
+		p: p as string | null,
+		...(t ? { t: t as number[] } : {}),
+		...(s ? { s: true as const } : {}),
+		...(q !== undefined ? { q: q as number } : {})
+	};
 }
 
 function json(body: Uint8Array): Record<string, unknown> {

@@ -1,0 +1,120 @@
+/**
+ * Which of a speaker's signed packets may still be played: a replay guard.
+ *
+ * A signature (packet-auth.ts) proves the speaker said these words, not that
+ * it is saying them now. A relaying listener that kept a speaker's packets can
+ * send them again later: within the stream (once the jitter buffer has
+ * forgotten them, e.g. during a long mute) or after the speaker reloaded and
+ * started a new stream from another random seq, when old seqs could look
+ * "ahead". So every speaker says, in each presence message (signed by its
+ * libp2p key, sealed with the room key, never replayed: presence seqs grow),
+ * the seq it had sent last (`q`, its *mark*). The guard admits a packet only
+ * when:
+ *
+ * - the speaker's mark is known (a joiner takes nothing before it);
+ * - it is not further past the newest seq known (taken, or marked) than the
+ *   speaker could have sent since: AHEAD_SLACK packets plus MAX_PACKETS_PER_S
+ *   for every second since (a packet or a mark). A speaker sends one packet
+ *   per 20 ms frame and marks come with every presence beat (4 s), so a
+ *   recording of another stream (random 32-bit starts) lands in the window
+ *   only by chance, ~1 in 6 million per packet;
+ * - it was not taken before: a sliding window of the last WINDOW seqs, as in
+ *   SRTP (RFC 3711 §3.3.2); anything older than the window is refused.
+ *
+ * A mark ahead of what we know moves the window there (we missed packets, or
+ * the speaker restarted); a mark far behind it (more than AHEAD_SLACK) is a
+ * restarted stream and starts over. `check` is cheap and runs before the
+ * signature is verified; `commit` runs after, so a forged packet never moves
+ * the window.
+ */
+import { seqAdd, seqDiff } from './packet-codec';
+
+/** Seqs remembered behind the newest one known: 5 s at 50 packets/s. */
+export const WINDOW = 256;
+/** How far past the newest seq known a packet may always be: 10 s of frames (a stalled encoder's burst, a late mark). */
+export const AHEAD_SLACK = 500;
+/** The most packets a speaker sends per second, with room: one per 20 ms frame is 50. */
+export const MAX_PACKETS_PER_S = 60;
+
+export type GuardVerdict = 'ok' | 'unmarked' | 'too-far-ahead' | 'too-old' | 'replayed';
+
+interface Stream {
+	/** Newest seq taken or marked. */
+	highest: number;
+	/** When `highest` moved last, in ms. */
+	highestAt: number;
+	/** Bit i set: seq highest − i was taken. */
+	seen: Uint32Array;
+}
+
+export class StreamGuard {
+	readonly #streams = new Map<string, Stream>();
+
+	/** The speaker says it had sent up to `seq` (its verified presence). */
+	mark(speaker: string, seq: number, nowMs: number): void {
+		const stream = this.#streams.get(speaker);
+		const d = stream ? seqDiff(seq, stream.highest) : 0;
+		if (!stream || -d > AHEAD_SLACK) {
+			// First word of this speaker, or a new stream far behind the old one: start from the mark.
+			// Seqs up to the mark may still arrive once each (packets in flight when it was said).
+			this.#streams.set(speaker, { highest: seq, highestAt: nowMs, seen: new Uint32Array(WINDOW / 32) });
+		} else if (d > 0) this.#advance(stream, d, nowMs);
+		// The speaker had sent no more than what we know of when it said so: the allowance starts over.
+		else stream.highestAt = nowMs;
+	}
+
+	forget(speaker: string): void {
+		this.#streams.delete(speaker);
+	}
+
+	check(speaker: string, seq: number, nowMs: number): GuardVerdict {
+		const stream = this.#streams.get(speaker);
+		if (!stream) return 'unmarked';
+		const ahead = seqDiff(seq, stream.highest);
+		if (ahead > AHEAD_SLACK + (Math.max(0, nowMs - stream.highestAt) * MAX_PACKETS_PER_S) / 1000) return 'too-far-ahead';
+		if (ahead > 0) return 'ok';
+		const behind = -ahead;
+		if (behind >= WINDOW) return 'too-old';
+		return bit(stream.seen, behind) ? 'replayed' : 'ok';
+	}
+
+	/**
+	 * Records a packet as taken once its signature held; false if it may not be taken
+	 * (checked again: a copy verified side by side may have been taken first).
+	 */
+	commit(speaker: string, seq: number, nowMs: number): boolean {
+		const stream = this.#streams.get(speaker);
+		if (!stream || this.check(speaker, seq, nowMs) !== 'ok') return false;
+		const ahead = seqDiff(seq, stream.highest);
+		if (ahead > 0) this.#advance(stream, ahead, nowMs);
+		setBit(stream.seen, Math.max(0, -ahead));
+		return true;
+	}
+
+	#advance(stream: Stream, by: number, nowMs: number): void {
+		shift(stream.seen, by);
+		stream.highest = seqAdd(stream.highest, by);
+		stream.highestAt = nowMs;
+	}
+}
+
+function bit(words: Uint32Array, i: number): boolean {
+	return (words[i >>> 5] & (1 << (i & 31))) !== 0;
+}
+
+function setBit(words: Uint32Array, i: number): void {
+	words[i >>> 5] |= 1 << (i & 31);
+}
+
+/** Moves every bit `n` places up (older); bits past the window fall off. */
+function shift(words: Uint32Array, n: number): void {
+	if (n >= WINDOW) {
+		words.fill(0);
+		return;
+	}
+	for (let i = WINDOW - 1; i >= 0; i--) {
+		const from = i - n;
+		if (from >= 0 && bit(words, from)) words[i >>> 5] |= 1 << (i & 31);
+		else words[i >>> 5] &= ~(1 << (i & 31));
+	}
+}
