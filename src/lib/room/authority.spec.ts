@@ -182,6 +182,8 @@ describe('authority: key epochs', () => {
 		expect(await act(mod, { kind: 'ban', target: listener.id, epoch: epoch(1) }, all)).toBe(true);
 		expect(await act(mod, { kind: 'remove', target: other.id, epoch: epoch(2) }, all)).toBe(true);
 		for (const p of all) expect(p.room.view.keyEpochs).toEqual([epoch(1), epoch(2)]);
+		// Each commitment's author: the member to ask first for that key.
+		for (const p of all) expect([...p.room.view.keyEpochAuthors]).toEqual([[epoch(1), mod.id], [epoch(2), mod.id]]);
 		// A speaker cannot rotate the key: its ban does not take effect, nor does its commitment.
 		expect(await act(speaker, { kind: 'ban', target: mod.id, epoch: epoch(3) }, all)).toBe(false);
 		expect(all[0].room.view.keyEpochs).toEqual([epoch(1), epoch(2)]);
@@ -203,7 +205,10 @@ describe('authority: key epochs', () => {
 		await modPeer.room.addOp({ kind: 'ban', target: listener.id, epoch: epoch(4) }, modPeer);
 		await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
 		await syncAll(all);
-		for (const p of [...demoted, mod]) expect(p.room.view.keyEpochs).toEqual([]);
+		for (const p of [...demoted, mod]) {
+			expect(p.room.view.keyEpochs).toEqual([]);
+			expect(p.room.view.keyEpochAuthors.size).toBe(0);
+		}
 		expect(roleOf(creator.room.view, listener.id)).toBe('audience');
 	});
 });

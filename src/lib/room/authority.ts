@@ -74,6 +74,8 @@ export interface RoomView {
 	 * The last is the key the room seals its topic with now.
 	 */
 	keyEpochs: readonly string[];
+	/** Who signed the op behind each commitment in keyEpochs: the member that surely holds that key. */
+	keyEpochAuthors: ReadonlyMap<string, string>;
 	/** Highest lamport among well-placed ops (see the header). */
 	maxLamport: number;
 	/** Ops that were refused or voided, for diagnostics and tests; never shown. */
@@ -178,6 +180,7 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 		banned: new Set<string>(),
 		ended: false,
 		keyEpochs: [] as string[],
+		keyEpochAuthors: new Map<string, string>(),
 		maxLamport: 0,
 		refused: new Set<string>()
 	};
@@ -253,7 +256,10 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 					s.removed.delete(body.target);
 					s.banned.add(body.target);
 				} else s.removed.add(body.target);
-				if (body.epoch !== undefined && !s.keyEpochs.includes(body.epoch)) s.keyEpochs.push(body.epoch);
+				if (body.epoch !== undefined && !s.keyEpochs.includes(body.epoch)) {
+					s.keyEpochs.push(body.epoch);
+					s.keyEpochAuthors.set(body.epoch, author);
+				}
 				return true;
 			case 'readmit':
 				// A removal any moderator may undo; a ban only the creator (who can undo every moderator's act).

@@ -87,6 +87,7 @@ export class RoomSession {
 	#fetchingKey = false;
 	#unsubscribeView: (() => void) | null = null;
 	#streamMark: (() => number | undefined) | null = null;
+	#started = false;
 	/** Removed or banned: we say nothing and only watch for being let back in. */
 	#out = false;
 	#outCheck: ReturnType<typeof setInterval> | undefined;
@@ -106,7 +107,9 @@ export class RoomSession {
 		return this.#myState;
 	}
 
-	async start(): Promise<void> {
+	/** Joins the room on the network; `out` (removed or banned): only to watch for a readmission (setOut). */
+	async start(options: { out?: boolean } = {}): Promise<void> {
+		this.#out = options.out === true;
 		await ensureSyncHandler(this.#node);
 		sessionsByNode.get(this.#node)!.set(this.room.roomId, this);
 		this.#topic = await roomTopicFor(this.room.roomId);
@@ -137,6 +140,8 @@ export class RoomSession {
 			setInterval(() => this.#sweep(), EXPIRY_SWEEP_MS),
 			setInterval(() => void this.#antiEntropy(), ANTI_ENTROPY_MS)
 		);
+		this.#started = true;
+		if (this.#out) this.#outCheck = setInterval(() => void this.#checkLetBackIn(), OUT_CHECK_MS);
 		this.#onView();
 		await this.#publishPresence();
 		for (const connection of this.#node.getConnections()) this.#onConnection(new CustomEvent('connection:open', { detail: connection }));
@@ -163,7 +168,7 @@ export class RoomSession {
 	 * and the current key from a member.
 	 */
 	setOut(out: boolean): void {
-		if (out === this.#out || this.#stopped) return;
+		if (out === this.#out || this.#stopped || !this.#started) return; // before start: start({ out }) says it
 		this.#out = out;
 		clearInterval(this.#outCheck);
 		if (out) {
@@ -314,7 +319,7 @@ export class RoomSession {
 		if (!wanted || this.#stopped || this.#out || this.#fetchingKey) return;
 		this.#fetchingKey = true;
 		try {
-			const author = this.#authorOf(wanted);
+			const author = this.room.view.keyEpochAuthors.get(wanted) ?? null;
 			const peers = this.#roomConnections();
 			const isAuthor = (p: PeerId) => p.toString() === author;
 			const order = [...peers.filter(isAuthor), ...shuffle(peers.filter((p) => !isAuthor(p)))].slice(0, KEY_ASKS_PER_ROUND);
@@ -335,11 +340,6 @@ export class RoomSession {
 			this.#fetchingKey = false;
 		}
 		if (this.#keys.wanted) this.#fetchKeySoon(KEY_RETRY_MS[Math.min(this.#keyAttempt++, KEY_RETRY_MS.length - 1)]);
-	}
-
-	#authorOf(commitment: string): string | null {
-		for (const op of this.room.ops.values()) if ('epoch' in op.body && op.body.epoch === commitment) return op.body.author;
-		return null;
 	}
 
 	/** Peers we hold a connection to (direct or through a relay) that are in the room as far as we know and not out of it. */
@@ -491,6 +491,7 @@ export class RoomSession {
 	}
 
 	async #antiEntropy(): Promise<void> {
+		if (this.#out) return; // #checkLetBackIn syncs, more often, with whoever we heard
 		const members = new Set(this.presence.members.keys());
 		const candidates = this.#node
 			.getConnections()

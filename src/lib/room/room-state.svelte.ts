@@ -93,6 +93,8 @@ export class RoomState {
 	#signer: { peerId: PeerId; privateKey: PrivateKey } | null = null;
 	#keys: RoomKeys | null = null;
 	#wasOut = false;
+	/** Epoch keys gained since the last save (room-keys.ts). */
+	#keysChanged = false;
 	#saveTimer: ReturnType<typeof setTimeout> | undefined;
 	#stopped = false;
 	#audio: import('../audio/audio-room').AudioRoom | null = null;
@@ -125,12 +127,15 @@ export class RoomState {
 			doc.doc.on('update', () => this.#scheduleSave());
 			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
 				onPresence: () => this.#refresh(),
-				onKeys: () => this.#scheduleSave()
+				onKeys: () => {
+					this.#keysChanged = true;
+					this.#scheduleSave();
+				}
 			});
 			this.#refresh();
 			const out = this.status === 'removed' || this.status === 'banned';
 			if (!out) performance.mark('stanza:room-joining');
-			await this.#session.start();
+			await this.#session.start({ out });
 			// Diagnostics (and the end-to-end tests): what reached this page on the room topic, read or not.
 			(globalThis as { __stanzaRoom?: unknown }).__stanzaRoom = { topic: () => ({ ...this.#session?.topicStats }) };
 			this.#refresh();
@@ -375,7 +380,14 @@ export class RoomState {
 		const { encodeStateAsUpdate } = await import('yjs');
 		try {
 			await this.#deps.store.saveDoc(doc.roomId, encodeStateAsUpdate(doc.doc));
-			if (this.#keys) await this.#deps.store.saveKeys(doc.roomId, this.#keys.export());
+			// Keys change only on a rotation: written then, not with every document save.
+			if (this.#keys && this.#keysChanged) {
+				this.#keysChanged = false;
+				await this.#deps.store.saveKeys(doc.roomId, this.#keys.export()).catch((err: unknown) => {
+					this.#keysChanged = true; // tried again at the next save
+					throw err;
+				});
+			}
 			await this.#deps.store.remember({
 				roomId: doc.roomId,
 				key: this.address.key,
