@@ -138,6 +138,8 @@ export class AudioRoom {
 	#lastMoveMs = 0;
 	#mic: Microphone | null = null;
 	#seq = Math.floor(Math.random() * 2 ** 32) >>> 0;
+	/** Where this member's stream as a speaker starts: a new one (another random seq) with every reload. */
+	readonly #streamStart = seqAdd(this.#seq, 1);
 	/** Which speakers' packets are still fresh: refuses replays (stream-guard.ts). */
 	readonly #guard = new StreamGuard();
 	/** The presence message each speaker's mark was last taken from. */
@@ -200,7 +202,7 @@ export class AudioRoom {
 		this.#signer = await PacketSigner.create(this.#session.me.privateKey, this.#session.room.roomId);
 		this.#unsubscribe = this.#session.room.subscribe((view) => void this.#onView(view));
 		// Every presence message of ours says how far our stream has come, so replays of it are refused.
-		this.#session.setStreamMark(() => (this.#speaker ? this.#seq : undefined));
+		this.#session.setStreamMark(() => (this.#speaker ? { start: this.#streamStart, mark: this.#seq } : undefined));
 		await this.#onView(this.#session.room.view);
 		this.#timer = setInterval(() => this.#tick(), TICK_MS);
 	}
@@ -400,14 +402,15 @@ export class AudioRoom {
 		// A replay is dropped, not held against the link: an honest relay may pass one on too.
 		const entry = this.#session.presence.members.get(speaker);
 		const mark = entry?.tree?.q;
-		if (!entry || mark === undefined) {
+		const start = entry?.tree?.r;
+		if (!entry || mark === undefined || start === undefined) {
 			this.#stale++;
 			if (this.#stale % 50 === 1) traceEvent('audio: stale', `unmarked ${shortId(speaker)} via ${shortId(from.link.peerId)} (${this.#stale} so far)`);
 			return; // its stream not marked to us yet
 		}
 		if (this.#markedFrom.get(speaker) !== entry) {
 			this.#markedFrom.set(speaker, entry);
-			this.#guard.mark(speaker, mark, entry.lastSeen); // presence times are Date.now()
+			this.#guard.mark(speaker, start, mark, entry.lastSeen); // presence times are Date.now()
 		}
 		const verdict = this.#guard.check(speaker, packet.seq, Date.now());
 		if (verdict !== 'ok') {

@@ -8,7 +8,8 @@
  * started a new stream from another random seq, when old seqs could look
  * "ahead". So every speaker says, in each presence message (signed by its
  * libp2p key, sealed with the room key, never replayed: presence seqs grow),
- * the seq it had sent last (`q`, its *mark*). The guard admits a packet only
+ * where its stream started (`r`, a random seq drawn when it starts) and the
+ * seq it had sent last (`q`, its *mark*). The guard admits a packet only
  * when:
  *
  * - the speaker's mark is known (a joiner takes nothing before it);
@@ -21,11 +22,12 @@
  * - it was not taken before: a sliding window of the last WINDOW seqs, as in
  *   SRTP (RFC 3711 §3.3.2); anything older than the window is refused.
  *
- * A mark ahead of what we know moves the window there (we missed packets, or
- * the speaker restarted); a mark far behind it (more than AHEAD_SLACK) is a
- * restarted stream and starts over. `check` is cheap and runs before the
- * signature is verified; `commit` runs after, so a forged packet never moves
- * the window.
+ * A mark ahead of what we know moves the window there (we missed packets); a
+ * mark behind it changes nothing (the packets outran the presence message),
+ * and one equal to it restarts the allowance (the speaker sent nothing since).
+ * Another start is another stream (the speaker reloaded): it starts over from
+ * its mark. `check` is cheap and runs before the signature is verified;
+ * `commit` runs after, so a forged packet never moves the window.
  */
 import { seqAdd, seqDiff } from './packet-codec';
 
@@ -39,6 +41,8 @@ export const MAX_PACKETS_PER_S = 60;
 export type GuardVerdict = 'ok' | 'unmarked' | 'too-far-ahead' | 'too-old' | 'replayed';
 
 interface Stream {
+	/** Where the speaker's stream started (its advert's `r`). */
+	start: number;
 	/** Newest seq taken or marked. */
 	highest: number;
 	/** When `highest` moved last, in ms. */
@@ -50,17 +54,19 @@ interface Stream {
 export class StreamGuard {
 	readonly #streams = new Map<string, Stream>();
 
-	/** The speaker says it had sent up to `seq` (its verified presence). */
-	mark(speaker: string, seq: number, nowMs: number): void {
+	/** The speaker says its stream started at `start` and it had sent up to `seq` (its verified presence). */
+	mark(speaker: string, start: number, seq: number, nowMs: number): void {
 		const stream = this.#streams.get(speaker);
-		const d = stream ? seqDiff(seq, stream.highest) : 0;
-		if (!stream || -d > AHEAD_SLACK) {
-			// First word of this speaker, or a new stream far behind the old one: start from the mark.
+		if (!stream || stream.start !== start) {
+			// First word of this speaker, or a new stream (it reloaded): start from the mark.
 			// Seqs up to the mark may still arrive once each (packets in flight when it was said).
-			this.#streams.set(speaker, { highest: seq, highestAt: nowMs, seen: new Uint32Array(WINDOW / 32) });
-		} else if (d > 0) this.#advance(stream, d, nowMs);
-		// The speaker had sent no more than what we know of when it said so: the allowance starts over.
-		else stream.highestAt = nowMs;
+			this.#streams.set(speaker, { start, highest: seq, highestAt: nowMs, seen: new Uint32Array(WINDOW / 32) });
+			return;
+		}
+		const d = seqDiff(seq, stream.highest);
+		if (d > 0) this.#advance(stream, d, nowMs);
+		// The speaker had sent nothing since the newest packet we know of: the allowance starts over.
+		else if (d === 0) stream.highestAt = Math.max(stream.highestAt, nowMs);
 	}
 
 	forget(speaker: string): void {

@@ -46,10 +46,10 @@ describe('handQueue', () => {
 	it('a speaker stream mark moving with each beat is not a visible change, but is kept', () => {
 		const table = new PresenceTable();
 		const tree = { d: 0, c: 2, k: 0, p: null };
-		table.present('a', 1, { ...state(), tree: { ...tree, q: 10 } }, 0);
-		expect(table.present('a', 2, { ...state(), tree: { ...tree, q: 210 } }, 4_000)).toBe(false);
+		table.present('a', 1, { ...state(), tree: { ...tree, q: 10, r: 1 } }, 0);
+		expect(table.present('a', 2, { ...state(), tree: { ...tree, q: 210, r: 1 } }, 4_000)).toBe(false);
 		expect(table.members.get('a')?.tree?.q).toBe(210);
-		expect(table.present('a', 3, { ...state(), tree: { ...tree, k: 1, q: 410 } }, 8_000)).toBe(true);
+		expect(table.present('a', 3, { ...state(), tree: { ...tree, k: 1, q: 410, r: 1 } }, 8_000)).toBe(true);
 	});
 
 	it('orders by when hands went up, then PeerId, and skips excluded peers', () => {

@@ -92,8 +92,8 @@ export function handQueue(entries: Iterable<PresenceEntry>, excluded: (peerId: s
 }
 
 /** A tree advert without the speaker's stream mark, which moves with every beat and changes nothing shown. */
-function shownTree(tree: TreeWire | undefined): Omit<TreeWire, 'q'> | undefined {
+function shownTree(tree: TreeWire | undefined): Omit<TreeWire, 'q' | 'r'> | undefined {
 	if (!tree) return undefined;
-	const { q: _mark, ...shown } = tree;
+	const { q: _mark, r: _start, ...shown } = tree;
 	return shown;
 }

@@ -86,7 +86,7 @@ export class RoomSession {
 	#keyAttempt = 0;
 	#fetchingKey = false;
 	#unsubscribeView: (() => void) | null = null;
-	#streamMark: (() => number | undefined) | null = null;
+	#streamMark: (() => { start: number; mark: number } | undefined) | null = null;
 	#started = false;
 	/** Removed or banned: we say nothing and only watch for being let back in. */
 	#out = false;
@@ -461,16 +461,16 @@ export class RoomSession {
 		if (this.#stopped || this.#out) return;
 		this.#myState.name = this.#me.name();
 		const { name, hand, muted, tree: advert } = this.#myState;
-		const mark = advert ? this.#streamMark?.() : undefined;
-		const tree = advert && mark !== undefined ? { ...advert, q: mark } : advert;
+		const stream = advert ? this.#streamMark?.() : undefined;
+		const tree = advert && stream ? { ...advert, q: stream.mark, r: stream.start } : advert;
 		await this.#publish({ type: 'presence', seq: ++this.#seq, name, hand, muted, ...(tree ? { tree } : {}) });
 	}
 
 	/**
-	 * A speaker's audio stream mark (the last seq it sent), read at every presence message so that
+	 * A speaker's audio stream: where it started and its mark (the last seq sent), read at every presence message so that
 	 * listeners can tell its live packets from replays (audio/stream-guard.ts); null to stop.
 	 */
-	setStreamMark(read: (() => number | undefined) | null): void {
+	setStreamMark(read: (() => { start: number; mark: number } | undefined) | null): void {
 		this.#streamMark = read;
 	}
 

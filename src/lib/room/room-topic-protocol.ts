@@ -12,7 +12,8 @@
  *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null,
  *                            "t"?: [speaker tag of each child, ≤ 16], "s"?: true (a speaker whose microphone sends) }
  *               (the sender's place in the audio tree; see audio/tree-planner.ts, audio/advert-check.ts;
- *               a speaker's "q" is the seq of the last audio packet it sent, audio/stream-guard.ts)
+ *               a speaker's "q" is the seq of the last audio packet it sent and "r" where its
+ *               stream started, audio/stream-guard.ts)
  *   3 leave     body = UTF-8 JSON { "seq": n }
  *
  * The sender is gossipsub's signed `from`, never a field. `seq` grows with
@@ -40,6 +41,8 @@ export interface TreeWire {
 	s?: true;
 	/** A speaker's stream mark: the seq of the last audio packet it sent (u32), so listeners can refuse replays (audio/stream-guard.ts). */
 	q?: number;
+	/** With `q`: the seq the speaker's stream started at (u32, drawn at random); another value is another stream. */
+	r?: number;
 }
 
 export type TopicMessage =
@@ -107,7 +110,7 @@ const MAX_WIRE_CHILD_TAGS = 16;
 
 function treeWire(value: unknown): TreeWire {
 	if (typeof value !== 'object' || value === null) throw new TopicMessageError('presence tree must be an object');
-	const { d, c, k, p, t, s, q } = value as Record<string, unknown>;
+	const { d, c, k, p, t, s, q, r } = value as Record<string, unknown>;
 	const small = (n: unknown, max: number) => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max;
 	if (!(d === null || small(d, MAX_WIRE_DEPTH)) || !small(c, MAX_WIRE_FANOUT) || !small(k, MAX_WIRE_FANOUT)) {
 		throw new TopicMessageError('presence tree numbers out of range');
@@ -117,7 +120,8 @@ function treeWire(value: unknown): TreeWire {
 		throw new TopicMessageError(`presence tree child tags must be at most ${MAX_WIRE_CHILD_TAGS} unsigned 32-bit integers`);
 	}
 	if (s !== undefined && s !== true) throw new TopicMessageError('presence tree "s" is true or absent');
-	if (q !== undefined && !small(q, 0xffffffff)) throw new TopicMessageError('presence tree stream mark must be an unsigned 32-bit integer');
+	if ((q === undefined) !== (r === undefined)) throw new TopicMessageError('presence tree stream mark and start come together');
+	if (q !== undefined && !(small(q, 0xffffffff) && small(r, 0xffffffff))) throw new TopicMessageError('presence tree stream mark and start must be unsigned 32-bit integers');
 	return {
 		d: d as number | null,
 		c: c as number,
@@ -125,7 +129,7 @@ function treeWire(value: unknown): TreeWire {
 		p: p as string | null,
 		...(t ? { t: t as number[] } : {}),
 		...(s ? { s: true as const } : {}),
-		...(q !== undefined ? { q: q as number } : {})
+		...(q !== undefined ? { q: q as number, r: r as number } : {})
 	};
 }
 
