@@ -318,7 +318,7 @@ async function replays(key: PrivateKey, speaker: string): Promise<[string, boole
 	};
 	const start = Math.floor(Math.random() * 2 ** 32);
 	const guard = new StreamGuard();
-	guard.mark(speaker, seqAdd(start, -1), 0);
+	guard.mark(speaker, start, seqAdd(start, -1), 0);
 	// Ten seconds of speech, each packet taken as it comes.
 	const spoken = await stream(start, 500);
 	let honest = true;
@@ -329,11 +329,11 @@ async function replays(key: PrivateKey, speaker: string): Promise<[string, boole
 	};
 	const rightAway = honest && (await refusedAll(spoken.slice(-50), 10_000));
 	// The speaker mutes: its marks say it sent nothing more; five minutes later the recording comes back.
-	guard.mark(speaker, seqAdd(start, 499), 296_000);
+	guard.mark(speaker, start, seqAdd(start, 499), 296_000);
 	const duringMute = await refusedAll(spoken, 300_000);
 	// The speaker reloads: a new stream from another random seq, marked; the old recording comes back.
 	const restart = seqAdd(start, 2 ** 31);
-	guard.mark(speaker, seqAdd(restart, -1), 310_000);
+	guard.mark(speaker, restart, seqAdd(restart, -1), 310_000);
 	const fresh = await stream(restart, 50);
 	let resumed = true;
 	for (let i = 0; i < fresh.length; i++) {

@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hears, installProbe, longestGap, resetGaps, treeOf, waitHears, waitRepaired } from './support/audio-probe';
+import { hears, installProbe, lastHeard, longestGap, resetGaps, treeOf, waitHears, waitRepaired, waitSilent } from './support/audio-probe';
 import { e2eFixture } from './support/fixture';
 import { hostileHooks } from './support/hostile-hooks';
 import type { RoomPage } from './support/room-page';
@@ -212,14 +212,7 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 		const muteSelf = second.page.getByRole('button', { name: 'Mute myself' });
 		await muteSelf.click();
 		try {
-			await child.page.waitForFunction(
-				([speaker, hz]) => {
-					const at = (globalThis as unknown as { __probe: { last: Record<string, Record<number, number>> } }).__probe.last[speaker as string]?.[hz as number];
-					return at === undefined || performance.now() - at > 500;
-				},
-				[b, B] as const,
-				{ timeout: 10_000, polling: 100 }
-			);
+			await waitSilent(child.page, b, B);
 			const stale = async () => ((await treeOf(child.page)) as unknown as { stale: number }).stale;
 			const silentSince = await child.page.evaluate(() => performance.now());
 			const staleBefore = await stale();
@@ -228,11 +221,7 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 			expect(replayed).toBeGreaterThanOrEqual(100);
 			// Most reach the child (the tree may still move it to another parent meanwhile): each is refused.
 			await expect.poll(async () => (await stale()) - staleBefore, { timeout: 10_000 }).toBeGreaterThanOrEqual(replayed / 2);
-			const lastHeardB = await child.page.evaluate(
-				([speaker, hz]) => (globalThis as unknown as { __probe: { last: Record<string, Record<number, number>> } }).__probe.last[speaker as string]?.[hz as number] ?? 0,
-				[b, B] as const
-			);
-			expect(lastHeardB).toBeLessThan(silentSince);
+			expect(await lastHeard(child.page, b, B)).toBeLessThan(silentSince);
 		} finally {
 			await second.page.getByRole('button', { name: 'Unmute myself' }).click();
 		}
@@ -283,14 +272,7 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 	it('a moderator mutes speaker B: B falls silent at every listener, A goes on', async () => {
 		await creator.memberAction('stage', b, 'Mute');
 		for (const listener of remaining) {
-			await listener.page.waitForFunction(
-				([speaker, hz]) => {
-					const at = (globalThis as unknown as { __probe: { last: Record<string, Record<number, number>> } }).__probe.last[speaker as string]?.[hz as number];
-					return at === undefined || performance.now() - at > 500;
-				},
-				[b, B] as const,
-				{ timeout: 10_000, polling: 100 }
-			);
+			await waitSilent(listener.page, b, B);
 			expect(await hears(listener.page, b, B, 500)).toBe(false);
 			await waitHears(listener.page, a, A);
 		}

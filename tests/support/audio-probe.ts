@@ -56,6 +56,26 @@ export async function hears(page: Page, speaker: string, hz: number, withinMs = 
 	);
 }
 
+/** Waits until `hz` from `speaker` has not played in this page for `quietMs` (or never did). */
+export async function waitSilent(page: Page, speaker: string, hz: number, quietMs = 500, timeout = 10_000): Promise<void> {
+	await page.waitForFunction(
+		([speaker, hz, quietMs]) => {
+			const at = (globalThis as unknown as { __probe: { last: Record<string, Record<number, number>> } }).__probe.last[speaker as string]?.[hz as number];
+			return at === undefined || performance.now() - at > (quietMs as number);
+		},
+		[speaker, hz, quietMs] as const,
+		{ timeout, polling: 100 }
+	);
+}
+
+/** When `hz` from `speaker` last played in this page (its performance.now()), 0 if never. */
+export async function lastHeard(page: Page, speaker: string, hz: number): Promise<number> {
+	return page.evaluate(
+		([speaker, hz]) => (globalThis as unknown as { __probe: { last: Record<string, Record<number, number>> } }).__probe.last[speaker as string]?.[hz as number] ?? 0,
+		[speaker, hz] as const
+	);
+}
+
 export async function waitHears(page: Page, speaker: string, hz: number, timeout = 20_000): Promise<void> {
 	await page
 		.waitForFunction(
