@@ -63,7 +63,12 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 				},
 				{ timeout: 30_000, interval: 100 }
 			)
-			.toBe(true);
+			.toBe(true)
+			.catch(async (err: unknown) => {
+				// What the tree looked like, and what each page says it did: the failure explains itself.
+				const traces = await Promise.all(pages.map(async (p) => `${p.name}:\n${(await p.trace()).split('\n').filter((l) => l.includes('audio')).slice(-15).join('\n')}`));
+				throw new Error(`the tree did not settle: ${JSON.stringify(trees.map((t) => [t.depth, t.parent?.slice(-6), t.children.map((c) => c.slice(-6))]))}\n${traces.join('\n')}`, { cause: err });
+			});
 		return trees;
 	}
 

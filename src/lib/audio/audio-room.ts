@@ -670,14 +670,10 @@ export class AudioRoom {
 		return true;
 	}
 
-	/**
-	 * Our parent is gone (silent, withholding, or its link closed): we hold no depth until fed again,
-	 * so we take no new children and advertise none, and our children are told to wait for us.
-	 */
+	/** Our parent went silent or withheld: we repair, naming it, and our children are told to wait for us. */
 	#loseParent(parent: LinkInfo, adverts: Map<string, TreeAdvert>, now: number): void {
 		if (this.#parent !== parent) return;
 		this.#parent = null;
-		this.#depth = null;
 		this.#lostParent = parent.link.peerId;
 		this.#grandparent = adverts.get(parent.link.peerId)?.parent ?? null;
 		// Our children will hear nothing until we are fed again: say so, so they wait instead of leaving too.
@@ -707,7 +703,13 @@ export class AudioRoom {
 		this.#depth = parentDepth + 1;
 		this.#lostParent = null;
 		info.link.onPacket = (bytes) => this.#onPacket(info, bytes);
-		info.link.onClose = () => this.#loseParent(info, this.#adverts(), performance.now());
+		info.link.onClose = () => {
+			if (this.#parent === info) {
+				this.#parent = null;
+				this.#lostParent = info.link.peerId;
+				this.#events.onChange();
+			}
+		};
 		if (previous && previous !== info) {
 			previous.link.onClose = () => {};
 			previous.link.close();
