@@ -366,6 +366,12 @@ export class RoomState {
 		// Out: silent, only watching for a readmission; back in: present again, with sound.
 		this.#session?.setOut(iAmOut);
 		if (!iAmOut && this.#wasOut && this.status === 'live') void this.#startAudio();
+		// Put out: kept on the device at once, not after the save debounce. Members serve no sync to
+		// someone out, so a page reloaded before a late save would never learn it was removed.
+		if (iAmOut && !this.#wasOut && this.#session) {
+			clearTimeout(this.#saveTimer);
+			void this.#save();
+		}
 		this.#wasOut = iAmOut;
 	}
 
