@@ -102,10 +102,14 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 		second = await person('Speaker B', 'b');
 		await second.open(link);
 		b = await second.myPeerId();
-		await creator.waitMember('audience', b);
+		// On failure both pages say what they saw and what reached them.
+		const explain = async (err: unknown) => {
+			throw new Error(`${String(err)}\n${await creator.diagnose()}\n${await second.diagnose()}`, { cause: err });
+		};
+		await creator.waitMember('audience', b).catch(explain);
 		await creator.memberAction('audience', b, 'Invite to speak');
-		await second.page.getByRole('button', { name: 'Join the stage' }).click();
-		await creator.waitMember('stage', b, { role: 'speaker' });
+		await second.page.getByRole('button', { name: 'Join the stage' }).click({ timeout: 30_000 }).catch(explain);
+		await creator.waitMember('stage', b, { role: 'speaker' }).catch(explain);
 	});
 
 	it('four listeners join one after another, each live with a place in the tree', { timeout: 300_000 }, async () => {
@@ -127,9 +131,19 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 		};
 		await waitHears(creator.page, b, B).catch(explain);
 		await waitHears(second.page, a, A).catch(explain);
-		for (const [p, id] of [[creator, a], [second, b]] as const) {
+		// Heard through the path Chromium's echo canceller takes its reference from: the remote WebRTC
+		// track played by a media element, and nothing of the other speaker through the Web Audio mixer.
+		for (const [p, other] of [[creator, b], [second, a]] as const) {
+			const paths = await p.page.evaluate(() => (globalThis as unknown as { __stanzaAudio: { stage(): unknown[] } }).__stanzaAudio.stage());
+			expect(paths).toContainEqual({ speaker: other, mediaElement: true, playing: true, heard: true, track: 'live' });
+			const mixed = await p.page.evaluate(() => Object.keys((globalThis as unknown as { __stanzaAudio: { stats(): object } }).__stanzaAudio.stats()));
+			expect(mixed).not.toContain(other);
+		}
+		for (const [p, id, other] of [[creator, a, b], [second, b, a]] as const) {
 			await p.page.waitForFunction(() => ((document.querySelector('[data-testid=mic-level]') as HTMLMeterElement | null)?.value ?? 0) > 0.02, null, { timeout: 10_000 });
 			await p.waitMember('stage', id, { speaking: true });
+			// The fellow speaker's ring, from the level its packets carry.
+			await p.waitMember('stage', other, { speaking: true });
 		}
 	});
 
@@ -179,17 +193,26 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 	});
 
 	it('a relaying listener that keeps its links alive but withholds the audio is repaired around', async () => {
-		const { relay: withholder, relayId, child } = await relayAndChild();
-		await withholder.page.evaluate(() => ((globalThis as { __withhold?: boolean }).__withhold = true));
-		try {
-			// Detected after 0.8–0.9 s of keep-alives without audio; the new parent may then take seconds
-			// to link on two loaded cores (speed is bench:audio's business, not this test's).
-			await waitRepaired(child.page, relayId, a, A);
-			expect(await child.trace()).toContain('audio: withheld');
-		} finally {
-			// Switched off whatever happens, so that a failure here does not spill into the next scenarios.
-			await withholder.page.evaluate(() => ((globalThis as { __withhold?: boolean }).__withhold = false));
+		// The child may leave its parent for another reason before the withholding is judged (a move-up
+		// planned meanwhile): then that round proved nothing, and a fresh pair is tried.
+		const verdicts: string[] = [];
+		for (let round = 1; round <= 3; round++) {
+			const { relay: withholder, relayId, child } = await relayAndChild();
+			const since = await child.page.evaluate(() => performance.now());
+			await withholder.page.evaluate(() => ((globalThis as { __withhold?: boolean }).__withhold = true));
+			try {
+				// Detected after 0.8–0.9 s of keep-alives without audio; the new parent may then take seconds
+				// to link on two loaded cores (speed is bench:audio's business, not this test's).
+				await waitRepaired(child.page, relayId, a, A);
+			} finally {
+				// Switched off whatever happens, so that a failure here does not spill into the next scenarios.
+				await withholder.page.evaluate(() => ((globalThis as { __withhold?: boolean }).__withhold = false));
+			}
+			const lines = (await child.trace()).split('\n').filter((l) => l.includes('audio: ') && parseFloat(l) >= since);
+			if (lines.some((l) => l.includes('audio: withheld ') && l.includes(relayId.slice(-6)))) return;
+			verdicts.push(`round ${round}: ${child.name} left ${withholder.name} without judging it:\n${lines.join('\n')}`);
 		}
+		throw new Error(`the withholding was never the reason the child left:\n${verdicts.join('\n')}`);
 	});
 
 	it('a relaying listener that forges what it forwards is cut off, and its child hears the real speaker again', async () => {
@@ -276,6 +299,12 @@ describe.sequential('an audio room of two speakers and four listeners', () => {
 
 	it('a moderator mutes speaker B: B falls silent at every listener, A goes on', async () => {
 		await creator.memberAction('stage', b, 'Mute');
+		// On stage too: B's voice is muted at A whatever B's own code would send.
+		await waitSilent(creator.page, b, B);
+		await creator.page.waitForFunction(
+			(b) => (globalThis as unknown as { __stanzaAudio: { stage(): { speaker: string; heard: boolean }[] } }).__stanzaAudio.stage().some((v) => v.speaker === b && !v.heard),
+			b
+		);
 		for (const listener of remaining) {
 			await waitSilent(listener.page, b, B);
 			expect(await hears(listener.page, b, B, 500)).toBe(false);

@@ -56,6 +56,23 @@ export class RoomPage {
 			.catch((err: unknown) => `(trace unavailable: ${String(err)})`);
 	}
 
+	/**
+	 * Everything a failing test should say about this page: who it sees where (as drawn), what reached
+	 * it on the room topic, and its trace.
+	 */
+	async diagnose(): Promise<string> {
+		const seen = await this.page
+			.evaluate(() => {
+				const members = [...document.querySelectorAll<HTMLElement>('[data-testid=member]')].map(
+					(m) => `${m.closest('[data-testid]:not([data-testid=member])')?.getAttribute('data-testid')}:${m.dataset.peerId?.slice(-6)}:${m.dataset.role}`
+				);
+				const room = (globalThis as { __stanzaRoom?: { topic(): unknown } }).__stanzaRoom;
+				return `members ${members.join(' ')}; topic ${JSON.stringify(room?.topic() ?? null)}`;
+			})
+			.catch((err: unknown) => `(page unavailable: ${String(err)})`);
+		return `${this.name}: ${seen}\n${await this.trace()}`;
+	}
+
 	async title(): Promise<string> {
 		return (await this.page.getByTestId('room-title').textContent())?.trim() ?? '';
 	}

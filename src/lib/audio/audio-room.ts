@@ -3,7 +3,9 @@
  * them, packets forwarded verbatim, every decision local (tree-planner.ts).
  *
  * - Speakers (the verified stage) link to every other present speaker (the
- *   smaller PeerId dials) and encode their microphone once.
+ *   smaller PeerId dials) and encode their microphone once for the tree. A
+ *   speaker hears the others through the native WebRTC voice each stage link
+ *   also carries (stage-audio.ts: under the echo canceller), not the mixer.
  * - Listeners attach under the shallowest member with a free slot, keep a
  *   backup parent that cannot be in their own subtree, switch to it the
  *   moment their parent goes silent (PARENT_SILENCE_MS) or its link closes,
@@ -28,17 +30,21 @@ import type { TreeWire } from '../room/room-topic-protocol';
 import type { StanzaNode } from '../net/libp2p-node';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import type { AudioOutput } from './audio-output';
-import { LinkRefusedError, dialLink, serveLink, type MediaLink } from './media-link';
+import { LinkRefusedError, dialLink, serveLink, type MediaLink, type RemoteVoice } from './media-link';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
 import { Microphone, MicrophoneError, type MicFailure } from './microphone';
 import { verifiedDepths, type ClaimedPlace } from './advert-check';
 import { PacketSigner, PacketVerifier } from './packet-auth';
 import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type DecodedPacket } from './packet-codec';
+import type { StageAudio } from './stage-audio';
 import { StreamGuard } from './stream-guard';
 import { PARENT_SILENCE_MS, chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
 
 // Tree upkeep runs every 50 ms: a tenth of the silence threshold (PARENT_SILENCE_MS).
 const TICK_MS = 50;
+// A tick this late means our own thread stalled (a loaded CPU, a phone waking): the packets that
+// arrived meanwhile wait in the queue behind the tick, so silence is not judged on that tick.
+const STALLED_TICK_MS = 4 * TICK_MS;
 // A link with nothing to send for 100 ms sends a keep-alive, so its far end never mistakes quiet for death.
 const KEEPALIVE_MS = 100;
 // After a failed attach, leave that candidate alone for 5 s (it is full, gone, or refusing).
@@ -109,6 +115,9 @@ export class AudioRoom {
 	readonly #node: StanzaNode;
 	readonly #cipher: RoomCipher;
 	readonly #output: AudioOutput;
+	readonly #stage: StageAudio;
+	/** Our voice as stage links send it: a copy of the microphone's track, so self-mute can silence it alone. */
+	#voice: MediaStreamTrack | null = null;
 	readonly #events: AudioRoomEvents;
 	readonly #iceServers: RTCIceServer[];
 	readonly #me: string;
@@ -153,6 +162,9 @@ export class AudioRoom {
 	#withheldAt = -Infinity;
 	#judgeWithholdingAfter = 0;
 	#timer: ReturnType<typeof setInterval> | undefined;
+	#lastTickAt = 0;
+	#noParentTracedAt = -Infinity;
+	#judgeNextTick = false;
 	#advertTimer: ReturnType<typeof setTimeout> | undefined;
 	#lastAdvert = '';
 	#advertisedSending = false;
@@ -162,13 +174,14 @@ export class AudioRoom {
 	constructor(
 		session: RoomSession,
 		output: AudioOutput,
-		options: { capacity: number; iceServers: RTCIceServer[]; canSpeak?: boolean },
+		options: { capacity: number; iceServers: RTCIceServer[]; canSpeak?: boolean; stage: StageAudio },
 		events: AudioRoomEvents
 	) {
 		this.#session = session;
 		this.#node = session.node;
 		this.#cipher = session.cipher;
 		this.#output = output;
+		this.#stage = options.stage;
 		this.#events = events;
 		this.#iceServers = options.iceServers;
 		this.capacity = options.capacity;
@@ -177,6 +190,7 @@ export class AudioRoom {
 		this.#verifier = new PacketVerifier(session.room.roomId);
 		// Our own voice joins the same report, measured the same way: the ring on our card and the meter by the mic.
 		output.onLevels = (levels) => {
+			for (const [peerId, level] of this.#stage.levels()) levels.set(peerId, level);
 			if (this.#mic && this.micState === 'on') levels.set(this.#me, this.#selfMuted ? 0 : this.#mic.level.take());
 			events.onLevels(levels);
 		};
@@ -204,6 +218,7 @@ export class AudioRoom {
 		// Every presence message of ours says how far our stream has come, so replays of it are refused.
 		this.#session.setStreamMark(() => (this.#speaker ? { start: this.#streamStart, mark: this.#seq } : undefined));
 		await this.#onView(this.#session.room.view);
+		this.#lastTickAt = performance.now();
 		this.#timer = setInterval(() => this.#tick(), TICK_MS);
 	}
 
@@ -217,7 +232,9 @@ export class AudioRoom {
 		audioRooms.get(this.#node)?.delete(this.#session.room.roomId);
 		this.#mic?.close();
 		this.#mic = null;
+		this.#setVoice(null);
 		for (const info of this.#links()) info.link.close();
+		this.#stage.close();
 		await this.#output.close();
 	}
 
@@ -233,6 +250,7 @@ export class AudioRoom {
 	setSelfMuted(muted: boolean): void {
 		this.#selfMuted = muted;
 		this.#mic?.setMuted(muted);
+		if (this.#voice) this.#voice.enabled = !muted;
 		this.#advertise();
 	}
 
@@ -264,6 +282,7 @@ export class AudioRoom {
 			this.#markedFrom.delete(peerId);
 		}
 		this.#allowed = allowed;
+		for (const info of this.#speakerLinks.values()) this.#stage.setHeard(info.link.peerId, this.#heard(info.link.peerId));
 		// Out of the room is out of the audio: every link with a removed or banned member closes now.
 		for (const info of this.#links()) {
 			const peer = info.link.peerId;
@@ -290,6 +309,7 @@ export class AudioRoom {
 		if (!micWanted && this.#mic) {
 			this.#mic.close();
 			this.#mic = null;
+			this.#setVoice(null);
 			this.micState = 'off';
 		}
 		this.#advertise();
@@ -303,6 +323,7 @@ export class AudioRoom {
 		// An open microphone that sends nothing is closed and opened afresh.
 		this.#mic?.close();
 		this.#mic = null;
+		this.#setVoice(null);
 		void this.#openMic();
 	}
 
@@ -328,6 +349,7 @@ export class AudioRoom {
 			}
 			mic.setMuted(this.#selfMuted);
 			this.#mic = mic;
+			this.#setVoice(mic.track?.clone() ?? null);
 			this.#micOpenedAt = performance.now();
 			// Still 'starting': 'on' once the first frame is encoded (#watchMic).
 		} catch (err) {
@@ -341,6 +363,7 @@ export class AudioRoom {
 		if (this.#mic !== mic) return;
 		mic.close();
 		this.#mic = null;
+		this.#setVoice(null);
 		this.micState = reason;
 		traceEvent('audio: mic', `failed: ${reason}`);
 		this.#advertise();
@@ -359,6 +382,27 @@ export class AudioRoom {
 		traceEvent('audio: mic', `${this.micState} → ${state}`);
 		this.micState = state;
 		this.#events.onChange();
+	}
+
+	/** What our stage links send as our voice from now on (null: nothing). */
+	#setVoice(track: MediaStreamTrack | null): void {
+		if (track === this.#voice) return;
+		this.#voice?.stop();
+		this.#voice = track;
+		if (track) track.enabled = !this.#selfMuted;
+		for (const info of this.#speakerLinks.values()) info.link.sendVoice(track);
+	}
+
+	/** A fellow speaker's voice arrived on its stage link: heard there from now on, not through the mixer. */
+	#hearVoice(speaker: string, voice: RemoteVoice): void {
+		if (this.#stopped) return;
+		this.#output.drop(speaker);
+		this.#stage.play(speaker, voice, this.#heard(speaker));
+	}
+
+	/** Whether the verified room lets `peerId` be heard now (on stage, not muted by a moderator). */
+	#heard(peerId: string): boolean {
+		return this.#allowed.get(this.#tagOf(peerId)) === peerId;
 	}
 
 	#sendOwn(payload: Uint8Array, captureTs: number): void {
@@ -425,7 +469,8 @@ export class AudioRoom {
 			const now = performance.now();
 			from.audioAt = now;
 			for (const child of this.#children.values()) if (child !== from && child.link.send(bytes)) child.lastSentAt = now;
-			this.#output.push(speaker, packet);
+			// A fellow speaker's voice plays from its native track when its stage link carries one (#hearVoice).
+			if (!this.#stage.has(speaker)) this.#output.push(speaker, packet);
 		});
 	}
 
@@ -487,9 +532,15 @@ export class AudioRoom {
 			this.#speakerLinks.get(link.peerId)?.link.close();
 			this.#speakerLinks.set(link.peerId, info);
 			link.onClose = () => {
-				if (this.#speakerLinks.get(link.peerId) === info) this.#speakerLinks.delete(link.peerId);
+				if (this.#speakerLinks.get(link.peerId) === info) {
+					this.#speakerLinks.delete(link.peerId);
+					this.#stage.stop(link.peerId);
+				}
 				this.#events.onChange();
 			};
+			link.sendVoice(this.#voice);
+			link.onVoice = (voice) => this.#hearVoice(link.peerId, voice);
+			if (link.remoteVoice) this.#hearVoice(link.peerId, link.remoteVoice);
 		} else if (link.role === 'standby') {
 			this.#standbys.get(link.peerId)?.link.close();
 			this.#standbys.set(link.peerId, info);
@@ -559,8 +610,19 @@ export class AudioRoom {
 	#tick(): void {
 		if (this.#stopped) return;
 		const now = performance.now();
+		const late = now - this.#lastTickAt;
+		this.#lastTickAt = now;
 		for (const [peerId, until] of this.#avoid) if (until < now) this.#avoid.delete(peerId);
 		this.#keepAlive(now);
+		// Judged at the next tick instead, after what queued up behind this one (a background tab, whose
+		// every tick is late, still judges every other tick).
+		if (late > STALLED_TICK_MS && !this.#judgeNextTick) {
+			this.#judgeNextTick = true;
+			if (late > 1_000) traceEvent('audio: stalled', `no tick for ${Math.round(late)} ms: silence judged at the next`);
+			return;
+		}
+		this.#judgeNextTick = false;
+		this.#reclaimSilentChildren(now);
 		if (this.#speaker) {
 			this.#watchMic(now);
 			this.#linkSpeakers();
@@ -574,7 +636,10 @@ export class AudioRoom {
 		for (const info of this.#links()) {
 			if (now - info.lastSentAt >= KEEPALIVE_MS && info.link.send(KEEPALIVE)) info.lastSentAt = now;
 		}
-		// A child that went silent (tab closed without a goodbye, network gone) frees its slot.
+	}
+
+	/** A child that went silent (tab closed without a goodbye, network gone) frees its slot. */
+	#reclaimSilentChildren(now: number): void {
 		for (const info of [...this.#children.values(), ...this.#standbys.values()]) {
 			if (now - info.link.lastReceivedAt > CHILD_SILENCE_MS) info.link.close();
 		}
@@ -625,6 +690,10 @@ export class AudioRoom {
 						? backup
 						: chooseParent(this.#me, adverts.values(), new Set(this.#avoid.keys()), { lookup });
 			if (target) void this.#attach(target.peerId, target.depth!, this.#lostParent ?? undefined);
+			else if (now - this.#noParentTracedAt > 5_000) {
+				this.#noParentTracedAt = now;
+				traceEvent('audio: no parent', `no free slot among ${adverts.size} adverts (${this.#avoid.size} avoided)`);
+			}
 			return;
 		}
 		const backup = chooseBackup(self, [...adverts.values()].filter((a) => !this.#avoid.has(a.peerId)), lookup);

@@ -3,6 +3,12 @@
  * libp2p's, which libp2p may prune at any time) carrying a single unordered,
  * no-retransmit data channel. Audio packets are forwarded on it as they are;
  * a late packet is worth nothing, so nothing is ever retransmitted or queued.
+ *
+ * A link between two speakers also carries each one's voice as a native
+ * WebRTC audio track (one sendrecv transceiver, negotiated with the data
+ * channel in the same offer): that is what a speaker hears the stage through
+ * (stage-audio.ts), while the data channel still brings the signed packets it
+ * relays to its own listeners.
  */
 import type { Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
@@ -17,6 +23,12 @@ const SETUP_TIMEOUT_MS = 10_000;
 
 /** How this end sees the other: its parent, its child, a standby child held in reserve, a fellow speaker. */
 export type LinkRole = 'parent' | 'child' | 'standby' | 'speaker';
+
+/** A fellow speaker's voice as WebRTC delivers it. */
+export interface RemoteVoice {
+	track: MediaStreamTrack;
+	receiver: RTCRtpReceiver;
+}
 
 export class LinkRefusedError extends Error {
 	override name = 'LinkRefusedError';
@@ -33,8 +45,12 @@ export class MediaLink {
 	dropped = 0;
 	onPacket: (bytes: Uint8Array) => void = () => {};
 	onClose: () => void = () => {};
+	/** A stage link: the far end's voice arrived as a native track (it may come before the link is adopted). */
+	onVoice: (voice: RemoteVoice) => void = () => {};
 	readonly #pc: RTCPeerConnection;
 	readonly #channel: RTCDataChannel;
+	#voice: RTCRtpTransceiver | null = null;
+	#remoteVoice: RemoteVoice | null = null;
 	#closed = false;
 
 	constructor(peerId: string, role: LinkRole, pc: RTCPeerConnection) {
@@ -55,6 +71,35 @@ export class MediaLink {
 		pc.onconnectionstatechange = () => {
 			if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.close();
 		};
+		if (role === 'speaker') {
+			pc.ontrack = (event) => {
+				if (event.track.kind !== 'audio' || this.#closed) return;
+				this.#remoteVoice = { track: event.track, receiver: event.receiver };
+				this.onVoice(this.#remoteVoice);
+			};
+		}
+	}
+
+	/** The dialing speaker offers a voice both ways. */
+	offerVoice(): void {
+		this.#voice = this.#pc.addTransceiver('audio', { direction: 'sendrecv' });
+	}
+
+	/** The answering speaker takes the offered voice and sends its own back (call between the offer and the answer). */
+	answerVoice(): void {
+		this.#voice = this.#pc.getTransceivers().find((t) => t.receiver.track.kind === 'audio') ?? null;
+		if (this.#voice) this.#voice.direction = 'sendrecv';
+	}
+
+	/** The far end's voice, once its track arrived; null on a tree link or before. */
+	get remoteVoice(): RemoteVoice | null {
+		return this.#remoteVoice;
+	}
+
+	/** What we send as our voice on a stage link (null: nothing, as when the microphone is closed). No renegotiation. */
+	sendVoice(track: MediaStreamTrack | null): void {
+		if (!this.#voice || this.#closed || this.#voice.sender.track === track) return;
+		this.#voice.sender.replaceTrack(track).catch(() => {}); // a link closing meanwhile: nothing to send on
 	}
 
 	get open(): boolean {
@@ -122,6 +167,7 @@ export async function dialLink(
 		if (reply.t !== 'accept') throw new SignalError('expected accept or refuse');
 		const pc = new RTCPeerConnection({ iceServers: ctx.iceServers });
 		link = new MediaLink(peerId, as === 'speaker' ? 'speaker' : 'parent', pc);
+		if (as === 'speaker') link.offerVoice();
 		trickle(pc, s);
 		await pc.setLocalDescription(await pc.createOffer());
 		await send(s, { t: 'offer', sdp: pc.localDescription!.sdp });
@@ -168,6 +214,7 @@ export async function serveLink(
 		const offer = await receive(s);
 		if (offer.t !== 'offer') throw new SignalError('expected an offer');
 		await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+		if (verdict.role === 'speaker') link.answerVoice();
 		await pc.setLocalDescription(await pc.createAnswer());
 		await send(s, { t: 'answer', sdp: pc.localDescription!.sdp });
 		await negotiate(pc, link, s, null);

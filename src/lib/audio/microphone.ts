@@ -120,6 +120,11 @@ export class Microphone {
 		}
 	}
 
+	/** The microphone's own track (for the stage's native audio, stage-audio.ts); null once closed. */
+	get track(): MediaStreamTrack | null {
+		return this.#closed ? null : (this.#stream.getAudioTracks()[0] ?? null);
+	}
+
 	/** Self-mute: frames are dropped before they leave this device. */
 	setMuted(muted: boolean): void {
 		this.#muted = muted;

@@ -155,17 +155,19 @@ export class RoomState {
 			return;
 		}
 		this.audio = { ...this.audio, status: 'starting', canSpeak: support.speak.ok };
-		const [{ AudioOutput }, { AudioRoom }, { relayCapacity, RELAY_CAPACITY_KEY }] = await Promise.all([
+		const [{ AudioOutput }, { AudioRoom }, { StageAudio }, { relayCapacity, RELAY_CAPACITY_KEY }] = await Promise.all([
 			import('../audio/audio-output'),
 			import('../audio/audio-room'),
+			import('../audio/stage-audio'),
 			import('../audio/relay-budget')
 		]);
 		const output = await AudioOutput.create();
+		const stage = new StageAudio(output.context);
 		const connection = (navigator as Navigator & { connection?: { type?: string; saveData?: boolean } }).connection;
 		const audio = new AudioRoom(
 			session,
 			output,
-			{ capacity: relayCapacity(localStorage.getItem(RELAY_CAPACITY_KEY), connection), iceServers: this.#deps.iceServers ?? [], canSpeak: support.speak.ok },
+			{ capacity: relayCapacity(localStorage.getItem(RELAY_CAPACITY_KEY), connection), iceServers: this.#deps.iceServers ?? [], canSpeak: support.speak.ok, stage },
 			{
 				onChange: () => this.#refreshAudio(),
 				onLevels: (levels) => {
@@ -191,7 +193,12 @@ export class RoomState {
 		// Diagnostics (and the end-to-end tests): decoded frames and the tree as this page sees it.
 		const { captureTaps } = await import('../audio/microphone');
 		(globalThis as { __stanzaAudio?: unknown }).__stanzaAudio = {
-			tap: output.tap.bind(output),
+			// Decoded frames from the mixer and, on stage, the fellow speakers' native voices as played.
+			tap: (fn: (speaker: string, samples: Float32Array) => void) => {
+				output.tap(fn);
+				stage.tap(fn);
+			},
+			stage: () => stage.paths(),
 			captureTap: (fn: (samples: Float32Array, wallMs: number) => void) => captureTaps.add(fn),
 			stats: () => output.stats(),
 			tree: () => audio.snapshot(),

@@ -1,0 +1,159 @@
+/**
+ * What a speaker hears of the stage: every fellow speaker's voice as the
+ * native WebRTC audio track their stage link carries (media-link.ts), played
+ * by a media element of its own.
+ *
+ * Why not the Web Audio mixer every listener uses (audio-output.ts): Chromium
+ * cancels echo only against audio it renders for WebRTC remote tracks, not
+ * against Web Audio output, so a speaker on a loudspeaker would send the
+ * others back into the room. A remote track played this way is the echo
+ * canceller's reference, and comes with WebRTC's own jitter buffer (NetEq) and
+ * loss concealment. See docs/AUDIO.md.
+ *
+ * Who may be heard is the caller's business (the verified stage, moderator
+ * mutes): a voice not heard is muted here, whatever its sender's code does.
+ */
+import type { FrameTap } from './audio-output';
+import type { RemoteVoice } from './media-link';
+
+// Diagnostics only (tests, bench): the tap reads each voice every 20 ms, one frame.
+const TAP_EVERY_MS = 20;
+const TAP_SAMPLES = 1024;
+
+interface Voice extends RemoteVoice {
+	element: HTMLAudioElement;
+	heard: boolean;
+	/** Analysis for taps, made only while someone taps. */
+	analyser?: { source: MediaStreamAudioSourceNode; node: AnalyserNode };
+}
+
+/** One speaker's voice as played, for diagnostics: it proves the path the echo canceller covers. */
+export interface VoicePath {
+	speaker: string;
+	/** Played by a media element whose source is the remote track itself. */
+	mediaElement: boolean;
+	playing: boolean;
+	heard: boolean;
+	track: MediaStreamTrackState;
+}
+
+export class StageAudio {
+	readonly #context: AudioContext;
+	readonly #voices = new Map<string, Voice>();
+	readonly #taps = new Set<FrameTap>();
+	#tapTimer: ReturnType<typeof setInterval> | undefined;
+
+	/** `context` is only used to analyse voices for taps. */
+	constructor(context: AudioContext) {
+		this.#context = context;
+	}
+
+	/** Plays `speaker`'s voice from now on (replacing one before it), heard or not as said. */
+	play(speaker: string, voice: RemoteVoice, heard: boolean): void {
+		if (this.#voices.get(speaker)?.track === voice.track) return this.setHeard(speaker, heard);
+		this.stop(speaker);
+		const element = new Audio();
+		element.autoplay = true;
+		element.srcObject = new MediaStream([voice.track]);
+		element.muted = !heard;
+		const entry: Voice = { ...voice, element, heard };
+		this.#voices.set(speaker, entry);
+		voice.track.addEventListener('ended', () => this.#voices.get(speaker) === entry && this.stop(speaker), { once: true });
+		this.#start(entry);
+		if (this.#taps.size > 0) this.#analyse(entry);
+	}
+
+	/** Whether `speaker`'s voice comes through a stage link (then it is not played anywhere else). */
+	has(speaker: string): boolean {
+		return this.#voices.has(speaker);
+	}
+
+	setHeard(speaker: string, heard: boolean): void {
+		const voice = this.#voices.get(speaker);
+		if (!voice || voice.heard === heard) return;
+		voice.heard = heard;
+		voice.element.muted = !heard;
+	}
+
+	stop(speaker: string): void {
+		const voice = this.#voices.get(speaker);
+		if (!voice) return;
+		this.#voices.delete(speaker);
+		voice.element.pause();
+		voice.element.srcObject = null;
+		voice.analyser?.source.disconnect();
+		if (this.#voices.size === 0) this.#stopTapping();
+	}
+
+	/** Each heard voice's level (0–1, from the RTP audio-level header WebRTC reads anyway: no decoding here). */
+	levels(): Map<string, number> {
+		const levels = new Map<string, number>();
+		for (const [speaker, voice] of this.#voices) {
+			if (!voice.heard) continue;
+			const [source] = voice.receiver.getSynchronizationSources();
+			// The header gives the last packet's level relative to full scale; a sine's RMS is its peak/√2.
+			if (source?.audioLevel !== undefined) levels.set(speaker, source.audioLevel / Math.SQRT2);
+		}
+		return levels;
+	}
+
+	/** For diagnostics and tests: how each voice is rendered. */
+	paths(): VoicePath[] {
+		return [...this.#voices].map(([speaker, v]) => ({
+			speaker,
+			mediaElement: v.element.srcObject instanceof MediaStream && v.element.srcObject.getTracks().includes(v.track),
+			playing: !v.element.paused,
+			heard: !v.element.muted,
+			track: v.track.readyState
+		}));
+	}
+
+	/** Every 20 ms of every heard voice as played (diagnostics and tests: tone detection). */
+	tap(listener: FrameTap): () => void {
+		this.#taps.add(listener);
+		for (const voice of this.#voices.values()) this.#analyse(voice);
+		return () => {
+			this.#taps.delete(listener);
+			if (this.#taps.size === 0) this.#stopTapping();
+		};
+	}
+
+	close(): void {
+		for (const speaker of [...this.#voices.keys()]) this.stop(speaker);
+	}
+
+	/** Browsers may refuse to play before a gesture: then the next one anywhere on the page starts it. */
+	#start(voice: Voice): void {
+		voice.element.play().catch(() => {
+			const retry = () => {
+				if ([...this.#voices.values()].includes(voice)) void voice.element.play().catch(() => {});
+			};
+			document.addEventListener('pointerdown', retry, { once: true });
+			document.addEventListener('keydown', retry, { once: true });
+		});
+	}
+
+	#analyse(voice: Voice): void {
+		if (!voice.analyser) {
+			const source = this.#context.createMediaStreamSource(new MediaStream([voice.track]));
+			const node = new AnalyserNode(this.#context, { fftSize: TAP_SAMPLES });
+			source.connect(node);
+			voice.analyser = { source, node };
+		}
+		this.#tapTimer ??= setInterval(() => this.#readTaps(), TAP_EVERY_MS);
+	}
+
+	#readTaps(): void {
+		for (const [speaker, voice] of this.#voices) {
+			if (!voice.heard || !voice.analyser) continue;
+			const samples = new Float32Array(TAP_SAMPLES);
+			voice.analyser.node.getFloatTimeDomainData(samples);
+			for (const tap of this.#taps) tap(speaker, samples);
+		}
+	}
+
+	#stopTapping(): void {
+		clearInterval(this.#tapTimer);
+		this.#tapTimer = undefined;
+	}
+}
