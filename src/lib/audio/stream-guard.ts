@@ -112,15 +112,17 @@ function setBit(words: Uint32Array, i: number): void {
 	words[i >>> 5] |= 1 << (i & 31);
 }
 
-/** Moves every bit `n` places up (older); bits past the window fall off. */
+/** Moves every bit `n` places up (older); bits past the window fall off. Word by word: 8 steps per packet. */
 function shift(words: Uint32Array, n: number): void {
 	if (n >= WINDOW) {
 		words.fill(0);
 		return;
 	}
-	for (let i = WINDOW - 1; i >= 0; i--) {
-		const from = i - n;
-		if (from >= 0 && bit(words, from)) words[i >>> 5] |= 1 << (i & 31);
-		else words[i >>> 5] &= ~(1 << (i & 31));
+	const whole = n >>> 5;
+	const part = n & 31;
+	for (let i = words.length - 1; i >= 0; i--) {
+		const low = i - whole >= 0 ? words[i - whole] : 0;
+		const lower = i - whole - 1 >= 0 ? words[i - whole - 1] : 0;
+		words[i] = part === 0 ? low : ((low << part) | (lower >>> (32 - part))) >>> 0;
 	}
 }

@@ -123,6 +123,9 @@ export class RoomState {
 			if (saved) await doc.applyUpdate(saved, 'storage').catch(() => {});
 			for (const epochKey of await this.#deps.store.loadKeys(roomId).catch(() => [])) await keys.add(epochKey);
 			this.#keys = keys;
+			// Out already on the device: nothing new to keep at once when the first refresh says so.
+			const me = node.peerId.toString();
+			this.#wasOut = doc.view.removed.has(me) || doc.view.banned.has(me);
 			doc.subscribe(() => this.#refresh());
 			doc.doc.on('update', () => this.#scheduleSave());
 			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
