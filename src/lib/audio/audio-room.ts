@@ -59,6 +59,8 @@ const KEEPALIVE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 
 const ACTIVATE = encodePacket({ flags: FLAG_DTX | FLAG_MARKER, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
 /** Sent by a parent to its children when it lost its own parent: "no audio for a moment, I am repairing". */
 const REPAIRING = encodePacket({ flags: FLAG_MARKER, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+/** Sent on every link as the page closes: "I am gone", so the far end repairs now instead of after a silence. */
+const GOODBYE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 1, captureTs: 0, payload: new Uint8Array() });
 // A parent that sends keep-alives but no audio while a speaker is sending is withholding it:
 // treated as failed after 800 ms without audio (one silence threshold and a bit), 100 ms more per
 // level of depth, so that the member right below a withholder moves first and tells its own
@@ -236,6 +238,14 @@ export class AudioRoom {
 		for (const info of this.#links()) info.link.close();
 		this.#stage.close();
 		await this.#output.close();
+	}
+
+	/**
+	 * The page is closing: says goodbye on every link, synchronously (a data channel's send is), so
+	 * children repair and parents free the slot now; the page's end closes the connections.
+	 */
+	hangUp(): void {
+		for (const info of this.#links()) info.link.send(GOODBYE);
 	}
 
 	/** Every audio link this member holds. */
@@ -431,6 +441,11 @@ export class AudioRoom {
 			return; // malformed: dropped
 		}
 		if (packet.speakerTag === CONTROL_TAG) {
+			if (packet.seq === 1 && packet.flags === FLAG_DTX) {
+				// The far end is closing (a hostile one can only end its own link with us this way).
+				traceEvent('audio: goodbye', `${from.link.role} ${shortId(from.link.peerId)} closed`);
+				return from.link.close();
+			}
 			if (packet.flags & FLAG_MARKER && packet.flags & FLAG_DTX && from.link.role === 'standby') this.#activate(from);
 			else if (packet.flags & FLAG_MARKER && from === this.#parent) from.repairingAt = performance.now();
 			return; // otherwise link liveness only

@@ -13,7 +13,7 @@
  *                             bit 1 marker: benchmarks mark the frame that carries a click
  *                             bits 2–7 reserved, must be 0
  *    2       4    speakerTag  first 4 bytes of SHA-256(speaker's PeerId string);
- *                             0 is a link-local control packet (keep-alive, activate)
+ *                             0 is a link-local control packet (keep-alive, activate, repairing, goodbye)
  *    6       4    seq         +1 per packet the speaker sends, wraps at 2^32
  *   10       4    captureTs   capture time of the frame's first sample in 48 kHz
  *                             sample units, wraps at 2^32 (as in RTP)

@@ -288,6 +288,11 @@ export class RoomState {
 	end = () => this.#op({ kind: 'end' });
 
 	/** Leaves quietly (others see it within 2 s); the room stays on this device. */
+	/** The page is closing: what can be said synchronously is said now (the audio links' goodbye), then leave(). */
+	hangUp(): void {
+		this.#audio?.hangUp();
+	}
+
 	async leave(): Promise<void> {
 		this.#stopped = true;
 		clearTimeout(this.#saveTimer);
