@@ -37,7 +37,8 @@ export default defineConfig({
 					include: ['tests/**/*.e2e.ts'],
 					environment: 'node',
 					// Each file drives several Chromium pages and a relay: on 2 cores,
-					// running files side by side only makes them flaky.
+					// running files side by side only makes them flaky. For the same reason
+					// `npm test` runs them after the unit tests, not beside them.
 					fileParallelism: false,
 					testTimeout: 120_000,
 					hookTimeout: 60_000,

@@ -8,10 +8,10 @@
  *   plus the AudioContext's reported output latency. All pages share one
  *   machine clock (performance.timeOrigin + now).
  * - addedMsPerHop: median difference between consecutive depths.
- * - stageMs: the same bursts from one speaker to a second speaker on stage, who
+ * - speakerToSpeakerMs: the same bursts from one speaker to a second speaker on stage, who
  *   hears them through the native WebRTC voice of their stage link
  *   (stage-audio.ts), timestamped as they enter the page's audio graph; plus
- *   the AudioContext's reported output latency, given apart as outputMs
+ *   the AudioContext's reported output latency, given apart as outputLatencyMs
  *   (baseLatency + outputLatency, which is 0 on a machine without a sound card).
  * - joinToFirstAudioMs: opening the room link in a fresh profile until the
  *   first decoded frame of the speaker's sound.
@@ -37,7 +37,7 @@ import { hostileHooks } from '../tests/support/hostile-hooks';
 import { RoomPage } from '../tests/support/room-page';
 import { writeBurstWav, writeToneWav } from '../tests/support/tone.js';
 
-const GOALS = { stageMs: 80, e2eMsAtDepth3: 60, addedMsPerHop: 5, joinToFirstAudioMs: 1500, repairGapMs: 500 };
+const GOALS = { speakerToSpeakerMs: 80, e2eMsAtDepth3: 60, addedMsPerHop: 5, joinToFirstAudioMs: 1500, repairGapMs: 500 };
 const median = (xs: number[]) => {
 	const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
 	if (s.length === 0) return NaN;
@@ -160,8 +160,8 @@ it('measures the audio tree', async () => {
 		await stageHost.page.waitForTimeout(8_000); // a measurement window, as above
 		const stageSent = await onsets(stageHost.page);
 		const stageGot = await onsets(stageGuest.page);
-		const stageMs = round(median(stageGot.map((t) => t - Math.max(...stageSent.filter((s) => s <= t && t - s < 400))).filter((x) => x >= 0)));
-		const outputMs = round(await stageGuest.page.evaluate(() => (globalThis as unknown as { __stanzaAudio: { latencyMs(): number } }).__stanzaAudio.latencyMs()));
+		const speakerToSpeakerMs = round(median(stageGot.map((t) => t - Math.max(...stageSent.filter((s) => s <= t && t - s < 400))).filter((x) => x >= 0)));
+		const outputLatencyMs = round(await stageGuest.page.evaluate(() => (globalThis as unknown as { __stanzaAudio: { latencyMs(): number } }).__stanzaAudio.latencyMs()));
 		for (const p of [stageHost, stageGuest]) await p.page.context().close();
 
 		// —— repair gap: speaker → relay → leaf; the relay's tab is closed ——
@@ -245,8 +245,8 @@ it('measures the audio tree', async () => {
 		const relayCpuPctPerStream = round(((busy - idle) / 4) * 100);
 
 		const results = {
-			stageMs,
-			outputMs,
+			speakerToSpeakerMs,
+			outputLatencyMs,
 			e2eMsByDepth,
 			addedMsPerHop,
 			joinToFirstAudioMs: Math.round(median(joins)),
@@ -255,7 +255,7 @@ it('measures the audio tree', async () => {
 			relayCpuPctPerStream,
 			goals: GOALS,
 			met: {
-				stageMs: stageMs <= GOALS.stageMs,
+				speakerToSpeakerMs: speakerToSpeakerMs <= GOALS.speakerToSpeakerMs,
 				e2eMsAtDepth3: e2eMsByDepth['3'] <= GOALS.e2eMsAtDepth3,
 				addedMsPerHop: addedMsPerHop <= GOALS.addedMsPerHop,
 				joinToFirstAudioMs: median(joins) <= GOALS.joinToFirstAudioMs,
@@ -268,9 +268,9 @@ it('measures the audio tree', async () => {
 		mkdirSync('bench/results', { recursive: true });
 		writeFileSync('bench/results/audio.json', JSON.stringify(results, null, 2) + '\n');
 		console.log(`
-audio benchmark (medians, real Chromium on loopback; each figure includes outputMs):
-  stageMs               ${stageMs}   (speaker → speaker, native voice; goal ≤ ${GOALS.stageMs}; ${stageGot.length} bursts)
-  outputMs              ${outputMs}   (the AudioContext's baseLatency + outputLatency)
+audio benchmark (medians, real Chromium on loopback; each figure includes outputLatencyMs):
+  speakerToSpeakerMs    ${speakerToSpeakerMs}   (speaker → speaker, native voice; goal ≤ ${GOALS.speakerToSpeakerMs}; ${stageGot.length} bursts)
+  outputLatencyMs       ${outputLatencyMs}   (the AudioContext's baseLatency + outputLatency)
   e2eMsByDepth          ${JSON.stringify(e2eMsByDepth)}   (goal ≤ ${GOALS.e2eMsAtDepth3} at depth 3)
   addedMsPerHop         ${addedMsPerHop}   (goal ≤ ${GOALS.addedMsPerHop})
   joinToFirstAudioMs    ${results.joinToFirstAudioMs}   (goal ≤ ${GOALS.joinToFirstAudioMs}; ${failedJoins} of 5 joins heard nothing in 60 s)
