@@ -86,8 +86,16 @@ export async function waitHears(page: Page, speaker: string, hz: number, timeout
 			[speaker, hz] as const,
 			{ timeout, polling: 50 }
 		)
-		.catch(() => {
-			throw new Error(`no ${hz} Hz from …${speaker.slice(-6)} within ${timeout} ms`);
+		.catch(async () => {
+			// What the page says it did with its audio, and where it sits: the failure explains itself.
+			const account = await page
+				.evaluate(() => {
+					const g = globalThis as unknown as { __stanzaTrace?: unknown; __stanzaAudio?: { tree(): unknown } };
+					const lines = String(g.__stanzaTrace ?? '').split('\n').filter((l) => l.includes('audio'));
+					return `${JSON.stringify(g.__stanzaAudio?.tree() ?? null)}\n${lines.slice(-20).join('\n')}`;
+				})
+				.catch((err: unknown) => `(page unavailable: ${String(err)})`);
+			throw new Error(`no ${hz} Hz from …${speaker.slice(-6)} within ${timeout} ms; this page's tree and audio trace:\n${account}`);
 		});
 }
 

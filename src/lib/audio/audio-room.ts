@@ -676,6 +676,7 @@ export class AudioRoom {
 		const withholding = parent && !silent && this.#withholding(parent, now);
 		if (parent && (silent || withholding)) {
 			if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} sends keep-alives but no audio: repairing around it`);
+			else traceEvent('audio: parent lost', `${shortId(parent.link.peerId)}: ${parent.link.open ? `silent for ${Math.round(now - parent.link.lastReceivedAt)} ms` : 'link closed'}`);
 			parent.link.onClose = () => {};
 			parent.link.close();
 			this.#avoidFor(parent.link.peerId, RETRY_CANDIDATE_AFTER_MS);
@@ -707,7 +708,8 @@ export class AudioRoom {
 			if (target) void this.#attach(target.peerId, target.depth!, this.#lostParent ?? undefined);
 			else if (now - this.#noParentTracedAt > 5_000) {
 				this.#noParentTracedAt = now;
-				traceEvent('audio: no parent', `no free slot among ${adverts.size} adverts (${this.#avoid.size} avoided)`);
+				const unverified = [...adverts.values()].filter((a) => a.depth === null && a.children < a.capacity).length;
+				traceEvent('audio: no parent', `no free slot among ${adverts.size} adverts (${this.#avoid.size} avoided, ${unverified} free but with a depth their chain does not confirm)`);
 			}
 			return;
 		}
