@@ -287,12 +287,12 @@ export class RoomState {
 	editDetails = (details: { title?: string; description?: string; visibility?: Visibility }) => this.#op({ kind: 'meta', ...details });
 	end = () => this.#op({ kind: 'end' });
 
-	/** Leaves quietly (others see it within 2 s); the room stays on this device. */
 	/** The page is closing: what can be said synchronously is said now (the audio links' goodbye), then leave(). */
 	hangUp(): void {
 		this.#audio?.hangUp();
 	}
 
+	/** Leaves quietly (others see it within 2 s); the room stays on this device. */
 	async leave(): Promise<void> {
 		this.#stopped = true;
 		clearTimeout(this.#saveTimer);
