@@ -191,9 +191,11 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 			await waitRepaired(orphan.page, closedId, a, A);
 			// The silence measured on the orphan's own clock, from its last frame before to its first after.
 			const gap = await longestGap(orphan.page, a, A);
-			// The goal is a second, and an unloaded repair takes ~0.55 s (npm run bench:audio). Ten tabs
-			// share two cores here; a repair that waits for the dead link's ICE timeout (15–30 s) fails it.
-			expect(gap, `repair gap at ${orphan.name}`).toBeLessThan(5_000);
+			// The goal is half a second, and an unloaded repair takes ~0.6 s (npm run bench:audio, where
+			// speed is measured). Six real-time tabs share two cores here: when the standby cannot take the
+			// orphan, a fresh WebRTC link took 5.0 s in one run. The bound catches a repair that waits for
+			// the dead link's ICE timeout (15–30 s) instead of repairing on its own.
+			expect(gap, `repair gap at ${orphan.name}`).toBeLessThan(8_000);
 		}
 	});
 
