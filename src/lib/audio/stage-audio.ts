@@ -8,7 +8,7 @@
  * against Web Audio output, so a speaker on a loudspeaker would send the
  * others back into the room. A remote track played this way is the echo
  * canceller's reference, and comes with WebRTC's own jitter buffer (NetEq) and
- * loss concealment. See docs/AUDIO.md.
+ * loss concealment. The platform facts: docs/ARCHITECTURE.md, "Speakers hear each other natively".
  *
  * Who may be heard is the caller's business (the verified stage, moderator
  * mutes): a voice not heard is muted here, whatever its sender's code does.
