@@ -75,6 +75,22 @@ export class TokenBuckets {
 		return true;
 	}
 
+	/**
+	 * Drops the buckets that have refilled by `nowMs`: a full bucket is the
+	 * same as none, so this changes no answer, only memory (keys that are
+	 * not peers, such as client IPs, never "leave").
+	 *
+	 * @param {number} nowMs
+	 */
+	prune(nowMs) {
+		for (const [key, bucket] of this.#buckets) {
+			const elapsed = Math.max(0, nowMs - bucket.at) / 1000;
+			const full =
+				bucket.messages + elapsed * this.#messageRate >= this.#messageBurst && bucket.bytes + elapsed * this.#byteRate >= this.#byteBurst;
+			if (full) this.#buckets.delete(key);
+		}
+	}
+
 	/** @param {string} key a peer that left: its state goes with it */
 	forget(key) {
 		this.#buckets.delete(key);

@@ -33,6 +33,18 @@ describe('TokenBuckets', () => {
 		expect(buckets.size).toBe(0);
 	});
 
+	it('prunes only buckets that have refilled, which changes no answer', () => {
+		const buckets = new TokenBuckets({ messageRate: 1, byteRate: 1000, maxMessageBytes: 10 });
+		for (let i = 0; i < BURST_SECONDS; i++) buckets.take('busy', 1, 0);
+		buckets.take('idle', 1, 0);
+		buckets.prune(1_000); // 'idle' is full again after 1 s; 'busy' has one token of BURST_SECONDS
+		expect(buckets.size).toBe(1);
+		expect(buckets.take('busy', 1, 1_000)).toBe(true);
+		expect(buckets.take('busy', 1, 1_000)).toBe(false);
+		buckets.prune(1_000 + BURST_SECONDS * 1_000);
+		expect(buckets.size).toBe(0);
+	});
+
 	it('does not mint tokens when time goes backwards', () => {
 		const buckets = new TokenBuckets({ messageRate: 1, byteRate: 1000, maxMessageBytes: 10 });
 		for (let i = 0; i < BURST_SECONDS; i++) buckets.take('a', 1, 5000);

@@ -3,7 +3,8 @@
  * The relay's one public HTTP port.
  *
  * It serves the built app, `/.well-known/stanza-relay.json` (how the app
- * learns the relay's PeerId and multiaddrs) and `/healthz`, and hands every
+ * learns the relay's PeerId and multiaddrs), `/healthz`, and takes closing
+ * pages' goodbyes (`POST /v1/goodbye`, goodbye.js), and hands every
  * WebSocket upgrade to libp2p's WebSocket listener on a loopback port by
  * piping the raw socket. One port for app and libp2p means a single TLS
  * reverse-proxy line (or none on a LAN) is enough.
@@ -19,6 +20,7 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { connect, isIP } from 'node:net';
 import { join, relative, sep, isAbsolute } from 'node:path';
+import { GOODBYE_PATH, MAX_GOODBYE_BODY } from './goodbye.js';
 import { PerIpCounter } from './per-ip-counter.js';
 import { sendStaticFile } from './static-files.js';
 import { WsFrameGuard } from './ws-frame-guard.js';
@@ -105,6 +107,8 @@ export function createHttpServer(options) {
 	let upgradePort = null;
 	/** @type {RelayInfo | null} */
 	let relayInfo = null;
+	/** @type {((ip: string, body: string) => { status: number, text: string }) | null} */
+	let goodbyeTarget = null;
 	let closing = false;
 
 	/** Both sockets of every live pipe, so `close()` can end them. */
@@ -226,12 +230,55 @@ export function createHttpServer(options) {
 		const pathname = target.split(/[?#]/, 1)[0];
 
 		if (pathname === WELL_KNOWN_PATH) return serveWellKnown(req, res);
+		if (pathname === GOODBYE_PATH) return takeGoodbye(req, res);
 		if (req.method !== 'GET' && req.method !== 'HEAD') {
 			res.setHeader('Allow', 'GET, HEAD');
 			return sendText(res, 405, 'method not allowed\n');
 		}
 		if (pathname === '/healthz') return sendText(res, 200, 'ok\n', 'no-store');
 		return serveStatic(req, res, pathname);
+	}
+
+	/**
+	 * A closing page's sealed goodbye (goodbye.js). The body is read only up
+	 * to MAX_GOODBYE_BODY; a longer one is answered 413 and its socket closed.
+	 *
+	 * @param {IncomingMessage} req
+	 * @param {ServerResponse} res
+	 */
+	async function takeGoodbye(req, res) {
+		// sendBeacon may come from an app hosted elsewhere; the answer carries nothing secret.
+		res.setHeader('Access-Control-Allow-Origin', '*');
+		if (req.method === 'OPTIONS') {
+			res.setHeader('Access-Control-Allow-Methods', 'POST');
+			res.writeHead(204).end();
+			return;
+		}
+		if (req.method !== 'POST') {
+			res.setHeader('Allow', 'POST, OPTIONS');
+			return sendText(res, 405, 'method not allowed\n');
+		}
+		if (!goodbyeTarget) return sendText(res, 503, 'relay is starting\n');
+		const declared = Number(req.headers['content-length'] ?? 0);
+		if (declared > MAX_GOODBYE_BODY) {
+			res.setHeader('Connection', 'close');
+			return sendText(res, 413, 'goodbye too large\n');
+		}
+		/** @type {Buffer[]} */
+		const chunks = [];
+		let size = 0;
+		for await (const chunk of req) {
+			size += chunk.length;
+			if (size > MAX_GOODBYE_BODY) {
+				res.setHeader('Connection', 'close');
+				sendText(res, 413, 'goodbye too large\n');
+				req.destroy();
+				return;
+			}
+			chunks.push(chunk);
+		}
+		const { status, text } = goodbyeTarget(clientIp(req, options.trustProxy), Buffer.concat(chunks).toString('utf8'));
+		return sendText(res, status, text, 'no-store');
 	}
 
 	/**
@@ -410,6 +457,11 @@ export function createHttpServer(options) {
 		/** @param {RelayInfo} info */
 		setRelayInfo(info) {
 			relayInfo = info;
+		},
+
+		/** @param {(ip: string, body: string) => { status: number, text: string }} take answers a goodbye (goodbye.js) */
+		setGoodbyeTarget(take) {
+			goodbyeTarget = take;
 		},
 
 		/** WebSocket connections currently piped to libp2p. */

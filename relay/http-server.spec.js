@@ -6,6 +6,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GOODBYE_PATH, MAX_GOODBYE_BODY } from './goodbye.js';
 import { createHttpServer, resolveStaticPath, WELL_KNOWN_PATH } from './http-server.js';
 import { createMetrics } from './metrics.js';
 
@@ -80,10 +81,10 @@ async function startFront(overrides = {}) {
  *
  * @param {number} port
  * @param {string} path
- * @param {{ method?: string, headers?: Record<string, string> }} [options]
+ * @param {{ method?: string, headers?: Record<string, string>, body?: string }} [options]
  * @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders, body: string }>}
  */
-function get(port, path, { method = 'GET', headers = {} } = {}) {
+function get(port, path, { method = 'GET', headers = {}, body: sent } = {}) {
 	return new Promise((resolve, reject) => {
 		const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
 			let body = '';
@@ -92,7 +93,7 @@ function get(port, path, { method = 'GET', headers = {} } = {}) {
 			res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
 		});
 		req.on('error', reject);
-		req.end();
+		req.end(sent);
 	});
 }
 
@@ -359,6 +360,38 @@ describe('well-known and health', () => {
 		const res = await get(port, '/healthz');
 		expect(res.status).toBe(200);
 		expect(res.body).toBe('ok\n');
+	});
+});
+
+describe('goodbyes', () => {
+	const body = `stanza/room/1/${'0f'.repeat(16)}\nAAAA`;
+
+	it('hands a POST body and the client IP to the goodbye target, and answers with its status', async () => {
+		const { front, port } = await startFront();
+		expect((await get(port, GOODBYE_PATH, { method: 'POST', body })).status).toBe(503);
+		/** @type {Array<[string, string]>} */
+		const taken = [];
+		front.setGoodbyeTarget((ip, text) => {
+			taken.push([ip, text]);
+			return { status: 202, text: 'published\n' };
+		});
+		const res = await get(port, GOODBYE_PATH, { method: 'POST', body, headers: { 'Content-Type': 'text/plain;charset=UTF-8' } });
+		expect(res.status).toBe(202);
+		expect(res.headers['access-control-allow-origin']).toBe('*');
+		expect(taken).toEqual([['127.0.0.1', body]]);
+	});
+
+	it('refuses other methods and a body above MAX_GOODBYE_BODY, without reading it', async () => {
+		const { front, port } = await startFront();
+		let calls = 0;
+		front.setGoodbyeTarget(() => (calls++, { status: 202, text: '' }));
+		expect((await get(port, GOODBYE_PATH)).status).toBe(405);
+		expect((await get(port, GOODBYE_PATH, { method: 'OPTIONS' })).status).toBe(204);
+		expect((await get(port, GOODBYE_PATH, { method: 'POST', body: 'x'.repeat(MAX_GOODBYE_BODY + 1) })).status).toBe(413);
+		// Chunked, so no Content-Length tells the size up front.
+		const chunked = await get(port, GOODBYE_PATH, { method: 'POST', body: 'x'.repeat(MAX_GOODBYE_BODY * 4), headers: { 'Transfer-Encoding': 'chunked' } });
+		expect(chunked.status).toBe(413);
+		expect(calls).toBe(0);
 	});
 });
 

@@ -7,6 +7,7 @@
 import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { createGoodbyePost, GOODBYE_PER_IP_RATE, GOODBYE_TOTAL_RATE } from './goodbye.js';
 import { createHttpServer } from './http-server.js';
 import { loadOrCreateKey } from './key.js';
 import { createRelayNode } from './libp2p-node.js';
@@ -126,6 +127,17 @@ export async function startRelay(config, { log }) {
 			metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, metrics });
 		}
 		http.setUpgradeTarget(started.internalPort);
+		const pubsub = node.services.pubsub;
+		const carried = mirror;
+		http.setGoodbyeTarget(
+			createGoodbyePost({
+				publish: (topic, data) => pubsub.publish(topic, data),
+				carries: (topic) => carried.topics().includes(topic),
+				perIpRate: GOODBYE_PER_IP_RATE,
+				totalRate: GOODBYE_TOTAL_RATE,
+				refuse: metrics.refuse
+			}).post
+		);
 
 		const multiaddrs = node.getMultiaddrs().map((ma) => ma.toString());
 		http.setRelayInfo({ version: 1, peerId, multiaddrs });

@@ -65,12 +65,15 @@ describe('a room', () => {
 		await bo.waitStatus('removed');
 		for (const p of [creator, ana, cy]) expect(await p.memberCount('audience', ids.Bo)).toBe(0);
 
-		// The creator closes the tab: the others keep the room, and see the creator leave.
-		await creator.page.context().close();
+		// The creator closes the tab: the others keep the room, and see the creator leave, told by the
+		// goodbye the closing page handed to the relay (not by the presence timeout).
+		await creator.page.close();
 		for (const p of [ana, cy]) {
 			await p.waitMember('stage', ids.Cleo, { present: false });
+			expect(await p.page.evaluate(() => (globalThis as unknown as { __stanzaRoom: { topic(): { goodbyes: number } } }).__stanzaRoom.topic().goodbyes)).toBe(1);
 			expect(await p.title()).toBe('Plane talk');
 		}
+		await creator.page.context().close();
 
 		// A fresh peer joining afterwards gets the whole state from the others.
 		const dee = await person('Dee');

@@ -25,7 +25,8 @@ import { askKey, giveKey, ROOM_KEY_PROTOCOL, serveKey, type KeyParty } from './r
 import type { RoomKeys } from './room-keys';
 import { LOCAL_ORIGIN, type RoomDoc } from './room-doc';
 import { ROOM_SYNC_PROTOCOL, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
-import { decodeTopicMessage, encodeTopicMessage, roomTopicFor, type TopicMessage } from './room-topic-protocol';
+import { decodeTopicMessage, encodeTopicMessage, goodbyeIsGenuine, roomTopicFor, signGoodbye, type TopicMessage } from './room-topic-protocol';
+import { sendGoodbye } from '../net/goodbye-beacon';
 
 // Direct connections a member makes on its own to others in the room; the audio tree adds its
 // links on top. A room of up to nine is a full mesh, as a small room should be (every tree
@@ -73,6 +74,8 @@ export class RoomSession {
 	#topic = '';
 	#meeting: TopicMeeting | null = null;
 	#seq = Date.now();
+	/** Our goodbye, sealed in advance with the seq after the last one sent, for a page that closes (sayGoodbye). */
+	#goodbye: { seq: number; sealed: Uint8Array } | null = null;
 	#myState: PresenceState = { name: '', hand: null, muted: false };
 	#timers: ReturnType<typeof setInterval>[] = [];
 	/** A sync has completed with someone: the first catch-up is done. */
@@ -91,8 +94,8 @@ export class RoomSession {
 	/** Removed or banned: we say nothing and only watch for being let back in. */
 	#out = false;
 	#outCheck: ReturnType<typeof setInterval> | undefined;
-	/** What reached us on the topic: opened with a key we hold, or not (diagnostics, e2e). */
-	readonly topicStats = { opened: 0, unreadable: 0 };
+	/** What reached us on the topic: opened with a key we hold, or not, and genuine goodbyes of closed pages (diagnostics, e2e). */
+	readonly topicStats = { opened: 0, unreadable: 0, goodbyes: 0 };
 
 	constructor(node: StanzaNode, room: RoomDoc, keys: RoomKeys, me: RoomMember, events: RoomSessionEvents) {
 		this.#node = node;
@@ -172,7 +175,7 @@ export class RoomSession {
 		this.#out = out;
 		clearInterval(this.#outCheck);
 		if (out) {
-			void this.#publish({ type: 'leave', seq: ++this.#seq });
+			void this.#publish({ type: 'leave', seq: this.#nextSeq() });
 			this.#outCheck = setInterval(() => void this.#checkLetBackIn(), OUT_CHECK_MS);
 		} else {
 			traceEvent('room:back-in');
@@ -220,6 +223,19 @@ export class RoomSession {
 		return this.#me;
 	}
 
+	/**
+	 * The page is closing: hands our goodbye, sealed in advance, to the relays
+	 * (net/goodbye-beacon.ts), which publish it for us after we are gone; the
+	 * room then shows us gone at once instead of at the presence timeout.
+	 * Synchronous, for `pagehide`. Returns how many relays took it.
+	 */
+	sayGoodbye(): number {
+		const goodbye = this.#goodbye;
+		// A goodbye older than our last message would be refused by everyone: better none.
+		if (this.#stopped || this.#out || !goodbye || goodbye.seq <= this.#seq) return 0;
+		return sendGoodbye(this.#node, this.#topic, goodbye.sealed);
+	}
+
 	/** Leaves quietly: others see us go within a couple of seconds. Safe to call twice. */
 	async stop(): Promise<void> {
 		if (this.#stopped) return;
@@ -233,7 +249,7 @@ export class RoomSession {
 		this.room.doc.off('update', this.#onDocUpdate);
 		this.#node.removeEventListener('connection:open', this.#onConnection);
 		sessionsByNode.get(this.#node)?.delete(this.room.roomId);
-		await this.#publish({ type: 'leave', seq: ++this.#seq });
+		await this.#publish({ type: 'leave', seq: this.#nextSeq() });
 		const pubsub = this.#node.services.pubsub;
 		pubsub.removeEventListener('message', this.#onTopicMessage);
 		pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange);
@@ -452,8 +468,33 @@ export class RoomSession {
 			// first presence is our cue to say where we are now rather than at our next beat (a joiner
 			// needs every advert up its chosen parent's chain, advert-check.ts).
 			if (isNew && this.presence.members.has(from)) this.#presenceSoonAfter();
+		} else if (message.type === 'goodbye') {
+			// Published by a relay for a page that closed: the leaver's own signature says it is theirs.
+			// Only someone shown can go; this also spares the signature check for strangers' goodbyes.
+			if (!this.presence.members.has(message.peer) || !(await goodbyeIsGenuine(this.#topic, message))) return;
+			this.topicStats.goodbyes++;
+			if (this.presence.leave(message.peer, message.seq, Date.now())) this.#events.onPresence();
 		} else if (this.presence.leave(from, message.seq, now)) {
 			this.#events.onPresence();
+		}
+	}
+
+	/**
+	 * The next seq for a message of ours. Seqs go up in twos: the odd one between is kept for the goodbye
+	 * sealed meanwhile, so that it is newer than everything we sent before it and older than what follows.
+	 */
+	#nextSeq(): number {
+		this.#seq += 2;
+		void this.#prepareGoodbye(this.#seq + 1);
+		return this.#seq;
+	}
+
+	async #prepareGoodbye(seq: number): Promise<void> {
+		try {
+			const sealed = await this.#keys.sealTopic(encodeTopicMessage(await signGoodbye(this.#topic, this.#me, seq)));
+			if (sealed && seq === this.#seq + 1) this.#goodbye = { seq, sealed };
+		} catch {
+			// Keeps the one before (stale goodbyes are never sent): the room then sees us go at the presence timeout.
 		}
 	}
 
@@ -463,7 +504,7 @@ export class RoomSession {
 		const { name, hand, muted, tree: advert } = this.#myState;
 		const stream = advert ? this.#streamMark?.() : undefined;
 		const tree = advert && stream ? { ...advert, q: stream.mark, r: stream.start } : advert;
-		await this.#publish({ type: 'presence', seq: ++this.#seq, name, hand, muted, ...(tree ? { tree } : {}) });
+		await this.#publish({ type: 'presence', seq: this.#nextSeq(), name, hand, muted, ...(tree ? { tree } : {}) });
 	}
 
 	/**

@@ -287,9 +287,13 @@ export class RoomState {
 	editDetails = (details: { title?: string; description?: string; visibility?: Visibility }) => this.#op({ kind: 'meta', ...details });
 	end = () => this.#op({ kind: 'end' });
 
-	/** The page is closing: what can be said synchronously is said now (the audio links' goodbye), then leave(). */
+	/**
+	 * The page is closing: what can be said synchronously is said now (the audio links' goodbye, and the room's,
+	 * handed to the relays to publish after we are gone), then leave().
+	 */
 	hangUp(): void {
 		this.#audio?.hangUp();
+		this.#session?.sayGoodbye();
 	}
 
 	/** Leaves quietly (others see it within 2 s); the room stays on this device. */

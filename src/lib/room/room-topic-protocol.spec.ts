@@ -1,6 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeTopicMessage, encodeTopicMessage, MAX_TOPIC_UPDATE_BYTES, roomTopicFor, TopicMessageError, type TopicMessage } from './room-topic-protocol';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import {
+	decodeTopicMessage,
+	encodeTopicMessage,
+	goodbyeIsGenuine,
+	MAX_TOPIC_UPDATE_BYTES,
+	roomTopicFor,
+	signGoodbye,
+	TopicMessageError,
+	type TopicMessage
+} from './room-topic-protocol';
 
 const raw = (type: number, s: string) => new Uint8Array([type, ...new TextEncoder().encode(s)]);
 
@@ -10,6 +21,7 @@ describe('room topic messages', () => {
 		{ type: 'presence', seq: 1_700_000_000_001, name: 'Ada', hand: 1_700_000_000_000, muted: false },
 		{ type: 'presence', seq: 7, name: '', hand: null, muted: true },
 		{ type: 'leave', seq: 9 },
+		{ type: 'goodbye', peer: '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp', seq: 11, sig: new Uint8Array(64).map((_, i) => i * 3) },
 		{ type: 'presence', seq: 8, name: 'L', hand: null, muted: false, tree: { d: 2, c: 2, k: 1, p: '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp' } },
 		{ type: 'presence', seq: 9, name: 'L', hand: null, muted: false, tree: { d: null, c: 0, k: 0, p: null } },
 		{ type: 'presence', seq: 10, name: 'S', hand: null, muted: false, tree: { d: 0, c: 2, k: 2, p: null, t: [1, 0xffffffff], s: true, q: 0xfffffff0, r: 7 } }
@@ -26,6 +38,11 @@ describe('room topic messages', () => {
 		['presence not JSON', raw(2, 'nope')],
 		['presence as an array', raw(2, '[1]')],
 		['leave without seq', raw(3, '{}')],
+		['goodbye without a peer', raw(4, `{"seq":1,"sig":"${'A'.repeat(86)}=="}`)],
+		['goodbye naming no PeerId', raw(4, `{"peer":"x","seq":1,"sig":"${'A'.repeat(86)}=="}`)],
+		['goodbye without seq', raw(4, `{"peer":"12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp","sig":"${'A'.repeat(86)}=="}`)],
+		['goodbye with a short signature', raw(4, '{"peer":"12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp","seq":1,"sig":"AAAA"}')],
+		['goodbye with a signature that is not base64', raw(4, `{"peer":"12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp","seq":1,"sig":"${'*'.repeat(86)}=="}`)],
 		['a tree with a negative depth', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":-1,"c":1,"k":0,"p":null}}')],
 		['a tree with a silly fan-out', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":1,"c":1000,"k":0,"p":null}}')],
 		['a tree with a bogus parent', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":1,"c":1,"k":0,"p":"x"}}')],
@@ -52,6 +69,21 @@ describe('room topic messages', () => {
 				}
 			})
 		);
+	});
+
+	it('takes a goodbye only as signed: by the peer it names, for this topic and this seq', async () => {
+		const key = await generateKeyPair('Ed25519');
+		const me = { peerId: peerIdFromPrivateKey(key), privateKey: key };
+		const other = await generateKeyPair('Ed25519');
+		const goodbye = await signGoodbye('stanza/room/1/aa', me, 41);
+		const wire = decodeTopicMessage(encodeTopicMessage(goodbye));
+		expect(wire).toEqual({ ...goodbye, sig: Uint8Array.from(goodbye.sig) });
+		expect(await goodbyeIsGenuine('stanza/room/1/aa', goodbye)).toBe(true);
+		expect(await goodbyeIsGenuine('stanza/room/1/bb', goodbye)).toBe(false); // moved to another room
+		expect(await goodbyeIsGenuine('stanza/room/1/aa', { ...goodbye, seq: 43 })).toBe(false); // a later seq, to outlive a return
+		expect(await goodbyeIsGenuine('stanza/room/1/aa', { ...goodbye, peer: peerIdFromPrivateKey(other).toString() })).toBe(false); // someone else sent away
+		expect(await goodbyeIsGenuine('stanza/room/1/aa', { ...goodbye, sig: goodbye.sig.map((b, i) => (i === 5 ? b ^ 1 : b)) })).toBe(false);
+		expect(await goodbyeIsGenuine('stanza/room/1/aa', { ...goodbye, peer: 'QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N' })).toBe(false); // not Ed25519
 	});
 
 	it('derives topic names that hide the room id', async () => {

@@ -15,11 +15,21 @@
  *               a speaker's "q" is the seq of the last audio packet it sent and "r" where its
  *               stream started, audio/stream-guard.ts)
  *   3 leave     body = UTF-8 JSON { "seq": n }
+ *   4 goodbye   body = UTF-8 JSON { "peer": PeerId, "seq": n, "sig": base64 Ed25519 signature by `peer` over
+ *               goodbyeSigningBytes(topic, peer, seq) }
  *
- * The sender is gossipsub's signed `from`, never a field. `seq` grows with
- * every presence message of a peer (it starts from the clock, so it also
- * grows across restarts); receivers ignore anything not newer than the last.
+ * The sender of types 1-3 is gossipsub's signed `from`, never a field. A
+ * goodbye is the one exception: a closing page hands it, sealed in advance,
+ * to a relay over HTTP (navigator.sendBeacon, which outlives the page), and
+ * the relay publishes it under its own name without being able to read it;
+ * so the leaver is named inside and proves it with its own signature.
+ * `seq` grows with every message of a peer (it starts from the clock, so it
+ * also grows across restarts); receivers ignore anything not newer than the
+ * last, which also makes a replayed goodbye worthless once its peer spoke again.
  */
+import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { fromString, toString } from 'uint8arrays';
+import { ed25519PeerId } from './room-op-codec';
 import { normalizeDisplayName } from '../identity/display-name';
 import { parseJsonObject } from '../wire/json-object';
 import { looksLikePeerId } from '../wire/peer-id-text';
@@ -48,9 +58,11 @@ export interface TreeWire {
 export type TopicMessage =
 	| { type: 'update'; update: Uint8Array }
 	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean; tree?: TreeWire }
-	| { type: 'leave'; seq: number };
+	| { type: 'leave'; seq: number }
+	| { type: 'goodbye'; peer: string; seq: number; sig: Uint8Array };
 
-const TYPE_CODES = { update: 1, presence: 2, leave: 3 } as const;
+const TYPE_CODES = { update: 1, presence: 2, leave: 3, goodbye: 4 } as const;
+const SIGNATURE_BYTES = 64;
 
 export class TopicMessageError extends Error {
 	override name = 'TopicMessageError';
@@ -66,6 +78,8 @@ export function encodeTopicMessage(message: TopicMessage): Uint8Array {
 	if (message.type === 'update') {
 		body = message.update;
 		if (body.length > MAX_TOPIC_UPDATE_BYTES) throw new TopicMessageError('update too large for the topic');
+	} else if (message.type === 'goodbye') {
+		body = new TextEncoder().encode(JSON.stringify({ peer: message.peer, seq: message.seq, sig: toString(message.sig, 'base64pad') }));
 	} else {
 		const { type: _type, ...fields } = message;
 		body = new TextEncoder().encode(JSON.stringify(fields));
@@ -98,8 +112,40 @@ export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
 			if (!isSeq(seq)) throw new TopicMessageError('leave needs a seq');
 			return { type: 'leave', seq };
 		}
+		case TYPE_CODES.goodbye: {
+			const { peer, seq, sig } = json(body);
+			if (!looksLikePeerId(peer)) throw new TopicMessageError('goodbye needs a PeerId');
+			if (!isSeq(seq)) throw new TopicMessageError('goodbye needs a seq');
+			const signature = typeof sig === 'string' && /^[A-Za-z0-9+/]{86}==$/.test(sig) ? fromString(sig, 'base64pad') : null;
+			if (signature?.length !== SIGNATURE_BYTES) throw new TopicMessageError('goodbye needs a 64-byte signature');
+			return { type: 'goodbye', peer, seq, sig: signature };
+		}
 		default:
 			throw new TopicMessageError(`unknown topic message type ${bytes[0]}`);
+	}
+}
+
+/**
+ * What a goodbye's signature covers: the topic (so it cannot be moved to
+ * another room), the leaver and its seq.
+ */
+function goodbyeSigningBytes(topic: string, peer: string, seq: number): Uint8Array {
+	return new TextEncoder().encode(`stanza-goodbye/1\n${topic}\n${peer}\n${seq}`);
+}
+
+/** Our goodbye for `topic`, to be sealed and kept until the page closes. */
+export async function signGoodbye(topic: string, me: { peerId: PeerId; privateKey: PrivateKey }, seq: number): Promise<TopicMessage & { type: 'goodbye' }> {
+	const peer = me.peerId.toString();
+	return { type: 'goodbye', peer, seq, sig: await me.privateKey.sign(goodbyeSigningBytes(topic, peer, seq)) };
+}
+
+/** Whether a goodbye on `topic` was signed by the peer it names (an Ed25519 PeerId). */
+export async function goodbyeIsGenuine(topic: string, goodbye: { peer: string; seq: number; sig: Uint8Array }): Promise<boolean> {
+	const id = ed25519PeerId(goodbye.peer);
+	try {
+		return id !== null && (await id.publicKey.verify(goodbyeSigningBytes(topic, goodbye.peer, goodbye.seq), goodbye.sig));
+	} catch {
+		return false;
 	}
 }
 
