@@ -65,12 +65,31 @@ describe('a room', () => {
 		await bo.waitStatus('removed');
 		for (const p of [creator, ana, cy]) expect(await p.memberCount('audience', ids.Bo)).toBe(0);
 
+		// Ana reloads: the creator, present all along, is never shown away nor nameless on her new page.
+		await ana.page.addInitScript((cleo) => {
+			const seen: string[] = [];
+			(globalThis as unknown as { __cleoCards: string[] }).__cleoCards = seen;
+			new MutationObserver(() => {
+				const card = document.querySelector<HTMLElement>(`[data-testid=stage] [data-testid=member][data-peer-id="${cleo}"]`);
+				if (card) seen.push(`${card.dataset.present}:${card.querySelector('.name')?.textContent ?? ''}`);
+			}).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+		}, ids.Cleo);
+		await ana.page.reload();
+		await ana.waitMember('stage', ids.Cleo, { role: 'creator', present: true });
+		const cards = await ana.page.evaluate(() => (globalThis as unknown as { __cleoCards: string[] }).__cleoCards);
+		expect(cards.filter((c) => c.startsWith('false'))).toEqual([]);
+		expect(cards.filter((c) => c.startsWith('true') && !c.includes('Cleo'))).toEqual([]);
+		await ana.waitMember('stage', ids.Ana, { role: 'speaker', present: true });
+
 		// The creator closes the tab: the others keep the room, and see the creator leave, told by the
 		// goodbye the closing page handed to the relay (not by the presence timeout).
+		const goodbyes = (p: typeof creator) =>
+			p.page.evaluate(() => (globalThis as unknown as { __stanzaRoom: { topic(): { goodbyes: number } } }).__stanzaRoom.topic().goodbyes);
+		const before = { ana: await goodbyes(ana), cy: await goodbyes(cy) };
 		await creator.page.close();
 		for (const p of [ana, cy]) {
 			await p.waitMember('stage', ids.Cleo, { present: false });
-			expect(await p.page.evaluate(() => (globalThis as unknown as { __stanzaRoom: { topic(): { goodbyes: number } } }).__stanzaRoom.topic().goodbyes)).toBe(1);
+			expect(await goodbyes(p)).toBe(before[p.name === 'Ana' ? 'ana' : 'cy'] + 1);
 			expect(await p.title()).toBe('Plane talk');
 		}
 		await creator.page.context().close();

@@ -83,8 +83,7 @@ export class RoomPage {
 		if (expected.muted !== undefined) selector += `[data-muted=${expected.muted}]`;
 		if (expected.hand !== undefined) selector += `[data-hand=${expected.hand}]`;
 		if (expected.speaking !== undefined) selector += `[data-speaking=${expected.speaking}]`;
-		if (expected.present === false) selector += '.away';
-		if (expected.present === true) selector += ':not(.away)';
+		if (expected.present !== undefined) selector += `[data-present=${expected.present}]`;
 		return selector;
 	}
 

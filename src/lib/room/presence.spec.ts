@@ -24,6 +24,21 @@ describe('PresenceTable', () => {
 		expect(table.present('a', 7, state(), 4)).toBe(true);
 	});
 
+	it('tells a reload (seqs restarting from a later clock) from a page that keeps talking', () => {
+		const table = new PresenceTable();
+		const start = 1_700_000_000_000;
+		expect(table.restarted('a', start)).toBe(false); // never heard: new, not restarted
+		table.present('a', start, state(), 0);
+		// A page that talks a lot: 100 messages, seqs going up in twos.
+		for (let i = 1; i <= 100; i++) {
+			expect(table.restarted('a', start + 2 * i)).toBe(false);
+			table.present('a', start + 2 * i, state(), i);
+		}
+		// Reloaded 5 s after it first spoke: its new seqs start from the clock.
+		expect(table.restarted('a', start + 5_000)).toBe(true);
+		expect(table.present('a', start + 5_000, state(), 200)).toBe(false); // same name, hand, mute: nothing to redraw
+	});
+
 	it('expires a silent peer after the TTL and not before', () => {
 		const table = new PresenceTable();
 		table.present('a', 1, state(), 0);

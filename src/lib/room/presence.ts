@@ -14,6 +14,12 @@ export const PRESENCE_BEAT_MS = 4_000;
 export const PRESENCE_TTL_MS = 12_000;
 // How long a departed peer's last seq is remembered to refuse replays of its old messages.
 const SEQ_MEMORY_MS = 10 * 60_000;
+// A page's seqs start from its clock (ms) and go up by 2 a message, a few a second at most; a jump
+// past this is a new page of the same peer (a reload), which needs to hear everyone again.
+const RESTART_SEQ_JUMP = 1_000;
+// After our own first presence, every member present has sent one within a beat: until then, a
+// member we have not heard from is not yet known to be away.
+export const PRESENCE_SETTLE_MS = PRESENCE_BEAT_MS + 1_000;
 
 export interface PresenceState {
 	name: string;
@@ -52,6 +58,12 @@ export class PresenceTable {
 			previous.muted !== state.muted ||
 			JSON.stringify(shownTree(previous.tree)) !== JSON.stringify(shownTree(state.tree))
 		);
+	}
+
+	/** Whether `seq` comes from a new page of a peer we heard before (a reload): its seqs restart from the clock. */
+	restarted(peerId: string, seq: number): boolean {
+		const last = this.#lastSeq.get(peerId);
+		return last !== undefined && seq - last.seq > RESTART_SEQ_JUMP;
 	}
 
 	/** Applies a quiet leave; returns true if the peer was shown. */

@@ -19,7 +19,7 @@ import { isDirectConnection } from '../net/connection-kind';
 import { TopicMeeting } from '../net/topic-meeting';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import { roleOf } from './authority';
-import { PRESENCE_BEAT_MS, PresenceTable, type PresenceState } from './presence';
+import { PRESENCE_BEAT_MS, PRESENCE_SETTLE_MS, PresenceTable, type PresenceState } from './presence';
 import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
 import { askKey, giveKey, ROOM_KEY_PROTOCOL, serveKey, type KeyParty } from './room-key-protocol';
 import type { RoomKeys } from './room-keys';
@@ -78,6 +78,7 @@ export class RoomSession {
 	#goodbye: { seq: number; sealed: Uint8Array } | null = null;
 	#myState: PresenceState = { name: '', hand: null, muted: false };
 	#timers: ReturnType<typeof setInterval>[] = [];
+	#presenceSettled = false;
 	/** A sync has completed with someone: the first catch-up is done. */
 	#caughtUp = false;
 	#catchingUp = false;
@@ -104,6 +105,14 @@ export class RoomSession {
 		this.#me = me;
 		this.#events = events;
 		this.#myState.name = me.name();
+	}
+
+	/**
+	 * Whether a member we have not heard from is known to be away: not until every member present has
+	 * had a beat's time to speak since we came (a reloaded page would otherwise show them away).
+	 */
+	get presenceSettled(): boolean {
+		return this.#presenceSettled;
 	}
 
 	get myState(): Readonly<PresenceState> {
@@ -147,6 +156,12 @@ export class RoomSession {
 		if (this.#out) this.#outCheck = setInterval(() => void this.#checkLetBackIn(), OUT_CHECK_MS);
 		this.#onView();
 		await this.#publishPresence();
+		this.#timers.push(
+			setTimeout(() => {
+				this.#presenceSettled = true;
+				this.#events.onPresence();
+			}, PRESENCE_SETTLE_MS)
+		);
 		for (const connection of this.#node.getConnections()) this.#onConnection(new CustomEvent('connection:open', { detail: connection }));
 	}
 
@@ -462,11 +477,11 @@ export class RoomSession {
 			return; // out of the room: never shown
 		} else if (message.type === 'presence') {
 			const { name, hand, muted, tree } = message;
-			const isNew = !this.presence.members.has(from);
+			const isNew = !this.presence.members.has(from) || this.presence.restarted(from, message.seq);
 			if (this.presence.present(from, message.seq, { name, hand, muted, tree }, now)) this.#events.onPresence();
-			// A newcomer (or someone back): the relay's mirror hides its subscription from us, so its
-			// first presence is our cue to say where we are now rather than at our next beat (a joiner
-			// needs every advert up its chosen parent's chain, advert-check.ts).
+			// A newcomer (or someone back, or reloaded): the relay's mirror hides its subscription from us, so
+			// its first presence is our cue to say where we are now rather than at our next beat (a joiner
+			// needs every advert up its chosen parent's chain, advert-check.ts, and every name and hand).
 			if (isNew && this.presence.members.has(from)) this.#presenceSoonAfter();
 		} else if (message.type === 'goodbye') {
 			// Published by a relay for a page that closed: the leaver's own signature says it is theirs.

@@ -23,7 +23,8 @@ export interface MemberView {
 	peerId: string;
 	name: string;
 	role: Role;
-	present: boolean;
+	/** Here now; null while that is not known yet (just came in, and has not heard everyone's presence). */
+	present: boolean | null;
 	hand: number | null;
 	/** Muted by themselves or by a moderator. */
 	muted: boolean;
@@ -353,7 +354,7 @@ export class RoomState {
 				peerId,
 				name: p?.name ?? '',
 				role: roleOf(view, peerId),
-				present: peerId === me ? this.status === 'live' : presence.has(peerId),
+				present: peerId === me ? this.status === 'live' : presence.has(peerId) || (this.#session?.presenceSettled ? false : null),
 				hand: p?.hand ?? null,
 				muted: (p?.muted ?? false) || view.modMuted.has(peerId),
 				modMuted: view.modMuted.has(peerId),
