@@ -43,6 +43,9 @@ const EXPIRY_SWEEP_MS = 1_000;
 const OUT_CHECK_MS = 5_000;
 // Coalesces a burst of new subscribers into one presence message.
 const PRESENCE_COALESCE_MS = 100;
+// And at most twice a second: a peer that keeps coming back (or says it reloaded) must not make
+// every member talk at its rate.
+const PRESENCE_SOON_SPACING_MS = 500;
 // A member missing the current key asks again this often, a few peers at a time, until it has it.
 const KEY_RETRY_MS = [250, 500, 1_000, 2_000, 4_000] as const;
 const KEY_ASKS_PER_ROUND = 3;
@@ -84,6 +87,7 @@ export class RoomSession {
 	#catchingUp = false;
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
+	#lastSoon = 0;
 	/** The commitment of a key we drew for our own remove/ban: its update is sealed with the key before it. */
 	#rekeying: string | null = null;
 	#keyRetry: ReturnType<typeof setTimeout> | undefined;
@@ -436,13 +440,18 @@ export class RoomSession {
 		if (event.detail.subscriptions.some((s) => s.topic === this.#topic && s.subscribe)) this.#presenceSoonAfter();
 	};
 
-	/** Publishes our presence once within PRESENCE_COALESCE_MS, however many reasons come up meanwhile. */
+	/**
+	 * Publishes our presence once within PRESENCE_COALESCE_MS, however many reasons come up meanwhile,
+	 * and no sooner than PRESENCE_SOON_SPACING_MS after the last time.
+	 */
 	#presenceSoonAfter(): void {
 		if (this.#presenceSoon || this.#stopped) return;
+		const wait = Math.max(PRESENCE_COALESCE_MS, this.#lastSoon + PRESENCE_SOON_SPACING_MS - Date.now());
 		this.#presenceSoon = setTimeout(() => {
 			this.#presenceSoon = undefined;
+			this.#lastSoon = Date.now();
 			void this.#publishPresence();
-		}, PRESENCE_COALESCE_MS);
+		}, wait);
 	}
 
 	#onDocUpdate = (update: Uint8Array, origin: unknown) => {
