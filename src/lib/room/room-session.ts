@@ -79,6 +79,7 @@ export class RoomSession {
 	#seq = Date.now();
 	/** Our goodbye, sealed in advance with the seq after the last one sent, for a page that closes (sayGoodbye). */
 	#goodbye: { seq: number; sealed: Uint8Array } | null = null;
+	#saidGoodbye = false;
 	#myState: PresenceState = { name: '', hand: null, muted: false };
 	#timers: ReturnType<typeof setInterval>[] = [];
 	#presenceSettled = false;
@@ -252,7 +253,10 @@ export class RoomSession {
 		const goodbye = this.#goodbye;
 		// A goodbye older than our last message would be refused by everyone: better none.
 		if (this.#stopped || this.#out || !goodbye || goodbye.seq <= this.#seq) return 0;
-		return sendGoodbye(this.#node, this.#topic, goodbye.sealed);
+		const relays = sendGoodbye(this.#node, this.#topic, goodbye.sealed);
+		// Said: the leave that stop() would publish (if the closing page still runs it) would only race it.
+		if (relays > 0) this.#saidGoodbye = true;
+		return relays;
 	}
 
 	/** Leaves quietly: others see us go within a couple of seconds. Safe to call twice. */
@@ -268,7 +272,7 @@ export class RoomSession {
 		this.room.doc.off('update', this.#onDocUpdate);
 		this.#node.removeEventListener('connection:open', this.#onConnection);
 		sessionsByNode.get(this.#node)?.delete(this.room.roomId);
-		await this.#publish({ type: 'leave', seq: this.#nextSeq() });
+		if (!this.#saidGoodbye) await this.#publish({ type: 'leave', seq: this.#nextSeq() });
 		const pubsub = this.#node.services.pubsub;
 		pubsub.removeEventListener('message', this.#onTopicMessage);
 		pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange);
