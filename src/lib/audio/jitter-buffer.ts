@@ -12,7 +12,7 @@
  * the smallest transit of the last 2 s. The headroom at a pop is how much
  * jitter the frame due now may have had and still be on time. The target
  * headroom is the 99th percentile of the last 10 s of jitter, within
- * [20 ms, 200 ms]. (PLATFORM.md: a fixed 10 ms margin glitched 13–27 times
+ * [20 ms, 200 ms]. (docs/ARCHITECTURE.md: a fixed 10 ms margin glitched 13–27 times
  * in 30 s under load; growing after a gap and shrinking slowly gave 1–2.)
  *
  * - Grow fast: when the frame due is missing and nothing newer has arrived,

@@ -1,7 +1,7 @@
 /**
  * How Stanza encodes speech. Encoded once at the speaker; every listener
- * decodes the same bytes (PLATFORM.md: re-encoding per hop cost 45–55 ms a
- * hop, forwarding bytes ~1 ms).
+ * decodes the same bytes (docs/ARCHITECTURE.md: re-encoding per hop cost 45–55 ms
+ * a hop, forwarding bytes ~1 ms).
  *
  * - 20 ms frames: what WebRTC uses; 10 ms would double the per-packet
  *   overhead that already exceeds the audio itself (see STREAM_KBPS).
