@@ -1,10 +1,13 @@
 // @ts-check
 /**
- * Real headless Chromium (Debian's) with fake media devices and the flags
- * WebRTC needs on a loopback-only network (see shared/PLATFORM.md).
+ * Real headless browsers with fake media devices: Debian's Chromium, with the
+ * flags WebRTC needs on a loopback-only network (docs/TESTING.md), and
+ * Debian's Firefox ESR, driven over WebDriver BiDi.
  */
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, firefox } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -34,6 +37,47 @@ export async function launchBrowser(options = {}) {
 	}
 	const args = options.fakeAudioFile ? [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${options.fakeAudioFile}`] : CHROMIUM_ARGS;
 	return chromium.launch({ executablePath: CHROMIUM_PATH, args });
+}
+
+export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+
+/**
+ * Firefox's test switches (docs/TESTING.md): a fake microphone playing a sine
+ * (1 kHz at amplitude 0.1 unless told otherwise), no permission prompt,
+ * autoplay allowed, a mock audio backend (a machine with no sound device
+ * otherwise never starts an AudioContext: resume() never settles), and host
+ * ICE candidates on loopback.
+ */
+export const FIREFOX_PREFS = {
+	'media.navigator.streams.fake': true,
+	'media.navigator.permission.disabled': true,
+	'permissions.default.microphone': 1,
+	'media.autoplay.default': 0,
+	'media.autoplay.block-webaudio': false,
+	'media.autoplay.blocking_policy': 0,
+	'media.cubeb.force_mock_context': true,
+	'media.peerconnection.ice.loopback': true,
+	'media.peerconnection.ice.obfuscate_host_addresses': false
+};
+
+/**
+ * Debian's Firefox ESR over WebDriver BiDi (playwright-core's 'moz-firefox'
+ * channel; patches/playwright-core+*.patch lets it run without one emulation
+ * command ESR 153 lacks).
+ *
+ * @param {{ fakeToneHz?: number }} [options] the frequency of the fake microphone's sine
+ * @returns {Promise<import('playwright-core').Browser>}
+ */
+export async function launchFirefox(options = {}) {
+	if (!existsSync(FIREFOX_PATH)) {
+		throw new Error(`Firefox not found at ${FIREFOX_PATH}: run 'apt-get install firefox-esr' or set FIREFOX_PATH`);
+	}
+	// Firefox hangs at start without a HOME it owns.
+	const home = process.env.HOME;
+	const usableHome = home !== undefined && existsSync(home) && statSync(home).uid === process.getuid?.();
+	const env = usableHome ? process.env : { ...process.env, HOME: mkdtempSync(join(tmpdir(), 'stanza-firefox-home-')) };
+	const prefs = options.fakeToneHz ? { ...FIREFOX_PREFS, 'media.navigator.audio.fake_frequency': options.fakeToneHz } : FIREFOX_PREFS;
+	return firefox.launch({ channel: 'moz-firefox', executablePath: FIREFOX_PATH, headless: true, firefoxUserPrefs: prefs, env });
 }
 
 /**

@@ -7,13 +7,16 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { launchBrowser, newPeerPage } from './browser.js';
+import { launchBrowser, launchFirefox, newPeerPage } from './browser.js';
 import { startRelay, type RelayProcess } from './relay-process.js';
 import { RoomPage } from './room-page';
 
 export interface FixtureOptions {
-	/** Named browsers to launch, each with its own fake microphone file (or none). */
-	browsers?: Record<string, { fakeAudioFile?: string }>;
+	/**
+	 * Named browsers to launch: Chromium, each with its own fake microphone file (or none), or
+	 * Firefox (`firefox`), whose fake microphone plays a sine of `fakeToneHz`.
+	 */
+	browsers?: Record<string, { fakeAudioFile?: string; firefox?: { fakeToneHz?: number } }>;
 	/**
 	 * 'test': each test's relay, pages and clean-ups end with it.
 	 * 'file': they live across the file's tests, which then form one story in order.
@@ -55,7 +58,7 @@ export function e2eFixture(options: FixtureOptions = {}): Fixture {
 	const cleanUps: Array<() => Promise<void>> = [];
 
 	beforeAll(async () => {
-		for (const [name, spec] of Object.entries(specs)) browsers.set(name, await launchBrowser(spec));
+		for (const [name, spec] of Object.entries(specs)) browsers.set(name, spec.firefox ? await launchFirefox(spec.firefox) : await launchBrowser(spec));
 	});
 
 	async function cleanUp(): Promise<void> {
