@@ -22,6 +22,17 @@ describe('the level meter', () => {
 		expect(meter.take()).toBeCloseTo(peak / 2, 5);
 	});
 
+	it('takes a level measured elsewhere (RTP audio level) on the same scale and with the same hold', () => {
+		const fromSamples = new LevelMeter();
+		const fromLevels = new LevelMeter();
+		for (const amplitude of [0.5, 0.01, 0.2]) {
+			fromSamples.add(tone(amplitude));
+			fromLevels.addLevel(amplitude / Math.SQRT2); // what WebRTC reports for that sine
+		}
+		expect(fromLevels.take()).toBeCloseTo(fromSamples.take(), 2);
+		expect(fromLevels.take()).toBeCloseTo(fromSamples.take(), 2);
+	});
+
 	it('calls a normal voice speaking and room noise not', () => {
 		const voice = new LevelMeter();
 		voice.add(tone(0.1));

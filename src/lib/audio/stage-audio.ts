@@ -14,6 +14,7 @@
  * mutes): a voice not heard is muted here, whatever its sender's code does.
  */
 import type { FrameTap } from './audio-output';
+import { LevelMeter } from './level-meter';
 import type { RemoteVoice } from './media-link';
 
 // Diagnostics only (tests, bench): the tap reads each voice every 20 ms, one frame.
@@ -23,6 +24,7 @@ const TAP_SAMPLES = 1024;
 interface Voice extends RemoteVoice {
 	element: HTMLAudioElement;
 	heard: boolean;
+	level: LevelMeter;
 	/** Analysis for taps, made only while someone taps. */
 	analyser?: { source: MediaStreamAudioSourceNode; node: AnalyserNode };
 }
@@ -56,7 +58,7 @@ export class StageAudio {
 		element.autoplay = true;
 		element.srcObject = new MediaStream([voice.track]);
 		element.muted = !heard;
-		const entry: Voice = { ...voice, element, heard };
+		const entry: Voice = { ...voice, element, heard, level: new LevelMeter() };
 		this.#voices.set(speaker, entry);
 		voice.track.addEventListener('ended', () => this.#voices.get(speaker) === entry && this.stop(speaker), { once: true });
 		this.#start(entry);
@@ -85,14 +87,18 @@ export class StageAudio {
 		if (this.#voices.size === 0) this.#stopTapping();
 	}
 
-	/** Each heard voice's level (0–1, from the RTP audio-level header WebRTC reads anyway: no decoding here). */
+	/**
+	 * Each heard voice's level, on the scale and with the hold of every other level in the room
+	 * (level-meter.ts), from the RTP audio level WebRTC reads anyway: no decoding here. Call at the
+	 * UI's report rate.
+	 */
 	levels(): Map<string, number> {
 		const levels = new Map<string, number>();
 		for (const [speaker, voice] of this.#voices) {
 			if (!voice.heard) continue;
 			const [source] = voice.receiver.getSynchronizationSources();
-			// The header gives the last packet's level relative to full scale; a sine's RMS is its peak/√2.
-			if (source?.audioLevel !== undefined) levels.set(speaker, source.audioLevel / Math.SQRT2);
+			if (source?.audioLevel !== undefined) voice.level.addLevel(source.audioLevel);
+			levels.set(speaker, voice.level.take());
 		}
 		return levels;
 	}
