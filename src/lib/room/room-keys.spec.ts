@@ -74,4 +74,22 @@ describe('RoomKeys', () => {
 		expect(keys.has(epochs.at(-1)!)).toBe(true);
 		expect(keys.has(epochs[0])).toBe(false);
 	});
+
+	it('keeps a key a moderator gave ahead of its op, however many keys others push', async () => {
+		const keys = await RoomKeys.create('r', newRoomKey());
+		const genuine = crypto.getRandomValues(new Uint8Array(ROOM_KEY_BYTES));
+		const commitment = await keys.add(genuine, { trusted: true });
+		for (let i = 0; i < 50; i++) await keys.add(crypto.getRandomValues(new Uint8Array(ROOM_KEY_BYTES)));
+		expect(keys.export().length).toBe(1 + 4);
+		// The op naming it arrives: the key is there to read and seal with.
+		keys.setEpochs([commitment!]);
+		expect(keys.wanted).toBeNull();
+		expect(keys.has(commitment!)).toBe(true);
+		// Given again by a member, it stays in the moderator's lot.
+		const other = await RoomKeys.create('r', newRoomKey());
+		const early = await other.add(genuine, { trusted: true });
+		await other.add(genuine);
+		for (let i = 0; i < 10; i++) await other.add(crypto.getRandomValues(new Uint8Array(ROOM_KEY_BYTES)));
+		expect(other.has(early!)).toBe(true);
+	});
 });

@@ -28,7 +28,9 @@ import { RoomCipher, type SealPurpose } from './room-crypto';
 export const ROOM_KEY_BYTES = 32;
 // Epoch keys kept: a room's recent history of removals; older epochs only matter to stragglers.
 const MAX_HELD_EPOCHS = 16;
-// Keys that hash to no commitment in effect yet (sent just before the op that names them arrives).
+// Keys that hash to no commitment in effect yet (sent just before the op that names them arrives),
+// kept in two lots of this many: those we drew or a moderator gave us, and those anyone else gave
+// (so that junk pushed by a member cannot crowd out the key a moderator just drew).
 const MAX_UNNAMED_KEYS = 4;
 
 /** The commitment a remove/ban op carries for the key `raw` (43 base64url characters). */
@@ -50,6 +52,8 @@ export class RoomKeys {
 	/** The link's key: meet, sync, media signalling, and the topic before the first rotation. */
 	readonly base: RoomCipher;
 	readonly #held = new Map<string, EpochKey>();
+	/** Held keys that came from us or a moderator. */
+	readonly #trusted = new Set<string>();
 	#epochs: readonly string[] = [];
 
 	private constructor(roomId: string, base: RoomCipher) {
@@ -89,7 +93,7 @@ export class RoomKeys {
 	/** Draws a fresh key for a new epoch and holds it; returns its commitment for the op. */
 	async draw(): Promise<string> {
 		const raw = crypto.getRandomValues(new Uint8Array(ROOM_KEY_BYTES));
-		const commitment = await this.add(raw);
+		const commitment = await this.add(raw, { trusted: true });
 		return commitment!;
 	}
 
@@ -97,15 +101,18 @@ export class RoomKeys {
 	 * Holds `raw` under its commitment and returns that, or null when it is not
 	 * a key. Keys are computed, never claimed: a key someone sends counts only
 	 * for the commitment it hashes to, and seals nothing until a verified op
-	 * names that commitment.
+	 * names that commitment. `trusted`: drawn by us or given by a moderator
+	 * (by the verified state), which only decides which keys no op names yet are
+	 * kept when there are too many.
 	 */
-	async add(raw: Uint8Array): Promise<string | null> {
+	async add(raw: Uint8Array, { trusted = false }: { trusted?: boolean } = {}): Promise<string | null> {
 		if (raw.length !== ROOM_KEY_BYTES) return null;
 		const commitment = await epochCommitment(this.roomId, raw);
+		if (trusted) this.#trusted.add(commitment);
 		if (!this.#held.has(commitment)) {
 			this.#held.set(commitment, { raw: raw.slice(), cipher: await RoomCipher.create(this.roomId, raw) });
-			this.#trim();
 		}
+		this.#trim();
 		return commitment;
 	}
 
@@ -149,11 +156,18 @@ export class RoomKeys {
 		return [...this.#held.values()].map((k) => k.raw);
 	}
 
-	/** Keeps the keys of the newest epochs in effect, plus the few latest not (yet) named by any op. */
+	/** Keeps the keys of the newest epochs in effect, plus, in each lot, the few latest not (yet) named by any op. */
 	#trim(): void {
 		const named = this.#epochs.filter((c) => this.#held.has(c));
 		const unnamed = [...this.#held.keys()].filter((c) => !this.#epochs.includes(c));
-		for (const c of named.slice(0, Math.max(0, named.length - MAX_HELD_EPOCHS))) this.#held.delete(c);
-		for (const c of unnamed.slice(0, Math.max(0, unnamed.length - MAX_UNNAMED_KEYS))) this.#held.delete(c);
+		const drop = (c: string) => {
+			this.#held.delete(c);
+			this.#trusted.delete(c);
+		};
+		named.slice(0, Math.max(0, named.length - MAX_HELD_EPOCHS)).forEach(drop);
+		for (const lot of [unnamed.filter((c) => this.#trusted.has(c)), unnamed.filter((c) => !this.#trusted.has(c))]) {
+			lot.slice(0, Math.max(0, lot.length - MAX_UNNAMED_KEYS)).forEach(drop);
+		}
+		for (const c of this.#trusted) if (!this.#held.has(c)) this.#trusted.delete(c);
 	}
 }

@@ -286,17 +286,25 @@ export class RoomSession {
 
 	/** Serves a key stream for this room, unless the remote is out of the room. */
 	keyPartyFor(remotePeer: string): KeyParty | null {
-		return this.#isOut(remotePeer) ? null : this.#keyParty;
+		return this.#isOut(remotePeer) ? null : this.#keyPartyWith(remotePeer);
 	}
 
 	get #keyParty(): KeyParty {
+		return this.#keyPartyWith(null);
+	}
+
+	/** Our side of a key stream with `remote` (null: we dialled; keys we receive come from serving). */
+	#keyPartyWith(remote: string | null): KeyParty {
 		return {
 			keys: this.#keys,
 			received: async (key) => {
 				const wanted = this.#keys.wanted;
+				const role = remote === null ? null : roleOf(this.room.view, remote);
+				// A moderator's key no op names yet is kept apart from what anyone else pushes (room-keys.ts).
+				const trusted = role === 'creator' || role === 'moderator';
 				// Only a key we lacked is news: the same key from each neighbour is not passed on again.
-				if (wanted && (await this.#keys.add(key)) === wanted) this.#gotKey(wanted, 'given');
-				else if (!wanted) await this.#keys.add(key); // may be named by an op still on its way
+				if (wanted && (await this.#keys.add(key, { trusted })) === wanted) this.#gotKey(wanted, 'given');
+				else if (!wanted) await this.#keys.add(key, { trusted }); // may be named by an op still on its way
 			}
 		};
 	}
