@@ -264,20 +264,13 @@ export function createHttpServer(options) {
 			res.setHeader('Connection', 'close');
 			return sendText(res, 413, 'goodbye too large\n');
 		}
-		/** @type {Buffer[]} */
-		const chunks = [];
-		let size = 0;
-		for await (const chunk of req) {
-			size += chunk.length;
-			if (size > MAX_GOODBYE_BODY) {
-				res.setHeader('Connection', 'close');
-				sendText(res, 413, 'goodbye too large\n');
-				req.destroy();
-				return;
-			}
-			chunks.push(chunk);
+		const body = await readBody(req, MAX_GOODBYE_BODY);
+		if (body === null) {
+			// Answered, then the socket closes (Connection: close): the rest of the body is never read.
+			res.setHeader('Connection', 'close');
+			return sendText(res, 413, 'goodbye too large\n');
 		}
-		const { status, text } = goodbyeTarget(clientIp(req, options.trustProxy), Buffer.concat(chunks).toString('utf8'));
+		const { status, text } = goodbyeTarget(clientIp(req, options.trustProxy), body.toString('utf8'));
 		return sendText(res, status, text, 'no-store');
 	}
 
@@ -584,6 +577,32 @@ function refuse(socket, status) {
 	} else {
 		socket.destroy();
 	}
+}
+
+/**
+ * A request body of at most `max` bytes; null when it is longer (the rest is
+ * left unread) or the request fails.
+ *
+ * @param {IncomingMessage} req
+ * @param {number} max
+ * @returns {Promise<Buffer | null>}
+ */
+function readBody(req, max) {
+	return new Promise((resolve) => {
+		/** @type {Buffer[]} */
+		const chunks = [];
+		let size = 0;
+		const onData = (/** @type {Buffer} */ chunk) => {
+			size += chunk.length;
+			if (size <= max) return void chunks.push(chunk);
+			req.off('data', onData);
+			req.pause();
+			resolve(null);
+		};
+		req.on('data', onData);
+		req.on('end', () => resolve(Buffer.concat(chunks)));
+		req.on('error', () => resolve(null));
+	});
 }
 
 /**
