@@ -77,6 +77,8 @@ export class RoomSession {
 	#topic = '';
 	#meeting: TopicMeeting | null = null;
 	#seq = Date.now();
+	/** The seq of the last presence or leave handed to gossipsub. */
+	#sentSeq = 0;
 	/** Our goodbye, sealed in advance with the seq after the last one sent, for a page that closes (sayGoodbye). */
 	#goodbye: { seq: number; sealed: Uint8Array } | null = null;
 	#saidGoodbye = false;
@@ -252,7 +254,7 @@ export class RoomSession {
 	sayGoodbye(): number {
 		const goodbye = this.#goodbye;
 		// A goodbye older than our last message would be refused by everyone: better none.
-		if (this.#stopped || this.#out || !goodbye || goodbye.seq <= this.#seq) return 0;
+		if (this.#stopped || this.#out || !goodbye || goodbye.seq <= this.#sentSeq) return 0;
 		const relays = sendGoodbye(this.#node, this.#topic, goodbye.sealed);
 		// Said: the leave that stop() would publish (if the closing page still runs it) would only race it.
 		if (relays > 0) this.#saidGoodbye = true;
@@ -517,20 +519,20 @@ export class RoomSession {
 
 	/**
 	 * The next seq for a message of ours. Seqs go up in twos: the odd one between is kept for the goodbye
-	 * sealed meanwhile, so that it is newer than everything we sent before it and older than what follows.
+	 * (#publish seals it before the message goes), so that it is newer than everything we sent before it
+	 * and older than what follows.
 	 */
 	#nextSeq(): number {
 		this.#seq += 2;
-		void this.#prepareGoodbye(this.#seq + 1);
 		return this.#seq;
 	}
 
 	async #prepareGoodbye(seq: number): Promise<void> {
 		try {
 			const sealed = await this.#keys.sealTopic(encodeTopicMessage(await signGoodbye(this.#topic, this.#me, seq)));
-			if (sealed && seq === this.#seq + 1) this.#goodbye = { seq, sealed };
+			if (sealed && seq > (this.#goodbye?.seq ?? 0)) this.#goodbye = { seq, sealed };
 		} catch {
-			// Keeps the one before (stale goodbyes are never sent): the room then sees us go at the presence timeout.
+			// Keeps the one before (a stale goodbye is never sent): the room then sees us go at the presence timeout.
 		}
 	}
 
@@ -551,11 +553,17 @@ export class RoomSession {
 		this.#streamMark = read;
 	}
 
-	/** Seals with the current key (or the one before `before`); says nothing while that key is not held yet. */
+	/**
+	 * Seals with the current key (or the one before `before`); says nothing while that key is not held yet.
+	 * A presence message goes only once the goodbye that follows it is sealed, so the goodbye held is never
+	 * older than what we sent (sayGoodbye).
+	 */
 	async #publish(message: TopicMessage, before?: string): Promise<void> {
 		try {
+			if (message.type === 'presence') await this.#prepareGoodbye(message.seq + 1);
 			const sealed = await this.#keys.sealTopic(encodeTopicMessage(message), before);
 			if (!sealed) return; // the key that seals this is on its way (#fetchKey); sync carries records meanwhile
+			if (message.type === 'presence' || message.type === 'leave') this.#sentSeq = Math.max(this.#sentSeq, message.seq);
 			await this.#node.services.pubsub.publish(this.#topic, sealed);
 		} catch {
 			// Nobody reachable right now: presence beats again, and sync carries the updates.
