@@ -519,11 +519,11 @@ export class RoomSession {
 
 	/**
 	 * The next seq for a message of ours. Seqs go up in twos: the odd one between is kept for the goodbye
-	 * (#publish seals it before the message goes), so that it is newer than everything we sent before it
-	 * and older than what follows.
+	 * sealed meanwhile, so that it is newer than everything we sent before it and older than what follows.
 	 */
 	#nextSeq(): number {
 		this.#seq += 2;
+		void this.#prepareGoodbye(this.#seq + 1);
 		return this.#seq;
 	}
 
@@ -555,12 +555,10 @@ export class RoomSession {
 
 	/**
 	 * Seals with the current key (or the one before `before`); says nothing while that key is not held yet.
-	 * A presence message goes only once the goodbye that follows it is sealed, so the goodbye held is never
-	 * older than what we sent (sayGoodbye).
+	 * Records the seq sent, so that a goodbye older than it is never handed out (sayGoodbye).
 	 */
 	async #publish(message: TopicMessage, before?: string): Promise<void> {
 		try {
-			if (message.type === 'presence') await this.#prepareGoodbye(message.seq + 1);
 			const sealed = await this.#keys.sealTopic(encodeTopicMessage(message), before);
 			if (!sealed) return; // the key that seals this is on its way (#fetchKey); sync carries records meanwhile
 			if (message.type === 'presence' || message.type === 'leave') this.#sentSeq = Math.max(this.#sentSeq, message.seq);
