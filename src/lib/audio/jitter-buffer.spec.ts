@@ -76,6 +76,7 @@ function whilePlaying(outcomes: Playout[]): Playout[] {
 	const last = outcomes.findLastIndex((o) => o.kind === 'frame');
 	return outcomes.slice(first, last + 1);
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => seqAdd(from, i));
 
 
@@ -230,6 +231,40 @@ describe('jitter buffer: adapting to the network', () => {
 		expect(buffer.stats().targetDelayMs).toBe(MIN_TARGET_MS);
 		expect(levels.at(-1)).toBeLessThanOrEqual(2);
 		expect(Math.max(...levels.slice(400, 600))).toBeGreaterThanOrEqual(3);
+	}, 30_000);
+
+	/** Capture-to-playout delay of each frame played, against the receiver clock of its pop. */
+	function delays(outcomes: Playout[], popTimes: number[]): { atMs: number; delayMs: number }[] {
+		return outcomes.flatMap((o, i) => (o.kind === 'frame' ? [{ atMs: popTimes[i], delayMs: popTimes[i] - ((o.packet.captureTs - 48_000) / 960) * FRAME_MS }] : []));
+	}
+
+	it('is back to its steady delay within 5 s after a one-second stall of the tab, through continuous speech', () => {
+		const random = seededRandom(11);
+		// Continuous voiced frames, 5–15 ms transit. The tab stalls from 10 s to 11 s: no pops, and every
+		// packet of that second is handed over at once when it wakes (arrivals stamped 11 s).
+		const transits = Array.from({ length: 1_500 }, () => 5 + 10 * random());
+		const stalled = (t: number) => t >= 10_000 && t < 11_000;
+		const deliveries = speaker({ frames: 1_500, transitMs: (k) => transits[k] }).map((d) => (stalled(d.arrivalMs!) ? { ...d, arrivalMs: 11_000 } : d));
+		const popTimes: number[] = [];
+		for (let t = 0; t < 30_500; t += FRAME_MS) if (!stalled(t)) popTimes.push(t);
+		const { outcomes } = run(deliveries, 30_500, { skipPops: stalled });
+		const played = delays(outcomes, popTimes);
+		const steadyBefore = median(played.filter((p) => p.atMs >= 5_000 && p.atMs < 10_000).map((p) => p.delayMs));
+		// The last frame played more than a frame above that steady delay, after the stall.
+		const lastInflated = played.filter((p) => p.atMs >= 11_000 && p.delayMs > steadyBefore + FRAME_MS).at(-1);
+		expect(lastInflated?.atMs ?? 11_000).toBeLessThanOrEqual(16_000);
+		// It got there by dropping frames, not by concealing many.
+		expect(count(whilePlaying(outcomes.slice(popTimes.indexOf(11_000))), 'conceal', 'loss')).toBeLessThanOrEqual(2);
+	});
+
+	it('keeps its margin for a delay spike that recurs every 3 s', () => {
+		const random = seededRandom(5);
+		// 5–15 ms transit; every 3 s, 100 ms of packets are held 150 ms (Wi-Fi power saving, a GC).
+		const transitMs = (k: number) => 5 + 10 * random() + ((k * FRAME_MS) % 3_000 < 100 ? 150 : 0);
+		const { outcomes } = run(speaker({ frames: 3_000, transitMs }), 60_500);
+		// Once it has seen the spike come back (two spikes in, 6 s), it glitches at most once per spike that follows.
+		const later = whilePlaying(outcomes).slice(7_000 / FRAME_MS);
+		expect(count(later, 'conceal', 'loss')).toBeLessThanOrEqual(3);
 	}, 30_000);
 
 	it.each([

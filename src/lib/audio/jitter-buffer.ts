@@ -14,6 +14,12 @@
  * headroom is the 99th percentile of the last 10 s of jitter, within
  * [20 ms, 200 ms]. (docs/ARCHITECTURE.md: a fixed 10 ms margin glitched 13–27 times
  * in 30 s under load; growing after a gap and shrinking slowly gave 1–2.)
+ * A one-off spike does not hold it up for those 10 s: jitter above what the
+ * last 2 s saw counts only if it came back at least 2 s apart (two 1-s
+ * buckets of arrival time, not neighbours, both reached it). A tab stalled
+ * for a second gets every packet of that second at once, each "late" by up
+ * to a second: that is one event, not 1 % of the network's behaviour, while
+ * Wi-Fi power saving or a GC every few seconds recurs and keeps its margin.
  *
  * - Grow fast: when the frame due is missing and nothing newer has arrived,
  *   the stream is late rather than lost, so we conceal one frame without
@@ -21,10 +27,13 @@
  *   its frame was concealed is dropped (counted) and the headroom grows at
  *   once by what it lacked. During silence the headroom grows to the target
  *   for free.
- * - Shrink slowly: only after the headroom has stayed at least a frame above
- *   target for 3 s (sooner the further above), one frame is dropped,
- *   preferably a silence/DTX frame; a voiced frame only if no silent one
- *   comes within a further second.
+ * - Shrink slowly when close, fast when far: only after the headroom has
+ *   stayed at least a frame above target for 3 s, divided by the square of
+ *   how many frames above it is (one frame: 3 s; two: 750 ms; eight: 47 ms),
+ *   one frame is dropped, preferably a silence/DTX frame; a voiced frame only
+ *   if no silent one comes within a further second (divided the same way).
+ *   After a spike that left 180 ms too much, the delay is back within a
+ *   frame of target in about 2 s even through continuous speech.
  * - Clock drift: a sender whose clock runs fast fills the buffer (headroom
  *   rises: frames are dropped by the shrink rule); a slow one drains it (the
  *   frame due is missing with nothing newer: one frame is concealed). Both
@@ -65,14 +74,19 @@ export const INITIAL_TARGET_MS = 40;
 const TRANSIT_WINDOW = 100;
 // 10 s of jitter samples: a burst of jitter keeps the target up for a while after it.
 const JITTER_WINDOW = 500;
+// 2 s of jitter samples: what the network does now, whether or not it recurs.
+const RECENT_JITTER_WINDOW = 100;
+// Jitter beyond the recent window's counts only if reached in two 1-s buckets this far apart (a spike is one event).
+const SPIKE_BUCKET_MS = 1_000;
+const RECUR_APART_BUCKETS = 2;
 // 99th percentile: at 50 packets/s a 95th percentile would still let 2–3 frames a second be late.
 const JITTER_QUANTILE = 0.99;
 // Until 1 s of samples exists the initial target stands.
 const JITTER_MIN_SAMPLES = 50;
 // Headroom must stay ≥ 1 frame above target this long before one frame is dropped
-// (divided by how many frames above target it is, so a big excess goes faster).
+// (divided by the square of how many frames above target it is, so a big excess goes fast).
 const SHRINK_AFTER_MS = 3_000;
-// A due shrink waits this long for a silence/DTX frame before dropping a voiced one.
+// A due shrink waits this long (divided the same way) for a silence/DTX frame before dropping a voiced one.
 const SHRINK_FORCE_MS = 1_000;
 // 100 ms of loss in a row: Opus PLC has faded to silence by then and the
 // stream is more likely gone than late: stop concealing and re-buffer.
@@ -130,6 +144,8 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 	#timestamps = new Unwrapper();
 	#transits = new SlidingWindow(TRANSIT_WINDOW);
 	#jitters = new SlidingWindow(JITTER_WINDOW);
+	#recentJitters = new SlidingWindow(RECENT_JITTER_WINDOW);
+	#jitterPeaks = new BucketMaxima(SPIKE_BUCKET_MS, JITTER_WINDOW * FRAME_MS);
 	#recentlyHandled = new RecentSet(RECENTLY_HANDLED);
 	#targetMs = INITIAL_TARGET_MS;
 	#started = false;
@@ -161,6 +177,8 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 		this.#transits.add(transit);
 		const jitter = transit - this.#transits.min();
 		this.#jitters.add(jitter);
+		this.#recentJitters.add(jitter);
+		this.#jitterPeaks.add(arrivalMs, jitter);
 		this.#updateTarget();
 
 		if (this.#started && ts < this.#nextTs - FRAME_SAMPLES / 2) {
@@ -254,9 +272,10 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 		}
 		this.#aboveTargetSinceMs ??= nowMs;
 		const waitedMs = nowMs - this.#aboveTargetSinceMs;
-		const dueAfterMs = SHRINK_AFTER_MS / excessFrames;
+		const urgency = excessFrames * excessFrames;
+		const dueAfterMs = SHRINK_AFTER_MS / urgency;
 		if (waitedMs < dueAfterMs) return 'no';
-		return waitedMs >= dueAfterMs + SHRINK_FORCE_MS ? 'now' : 'if-silent';
+		return waitedMs >= dueAfterMs + SHRINK_FORCE_MS / urgency ? 'now' : 'if-silent';
 	}
 
 	/** No packet for the frame due: silence, a late packet (hold) or a lost one (move on). */
@@ -346,7 +365,9 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 	}
 
 	#updateTarget(): void {
-		const quantileMs = this.#jitters.quantile(JITTER_QUANTILE);
+		// The long window's percentile, unless what lifts it above the recent one happened only once.
+		const recurringMs = Math.max(this.#recentJitters.quantile(JITTER_QUANTILE), this.#jitterPeaks.recurring(RECUR_APART_BUCKETS));
+		const quantileMs = Math.min(this.#jitters.quantile(JITTER_QUANTILE), recurringMs);
 		const wanted = Math.min(MAX_TARGET_MS, Math.max(MIN_TARGET_MS, Math.ceil(quantileMs)));
 		this.#targetMs = this.#jitters.size() < JITTER_MIN_SAMPLES ? Math.max(INITIAL_TARGET_MS, wanted) : wanted;
 	}
@@ -424,6 +445,35 @@ class SlidingWindow {
 			else high = mid;
 		}
 		return low;
+	}
+}
+
+/** The largest value seen in each bucket of time over a span: which levels recur and which came once. */
+class BucketMaxima {
+	#buckets: { index: number; max: number }[] = []; // oldest first
+
+	constructor(
+		readonly bucketMs: number,
+		readonly spanMs: number
+	) {}
+
+	add(atMs: number, value: number): void {
+		const index = Math.floor(atMs / this.bucketMs);
+		const last = this.#buckets.at(-1);
+		if (last && last.index >= index) last.max = Math.max(last.max, value);
+		else this.#buckets.push({ index, max: value });
+		const oldest = index - Math.ceil(this.spanMs / this.bucketMs);
+		while (this.#buckets[0].index <= oldest) this.#buckets.shift();
+	}
+
+	/** The highest level reached in a bucket at least `apart` buckets from the one holding the highest of all. */
+	recurring(apart: number): number {
+		let top = this.#buckets[0];
+		if (!top) return 0;
+		for (const bucket of this.#buckets) if (bucket.max > top.max) top = bucket;
+		let level = 0;
+		for (const bucket of this.#buckets) if (Math.abs(bucket.index - top.index) >= apart) level = Math.max(level, bucket.max);
+		return level;
 	}
 }
 
