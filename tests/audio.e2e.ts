@@ -199,49 +199,40 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 		}
 	});
 
-	it('a relaying listener that keeps its links alive but withholds the audio is repaired around', async () => {
-		// The child may leave its parent for another reason before the withholding is judged (a move-up
-		// planned meanwhile): then that round proved nothing, and a fresh pair is tried.
-		const verdicts: string[] = [];
+	/**
+	 * Turns a misbehaviour on in a relaying listener (`flag` among its hostile hooks) until its child has
+	 * repaired around it, and passes when the child's own trace, since that round began, gives `verdict`
+	 * about that relay. The child may leave for another reason first (a move-up planned meanwhile, or a
+	 * loaded relay's tab stalling past the silence limit): that round proves nothing, a fresh pair is tried.
+	 */
+	async function repairedAroundMisbehaviour(flag: '__withhold' | '__forge', verdict: (line: string, relayId: string) => boolean, what: string): Promise<void> {
+		const rounds: string[] = [];
 		for (let round = 1; round <= 3; round++) {
-			const { relay: withholder, relayId, child } = await relayAndChild();
+			const { relay, relayId, child } = await relayAndChild();
 			const since = await child.page.evaluate(() => performance.now());
-			await withholder.page.evaluate(() => ((globalThis as { __withhold?: boolean }).__withhold = true));
+			await relay.page.evaluate((flag) => ((globalThis as Record<string, unknown>)[flag] = true), flag);
 			try {
-				// Detected after 0.8–0.9 s of keep-alives without audio; the new parent may then take seconds
-				// to link on two loaded cores (speed is bench:audio's business, not this test's).
+				// Repaired elsewhere: what the child hears now is the real speaker, signed. Judging takes about a
+				// second; the new link may take seconds on two loaded cores (speed is bench:audio's business).
 				await waitRepaired(child.page, relayId, a, A);
 			} finally {
 				// Switched off whatever happens, so that a failure here does not spill into the next scenarios.
-				await withholder.page.evaluate(() => ((globalThis as { __withhold?: boolean }).__withhold = false));
+				await relay.page.evaluate((flag) => ((globalThis as Record<string, unknown>)[flag] = false), flag);
 			}
 			const lines = (await child.trace()).split('\n').filter((l) => l.includes('audio: ') && parseFloat(l) >= since);
-			if (lines.some((l) => l.includes('audio: withheld ') && l.includes(relayId.slice(-6)))) return;
-			verdicts.push(`round ${round}: ${child.name} left ${withholder.name} without judging it:\n${lines.join('\n')}`);
+			if (lines.some((l) => verdict(l, relayId))) return;
+			rounds.push(`round ${round}: ${child.name} left ${relay.name} without judging it:\n${lines.join('\n')}`);
 		}
-		throw new Error(`the withholding was never the reason the child left:\n${verdicts.join('\n')}`);
+		throw new Error(`${what} was never the reason the child left:\n${rounds.join('\n')}`);
+	}
+
+	it('a relaying listener that keeps its links alive but withholds the audio is repaired around', async () => {
+		await repairedAroundMisbehaviour('__withhold', (l, relayId) => l.includes('audio: withheld ') && l.includes(relayId.slice(-6)), 'the withholding');
 	});
 
 	it('a relaying listener that forges what it forwards is cut off, and its child hears the real speaker again', async () => {
 		// Three listeners, two speaker slots: one listener relays for another once the last repair has settled.
-		// As with withholding, the child may leave the forger for another reason first (a loaded forger's tab
-		// stalls past the silence limit before it forwards anything): that round proves nothing, a fresh pair is tried.
-		const verdicts: string[] = [];
-		for (let round = 1; round <= 3; round++) {
-			const { relay: forger, relayId, child } = await relayAndChild();
-			const since = await child.page.evaluate(() => performance.now());
-			await forger.page.evaluate(() => ((globalThis as { __forge?: boolean }).__forge = true));
-			try {
-				// Cut at the first forged packet, repaired elsewhere: what it hears now is the real speaker, signed.
-				await waitRepaired(child.page, relayId, a, A);
-			} finally {
-				await forger.page.evaluate(() => ((globalThis as { __forge?: boolean }).__forge = false));
-			}
-			const lines = (await child.trace()).split('\n').filter((l) => l.includes('audio: ') && parseFloat(l) >= since);
-			if (lines.some((l) => l.includes('audio: forged') && l.includes(`via …${relayId.slice(-6)}`))) return;
-			verdicts.push(`round ${round}: ${child.name} left ${forger.name} without judging it:\n${lines.join('\n')}`);
-		}
-		throw new Error(`the forgery was never the reason the child left:\n${verdicts.join('\n')}`);
+		await repairedAroundMisbehaviour('__forge', (l, relayId) => l.includes('audio: forged') && l.includes(`via …${relayId.slice(-6)}`), 'the forgery');
 	});
 
 	it('a relaying listener that replays a speaker’s packets while that speaker is muted is not heard', async () => {

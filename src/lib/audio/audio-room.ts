@@ -75,6 +75,12 @@ const SENDING_WITHIN_MS = 1_000;
 // (a speaker that says it sends and does not): stop judging for WITHHOLD_BACKOFF_MS instead of churning.
 const WITHHOLD_STREAK_MS = 10_000;
 const WITHHOLD_BACKOFF_MS = 30_000;
+// An orphan that has seen no free slot with a confirmed depth (advert-check.ts) for this long takes
+// a free slot whose chain it cannot confirm. Its own view of the tree may be what is wrong (a
+// presence or a stage grant that has not reached it); without this it stayed deaf (an e2e run: 100 s).
+// A member that lied about its depth gains only orphans that had nowhere else to go, and audio is signed
+// and watched for withholding there as anywhere.
+const UNCONFIRMED_FALLBACK_MS = 5_000;
 // A member caught forging audio is not linked to again for the rest of the visit (well, 10 minutes).
 const FORGER_AVOID_MS = 10 * 60_000;
 // A child is given longer than a parent before its slot is reclaimed unasked (an orphan asking
@@ -166,6 +172,10 @@ export class AudioRoom {
 	#timer: ReturnType<typeof setInterval> | undefined;
 	#lastTickAt = 0;
 	#noParentTracedAt = -Infinity;
+	/** Since when, as an orphan, we have found no free slot with a confirmed depth (null: we have one, or a parent). */
+	#noConfirmedSlotSince: number | null = null;
+	/** What each member claims of its place, as of the last #adverts(); verified or not. */
+	#claims = new Map<string, ClaimedPlace>();
 	#judgeNextTick = false;
 	#advertTimer: ReturnType<typeof setTimeout> | undefined;
 	#lastAdvert = '';
@@ -518,7 +528,13 @@ export class AudioRoom {
 				? { accept: true, role: 'speaker' }
 				: { accept: false, reason: 'not-allowed' };
 		}
-		if (this.#depth === null || this.#children.has(remote)) return { accept: false, reason: 'full' };
+		if (this.#depth === null) return { accept: false, reason: 'full' };
+		if (this.#children.has(remote)) {
+			// A child asking again has lost the link we still hold (its end died first): the new one replaces it.
+			if (as !== 'listener') return { accept: false, reason: 'full' };
+			this.#children.get(remote)!.link.close();
+			return { accept: true, role: 'child' };
+		}
 		if (as === 'standby') {
 			// A standby holds one of our free slots until used, so its activation cannot fail.
 			const free = this.capacity - this.#children.size - this.#standbys.size;
@@ -694,6 +710,11 @@ export class AudioRoom {
 		}
 		if (!this.#parent) {
 			if (this.#dialing.size > 0) return;
+			// A parent that still lists us (it has not seen our link die yet) holds that slot for us: it takes us back (decide()).
+			const myTag = this.#tagOf(this.#me);
+			for (const [peerId, advert] of adverts) {
+				if (advert.children > 0 && this.#claims.get(peerId)?.childTags.includes(myTag)) adverts.set(peerId, { ...advert, children: advert.children - 1 });
+			}
 			// Repair: the grandparent first (it frees our dead parent's slot for us), then the
 			// backup (chosen while we still knew our depth), else the best free slot now.
 			const grandparent = this.#grandparent ? adverts.get(this.#grandparent) : undefined;
@@ -705,14 +726,27 @@ export class AudioRoom {
 					: backup && isUsableBackup(self, backup, lookup) && !this.#avoid.has(backup.peerId)
 						? backup
 						: chooseParent(this.#me, adverts.values(), new Set(this.#avoid.keys()), { lookup });
-			if (target) void this.#attach(target.peerId, target.depth!, this.#lostParent ?? undefined);
-			else if (now - this.#noParentTracedAt > 5_000) {
+			if (target) {
+				this.#noConfirmedSlotSince = null;
+				void this.#attach(target.peerId, target.depth!, this.#lostParent ?? undefined);
+				return;
+			}
+			this.#noConfirmedSlotSince ??= now;
+			const fallback = now - this.#noConfirmedSlotSince >= UNCONFIRMED_FALLBACK_MS ? this.#unconfirmedSlot(adverts) : null;
+			if (fallback) {
+				traceEvent('audio: unconfirmed parent', `no confirmed free slot for ${Math.round(now - this.#noConfirmedSlotSince)} ms: trying ${shortId(fallback.peerId)}, which says depth ${fallback.depth}`);
+				this.#noConfirmedSlotSince = now;
+				void this.#attach(fallback.peerId, fallback.depth!, this.#lostParent ?? undefined);
+			} else if (now - this.#noParentTracedAt > 5_000) {
 				this.#noParentTracedAt = now;
 				const unverified = [...adverts.values()].filter((a) => a.depth === null && a.children < a.capacity).length;
-				traceEvent('audio: no parent', `no free slot among ${adverts.size} adverts (${this.#avoid.size} avoided, ${unverified} free but with a depth their chain does not confirm)`);
+				// Every advert as we see it (claimed depth → verified, children/capacity, parent): enough to tell a stale view from a full tree.
+				const seen = [...adverts.values()].map((a) => `${shortId(a.peerId)} d${this.#claims.get(a.peerId)?.depth ?? '-'}→${a.depth ?? '?'} ${a.children}/${a.capacity} ↑${a.parent ? shortId(a.parent) : '-'}`);
+				traceEvent('audio: no parent', `no free slot among ${adverts.size} adverts (${this.#avoid.size} avoided, ${unverified} free but with a depth their chain does not confirm): ${seen.join(', ')}`);
 			}
 			return;
 		}
+		this.#noConfirmedSlotSince = null;
 		const backup = chooseBackup(self, [...adverts.values()].filter((a) => !this.#avoid.has(a.peerId)), lookup);
 		this.#backup = backup?.peerId ?? null;
 		this.#keepStandby(backup);
@@ -804,6 +838,16 @@ export class AudioRoom {
 		this.#events.onChange();
 	}
 
+	/**
+	 * A free slot whose depth only its holder vouches for (the fallback after UNCONFIRMED_FALLBACK_MS):
+	 * the shallowest such claim not in our own subtree by the claimed parents, not avoided.
+	 */
+	#unconfirmedSlot(adverts: Map<string, TreeAdvert>): TreeAdvert | null {
+		const claimed = [...adverts.values()].map((a) => ({ ...a, depth: a.depth ?? this.#claims.get(a.peerId)?.depth ?? null }));
+		const byId = new Map(claimed.map((a) => [a.peerId, a]));
+		return chooseParent(this.#me, claimed, new Set(this.#avoid.keys()), { lookup: (id) => byId.get(id) });
+	}
+
 	/** Holds an idle link to the backup parent, so that a repair is one message, not a new connection. */
 	#keepStandby(backup: TreeAdvert | null): void {
 		const current = this.#standby;
@@ -851,6 +895,7 @@ export class AudioRoom {
 			claims.set(peerId, { depth: tree.d, parent: tree.p, childTags: tree.t ?? [], capacity: tree.c, children: tree.k });
 		}
 		const depths = verifiedDepths(claims, view.stage, (peerId) => this.#tagOf(peerId));
+		this.#claims = claims;
 		const adverts = new Map<string, TreeAdvert>();
 		for (const [peerId, claim] of claims) {
 			adverts.set(peerId, { peerId, depth: depths.get(peerId) ?? null, capacity: claim.capacity, children: claim.children, parent: claim.parent });
