@@ -271,10 +271,24 @@ it('measures the audio tree', async () => {
 			return ((await taskSeconds()) - t0) / ((Date.now() - w0) / 1000);
 		};
 		const idle = await window();
-		for (let i = 0; i < 4; i++) await joinAudio(await person(tone, relay, `Leaf ${i}`, 0), cpuLink);
-		await relayPage.page.waitForFunction(() => (globalThis as unknown as { __stanzaAudio: { tree(): { children: string[] } } }).__stanzaAudio.tree().children.length === 4, null, { timeout: 60_000 });
-		const busy = await window();
-		const relayCpuPctPerStream = round(((busy - idle) / 4) * 100);
+		const leaves: RoomPage[] = [];
+		for (let i = 0; i < 4; i++) {
+			leaves.push(await person(tone, relay, `Leaf ${i}`, 0));
+			await joinAudio(leaves[i], cpuLink);
+		}
+		let relayCpuPctPerStream = NaN;
+		let cpuPhaseFailure: string | null = null;
+		try {
+			await relayPage.page.waitForFunction(() => (globalThis as unknown as { __stanzaAudio: { tree(): { children: string[] } } }).__stanzaAudio.tree().children.length === 4, null, { timeout: 60_000 });
+			const busy = await window();
+			relayCpuPctPerStream = round(((busy - idle) / 4) * 100);
+		} catch (err) {
+			// Said in the results with what each page saw, instead of losing every figure above.
+			const seen = await Promise.all(
+				[relayPage, ...leaves].map(async (p) => `${p.name}: ${JSON.stringify(await treeOf(p.page))}\n${(await p.trace()).split('\n').filter((l) => l.includes('audio: ')).slice(-12).join('\n')}`)
+			);
+			cpuPhaseFailure = `${String(err).split('\n')[0]}\n${seen.join('\n')}\nrelay output (last lines):\n${relay.output().split('\n').slice(-15).join('\n')}`;
+		}
 
 		const results = {
 			speakerToSpeakerMs,
@@ -298,6 +312,7 @@ it('measures the audio tree', async () => {
 				repairGapMs: median(gaps) <= GOALS.repairGapMs
 			},
 			failedJoins,
+			cpuPhaseFailure,
 			samples: { joinMs: joins, repairGapMs: gaps.map(Math.round), banToCutMs: cuts, burstsSent: sent.length },
 			measuredAt: new Date().toISOString()
 		};
@@ -315,7 +330,7 @@ audio benchmark (medians, real Chromium on loopback; each figure includes output
   repairGapMs           ${results.repairGapMs}   (goal ≤ ${GOALS.repairGapMs}; ${gaps.length} repairs)
   banToCutMs            ${results.banToCutMs}   (goal ≤ 1000; ${cuts.length} bans)
   relayCpuPctPerStream  ${relayCpuPctPerStream} % of a core
-wrote bench/results/audio.json`);
+${cpuPhaseFailure ? `\nthe relay-CPU phase failed (no figure):\n${cpuPhaseFailure}\n` : ''}wrote bench/results/audio.json`);
 		expect(Object.keys(e2eMsByDepth).length).toBe(4);
 	} finally {
 		await bursts.close();
