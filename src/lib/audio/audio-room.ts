@@ -454,7 +454,10 @@ export class AudioRoom {
 			if (packet.seq === 1 && packet.flags === FLAG_DTX) {
 				// The far end is closing (a hostile one can only end its own link with us this way).
 				traceEvent('audio: goodbye', `${from.link.role} ${shortId(from.link.peerId)} closed`);
-				return from.link.close();
+				if (from !== this.#parent) return from.link.close();
+				// Our parent is closing: repair as for a silent one (its parent first, naming it), and do not ask it again.
+				this.#dropParent(from, this.#adverts(), performance.now());
+				return;
 			}
 			if (packet.flags & FLAG_MARKER && packet.flags & FLAG_DTX && from.link.role === 'standby') this.#activate(from);
 			else if (packet.flags & FLAG_MARKER && from === this.#parent) from.repairingAt = performance.now();
@@ -693,10 +696,7 @@ export class AudioRoom {
 		if (parent && (silent || withholding)) {
 			if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} sends keep-alives but no audio: repairing around it`);
 			else traceEvent('audio: parent lost', `${shortId(parent.link.peerId)}: ${parent.link.open ? `silent for ${Math.round(now - parent.link.lastReceivedAt)} ms` : 'link closed'}`);
-			parent.link.onClose = () => {};
-			parent.link.close();
-			this.#avoidFor(parent.link.peerId, RETRY_CANDIDATE_AFTER_MS);
-			this.#loseParent(parent, adverts, now);
+			this.#dropParent(parent, adverts, now);
 		}
 		const lookup = (id: string) => adverts.get(id);
 		const self = this.#selfAdvert();
@@ -788,6 +788,14 @@ export class AudioRoom {
 		}
 		this.#withheldAt = now;
 		return true;
+	}
+
+	/** Closes the link to a parent that failed or is leaving, keeps away from it for a while, and repairs. */
+	#dropParent(parent: LinkInfo, adverts: Map<string, TreeAdvert>, now: number): void {
+		parent.link.onClose = () => {};
+		parent.link.close();
+		this.#avoidFor(parent.link.peerId, RETRY_CANDIDATE_AFTER_MS);
+		this.#loseParent(parent, adverts, now);
 	}
 
 	/** Our parent went silent or withheld: we repair, naming it, and our children are told to wait for us. */
