@@ -848,10 +848,14 @@ export class AudioRoom {
 
 	/**
 	 * A free slot whose depth only its holder vouches for (the fallback after UNCONFIRMED_FALLBACK_MS):
-	 * the shallowest such claim not in our own subtree by the claimed parents, not avoided.
+	 * the shallowest such claim not in our own subtree by the claimed parents, not avoided. Once we
+	 * hold the room's state, a claim to be on stage (depth 0) by someone it does not put there is a lie, not lag.
 	 */
 	#unconfirmedSlot(adverts: Map<string, TreeAdvert>): TreeAdvert | null {
-		const claimed = [...adverts.values()].map((a) => ({ ...a, depth: a.depth ?? this.#claims.get(a.peerId)?.depth ?? null }));
+		const view = this.#session.room.view;
+		const claimed = [...adverts.values()]
+			.map((a) => ({ ...a, depth: a.depth ?? this.#claims.get(a.peerId)?.depth ?? null }))
+			.filter((a) => !(a.depth === 0 && view.exists && !view.stage.has(a.peerId)));
 		const byId = new Map(claimed.map((a) => [a.peerId, a]));
 		return chooseParent(this.#me, claimed, new Set(this.#avoid.keys()), { lookup: (id) => byId.get(id) });
 	}
