@@ -38,9 +38,17 @@ import { PacketSigner, PacketVerifier } from './packet-auth';
 import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type DecodedPacket } from './packet-codec';
 import type { StageAudio } from './stage-audio';
 import { StreamGuard } from './stream-guard';
-import { PARENT_SILENCE_MS, chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
+import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
 
-// Tree upkeep runs every 50 ms: a tenth of the silence threshold (PARENT_SILENCE_MS).
+// Silence from the parent that means it is gone (a link that closes, or a parent that says goodbye
+// as its tab closes, is replaced at once; this is for crashes and lost networks). Every link carries
+// a packet or a keep-alive at least every 100 ms, so 1 s is ten missed in a row. At 250 ms, and again
+// at 500 ms, tabs stalled by a loaded CPU (eight tabs on two cores in our end-to-end test stall for
+// 0.5–1.1 s) dropped parents that were alive and the tree never held still: leaving a parent that is
+// back a moment later costs a new link, which takes seconds under that load. (The planner's
+// simulator, tree-simulation.ts, still models 500 ms: it is not yet the engine that ships.)
+const PARENT_SILENCE_MS = 1_000;
+// Tree upkeep runs every 50 ms: a twentieth of the silence threshold.
 const TICK_MS = 50;
 // A tick this late means our own thread stalled (a loaded CPU, a phone waking): the packets that
 // arrived meanwhile wait in the queue behind the tick, so silence is not judged on that tick.
@@ -62,10 +70,10 @@ const REPAIRING = encodePacket({ flags: FLAG_MARKER, speakerTag: CONTROL_TAG, se
 /** Sent on every link as the page closes: "I am gone", so the far end repairs now instead of after a silence. */
 const GOODBYE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 1, captureTs: 0, payload: new Uint8Array() });
 // A parent that sends keep-alives but no audio while a speaker is sending is withholding it:
-// treated as failed after 800 ms without audio (one silence threshold and a bit), 100 ms more per
+// treated as failed after 1.3 s without audio (one silence threshold and a bit), 100 ms more per
 // level of depth, so that the member right below a withholder moves first and tells its own
 // children it is repairing before their patience runs out.
-const WITHHELD_MS = 800;
+const WITHHELD_MS = 1_300;
 const WITHHELD_PER_DEPTH_MS = 100;
 // A parent that said it is repairing gets this long before its silence counts against it.
 const REPAIR_GRACE_MS = 3_000;
