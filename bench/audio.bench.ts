@@ -11,8 +11,9 @@
  * - jitterTargetMsByDepth: each listener's jitter-buffer target at the end of that window.
  * - spikeRecoveryMs: the deepest listener's main thread is blocked for 1 s (a
  *   busy loop); from its end until the last burst that arrives more than
- *   20 ms later than that listener's 90th percentile before (bursts vary by
- *   tens of ms in steady state; 0: none did); spikePeakMs
+ *   20 ms later than that listener's median before (0: none did; bursts vary
+ *   by tens of ms in steady state, so the samples and the 90th percentile
+ *   before are kept beside it); spikePeakMs
  *   the worst burst after it.
  * - speakerToSpeakerMs: the same bursts from one speaker to a second speaker on stage, who
  *   hears them through the native WebRTC voice of their stage link
@@ -135,8 +136,7 @@ it('measures the audio tree', async () => {
 		};
 		const beforeMs = (await latenciesSince(0)).map((l) => l.ms).filter((ms) => ms >= 0);
 		const before = median(beforeMs);
-		// Bursts vary by tens of ms in steady state on a loaded machine: "back" means no worse than the
-		// 90th percentile before, plus 20 ms, not the median.
+		// Bursts vary by tens of ms in steady state on a loaded machine: the 90th percentile before is kept beside the figure.
 		const steadyCeiling = [...beforeMs].sort((x, y) => x - y)[Math.floor(beforeMs.length * 0.9)] + 20;
 		const spikeEnd = await leafPage.page.evaluate(() => {
 			const end = performance.now() + 1_000;
@@ -147,7 +147,7 @@ it('measures the audio tree', async () => {
 		});
 		await leafPage.page.waitForTimeout(12_000); // a measurement window after the spike
 		const after = (await latenciesSince(spikeEnd)).filter((l) => l.ms >= 0);
-		const lastInflated = after.filter((l) => l.ms > steadyCeiling).at(-1);
+		const lastInflated = after.filter((l) => l.ms > before + 20).at(-1);
 		const spikeRecoveryMs = lastInflated ? Math.round(lastInflated.at - spikeEnd) : 0;
 		const spikePeakMs = round(Math.max(before, ...after.map((l) => l.ms)));
 
@@ -331,7 +331,7 @@ audio benchmark (medians, real Chromium on loopback; each figure includes output
   e2eMsByDepth          ${JSON.stringify(e2eMsByDepth)}   (goal ≤ ${GOALS.e2eMsAtDepth3} at depth 3)
   addedMsPerHop         ${addedMsPerHop}   (goal ≤ ${GOALS.addedMsPerHop})
   jitterTargetMsByDepth ${JSON.stringify(jitterTargetMsByDepth)}   (the jitter buffer's share of each figure above)
-  spikeRecoveryMs       ${spikeRecoveryMs}   (1 s main-thread block at depth ${deepest}: until no burst over ${round(steadyCeiling)} (p90 before + 20) again, median before ${round(before)}, peak ${spikePeakMs}; goal ≤ ${GOALS.spikeRecoveryMs})
+  spikeRecoveryMs       ${spikeRecoveryMs}   (1 s main-thread block at depth ${deepest}: until within 20 ms of ${round(before)} again (p90 before + 20: ${round(steadyCeiling)}), peak ${spikePeakMs}; goal ≤ ${GOALS.spikeRecoveryMs})
   joinToFirstAudioMs    ${results.joinToFirstAudioMs}   (goal ≤ ${GOALS.joinToFirstAudioMs}; ${failedJoins} of 5 joins heard nothing in 60 s)
   repairGapMs           ${results.repairGapMs}   (goal ≤ ${GOALS.repairGapMs}; ${gaps.length} repairs)
   banToCutMs            ${results.banToCutMs}   (goal ≤ 1000; ${cuts.length} bans)

@@ -539,13 +539,7 @@ export class AudioRoom {
 				? { accept: true, role: 'speaker' }
 				: { accept: false, reason: 'not-allowed' };
 		}
-		if (this.#depth === null) return { accept: false, reason: 'full' };
-		if (this.#children.has(remote)) {
-			// A child asking again has lost the link we still hold (its end died first): the new one replaces it.
-			if (as !== 'listener') return { accept: false, reason: 'full' };
-			this.#children.get(remote)!.link.close();
-			return { accept: true, role: 'child' };
-		}
+		if (this.#depth === null || this.#children.has(remote)) return { accept: false, reason: 'full' };
 		if (as === 'standby') {
 			// A standby holds one of our free slots until used, so its activation cannot fail.
 			const free = this.capacity - this.#children.size - this.#standbys.size;
@@ -718,11 +712,6 @@ export class AudioRoom {
 		}
 		if (!this.#parent) {
 			if (this.#dialing.size > 0) return;
-			// A parent that still lists us (it has not seen our link die yet) holds that slot for us: it takes us back (decide()).
-			const myTag = this.#tagOf(this.#me);
-			for (const [peerId, advert] of adverts) {
-				if (advert.children > 0 && this.#claims.get(peerId)?.childTags.includes(myTag)) adverts.set(peerId, { ...advert, children: advert.children - 1 });
-			}
 			// Repair: the grandparent first (it frees our dead parent's slot for us), then the
 			// backup (chosen while we still knew our depth), else the best free slot now.
 			const grandparent = this.#grandparent ? adverts.get(this.#grandparent) : undefined;
@@ -841,6 +830,7 @@ export class AudioRoom {
 		info.link.onPacket = (bytes) => this.#onPacket(info, bytes);
 		info.link.onClose = () => {
 			if (this.#parent === info) {
+				traceEvent('audio: parent lost', `${shortId(info.link.peerId)}: link closed`);
 				this.#parent = null;
 				this.#lostParent = info.link.peerId;
 				this.#events.onChange();
