@@ -1,7 +1,7 @@
 /**
  * What a modified client could do, switched on from the test: `__forge` flips
- * a payload byte of every audio packet this page sends (it only relays, so
- * each is a forwarded packet); `__withhold` sends a keep-alive in place of
+ * a payload byte of every audio packet this page sends, bare or inside a link
+ * frame (it only relays, so each is a forwarded packet); `__withhold` sends a keep-alive in place of
  * each audio packet (the link looks alive, no sound passes); `__ignoreBan` makes the page's own code unable
  * to close its WebRTC links, so only the far ends can cut them; `__recordTag`
  * (4 bytes) keeps a copy of every audio packet with that speaker tag the page
@@ -33,15 +33,31 @@ export function hostileHooks(): void {
 		}
 		return sent;
 	};
+	/** The audio packets a message carries: itself (version 2), or each packet of a link frame (version 3, link-frame.ts). */
+	const packetsOf = (data: Uint8Array): [start: number, end: number][] => {
+		if (data[0] === 2) return [[0, data.length]];
+		if (data[0] !== 3) return [];
+		const spans: [number, number][] = [];
+		for (let at = 2, i = 0; i < data[1] && at + 2 <= data.length; i++) {
+			const length = (data[at] << 8) | data[at + 1];
+			spans.push([at + 2, at + 2 + length]);
+			at += 2 + length;
+		}
+		return spans;
+	};
 	RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: unknown) {
 		// Version 2, a speaker's tag, a payload between the 14-byte header and the 64-byte signature.
-		const audio = data instanceof Uint8Array && data.length > 78 && data[0] === 2 && (data[2] | data[3] | data[4] | data[5]) !== 0;
+		const spans = data instanceof Uint8Array ? packetsOf(data).filter(([start, end]) => end - start > 78 && (data[start + 2] | data[start + 3] | data[start + 4] | data[start + 5]) !== 0) : [];
+		if (spans.length === 0) return send.call(this, data);
+		const bytes = data as Uint8Array;
 		const tag = g.__recordTag;
-		if (audio && tag && tag.every((byte, i) => (data as Uint8Array)[2 + i] === byte)) g.__recorded.push([this, (data as Uint8Array).slice()]);
-		if (audio && g.__withhold) return send.call(this, keepAlive);
-		if (audio && g.__forge) {
-			const forged = (data as Uint8Array).slice();
-			forged[14] ^= 0xff;
+		// The newest packet only: the one after it is carried again in the next message.
+		const [start, end] = spans[0];
+		if (tag && tag.every((byte, i) => bytes[start + 2 + i] === byte)) g.__recorded.push([this, bytes.slice(start, end)]);
+		if (g.__withhold) return send.call(this, keepAlive);
+		if (g.__forge) {
+			const forged = bytes.slice();
+			for (const [at] of spans) forged[at + 14] ^= 0xff;
 			return send.call(this, forged);
 		}
 		return send.call(this, data);

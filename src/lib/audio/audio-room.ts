@@ -171,6 +171,10 @@ export class AudioRoom {
 	readonly #markedFrom = new Map<string, PresenceEntry>();
 	/** Signed packets refused as not fresh (replays, or before their speaker's mark reached us). */
 	#stale = 0;
+	/** Packets taken from the copy a link carries again in its next message: what redundancy saved (link-frame.ts). */
+	#recovered = 0;
+	/** Packets whose signature is being checked, by speaker tag and seq. */
+	readonly #verifying = new Set<string>();
 	#selfMuted = false;
 	#lastOwnFrameAt = -Infinity;
 	/** Since when some speaker has been sending, as far as this member knows (null: nobody is). */
@@ -293,7 +297,8 @@ export class AudioRoom {
 			children: [...this.#children.keys()],
 			speakers: [...this.#speakerLinks.keys()],
 			mic: this.micState,
-			stale: this.#stale
+			stale: this.#stale,
+			recovered: this.#recovered
 		};
 	}
 
@@ -444,14 +449,15 @@ export class AudioRoom {
 			if (!bytes) return;
 			const now = performance.now();
 			this.#lastOwnFrameAt = now;
-			for (const info of this.#speakerLinks.values()) if (info.link.send(bytes)) info.lastSentAt = now;
-			for (const info of this.#children.values()) if (info.link.send(bytes)) info.lastSentAt = now;
+			for (const info of this.#speakerLinks.values()) if (info.link.sendAudio(bytes, now)) info.lastSentAt = now;
+			for (const info of this.#children.values()) if (info.link.sendAudio(bytes, now)) info.lastSentAt = now;
 		});
 	}
 
 	// —— packets ——
 
-	#onPacket(from: LinkInfo, bytes: Uint8Array): void {
+	/** `again`: the copy of an earlier packet that a link carries in its next message (link-frame.ts). */
+	#onPacket(from: LinkInfo, bytes: Uint8Array, again: boolean): void {
 		let packet: DecodedPacket;
 		try {
 			packet = decodePacket(bytes);
@@ -493,18 +499,25 @@ export class AudioRoom {
 			this.#guard.mark(speaker, start, mark, entry.lastSeen); // presence times are Date.now()
 		}
 		const verdict = this.#guard.check(speaker, packet.seq, Date.now());
+		if (verdict === 'replayed' && again) return; // its first copy came through: the usual case
 		if (verdict !== 'ok') {
 			this.#stale++;
 			if (this.#stale % 50 === 1) traceEvent('audio: stale', `${verdict} from ${shortId(speaker)} via ${shortId(from.link.peerId)} (${this.#stale} so far)`);
 			return;
 		}
+		// A link carries each packet twice (link-frame.ts): the copy waits for the first one's verdict, not a second verify.
+		const key = `${packet.speakerTag}:${packet.seq}`;
+		if (this.#verifying.has(key)) return;
+		this.#verifying.add(key);
 		void this.#verifier.verify(speaker, packet).then((genuine) => {
+			this.#verifying.delete(key);
 			if (!genuine) return this.#forged(from, speaker);
 			if (!from.link.open || this.#allowed.get(packet.speakerTag) !== speaker) return; // cut or silenced meanwhile
 			if (!this.#guard.commit(speaker, packet.seq, Date.now())) return; // a copy was taken meanwhile
 			const now = performance.now();
 			from.audioAt = now;
-			for (const child of this.#children.values()) if (child !== from && child.link.send(bytes)) child.lastSentAt = now;
+			if (again) this.#recovered++;
+			for (const child of this.#children.values()) if (child !== from && child.link.sendAudio(bytes, now)) child.lastSentAt = now;
 			// A fellow speaker's voice plays from its native track when its stage link carries one (#hearVoice).
 			if (!this.#stage.has(speaker)) this.#output.push(speaker, packet);
 		});
@@ -595,7 +608,7 @@ export class AudioRoom {
 				this.#events.onChange();
 			};
 		}
-		link.onPacket = (bytes) => this.#onPacket(info, bytes);
+		link.onPacket = (bytes, again) => this.#onPacket(info, bytes, again);
 		this.#advertise();
 		this.#events.onChange();
 	}
@@ -827,7 +840,7 @@ export class AudioRoom {
 		this.#parent = info;
 		this.#depth = parentDepth + 1;
 		this.#lostParent = null;
-		info.link.onPacket = (bytes) => this.#onPacket(info, bytes);
+		info.link.onPacket = (bytes, again) => this.#onPacket(info, bytes, again);
 		info.link.onClose = () => {
 			if (this.#parent === info) {
 				traceEvent('audio: parent lost', `${shortId(info.link.peerId)}: link closed`);
@@ -875,7 +888,7 @@ export class AudioRoom {
 			}
 			const info: LinkInfo = { link, lastSentAt: performance.now() };
 			this.#standby = info;
-			link.onPacket = (bytes) => this.#onPacket(info, bytes);
+			link.onPacket = (bytes, again) => this.#onPacket(info, bytes, again);
 			link.onClose = () => {
 				if (this.#standby === info) this.#standby = null;
 			};

@@ -13,6 +13,7 @@
 import type { Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { RoomCipher } from '../room/room-crypto';
+import { decodeLinkFrame, LinkFrameError, RedundantSender } from './link-frame';
 import { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, SignalError, type AttachAs, type RefuseReason, type SignalMessage } from './media-signal-protocol';
 
 // 16 KiB ≈ 80 packets ≈ 1.6 s of one stream: a channel that far behind is
@@ -20,6 +21,16 @@ import { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, SignalError, type AttachA
 export const MAX_SEND_BACKLOG_BYTES = 16 * 1024;
 // Setting up an edge takes ~100 ms on a LAN; 10 s means it will not happen.
 const SETUP_TIMEOUT_MS = 10_000;
+// A packet is carried again in the next audio message on its link (link-frame.ts) unless that comes more
+// than 200 ms later (the jitter buffer's largest target): by then it is past playing.
+const REDUNDANCY_KEEP_MS = 200;
+
+/**
+ * Diagnostics for bench:audio, reachable from the console as `__stanzaAudio.linkLab`: drop a share
+ * of what this page's links send, as a lossy network would, and turn redundancy off, to measure what
+ * it saves. Both touch only this page's own sending.
+ */
+export const linkLab = { loss: 0, redundancy: true };
 
 /** How this end sees the other: its parent, its child, a standby child held in reserve, a fellow speaker. */
 export type LinkRole = 'parent' | 'child' | 'standby' | 'speaker';
@@ -43,7 +54,10 @@ export class MediaLink {
 	/** performance.now() of the last packet received, for silence detection. */
 	lastReceivedAt = performance.now();
 	dropped = 0;
-	onPacket: (bytes: Uint8Array) => void = () => {};
+	/** Messages that were not link frames (link-frame.ts): dropped whole. */
+	malformed = 0;
+	/** A packet arrived; `again` when it is the copy carried in a later message (it may have arrived before). */
+	onPacket: (bytes: Uint8Array, again: boolean) => void = () => {};
 	onClose: () => void = () => {};
 	/** A stage link: the far end's voice arrived as a native track (it may come before the link is adopted). */
 	onVoice: (voice: RemoteVoice) => void = () => {};
@@ -52,6 +66,7 @@ export class MediaLink {
 	#voice: RTCRtpTransceiver | null = null;
 	#remoteVoice: RemoteVoice | null = null;
 	#closed = false;
+	readonly #redundancy = new RedundantSender(REDUNDANCY_KEEP_MS);
 
 	constructor(peerId: string, role: LinkRole, pc: RTCPeerConnection) {
 		this.peerId = peerId;
@@ -62,7 +77,7 @@ export class MediaLink {
 		this.#channel.binaryType = 'arraybuffer';
 		this.#channel.onmessage = (event) => {
 			this.lastReceivedAt = performance.now();
-			if (event.data instanceof ArrayBuffer) this.onPacket(new Uint8Array(event.data));
+			if (event.data instanceof ArrayBuffer) this.#receive(new Uint8Array(event.data));
 		};
 		// Silence is counted from when audio could first flow, not from when setup began (which can
 		// take seconds on a busy device): otherwise a fresh link looks dead at its first check.
@@ -116,12 +131,34 @@ export class MediaLink {
 		});
 	}
 
-	/** Sends a packet unless the channel is backed up; returns whether it went. */
+	#receive(bytes: Uint8Array): void {
+		let packets: Uint8Array[];
+		try {
+			packets = decodeLinkFrame(bytes);
+		} catch (error) {
+			if (!(error instanceof LinkFrameError)) throw error;
+			this.malformed++;
+			return;
+		}
+		packets.forEach((packet, i) => this.onPacket(packet, i > 0));
+	}
+
+	/**
+	 * Sends a speaker's signed packet, with the one sent before it on this link
+	 * (link-frame.ts), unless the channel is backed up; returns whether it went.
+	 */
+	sendAudio(packet: Uint8Array, nowMs: number): boolean {
+		const frame = this.#redundancy.frame(packet, nowMs);
+		return this.send(linkLab.redundancy ? frame : packet);
+	}
+
+	/** Sends a message as it is (control packets) unless the channel is backed up; returns whether it went. */
 	send(bytes: Uint8Array): boolean {
 		if (!this.open || this.#channel.bufferedAmount > MAX_SEND_BACKLOG_BYTES) {
 			this.dropped++;
 			return false;
 		}
+		if (linkLab.loss > 0 && Math.random() < linkLab.loss) return true; // lost on the way (diagnostics only)
 		try {
 			this.#channel.send(bytes as Uint8Array<ArrayBuffer>);
 			return true;
