@@ -23,6 +23,8 @@ describe('a room', () => {
 			for (const other of [ana, bo, cy]) await p.waitMember('audience', ids[other.name]);
 			expect(await p.title()).toBe('Plane talk');
 		}
+		// The room is named where the system shows what is playing (lock screen, media notification).
+		await ana.page.waitForFunction(() => navigator.mediaSession.metadata?.title === 'Plane talk', null, { timeout: 10_000 });
 
 		// A hand goes up; the moderator sees it in the queue.
 		await ana.page.getByRole('button', { name: 'Raise hand' }).click();

@@ -5,6 +5,7 @@
  * Actions sign ops; whether they take effect is decided by the same rules on
  * every peer (authority.ts), so the UI only offers what the rules allow.
  */
+import { BrowserDevicePresence, type DevicePresence } from './device-presence';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { SPEAKING_LEVEL } from '../audio/level-meter';
 import type { NetState } from '../net/net-state.svelte';
@@ -62,6 +63,8 @@ export interface RoomDeps {
 	net: NetState;
 	store: RoomStore;
 	identity: { privateKey: Promise<PrivateKey>; name: () => string };
+	/** The screen kept awake and the room named in the system's media controls while live (device-presence.ts). */
+	device?: DevicePresence;
 }
 
 // RMS above this (about −34 dBFS) counts as speaking for the indicator.
@@ -105,6 +108,11 @@ export class RoomState {
 	constructor(address: RoomAddress, deps: RoomDeps) {
 		this.address = address;
 		this.#deps = deps;
+	}
+
+	#deviceOnce: DevicePresence | null = null;
+	get #device(): DevicePresence {
+		return (this.#deviceOnce ??= this.#deps.device ?? new BrowserDevicePresence());
 	}
 
 	get myPeerId(): string | null {
@@ -196,6 +204,7 @@ export class RoomState {
 		audio.setSelfMuted(this.selfMuted);
 		// Diagnostics (and the end-to-end tests): decoded frames and the tree as this page sees it.
 		const { captureTaps } = await import('../audio/microphone');
+		const { linkLab } = await import('../audio/media-link');
 		(globalThis as { __stanzaAudio?: unknown }).__stanzaAudio = {
 			// Decoded frames from the mixer and, on stage, the fellow speakers' native voices as played.
 			tap: (fn: (speaker: string, samples: Float32Array) => void) => {
@@ -206,7 +215,9 @@ export class RoomState {
 			captureTap: (fn: (samples: Float32Array, wallMs: number) => void) => captureTaps.add(fn),
 			stats: () => output.stats(),
 			tree: () => audio.snapshot(),
-			latencyMs: () => (output.context.baseLatency + (output.context.outputLatency || 0)) * 1000
+			latencyMs: () => (output.context.baseLatency + (output.context.outputLatency || 0)) * 1000,
+			// Loss and redundancy on this page's audio links (bench:audio): { loss: 0..1, redundancy: boolean }.
+			linkLab: (settings: Partial<typeof linkLab>) => Object.assign(linkLab, settings)
 		};
 		this.#refreshAudio();
 	}
@@ -307,6 +318,7 @@ export class RoomState {
 		await this.#session?.stop();
 		this.#session = null;
 		if (this.status === 'live' || this.status === 'waiting') this.status = 'left';
+		this.#device.end();
 	}
 
 	async #op(intent: OpIntent): Promise<void> {
@@ -340,6 +352,8 @@ export class RoomState {
 		if (status === 'live' && this.status !== 'live') performance.mark('stanza:room-live');
 		this.status = status;
 		this.title = view.title;
+		if (status === 'live') this.#device.show(view.title || 'Stanza');
+		else this.#device.end();
 		this.description = view.description;
 		this.visibility = view.visibility;
 		this.invitedToStage = view.invitations.has(me);
