@@ -92,7 +92,7 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 
 	async function person(name: string, browser: string): Promise<RoomPage> {
 		const p = await fx.person(name, { browser, initScript: hostileHooks });
-		await p.page.locator('#relay-capacity').selectOption(FANOUT);
+		await p.setRelayCapacity(FANOUT);
 		return p;
 	}
 

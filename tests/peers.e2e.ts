@@ -64,12 +64,14 @@ describe('identity', () => {
 		expect(await first.peerId()).toBe(id);
 		await expect.poll(() => first.page.locator('#display-name').inputValue()).toBe('Ada');
 
+		await first.openSettings();
 		await first.page.getByText('Export identity').click();
 		const exported = (await first.page.getByTestId('export-text').inputValue()).trim();
 		expect(exported).toContain('"stanza":"identity"');
 
 		const fresh = await openPeer(relay.url);
 		expect(await fresh.peerId()).not.toBe(id);
+		await fresh.openSettings();
 		await fresh.page.getByText('Import identity').click();
 		await fresh.page.locator('#import-text').fill('not an identity');
 		await fresh.page.getByRole('button', { name: 'Import', exact: true }).click();
@@ -78,6 +80,7 @@ describe('identity', () => {
 		await fresh.page.locator('#import-text').fill(exported);
 		await Promise.all([fresh.page.waitForEvent('load'), fresh.page.getByRole('button', { name: 'Import', exact: true }).click()]);
 		expect(await fresh.peerId()).toBe(id);
+		await fresh.openHome();
 		await expect.poll(() => fresh.page.locator('#display-name').inputValue()).toBe('Ada');
 		await fresh.waitReachable();
 	});

@@ -29,7 +29,7 @@ async function openApp(url: string): Promise<Page> {
 	const page = context.pages()[0] ?? (await context.newPage());
 	fx.watchErrors(page);
 	await page.goto(url);
-	await page.getByTestId('peer-id').waitFor({ timeout: 15_000 });
+	await page.locator('#display-name').waitFor({ timeout: 15_000 });
 	// Installability counts the service worker: wait until it controls the folder.
 	await page.evaluate(async () => {
 		await navigator.serviceWorker.ready;

@@ -17,20 +17,44 @@ export class AppPage {
 		await this.page.waitForSelector('[data-testid=net-status][data-status=online][data-reserved=true]', { timeout });
 	}
 
+	/** This page's PeerId, as its connection status carries it (on every screen). */
 	async peerId(): Promise<string> {
-		const el = this.page.getByTestId('peer-id');
-		await el.waitFor({ timeout: 15_000 });
-		const text = (await el.textContent())?.trim() ?? '';
+		await this.page.waitForSelector('[data-testid=net-status][data-peer-id^="12D3KooW"]', { timeout: 15_000 });
+		const text = (await this.status().getAttribute('data-peer-id')) ?? '';
 		expect(text).toMatch(/^12D3KooW/);
 		return text;
 	}
 
+	/** Settings, through the link every screen has. */
+	async openSettings(): Promise<void> {
+		await this.page.getByRole('link', { name: 'Settings' }).click();
+		await this.page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+	}
+
+	/** The home page, through the app's name in the header. */
+	async openHome(): Promise<void> {
+		await this.page.getByRole('link', { name: 'Stanza', exact: true }).click();
+		await this.page.locator('#display-name').waitFor({ timeout: 15_000 });
+	}
+
+	/** Renames from the home page (going there first from any other screen). */
 	async rename(name: string): Promise<void> {
+		if ((await this.page.locator('#display-name').count()) === 0) await this.openHome();
 		await this.page.locator('#display-name').fill(name);
 		await this.page.getByRole('button', { name: 'Save' }).click();
 	}
 
+	/** The diagnostics in Settings (the meet-peers panel), from any screen. */
+	async openDiagnostics(): Promise<void> {
+		if (await this.page.locator('#meet-topic').isVisible()) return;
+		await this.openSettings();
+		await this.page.getByText('Diagnostics', { exact: true }).click();
+		await this.page.locator('#meet-topic').waitFor();
+	}
+
+	/** Meets peers on a topic from the diagnostics (the page stays there, showing them). */
 	async meet(topic: string): Promise<void> {
+		await this.openDiagnostics();
 		await this.page.locator('#meet-topic').fill(topic);
 		await this.page.getByRole('button', { name: 'Meet', exact: true }).click();
 		await this.page.getByTestId('meeting').waitFor();
@@ -47,6 +71,7 @@ export class AppPage {
 
 	/** Says hello to a peer and returns the greeting line once it changes. */
 	async greet(peerId: string): Promise<string> {
+		await this.openDiagnostics();
 		const row = this.peer(peerId);
 		const greeting = row.getByTestId('greeting');
 		const before = (await greeting.count()) > 0 ? await greeting.getAttribute('data-at') : null;

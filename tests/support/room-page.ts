@@ -17,9 +17,17 @@ export class RoomPage {
 	) {}
 
 	async setName(name: string): Promise<void> {
-		await this.page.getByTestId('peer-id').waitFor({ timeout: 15_000 });
+		await this.page.locator('#display-name').waitFor({ timeout: 15_000 });
 		await this.page.locator('#display-name').fill(name);
 		await this.page.getByRole('button', { name: 'Save' }).click();
+	}
+
+	/** The relay fan-out chosen in Settings (0…8 or 'auto'); ends back on the home page. */
+	async setRelayCapacity(choice: string): Promise<void> {
+		await this.page.getByRole('link', { name: 'Settings' }).click();
+		await this.page.locator('#relay-capacity').selectOption(choice);
+		await this.page.getByRole('link', { name: 'Stanza', exact: true }).click();
+		await this.page.locator('#display-name').waitFor({ timeout: 15_000 });
 	}
 
 	async myPeerId(): Promise<string> {
@@ -38,6 +46,13 @@ export class RoomPage {
 
 	async open(link: string): Promise<void> {
 		await this.page.goto(link);
+		await this.waitStatus('live', 20_000);
+	}
+
+	/** Opens a room the way someone handed a link in a message would: pasted into the home page's field. */
+	async openByPasting(link: string): Promise<void> {
+		await this.page.getByLabel('Paste a link someone shared with you').fill(link);
+		await this.page.getByRole('button', { name: 'Open', exact: true }).click();
 		await this.waitStatus('live', 20_000);
 	}
 

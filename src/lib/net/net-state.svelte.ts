@@ -13,6 +13,7 @@ import { HELLO_PROTOCOL, HELLO_TIMEOUT_MS } from './hello-protocol';
 import type { StanzaNode } from './libp2p-node';
 import { parseConfiguredRelays } from './relay-address';
 import { discoverRelays } from './relay-discovery';
+import { myRelays } from './my-relays.svelte';
 import { parseIceServers } from './ice-servers';
 import type { TopicMeeting } from './topic-meeting';
 
@@ -54,7 +55,8 @@ export class NetState {
 	#node: StanzaNode | null = null;
 	#nodeReady = Promise.withResolvers<StanzaNode>();
 	#identity: NetIdentity | null = null;
-	#relayAddrs: string[] = [];
+	/** The relays dialled at the last connect (found and added). */
+	relayAddrs = $state<string[]>([]);
 	#relayPeers = new Set<string>();
 	#names = new Map<string, string>();
 	#meeting: TopicMeeting | null = null;
@@ -174,9 +176,9 @@ export class NetState {
 			const discovery = this.#pendingDiscovery ?? this.#discover();
 			this.#pendingDiscovery = null;
 			const [{ multiaddr }, relayAddrs] = await Promise.all([import('@multiformats/multiaddr'), discovery]);
-			this.#relayAddrs = relayAddrs;
+			this.relayAddrs = relayAddrs;
 			const results = await Promise.allSettled(
-				this.#relayAddrs.map(async (addr) => {
+				this.relayAddrs.map(async (addr) => {
 					const connection = await node.dial(multiaddr(addr), { signal: AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS) });
 					this.#relayPeers.add(connection.remotePeer.toString());
 				})
@@ -194,13 +196,21 @@ export class NetState {
 		}
 	}
 
-	#discover(): Promise<string[]> {
-		return discoverRelays(
-			import.meta.env.VITE_STANZA_RELAY_ORIGIN || location.origin,
-			parseConfiguredRelays(import.meta.env.VITE_STANZA_RELAYS),
-			fetch,
-			location.href
-		);
+	/** The relays the app finds (relay-discovery.ts) and the ones the person added (Settings); either is enough. */
+	async #discover(): Promise<string[]> {
+		const mine = myRelays.addresses();
+		try {
+			const found = await discoverRelays(
+				import.meta.env.VITE_STANZA_RELAY_ORIGIN || location.origin,
+				parseConfiguredRelays(import.meta.env.VITE_STANZA_RELAYS),
+				fetch,
+				location.href
+			);
+			return [...new Set([...found, ...mine])];
+		} catch (err) {
+			if (mine.length > 0) return mine;
+			throw err;
+		}
 	}
 
 	#scheduleRetry(): void {

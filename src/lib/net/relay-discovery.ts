@@ -26,7 +26,8 @@ export async function discoverRelays(
 	return fromFile.length > 0 ? fromFile : fallback;
 }
 
-async function askWellKnown(origin: string, fetchImpl: typeof fetch): Promise<string[]> {
+/** The relay that serves `origin`, asked through its well-known document. */
+export async function askWellKnown(origin: string, fetchImpl: typeof fetch): Promise<string[]> {
 	const response = await fetchImpl(new URL(WELL_KNOWN_RELAY_PATH, origin), {
 		cache: 'no-store',
 		signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS)

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { toString } from 'uint8arrays';
 import { describe, expect, it } from 'vitest';
-import { newRoomKey, parseRoomAddress, roomIdFor, roomPath, RoomLinkError } from './room-link';
+import { linkPartsIn, newRoomKey, parseRoomAddress, roomIdFor, roomPath, RoomLinkError } from './room-link';
 
 describe('room links', () => {
 	it('round-trip through the fragment path', async () => {
@@ -43,4 +43,21 @@ describe('room links', () => {
 			{ seed: 11, numRuns: 300 }
 		);
 	});
+
+	it('are found in whatever someone pastes: a whole link from any address, or its fragment', async () => {
+		const key = newRoomKey();
+		const roomId = await roomIdFor(key, new Uint8Array(36).fill(3));
+		const path = roomPath({ roomId, key });
+		const [, , room, k] = path.split('/');
+		for (const text of [`https://stanza.example/#${path}`, `  http://10.0.0.5:8080/app/#${path}\n`, `#${path}`, path.slice(1), `#${path}/`]) {
+			expect(linkPartsIn(text), text).toEqual({ room, key: k });
+		}
+		for (const text of ['', 'hello', 'https://stanza.example/', '#/r/only-one-part', `${path} trailing words`, 'xr/abc/def']) {
+			expect(linkPartsIn(text), text).toBeNull();
+		}
+		// Found is not valid: a damaged key part is still refused by parseRoomAddress.
+		const parts = linkPartsIn(`#${path.slice(0, -1)}${path.endsWith('A') ? 'B' : 'A'}`)!;
+		expect(() => parseRoomAddress(parts.room, parts.key)).toThrow(RoomLinkError);
+	});
 });
+

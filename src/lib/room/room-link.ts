@@ -87,3 +87,14 @@ function decode(text: string): Uint8Array | null {
 		return null;
 	}
 }
+
+/**
+ * The two parts of a room link in what someone pasted: a whole link (from
+ * whichever app address served it), or just its `#/r/…` fragment. Null when
+ * the text holds no room link at all; the parts are still to be checked with
+ * parseRoomAddress.
+ */
+export function linkPartsIn(text: string): { room: string; key: string } | null {
+	const match = /(?:^|[#/])r\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)\/?$/.exec(text.trim());
+	return match ? { room: match[1], key: match[2] } : null;
+}

@@ -7,7 +7,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import * as Y from 'yjs';
 import { RoomDoc } from './room-doc';
-import { newRoomKey, roomIdFor, roomPath } from './room-link';
+import { linkPartsIn, newRoomKey, parseRoomAddress, roomIdFor, roomPath } from './room-link';
 import type { Visibility } from './room-op-codec';
 import type { RoomStore } from './room-store';
 
@@ -41,6 +41,18 @@ export class RoomsState {
 	}
 
 	/** Starts a room and returns its link parts (route params); throws with a readable message on bad input. */
+	/** The room a pasted text links to, checked on the device (room-link.ts), or why it is not one. */
+	linkIn(text: string): { room: string; key: string } | 'not-a-link' | 'damaged' {
+		const parts = linkPartsIn(text);
+		if (!parts) return 'not-a-link';
+		try {
+			parseRoomAddress(parts.room, parts.key);
+			return parts;
+		} catch {
+			return 'damaged';
+		}
+	}
+
 	async create(details: { title: string; description: string; visibility: Visibility }): Promise<{ room: string; key: string }> {
 		const [store, privateKey] = await Promise.all([this.#store, this.#privateKey]);
 		const peerId = peerIdFromPrivateKey(privateKey);
