@@ -2,7 +2,7 @@
  * How many listeners this device feeds in the audio tree (its fan-out).
  * A person can declare it; otherwise it is guessed from the connection:
  * on cellular or data-saver, nobody (relaying costs the person's data and
- * battery); elsewhere 4, about 300 kbps of upload (STREAM_KBPS each).
+ * battery); elsewhere 4, about 660 kbps of upload (STREAM_KBPS each).
  */
 import { MAX_CHILDREN } from './tree-planner';
 

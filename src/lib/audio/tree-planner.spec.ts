@@ -31,10 +31,10 @@ const lookupIn = (adverts: TreeAdvert[]) => {
 };
 
 describe('upload capacity', () => {
-	it('spends half the upload, in whole 75 kbps streams', () => {
-		expect(uploadCapacity(1_000)).toBe(6);
-		expect(uploadCapacity(300)).toBe(2);
-		expect(uploadCapacity(149)).toBe(0);
+	it('spends half the upload, in whole 166 kbps streams', () => {
+		expect(uploadCapacity(1_000)).toBe(3);
+		expect(uploadCapacity(664)).toBe(2);
+		expect(uploadCapacity(331)).toBe(0);
 	});
 
 	it('is capped, and zero for a missing or nonsensical budget', () => {
@@ -46,7 +46,7 @@ describe('upload capacity', () => {
 	});
 
 	it('takes another stream cost, e.g. two speakers at once', () => {
-		expect(uploadCapacity(1_000, 150)).toBe(3);
+		expect(uploadCapacity(1_000, 332)).toBe(1);
 	});
 });
 

@@ -69,13 +69,16 @@ export const MAX_CHILDREN = 8;
 // for upload estimates that are optimistic, as they are on cellular.
 export const RELAY_UPLOAD_SHARE = 0.5;
 /**
- * One forwarded stream: 50 packets a second, each an 80-byte Opus frame
- * (32 kbps) + our 14-byte header + SCTP (12 common + 16 DATA chunk) + DTLS
- * 1.2 AES-GCM record (13 header + 8 nonce + 16 tag) + UDP/IPv4 (28):
- * 187 bytes × 50 × 8 ≈ 75 kbps. Packet overhead more than doubles Opus's
- * 32 kbps at 20 ms frames; with several speakers talking at once, multiply.
+ * One forwarded stream: 50 messages a second, each a link frame
+ * (link-frame.ts, 2 bytes) carrying two signed packets (2-byte length +
+ * 14-byte header + an 80-byte Opus frame at 32 kbps + 64-byte signature,
+ * twice: the new packet and the one before it) + SCTP (12 common + 16 DATA
+ * chunk) + DTLS 1.2 AES-GCM record (13 header + 8 nonce + 16 tag) +
+ * UDP/IPv4 (28): 415 bytes × 50 × 8 ≈ 166 kbps. Signatures and the
+ * redundant copy cost more than the audio itself; with several speakers
+ * talking at once, multiply.
  */
-export const STREAM_KBPS = 75;
+export const STREAM_KBPS = 166;
 // Silence from the parent that means it is gone (a link that closes is
 // replaced at once; this is for crashes and lost networks). Every link
 // carries a packet or a keep-alive at least every 100 ms, so 500 ms is five
@@ -135,7 +138,7 @@ export interface ParentLimits {
 
 /**
  * How many children a node can feed from its upload: half of it, in whole
- * streams, at most MAX_CHILDREN. 1,000 kbps → 6; a cellular phone that
+ * streams, at most MAX_CHILDREN. 1,000 kbps → 3; a cellular phone that
  * reports nothing or little → 0.
  */
 export function uploadCapacity(uploadKbps: number, streamKbps: number = STREAM_KBPS): number {

@@ -621,7 +621,7 @@ export class TreeSimulation {
 /**
  * Upload budgets of a plausible audience, as children per node:
  * 30 % phones on cellular relay nothing (0); 40 % phones and laptops on
- * Wi-Fi feed 2–4 (300–600 kbps of upload at 75 kbps a stream, half the
+ * Wi-Fi feed 2–4 (0.7–1.3 Mbps of upload at 166 kbps a stream, half the
  * budget); 30 % desktops on home broadband feed 5–6. Mean relaying capacity
  * f ≈ 4.1.
  */

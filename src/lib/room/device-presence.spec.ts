@@ -49,6 +49,9 @@ describe('device presence', () => {
 		expect(device.held()).toBe(1);
 		expect(presence.awake).toBe(true);
 		expect(device.nav.mediaSession.metadata).toMatchObject({ title: 'Poetry night', artist: 'Stanza' });
+		const shown = device.nav.mediaSession.metadata;
+		presence.show('Poetry night'); // the room refreshed, same title: the system is not told again
+		expect(device.nav.mediaSession.metadata).toBe(shown);
 		presence.show('Poetry night, part 2'); // a new title: the name changes, no second lock
 		await settle();
 		expect(device.locks).toHaveLength(1);

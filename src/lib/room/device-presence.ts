@@ -42,6 +42,7 @@ export class BrowserDevicePresence implements DevicePresence {
 	#lock: { release(): Promise<void> } | null = null;
 	#asking = false;
 	#shown = false;
+	#title: string | null = null;
 	readonly #onVisibility = () => this.#keepAwake();
 
 	constructor(
@@ -56,7 +57,11 @@ export class BrowserDevicePresence implements DevicePresence {
 	}
 
 	show(title: string): void {
-		if (this.#nav.mediaSession) this.#nav.mediaSession.metadata = this.#makeMetadata({ title, artist: 'Stanza', artwork: ARTWORK });
+		// Called on every refresh of the room: the system's media controls are told only of a new title.
+		if (this.#nav.mediaSession && (title !== this.#title || !this.#shown)) {
+			this.#nav.mediaSession.metadata = this.#makeMetadata({ title, artist: 'Stanza', artwork: ARTWORK });
+		}
+		this.#title = title;
 		if (this.#shown) return;
 		this.#shown = true;
 		this.#doc.addEventListener('visibilitychange', this.#onVisibility);
