@@ -25,7 +25,8 @@
  *   uniform random, as netlab's nftables rule does; not netlab itself: its
  *   hosts are network namespaces, and these pages share one browser); frames
  *   concealed by the depth-3 listener's jitter buffer over 15 s, and the
- *   bursts' delay there; the same again with redundancy off, for comparison.
+ *   bursts' delay there; the same again with redundancy off, and with no
+ *   loss at all (what a busy machine conceals anyway), for comparison.
  * - joinToFirstAudioMs: opening the room link in a fresh profile until the
  *   first decoded frame of the speaker's sound.
  * - repairGapMs: a continuous tone; a listener's parent tab is closed; the
@@ -62,8 +63,8 @@ async function person(browser: Browser, relay: RelayProcess, name: string, capac
 	const { page } = await newPeerPage(browser);
 	if (hostile) await page.addInitScript(hostileHooks);
 	await page.goto(relay.url);
-	await page.locator('#relay-capacity').selectOption(String(capacity));
 	const p = new RoomPage(page, name);
+	await p.setRelayCapacity(String(capacity));
 	await p.setName(name);
 	return p;
 }
@@ -166,8 +167,8 @@ it('measures the audio tree', async () => {
 				const all = Object.values((globalThis as unknown as { __stanzaAudio: Lab }).__stanzaAudio.stats());
 				return { played: all.reduce((n, s) => n + s.played, 0), concealed: all.reduce((n, s) => n + s.concealed, 0) };
 			});
-		const lossWindow = async (redundancy: boolean) => {
-			for (const p of [speaker, ...chain]) await lab(p, { loss: 0.05, redundancy });
+		const lossWindow = async (redundancy: boolean, loss = 0.05) => {
+			for (const p of [speaker, ...chain]) await lab(p, { loss, redundancy });
 			await speaker.page.waitForTimeout(2_000); // let buffers adapt before counting (a settling window)
 			const start = await Promise.all(chain.map(frameCounts));
 			const since = Date.now();
@@ -187,6 +188,8 @@ it('measures the audio tree', async () => {
 			for (const p of [speaker, ...chain]) await lab(p, { loss: 0, redundancy: true });
 			return { concealedPctByDepth, e2eMs };
 		};
+		// Frames concealed with no loss at all (late arrivals on a busy machine): the floor the two below stand on.
+		const noLoss = await lossWindow(true, 0);
 		const withRedundancy = await lossWindow(true);
 		const withoutRedundancy = await lossWindow(false);
 		const concealedPctAtDepth3Loss5 = withRedundancy.concealedPctByDepth['3'] ?? NaN;
@@ -198,8 +201,7 @@ it('measures the audio tree', async () => {
 		for (let run = 0; run < 5; run++) {
 			const { page, context } = await newPeerPage(bursts);
 			await page.goto(relay.url);
-			await page.locator('#relay-capacity').selectOption('0');
-			await page.getByTestId('peer-id').waitFor();
+			await new RoomPage(page, 'Joiner').setRelayCapacity('0');
 			await page.goto('about:blank');
 			const started = Date.now();
 			await page.goto(chainLink);
@@ -350,7 +352,7 @@ it('measures the audio tree', async () => {
 			banToCutMs: Math.round(median(cuts)),
 			concealedPctAtDepth3Loss5,
 			e2eMsAtDepth3Loss5,
-			loss5: { withRedundancy, withoutRedundancy },
+			loss5: { noLoss, withRedundancy, withoutRedundancy },
 			relayCpuPctPerStream,
 			goals: GOALS,
 			met: {
@@ -378,7 +380,7 @@ audio benchmark (medians, real Chromium on loopback; each figure includes output
   addedMsPerHop         ${addedMsPerHop}   (goal ≤ ${GOALS.addedMsPerHop})
   jitterTargetMsByDepth ${JSON.stringify(jitterTargetMsByDepth)}   (the jitter buffer's share of each figure above)
   spikeRecoveryMs       ${spikeRecoveryMs}   (1 s main-thread block at depth ${deepest}: until within 20 ms of ${round(before)} again (p90 before + 20: ${round(steadyCeiling)}), peak ${spikePeakMs}; goal ≤ ${GOALS.spikeRecoveryMs})
-  concealedPctAtDepth3Loss5 ${concealedPctAtDepth3Loss5}   (5 % of messages dropped on every link; goal ≤ ${GOALS.concealedPctAtDepth3Loss5}; by depth ${JSON.stringify(withRedundancy.concealedPctByDepth)}, without redundancy ${JSON.stringify(withoutRedundancy.concealedPctByDepth)})
+  concealedPctAtDepth3Loss5 ${concealedPctAtDepth3Loss5}   (5 % of messages dropped on every link; goal ≤ ${GOALS.concealedPctAtDepth3Loss5}; by depth ${JSON.stringify(withRedundancy.concealedPctByDepth)}, without redundancy ${JSON.stringify(withoutRedundancy.concealedPctByDepth)}, with no loss ${JSON.stringify(noLoss.concealedPctByDepth)})
   e2eMsAtDepth3Loss5    ${e2eMsAtDepth3Loss5}   (goal ≤ ${GOALS.e2eMsAtDepth3Loss5}; by depth ${JSON.stringify(withRedundancy.e2eMs)}, without redundancy ${JSON.stringify(withoutRedundancy.e2eMs)})
   joinToFirstAudioMs    ${results.joinToFirstAudioMs}   (goal ≤ ${GOALS.joinToFirstAudioMs}; ${failedJoins} of 5 joins heard nothing in 60 s)
   repairGapMs           ${results.repairGapMs}   (goal ≤ ${GOALS.repairGapMs}; ${gaps.length} repairs)
