@@ -2,23 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeLinkFrame, encodeLinkFrame, FRAME_VERSION, LinkFrameError, MAX_FRAME_PACKETS, MAX_PACKET_BYTES, RedundantSender } from './link-frame';
 import { decodePacket, encodePacket, HEADER_BYTES, SIGNATURE_BYTES } from './packet-codec';
+import { seededRandom } from './tree-simulation';
 
 const SIG = new Uint8Array(SIGNATURE_BYTES).fill(7);
 /** A speaker's packet with a stand-in signature (packet-auth.spec.ts checks real ones). */
 const packet = (seq: number, payload = new Uint8Array([0xfc, seq & 0xff])) =>
 	encodePacket({ flags: 0, speakerTag: 0x01020304, seq, captureTs: (seq * 960) >>> 0, payload }, SIG);
-
-/** Deterministic random numbers in [0, 1) (mulberry32), so the loss runs below repeat exactly. */
-function seeded(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-	};
-}
 
 describe('link frame', () => {
 	it('sends a lone packet bare, byte for byte', () => {
@@ -117,7 +106,7 @@ describe('redundant sender', () => {
 	 * relaying done in audio-room.ts, with these frames.
 	 */
 	function lostAtEnd(hops: number, loss: number, redundant: boolean, frames = 20_000): number {
-		const random = seeded(hops * 1000 + Math.round(loss * 100));
+		const random = seededRandom(hops * 1000 + Math.round(loss * 100));
 		const senders = Array.from({ length: hops }, () => new RedundantSender(100));
 		const taken = Array.from({ length: hops }, () => new Set<number>());
 		const send = (hop: number, bytes: Uint8Array, now: number): void => {
