@@ -136,6 +136,8 @@ export class AudioRoom {
 	#voice: MediaStreamTrack | null = null;
 	readonly #events: AudioRoomEvents;
 	readonly #iceServers: RTCIceServer[];
+	/** The microphone the person chose (a device id), read each time the microphone opens; null for the system's. */
+	readonly #microphone: () => string | null;
 	readonly #me: string;
 	#myTag = 0;
 	#signer: PacketSigner | null = null;
@@ -198,7 +200,7 @@ export class AudioRoom {
 	constructor(
 		session: RoomSession,
 		output: AudioOutput,
-		options: { capacity: number; iceServers: RTCIceServer[]; canSpeak?: boolean; stage: StageAudio },
+		options: { capacity: number; iceServers: RTCIceServer[]; canSpeak?: boolean; stage: StageAudio; microphone?: () => string | null },
 		events: AudioRoomEvents
 	) {
 		this.#session = session;
@@ -208,6 +210,7 @@ export class AudioRoom {
 		this.#stage = options.stage;
 		this.#events = events;
 		this.#iceServers = options.iceServers;
+		this.#microphone = options.microphone ?? (() => null);
 		this.capacity = options.capacity;
 		this.canSpeak = options.canSpeak ?? true;
 		this.#me = session.me.peerId.toString();
@@ -297,6 +300,7 @@ export class AudioRoom {
 			children: [...this.#children.keys()],
 			speakers: [...this.#speakerLinks.keys()],
 			mic: this.micState,
+			micLabel: this.#mic?.track?.label ?? null,
 			stale: this.#stale,
 			recovered: this.#recovered
 		};
@@ -372,7 +376,8 @@ export class AudioRoom {
 			let opened: Microphone | null = null;
 			const mic = await Microphone.open(
 				(frame) => this.#sendOwn(frame.payload, frame.captureTs),
-				(reason) => opened && this.#micFailed(opened, reason)
+				(reason) => opened && this.#micFailed(opened, reason),
+				this.#microphone()
 			);
 			opened = mic;
 			if (this.#stopped || !this.#speaker) {

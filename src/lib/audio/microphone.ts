@@ -4,6 +4,7 @@
  * (packets, links) is the caller's business.
  */
 import { LevelMeter } from './level-meter';
+import { chosenDeviceMissing, microphoneConstraints } from './microphone-choice';
 import { ENCODER_CONFIG, SAMPLE_RATE } from './opus-config';
 import captureWorkletUrl from './worklets/capture.worklet.js?url';
 
@@ -81,18 +82,24 @@ export class Microphone {
 	}
 
 	/**
-	 * Opens the microphone (echo cancellation, noise suppression, auto gain) and
-	 * starts encoding. Throws MicrophoneError with the reason; a failure later on
+	 * Opens the microphone (the chosen one, else the system's; echo cancellation,
+	 * noise suppression, auto gain) and starts encoding. Throws MicrophoneError with the reason; a failure later on
 	 * (encoder error, the track ending) closes the microphone and calls `onFailure`.
 	 */
-	static async open(onFrame: (frame: EncodedFrame) => void, onFailure: (reason: MicFailure) => void = () => {}): Promise<Microphone> {
+	static async open(
+		onFrame: (frame: EncodedFrame) => void,
+		onFailure: (reason: MicFailure) => void = () => {},
+		deviceId: string | null = null
+	): Promise<Microphone> {
 		if (typeof AudioEncoder === 'undefined' || !navigator.mediaDevices?.getUserMedia) {
 			throw new MicrophoneError('unsupported', 'this browser cannot encode audio (no WebCodecs)');
 		}
 		let stream: MediaStream;
 		try {
-			stream = await navigator.mediaDevices.getUserMedia({
-				audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 }
+			stream = await navigator.mediaDevices.getUserMedia({ audio: microphoneConstraints(deviceId) }).catch((err: unknown) => {
+				// The chosen microphone is not plugged in: the system's, rather than no voice.
+				if (deviceId && chosenDeviceMissing(err)) return navigator.mediaDevices.getUserMedia({ audio: microphoneConstraints(null) });
+				throw err;
 			});
 		} catch (err) {
 			throw new MicrophoneError(getUserMediaFailure(err), `the microphone did not open: ${(err as Error)?.message ?? String(err)}`);

@@ -16,6 +16,7 @@ import { RoomDoc } from './room-doc';
 import type { RoomAddress } from './room-link';
 import type { OpIntent, Visibility } from './room-op-codec';
 import { RoomSession } from './room-session';
+import { settingsStore } from '../settings/settings-store';
 import type { RoomStore } from './room-store';
 
 export type RoomStatus = 'loading' | 'waiting' | 'live' | 'removed' | 'banned' | 'ended' | 'left';
@@ -167,11 +168,12 @@ export class RoomState {
 			return;
 		}
 		this.audio = { ...this.audio, status: 'starting', canSpeak: support.speak.ok };
-		const [{ AudioOutput }, { AudioRoom }, { StageAudio }, { relayCapacity, RELAY_CAPACITY_KEY }] = await Promise.all([
+		const [{ AudioOutput }, { AudioRoom }, { StageAudio }, { relayCapacity, RELAY_CAPACITY_KEY }, { MICROPHONE_KEY }] = await Promise.all([
 			import('../audio/audio-output'),
 			import('../audio/audio-room'),
 			import('../audio/stage-audio'),
-			import('../audio/relay-budget')
+			import('../audio/relay-budget'),
+			import('../audio/microphone-choice')
 		]);
 		const output = await AudioOutput.create();
 		const stage = new StageAudio(output.context);
@@ -179,7 +181,7 @@ export class RoomState {
 		const audio = new AudioRoom(
 			session,
 			output,
-			{ capacity: relayCapacity(localStorage.getItem(RELAY_CAPACITY_KEY), connection), iceServers: this.#deps.iceServers ?? [], canSpeak: support.speak.ok, stage },
+			{ capacity: relayCapacity(settingsStore.get(RELAY_CAPACITY_KEY), connection), iceServers: this.#deps.iceServers ?? [], canSpeak: support.speak.ok, stage, microphone: () => settingsStore.get(MICROPHONE_KEY) },
 			{
 				onChange: () => this.#refreshAudio(),
 				onLevels: (levels) => {
