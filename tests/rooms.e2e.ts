@@ -1,8 +1,10 @@
 /**
  * Rooms: a creator and three peers join by link, roles change under the
- * moderator's hand, every page agrees, and the room outlives its creator.
+ * moderator's hand, every page agrees, and the room outlives its creator and
+ * a restart of its relay.
  */
 import { describe, expect, it } from 'vitest';
+import { AppPage } from './support/app-page';
 import { e2eFixture } from './support/fixture';
 
 const fx = e2eFixture();
@@ -142,6 +144,35 @@ describe('a room', () => {
 		await holdsNewKey(ana);
 		await ana.waitMember('audience', boId, { hand: true });
 		for (const p of [creator, bo]) await p.waitMember('audience', anaId, { present: true });
+	});
+
+	it('goes on through a relay restart: members redial within 5 s and a newcomer joins through it', async () => {
+		const relay = await fx.relay();
+		const { port, keyFile } = relay;
+		const host = await person('Hana');
+		const link = await host.startRoom('Restart night', 'The relay will blink');
+		const guest = await person('Gus');
+		await guest.open(link);
+		const ids = { host: await host.myPeerId(), guest: await guest.myPeerId() };
+		await host.waitMember('audience', ids.guest);
+		const members = [host, guest].map((p) => new AppPage(p.page));
+		await Promise.all(members.map((m) => m.waitReachable()));
+
+		await fx.stopRelay();
+		await Promise.all(members.map((m) => m.page.waitForSelector('[data-testid=net-status][data-retrying=true]', { timeout: 10_000 })));
+		// Restarted with the same key on the same port: every member is back on it within 5 s.
+		await fx.relay({ port, keyFile });
+		await Promise.all(members.map((m) => m.page.waitForSelector('[data-testid=net-status][data-status=online]', { timeout: 5_000 })));
+
+		// The room went on: a hand raised now reaches the host, and a newcomer finds everyone through the relay.
+		await guest.page.getByRole('button', { name: 'Raise hand' }).click();
+		await host.waitMember('hands', ids.guest, { hand: true });
+		await Promise.all(members.map((m) => m.waitReachable()));
+		const newcomer = await person('Nico');
+		await newcomer.open(link);
+		await newcomer.waitMember('stage', ids.host, { role: 'creator' });
+		await newcomer.waitMember('audience', ids.guest, { hand: true });
+		expect(await newcomer.title()).toBe('Restart night');
 	});
 
 	it('says a link with a wrong or missing key is not valid', async () => {

@@ -7,7 +7,7 @@
  */
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface';
 import { traceEvent } from '../diagnostics/trace';
-import { backoffDelay } from './backoff';
+import { relayRetryDelay } from './backoff';
 import { isDirectConnection } from './connection-kind';
 import { HELLO_PROTOCOL, HELLO_TIMEOUT_MS } from './hello-protocol';
 import type { StanzaNode } from './libp2p-node';
@@ -216,7 +216,7 @@ export class NetState {
 	#scheduleRetry(): void {
 		if (this.#stopped) return;
 		clearTimeout(this.#retryTimer);
-		const delay = backoffDelay(this.#attempt++);
+		const delay = relayRetryDelay(this.#attempt++);
 		this.retryAt = Date.now() + delay;
 		this.#retryTimer = setTimeout(() => void this.#connectRelays(), delay);
 	}
