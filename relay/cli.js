@@ -93,6 +93,7 @@ process.stdout.write(
 );
 // After the address block, so that block always starts the output.
 if (relay.metricsUrl) log.info(`metrics at ${relay.metricsUrl}`);
+if (config.federate.length > 0) log.info(`federating with ${config.federate.length} relay(s): ${config.federate.join(', ')}`);
 if (relay.keyCreated) log.info(`created a new relay identity in ${config.keyFile}; keep this file to keep the PeerId`);
 if (config.staticDir === null) log.info('not serving the app (--no-static)');
 else if (!existsSync(config.staticDir)) log.warn(`app folder ${config.staticDir} not found: run \`npm run build\` (the relay works without it)`);

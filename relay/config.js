@@ -16,6 +16,7 @@ import { multiaddr } from '@multiformats/multiaddr';
  * @property {string} host IP address the HTTP server binds to.
  * @property {number} port TCP port; 0 picks any free port.
  * @property {string[]} announce Public multiaddrs to advertise (without `/p2p/…`); empty = derive from the interfaces.
+ * @property {string[]} federate Other relays to stay connected to and share room topics with (multiaddrs ending in `/p2p/<id>`).
  * @property {string} keyFile Absolute path of the persistent private key.
  * @property {string | null} staticDir Absolute path of the built app, or null when disabled.
  * @property {number} maxReservations Circuit relay reservations held at once.
@@ -47,6 +48,9 @@ import { multiaddr } from '@multiformats/multiaddr';
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../build', import.meta.url));
 
 const MIB = 1024 * 1024;
+
+/** Relays one relay keeps connections to: a community's handful, not a mesh of the world. */
+export const MAX_FEDERATED = 16;
 
 /**
  * Integer options: default, accepted range, unit for messages, and why.
@@ -99,7 +103,7 @@ const INTEGER_OPTIONS = {
 	'gossip-byte-rate': { def: 128 * 1024, min: 1024, max: 1024 * MIB, unit: ' bytes/s' }
 };
 
-const STRING_OPTIONS = ['host', 'announce', 'key-file', 'static', 'metrics-port', 'metrics-host'];
+const STRING_OPTIONS = ['host', 'announce', 'federate', 'key-file', 'static', 'metrics-port', 'metrics-host'];
 const BOOLEAN_OPTIONS = ['trust-proxy', 'no-static'];
 
 /** Accepted spellings of booleans in the environment. */
@@ -129,6 +133,10 @@ Options:
   --announce <multiaddr,...>     public addresses to advertise, repeatable, e.g.
                                  /dns4/relay.example.org/tcp/443/tls/ws
                                  (default: /ip4/<each local IPv4>/tcp/<port>/ws)
+  --federate <multiaddr,...>     other relays to stay connected to, repeatable, e.g.
+                                 /dns4/relay2.example.org/tcp/443/tls/ws/p2p/12D3KooW…:
+                                 rooms whose members are on either relay meet across
+                                 them (list each relay on both sides)
   --key-file <path>              persistent relay identity (default .stanza/relay-key)
   --static <dir>                 built app to serve (default <repo>/build); '' disables
   --no-static                    do not serve the app
@@ -217,6 +225,28 @@ function parseAnnounce(raw) {
 	if (!names.includes('tcp')) {
 		return { error: `--announce '${raw}' needs a /tcp/<port> part` };
 	}
+	return { value: multiaddr(raw).toString() };
+}
+
+/**
+ * Validates one relay to federate with: a multiaddr this relay can dial
+ * (WebSocket, as every Stanza relay listens) that names the relay's PeerId,
+ * so the connection is checked to be that relay and no other.
+ *
+ * @param {string} raw
+ * @returns {{ value: string } | { error: string }}
+ */
+function parseFederate(raw) {
+	let components;
+	try {
+		components = multiaddr(raw).getComponents();
+	} catch (err) {
+		return { error: `--federate '${raw}' is not a valid multiaddr: ${/** @type {Error} */ (err).message}` };
+	}
+	const names = components.map((c) => c.name);
+	if (names.includes('p2p-circuit')) return { error: `--federate '${raw}' must be a relay's own address, not a circuit through it` };
+	if (names.at(-1) !== 'p2p') return { error: `--federate '${raw}' must end in /p2p/<the relay's PeerId> (its well-known JSON lists it)` };
+	if (!names.includes('ws') && !names.includes('wss')) return { error: `--federate '${raw}' must be a WebSocket address (/ws, /wss or /tls/ws)` };
 	return { value: multiaddr(raw).toString() };
 }
 
@@ -322,6 +352,18 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 		if (!announce.includes(parsed.value)) announce.push(parsed.value);
 	}
 
+	// As with --announce, command-line values replace STANZA_FEDERATE.
+	/** @type {string[]} */
+	const federate = [];
+	for (const entry of (values.get('federate') ?? [env.STANZA_FEDERATE ?? '']).flatMap((v) => v.split(','))) {
+		const trimmed = entry.trim();
+		if (trimmed === '') continue;
+		const parsed = parseFederate(trimmed);
+		if ('error' in parsed) return parsed;
+		if (!federate.includes(parsed.value)) federate.push(parsed.value);
+	}
+	if (federate.length > MAX_FEDERATED) return { error: `--federate names ${federate.length} relays; at most ${MAX_FEDERATED}` };
+
 	const keyFileRaw = pick('key-file') ?? '.stanza/relay-key';
 	const keyFile = resolve(cwd, keyFileRaw);
 
@@ -366,6 +408,7 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 			host,
 			port: numbers['port'],
 			announce,
+			federate,
 			keyFile,
 			staticDir,
 			maxReservations: numbers['max-reservations'],

@@ -34,6 +34,7 @@ describe('parseConfig defaults', () => {
 			host: '0.0.0.0',
 			port: 8080,
 			announce: [],
+			federate: [],
 			keyFile: '/srv/stanza/.stanza/relay-key',
 			staticDir: DEFAULT_STATIC_DIR,
 			maxReservations: 256,
@@ -112,6 +113,20 @@ describe('parseConfig flags', () => {
 			'/ip4/203.0.113.7/tcp/8080/ws',
 			'/dns6/relay.example.org/tcp/443/wss'
 		]);
+	});
+
+	it('collects --federate from repeats, commas and STANZA_FEDERATE, and checks each names a relay', () => {
+		const other = '/dns4/relay2.example.org/tcp/443/tls/ws/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
+		const lan = '/ip4/192.0.2.9/tcp/8080/ws/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
+		expect(config(['--federate', `${other},${lan}`, '--federate', other]).federate).toEqual([other, lan]);
+		expect(config([], { STANZA_FEDERATE: lan }).federate).toEqual([lan]);
+		expect(config(['--federate', other], { STANZA_FEDERATE: lan }).federate).toEqual([other]);
+		expect(error(['--federate', '/dns4/relay2.example.org/tcp/443/tls/ws'])).toMatch(/must end in \/p2p\//);
+		expect(error(['--federate', '/ip4/192.0.2.9/tcp/8080/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'])).toMatch(/WebSocket/);
+		expect(error(['--federate', `${lan}/p2p-circuit/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp`])).toMatch(/circuit/);
+		expect(error(['--federate', 'relay2.example.org'])).toMatch(/not a valid multiaddr/);
+		const many = Array.from({ length: 17 }, (_, i) => `/ip4/192.0.2.${i + 1}/tcp/8080/ws/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp`);
+		expect(error(['--federate', many.join(',')])).toMatch(/at most 16/);
 	});
 
 	it('resolves --key-file and --static against the working directory', () => {

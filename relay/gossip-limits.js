@@ -122,11 +122,13 @@ export class TokenBuckets {
  * with the limiter (a validator set for a topic explicitly runs after it).
  *
  * @param {{ pubsub: unknown, network: LimitNetwork, maxMessageBytes: number, messageRate: number, byteRate: number,
- *   refuse: (limit: 'gossip_message_size' | 'gossip_rate') => void, accepted: (bytes: number) => void, now?: () => number }} options
- *   `accepted` is told the size of each message let through (metrics)
+ *   refuse: (limit: 'gossip_message_size' | 'gossip_rate') => void, accepted: (bytes: number) => void, now?: () => number,
+ *   unmetered?: (peer: string) => boolean }} options
+ *   `accepted` is told the size of each message let through (metrics); `unmetered` names peers
+ *   exempt from the rates, never from the size limit (federated relays: federation.js)
  * @returns {{ buckets: TokenBuckets, stop: () => void }}
  */
-export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byteRate, refuse, accepted, now = Date.now }) {
+export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byteRate, refuse, accepted, now = Date.now, unmetered = () => false }) {
 	const validators = /** @type {LimitedPubSub} */ (pubsub).topicValidators;
 	if (!(validators instanceof Map)) throw new Error('gossipsub has no topicValidators map: cannot limit gossip');
 	const buckets = new TokenBuckets({ messageRate, byteRate, maxMessageBytes });
@@ -139,7 +141,7 @@ export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byt
 			refuse('gossip_message_size');
 			return REJECT;
 		}
-		if (!buckets.take(peer.toString(), bytes, now())) {
+		if (!unmetered(peer.toString()) && !buckets.take(peer.toString(), bytes, now())) {
 			refuse('gossip_rate');
 			return IGNORE;
 		}

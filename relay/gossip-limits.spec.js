@@ -71,7 +71,8 @@ describe('limitGossip', () => {
 			byteRate: 1000,
 			refuse: (limit) => void refused.push(limit),
 			accepted: (bytes) => void accepted.push(bytes),
-			now: () => now
+			now: () => now,
+			unmetered: (p) => p === 'relay2'
 		});
 		/**
 		 * @param {string} from
@@ -96,6 +97,14 @@ describe('limitGossip', () => {
 		expect(t.validate('a', 10)).toBe('accept');
 		expect(t.refused).toEqual(['gossip_message_size', 'gossip_rate']);
 		expect(t.accepted).toEqual([100, 10, 10, 10, 10, 10]);
+	});
+
+	it('lets a federated relay past the rates (it forwards many people), never past the size limit', () => {
+		const t = setup();
+		for (let i = 0; i < BURST_SECONDS * 10; i++) expect(t.validate('relay2', 10)).toBe('accept');
+		expect(t.validate('relay2', 101)).toBe('reject');
+		expect(t.refused).toEqual(['gossip_message_size']);
+		expect(t.limits.buckets.size).toBe(0);
 	});
 
 	it('forgets a peer on disconnect and restores the validator table on stop (twice is safe)', () => {

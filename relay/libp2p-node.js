@@ -13,6 +13,7 @@ import { identify } from '@libp2p/identify';
 import { noise } from '@libp2p/noise';
 import { ping } from '@libp2p/ping';
 import { webSockets } from '@libp2p/websockets';
+import { DIRECT_CONNECT_TICKS, FEDERATION_TAG, federatedPeers } from './federation.js';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p } from 'libp2p';
 
@@ -73,12 +74,13 @@ const RPC_MESSAGES_PER_FRAME = 4;
 /**
  * Creates and starts the relay's libp2p node.
  *
- * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits }} options
- *   `announce`: public WebSocket multiaddrs without `/p2p/…`
+ * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits, federate?: string[] }} options
+ *   `announce`: public WebSocket multiaddrs without `/p2p/…`; `federate`: other relays (federation.js)
  * @returns {Promise<{ node: RelayLibp2p, internalPort: number }>}
  *   `internalPort`: where the HTTP front pipes WebSocket upgrades
  */
-export async function createRelayNode({ privateKey, announce, limits }) {
+export async function createRelayNode({ privateKey, announce, limits, federate = [] }) {
+	const federation = federatedPeers(federate);
 	const node = await createLibp2p({
 		privateKey,
 		start: false,
@@ -132,7 +134,9 @@ export async function createRelayNode({ privateKey, announce, limits }) {
 				// from the reverse proxy's address): the IP-colocation penalty would
 				// push every browser past the eleventh below the gossip threshold.
 				// Per-IP abuse is limited by the HTTP front instead.
-				scoreParams: { IPColocationFactorWeight: 0 }
+				scoreParams: { IPColocationFactorWeight: 0 },
+				directPeers: federation.directPeers,
+				directConnectTicks: DIRECT_CONNECT_TICKS
 			})
 		}
 	});
@@ -146,6 +150,7 @@ export async function createRelayNode({ privateKey, announce, limits }) {
 		}
 	});
 	await node.start();
+	for (const { id } of federation.directPeers) await node.peerStore.merge(id, { tags: { [FEDERATION_TAG]: { value: 100 } } });
 	if (internalPort === null) {
 		await node.stop();
 		throw new Error(`libp2p did not report a port for ${INTERNAL_LISTEN_ADDR}`);

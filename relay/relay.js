@@ -12,6 +12,7 @@ import { createHttpServer } from './http-server.js';
 import { loadOrCreateKey } from './key.js';
 import { createRelayNode } from './libp2p-node.js';
 import { startTopicMirror } from './topic-mirror.js';
+import { federatedPeers } from './federation.js';
 import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { limitGossip } from './gossip-limits.js';
 import { createMetrics, RateMeter } from './metrics.js';
@@ -83,16 +84,20 @@ export async function startRelay(config, { log }) {
 				circuitDurationLimit: config.circuitDurationLimit,
 				maxConnections: config.maxConnections,
 				maxGossipMessage: config.maxGossipMessage
-			}
+			},
+			federate: config.federate
 		});
 		node = started.node;
+		const federated = federatedPeers(config.federate).ids;
+		const isFederated = (/** @type {string} */ peer) => federated.has(peer);
 		mirror = startTopicMirror({
 			pubsub: node.services.pubsub,
 			network: node,
 			maxTopics: config.maxTopics,
 			maxTopicsPerPeer: config.maxTopicsPerPeer,
 			log,
-			refuse: metrics.refuse
+			refuse: metrics.refuse,
+			ignore: isFederated
 		});
 		stoppers.push(
 			guardReservations({
@@ -113,6 +118,7 @@ export async function startRelay(config, { log }) {
 				messageRate: config.gossipRate,
 				byteRate: config.gossipByteRate,
 				refuse: metrics.refuse,
+				unmetered: isFederated,
 				accepted(bytes) {
 					const now = Date.now();
 					messageRate.record(1, now);

@@ -54,10 +54,11 @@ export const MAX_TOPIC_LENGTH = 256;
  * call twice) and `topics()` (the topics mirrored now, for tests and logs).
  *
  * @param {{ pubsub: MirrorPubSub, network: MirrorNetwork, maxTopics: number, maxTopicsPerPeer: number, log: Logger,
- *   refuse?: (limit: 'topics' | 'topics_per_peer') => void }} options
- *   `refuse` is told each time a cap turns a topic away (metrics)
+ *   refuse?: (limit: 'topics' | 'topics_per_peer') => void, ignore?: (peer: string) => boolean }} options
+ *   `refuse` is told each time a cap turns a topic away (metrics); `ignore` names peers whose
+ *   subscriptions are never mirrored (federated relays: federation.js)
  */
-export function startTopicMirror({ pubsub, network, maxTopics, maxTopicsPerPeer, log, refuse = () => {} }) {
+export function startTopicMirror({ pubsub, network, maxTopics, maxTopicsPerPeer, log, refuse = () => {}, ignore = () => false }) {
 	/** @type {Set<string>} */
 	const mirrored = new Set();
 	/** @type {Map<string, Set<string>>} mirrored topic → peers (ids) whose subscription keeps it */
@@ -126,6 +127,7 @@ export function startTopicMirror({ pubsub, network, maxTopics, maxTopicsPerPeer,
 	/** @param {CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>} event */
 	const onSubscriptionChange = (event) => {
 		const { peerId, subscriptions } = event.detail;
+		if (ignore(peerId.toString())) return;
 		for (const { topic, subscribe } of subscriptions) {
 			if (!topic.startsWith(TOPIC_PREFIX) || topic.length > MAX_TOPIC_LENGTH) continue;
 			if (subscribe) join(peerId, topic);

@@ -96,6 +96,19 @@ describe('startTopicMirror', () => {
 		expect(net.calls).toEqual(['subscribe stanza/room1/chat']);
 	});
 
+	it('never counts a federated relay as a reason to carry a topic (two relays would keep each other subscribed)', () => {
+		const net = fakeNetwork();
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 1, log: recordingLog().log, ignore: (peer) => peer === 'R2' });
+		net.connect('R2');
+		net.connect('A');
+		net.change('R2', [['stanza/r', true], ['stanza/s', true]]);
+		expect(mirror.topics()).toEqual([]);
+		net.change('A', [['stanza/r', true]]);
+		net.change('A', [['stanza/r', false]]);
+		expect(mirror.topics()).toEqual([]);
+		expect(net.calls).toEqual(['subscribe stanza/r', 'unsubscribe stanza/r']);
+	});
+
 	it('leaves a topic when its last subscriber unsubscribes', () => {
 		const net = fakeNetwork();
 		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });

@@ -1,0 +1,49 @@
+/**
+ * Federated relays: two relays that list each other (`--federate`) carry one
+ * room between members who each know only one of them, and the room goes on
+ * through the second when the first is gone.
+ */
+import { describe, expect, it } from 'vitest';
+import { RoomPage } from './support/room-page';
+import { e2eFixture } from './support/fixture';
+import { startRelay, type RelayProcess } from './support/relay-process.js';
+
+const fx = e2eFixture();
+const addrOf = (relay: { port: number; peerId: string }) => `/ip4/127.0.0.1/tcp/${relay.port}/ws/p2p/${relay.peerId}`;
+
+describe('two federated relays', () => {
+	it('carry a room between members on different relays, and keep it going when one stops', async () => {
+		// Each must name the other, so one starts twice: first to learn its port and PeerId.
+		const first = await fx.relay();
+		const { port, keyFile } = first;
+		const second: RelayProcess = await startRelay({ args: ['--federate', addrOf(first)] });
+		fx.defer(async () => void (await second.stop()));
+		await fx.stopRelay();
+		const one = await fx.relay({ port, keyFile, args: ['--federate', addrOf(second)] });
+		await expect.poll(() => one.output()).toMatch(/federating with 1 relay/);
+
+		// Ana's app comes from relay 1 and knows only it; Bo's from relay 2.
+		const ana = new RoomPage(await fx.page({ url: one.url }), 'Ana');
+		await ana.setName('Ana');
+		const link = await ana.startRoom('Two relays', 'One room');
+		const bo = new RoomPage(await fx.page({ url: second.url }), 'Bo');
+		await bo.setName('Bo');
+		const fragment = new URL(link).hash;
+		await bo.open(new URL(fragment, second.url).toString());
+		const ids = { ana: await ana.myPeerId(), bo: await bo.myPeerId() };
+		// Bo heard of Ana only through relay 2, which had it from relay 1.
+		await bo.waitMember('stage', ids.ana, { role: 'creator' });
+		await ana.waitMember('audience', ids.bo);
+		expect(await bo.title()).toBe('Two relays');
+
+		// Relay 1 stops: Ana and Bo go on over their direct link, and Cy joins through relay 2.
+		await fx.stopRelay();
+		await bo.page.getByRole('button', { name: 'Raise hand' }).click();
+		await ana.waitMember('hands', ids.bo, { hand: true });
+		const cy = new RoomPage(await fx.page({ url: second.url }), 'Cy');
+		await cy.setName('Cy');
+		await cy.open(new URL(fragment, second.url).toString());
+		await cy.waitMember('stage', ids.ana, { role: 'creator' });
+		await cy.waitMember('audience', ids.bo, { hand: true });
+	});
+});
