@@ -19,8 +19,6 @@ import '../relay/polyfill.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-// ws ships no types; it comes with @libp2p/websockets.
-// @ts-expect-error no declaration file for ws
 import { WebSocket as Ws } from 'ws';
 import { startRelay } from '../tests/support/relay-process.js';
 import { hopReserve } from '../relay/test-support/hop-reserve.js';

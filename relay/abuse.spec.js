@@ -26,7 +26,6 @@ import { yamux } from '@libp2p/yamux';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error ws ships no types and @types/ws is not installed; it comes with @libp2p/websockets
 import { WebSocket as Ws } from 'ws';
 import { parseConfig } from './config.js';
 import { createLogger, silentLogger } from './log.js';

@@ -11,7 +11,6 @@
  *     node abuser.js <relay multiaddr> flood <n> <bytes> <topic>   one peer publishes n messages
  */
 import '../polyfill.js';
-// @ts-expect-error ws ships no types and @types/ws is not installed; it comes with @libp2p/websockets
 import { WebSocket as Ws } from 'ws';
 import { hopReserve } from './hop-reserve.js';
 
