@@ -201,6 +201,23 @@ function parseBoolean(flag, raw) {
 }
 
 /**
+ * The protocol names of a multiaddr (`['ip4', 'tcp', 'ws', 'p2p']`), or why it is not one.
+ *
+ * @param {string} flag
+ * @param {string} raw
+ * @returns {string[] | { error: string }}
+ */
+function protocolNames(flag, raw) {
+	try {
+		return multiaddr(raw)
+			.getComponents()
+			.map((c) => c.name);
+	} catch (err) {
+		return { error: `--${flag} '${raw}' is not a valid multiaddr: ${/** @type {Error} */ (err).message}` };
+	}
+}
+
+/**
  * Validates one announce address. Browsers can only dial WebSocket addresses,
  * and the relay appends its own `/p2p/<id>`, so both are checked here rather
  * than failing later inside libp2p.
@@ -209,13 +226,8 @@ function parseBoolean(flag, raw) {
  * @returns {{ value: string } | { error: string }}
  */
 function parseAnnounce(raw) {
-	let components;
-	try {
-		components = multiaddr(raw).getComponents();
-	} catch (err) {
-		return { error: `--announce '${raw}' is not a valid multiaddr: ${/** @type {Error} */ (err).message}` };
-	}
-	const names = components.map((c) => c.name);
+	const names = protocolNames('announce', raw);
+	if ('error' in names) return names;
 	if (names.includes('p2p') || names.includes('p2p-circuit')) {
 		return { error: `--announce '${raw}' must not contain /p2p or /p2p-circuit: the relay appends its own /p2p/<id>` };
 	}
@@ -237,13 +249,8 @@ function parseAnnounce(raw) {
  * @returns {{ value: string } | { error: string }}
  */
 function parseFederate(raw) {
-	let components;
-	try {
-		components = multiaddr(raw).getComponents();
-	} catch (err) {
-		return { error: `--federate '${raw}' is not a valid multiaddr: ${/** @type {Error} */ (err).message}` };
-	}
-	const names = components.map((c) => c.name);
+	const names = protocolNames('federate', raw);
+	if ('error' in names) return names;
 	if (names.includes('p2p-circuit')) return { error: `--federate '${raw}' must be a relay's own address, not a circuit through it` };
 	if (names.at(-1) !== 'p2p') return { error: `--federate '${raw}' must end in /p2p/<the relay's PeerId> (its well-known JSON lists it)` };
 	if (!names.includes('ws') && !names.includes('wss')) return { error: `--federate '${raw}' must be a WebSocket address (/ws, /wss or /tls/ws)` };
