@@ -1,9 +1,11 @@
 /**
- * Federated relays: two relays that list each other (`--federate`) carry one
- * room between members who each know only one of them, and the room goes on
- * through the second when the first is gone.
+ * Several relays. A browser stays on two of the relays it knows and takes
+ * another when one stops; two relays that list each other (`--federate`)
+ * carry one room between members who each know only one of them, and the
+ * room goes on through the second when the first is gone.
  */
 import { describe, expect, it } from 'vitest';
+import { AppPage } from './support/app-page';
 import { RoomPage } from './support/room-page';
 import { e2eFixture } from './support/fixture';
 import { startRelay, type RelayProcess } from './support/relay-process.js';
@@ -45,5 +47,38 @@ describe('two federated relays', () => {
 		await cy.open(new URL(fragment, second.url).toString());
 		await cy.waitMember('stage', ids.ana, { role: 'creator' });
 		await cy.waitMember('audience', ids.bo, { hand: true });
+	});
+});
+
+describe('a browser that knows three relays', () => {
+	it('stays on two of them, and takes the third when one of those stops', async () => {
+		const first = await fx.relay();
+		const others: RelayProcess[] = [await startRelay(), await startRelay()];
+		for (const r of others) fx.defer(async () => void (await r.stop()));
+		const app = new AppPage(await fx.page({ url: first.url }));
+		await app.openSettings();
+		for (const r of others) {
+			await app.page.locator('#relay-add').fill(r.url);
+			await app.page.getByRole('button', { name: 'Add relay' }).click();
+			await app.page.getByTestId('my-relays').getByText(r.peerId, { exact: false }).waitFor();
+		}
+		// Added relays are dialled from the next start.
+		await app.page.reload();
+		await app.page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+		const inUse = app.page.getByTestId('relays-in-use').locator('li');
+		const connected = () => inUse.evaluateAll((items) => items.filter((li) => li.getAttribute('data-connected') === 'true').map((li) => li.textContent ?? ''));
+		await expect.poll(() => inUse.count(), { timeout: 15_000 }).toBe(3);
+		await expect.poll(async () => (await connected()).length, { timeout: 15_000 }).toBe(2);
+		await app.waitReachable();
+
+		// Stop one of the two it is on: it takes the third, and stays online throughout.
+		const all = [first, ...others];
+		const on = (await connected()).map((text) => all.find((r) => text.includes(r.peerId))!);
+		const spare = all.find((r) => !on.includes(r))!;
+		if (on[0] === first) await fx.stopRelay();
+		else await on[0].stop();
+		await expect.poll(async () => (await connected()).some((text) => text.includes(spare.peerId)), { timeout: 15_000 }).toBe(true);
+		expect((await connected()).length).toBe(2);
+		expect(await app.status().getAttribute('data-status')).toBe('online');
 	});
 });

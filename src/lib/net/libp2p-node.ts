@@ -4,6 +4,7 @@
  * initial bundle.
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import { MAX_RELAYS } from './relay-choice';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { identify, type Identify } from '@libp2p/identify';
 import type { PrivateKey } from '@libp2p/interface';
@@ -37,9 +38,10 @@ export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode
 	return createLibp2p({
 		privateKey: options.privateKey,
 		addresses: {
-			// '/p2p-circuit' asks every connected relay for a reservation;
-			// '/webrtc' accepts direct connections signaled through it.
-			listen: ['/p2p-circuit', '/webrtc']
+			// Each '/p2p-circuit' holds a reservation on one connected relay (the
+			// app stays on up to MAX_RELAYS, relay-choice.ts); '/webrtc' accepts
+			// direct connections signaled through them.
+			listen: [...Array<string>(MAX_RELAYS).fill('/p2p-circuit'), '/webrtc']
 		},
 		transports: [
 			webSockets(),

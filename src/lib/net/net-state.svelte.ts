@@ -8,6 +8,7 @@
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface';
 import { traceEvent } from '../diagnostics/trace';
 import { relayRetryDelay } from './backoff';
+import { distinctRelays, MAX_RELAYS, RelayRace, relayKey } from './relay-choice';
 import { isDirectConnection } from './connection-kind';
 import { HELLO_PROTOCOL, HELLO_TIMEOUT_MS } from './hello-protocol';
 import type { StanzaNode } from './libp2p-node';
@@ -57,6 +58,8 @@ export class NetState {
 	#identity: NetIdentity | null = null;
 	/** The relays dialled at the last connect (found and added). */
 	relayAddrs = $state<string[]>([]);
+	/** PeerIds of the relays connected now. */
+	connectedRelays = $state<string[]>([]);
 	#relayPeers = new Set<string>();
 	#names = new Map<string, string>();
 	#meeting: TopicMeeting | null = null;
@@ -166,34 +169,65 @@ export class NetState {
 		}
 	}
 
+	/**
+	 * Dials the relays it knows, raced: the first MAX_RELAYS to answer are kept
+	 * (with those already connected counted first), any later one is hung up
+	 * on. Called at start, to reconnect, and to top up after one is lost.
+	 */
 	async #connectRelays(): Promise<void> {
 		const node = this.#node;
 		if (!node || this.#connecting || this.#stopped) return;
 		this.#connecting = true;
-		this.status = 'connecting';
+		if (this.relayCount === 0) this.status = 'connecting';
 		this.retryAt = null;
 		try {
 			const discovery = this.#pendingDiscovery ?? this.#discover();
 			this.#pendingDiscovery = null;
 			const [{ multiaddr }, relayAddrs] = await Promise.all([import('@multiformats/multiaddr'), discovery]);
 			this.relayAddrs = relayAddrs;
+			const race = new RelayRace(this.#openRelays(node));
 			const results = await Promise.allSettled(
 				this.relayAddrs.map(async (addr) => {
+					if (race.full && !race.kept.has(relayKey(addr))) return;
 					const connection = await node.dial(multiaddr(addr), { signal: AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS) });
-					this.#relayPeers.add(connection.remotePeer.toString());
+					const peer = connection.remotePeer.toString();
+					this.#relayPeers.add(peer);
+					if (!race.answered(peer)) await node.hangUp(connection.remotePeer).catch(() => {});
 				})
 			);
 			const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-			if (results.every((r) => r.status === 'rejected')) throw failed?.reason ?? new Error('no relay configured');
-			this.#attempt = 0;
+			if (race.kept.size === 0) throw failed?.reason ?? new Error('no relay configured');
+			// Backing off continues while a relay that could fill the gap keeps failing.
+			if (race.full || race.kept.size >= distinctRelays(this.relayAddrs)) this.#attempt = 0;
 			this.lastError = null;
 		} catch (err) {
 			this.lastError = `relay unreachable: ${describe(err)}`;
-			this.#scheduleRetry();
 		} finally {
 			this.#connecting = false;
 			this.#refresh();
+			if (this.#wantsMoreRelays()) this.#scheduleRetry();
 		}
+	}
+
+	/** Each relay address known, and whether the app is on that relay now (Settings lists them). */
+	get relays(): { addr: string; connected: boolean }[] {
+		return this.relayAddrs.map((addr) => ({ addr, connected: this.connectedRelays.includes(relayKey(addr)) }));
+	}
+
+	/** Relays with an open connection now. */
+	#openRelays(node: StanzaNode): Set<string> {
+		return new Set(
+			node
+				.getConnections()
+				.filter((c) => c.status === 'open' && this.#relayPeers.has(c.remotePeer.toString()))
+				.map((c) => c.remotePeer.toString())
+		);
+	}
+
+	/** Fewer relays connected than wanted, and more known: worth another round (after the backoff). */
+	#wantsMoreRelays(): boolean {
+		if (!this.#node || this.#stopped || this.#connecting || this.retryAt !== null) return false;
+		return this.relayCount < Math.min(MAX_RELAYS, Math.max(1, distinctRelays(this.relayAddrs)));
 	}
 
 	/** The relays the app finds (relay-discovery.ts) and the ones the person added (Settings); either is enough. */
@@ -225,8 +259,8 @@ export class NetState {
 		const connection = event.detail;
 		if (this.#relayPeers.has(connection.remotePeer.toString())) traceEvent(`net:relay-${event.type === 'connection:open' ? 'open' : 'closed'}`, connection.remoteAddr.toString());
 		this.#refresh();
-		if (this.relayCount === 0 && !this.#connecting && this.retryAt === null && this.#node && !this.#stopped) {
-			this.lastError = 'lost the relay';
+		if (this.#wantsMoreRelays()) {
+			if (this.relayCount === 0) this.lastError = 'lost the relay';
 			this.#scheduleRetry();
 		}
 	};
@@ -235,7 +269,9 @@ export class NetState {
 		const node = this.#node;
 		if (!node) return;
 		const open = node.getConnections().filter((c) => c.status === 'open');
-		this.relayCount = new Set(open.filter((c) => this.#relayPeers.has(c.remotePeer.toString())).map((c) => c.remotePeer.toString())).size;
+		const relays = this.#openRelays(node);
+		this.relayCount = relays.size;
+		if ([...relays].sort().join() !== this.connectedRelays.join()) this.connectedRelays = [...relays].sort();
 		const direct = new Set(open.filter((c) => isDirectConnection(c.remoteAddr.toString())).map((c) => c.remotePeer.toString()));
 		for (const id of direct) {
 			if (!this.#names.has(id)) {
