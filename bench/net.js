@@ -6,6 +6,7 @@
  * page B loads it and joins the same topic. On B's performance timeline
  * (milliseconds since navigation start) we read when it first had a relay
  * connection, a relay reservation, and a direct WebRTC connection to A.
+ * Both pages open the app on Settings, where the meet-peers diagnostic lives.
  * Also reports the gzip size of the JavaScript the first route needs before
  * libp2p is loaded. Writes bench/results/net.json.
  */
@@ -36,6 +37,18 @@ function initialJsGzipBytes() {
 	return { bytes: total, files: files.length };
 }
 
+/**
+ * Loads the app on its Settings screen, whose Diagnostics hold the meet-peers panel, and meets on `topic`.
+ * @param {import('playwright-core').Page} page
+ * @param {string} topic
+ */
+async function meet(page, topic) {
+	await page.goto(new URL('#/settings', relay.url).toString());
+	await page.getByText('Diagnostics', { exact: true }).click();
+	await page.locator('#meet-topic').fill(topic);
+	await page.getByRole('button', { name: 'Meet', exact: true }).click();
+}
+
 const relay = await startRelay();
 const browser = await launchBrowser();
 /** @type {{ relay: number[], reservation: number[], direct: number[] }} */
@@ -44,15 +57,11 @@ try {
 	for (let run = 0; run < RUNS; run++) {
 		const topic = `bench-${run}-${Date.now()}`;
 		const a = await newPeerPage(browser);
-		await a.page.goto(relay.url);
+		await meet(a.page, topic);
 		await a.page.waitForSelector('[data-testid=net-status][data-reserved=true]');
-		await a.page.locator('#meet-topic').fill(topic);
-		await a.page.getByRole('button', { name: 'Meet', exact: true }).click();
 
 		const b = await newPeerPage(browser);
-		await b.page.goto(relay.url);
-		await b.page.locator('#meet-topic').fill(topic);
-		await b.page.getByRole('button', { name: 'Meet', exact: true }).click();
+		await meet(b.page, topic);
 		await b.page.waitForSelector('[data-testid=direct-peer]', { timeout: 30_000 });
 		const marks = await b.page.evaluate(() =>
 			Object.fromEntries(['stanza:relay', 'stanza:reserved', 'stanza:direct'].map((n) => [n, performance.getEntriesByName(n)[0]?.startTime]))
