@@ -27,6 +27,7 @@ import { multiaddr } from '@multiformats/multiaddr';
  * @property {number} maxConnectionsPerIp WebSocket connections one client IP may hold.
  * @property {number} maxTopics Gossipsub topics the relay mirrors at once.
  * @property {number} maxTopicsPerPeer Mirrored topics one peer's subscriptions may account for.
+ * @property {number} maxHallwayRooms Public rooms whose latest hallway announcement the relay keeps.
  * @property {number} maxSocketsPerIp TCP connections of any kind (page loads, WebSockets, half-open) one client IP may hold.
  * @property {number} maxPendingPerIp Connections from one IP that have not yet sent a complete request head.
  * @property {number} headersTimeout Seconds a client has to send a complete request head.
@@ -77,6 +78,8 @@ const INTEGER_OPTIONS = {
 	// A browser joins 2 topics per room (room + meet); 32 is 16 rooms at once. With 32 connections
 	// per IP one address can account for at most 1024 mirrored topics, a quarter of the default cap.
 	'max-topics-per-peer': { def: 32, min: 1, max: 1_000_000, unit: '' },
+	// Each kept announcement is at most 2 KiB: 256 rooms are 512 KiB at most, and the list a newcomer fetches stays small.
+	'max-hallway-rooms': { def: 256, min: 1, max: 100_000, unit: '' },
 	// The 32 WebSockets per IP plus page loads (a browser opens up to 6 per origin, a few tabs behind one NAT).
 	'max-sockets-per-ip': { def: 64, min: 1, max: 65_536, unit: '' },
 	// A browser has at most 6 requests in flight per origin; 16 covers a few tabs behind one NAT.
@@ -148,6 +151,7 @@ Options:
   --max-connections-per-ip <n>   WebSocket connections per client IP (default 32)
   --max-topics <n>               gossipsub topics mirrored at once (default 4096)
   --max-topics-per-peer <n>      mirrored topics one peer's subscriptions may add (default 32)
+  --max-hallway-rooms <n>        public rooms kept for GET /v1/hallway (default 256, 4 per creator)
   --trust-proxy                  client IP from X-Forwarded-For (behind a reverse proxy only)
   -h, --help                     show this help
 
@@ -426,6 +430,7 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 			maxConnectionsPerIp: numbers['max-connections-per-ip'],
 			maxTopics: numbers['max-topics'],
 			maxTopicsPerPeer: numbers['max-topics-per-peer'],
+			maxHallwayRooms: numbers['max-hallway-rooms'],
 			maxSocketsPerIp: numbers['max-sockets-per-ip'],
 			maxPendingPerIp: numbers['max-pending-per-ip'],
 			headersTimeout: numbers['headers-timeout'],

@@ -45,6 +45,7 @@ describe('parseConfig defaults', () => {
 			maxConnectionsPerIp: 32,
 			maxTopics: 4096,
 			maxTopicsPerPeer: 32,
+			maxHallwayRooms: 256,
 			maxSocketsPerIp: 64,
 			maxPendingPerIp: 16,
 			headersTimeout: 10,

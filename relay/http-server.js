@@ -21,6 +21,7 @@ import { createServer } from 'node:http';
 import { connect, isIP } from 'node:net';
 import { join, relative, sep, isAbsolute } from 'node:path';
 import { GOODBYE_PATH, MAX_GOODBYE_BODY } from './goodbye.js';
+import { HALLWAY_PATH } from './hallway.js';
 import { PerIpCounter } from './per-ip-counter.js';
 import { sendStaticFile } from './static-files.js';
 import { WsFrameGuard } from './ws-frame-guard.js';
@@ -109,6 +110,8 @@ export function createHttpServer(options) {
 	let relayInfo = null;
 	/** @type {((ip: string, body: string) => { status: number, text: string }) | null} */
 	let goodbyeTarget = null;
+	/** @type {(() => string) | null} */
+	let hallwaySource = null;
 	let closing = false;
 
 	/** Both sockets of every live pipe, so `close()` can end them. */
@@ -229,7 +232,8 @@ export function createHttpServer(options) {
 		if (!target.startsWith('/')) return sendText(res, 400, 'bad request\n');
 		const pathname = target.split(/[?#]/, 1)[0];
 
-		if (pathname === WELL_KNOWN_PATH) return serveWellKnown(req, res);
+		if (pathname === WELL_KNOWN_PATH) return serveJson(req, res, relayInfo ? JSON.stringify(relayInfo) : null);
+		if (pathname === HALLWAY_PATH) return serveJson(req, res, hallwaySource?.() ?? null);
 		if (pathname === GOODBYE_PATH) return takeGoodbye(req, res);
 		if (req.method !== 'GET' && req.method !== 'HEAD') {
 			res.setHeader('Allow', 'GET, HEAD');
@@ -275,11 +279,14 @@ export function createHttpServer(options) {
 	}
 
 	/**
+	 * A small JSON document any origin may read (the app may be hosted
+	 * elsewhere than the relay): the relay's addresses, or the hallway.
+	 *
 	 * @param {IncomingMessage} req
 	 * @param {ServerResponse} res
+	 * @param {string | null} json null while the relay is starting
 	 */
-	function serveWellKnown(req, res) {
-		// Any origin may read it: the app may be hosted elsewhere than the relay.
+	function serveJson(req, res, json) {
 		res.setHeader('Access-Control-Allow-Origin', '*');
 		res.setHeader('Cache-Control', 'no-cache');
 		if (req.method === 'OPTIONS') {
@@ -291,8 +298,8 @@ export function createHttpServer(options) {
 			res.setHeader('Allow', 'GET, HEAD, OPTIONS');
 			return sendText(res, 405, 'method not allowed\n');
 		}
-		const status = relayInfo ? 200 : 503;
-		const body = JSON.stringify(relayInfo ?? { error: 'relay is starting' });
+		const status = json !== null ? 200 : 503;
+		const body = json ?? JSON.stringify({ error: 'relay is starting' });
 		res.writeHead(status, {
 			'Content-Type': 'application/json; charset=utf-8',
 			'Content-Length': Buffer.byteLength(body)
@@ -455,6 +462,11 @@ export function createHttpServer(options) {
 		/** @param {(ip: string, body: string) => { status: number, text: string }} take answers a goodbye (goodbye.js) */
 		setGoodbyeTarget(take) {
 			goodbyeTarget = take;
+		},
+
+		/** @param {() => string} list the hallway's announcements as a JSON array (hallway.js) */
+		setHallwaySource(list) {
+			hallwaySource = list;
 		},
 
 		/** WebSocket connections currently piped to libp2p. */

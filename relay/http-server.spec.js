@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GOODBYE_PATH, MAX_GOODBYE_BODY } from './goodbye.js';
 import { createHttpServer, resolveStaticPath, WELL_KNOWN_PATH } from './http-server.js';
+import { HALLWAY_PATH } from './hallway.js';
 import { createMetrics } from './metrics.js';
 
 /** @typedef {ReturnType<typeof createHttpServer>} HttpFront */
@@ -353,6 +354,17 @@ describe('well-known and health', () => {
 		const { front, port } = await startFront({ staticDir: null });
 		front.setRelayInfo({ version: 1, peerId: 'p', multiaddrs: [] });
 		expect((await get(port, WELL_KNOWN_PATH)).status).toBe(200);
+	});
+
+	it('serves the hallway list, to any origin, once the relay has one', async () => {
+		const { front, port } = await startFront({ staticDir: null });
+		expect((await get(port, HALLWAY_PATH)).status).toBe(503);
+		front.setHallwaySource(() => '[{"room":"r"}]');
+		const res = await get(port, HALLWAY_PATH);
+		expect(res.status).toBe(200);
+		expect(res.headers['access-control-allow-origin']).toBe('*');
+		expect(JSON.parse(res.body)).toEqual([{ room: 'r' }]);
+		expect((await get(port, HALLWAY_PATH, { method: 'POST' })).status).toBe(405);
 	});
 
 	it('answers /healthz', async () => {

@@ -15,6 +15,7 @@ import { startTopicMirror } from './topic-mirror.js';
 import { federatedPeers } from './federation.js';
 import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { limitGossip } from './gossip-limits.js';
+import { HALLWAY_TOPIC, startHallway } from './hallway.js';
 import { createMetrics, RateMeter } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
 import { guardReservations } from './reservation-guard.js';
@@ -97,8 +98,12 @@ export async function startRelay(config, { log }) {
 			maxTopicsPerPeer: config.maxTopicsPerPeer,
 			log,
 			refuse: metrics.refuse,
-			ignore: isFederated
+			ignore: isFederated,
+			pinned: new Set([HALLWAY_TOPIC])
 		});
+		const hallway = startHallway({ pubsub: /** @type {import('./hallway.js').HallwayPubSub} */ (/** @type {unknown} */ (node.services.pubsub)), maxRooms: config.maxHallwayRooms, refuse: metrics.refuse });
+		stoppers.push(hallway);
+		metrics.gauge('hallway_rooms', 'public rooms in the hallway list', () => hallway.cache.size);
 		stoppers.push(
 			guardReservations({
 				store: /** @type {{ reservationStore?: unknown }} */ (node.services.relay).reservationStore,
@@ -133,6 +138,7 @@ export async function startRelay(config, { log }) {
 			metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, metrics });
 		}
 		http.setUpgradeTarget(started.internalPort);
+		http.setHallwaySource(hallway.json);
 		const pubsub = node.services.pubsub;
 		const carried = mirror;
 		http.setGoodbyeTarget(

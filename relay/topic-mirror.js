@@ -54,11 +54,12 @@ export const MAX_TOPIC_LENGTH = 256;
  * call twice) and `topics()` (the topics mirrored now, for tests and logs).
  *
  * @param {{ pubsub: MirrorPubSub, network: MirrorNetwork, maxTopics: number, maxTopicsPerPeer: number, log: Logger,
- *   refuse?: (limit: 'topics' | 'topics_per_peer') => void, ignore?: (peer: string) => boolean }} options
+ *   refuse?: (limit: 'topics' | 'topics_per_peer') => void, ignore?: (peer: string) => boolean, pinned?: Set<string> }} options
  *   `refuse` is told each time a cap turns a topic away (metrics); `ignore` names peers whose
- *   subscriptions are never mirrored (federated relays: federation.js)
+ *   subscriptions are never mirrored (federated relays: federation.js); `pinned` topics the relay
+ *   keeps joined on its own (the hallway: hallway.js), so subscriptions to them are not mirrored
  */
-export function startTopicMirror({ pubsub, network, maxTopics, maxTopicsPerPeer, log, refuse = () => {}, ignore = () => false }) {
+export function startTopicMirror({ pubsub, network, maxTopics, maxTopicsPerPeer, log, refuse = () => {}, ignore = () => false, pinned = new Set() }) {
 	/** @type {Set<string>} */
 	const mirrored = new Set();
 	/** @type {Map<string, Set<string>>} mirrored topic → peers (ids) whose subscription keeps it */
@@ -129,7 +130,7 @@ export function startTopicMirror({ pubsub, network, maxTopics, maxTopicsPerPeer,
 		const { peerId, subscriptions } = event.detail;
 		if (ignore(peerId.toString())) return;
 		for (const { topic, subscribe } of subscriptions) {
-			if (!topic.startsWith(TOPIC_PREFIX) || topic.length > MAX_TOPIC_LENGTH) continue;
+			if (!topic.startsWith(TOPIC_PREFIX) || topic.length > MAX_TOPIC_LENGTH || pinned.has(topic)) continue;
 			if (subscribe) join(peerId, topic);
 			else drop(peerId.toString(), topic);
 		}

@@ -109,6 +109,17 @@ describe('startTopicMirror', () => {
 		expect(net.calls).toEqual(['subscribe stanza/r', 'unsubscribe stanza/r']);
 	});
 
+	it('leaves pinned topics (the hallway) to the relay: a client joining or leaving one changes nothing', () => {
+		const net = fakeNetwork();
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 1, log: recordingLog().log, pinned: new Set(['stanza/hallway/1']) });
+		net.connect('A');
+		net.change('A', [['stanza/hallway/1', true], ['stanza/r', true]]);
+		net.change('A', [['stanza/hallway/1', false]]);
+		// Not counted against the peer's cap either: its one room topic is still mirrored.
+		expect(mirror.topics()).toEqual(['stanza/r']);
+		expect(net.calls).toEqual(['subscribe stanza/r']);
+	});
+
 	it('leaves a topic when its last subscriber unsubscribes', () => {
 		const net = fakeNetwork();
 		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });

@@ -50,6 +50,40 @@ describe('two federated relays', () => {
 	});
 });
 
+describe('the hallway', () => {
+	it('lists a public room, not a private one, to someone on another relay, who joins it from there', async () => {
+		const first = await fx.relay();
+		const { port, keyFile } = first;
+		const second: RelayProcess = await startRelay({ args: ['--federate', addrOf(first)] });
+		fx.defer(async () => void (await second.stop()));
+		await fx.stopRelay();
+		const one = await fx.relay({ port, keyFile, args: ['--federate', addrOf(second)] });
+		await expect.poll(() => one.output()).toMatch(/federating with 1 relay/);
+
+		// Ana, on relay 1 only, starts a private room, then a public one.
+		const ana = new RoomPage(await fx.page({ url: one.url }), 'Ana');
+		await ana.setName('Ana');
+		await ana.startRoom('Secret plans', 'Private');
+		await ana.page.goto(one.url);
+		await ana.startRoom('Open mic', 'Anyone welcome', { public: true });
+
+		// Bo, on relay 2 only, sees it under "Live now", with who is on stage, and joins from there.
+		const bo = new RoomPage(await fx.page({ url: second.url }), 'Bo');
+		await bo.setName('Bo');
+		const listed = bo.page.getByTestId('hallway-room');
+		await expect.poll(() => listed.allTextContents(), { timeout: 20_000 }).toEqual([expect.stringContaining('Open mic')]);
+		expect(await listed.textContent()).toContain('On stage: Ana');
+		await listed.getByRole('link', { name: 'Open mic' }).click();
+		await bo.waitStatus('live', 20_000);
+		await bo.waitMember('stage', await ana.myPeerId(), { role: 'creator' });
+		await ana.waitMember('audience', await bo.myPeerId());
+
+		// Relay 2 keeps the announcement (it came from relay 1) for whoever opens the app next; only the public room.
+		const kept = async () => ((await (await fetch(new URL('/v1/hallway', second.url))).json()) as Array<{ title: string; listeners: number }>);
+		await expect.poll(async () => (await kept()).map((a) => `${a.title}:${a.listeners}`), { timeout: 15_000 }).toEqual(['Open mic:1']);
+	});
+});
+
 describe('a browser that knows three relays', () => {
 	it('stays on two of them, and takes the third when one of those stops', async () => {
 		const first = await fx.relay();

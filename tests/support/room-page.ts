@@ -36,9 +36,10 @@ export class RoomPage {
 		return id;
 	}
 
-	async startRoom(title: string, description: string): Promise<string> {
+	async startRoom(title: string, description: string, options: { public?: boolean } = {}): Promise<string> {
 		await this.page.locator('#room-title').fill(title);
 		await this.page.locator('#room-description').fill(description);
+		if (options.public) await this.page.locator('input[type=radio][value=public]').check();
 		await this.page.getByRole('button', { name: 'Start', exact: true }).click();
 		await this.waitStatus('live');
 		return this.page.getByTestId('room-link').inputValue();

@@ -2,6 +2,7 @@
  * The app's long-lived state: one identity, one network node, the rooms on
  * this device. Started once by the root layout; every page reads it.
  */
+import { HallwayState } from '../hallway/hallway-state.svelte';
 import { IdentityState } from '../identity/identity-state.svelte';
 import { configuredIceServers, NetState } from '../net/net-state.svelte';
 import type { RoomAddress } from '../room/room-link';
@@ -13,6 +14,7 @@ import { idbKeyValueStore } from '../storage/idb-store';
 class AppState {
 	readonly identity = new IdentityState();
 	readonly net = new NetState();
+	readonly hallway = new HallwayState(this.net);
 	readonly rooms: RoomsState;
 	readonly #store: Promise<RoomStore>;
 	readonly #loaded = Promise.withResolvers<{ privateKey: import('@libp2p/interface').PrivateKey }>();

@@ -18,6 +18,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromString, toString } from 'uint8arrays';
+import { roomIdOf } from '../hallway/hallway-announcement.js';
 
 export const ROOM_KEY_BYTES = 32; // AES-256-GCM
 export const ROOM_ID_BYTES = 16; // 128 bits: unguessable, and short enough for a link
@@ -37,15 +38,9 @@ export function newRoomKey(): Uint8Array {
 	return crypto.getRandomValues(new Uint8Array(ROOM_KEY_BYTES));
 }
 
-/** The room id a creator's public key and a room key produce. */
+/** The room id a creator's public key and a room key produce (the hallway checks announcements with the same function). */
 export async function roomIdFor(key: Uint8Array, creatorPublicKey: Uint8Array): Promise<string> {
-	const label = new TextEncoder().encode('stanza-room-id');
-	const input = new Uint8Array(label.length + key.length + creatorPublicKey.length);
-	input.set(label);
-	input.set(key, label.length);
-	input.set(creatorPublicKey, label.length + key.length);
-	const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', input));
-	return toString(digest.subarray(0, ROOM_ID_BYTES), 'base64url');
+	return roomIdOf(key, creatorPublicKey);
 }
 
 /** The fragment path of a room link: `/r/<id>/<key ‖ check>`. */

@@ -8,6 +8,8 @@
 import { BrowserDevicePresence, type DevicePresence } from './device-presence';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { SPEAKING_LEVEL } from '../audio/level-meter';
+import { HALLWAY_TOPIC } from '../hallway/hallway-announcement.js';
+import { HallwayAnnouncer } from '../hallway/hallway-announcer';
 import type { NetState } from '../net/net-state.svelte';
 import { permittedActions, roleOf, type MemberAction, type Role, type RoomView } from './authority';
 import { handQueue } from './presence';
@@ -105,6 +107,8 @@ export class RoomState {
 	#audio: import('../audio/audio-room').AudioRoom | null = null;
 	#output: import('../audio/audio-output').AudioOutput | null = null;
 	#speaking = new Set<string>();
+	/** Lists the room in the hallway while it is public and live, if we created it. */
+	#hallway: HallwayAnnouncer | null = null;
 
 	constructor(address: RoomAddress, deps: RoomDeps) {
 		this.address = address;
@@ -136,6 +140,10 @@ export class RoomState {
 			// Out already on the device: nothing new to keep at once when the first refresh says so.
 			const me = node.peerId.toString();
 			this.#wasOut = doc.view.removed.has(me) || doc.view.banned.has(me);
+			this.#hallway = new HallwayAnnouncer(this.address, {
+				publish: async (bytes) => void (await node.services.pubsub.publish(HALLWAY_TOPIC, bytes)),
+				signer: { privateKey, peerId: me }
+			});
 			doc.subscribe(() => this.#refresh());
 			doc.doc.on('update', () => this.#scheduleSave());
 			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
@@ -313,6 +321,7 @@ export class RoomState {
 	/** Leaves quietly (others see it within 2 s); the room stays on this device. */
 	async leave(): Promise<void> {
 		this.#stopped = true;
+		this.#hallway?.stop();
 		clearTimeout(this.#saveTimer);
 		await this.#save();
 		await this.#audio?.stop();
@@ -392,6 +401,12 @@ export class RoomState {
 		}
 		this.hands = queue;
 		this.removed = view.moderators.has(me) ? [...view.removed].sort() : [];
+		this.#hallway?.update({
+			listed: status === 'live' && view.visibility === 'public' && this.myRole === 'creator',
+			title: view.title,
+			stage: this.stage.filter((m) => m.present && m.name !== '').map((m) => m.name),
+			listeners: this.audience.length
+		});
 		const iAmOut = this.status === 'removed' || this.status === 'banned';
 		if (iAmOut && this.#audio) {
 			void this.#audio.stop();

@@ -1,0 +1,132 @@
+// @ts-check
+/**
+ * The relay's part in the hallway (src/lib/hallway/hallway-announcement.js):
+ * it stays subscribed to the hallway topic whoever is connected, so that
+ * announcements flow between its clients and to federated relays, checks
+ * every announcement before gossipsub forwards it, and keeps the latest
+ * per room so that a newcomer sees the list at once (`GET /v1/hallway`)
+ * instead of after the next round of announcements.
+ *
+ * Limits: `maxRooms` rooms in all (the oldest announcement goes first),
+ * MAX_ROOMS_PER_CREATOR per creator (one key cannot fill the list), each
+ * kept until it expires (ANNOUNCEMENT_TTL_MS after it was made). A room's
+ * announcement replaces the one kept only if it is newer; a forged, expired,
+ * malformed or stale one is never forwarded (rejected, or ignored when it is
+ * only old news) and counted as a refusal.
+ */
+import { ANNOUNCEMENT_TTL_MS, HALLWAY_PATH, HALLWAY_TOPIC, readAnnouncement } from '../src/lib/hallway/hallway-announcement.js';
+
+export { HALLWAY_PATH, HALLWAY_TOPIC };
+export const MAX_ROOMS_PER_CREATOR = 4;
+
+/** gossipsub's validator results. */
+const ACCEPT = 'accept';
+const IGNORE = 'ignore';
+const REJECT = 'reject';
+
+/**
+ * The latest announcement of each room, bounded. Pure: time is passed in.
+ */
+export class HallwayCache {
+	#maxRooms;
+	/** @type {Map<string, { creator: string, at: number, json: string }>} room id → latest announcement */
+	#rooms = new Map();
+
+	/** @param {number} maxRooms */
+	constructor(maxRooms) {
+		this.#maxRooms = maxRooms;
+	}
+
+	/**
+	 * Keeps an announcement already checked. Returns false when the room
+	 * already has one at least as new (old news: not worth forwarding).
+	 *
+	 * @param {{ room: string, creator: string, at: number }} a
+	 * @param {string} json the announcement as it came
+	 * @param {number} nowMs
+	 */
+	offer(a, json, nowMs) {
+		this.prune(nowMs);
+		const kept = this.#rooms.get(a.room);
+		if (kept && kept.at >= a.at) return false;
+		this.#rooms.delete(a.room);
+		const mine = [...this.#rooms].filter(([, v]) => v.creator === a.creator);
+		if (mine.length >= MAX_ROOMS_PER_CREATOR) this.#rooms.delete(oldest(mine));
+		if (this.#rooms.size >= this.#maxRooms) {
+			const victim = oldest([...this.#rooms]);
+			if (/** @type {{ at: number }} */ (this.#rooms.get(victim)).at > a.at) return false;
+			this.#rooms.delete(victim);
+		}
+		this.#rooms.set(a.room, { creator: a.creator, at: a.at, json });
+		return true;
+	}
+
+	/** @param {number} nowMs */
+	prune(nowMs) {
+		for (const [room, v] of this.#rooms) if (v.at < nowMs - ANNOUNCEMENT_TTL_MS) this.#rooms.delete(room);
+	}
+
+	/**
+	 * The announcements kept, newest first, as one JSON array.
+	 *
+	 * @param {number} nowMs
+	 */
+	json(nowMs) {
+		this.prune(nowMs);
+		return `[${[...this.#rooms.values()].sort((x, y) => y.at - x.at).map((v) => v.json).join(',')}]`;
+	}
+
+	get size() {
+		return this.#rooms.size;
+	}
+}
+
+/** @param {Array<[string, { at: number }]>} entries */
+function oldest(entries) {
+	return entries.reduce((a, b) => (b[1].at < a[1].at ? b : a))[0];
+}
+
+/**
+ * @typedef {object} HallwayPubSub
+ * @property {(topic: string) => void} subscribe
+ * @property {(topic: string) => void} unsubscribe
+ * @property {Map<string, (peer: unknown, message: { data?: Uint8Array, topic: string }) => string | Promise<string>>} topicValidators
+ */
+
+/**
+ * Subscribes to the hallway and installs its validator.
+ *
+ * @param {{ pubsub: HallwayPubSub, maxRooms: number, refuse: (limit: 'hallway_invalid' | 'hallway_stale') => void, now?: () => number }} options
+ * @returns {{ cache: HallwayCache, json: () => string, stop: () => void }}
+ */
+export function startHallway({ pubsub, maxRooms, refuse, now = Date.now }) {
+	const cache = new HallwayCache(maxRooms);
+	pubsub.topicValidators.set(HALLWAY_TOPIC, async (_peer, message) => {
+		const data = message.data ?? new Uint8Array();
+		const at = now();
+		let announcement;
+		try {
+			announcement = await readAnnouncement(data, at);
+		} catch {
+			refuse('hallway_invalid');
+			return REJECT;
+		}
+		if (!cache.offer(announcement, new TextDecoder().decode(data), at)) {
+			refuse('hallway_stale');
+			return IGNORE;
+		}
+		return ACCEPT;
+	});
+	pubsub.subscribe(HALLWAY_TOPIC);
+	let stopped = false;
+	return {
+		cache,
+		json: () => cache.json(now()),
+		stop() {
+			if (stopped) return;
+			stopped = true;
+			pubsub.topicValidators.delete(HALLWAY_TOPIC);
+			pubsub.unsubscribe(HALLWAY_TOPIC);
+		}
+	};
+}

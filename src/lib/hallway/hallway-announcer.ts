@@ -1,0 +1,105 @@
+/**
+ * A public room's creator announces it in the hallway
+ * (hallway-announcement.js): at once when the room goes live, again
+ * whenever what the hallway shows changes (at most every MIN_GAP_MS), and
+ * every REPEAT_MS in any case, so that announcements never expire while the
+ * room is listed. When the room stops being listed (it went private or
+ * ended) one last announcement with `live: false` takes it off the list at
+ * once; a creator who simply leaves stops announcing, and the room leaves
+ * the hallway when its last announcement expires.
+ */
+import type { PrivateKey } from '@libp2p/interface';
+import type { RoomAddress } from '../room/room-link';
+import { encodeAnnouncement } from './hallway-announcement.js';
+
+export const REPEAT_MS = 30_000;
+export const MIN_GAP_MS = 5_000;
+
+export interface HallwaySummary {
+	/** The room should be in the hallway: public, live, and we created it. */
+	listed: boolean;
+	title: string;
+	stage: string[];
+	listeners: number;
+}
+
+export interface AnnouncerDeps {
+	publish: (bytes: Uint8Array) => Promise<void>;
+	signer: { privateKey: PrivateKey; peerId: string };
+	now?: () => number;
+	/** Reports a publish that failed (no relay right now, …); the next round tries again. */
+	onError?: (err: unknown) => void;
+}
+
+export class HallwayAnnouncer {
+	readonly #address: RoomAddress;
+	readonly #deps: AnnouncerDeps;
+	#summary: HallwaySummary = { listed: false, title: '', stage: [], listeners: 0 };
+	#announced: string | null = null;
+	#lastAt = -Infinity;
+	#timer: ReturnType<typeof setTimeout> | undefined;
+	#stopped = false;
+
+	constructor(address: RoomAddress, deps: AnnouncerDeps) {
+		this.#address = address;
+		this.#deps = deps;
+	}
+
+	/** What the hallway should show now; announces as the rules above say. */
+	update(summary: HallwaySummary): void {
+		if (this.#stopped) return;
+		const wasListed = this.#summary.listed;
+		this.#summary = { ...summary, stage: [...summary.stage] };
+		if (!summary.listed) {
+			clearTimeout(this.#timer);
+			this.#timer = undefined;
+			if (wasListed && this.#announced !== null) void this.#announce(false);
+			this.#announced = null;
+			return;
+		}
+		if (this.#fingerprint() === this.#announced) return;
+		const wait = Math.max(0, this.#lastAt + MIN_GAP_MS - this.#now());
+		this.#schedule(wait);
+	}
+
+	/** Stops announcing (the creator leaves: the room may go on without us, so no `live: false`). */
+	stop(): void {
+		this.#stopped = true;
+		clearTimeout(this.#timer);
+	}
+
+	#now(): number {
+		return (this.#deps.now ?? Date.now)();
+	}
+
+	#fingerprint(): string {
+		const { title, stage, listeners } = this.#summary;
+		return JSON.stringify([title, stage, listeners]);
+	}
+
+	#schedule(ms: number): void {
+		clearTimeout(this.#timer);
+		this.#timer = setTimeout(() => {
+			void this.#announce(true);
+			this.#schedule(REPEAT_MS);
+		}, ms);
+	}
+
+	async #announce(live: boolean): Promise<void> {
+		// Strictly newer than the last, so that a `live: false` always replaces it.
+		const at = Math.max(this.#now(), this.#lastAt + 1);
+		this.#lastAt = at;
+		if (live) this.#announced = this.#fingerprint();
+		const { title, stage, listeners } = this.#summary;
+		try {
+			const bytes = await encodeAnnouncement(
+				{ room: this.#address.roomId, key: this.#address.key, title, stage, listeners, live, at },
+				this.#deps.signer.privateKey,
+				this.#deps.signer.peerId
+			);
+			await this.#deps.publish(bytes);
+		} catch (err) {
+			this.#deps.onError?.(err);
+		}
+	}
+}
