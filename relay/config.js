@@ -151,7 +151,8 @@ Options:
   --max-connections-per-ip <n>   WebSocket connections per client IP (default 32)
   --max-topics <n>               gossipsub topics mirrored at once (default 4096)
   --max-topics-per-peer <n>      mirrored topics one peer's subscriptions may add (default 32)
-  --max-hallway-rooms <n>        public rooms kept for GET /v1/hallway (default 256, 4 per creator)
+  --max-hallway-rooms <n>        public rooms kept for GET /v1/hallway (default 256;
+                                 4 per creator, 8 per client IP)
   --trust-proxy                  client IP from X-Forwarded-For (behind a reverse proxy only)
   -h, --help                     show this help
 

@@ -8,8 +8,11 @@
  * instead of after the next round of announcements.
  *
  * Limits: `maxRooms` rooms in all (the oldest announcement goes first),
- * MAX_ROOMS_PER_CREATOR per creator (one key cannot fill the list), each
- * kept until it expires (ANNOUNCEMENT_TTL_MS after it was made). A room's
+ * MAX_ROOMS_PER_CREATOR per creator and MAX_ROOMS_PER_SOURCE per client IP
+ * that handed them in (keys cost nothing to make, addresses do: one abuser
+ * only pushes out its own rooms; a federated relay's rooms were counted by
+ * the relay their creators use), each kept until it expires
+ * (ANNOUNCEMENT_TTL_MS after it was made). A room's
  * announcement replaces the one kept only if it is newer; a forged, expired,
  * malformed or stale one is never forwarded (rejected, or ignored when it is
  * only old news) and counted as a refusal.
@@ -18,18 +21,21 @@ import { ANNOUNCEMENT_TTL_MS, HALLWAY_PATH, HALLWAY_TOPIC, readAnnouncement } fr
 
 export { HALLWAY_PATH, HALLWAY_TOPIC };
 export const MAX_ROOMS_PER_CREATOR = 4;
+export const MAX_ROOMS_PER_SOURCE = 8;
 
 /** gossipsub's validator results. */
 const ACCEPT = 'accept';
 const IGNORE = 'ignore';
 const REJECT = 'reject';
 
+/** @typedef {import('@libp2p/interface').PeerId} PeerId */
+
 /**
  * The latest announcement of each room, bounded. Pure: time is passed in.
  */
 export class HallwayCache {
 	#maxRooms;
-	/** @type {Map<string, { creator: string, at: number, json: string }>} room id → latest announcement */
+	/** @type {Map<string, { creator: string, source: string | null, at: number, json: string }>} room id → latest announcement */
 	#rooms = new Map();
 
 	/** @param {number} maxRooms */
@@ -44,20 +50,23 @@ export class HallwayCache {
 	 * @param {{ room: string, creator: string, at: number }} a
 	 * @param {string} json the announcement as it came
 	 * @param {number} nowMs
+	 * @param {string | null} [source] the client IP that handed it in; null for a federated relay
 	 */
-	offer(a, json, nowMs) {
+	offer(a, json, nowMs, source = null) {
 		this.prune(nowMs);
 		const kept = this.#rooms.get(a.room);
 		if (kept && kept.at >= a.at) return false;
 		this.#rooms.delete(a.room);
 		const mine = [...this.#rooms].filter(([, v]) => v.creator === a.creator);
 		if (mine.length >= MAX_ROOMS_PER_CREATOR) this.#rooms.delete(oldest(mine));
+		const fromSource = source === null ? [] : [...this.#rooms].filter(([, v]) => v.source === source);
+		if (fromSource.length >= MAX_ROOMS_PER_SOURCE) this.#rooms.delete(oldest(fromSource));
 		if (this.#rooms.size >= this.#maxRooms) {
 			const victim = oldest([...this.#rooms]);
 			if (/** @type {{ at: number }} */ (this.#rooms.get(victim)).at > a.at) return false;
 			this.#rooms.delete(victim);
 		}
-		this.#rooms.set(a.room, { creator: a.creator, at: a.at, json });
+		this.#rooms.set(a.room, { creator: a.creator, source, at: a.at, json });
 		return true;
 	}
 
@@ -90,18 +99,20 @@ function oldest(entries) {
  * @typedef {object} HallwayPubSub
  * @property {(topic: string) => void} subscribe
  * @property {(topic: string) => void} unsubscribe
- * @property {Map<string, (peer: unknown, message: { data?: Uint8Array, topic: string }) => string | Promise<string>>} topicValidators
+ * @property {Map<string, (peer: PeerId, message: { data?: Uint8Array, topic: string }) => string | Promise<string>>} topicValidators
  */
 
 /**
  * Subscribes to the hallway and installs its validator.
  *
- * @param {{ pubsub: HallwayPubSub, maxRooms: number, refuse: (limit: 'hallway_invalid' | 'hallway_stale') => void, now?: () => number }} options
+ * @param {{ pubsub: HallwayPubSub, maxRooms: number, refuse: (limit: 'hallway_invalid' | 'hallway_stale') => void, now?: () => number,
+ *   sourceOf?: (peer: PeerId) => string | null }} options `sourceOf`: the client IP behind the peer that
+ *   handed a message in, null for a federated relay
  * @returns {{ cache: HallwayCache, json: () => string, stop: () => void }}
  */
-export function startHallway({ pubsub, maxRooms, refuse, now = Date.now }) {
+export function startHallway({ pubsub, maxRooms, refuse, now = Date.now, sourceOf = () => null }) {
 	const cache = new HallwayCache(maxRooms);
-	pubsub.topicValidators.set(HALLWAY_TOPIC, async (_peer, message) => {
+	pubsub.topicValidators.set(HALLWAY_TOPIC, async (peer, message) => {
 		const data = message.data ?? new Uint8Array();
 		const at = now();
 		let announcement;
@@ -111,7 +122,7 @@ export function startHallway({ pubsub, maxRooms, refuse, now = Date.now }) {
 			refuse('hallway_invalid');
 			return REJECT;
 		}
-		if (!cache.offer(announcement, new TextDecoder().decode(data), at)) {
+		if (!cache.offer(announcement, new TextDecoder().decode(data), at, sourceOf(peer))) {
 			refuse('hallway_stale');
 			return IGNORE;
 		}

@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { describe, expect, it } from 'vitest';
 import { ANNOUNCEMENT_TTL_MS, encodeAnnouncement, roomIdOf } from '../src/lib/hallway/hallway-announcement.js';
-import { HALLWAY_TOPIC, HallwayCache, MAX_ROOMS_PER_CREATOR, startHallway } from './hallway.js';
+import { HALLWAY_TOPIC, HallwayCache, MAX_ROOMS_PER_CREATOR, MAX_ROOMS_PER_SOURCE, startHallway } from './hallway.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -98,8 +98,19 @@ describe('HallwayCache', () => {
 		const cache = new HallwayCache(100);
 		for (let i = 0; i < 10; i++) cache.offer(.../** @type {[any, string, number]} */ (entry(`r${i}`, 'spammer', NOW - 100 + i)));
 		cache.offer(.../** @type {[any, string, number]} */ (entry('honest', 'someone', NOW - 1_000)));
-		const rooms = JSON.parse(cache.json(NOW)).map((/** @type {{ room: string }} */ r) => r.room);
+		const rooms = /** @type {string[]} */ (JSON.parse(cache.json(NOW)).map((/** @type {{ room: string }} */ r) => r.room));
 		expect(rooms).toEqual(['r9', 'r8', 'r7', 'r6', 'honest']);
+	});
+
+	it(`lets one client IP keep ${MAX_ROOMS_PER_SOURCE} rooms whatever keys it makes, its oldest going first; a federated relay's are not counted`, () => {
+		const cache = new HallwayCache(100);
+		cache.offer(.../** @type {[any, string, number]} */ (entry('honest', 'someone', NOW - 1_000)), '10.0.0.2');
+		for (let i = 0; i < 20; i++) cache.offer(.../** @type {[any, string, number]} */ (entry(`r${i}`, `key${i}`, NOW - 100 + i)), '10.0.0.1');
+		for (let i = 0; i < 20; i++) cache.offer(.../** @type {[any, string, number]} */ (entry(`f${i}`, `fed${i}`, NOW - 500 + i)), null);
+		const rooms = /** @type {string[]} */ (JSON.parse(cache.json(NOW)).map((/** @type {{ room: string }} */ r) => r.room));
+		expect(rooms.filter((r) => r.startsWith('r'))).toEqual(['r19', 'r18', 'r17', 'r16', 'r15', 'r14', 'r13', 'r12']);
+		expect(rooms.filter((r) => r.startsWith('f'))).toHaveLength(20);
+		expect(rooms).toContain('honest');
 	});
 
 	it('stays within its bound, dropping the oldest announcement (never a newer one for an older)', () => {

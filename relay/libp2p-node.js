@@ -74,13 +74,12 @@ const RPC_MESSAGES_PER_FRAME = 4;
 /**
  * Creates and starts the relay's libp2p node.
  *
- * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits, federate?: string[] }} options
- *   `announce`: public WebSocket multiaddrs without `/p2p/…`; `federate`: other relays (federation.js)
+ * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits, federation?: ReturnType<typeof federatedPeers> }} options
+ *   `announce`: public WebSocket multiaddrs without `/p2p/…`; `federation`: other relays (federation.js)
  * @returns {Promise<{ node: RelayLibp2p, internalPort: number }>}
  *   `internalPort`: where the HTTP front pipes WebSocket upgrades
  */
-export async function createRelayNode({ privateKey, announce, limits, federate = [] }) {
-	const federation = federatedPeers(federate);
+export async function createRelayNode({ privateKey, announce, limits, federation = federatedPeers([]) }) {
 	const node = await createLibp2p({
 		privateKey,
 		start: false,

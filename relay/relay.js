@@ -75,6 +75,7 @@ export async function startRelay(config, { log }) {
 	try {
 		const hosts = reachableHosts(config.host);
 		const announce = config.announce.length > 0 ? config.announce : hosts.map((h) => wsMultiaddr(h, port));
+		const federation = federatedPeers(config.federate);
 		const started = await createRelayNode({
 			privateKey,
 			announce,
@@ -86,11 +87,10 @@ export async function startRelay(config, { log }) {
 				maxConnections: config.maxConnections,
 				maxGossipMessage: config.maxGossipMessage
 			},
-			federate: config.federate
+			federation
 		});
 		node = started.node;
-		const federated = federatedPeers(config.federate).ids;
-		const isFederated = (/** @type {string} */ peer) => federated.has(peer);
+		const isFederated = (/** @type {string} */ peer) => federation.ids.has(peer);
 		mirror = startTopicMirror({
 			pubsub: node.services.pubsub,
 			network: node,
@@ -101,7 +101,17 @@ export async function startRelay(config, { log }) {
 			ignore: isFederated,
 			pinned: new Set([HALLWAY_TOPIC])
 		});
-		const hallway = startHallway({ pubsub: /** @type {import('./hallway.js').HallwayPubSub} */ (/** @type {unknown} */ (node.services.pubsub)), maxRooms: config.maxHallwayRooms, refuse: metrics.refuse });
+		const running = node;
+		const hallway = startHallway({
+			pubsub: /** @type {import('./hallway.js').HallwayPubSub} */ (/** @type {unknown} */ (node.services.pubsub)),
+			maxRooms: config.maxHallwayRooms,
+			refuse: metrics.refuse,
+			sourceOf: (peer) => {
+				if (isFederated(peer.toString())) return null;
+				const connection = running.getConnections(peer)[0];
+				return connection ? clientIpOf(connection.remoteAddr, http) : 'gone';
+			}
+		});
 		stoppers.push(hallway);
 		metrics.gauge('hallway_rooms', 'public rooms in the hallway list', () => hallway.cache.size);
 		stoppers.push(
