@@ -41,6 +41,7 @@ import { multiaddr } from '@multiformats/multiaddr';
  * @property {number | null} metricsPort Loopback port of the Prometheus endpoint, null = no endpoint.
  * @property {string} metricsHost Address the metrics endpoint binds to.
  * @property {boolean} trustProxy Take the client IP from `X-Forwarded-For` (only behind a reverse proxy).
+ * @property {boolean} privateFederation Keep the --federate list out of the well-known document (browsers then learn only this relay).
  */
 
 /** @typedef {{ config: RelayConfig } | { help: true } | { error: string }} ParseResult */
@@ -107,7 +108,7 @@ const INTEGER_OPTIONS = {
 };
 
 const STRING_OPTIONS = ['host', 'announce', 'federate', 'key-file', 'static', 'metrics-port', 'metrics-host'];
-const BOOLEAN_OPTIONS = ['trust-proxy', 'no-static'];
+const BOOLEAN_OPTIONS = ['trust-proxy', 'no-static', 'private-federation'];
 
 /** Accepted spellings of booleans in the environment. */
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
@@ -139,7 +140,9 @@ Options:
   --federate <multiaddr,...>     other relays to stay connected to, repeatable, e.g.
                                  /dns4/relay2.example.org/tcp/443/tls/ws/p2p/12D3KooW…:
                                  rooms whose members are on either relay meet across
-                                 them (list each relay on both sides)
+                                 them (list each relay on both sides); browsers are
+                                 told of them too, and keep a second relay
+  --private-federation           do not tell browsers of the --federate relays
   --key-file <path>              persistent relay identity (default .stanza/relay-key)
   --static <dir>                 built app to serve (default <repo>/build); '' disables
   --no-static                    do not serve the app
@@ -386,6 +389,13 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 		if (typeof parsed === 'string') return { error: parsed };
 		trustProxy = parsed;
 	}
+	let privateFederation = false;
+	const privateRaw = pick('private-federation');
+	if (privateRaw !== undefined) {
+		const parsed = parseBoolean('private-federation', privateRaw);
+		if (typeof parsed === 'string') return { error: parsed };
+		privateFederation = parsed;
+	}
 
 	// --static '' disables, and so does an empty STANZA_STATIC (set but empty).
 	/** @type {string | null} */
@@ -444,7 +454,8 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 			gossipByteRate: numbers['gossip-byte-rate'],
 			metricsPort,
 			metricsHost,
-			trustProxy
+			trustProxy,
+			privateFederation
 		}
 	};
 }

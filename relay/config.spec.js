@@ -58,7 +58,8 @@ describe('parseConfig defaults', () => {
 			gossipByteRate: 128 * 1024,
 			metricsPort: null,
 			metricsHost: '127.0.0.1',
-			trustProxy: false
+			trustProxy: false,
+			privateFederation: false
 		});
 	});
 
@@ -170,6 +171,12 @@ describe('parseConfig flags', () => {
 		expect(config(['--trust-proxy']).trustProxy).toBe(true);
 		expect(config(['--trust-proxy=false']).trustProxy).toBe(false);
 		expect(config(['--trust-proxy=yes']).trustProxy).toBe(true);
+	});
+
+	it('reads --private-federation as a boolean flag, also from the environment', () => {
+		expect(config(['--private-federation']).privateFederation).toBe(true);
+		expect(config([], { STANZA_PRIVATE_FEDERATION: 'on' }).privateFederation).toBe(true);
+		expect(config([]).privateFederation).toBe(false);
 	});
 });
 

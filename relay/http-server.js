@@ -40,6 +40,7 @@ import { WsFrameGuard } from './ws-frame-guard.js';
  * @property {1} version bumped on incompatible changes to this document
  * @property {string} peerId
  * @property {string[]} multiaddrs dialable addresses, each ending in `/p2p/<peerId>`
+ * @property {string[]} [federation] the relays this one federates with (--federate), for browsers to keep as spares
  */
 
 /**

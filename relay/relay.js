@@ -162,7 +162,9 @@ export async function startRelay(config, { log }) {
 		);
 
 		const multiaddrs = node.getMultiaddrs().map((ma) => ma.toString());
-		http.setRelayInfo({ version: 1, peerId, multiaddrs });
+		// Browsers that know the relays this one federates with keep a second relay and outlast the loss of this one.
+		const shared = config.privateFederation || config.federate.length === 0 ? {} : { federation: config.federate };
+		http.setRelayInfo({ version: 1, peerId, multiaddrs, ...shared });
 
 		const appUrls = hosts.map((h) => `http://${isIP(h) === 6 ? `[${h}]` : h}:${port}/`);
 		let stopping = /** @type {Promise<void> | null} */ (null);

@@ -15,13 +15,14 @@ const addrOf = (relay: { port: number; peerId: string }) => `/ip4/127.0.0.1/tcp/
 
 describe('two federated relays', () => {
 	it('carry a room between members on different relays, and keep it going when one stops', async () => {
-		// Each must name the other, so one starts twice: first to learn its port and PeerId.
+		// Each must name the other, so one starts twice: first to learn its port and PeerId. Neither tells
+		// browsers of the other (--private-federation): each member knows only the relay its app came from.
 		const first = await fx.relay();
 		const { port, keyFile } = first;
-		const second: RelayProcess = await startRelay({ args: ['--federate', addrOf(first)] });
+		const second: RelayProcess = await startRelay({ args: ['--federate', addrOf(first), '--private-federation'] });
 		fx.defer(async () => void (await second.stop()));
 		await fx.stopRelay();
-		const one = await fx.relay({ port, keyFile, args: ['--federate', addrOf(second)] });
+		const one = await fx.relay({ port, keyFile, args: ['--federate', addrOf(second), '--private-federation'] });
 		await expect.poll(() => one.output()).toMatch(/federating with 1 relay/);
 
 		// Ana's app comes from relay 1 and knows only it; Bo's from relay 2.
@@ -50,14 +51,41 @@ describe('two federated relays', () => {
 	});
 });
 
+describe('a relay that federates', () => {
+	it('tells the browsers it serves of the other relay: they stay on both, and stay online when it stops', async () => {
+		const first = await fx.relay();
+		const second: RelayProcess = await startRelay({ args: ['--federate', addrOf(first)] });
+		fx.defer(async () => void (await second.stop()));
+		// The app comes from relay 2, which names relay 1 in its well-known document.
+		const app = new AppPage(await fx.page({ url: second.url }));
+		await app.openSettings();
+		const inUse = app.page.getByTestId('relays-in-use').locator('li');
+		const connected = () => inUse.evaluateAll((items) => items.filter((li) => li.getAttribute('data-connected') === 'true').map((li) => li.textContent ?? ''));
+		await expect.poll(async () => (await connected()).length, { timeout: 15_000 }).toBe(2);
+		await app.waitReachable();
+
+		// Every status the page shows from here on is recorded: losing relay 2 must not take it offline.
+		await app.page.evaluate(() => {
+			const status = document.querySelector('[data-testid=net-status]')!;
+			const seen: string[] = [];
+			(window as unknown as { __statuses: string[] }).__statuses = seen;
+			new MutationObserver(() => seen.push(status.getAttribute('data-status') ?? '')).observe(status, { attributes: true, attributeFilter: ['data-status'] });
+		});
+		await second.stop();
+		await expect.poll(async () => await connected(), { timeout: 15_000 }).toEqual([expect.stringContaining(first.peerId)]);
+		expect(await app.page.evaluate(() => (window as unknown as { __statuses: string[] }).__statuses.filter((s) => s !== 'online'))).toEqual([]);
+		expect(await app.status().getAttribute('data-status')).toBe('online');
+	});
+});
+
 describe('the hallway', () => {
 	it('lists a public room, not a private one, to someone on another relay, who joins it from there', async () => {
 		const first = await fx.relay();
 		const { port, keyFile } = first;
-		const second: RelayProcess = await startRelay({ args: ['--federate', addrOf(first)] });
+		const second: RelayProcess = await startRelay({ args: ['--federate', addrOf(first), '--private-federation'] });
 		fx.defer(async () => void (await second.stop()));
 		await fx.stopRelay();
-		const one = await fx.relay({ port, keyFile, args: ['--federate', addrOf(second)] });
+		const one = await fx.relay({ port, keyFile, args: ['--federate', addrOf(second), '--private-federation'] });
 		await expect.poll(() => one.output()).toMatch(/federating with 1 relay/);
 
 		// Ana, on relay 1 only, starts a private room, then a public one.

@@ -22,6 +22,19 @@ describe('parseRelayInfo', () => {
 		expect(info.multiaddrs).toHaveLength(1);
 	});
 
+	it('reads the relays it federates with, leaving out any a browser could not dial', () => {
+		const spare = `/dns4/relay2.example.org/tcp/443/tls/ws/p2p/${PEER}`;
+		const info = parseRelayInfo({
+			version: 1,
+			peerId: PEER,
+			multiaddrs: [],
+			federation: [spare, `/ip4/1.2.3.4/tcp/4001/p2p/${PEER}`, '/dns4/no-peer/tcp/443/tls/ws', 7, `/ip4/1.2.3.4/tcp/1/ws/p2p/${PEER}/p2p-circuit/p2p/${PEER}`]
+		});
+		expect(info.federation).toEqual([spare]);
+		expect(parseRelayInfo({ version: 1, peerId: PEER, multiaddrs: [] }).federation).toEqual([]);
+		expect(parseRelayInfo({ version: 1, peerId: PEER, multiaddrs: [], federation: 'x' }).federation).toEqual([]);
+	});
+
 	it.each([
 		['null', null],
 		['wrong version', { version: 2, peerId: PEER, multiaddrs: [] }],

@@ -9,10 +9,28 @@ import { looksLikePeerId } from '../wire/peer-id-text';
 export const WELL_KNOWN_RELAY_PATH = '/.well-known/stanza-relay.json';
 // Far above a real answer: a relay listing hundreds of addresses is broken or hostile.
 const MAX_WELL_KNOWN_ADDRS = 32;
+// A relay federates with at most 16 others (relay/config.js); more is not a relay of ours.
+const MAX_FEDERATION = 16;
+const MAX_ADDR_LENGTH = 512;
 
 export interface RelayInfo {
 	peerId: string;
 	multiaddrs: string[];
+	/** The relays this one federates with that a browser could dial: spares to stay on. */
+	federation: string[];
+}
+
+/** A relay address a browser can dial: a WebSocket (or WebTransport) multiaddr ending in `/p2p/<PeerId>`. */
+export function isBrowserRelayAddress(addr: unknown): addr is string {
+	return (
+		typeof addr === 'string' &&
+		addr.length <= MAX_ADDR_LENGTH &&
+		addr.startsWith('/') &&
+		!/\s/.test(addr) &&
+		!addr.includes('/p2p-circuit') &&
+		/\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,}$/.test(addr) &&
+		/\/(ws|wss|tls\/ws|webtransport)(\/|$)/.test(addr)
+	);
 }
 
 export class RelayInfoError extends Error {
@@ -22,7 +40,7 @@ export class RelayInfoError extends Error {
 /** Validates the well-known document; throws RelayInfoError on anything off. */
 export function parseRelayInfo(doc: unknown): RelayInfo {
 	if (typeof doc !== 'object' || doc === null) throw new RelayInfoError('relay info is not an object');
-	const { version, peerId, multiaddrs } = doc as Record<string, unknown>;
+	const { version, peerId, multiaddrs, federation } = doc as Record<string, unknown>;
 	if (version !== 1) throw new RelayInfoError(`unsupported relay info version ${String(version)}`);
 	if (!looksLikePeerId(peerId)) {
 		throw new RelayInfoError('relay info has no valid peerId');
@@ -30,7 +48,9 @@ export function parseRelayInfo(doc: unknown): RelayInfo {
 	if (!Array.isArray(multiaddrs) || multiaddrs.some((m) => typeof m !== 'string' || !m.startsWith('/'))) {
 		throw new RelayInfoError('relay info multiaddrs must be a list of multiaddr strings');
 	}
-	return { peerId, multiaddrs: (multiaddrs as string[]).slice(0, MAX_WELL_KNOWN_ADDRS) };
+	// Optional, and only a hint: what a browser could not dial is left out rather than refusing the relay itself.
+	const spares = Array.isArray(federation) ? federation.slice(0, MAX_FEDERATION).filter(isBrowserRelayAddress) : [];
+	return { peerId, multiaddrs: (multiaddrs as string[]).slice(0, MAX_WELL_KNOWN_ADDRS), federation: spares };
 }
 
 /**

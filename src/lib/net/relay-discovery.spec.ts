@@ -8,12 +8,12 @@ const BUILD_ADDR = `/dns4/from-build.example/tcp/443/tls/ws/p2p/${PEER}`;
 const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
 
 /** Static host at https://host.example/sub/ with (or without) a relay file, and (or not) a relay at the origin. */
-function host({ file, relay }: { file: boolean; relay: boolean }): typeof fetch {
+function host({ file, relay, federation }: { file: boolean; relay: boolean; federation?: string[] }): typeof fetch {
 	return (async (input: URL | RequestInfo) => {
 		const url = String(input);
 		if (file && url === 'https://host.example/sub/stanza-relays.json') return json({ relays: [FILE_ADDR] });
 		if (relay && url === 'https://host.example/.well-known/stanza-relay.json') {
-			return json({ version: 1, peerId: PEER, multiaddrs: [] });
+			return json({ version: 1, peerId: PEER, multiaddrs: [], ...(federation ? { federation } : {}) });
 		}
 		return new Response('not found', { status: 404 });
 	}) as typeof fetch;
@@ -35,6 +35,13 @@ describe('discoverRelays', () => {
 	it('asks the serving relay when there is neither', async () => {
 		expect(await discoverRelays(ORIGIN, [], host({ file: false, relay: true }), APP)).toEqual([
 			`/dns/host.example/tcp/443/tls/ws/p2p/${PEER}`
+		]);
+	});
+
+	it('keeps the relays the serving relay federates with as spares, after it', async () => {
+		expect(await discoverRelays(ORIGIN, [], host({ file: false, relay: true, federation: [BUILD_ADDR] }), APP)).toEqual([
+			`/dns/host.example/tcp/443/tls/ws/p2p/${PEER}`,
+			BUILD_ADDR
 		]);
 	});
 

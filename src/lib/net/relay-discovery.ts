@@ -26,7 +26,11 @@ export async function discoverRelays(
 	return fromFile.length > 0 ? fromFile : fallback;
 }
 
-/** The relay that serves `origin`, asked through its well-known document. */
+/**
+ * The relay that serves `origin`, asked through its well-known document,
+ * then the relays it federates with (spares, so that losing it does not
+ * leave the app on no relay).
+ */
 export async function askWellKnown(origin: string, fetchImpl: typeof fetch): Promise<string[]> {
 	const response = await fetchImpl(new URL(WELL_KNOWN_RELAY_PATH, origin), {
 		cache: 'no-store',
@@ -34,5 +38,5 @@ export async function askWellKnown(origin: string, fetchImpl: typeof fetch): Pro
 	});
 	if (!response.ok) throw new Error(`relay info answered HTTP ${response.status}`);
 	const info = parseRelayInfo(await response.json());
-	return [relayAddressForOrigin(origin, info.peerId)];
+	return [relayAddressForOrigin(origin, info.peerId), ...info.federation];
 }
