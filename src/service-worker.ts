@@ -12,11 +12,15 @@
  * relays when the static host is down. Nothing else (the relay's well-known
  * document, WebSockets) is touched.
  *
+ * A new version installs and waits beside the running one until the person
+ * chooses to reload (the page posts SKIP_WAITING); then the old caches go.
+ *
  * Every URL here is relative to the worker's own: the build runs from any
  * sub-folder, the worker is registered from that folder, and its scope is it.
  */
 import { build, files, version } from '$service-worker';
 import { DEPLOYED_RELAYS_FILE } from '$lib/net/deployed-relays';
+import { SKIP_WAITING } from '$lib/app/update-message';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `stanza-${version}`;
@@ -30,9 +34,14 @@ sw.addEventListener('install', (event) => {
 			const cache = await caches.open(CACHE);
 			await cache.addAll([SHELL, ...ASSETS]);
 			await fetchAndKeep(cache, new Request(RELAYS, { cache: 'no-cache' })).catch(() => undefined);
-			await sw.skipWaiting();
+			// No skipWaiting here: a new version waits until the person reloads (app/app-update.svelte.ts),
+			// so an open page never loses the files of the version it runs. The first install needs no wait.
 		})()
 	);
+});
+
+sw.addEventListener('message', (event) => {
+	if (event.data === SKIP_WAITING) void sw.skipWaiting();
 });
 
 sw.addEventListener('activate', (event) => {

@@ -4,7 +4,7 @@
  * the sizes the manifest says; an address the app does not have lands on its
  * own not-found screen.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
@@ -124,6 +124,35 @@ describe('the installable app', () => {
 			expect(icon.src.startsWith(app), icon.src).toBe(true);
 			expect(icon.actual, icon.src).toBe(icon.declared);
 		}
+	});
+
+	it('offers a new version once it is deployed, and moves to it only when asked', async () => {
+		const host = await deployBuild('/up/');
+		fx.defer(host.stop);
+		const page = await openApp(host.app);
+		await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 15_000 });
+		const caches = () => page.evaluate(() => globalThis.caches.keys()).catch(() => ['(reloading)']);
+		const [running] = await caches();
+		expect(running).toMatch(/^stanza-\d{13}$/);
+
+		// A new version is deployed: the same build with a new version stamp in its worker.
+		const file = join(host.dir, 'service-worker.js');
+		const worker = await readFile(file, 'utf8');
+		const next = worker.replace(/`\d{13}`/, '`e2e-next`');
+		expect(next).not.toBe(worker);
+		await writeFile(file, next);
+		await page.evaluate(async () => void (await (await navigator.serviceWorker.ready).update()));
+		const banner = page.getByTestId('update-ready');
+		await banner.waitFor({ timeout: 15_000 });
+		// Until the person says so, the running version keeps its worker and its files.
+		expect((await caches()).sort()).toEqual(['stanza-e2e-next', running].sort());
+		await page.evaluate(() => ((window as unknown as { beforeReload: boolean }).beforeReload = true));
+
+		await banner.getByRole('button', { name: 'Reload' }).click();
+		await expect.poll(caches, { timeout: 15_000 }).toEqual(['stanza-e2e-next']);
+		await page.locator('#display-name').waitFor({ timeout: 15_000 });
+		expect(await page.evaluate(() => (window as unknown as { beforeReload?: boolean }).beforeReload)).toBeUndefined();
+		expect(await banner.count()).toBe(0);
 	});
 
 	it('shows its own not-found screen for a hash route it does not have, with a way back', async () => {

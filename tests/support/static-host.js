@@ -74,7 +74,7 @@ export async function startStaticHost(root) {
  *
  * @param {string} folder URL path of the app's folder, with slashes around it
  * @param {{ relays?: string[] }} [options]
- * @returns {Promise<StaticHost & { app: string }>} `app`: the app's URL
+ * @returns {Promise<StaticHost & { app: string, dir: string }>} `app`: the app's URL; `dir`: its folder on disk
  */
 export async function deployBuild(folder, options = {}) {
 	const siteRoot = await mkdtemp(join(tmpdir(), 'stanza-site-'));
@@ -85,6 +85,7 @@ export async function deployBuild(folder, options = {}) {
 	return {
 		...host,
 		app: `${host.origin}${folder}`,
+		dir,
 		stop: async () => {
 			await host.stop();
 			await rm(siteRoot, { recursive: true, force: true });

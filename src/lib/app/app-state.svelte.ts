@@ -2,6 +2,7 @@
  * The app's long-lived state: one identity, one network node, the rooms on
  * this device. Started once by the root layout; every page reads it.
  */
+import { AppUpdate } from './app-update.svelte';
 import { HallwayState } from '../hallway/hallway-state.svelte';
 import { IdentityState } from '../identity/identity-state.svelte';
 import { configuredIceServers, NetState } from '../net/net-state.svelte';
@@ -15,6 +16,7 @@ class AppState {
 	readonly identity = new IdentityState();
 	readonly net = new NetState();
 	readonly hallway = new HallwayState(this.net);
+	readonly update = new AppUpdate();
 	readonly rooms: RoomsState;
 	readonly #store: Promise<RoomStore>;
 	readonly #loaded = Promise.withResolvers<{ privateKey: import('@libp2p/interface').PrivateKey }>();
@@ -29,6 +31,7 @@ class AppState {
 	start(): void {
 		if (this.#started) return;
 		this.#started = true;
+		void this.update.watch();
 		const identity = this.identity.load();
 		identity.then((i) => this.#loaded.resolve(i), (err) => this.#loaded.reject(err));
 		void this.net.start(identity.then((i) => ({ privateKey: i.privateKey, name: this.identity.currentName })));
