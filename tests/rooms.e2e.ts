@@ -175,6 +175,41 @@ describe('a room', () => {
 		expect(await newcomer.title()).toBe('Restart night');
 	});
 
+	it('shows reactions to everyone for a few seconds, at most three at once from one person', async () => {
+		const creator = await person('Cleo');
+		const link = await creator.startRoom('Cheers', 'Reactions');
+		const bo = await person('Bo');
+		await bo.open(link);
+		const boId = await bo.myPeerId();
+		await creator.waitMember('audience', boId);
+
+		// Cleo's page records every reaction it shows on Bo's card.
+		await creator.page.evaluate((peer) => {
+			const seen: string[] = [];
+			(window as unknown as { seenReactions: string[] }).seenReactions = seen;
+			const look = () => {
+				for (const el of document.querySelectorAll(`[data-testid=member][data-peer-id="${peer}"] [data-testid=reaction]`)) {
+					const name = el.getAttribute('data-reaction') ?? '';
+					if (seen.at(-1) !== name) seen.push(name);
+				}
+			};
+			new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true });
+		}, boId);
+		// Bo taps all six at once: three go (a burst), the rest are over the rate of one a second and are not sent.
+		await bo.page.getByTestId('reactions').evaluate((group) => {
+			for (const button of group.querySelectorAll('button')) button.click();
+		});
+		const card = creator.page.locator(`[data-testid=member][data-peer-id="${boId}"]`).first();
+		await card.getByRole('img', { name: 'Laughter' }).waitFor({ timeout: 10_000 });
+		// Bo's own card shows what went out, as everyone else sees it.
+		await bo.page.locator(`[data-testid=member][data-peer-id="${boId}"]`).first().getByRole('img', { name: 'Laughter' }).waitFor({ timeout: 5_000 });
+		// Gone again after a few seconds; by then anything sent has long arrived.
+		await card.getByTestId('reaction').waitFor({ state: 'detached', timeout: 10_000 });
+		const seen = await creator.page.evaluate(() => (window as unknown as { seenReactions: string[] }).seenReactions);
+		expect(seen.at(-1)).toBe('laugh');
+		expect(seen.every((r) => ['clap', 'heart', 'laugh'].includes(r)), seen.join()).toBe(true);
+	});
+
 	it('says a link with a wrong or missing key is not valid', async () => {
 		const creator = await person('Cleo');
 		const link = await creator.startRoom('Keyed', '');

@@ -67,6 +67,11 @@ export class PresenceTable {
 		return last !== undefined && seq - last.seq > RESTART_SEQ_JUMP;
 	}
 
+	/** Whether a reaction with `seq` may be shown: from a member shown, and newer than anything it sent before. */
+	react(peerId: string, seq: number, now: number): boolean {
+		return this.#entries.has(peerId) && this.#fresh(peerId, seq, now);
+	}
+
 	/** Applies a quiet leave; returns true if the peer was shown. */
 	leave(peerId: string, seq: number, now: number): boolean {
 		if (!this.#fresh(peerId, seq, now)) return false;

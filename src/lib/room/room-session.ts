@@ -27,6 +27,7 @@ import { LOCAL_ORIGIN, type RoomDoc } from './room-doc';
 import { ROOM_SYNC_PROTOCOL, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { decodeTopicMessage, encodeTopicMessage, goodbyeIsGenuine, roomTopicFor, signGoodbye, type TopicMessage } from './room-topic-protocol';
 import { sendGoodbye } from '../net/goodbye-beacon';
+import { ReactionLimiter, type Reaction } from './reactions';
 
 // Direct connections a member makes on its own to others in the room; the audio tree adds its
 // links on top. A room of up to nine is a full mesh, as a small room should be (every tree
@@ -56,6 +57,8 @@ export interface RoomSessionEvents {
 	onPresence(): void;
 	/** A new room key is held (to be kept with the room on the device). */
 	onKeys?(): void;
+	/** A member reacted (ourselves included), within the rate every receiver holds senders to (reactions.ts). */
+	onReaction?(peerId: string, reaction: Reaction): void;
 }
 
 export interface RoomMember {
@@ -101,6 +104,7 @@ export class RoomSession {
 	#started = false;
 	/** Removed or banned: we say nothing and only watch for being let back in. */
 	#out = false;
+	readonly #reactionLimit = new ReactionLimiter();
 	#outCheck: ReturnType<typeof setInterval> | undefined;
 	/** What reached us on the topic: opened with a key we hold, or not, and genuine goodbyes of closed pages (diagnostics, e2e). */
 	readonly topicStats = { opened: 0, unreadable: 0, goodbyes: 0 };
@@ -216,6 +220,14 @@ export class RoomSession {
 	async setPresence(change: Partial<Omit<PresenceState, 'name'>>): Promise<void> {
 		this.#myState = { ...this.#myState, ...change };
 		await this.#publishPresence();
+	}
+
+	/** Sends a reaction; false when it is over the rate (as every receiver would drop it) or we are out. */
+	async react(reaction: Reaction): Promise<boolean> {
+		if (this.#stopped || this.#out || !this.#reactionLimit.take(this.#me.peerId.toString(), Date.now())) return false;
+		this.#events.onReaction?.(this.#me.peerId.toString(), reaction);
+		await this.#publish({ type: 'reaction', seq: this.#nextSeq(), reaction });
+		return true;
 	}
 
 	/**
@@ -512,6 +524,8 @@ export class RoomSession {
 			if (!this.presence.members.has(message.peer) || !(await goodbyeIsGenuine(this.#topic, message))) return;
 			this.topicStats.goodbyes++;
 			if (this.presence.leave(message.peer, message.seq, Date.now())) this.#events.onPresence();
+		} else if (message.type === 'reaction') {
+			if (this.presence.react(from, message.seq, now) && this.#reactionLimit.take(from, now)) this.#events.onReaction?.(from, message.reaction);
 		} else if (this.presence.leave(from, message.seq, now)) {
 			this.#events.onPresence();
 		}

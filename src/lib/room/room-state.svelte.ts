@@ -13,6 +13,7 @@ import { HallwayAnnouncer } from '../hallway/hallway-announcer';
 import type { NetState } from '../net/net-state.svelte';
 import { permittedActions, roleOf, type MemberAction, type Role, type RoomView } from './authority';
 import { handQueue } from './presence';
+import { REACTION_SHOW_MS, REACTIONS, type Reaction } from './reactions';
 import { RoomKeys } from './room-keys';
 import { RoomDoc } from './room-doc';
 import type { RoomAddress } from './room-link';
@@ -39,7 +40,17 @@ export interface MemberView {
 	actions: MemberAction[];
 	/** Their voice is reaching us right now. */
 	speaking: boolean;
+	/** The reaction they sent in the last few seconds, if any. */
+	reaction: ReactionView | null;
 }
+
+export interface ReactionView {
+	name: Reaction;
+	emoji: string;
+}
+
+/** The reactions a person can send, in the order offered. */
+export const REACTION_CHOICES: readonly ReactionView[] = Object.entries(REACTIONS).map(([name, emoji]) => ({ name: name as Reaction, emoji }));
 
 export type AudioStatus = 'off' | 'unsupported' | 'starting' | 'on';
 
@@ -107,6 +118,8 @@ export class RoomState {
 	#audio: import('../audio/audio-room').AudioRoom | null = null;
 	#output: import('../audio/audio-output').AudioOutput | null = null;
 	#speaking = new Set<string>();
+	/** Reactions on show, by member, each with the timer that takes it away. */
+	#reactions = new Map<string, { reaction: Reaction; timer: ReturnType<typeof setTimeout> }>();
 	/** Lists the room in the hallway while it is public and live, if we created it. */
 	#hallway: HallwayAnnouncer | null = null;
 
@@ -148,6 +161,7 @@ export class RoomState {
 			doc.doc.on('update', () => this.#scheduleSave());
 			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
 				onPresence: () => this.#refresh(),
+				onReaction: (peerId, reaction) => this.#showReaction(peerId, reaction),
 				onKeys: () => {
 					this.#keysChanged = true;
 					this.#scheduleSave();
@@ -306,6 +320,11 @@ export class RoomState {
 		};
 		return run[action](peerId);
 	};
+	/** Sends an emoji reaction; over the rate (one a second, bursts of three) it is not sent. */
+	react = async (reaction: Reaction): Promise<void> => {
+		if (this.status !== 'live') return;
+		await this.#session?.react(reaction);
+	};
 	editDetails = (details: { title?: string; description?: string; visibility?: Visibility }) => this.#op({ kind: 'meta', ...details });
 	end = () => this.#op({ kind: 'end' });
 
@@ -321,6 +340,8 @@ export class RoomState {
 	/** Leaves quietly (others see it within 2 s); the room stays on this device. */
 	async leave(): Promise<void> {
 		this.#stopped = true;
+		for (const { timer } of this.#reactions.values()) clearTimeout(timer);
+		this.#reactions.clear();
 		this.#hallway?.stop();
 		clearTimeout(this.#saveTimer);
 		await this.#save();
@@ -330,6 +351,16 @@ export class RoomState {
 		this.#session = null;
 		if (this.status === 'live' || this.status === 'waiting') this.status = 'left';
 		this.#device.end();
+	}
+
+	#showReaction(peerId: string, reaction: Reaction): void {
+		clearTimeout(this.#reactions.get(peerId)?.timer);
+		const timer = setTimeout(() => {
+			this.#reactions.delete(peerId);
+			this.#refresh();
+		}, REACTION_SHOW_MS);
+		this.#reactions.set(peerId, { reaction, timer });
+		this.#refresh();
 	}
 
 	async #op(intent: OpIntent): Promise<void> {
@@ -386,7 +417,8 @@ export class RoomState {
 				invited: view.invitations.has(peerId),
 				isMe: peerId === me,
 				actions: permittedActions(view, me, peerId),
-				speaking: this.#speaking.has(peerId)
+				speaking: this.#speaking.has(peerId),
+				reaction: reactionView(this.#reactions.get(peerId)?.reaction)
 			};
 		};
 		const rank = (m: MemberView) => ['creator', 'moderator', 'speaker'].indexOf(m.role);
@@ -469,4 +501,8 @@ function statusOf(view: RoomView, role: Role, current: RoomStatus, stopped: bool
 
 function describe(err: unknown): string {
 	return err instanceof Error ? err.message : String(err);
+}
+
+function reactionView(name: Reaction | undefined): ReactionView | null {
+	return name ? { name, emoji: REACTIONS[name] } : null;
 }

@@ -17,6 +17,8 @@
  *   3 leave     body = UTF-8 JSON { "seq": n }
  *   4 goodbye   body = UTF-8 JSON { "peer": PeerId, "seq": n, "sig": base64 Ed25519 signature by `peer` over
  *               goodbyeSigningBytes(topic, peer, seq) }
+ *   5 reaction  body = UTF-8 JSON { "seq": n, "r": name } — an emoji reaction, one of reactions.ts's
+ *               names; never stored, shown for a few seconds, rate-limited by every receiver
  *
  * The sender of types 1-3 is gossipsub's signed `from`, never a field. A
  * goodbye is the one exception: a closing page hands it, sealed in advance,
@@ -33,6 +35,7 @@ import { ed25519PeerId } from './room-op-codec';
 import { normalizeDisplayName } from '../identity/display-name';
 import { parseJsonObject } from '../wire/json-object';
 import { looksLikePeerId } from '../wire/peer-id-text';
+import { isReaction, type Reaction } from './reactions';
 
 export const ROOM_TOPIC_PREFIX = 'stanza/room/1/';
 // Ops are small; a bigger diff (a long history) travels over the sync stream instead.
@@ -59,9 +62,10 @@ export type TopicMessage =
 	| { type: 'update'; update: Uint8Array }
 	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean; tree?: TreeWire }
 	| { type: 'leave'; seq: number }
-	| { type: 'goodbye'; peer: string; seq: number; sig: Uint8Array };
+	| { type: 'goodbye'; peer: string; seq: number; sig: Uint8Array }
+	| { type: 'reaction'; seq: number; reaction: Reaction };
 
-const TYPE_CODES = { update: 1, presence: 2, leave: 3, goodbye: 4 } as const;
+const TYPE_CODES = { update: 1, presence: 2, leave: 3, goodbye: 4, reaction: 5 } as const;
 const SIGNATURE_BYTES = 64;
 
 export class TopicMessageError extends Error {
@@ -80,6 +84,8 @@ export function encodeTopicMessage(message: TopicMessage): Uint8Array {
 		if (body.length > MAX_TOPIC_UPDATE_BYTES) throw new TopicMessageError('update too large for the topic');
 	} else if (message.type === 'goodbye') {
 		body = new TextEncoder().encode(JSON.stringify({ peer: message.peer, seq: message.seq, sig: toString(message.sig, 'base64pad') }));
+	} else if (message.type === 'reaction') {
+		body = new TextEncoder().encode(JSON.stringify({ seq: message.seq, r: message.reaction }));
 	} else {
 		const { type: _type, ...fields } = message;
 		body = new TextEncoder().encode(JSON.stringify(fields));
@@ -119,6 +125,12 @@ export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
 			const signature = typeof sig === 'string' && /^[A-Za-z0-9+/]{86}==$/.test(sig) ? fromString(sig, 'base64pad') : null;
 			if (signature?.length !== SIGNATURE_BYTES) throw new TopicMessageError('goodbye needs a 64-byte signature');
 			return { type: 'goodbye', peer, seq, sig: signature };
+		}
+		case TYPE_CODES.reaction: {
+			const { seq, r } = json(body);
+			if (!isSeq(seq)) throw new TopicMessageError('reaction needs a seq');
+			if (!isReaction(r)) throw new TopicMessageError('reaction is not one of the known reactions');
+			return { type: 'reaction', seq, reaction: r };
 		}
 		default:
 			throw new TopicMessageError(`unknown topic message type ${bytes[0]}`);

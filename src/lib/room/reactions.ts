@@ -1,0 +1,47 @@
+/**
+ * Emoji reactions: ephemeral (never in the room document), a fixed set
+ * named on the wire (room-topic-protocol.ts, type 5), shown beside the
+ * member for REACTION_SHOW_MS. Each peer sends at most REACTION_RATE per
+ * second (bursts of REACTION_BURST), and every receiver holds each sender
+ * to the same rate, so a member running its own code cannot flood the room's
+ * screens: what is over the rate is dropped.
+ */
+export const REACTIONS = { clap: '👏', heart: '❤️', laugh: '😂', fire: '🔥', hundred: '💯', wave: '👋' } as const;
+export type Reaction = keyof typeof REACTIONS;
+
+export const REACTION_SHOW_MS = 4_000;
+export const REACTION_RATE = 1;
+export const REACTION_BURST = 3;
+// Senders whose buckets are full again are forgotten once this many are kept.
+const MAX_TRACKED = 256;
+
+export function isReaction(value: unknown): value is Reaction {
+	return typeof value === 'string' && Object.hasOwn(REACTIONS, value);
+}
+
+/** One token bucket per sender, refilled at REACTION_RATE per second. Pure: time is passed in. */
+export class ReactionLimiter {
+	readonly #buckets = new Map<string, { tokens: number; at: number }>();
+
+	/** Whether `sender` may react now (and counts it if so). */
+	take(sender: string, nowMs: number): boolean {
+		if (this.#buckets.size >= MAX_TRACKED) this.#prune(nowMs);
+		const bucket = this.#buckets.get(sender) ?? { tokens: REACTION_BURST, at: nowMs };
+		bucket.tokens = Math.min(REACTION_BURST, bucket.tokens + (Math.max(0, nowMs - bucket.at) / 1000) * REACTION_RATE);
+		bucket.at = Math.max(bucket.at, nowMs);
+		this.#buckets.set(sender, bucket);
+		if (bucket.tokens < 1) return false;
+		bucket.tokens -= 1;
+		return true;
+	}
+
+	#prune(nowMs: number): void {
+		for (const [sender, bucket] of this.#buckets) {
+			if (bucket.tokens + ((nowMs - bucket.at) / 1000) * REACTION_RATE >= REACTION_BURST) this.#buckets.delete(sender);
+		}
+	}
+
+	get size(): number {
+		return this.#buckets.size;
+	}
+}
