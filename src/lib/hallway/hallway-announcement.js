@@ -22,8 +22,10 @@
  * announcement would have expired (it went private or ended).
  */
 import { peerIdFromString } from '@libp2p/peer-id';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { fromString, toString } from 'uint8arrays';
+import { roomIdOf } from '../room/room-id.js';
+
+export { roomIdOf };
 
 export const HALLWAY_TOPIC = 'stanza/hallway/1';
 /** Where a relay lists the announcements it keeps (relay/hallway.js). */
@@ -39,7 +41,6 @@ export const MAX_NAME_CHARS = 64;
 export const MAX_LISTENERS = 10_000_000;
 
 const ROOM_KEY_BYTES = 32;
-const ROOM_ID_BYTES = 16;
 const SIGNATURE_BYTES = 64;
 // Control characters and the line/paragraph separators: a title is one line of text.
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
@@ -60,22 +61,6 @@ export class HallwayError extends Error {
  * @property {boolean} live
  * @property {number} at
  */
-
-/**
- * The room id a room key and its creator's public key give (room-link.ts uses this too).
- *
- * @param {Uint8Array} key
- * @param {Uint8Array} creatorPublicKey raw Ed25519 public key
- * @returns {string} base64url
- */
-export function roomIdOf(key, creatorPublicKey) {
-	const label = new TextEncoder().encode('stanza-room-id');
-	const input = new Uint8Array(label.length + key.length + creatorPublicKey.length);
-	input.set(label);
-	input.set(key, label.length);
-	input.set(creatorPublicKey, label.length + key.length);
-	return toString(sha256(input).subarray(0, ROOM_ID_BYTES), 'base64url');
-}
 
 /**
  * What the creator signs: a label and the fields in a fixed order.

@@ -1,13 +1,14 @@
 /**
- * Emoji reactions: ephemeral (never in the room document), a fixed set
- * named on the wire (room-topic-protocol.ts, type 5), shown beside the
- * member for REACTION_SHOW_MS. Each peer sends at most REACTION_RATE per
+ * Reactions: ephemeral (never in the room document), a fixed set named on
+ * the wire (room-topic-protocol.ts, type 5) and drawn as icons, not emoji
+ * (which show as empty boxes where no emoji font is installed), shown beside
+ * the member for REACTION_SHOW_MS. Each peer sends at most REACTION_RATE per
  * second (bursts of REACTION_BURST), and every receiver holds each sender
  * to the same rate, so a member running its own code cannot flood the room's
  * screens: what is over the rate is dropped.
  */
-export const REACTIONS = { clap: '👏', heart: '❤️', laugh: '😂', fire: '🔥', hundred: '💯', wave: '👋' } as const;
-export type Reaction = keyof typeof REACTIONS;
+export const REACTIONS = ['clap', 'heart', 'laugh', 'fire', 'hundred', 'wave'] as const;
+export type Reaction = (typeof REACTIONS)[number];
 
 export const REACTION_SHOW_MS = 4_000;
 export const REACTION_RATE = 1;
@@ -16,7 +17,7 @@ export const REACTION_BURST = 3;
 const MAX_TRACKED = 256;
 
 export function isReaction(value: unknown): value is Reaction {
-	return typeof value === 'string' && Object.hasOwn(REACTIONS, value);
+	return (REACTIONS as readonly unknown[]).includes(value);
 }
 
 /** One token bucket per sender, refilled at REACTION_RATE per second. Pure: time is passed in. */

@@ -18,10 +18,10 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromString, toString } from 'uint8arrays';
-import { roomIdOf } from '../hallway/hallway-announcement.js';
+import { ROOM_ID_BYTES, roomIdOf } from './room-id.js';
 
 export const ROOM_KEY_BYTES = 32; // AES-256-GCM
-export const ROOM_ID_BYTES = 16; // 128 bits: unguessable, and short enough for a link
+export { ROOM_ID_BYTES }; // 128 bits: unguessable, and short enough for a link
 // 32 bits: a random change slips through once in four billion.
 export const LINK_CHECK_BYTES = 4;
 

@@ -41,16 +41,11 @@ export interface MemberView {
 	/** Their voice is reaching us right now. */
 	speaking: boolean;
 	/** The reaction they sent in the last few seconds, if any. */
-	reaction: ReactionView | null;
-}
-
-export interface ReactionView {
-	name: Reaction;
-	emoji: string;
+	reaction: Reaction | null;
 }
 
 /** The reactions a person can send, in the order offered. */
-export const REACTION_CHOICES: readonly ReactionView[] = Object.entries(REACTIONS).map(([name, emoji]) => ({ name: name as Reaction, emoji }));
+export const REACTION_CHOICES: readonly Reaction[] = REACTIONS;
 
 export type AudioStatus = 'off' | 'unsupported' | 'starting' | 'on';
 
@@ -418,7 +413,7 @@ export class RoomState {
 				isMe: peerId === me,
 				actions: permittedActions(view, me, peerId),
 				speaking: this.#speaking.has(peerId),
-				reaction: reactionView(this.#reactions.get(peerId)?.reaction)
+				reaction: this.#reactions.get(peerId)?.reaction ?? null
 			};
 		};
 		const rank = (m: MemberView) => ['creator', 'moderator', 'speaker'].indexOf(m.role);
@@ -501,8 +496,4 @@ function statusOf(view: RoomView, role: Role, current: RoomStatus, stopped: bool
 
 function describe(err: unknown): string {
 	return err instanceof Error ? err.message : String(err);
-}
-
-function reactionView(name: Reaction | undefined): ReactionView | null {
-	return name ? { name, emoji: REACTIONS[name] } : null;
 }

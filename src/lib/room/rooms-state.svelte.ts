@@ -4,9 +4,6 @@
  * reaches others when they open the link.
  */
 import type { PrivateKey } from '@libp2p/interface';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import * as Y from 'yjs';
-import { RoomDoc } from './room-doc';
 import { linkPartsIn, newRoomKey, parseRoomAddress, roomIdFor, roomPath } from './room-link';
 import type { Visibility } from './room-op-codec';
 import type { RoomStore } from './room-store';
@@ -40,7 +37,6 @@ export class RoomsState {
 		}
 	}
 
-	/** Starts a room and returns its link parts (route params); throws with a readable message on bad input. */
 	/** The room a pasted text links to, checked on the device (room-link.ts), or why it is not one. */
 	linkIn(text: string): { room: string; key: string } | 'not-a-link' | 'damaged' {
 		const parts = linkPartsIn(text);
@@ -53,8 +49,18 @@ export class RoomsState {
 		}
 	}
 
+	/**
+	 * Starts a room and returns its link parts (route params); throws with a readable message on bad input.
+	 * The room document (Yjs) loads here, not with the first screen.
+	 */
 	async create(details: { title: string; description: string; visibility: Visibility }): Promise<{ room: string; key: string }> {
-		const [store, privateKey] = await Promise.all([this.#store, this.#privateKey]);
+		const [store, privateKey, { RoomDoc }, Y, { peerIdFromPrivateKey }] = await Promise.all([
+			this.#store,
+			this.#privateKey,
+			import('./room-doc'),
+			import('yjs'),
+			import('@libp2p/peer-id')
+		]);
 		const peerId = peerIdFromPrivateKey(privateKey);
 		const key = newRoomKey();
 		const roomId = await roomIdFor(key, privateKey.publicKey.raw);
