@@ -55,6 +55,15 @@ export class NetState {
 
 	#node: StanzaNode | null = null;
 	#nodeReady = Promise.withResolvers<StanzaNode>();
+	/**
+	 * libp2p is not in the first screen's scripts, but its download starts as soon as the app's
+	 * state is created (before the first screen is hydrated), not when start() is called after it.
+	 */
+	#libp2p: Promise<typeof import('./libp2p-node')> | null = typeof window === 'undefined' ? null : import('./libp2p-node');
+
+	constructor() {
+		this.#libp2p?.catch(() => {}); // consumed (and reported) by start()
+	}
 	#identity: NetIdentity | null = null;
 	/** The relays dialled at the last connect (found and added). */
 	relayAddrs = $state<string[]>([]);
@@ -82,7 +91,7 @@ export class NetState {
 		this.#pendingDiscovery = this.#discover();
 		this.#pendingDiscovery.catch(() => {}); // consumed (and reported) by #connectRelays
 		try {
-			const [{ createStanzaNode }, id] = await Promise.all([import('./libp2p-node'), identity]);
+			const [{ createStanzaNode }, id] = await Promise.all([this.#libp2p ?? import('./libp2p-node'), identity]);
 			this.#identity = id;
 			const node = await createStanzaNode({
 				privateKey: id.privateKey,
