@@ -382,20 +382,15 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 	const keyFileRaw = pick('key-file') ?? '.stanza/relay-key';
 	const keyFile = resolve(cwd, keyFileRaw);
 
-	let trustProxy = false;
-	const trustRaw = pick('trust-proxy');
-	if (trustRaw !== undefined) {
-		const parsed = parseBoolean('trust-proxy', trustRaw);
-		if (typeof parsed === 'string') return { error: parsed };
-		trustProxy = parsed;
-	}
-	let privateFederation = false;
-	const privateRaw = pick('private-federation');
-	if (privateRaw !== undefined) {
-		const parsed = parseBoolean('private-federation', privateRaw);
-		if (typeof parsed === 'string') return { error: parsed };
-		privateFederation = parsed;
-	}
+	/** A boolean option: false when not given; a string (the error) when it is neither true nor false. */
+	const flag = (/** @type {string} */ name) => {
+		const raw = pick(name);
+		return raw === undefined ? false : parseBoolean(name, raw);
+	};
+	const trustProxy = flag('trust-proxy');
+	if (typeof trustProxy === 'string') return { error: trustProxy };
+	const privateFederation = flag('private-federation');
+	if (typeof privateFederation === 'string') return { error: privateFederation };
 
 	// --static '' disables, and so does an empty STANZA_STATIC (set but empty).
 	/** @type {string | null} */
@@ -403,12 +398,9 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 	const staticArgs = values.get('static');
 	const staticRaw = staticArgs ? staticArgs[staticArgs.length - 1] : env.STANZA_STATIC;
 	if (staticRaw !== undefined) staticDir = staticRaw.trim() === '' ? null : resolve(cwd, staticRaw);
-	const noStaticRaw = pick('no-static');
-	if (noStaticRaw !== undefined) {
-		const parsed = parseBoolean('no-static', noStaticRaw);
-		if (typeof parsed === 'string') return { error: parsed };
-		if (parsed) staticDir = null;
-	}
+	const noStatic = flag('no-static');
+	if (typeof noStatic === 'string') return { error: noStatic };
+	if (noStatic) staticDir = null;
 
 	/** @type {number | null} */
 	let metricsPort = null;

@@ -3,6 +3,7 @@
  * this device. Started once by the root layout; every page reads it.
  */
 import { AppUpdate } from './app-update.svelte';
+import { hallwayListing } from '../hallway/hallway-listing';
 import { HallwayState } from '../hallway/hallway-state.svelte';
 import { IdentityState } from '../identity/identity-state.svelte';
 import { configuredIceServers, NetState } from '../net/net-state.svelte';
@@ -41,11 +42,13 @@ class AppState {
 	/** Opens a room by its link (the room module is loaded on demand). */
 	async openRoom(address: RoomAddress): Promise<RoomState> {
 		const { RoomState } = await import('../room/room-state.svelte');
+		const privateKey = this.#loaded.promise.then((i) => i.privateKey);
 		const room = new RoomState(address, {
 			iceServers: configuredIceServers(),
 			net: this.net,
 			store: await this.#store,
-			identity: { privateKey: this.#loaded.promise.then((i) => i.privateKey), name: this.identity.currentName }
+			identity: { privateKey, name: this.identity.currentName },
+			listing: hallwayListing(address, { node: () => this.net.node(), privateKey })
 		});
 		void room.open();
 		return room;

@@ -10,18 +10,14 @@
  */
 import type { PrivateKey } from '@libp2p/interface';
 import type { RoomAddress } from '../room/room-link';
+import type { RoomListing } from '../room/room-state.svelte';
 import { encodeAnnouncement } from './hallway-announcement.js';
 
 export const REPEAT_MS = 30_000;
 export const MIN_GAP_MS = 5_000;
 
-export interface HallwaySummary {
-	/** The room should be in the hallway: public, live, and we created it. */
-	listed: boolean;
-	title: string;
-	stage: string[];
-	listeners: number;
-}
+/** What the hallway should show of the room (the room's listing port, room-state.svelte.ts). */
+export type HallwaySummary = RoomListing;
 
 export interface AnnouncerDeps {
 	publish: (bytes: Uint8Array) => Promise<void>;

@@ -8,8 +8,6 @@
 import { BrowserDevicePresence, type DevicePresence } from './device-presence';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { SPEAKING_LEVEL } from '../audio/level-meter';
-import { HALLWAY_TOPIC } from '../hallway/hallway-announcement.js';
-import { HallwayAnnouncer } from '../hallway/hallway-announcer';
 import type { NetState } from '../net/net-state.svelte';
 import { permittedActions, roleOf, type MemberAction, type Role, type RoomView } from './authority';
 import { handQueue } from './presence';
@@ -74,6 +72,25 @@ export interface RoomDeps {
 	identity: { privateKey: Promise<PrivateKey>; name: () => string };
 	/** The screen kept awake and the room named in the system's media controls while live (device-presence.ts). */
 	device?: DevicePresence;
+	/** Where the room's listing goes (the hallway: app-state wires hallway/hallway-announcer.ts). */
+	listing?: ListingPort;
+}
+
+/** What the hallway should show of this room now. */
+export interface RoomListing {
+	/** The room should be listed: public, live, and we created it. */
+	listed: boolean;
+	title: string;
+	/** Names of those present on stage. */
+	stage: string[];
+	/** Present members off the stage. */
+	listeners: number;
+}
+
+export interface ListingPort {
+	update(listing: RoomListing): void;
+	/** We leave: no more listings from us. */
+	stop(): void;
 }
 
 // RMS above this (about −34 dBFS) counts as speaking for the indicator.
@@ -115,8 +132,6 @@ export class RoomState {
 	#speaking = new Set<string>();
 	/** Reactions on show, by member, each with the timer that takes it away. */
 	#reactions = new Map<string, { reaction: Reaction; timer: ReturnType<typeof setTimeout> }>();
-	/** Lists the room in the hallway while it is public and live, if we created it. */
-	#hallway: HallwayAnnouncer | null = null;
 
 	constructor(address: RoomAddress, deps: RoomDeps) {
 		this.address = address;
@@ -148,10 +163,6 @@ export class RoomState {
 			// Out already on the device: nothing new to keep at once when the first refresh says so.
 			const me = node.peerId.toString();
 			this.#wasOut = doc.view.removed.has(me) || doc.view.banned.has(me);
-			this.#hallway = new HallwayAnnouncer(this.address, {
-				publish: async (bytes) => void (await node.services.pubsub.publish(HALLWAY_TOPIC, bytes)),
-				signer: { privateKey, peerId: me }
-			});
 			doc.subscribe(() => this.#refresh());
 			doc.doc.on('update', () => this.#scheduleSave());
 			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
@@ -337,7 +348,7 @@ export class RoomState {
 		this.#stopped = true;
 		for (const { timer } of this.#reactions.values()) clearTimeout(timer);
 		this.#reactions.clear();
-		this.#hallway?.stop();
+		this.#deps.listing?.stop();
 		clearTimeout(this.#saveTimer);
 		await this.#save();
 		await this.#audio?.stop();
@@ -428,7 +439,7 @@ export class RoomState {
 		}
 		this.hands = queue;
 		this.removed = view.moderators.has(me) ? [...view.removed].sort() : [];
-		this.#hallway?.update({
+		this.#deps.listing?.update({
 			listed: status === 'live' && view.visibility === 'public' && this.myRole === 'creator',
 			title: view.title,
 			stage: this.stage.filter((m) => m.present && m.name !== '').map((m) => m.name),
