@@ -7,6 +7,7 @@
  * well-known document once, when it is added: the list keeps multiaddrs only,
  * so starting the app never waits on a relay that stopped answering.
  */
+import { BROWSER_TRANSPORT, ENDS_IN_PEER_ID } from './relay-address';
 import { askWellKnown } from './relay-discovery';
 
 // A handful is plenty: each one is dialled at every start.
@@ -29,9 +30,8 @@ export function parseRelayEntry(text: string): string {
 	if (entry === '') throw new RelayEntryError('empty');
 	if (entry.length > MAX_ENTRY_LENGTH || /\s/.test(entry)) throw new RelayEntryError('not-an-address');
 	if (entry.startsWith('/')) {
-		if (!/\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,}$/.test(entry)) throw new RelayEntryError('no-peer-id');
-		// A browser reaches a relay only over WebSockets (or WebTransport); a bare TCP address is for servers.
-		if (!/\/(ws|wss|tls\/ws|webtransport)(\/|$)/.test(entry)) throw new RelayEntryError('not-for-browsers');
+		if (!ENDS_IN_PEER_ID.test(entry)) throw new RelayEntryError('no-peer-id');
+		if (!BROWSER_TRANSPORT.test(entry)) throw new RelayEntryError('not-for-browsers');
 		return entry;
 	}
 	let url: URL;

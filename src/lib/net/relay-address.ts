@@ -20,6 +20,11 @@ export interface RelayInfo {
 	federation: string[];
 }
 
+/** Ends in `/p2p/<PeerId>`. */
+export const ENDS_IN_PEER_ID = /\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,}$/;
+/** Names a transport a browser can dial: WebSockets or WebTransport (a bare TCP address is for servers). */
+export const BROWSER_TRANSPORT = /\/(ws|wss|tls\/ws|webtransport)(\/|$)/;
+
 /** A relay address a browser can dial: a WebSocket (or WebTransport) multiaddr ending in `/p2p/<PeerId>`. */
 export function isBrowserRelayAddress(addr: unknown): addr is string {
 	return (
@@ -28,8 +33,8 @@ export function isBrowserRelayAddress(addr: unknown): addr is string {
 		addr.startsWith('/') &&
 		!/\s/.test(addr) &&
 		!addr.includes('/p2p-circuit') &&
-		/\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,}$/.test(addr) &&
-		/\/(ws|wss|tls\/ws|webtransport)(\/|$)/.test(addr)
+		ENDS_IN_PEER_ID.test(addr) &&
+		BROWSER_TRANSPORT.test(addr)
 	);
 }
 
