@@ -39,6 +39,7 @@ import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd,
 import type { StageAudio } from './stage-audio';
 import { StreamGuard } from './stream-guard';
 import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
+import { notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
 
 // Silence from the parent that means it is gone (a link that closes, or a parent that says goodbye
 // as its tab closes, is replaced at once; this is for crashes and lost networks). Every link carries
@@ -69,14 +70,6 @@ const ACTIVATE = encodePacket({ flags: FLAG_DTX | FLAG_MARKER, speakerTag: CONTR
 const REPAIRING = encodePacket({ flags: FLAG_MARKER, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
 /** Sent on every link as the page closes: "I am gone", so the far end repairs now instead of after a silence. */
 const GOODBYE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 1, captureTs: 0, payload: new Uint8Array() });
-// A parent that sends keep-alives but no audio while a speaker is sending is withholding it:
-// treated as failed after 1.3 s without audio (one silence threshold and a bit), 100 ms more per
-// level of depth, so that the member right below a withholder moves first and tells its own
-// children it is repairing before their patience runs out.
-const WITHHELD_MS = 1_300;
-const WITHHELD_PER_DEPTH_MS = 100;
-// A parent that said it is repairing gets this long before its silence counts against it.
-const REPAIR_GRACE_MS = 3_000;
 // A speaker counts as sending while it advertises so and its last own frame is this recent.
 const SENDING_WITHIN_MS = 1_000;
 // Two parents in a row judged withholding within this window means the fault is upstream of both
@@ -109,13 +102,10 @@ export interface AudioRoomEvents {
 	onLevels(levels: Map<string, number>): void;
 }
 
-interface LinkInfo {
+/** A link, and as a parent's, what withholding.ts judges it by. */
+interface LinkInfo extends ParentClock {
 	link: MediaLink;
 	lastSentAt: number;
-	/** performance.now() of the last genuine audio packet received on it (or of the link's start). */
-	audioAt?: number;
-	/** When the far end last said it is repairing (REPAIRING). */
-	repairingAt?: number;
 }
 
 /** Rooms with audio by room id, per node: one media handler serves them all. */
@@ -183,6 +173,8 @@ export class AudioRoom {
 	#expectingSince: number | null = null;
 	#withheldAt = -Infinity;
 	#judgeWithholdingAfter = 0;
+	/** When our own thread last came back from a stall: nothing we failed to take meanwhile was withheld. */
+	#resumedAt = -Infinity;
 	#timer: ReturnType<typeof setInterval> | undefined;
 	#lastTickAt = 0;
 	#noParentTracedAt = -Infinity;
@@ -463,6 +455,7 @@ export class AudioRoom {
 
 	/** `again`: the copy of an earlier packet that a link carries in its next message (link-frame.ts). */
 	#onPacket(from: LinkInfo, bytes: Uint8Array, again: boolean): void {
+		notePacket(from, performance.now());
 		let packet: DecodedPacket;
 		try {
 			packet = decodePacket(bytes);
@@ -479,7 +472,7 @@ export class AudioRoom {
 				return;
 			}
 			if (packet.flags & FLAG_MARKER && packet.flags & FLAG_DTX && from.link.role === 'standby') this.#activate(from);
-			else if (packet.flags & FLAG_MARKER && from === this.#parent) from.repairingAt = performance.now();
+			else if (packet.flags & FLAG_MARKER && from === this.#parent) noteRepairing(from, performance.now());
 			return; // otherwise link liveness only
 		}
 		if (from === this.#standby || from.link.role === 'standby') return; // idle until activated
@@ -672,6 +665,7 @@ export class AudioRoom {
 		// every tick is late, still judges every other tick).
 		if (late > STALLED_TICK_MS && !this.#judgeNextTick) {
 			this.#judgeNextTick = true;
+			this.#resumedAt = now;
 			if (late > 1_000) traceEvent('audio: stalled', `no tick for ${Math.round(late)} ms: silence judged at the next`);
 			return;
 		}
@@ -777,8 +771,9 @@ export class AudioRoom {
 	/**
 	 * Whether `parent` keeps its link alive but holds back the audio of a speaker who is sending
 	 * (its advert says so and nobody muted it). Judged only after the link and the speaker have
-	 * had time, not while the parent says it is repairing, and not right after two such verdicts
-	 * in a row (then the speaker, not the parents, is the likely fault).
+	 * had time, not while the parent says it is repairing, not across a stall of either tab (a loaded
+	 * device: the relay that stalled is honest, its keep-alives merely came before its backlog of audio),
+	 * and not right after two such verdicts in a row (then the speaker, not the parents, is the likely fault).
 	 */
 	#withholding(parent: LinkInfo, now: number): boolean {
 		const view = this.#session.room.view;
@@ -793,10 +788,7 @@ export class AudioRoom {
 		}
 		this.#expectingSince ??= now;
 		if (now < this.#judgeWithholdingAfter) return false;
-		if (parent.repairingAt !== undefined && now - parent.repairingAt < REPAIR_GRACE_MS) return false;
-		const limit = WITHHELD_MS + WITHHELD_PER_DEPTH_MS * Math.max(0, (this.#depth ?? 1) - 1);
-		const quietSince = Math.max(parent.audioAt ?? 0, this.#expectingSince, parent.repairingAt ?? 0);
-		if (now - quietSince <= limit) return false;
+		if (!withheldTooLong(parent, now, { expectingSince: this.#expectingSince, ownResumedAt: this.#resumedAt, depth: this.#depth ?? 1 })) return false;
 		if (now - this.#withheldAt < WITHHOLD_STREAK_MS) {
 			this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
 			traceEvent('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');

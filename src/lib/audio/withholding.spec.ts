@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { REPAIR_GRACE_MS, WITHHELD_MS, notePacket, noteRepairing, withheldTooLong, type ParentClock, type QuietContext } from './withholding';
+
+const TICK = 50;
+const KEEPALIVE = 100;
+
+/**
+ * A parent adopted at 0 with audio, then only what `sends(t)` says at each 10 ms step; the child
+ * judges every tick. Returns when it judged the parent withholding (Infinity: never, in `untilMs`).
+ */
+function judgedAt(sends: (t: number) => 'keepalive' | 'repairing' | 'audio' | null, untilMs = 20_000, context: Partial<QuietContext> = {}): number {
+	const clock: ParentClock = { audioAt: 0 };
+	const ctx: QuietContext = { expectingSince: 0, ownResumedAt: -Infinity, depth: 1, ...context };
+	for (let t = 10; t <= untilMs; t += 10) {
+		const what = sends(t);
+		if (what) notePacket(clock, t);
+		if (what === 'repairing') noteRepairing(clock, t);
+		if (what === 'audio') clock.audioAt = t;
+		if (t % TICK === 0 && withheldTooLong(clock, t, ctx)) return t;
+	}
+	return Infinity;
+}
+
+const keepalives = (t: number) => (t % KEEPALIVE === 0 ? 'keepalive' : null);
+
+describe('withholding', () => {
+	it('judges a parent that keeps the link alive but sends no audio after 1.3 s, later deeper down', () => {
+		expect(judgedAt(keepalives)).toBe(WITHHELD_MS + TICK);
+		expect(judgedAt(keepalives, 20_000, { depth: 3 })).toBe(WITHHELD_MS + 200 + TICK);
+	});
+
+	it('never judges a parent whose audio keeps coming', () => {
+		expect(judgedAt((t) => (t % 20 === 0 ? 'audio' : null))).toBe(Infinity);
+	});
+
+	it('gives a parent that says it is repairing 3 s, then judges it', () => {
+		const at = judgedAt((t) => (t === 500 ? 'repairing' : keepalives(t)));
+		expect(at).toBeGreaterThanOrEqual(500 + REPAIR_GRACE_MS);
+		expect(at).toBeLessThanOrEqual(500 + REPAIR_GRACE_MS + TICK);
+	});
+
+	it('gives that grace once between two audio packets: saying it again and again buys nothing more', () => {
+		// A withholder that says "repairing" every 2 s, which would keep it inside the grace for ever.
+		const at = judgedAt((t) => (t % 2_000 === 0 ? 'repairing' : keepalives(t)));
+		expect(at).toBeLessThanOrEqual(2_000 + REPAIR_GRACE_MS + TICK);
+	});
+
+	it('gives a fresh grace after audio came again (an honest relay that repairs twice)', () => {
+		const sends = (t: number) => (t === 500 || t === 4_000 ? 'repairing' : t > 3_000 && t < 3_400 && t % 20 === 0 ? 'audio' : keepalives(t));
+		const at = judgedAt(sends);
+		expect(at).toBeGreaterThanOrEqual(4_000 + REPAIR_GRACE_MS);
+		expect(at).toBeLessThanOrEqual(4_000 + REPAIR_GRACE_MS + TICK);
+	});
+
+	it('counts the quiet from when a stalled parent’s packets came again, so its backlog of audio can follow', () => {
+		// Audio until 900 ms, then nothing at all until 2,100 ms (its tab stalled; silence is judged
+		// elsewhere), then keep-alives first and its audio 300 ms later: not withholding.
+		const stalled = (t: number) => ((t <= 900 || t >= 2_400) && t % 20 === 0 ? 'audio' : t > 900 && t < 2_100 ? null : keepalives(t));
+		expect(judgedAt(stalled)).toBe(Infinity);
+	});
+
+	it('gives that resumption once between two audio packets: a withholder that pauses now and then is still judged', () => {
+		// Keep-alives with a 500 ms pause every 900 ms (never silent for the 1 s that counts as dead).
+		const pausing = (t: number) => (t % 900 < 500 ? null : keepalives(t));
+		expect(judgedAt(pausing)).toBeLessThanOrEqual(2 * WITHHELD_MS + 900);
+	});
+
+	it('counts the quiet from our own last stall, not across it', () => {
+		expect(judgedAt(keepalives, 20_000, { ownResumedAt: 5_000 })).toBe(5_000 + WITHHELD_MS + TICK);
+	});
+
+	it('counts from when a speaker began sending, not from the last audio before', () => {
+		expect(judgedAt(keepalives, 20_000, { expectingSince: 4_000 })).toBe(4_000 + WITHHELD_MS + TICK);
+	});
+});

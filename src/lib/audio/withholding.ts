@@ -1,0 +1,69 @@
+/**
+ * When a parent in the audio tree counts as withholding: it keeps its link
+ * alive (keep-alives every 100 ms) but delivers no genuine audio while a
+ * speaker is sending. Pure timing, on the child's own clock
+ * (performance.now()); audio-room.ts feeds it what arrives and acts on the
+ * verdict. The hard part is telling a withholder from an honest relay on a
+ * loaded device: a tab that stalls for a second sends nothing, then its
+ * keep-alives arrive before its backlog of audio is through, and a child that
+ * stalled itself finds its parent's audio old. So the quiet is counted only
+ * while both tabs demonstrably ran. And each grace a parent can ask for (it says
+ * it is repairing; its packets come again after a gap) counts once between two
+ * of its audio packets: a withholder that repeats them buys one delay, never an
+ * endless one.
+ */
+
+// Treated as failed after 1.3 s without audio (one silence threshold and a bit), 100 ms more per
+// level of depth, so that the member right below a withholder moves first and tells its own
+// children it is repairing before their patience runs out.
+export const WITHHELD_MS = 1_300;
+export const WITHHELD_PER_DEPTH_MS = 100;
+/** A parent that said it is repairing gets this long before its silence counts against it. */
+export const REPAIR_GRACE_MS = 3_000;
+/** Packets that come again after this long without any came from (or reach) a tab that stalled. */
+export const RESUME_GAP_MS = 400;
+
+/** What a child knows of its parent's link, each a performance.now() of the child's. */
+export interface ParentClock {
+	/** The last genuine audio packet from it (or when it became our parent). */
+	audioAt?: number;
+	/** When it said it is repairing: the first time since its last audio. */
+	repairingAt?: number;
+	/** The last packet of any kind from it. */
+	packetAt?: number;
+	/** When its packets came again after a gap: the first time since its last audio. */
+	resumedAt?: number;
+}
+
+/** Whether a grace taken at `mark` is spent: taken after the parent's last audio. */
+function spent(clock: ParentClock, mark: number | undefined): boolean {
+	return mark !== undefined && mark > (clock.audioAt ?? 0);
+}
+
+/** Any packet from the parent arrived `now` (call before looking at what it is). */
+export function notePacket(clock: ParentClock, now: number): void {
+	if (clock.packetAt !== undefined && now - clock.packetAt > RESUME_GAP_MS && !spent(clock, clock.resumedAt)) clock.resumedAt = now;
+	clock.packetAt = now;
+}
+
+/** The parent said it lost its own parent and is repairing. */
+export function noteRepairing(clock: ParentClock, now: number): void {
+	if (!spent(clock, clock.repairingAt)) clock.repairingAt = now;
+}
+
+export interface QuietContext {
+	/** Since when some speaker has been sending, as far as we know. */
+	expectingSince: number;
+	/** When our own thread last came back from a stall (-Infinity: never). */
+	ownResumedAt: number;
+	/** Our depth in the tree (1: the speaker's own child). */
+	depth: number;
+}
+
+/** Whether the parent has held back audio for longer than its grace allows, at `now`. */
+export function withheldTooLong(clock: ParentClock, now: number, context: QuietContext): boolean {
+	if (clock.repairingAt !== undefined && now - clock.repairingAt < REPAIR_GRACE_MS) return false;
+	const limit = WITHHELD_MS + WITHHELD_PER_DEPTH_MS * Math.max(0, context.depth - 1);
+	const quietSince = Math.max(clock.audioAt ?? 0, context.expectingSince, clock.repairingAt ?? 0, clock.resumedAt ?? 0, context.ownResumedAt);
+	return now - quietSince > limit;
+}
