@@ -5,17 +5,22 @@
  * are root, install what is missing; anywhere else, say what to do. (Never a
  * downloaded browser build: only the distribution's packages.)
  *
- * Usage: node scripts/ensure-browsers.js [chromium] [firefox-esr]  (default: both)
+ * Usage: node scripts/ensure-browsers.js [chromium] [chromium-headless-shell] [firefox-esr]  (default: all)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const KNOWN = {
 	chromium: { path: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', variable: 'CHROMIUM_PATH', why: 'the browser tests' },
+	'chromium-headless-shell': {
+		path: process.env.CHROMIUM_SHELL_PATH ?? '/usr/bin/chromium-headless-shell',
+		variable: 'CHROMIUM_SHELL_PATH',
+		why: 'the real-time browser tests'
+	},
 	'firefox-esr': { path: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr', variable: 'FIREFOX_PATH', why: 'the Firefox test' }
 };
 /** @type {Array<keyof typeof KNOWN>} */
-const wanted = process.argv.length > 2 ? /** @type {Array<keyof typeof KNOWN>} */ (process.argv.slice(2)) : ['chromium', 'firefox-esr'];
+const wanted = process.argv.length > 2 ? /** @type {Array<keyof typeof KNOWN>} */ (process.argv.slice(2)) : ['chromium', 'chromium-headless-shell', 'firefox-esr'];
 const unknown = wanted.filter((p) => !(p in KNOWN));
 if (unknown.length > 0) {
 	console.error(`ensure-browsers: unknown browser ${unknown.join(', ')} (known: ${Object.keys(KNOWN).join(', ')})`);

@@ -62,7 +62,7 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 					if (shape !== same) [same, since] = [shape, Date.now()];
 					return trees.every((t) => t.parent !== null) && wanted(trees) && Date.now() - since >= 1_500;
 				},
-				{ timeout: 45_000, interval: 100 }
+				{ timeout: 60_000, interval: 100 }
 			)
 			.toBe(true)
 			.catch(async (err: unknown) => {
@@ -188,14 +188,14 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 		remaining = listeners.filter((_, i) => i !== relayIndex);
 		const closedId = listenerIds[relayIndex];
 		for (const orphan of orphans) {
-			await waitRepaired(orphan.page, closedId, a, A);
+			await waitRepaired(orphan.page, closedId, a, A, 20_000);
 			// The silence measured on the orphan's own clock, from its last frame before to its first after.
 			const gap = await longestGap(orphan.page, a, A);
 			// The goal is half a second, and an unloaded repair takes ~0.6 s (npm run bench:audio, where
 			// speed is measured). Six real-time tabs share two cores here: when the standby cannot take the
-			// orphan, a fresh WebRTC link took 5.0 s in one run. The bound catches a repair that waits for
-			// the dead link's ICE timeout (15–30 s) instead of repairing on its own.
-			expect(gap, `repair gap at ${orphan.name}`).toBeLessThan(8_000);
+			// orphan, a fresh WebRTC link took 5.0 s in one run and 8.6 s in another. The bound catches a
+			// repair that waits for the dead link's ICE timeout (15–30 s) instead of repairing on its own.
+			expect(gap, `repair gap at ${orphan.name}`).toBeLessThan(12_000);
 		}
 	});
 
@@ -213,8 +213,12 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 			await relay.page.evaluate((flag) => ((globalThis as Record<string, unknown>)[flag] = true), flag);
 			try {
 				// Repaired elsewhere: what the child hears now is the real speaker, signed. Judging takes about a
-				// second; the new link may take seconds on two loaded cores (speed is bench:audio's business).
-				await waitRepaired(child.page, relayId, a, A);
+				// second; the new link may take seconds on two loaded cores, more when the free slots are full
+				// and the orphan must wait for one (speed is bench:audio's business).
+				await waitRepaired(child.page, relayId, a, A, 30_000).catch(async (err: unknown) => {
+					const account = (await child.trace()).split('\n').filter((l) => l.includes('audio: ') && parseFloat(l) >= since);
+					throw new Error(`${child.name} was not repaired around ${relay.name} (${what}): ${String(err)}\n${account.join('\n')}`, { cause: err });
+				});
 			} finally {
 				// Switched off whatever happens, so that a failure here does not spill into the next scenarios.
 				await relay.page.evaluate((flag) => ((globalThis as Record<string, unknown>)[flag] = false), flag);

@@ -13,7 +13,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/browser.js';
 import { e2eFixture } from './support/fixture';
 import { deployBuild } from './support/static-host.js';
 
-const fx = e2eFixture();
+const fx = e2eFixture({ browsers: { full: { full: true } } });
 
 /**
  * A page in a profile on disk: Chromium never offers to install from an

@@ -10,7 +10,7 @@ import { treeOf } from './support/audio-probe';
 import { RoomPage } from './support/room-page';
 import { e2eFixture } from './support/fixture';
 
-const fx = e2eFixture();
+const fx = e2eFixture({ browsers: { full: { full: true } } });
 
 describe('settings', () => {
 	it('switch the language for good, and keep the relays a person adds', async () => {

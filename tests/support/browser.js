@@ -10,6 +10,13 @@ import { join } from 'node:path';
 import { chromium, firefox } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * Debian's `chromium-headless-shell`: the same engine (Blink, WebRTC, Web Audio, WebCodecs,
+ * IndexedDB, service workers) and version as `chromium`, without the browser's own UI: about a
+ * third of a core less beside six real-time tabs (docs/TESTING.md), so the real-time stories run in it. It has no install report (`appId`) and
+ * labels fake microphones differently, so the PWA and settings tests take the full browser.
+ */
+export const CHROMIUM_SHELL_PATH = process.env.CHROMIUM_SHELL_PATH ?? '/usr/bin/chromium-headless-shell';
 
 export const CHROMIUM_ARGS = [
 	'--headless=new',
@@ -28,15 +35,17 @@ export const CHROMIUM_ARGS = [
 ];
 
 /**
- * @param {{ fakeAudioFile?: string }} [options] a WAV the fake microphone plays (looped)
+ * @param {{ fakeAudioFile?: string, shell?: boolean }} [options] a WAV the fake microphone plays
+ *   (looped); `shell`: Debian's headless shell instead of the full browser (see CHROMIUM_SHELL_PATH)
  * @returns {Promise<import('playwright-core').Browser>}
  */
 export async function launchBrowser(options = {}) {
-	if (!existsSync(CHROMIUM_PATH)) {
-		throw new Error(`Chromium not found at ${CHROMIUM_PATH}: run 'apt-get install chromium' or set CHROMIUM_PATH`);
-	}
-	const args = options.fakeAudioFile ? [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${options.fakeAudioFile}`] : CHROMIUM_ARGS;
-	return chromium.launch({ executablePath: CHROMIUM_PATH, args });
+	const [path, pkg, variable] = options.shell ? [CHROMIUM_SHELL_PATH, 'chromium-headless-shell', 'CHROMIUM_SHELL_PATH'] : [CHROMIUM_PATH, 'chromium', 'CHROMIUM_PATH'];
+	if (!existsSync(path)) throw new Error(`Chromium not found at ${path}: run 'apt-get install ${pkg}' or set ${variable}`);
+	// The shell is headless by nature (it takes no --headless=new).
+	const base = options.shell ? CHROMIUM_ARGS.filter((a) => !a.startsWith('--headless')) : CHROMIUM_ARGS;
+	const args = options.fakeAudioFile ? [...base, `--use-file-for-fake-audio-capture=${options.fakeAudioFile}`] : base;
+	return chromium.launch({ executablePath: path, args });
 }
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';

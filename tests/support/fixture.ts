@@ -14,9 +14,10 @@ import { RoomPage } from './room-page';
 export interface FixtureOptions {
 	/**
 	 * Named browsers to launch: Chromium, each with its own fake microphone file (or none), or
-	 * Firefox (`firefox`), whose fake microphone plays a sine of `fakeToneHz`.
+	 * Firefox (`firefox`), whose fake microphone plays a sine of `fakeToneHz`. Chromium is Debian's
+	 * headless shell unless `full` asks for the whole browser (its install report, its device labels).
 	 */
-	browsers?: Record<string, { fakeAudioFile?: string; firefox?: { fakeToneHz?: number } }>;
+	browsers?: Record<string, { fakeAudioFile?: string; full?: boolean; firefox?: { fakeToneHz?: number } }>;
 	/**
 	 * 'test': each test's relay, pages and clean-ups end with it.
 	 * 'file': they live across the file's tests, which then form one story in order.
@@ -58,7 +59,9 @@ export function e2eFixture(options: FixtureOptions = {}): Fixture {
 	const cleanUps: Array<() => Promise<void>> = [];
 
 	beforeAll(async () => {
-		for (const [name, spec] of Object.entries(specs)) browsers.set(name, spec.firefox ? await launchFirefox(spec.firefox) : await launchBrowser(spec));
+		for (const [name, spec] of Object.entries(specs)) {
+			browsers.set(name, spec.firefox ? await launchFirefox(spec.firefox) : await launchBrowser({ fakeAudioFile: spec.fakeAudioFile, shell: !spec.full }));
+		}
 	});
 
 	async function cleanUp(): Promise<void> {
