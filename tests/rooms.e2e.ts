@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppPage } from './support/app-page';
 import { e2eFixture } from './support/fixture';
+import { RoomPage } from './support/room-page';
 
 const fx = e2eFixture();
 const person = (name: string) => fx.person(name);
@@ -102,9 +103,15 @@ describe('a room', () => {
 		}
 		await creator.page.context().close();
 
-		// A fresh peer joining afterwards gets the whole state from the others.
-		const dee = await person('Dee');
+		// A fresh peer joining afterwards gets the whole state from the others. It came by the link
+		// with no name set: the room asks for one, and the others see it.
+		const dee = new RoomPage(await fx.page(), 'Dee');
 		await dee.open(link);
+		const prompt = dee.page.getByTestId('name-prompt');
+		await prompt.getByLabel('What should people here call you?').fill('Dee');
+		await prompt.getByRole('button', { name: 'Save' }).click();
+		await prompt.waitFor({ state: 'detached' });
+		await ana.waitMember('audience', await dee.myPeerId(), { name: 'Dee' });
 		await dee.waitMember('stage', ids.Cleo, { role: 'creator', present: false });
 		await dee.waitMember('stage', ids.Ana, { role: 'speaker', muted: true });
 		await dee.waitMember('audience', ids.Cy);

@@ -7,6 +7,8 @@ interface Expect {
 	hand?: boolean;
 	present?: boolean;
 	speaking?: boolean;
+	/** The name shown, exactly. */
+	name?: string;
 }
 
 /** A person in the app, driving rooms through the UI. */
@@ -100,6 +102,7 @@ export class RoomPage {
 		if (expected.hand !== undefined) selector += `[data-hand=${expected.hand}]`;
 		if (expected.speaking !== undefined) selector += `[data-speaking=${expected.speaking}]`;
 		if (expected.present !== undefined) selector += `[data-present=${expected.present}]`;
+		if (expected.name !== undefined) selector += `:has(.name:text-is("${expected.name}"))`;
 		return selector;
 	}
 

@@ -286,6 +286,8 @@ export class RoomState {
 	};
 
 	// —— actions (named for what a person does) ——
+	/** We just took a name (identity.rename): everyone sees it now, not at the next presence round. */
+	nameChanged = () => this.#presence({});
 	raiseHand = () => this.#presence({ hand: Date.now() });
 	lowerHand = () => this.#presence({ hand: null });
 	toggleSelfMute = async () => {
