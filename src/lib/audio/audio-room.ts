@@ -37,7 +37,7 @@ import { verifiedDepths, type ClaimedPlace } from './advert-check';
 import { PacketSigner, PacketVerifier } from './packet-auth';
 import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type DecodedPacket } from './packet-codec';
 import type { StageAudio } from './stage-audio';
-import { StreamGuard } from './stream-guard';
+import { beforeMute, StreamGuard } from './stream-guard';
 import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
 import { notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
 
@@ -495,6 +495,11 @@ export class AudioRoom {
 		if (this.#markedFrom.get(speaker) !== entry) {
 			this.#markedFrom.set(speaker, entry);
 			this.#guard.mark(speaker, start, mark, entry.lastSeen); // presence times are Date.now()
+		}
+		if (beforeMute(packet.seq, mark, entry.muted)) {
+			this.#stale++;
+			if (this.#stale % 50 === 1) traceEvent('audio: stale', `from ${shortId(speaker)} before it muted, via ${shortId(from.link.peerId)} (${this.#stale} so far)`);
+			return;
 		}
 		const verdict = this.#guard.check(speaker, packet.seq, Date.now());
 		if (verdict === 'replayed' && again) return; // its first copy came through: the usual case

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { seqAdd, seqDiff } from './packet-codec';
-import { AHEAD_SLACK, MAX_PACKETS_PER_S, StreamGuard, WINDOW } from './stream-guard';
+import { AHEAD_SLACK, MAX_PACKETS_PER_S, StreamGuard, WINDOW, beforeMute } from './stream-guard';
 
 // Where a stream started (the speaker's `r`): one per stream, drawn at random by the speaker.
 const START = 123_456;
@@ -180,6 +180,25 @@ describe('StreamGuard', () => {
 					const d = seqDiff(seq, newMark);
 					if (d > AHEAD_SLACK || d <= -WINDOW) expect(guard.check('ana', seq, 60_000)).not.toBe('ok');
 				}
+			})
+		);
+	});
+});
+
+describe('beforeMute', () => {
+	it('refuses, while the speaker says it is muted, every packet at or behind its mark, across the seq wrap', () => {
+		fc.assert(
+			fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (mark, back) => {
+				expect(beforeMute(seqAdd(mark, -back), mark, true)).toBe(true);
+				expect(beforeMute(seqAdd(mark, -back), mark, false)).toBe(false);
+			})
+		);
+	});
+
+	it('lets a packet past the mark through: the speaker unmuted and its presence is on its way', () => {
+		fc.assert(
+			fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (mark, ahead) => {
+				expect(beforeMute(seqAdd(mark, ahead), mark, true)).toBe(false);
 			})
 		);
 	});

@@ -104,6 +104,18 @@ export class StreamGuard {
 	}
 }
 
+/**
+ * Whether a packet is refused because its speaker says (in its verified presence) that it is
+ * muted and the packet is from before it said so: seq at or behind the mark that presence carries.
+ * A muted speaker sends nothing, so such a packet is a replay, or the tail of what it said just
+ * before muting arriving late (not worth the risk). The window above admits a seq it never saw
+ * within 5 s, and under load a child misses some: a relay that kept them could play them into the
+ * silence. Fresh packets (past the mark: the speaker unmuted and its presence is on its way) pass.
+ */
+export function beforeMute(seq: number, mark: number, muted: boolean): boolean {
+	return muted && seqDiff(seq, mark) <= 0;
+}
+
 function bit(words: Uint32Array, i: number): boolean {
 	return (words[i >>> 5] & (1 << (i & 31))) !== 0;
 }

@@ -291,8 +291,12 @@ export class RoomState {
 	raiseHand = () => this.#presence({ hand: Date.now() });
 	lowerHand = () => this.#presence({ hand: null });
 	toggleSelfMute = async () => {
-		await this.#presence({ muted: !this.selfMuted });
-		this.#audio?.setSelfMuted(this.selfMuted);
+		const muted = !this.selfMuted;
+		// Silent before we say so: the mark that presence carries is then our last packet, and every
+		// listener refuses older ones of ours while we are muted (stream-guard.ts, beforeMute).
+		this.#audio?.setSelfMuted(muted);
+		await this.#presence({ muted });
+		this.#audio?.setSelfMuted(this.selfMuted); // what the room now shows, should that presence not have gone out
 	};
 	inviteToStage = (peerId: string) => this.#op({ kind: 'invite', target: peerId });
 	acceptInvitation = async () => {
