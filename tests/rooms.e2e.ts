@@ -104,9 +104,9 @@ describe('a room', () => {
 		await creator.page.context().close();
 
 		// A fresh peer joining afterwards gets the whole state from the others. It came by the link
-		// with no name set: the room asks for one, and the others see it.
-		const dee = new RoomPage(await fx.page(), 'Dee');
-		await dee.open(link);
+		// (its first page is the room) with no name set: the room asks for one, and the others see it.
+		const dee = new RoomPage(await fx.page({ url: link }), 'Dee');
+		await dee.waitStatus('live', 20_000);
 		const prompt = dee.page.getByTestId('name-prompt');
 		await prompt.getByLabel('What should people here call you?').fill('Dee');
 		await prompt.getByRole('button', { name: 'Save' }).click();
