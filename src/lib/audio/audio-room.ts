@@ -488,25 +488,19 @@ export class AudioRoom {
 		const mark = entry?.tree?.q;
 		const start = entry?.tree?.r;
 		if (!entry || mark === undefined || start === undefined) {
-			this.#stale++;
-			if (this.#stale % 50 === 1) traceEvent('audio: stale', `unmarked ${shortId(speaker)} via ${shortId(from.link.peerId)} (${this.#stale} so far)`);
-			return; // its stream not marked to us yet
+			return this.#refuseStale(`unmarked ${shortId(speaker)} via ${shortId(from.link.peerId)}`); // its stream not marked to us yet
 		}
 		if (this.#markedFrom.get(speaker) !== entry) {
 			this.#markedFrom.set(speaker, entry);
 			this.#guard.mark(speaker, start, mark, entry.lastSeen); // presence times are Date.now()
 		}
 		if (beforeMute(packet.seq, mark, entry.muted)) {
-			this.#stale++;
-			if (this.#stale % 50 === 1) traceEvent('audio: stale', `from ${shortId(speaker)} before it muted, via ${shortId(from.link.peerId)} (${this.#stale} so far)`);
-			return;
+			return this.#refuseStale(`from ${shortId(speaker)} before it muted, via ${shortId(from.link.peerId)}`);
 		}
 		const verdict = this.#guard.check(speaker, packet.seq, Date.now());
 		if (verdict === 'replayed' && again) return; // its first copy came through: the usual case
 		if (verdict !== 'ok') {
-			this.#stale++;
-			if (this.#stale % 50 === 1) traceEvent('audio: stale', `${verdict} from ${shortId(speaker)} via ${shortId(from.link.peerId)} (${this.#stale} so far)`);
-			return;
+			return this.#refuseStale(`${verdict} from ${shortId(speaker)} via ${shortId(from.link.peerId)}`);
 		}
 		// A link carries each packet twice (link-frame.ts): the copy waits for the first one's verdict, not a second verify.
 		const key = `${packet.speakerTag}:${packet.seq}`;
@@ -524,6 +518,12 @@ export class AudioRoom {
 			// A fellow speaker's voice plays from its native track when its stage link carries one (#hearVoice).
 			if (!this.#stage.has(speaker)) this.#output.push(speaker, packet);
 		});
+	}
+
+	/** Counts a signed packet refused as not fresh; traced one in 50. */
+	#refuseStale(what: string): void {
+		this.#stale++;
+		if (this.#stale % 50 === 1) traceEvent('audio: stale', `${what} (${this.#stale} so far)`);
 	}
 
 	/** A link delivered a packet its speaker did not sign: whoever sent it forged it. Cut it and never take audio from it again. */
