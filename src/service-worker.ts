@@ -70,19 +70,29 @@ sw.addEventListener('fetch', (event) => {
 /** The network's answer (kept under `key` when it is a success), else the kept copy. */
 async function networkFirst(request: Request, key: string): Promise<Response> {
 	try {
-		return await fetchAndKeep(await caches.open(CACHE), request, key);
+		const response = await fetch(request);
+		// A newer version deleted this one's cache when it took over: an answer this (old) worker
+		// was still fetching must not bring that cache back (the page polls the relay list every
+		// second while it finds no relay, so one such fetch is often in flight at the switch).
+		if (await caches.has(CACHE)) await keep(await caches.open(CACHE), key, response);
+		return response;
 	} catch {
 		return (await caches.match(key)) ?? Response.error();
 	}
 }
 
-/**
- * Fetches and keeps a successful answer. A relay list that is gone (404) is
- * forgotten too, so a deployer can remove it; a failed fetch changes nothing.
- */
-async function fetchAndKeep(cache: Cache, request: Request, key = request.url): Promise<Response> {
+/** Fetches `request` into `cache` (at install: the cache is this version's, new). */
+async function fetchAndKeep(cache: Cache, request: Request): Promise<Response> {
 	const response = await fetch(request);
+	await keep(cache, request.url, response);
+	return response;
+}
+
+/**
+ * Keeps a successful answer. A relay list that is gone (404) is forgotten
+ * too, so a deployer can remove it; a failed fetch changes nothing.
+ */
+async function keep(cache: Cache, key: string, response: Response): Promise<void> {
 	if (response.ok) await cache.put(key, response.clone());
 	else if (key === RELAYS && response.status === 404) await cache.delete(key);
-	return response;
 }

@@ -37,6 +37,18 @@ async function openApp(url: string): Promise<Page> {
 	return page;
 }
 
+/** The service workers of the page's registration, by state, and the one controlling it (a test's failure message). */
+async function workerStates() {
+	const registration = await navigator.serviceWorker.getRegistration();
+	const name = (worker: ServiceWorker | null | undefined) => (worker ? `${worker.scriptURL.split('/').pop()} ${worker.state}` : null);
+	return {
+		controller: name(navigator.serviceWorker.controller),
+		active: name(registration?.active),
+		waiting: name(registration?.waiting),
+		installing: name(registration?.installing)
+	};
+}
+
 /** What Chromium's install check says about the page (the reasons "Install app" would be missing). */
 async function installability(page: Page) {
 	const cdp = await page.context().newCDPSession(page);
@@ -148,8 +160,18 @@ describe('the installable app', () => {
 		expect((await caches()).sort()).toEqual(['stanza-e2e-next', running].sort());
 		await page.evaluate(() => ((window as unknown as { beforeReload: boolean }).beforeReload = true));
 
+		// What to say if it does not move: whether the page reloaded, what it asked the host, and the workers' states.
+		const since = { at: Date.now(), request: host.requests.length };
+		const navigations: number[] = [];
+		page.on('framenavigated', (frame) => void (frame === page.mainFrame() && navigations.push(Date.now() - since.at)));
 		await banner.getByRole('button', { name: 'Reload' }).click();
-		await expect.poll(caches, { timeout: 15_000 }).toEqual(['stanza-e2e-next']);
+		try {
+			await expect.poll(caches, { timeout: 15_000 }).toEqual(['stanza-e2e-next']);
+		} catch (err) {
+			const workers = await page.evaluate(workerStates).catch((e: unknown) => `(page not answering: ${String(e)})`);
+			const asked = host.requests.slice(since.request).map((r) => `${r.status} ${r.path}`);
+			throw new Error(`the old cache outlived Reload: ${JSON.stringify({ navigationsAfterMs: navigations, workers, asked })}`, { cause: err });
+		}
 		await page.locator('#display-name').waitFor({ timeout: 15_000 });
 		expect(await page.evaluate(() => (window as unknown as { beforeReload?: boolean }).beforeReload)).toBeUndefined();
 		expect(await banner.count()).toBe(0);
