@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AppPage } from './support/app-page';
 import { RoomPage } from './support/room-page';
 import { e2eFixture } from './support/fixture';
+import { keepScreenshot, PHONE, seriousViolations } from './support/screens';
 import { startRelay, type RelayProcess } from './support/relay-process.js';
 
 const fx = e2eFixture();
@@ -98,21 +99,38 @@ describe('the hallway', () => {
 		await ana.page.goto(one.url);
 		await ana.startRoom('Open mic', 'Anyone welcome', { public: true });
 
-		// Bo, on relay 2 only, sees it under "Live now", with who is on stage, and joins from there.
+		// Bo, on relay 2 only and on a phone, sees it under "Live now", with who is on stage, and joins from there.
 		const bo = new RoomPage(await fx.page({ url: second.url }), 'Bo');
+		await bo.page.setViewportSize(PHONE);
 		await bo.setName('Bo');
 		const listed = bo.page.getByTestId('hallway-room');
 		// Within one round of announcements (30 s), even if relay 2 missed the first one.
 		await expect.poll(() => listed.allTextContents(), { timeout: 45_000 }).toEqual([expect.stringContaining('Open mic')]);
 		expect(await listed.textContent()).toContain('On stage: Ana');
+		await keepScreenshot(bo.page, 'hallway');
+		expect(await seriousViolations(bo.page), 'axe on the hallway').toEqual([]);
 		await listed.getByRole('link', { name: 'Open mic' }).click();
 		await bo.waitStatus('live', 20_000);
 		await bo.waitMember('stage', await ana.myPeerId(), { role: 'creator' });
 		await ana.waitMember('audience', await bo.myPeerId());
 
+		// The room, for a listener and for its creator (with a listener's actions open), on a phone.
+		await keepScreenshot(bo.page, 'room-listener');
+		expect(await seriousViolations(bo.page), 'axe on the room, as a listener').toEqual([]);
+		await ana.page.setViewportSize(PHONE);
+		await ana.page.locator(`[data-peer-id="${await bo.myPeerId()}"] summary`).first().click();
+		await keepScreenshot(ana.page, 'room-creator');
+		expect(await seriousViolations(ana.page), 'axe on the room, as its creator').toEqual([]);
+		await ana.page.keyboard.press('Escape');
+
 		// Relay 2 keeps the announcement (it came from relay 1) for whoever opens the app next; only the public room.
 		const kept = async () => ((await (await fetch(new URL('/v1/hallway', second.url))).json()) as Array<{ title: string; listeners: number }>);
 		await expect.poll(async () => (await kept()).map((a) => `${a.title}:${a.listeners}`), { timeout: 15_000 }).toEqual(['Open mic:1']);
+
+		// Settings, on the same phone.
+		await new AppPage(bo.page).openSettings();
+		await keepScreenshot(bo.page, 'settings');
+		expect(await seriousViolations(bo.page), 'axe on settings').toEqual([]);
 	});
 });
 
