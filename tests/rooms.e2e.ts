@@ -241,6 +241,32 @@ describe('a room', () => {
 		expect(await creator.memberCount('audience', await wrong.myPeerId())).toBe(0);
 	});
 
+	it('opens a room link that arrives while the app is still starting', async () => {
+		const creator = await person('Cleo');
+		const link = await creator.startRoom('Early', '');
+		// The root layout's script is held back: the router has read the address (it asks for the
+		// layout in the same step) and waits for it, so the link comes before the router listens.
+		const page = await fx.page({ url: 'about:blank' });
+		let release = () => {};
+		const held = new Promise<void>((resolve) => (release = resolve));
+		let asked = () => {};
+		const wasAsked = new Promise<void>((resolve) => (asked = resolve));
+		await page.route('**/_app/immutable/nodes/0.*.js', async (route) => {
+			asked();
+			await held;
+			await route.continue();
+		});
+		await page.goto((await fx.relay()).url, { waitUntil: 'domcontentloaded' });
+		await wasAsked;
+		await page.evaluate((hash) => void (location.hash = hash), new URL(link).hash);
+		release();
+
+		const early = new RoomPage(page, 'Early');
+		await early.waitStatus('live', 20_000);
+		expect(new URL(page.url()).hash).toBe(new URL(link).hash);
+		expect(await early.title()).toBe('Early');
+	});
+
 	it('keeps rooms on the device: listed after a reload, and opened with no network at all', async () => {
 		const relay = await fx.relay();
 		const creator = await person('Cleo');
