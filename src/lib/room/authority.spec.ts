@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { permittedActions, roleOf, type MemberAction } from './authority';
+import { MAX_PROFILES_PER_AUTHOR, MAX_UNKNOWN_PER_AUTHOR, permittedActions, roleOf, type MemberAction } from './authority';
 import { RoomDoc } from './room-doc';
 import { signOp, type OpIntent, type SignedOp } from './room-op-codec';
-import { makeRoom, syncAll, type TestPeer } from './test-peers';
+import { makeRoom, recordsUpdate, signRaw, summarize, syncAll, type TestPeer } from './test-peers';
 
 /** Signs the act where the rules cannot stop the signer (a cheater's copy), delivers it, and says whether it took effect. */
 async function act(peer: TestPeer, intent: OpIntent, everyone: TestPeer[]): Promise<boolean> {
@@ -210,5 +210,61 @@ describe('authority: key epochs', () => {
 			expect(p.room.view.keyEpochAuthors.size).toBe(0);
 		}
 		expect(roleOf(creator.room.view, listener.id)).toBe('audience');
+	});
+});
+
+describe('authority: names kept in the room', () => {
+	it('keeps the name a member on stage gives itself, after it leaves the stage too; a listener’s is refused', async () => {
+		const { creator, speaker, listener, all } = await setup();
+		expect(await act(creator, { kind: 'profile', name: 'Cleo' }, all)).toBe(true);
+		expect(await act(speaker, { kind: 'profile', name: 'Sam' }, all)).toBe(true);
+		expect(await act(speaker, { kind: 'profile', name: 'Samuel' }, all)).toBe(true);
+		expect(await act(listener, { kind: 'profile', name: 'Lurker' }, all)).toBe(false);
+		expect(await act(speaker, { kind: 'moveToAudience', target: speaker.id }, all)).toBe(true);
+		for (const p of all) expect([...p.room.view.names].sort()).toEqual([[creator.id, 'Cleo'], [speaker.id, 'Samuel']].sort());
+		// Off stage, no more renames.
+		expect(await act(speaker, { kind: 'profile', name: 'Sammy' }, all)).toBe(false);
+	});
+
+	it('takes at most MAX_PROFILES_PER_AUTHOR renames from one member', async () => {
+		const { speaker, all } = await setup();
+		for (let i = 0; i < MAX_PROFILES_PER_AUTHOR; i++) await speaker.room.addOp({ kind: 'profile', name: `Name ${i}` }, speaker);
+		expect(await act(speaker, { kind: 'profile', name: 'One too many' }, all)).toBe(false);
+		for (const p of all) expect(p.room.view.names.get(speaker.id)).toBe(`Name ${MAX_PROFILES_PER_AUTHOR - 1}`);
+	});
+});
+
+describe('authority: a kind this version does not know (a later version’s)', () => {
+	/** Delivers `record` to everyone and says who keeps it. */
+	async function spread(record: { id: string; bytes: Uint8Array }, everyone: TestPeer[]): Promise<boolean[]> {
+		for (const p of everyone) await p.room.applyUpdate(recordsUpdate([record]), 'net');
+		await syncAll(everyone);
+		return everyone.map((p) => p.room.ops.has(record.id) && !p.room.view.refused.has(record.id));
+	}
+
+	it('is kept with no effect when a member on stage signs it, so what is built on it lands everywhere', async () => {
+		const { creator, speaker, listener, all, key } = await setup();
+		const before = all.map((p) => summarize(p.room.view));
+		const poll = await signRaw(speaker, { kind: 'poll', question: 'Tea or coffee?' });
+		expect(await spread(poll, all)).toEqual(all.map(() => true));
+		expect(all.map((p) => summarize(p.room.view)).map((v) => ({ ...v, maxLamport: 0 }))).toEqual(before.map((v) => ({ ...v, maxLamport: 0 })));
+		// The creator's next act names it as a parent: every peer places that act and applies it.
+		await syncAll(all);
+		const act2 = await creator.room.addOp({ kind: 'mute', target: speaker.id }, creator);
+		expect(act2.body.parents).toContain(poll.id);
+		await syncAll(all);
+		for (const p of all) expect(p.room.view.modMuted.has(speaker.id), p.name).toBe(true);
+		// A newcomer gets it from anyone in the room, a listener included, and shows the same room.
+		const fresh = new RoomDoc(creator.room.roomId, key);
+		await fresh.applyUpdate(Y.encodeStateAsUpdate(listener.room.doc), 'net');
+		expect(fresh.ops.has(poll.id)).toBe(true);
+		expect(summarize(fresh.view)).toEqual(summarize(creator.room.view));
+	});
+
+	it('is not kept from someone in the audience, nor past MAX_UNKNOWN_PER_AUTHOR from one on stage', async () => {
+		const { speaker, listener, all } = await setup();
+		expect(await spread(await signRaw(listener, { kind: 'poll', question: 'Mine?' }), all)).toEqual(all.map(() => false));
+		for (let i = 0; i < MAX_UNKNOWN_PER_AUTHOR; i++) expect((await spread(await signRaw(speaker, { kind: 'poll', n: i }), all))[0]).toBe(true);
+		expect(await spread(await signRaw(speaker, { kind: 'poll', n: 'over' }), all)).toEqual(all.map(() => false));
 	});
 });

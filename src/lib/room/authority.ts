@@ -25,6 +25,13 @@
  * - makeModerator X: a moderator promotes X (onto the stage).
  * - revokeModerator X: the creator only.
  * - end: the creator only; nothing takes effect afterwards.
+ * - profile: someone on stage names themselves (the name outlives their
+ *   presence: view.names); at most MAX_PROFILES_PER_AUTHOR take effect each.
+ * - a kind this version does not know (a later version's, read as
+ *   `unknown`): kept with no effect when its author is on stage, at most
+ *   MAX_UNKNOWN_PER_AUTHOR each, so that peers of both versions hold the
+ *   same records and later records can name it as a parent. A later
+ *   version's new kinds must stay inside this envelope (docs/PROTOCOL.md).
  * "A moderator acting on X" requires X ≠ creator and, when X is a moderator,
  * that the actor is the creator. Nobody removed or banned can act.
  *
@@ -76,6 +83,8 @@ export interface RoomView {
 	keyEpochs: readonly string[];
 	/** Who signed the op behind each commitment in keyEpochs: the member that surely holds that key. */
 	keyEpochAuthors: ReadonlyMap<string, string>;
+	/** The name each member on stage last gave itself (`profile`); kept after they leave the stage. */
+	names: ReadonlyMap<string, string>;
 	/** Highest lamport among well-placed ops (see the header). */
 	maxLamport: number;
 	/** Ops that were refused or voided, for diagnostics and tests; never shown. */
@@ -85,6 +94,10 @@ export interface RoomView {
 // A revocation voiding another revocation voiding another: three ranks need 3 rounds; 8 is a generous, finite bound.
 const MAX_VOID_ROUNDS = 8;
 const REVOCATIONS = new Set(['revokeModerator', 'remove', 'ban']);
+// A name changed 16 times is plenty for one room; the bound keeps a speaker from filling the room with renames.
+export const MAX_PROFILES_PER_AUTHOR = 16;
+// Records of kinds this version does not know, per author: the envelope a later version's kinds must fit in.
+export const MAX_UNKNOWN_PER_AUTHOR = 32;
 
 /** Orders ops the same way on every peer. */
 export function compareOps(a: SignedOp, b: SignedOp): number {
@@ -181,10 +194,20 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 		ended: false,
 		keyEpochs: [] as string[],
 		keyEpochAuthors: new Map<string, string>(),
+		names: new Map<string, string>(),
 		maxLamport: 0,
 		refused: new Set<string>()
 	};
 	const invitationTargets = new Map<string, string>();
+	const profiles = new Map<string, number>();
+	const unknowns = new Map<string, number>();
+	/** Counts one more of `author`'s in `counts`, unless it has `max` already. */
+	const within = (counts: Map<string, number>, author: string, max: number) => {
+		const n = counts.get(author) ?? 0;
+		if (n >= max) return false;
+		counts.set(author, n + 1);
+		return true;
+	};
 
 	const isModerator = (p: string) => s.moderators.has(p);
 	const isOut = (p: string) => s.removed.has(p) || s.banned.has(p);
@@ -281,6 +304,12 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 				if (author !== s.creator) return false;
 				s.ended = true;
 				return true;
+			case 'profile':
+				if (!s.stage.has(author) || !within(profiles, author, MAX_PROFILES_PER_AUTHOR)) return false;
+				s.names.set(author, body.name);
+				return true;
+			case 'unknown':
+				return s.stage.has(author) && within(unknowns, author, MAX_UNKNOWN_PER_AUTHOR);
 		}
 	};
 

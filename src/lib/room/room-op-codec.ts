@@ -45,7 +45,13 @@ export const TARGETED_KINDS = [
 	'revokeModerator'
 ] as const;
 export type TargetedKind = (typeof TARGETED_KINDS)[number];
-export type OpKind = 'genesis' | 'meta' | 'accept' | 'decline' | 'end' | TargetedKind;
+export type OpKind = 'genesis' | 'meta' | 'accept' | 'decline' | 'end' | 'profile' | TargetedKind;
+const KNOWN_KINDS: ReadonlySet<unknown> = new Set<string>(['genesis', 'meta', 'accept', 'decline', 'end', 'profile', ...TARGETED_KINDS]);
+// The shape of a record kind: what a later version may name one. A kind of this shape that this version does not know
+// is read as `unknown` (authority.ts keeps a few of them by stage members, with no effect): see docs/PROTOCOL.md.
+const KIND = /^[a-z][A-Za-z0-9]{0,31}$/;
+/** A name a member keeps in the room (`profile`): as long as the name field people fill in. */
+export const MAX_NAME_CHARS = 80;
 export type Visibility = 'public' | 'private';
 
 interface OpHeader {
@@ -66,13 +72,17 @@ export type OpBody = OpHeader &
 		| { kind: 'meta'; title?: string; description?: string; visibility?: Visibility }
 		| { kind: 'accept' | 'decline'; invitation: string }
 		| { kind: 'end' }
+		// The name a member on stage goes by, kept in the room so it outlives their presence.
+		| { kind: 'profile'; name: string }
+		// A kind a later version added (`wireKind`); read only for its header. Never signed by this version.
+		| { kind: 'unknown'; wireKind: string }
 		| { kind: Exclude<TargetedKind, 'remove' | 'ban'>; target: string }
 		// `epoch`: the commitment to a new room key (room-keys.ts): the act that puts someone out rotates the key.
 		| { kind: 'remove' | 'ban'; target: string; epoch?: string }
 	);
 
 /** What a caller provides; the codec fills in v, room, author, lamport, parents and ts. */
-export type OpIntent = DistributiveOmit<OpBody, keyof OpHeader>;
+export type OpIntent = Exclude<DistributiveOmit<OpBody, keyof OpHeader>, { kind: 'unknown' }>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export interface SignedOp {
@@ -151,8 +161,7 @@ function frame(bytes: Uint8Array, roomId: string): { payload: Uint8Array; signat
 	} catch {
 		throw new OpError('op payload is not UTF-8 JSON');
 	}
-	checkBody(body, roomId);
-	return { payload, signature, body };
+	return { payload, signature, body: readBody(body, roomId) };
 }
 
 export async function opId(bytes: Uint8Array): Promise<string> {
@@ -178,6 +187,22 @@ export function ed25519PeerId(peerId: string): (PeerId & { publicKey: NonNullabl
 	if (peerIds.size >= PEER_ID_CACHE_SIZE) peerIds.delete(peerIds.keys().next().value!);
 	peerIds.set(peerId, parsed);
 	return parsed;
+}
+
+/**
+ * A parsed body as this version reads it: a record of a kind it does not know (a later version's)
+ * becomes `{ kind: 'unknown', wireKind }` beside its checked header; its other fields are not read.
+ */
+function readBody(body: unknown, roomId: string): OpBody {
+	const kind = (body as { kind?: unknown } | null)?.kind;
+	if (typeof kind === 'string' && KIND.test(kind) && !KNOWN_KINDS.has(kind) && kind !== 'unknown') {
+		const { v, room, author, lamport, parents, ts } = body as Record<string, unknown>;
+		const header = { v, room, author, lamport, parents, ts, kind: 'end' };
+		checkBody(header, roomId);
+		return { ...header, kind: 'unknown', wireKind: kind } as OpBody;
+	}
+	checkBody(body, roomId);
+	return body;
 }
 
 function checkBody(body: unknown, roomId: string): asserts body is OpBody {
@@ -209,6 +234,9 @@ function checkBody(body: unknown, roomId: string): asserts body is OpBody {
 			throw new OpError('op visibility must be public or private');
 		}
 		if (kind === 'genesis' && (b.title as string).trim() === '') throw new OpError('a room needs a title');
+	} else if (kind === 'profile') {
+		allowed.add('name');
+		if (typeof b.name !== 'string' || b.name.trim() === '' || [...b.name].length > MAX_NAME_CHARS) throw new OpError(`op name must be text of 1 to ${MAX_NAME_CHARS} characters`);
 	} else if (kind === 'accept' || kind === 'decline') {
 		allowed.add('invitation');
 		if (typeof b.invitation !== 'string' || !OP_ID.test(b.invitation)) throw new OpError('op invitation must be an op id');

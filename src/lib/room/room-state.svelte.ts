@@ -15,7 +15,7 @@ import { REACTION_SHOW_MS, REACTIONS, type Reaction } from './reactions';
 import { RoomKeys } from './room-keys';
 import { RoomDoc } from './room-doc';
 import type { RoomAddress } from './room-link';
-import type { OpIntent, Visibility } from './room-op-codec';
+import { MAX_NAME_CHARS, type OpIntent, type Visibility } from './room-op-codec';
 import { RoomSession } from './room-session';
 import { settingsStore } from '../settings/settings-store';
 import type { RoomStore } from './room-store';
@@ -123,6 +123,8 @@ export class RoomState {
 	#signer: { peerId: PeerId; privateKey: PrivateKey } | null = null;
 	#keys: RoomKeys | null = null;
 	#wasOut = false;
+	/** The name last put into the room's records (or asked to be). */
+	#nameKept: string | null = null;
 	/** Epoch keys gained since the last save (room-keys.ts). */
 	#keysChanged = false;
 	#saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -420,7 +422,8 @@ export class RoomState {
 			const p = peerId === me ? { name: this.#deps.identity.name(), hand: mine?.hand ?? null, muted: mine?.muted ?? false } : presence.get(peerId);
 			return {
 				peerId,
-				name: p?.name ?? '',
+				// Presence says the name now; the room's records keep the last one a member on stage gave.
+				name: p?.name || view.names.get(peerId) || '',
 				role: roleOf(view, peerId),
 				present: peerId === me ? this.status === 'live' : presence.has(peerId) || (this.#session?.presenceSettled ? false : null),
 				hand: p?.hand ?? null,
@@ -468,6 +471,20 @@ export class RoomState {
 			void this.#save();
 		}
 		this.#wasOut = iAmOut;
+		this.#keepName(view, me);
+	}
+
+	/**
+	 * On stage, our name goes into the room's records (a `profile`), so that people who come later see
+	 * it when we are gone. Asked once per name: the rules allow a few renames each, and a refusal is quiet.
+	 */
+	#keepName(view: RoomView, me: string): void {
+		const name = [...this.#deps.identity.name().trim()].slice(0, MAX_NAME_CHARS).join('');
+		if (!name || this.status !== 'live' || !view.stage.has(me) || view.names.get(me) === name || this.#nameKept === name) return;
+		this.#nameKept = name;
+		const doc = this.#doc;
+		const signer = this.#signer;
+		if (doc && signer) void doc.addOp({ kind: 'profile', name }, signer).catch(() => {});
 	}
 
 	#scheduleSave(): void {

@@ -11,7 +11,7 @@ import * as Y from 'yjs';
 import type { RoomView } from './authority';
 import { clientIdFor, MAX_ROOM_BYTES, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
 import { newRoomKey, roomIdFor } from './room-link';
-import { MAX_OP_BYTES, signOp, type OpIntent, type SignedOp } from './room-op-codec';
+import { MAX_OP_BYTES, opId, signOp, type OpIntent, type SignedOp } from './room-op-codec';
 import { MAX_SYNC_FRAME_BYTES } from './room-sync-protocol';
 
 export interface TestPeer {
@@ -77,6 +77,19 @@ export async function forge(
 }
 
 /**
+ * A record of any body at all, framed and signed as signOp would (a later version's kind, or one no
+ * version has): `fields` are added to a well-placed header by `as`.
+ */
+export async function signRaw(as: TestPeer, fields: Record<string, unknown>, over: Partial<{ lamport: number; parents: string[] }> = {}): Promise<Pick<SignedOp, 'id' | 'bytes'>> {
+	const body = { v: 2, room: as.room.roomId, author: as.id, ...as.room.placement(), ...over, ts: 0, ...fields };
+	body.parents = [...(body.parents as string[])].sort();
+	const payload = new TextEncoder().encode(JSON.stringify(body));
+	const signature = await as.privateKey.sign(payload);
+	const bytes = new Uint8Array([...varint(payload.length), ...payload, ...signature]);
+	return { id: await opId(bytes), bytes };
+}
+
+/**
  * A Yjs update a modified client could send: each entry is written into the
  * `ops` map under `key` by its own Yjs client id (`client`, default random),
  * and the results merged into one update. Two entries with one key give one
@@ -94,7 +107,7 @@ export function rawUpdate(entries: { key: string; value: unknown; client?: numbe
 }
 
 /** Records as the update an honest peer would send them in. */
-export function recordsUpdate(ops: SignedOp[]): Uint8Array {
+export function recordsUpdate(ops: Pick<SignedOp, 'id' | 'bytes'>[]): Uint8Array {
 	return rawUpdate(ops.map((op) => ({ key: op.id, value: op.bytes, client: clientIdFor(op.id) })));
 }
 
@@ -158,6 +171,7 @@ export interface ViewSummary {
 	banned: string[];
 	ended: boolean;
 	keyEpochs: string[];
+	names: string[];
 	maxLamport: number;
 }
 
@@ -176,6 +190,7 @@ export function summarize(view: RoomView): ViewSummary {
 		banned: [...view.banned].sort(),
 		ended: view.ended,
 		keyEpochs: [...view.keyEpochs],
+		names: [...view.names].map(([k, n]) => `${k}:${n}`).sort(),
 		maxLamport: view.maxLamport
 	};
 }
@@ -583,15 +598,19 @@ type ByzantineMove =
 	| { t: 'backDated'; kind: number; target: number; age: number; to: number }
 	| { t: 'oversize'; extra: number; to: number }
 	| { t: 'forgedSig'; kind: number; target: number; as: number; to: number }
-	| { t: 'orphan'; kind: number; to: number };
+	| { t: 'orphan'; kind: number; to: number }
+	| { t: 'futureKind'; kind: number; size: number; to: number };
 type YEdit = { op: 'set' | 'delete' | 'text' | 'array' | 'root'; key: number; value: number; bytes: Uint8Array };
 type HonestMove = { t: 'honest'; actor: number; kind: number; target: number };
 
-const BYZ_KINDS: OpIntent['kind'][] = ['makeModerator', 'ban', 'readmit', 'remove', 'revokeModerator', 'invite', 'mute', 'moveToAudience', 'end', 'meta'];
-const HONEST_KINDS: OpIntent['kind'][] = ['meta', 'invite', 'moveToAudience', 'mute', 'unmute', 'remove', 'readmit', 'ban', 'makeModerator', 'revokeModerator'];
+const BYZ_KINDS: OpIntent['kind'][] = ['makeModerator', 'ban', 'readmit', 'remove', 'revokeModerator', 'invite', 'mute', 'moveToAudience', 'end', 'meta', 'profile'];
+const HONEST_KINDS: OpIntent['kind'][] = ['meta', 'invite', 'moveToAudience', 'mute', 'unmute', 'remove', 'readmit', 'ban', 'makeModerator', 'revokeModerator', 'profile'];
+// Kinds no version of this code knows (a later version's, as far as this one can tell), and one it reserves.
+const FUTURE_KINDS = ['poll', 'pinnedLink', 'unknown', 'Bad kind', 'x'.repeat(40)];
 
 function intentFor(kind: OpIntent['kind'], target: string, title: string): OpIntent {
 	if (kind === 'meta') return { kind, title };
+	if (kind === 'profile') return { kind, name: title };
 	if (kind === 'end') return { kind };
 	return { kind, target } as OpIntent;
 }
@@ -615,7 +634,8 @@ export function hostileScript() {
 		fc.record({ t: fc.constant('backDated' as const), kind: fc.nat(BYZ_KINDS.length - 1), target: fc.nat(4), age: fc.nat(10), to }),
 		fc.record({ t: fc.constant('oversize' as const), extra: fc.nat(MB), to }),
 		fc.record({ t: fc.constant('forgedSig' as const), kind: fc.nat(BYZ_KINDS.length - 1), target: fc.nat(4), as: fc.nat(1), to }),
-		fc.record({ t: fc.constant('orphan' as const), kind: fc.nat(BYZ_KINDS.length - 1), to })
+		fc.record({ t: fc.constant('orphan' as const), kind: fc.nat(BYZ_KINDS.length - 1), to }),
+		fc.record({ t: fc.constant('futureKind' as const), kind: fc.nat(FUTURE_KINDS.length - 1), size: fc.nat(5000), to })
 	);
 	const honest: fc.Arbitrary<HonestMove> = fc.record({ t: fc.constant('honest' as const), actor: fc.nat(1), kind: fc.nat(HONEST_KINDS.length - 1), target: fc.nat(4) });
 	return fc.array(fc.oneof({ arbitrary: byzantine, weight: 3 }, { arbitrary: honest, weight: 1 }), { minLength: 1, maxLength: 12 });
@@ -715,5 +735,9 @@ async function byzantineUpdate(w: HostileWorld, move: ByzantineMove, placements:
 			return recordsUpdate([await forge(a, intentFor(BYZ_KINDS[move.kind], people[move.target].id, 'forged'), { author: [w.creator, w.mod][move.as].peerId })]);
 		case 'orphan':
 			return recordsUpdate([await forge(a, intentFor(BYZ_KINDS[move.kind], w.speaker.id, 'orphan'), { parents: ['Z'.repeat(22)] })]);
+		case 'futureKind': {
+			// The attacker is in the audience: a kind it could only hope a later version knows is still not kept.
+			return recordsUpdate([await signRaw(a, { kind: FUTURE_KINDS[move.kind], data: 'x'.repeat(move.size) })]);
+		}
 	}
 }
