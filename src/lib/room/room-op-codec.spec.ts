@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_NAME_CHARS, OpError, parseOp, signOp, verifyOp, type OpIntent } from './room-op-codec';
+import { MAX_DISPLAY_NAME_CHARS } from '../identity/display-name';
+import { OpError, parseOp, signOp, verifyOp, type OpIntent } from './room-op-codec';
 import { makeRoom, signRaw } from './test-peers';
 
 async function world() {
@@ -17,10 +18,10 @@ describe('room ops: profile', () => {
 		expect(read.body.kind === 'profile' && read.body.name).toBe('Ana Lucía 🎙');
 	});
 
-	it('refuses an empty, blank or over-long name, and a field a profile does not have', async () => {
+	it('refuses a name that is not a display name as screens show it (empty, untrimmed, over-long), and a field a profile does not have', async () => {
 		const { sign, creator } = await world();
-		for (const name of ['', '   ', 'x'.repeat(MAX_NAME_CHARS + 1)]) await expect(sign({ kind: 'profile', name })).rejects.toThrow(OpError);
-		expect((await sign({ kind: 'profile', name: '😀'.repeat(MAX_NAME_CHARS) })).body.kind).toBe('profile');
+		for (const name of ['', '   ', ' Ana', 'Ana  Lu', 'Ana\nLu', 'x'.repeat(MAX_DISPLAY_NAME_CHARS + 1)]) await expect(sign({ kind: 'profile', name }), name).rejects.toThrow(OpError);
+		expect((await sign({ kind: 'profile', name: '😀'.repeat(MAX_DISPLAY_NAME_CHARS) })).body.kind).toBe('profile');
 		const extra = await signRaw(creator, { kind: 'profile', name: 'Ana', avatar: 'x' });
 		await expect(parseOp(extra.bytes, creator.room.roomId)).rejects.toThrow(/unexpected op field avatar/);
 	});

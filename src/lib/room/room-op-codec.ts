@@ -20,6 +20,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { toString } from 'uint8arrays';
+import { MAX_DISPLAY_NAME_CHARS, normalizeDisplayName } from '../identity/display-name';
 
 export const OP_VERSION = 2;
 // A title (≤ 120 chars) plus a description (≤ 1,000) in 4-byte UTF-8 (4.4 KiB) plus 32 parents (0.8 KiB) stays below this.
@@ -50,8 +51,7 @@ const KNOWN_KINDS: ReadonlySet<unknown> = new Set<string>(['genesis', 'meta', 'a
 // The shape of a record kind: what a later version may name one. A kind of this shape that this version does not know
 // is read as `unknown` (authority.ts keeps a few of them by stage members, with no effect): see docs/PROTOCOL.md.
 const KIND = /^[a-z][A-Za-z0-9]{0,31}$/;
-/** A name a member keeps in the room (`profile`): as long as the name field people fill in. */
-export const MAX_NAME_CHARS = 80;
+
 export type Visibility = 'public' | 'private';
 
 interface OpHeader {
@@ -236,7 +236,10 @@ function checkBody(body: unknown, roomId: string): asserts body is OpBody {
 		if (kind === 'genesis' && (b.title as string).trim() === '') throw new OpError('a room needs a title');
 	} else if (kind === 'profile') {
 		allowed.add('name');
-		if (typeof b.name !== 'string' || b.name.trim() === '' || [...b.name].length > MAX_NAME_CHARS) throw new OpError(`op name must be text of 1 to ${MAX_NAME_CHARS} characters`);
+		// A display name as every screen shows it (display-name.ts): one form only, so a record is never shown other than signed.
+		if (typeof b.name !== 'string' || b.name === '' || normalizeDisplayName(b.name) !== b.name) {
+			throw new OpError(`op name must be a display name (1 to ${MAX_DISPLAY_NAME_CHARS} characters, trimmed, single spaces)`);
+		}
 	} else if (kind === 'accept' || kind === 'decline') {
 		allowed.add('invitation');
 		if (typeof b.invitation !== 'string' || !OP_ID.test(b.invitation)) throw new OpError('op invitation must be an op id');

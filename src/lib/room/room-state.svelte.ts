@@ -15,7 +15,8 @@ import { REACTION_SHOW_MS, REACTIONS, type Reaction } from './reactions';
 import { RoomKeys } from './room-keys';
 import { RoomDoc } from './room-doc';
 import type { RoomAddress } from './room-link';
-import { MAX_NAME_CHARS, type OpIntent, type Visibility } from './room-op-codec';
+import type { OpIntent, Visibility } from './room-op-codec';
+import { normalizeDisplayName } from '../identity/display-name';
 import { RoomSession } from './room-session';
 import { settingsStore } from '../settings/settings-store';
 import type { RoomStore } from './room-store';
@@ -479,7 +480,7 @@ export class RoomState {
 	 * it when we are gone. Asked once per name: the rules allow a few renames each, and a refusal is quiet.
 	 */
 	#keepName(view: RoomView, me: string): void {
-		const name = [...this.#deps.identity.name().trim()].slice(0, MAX_NAME_CHARS).join('');
+		const name = normalizeDisplayName(this.#deps.identity.name());
 		if (!name || this.status !== 'live' || !view.stage.has(me) || view.names.get(me) === name || this.#nameKept === name) return;
 		this.#nameKept = name;
 		const doc = this.#doc;
