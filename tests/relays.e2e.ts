@@ -107,6 +107,8 @@ describe('the hallway', () => {
 		// Within one round of announcements (30 s), even if relay 2 missed the first one.
 		await expect.poll(() => listed.allTextContents(), { timeout: 45_000 }).toEqual([expect.stringContaining('Open mic')]);
 		expect(await listed.textContent()).toContain('On stage: Ana');
+		await bo.pickAvatar('🌻', 7);
+		await bo.page.getByTestId('avatar-picker').locator('summary').click(); // open: its choices are checked too
 		await keepScreenshot(bo.page, 'hallway');
 		expect(await seriousViolations(bo.page), 'axe on the hallway').toEqual([]);
 		await listed.getByRole('link', { name: 'Open mic' }).click();

@@ -14,8 +14,10 @@ const person = (name: string) => fx.person(name);
 describe('a room', () => {
 	it('runs with a creator and three peers, and outlives its creator', async () => {
 		const creator = await person('Cleo');
+		await creator.pickAvatar('🐙', 6);
 		const link = await creator.startRoom('Plane talk', 'Titles are encrypted too');
 		const [ana, bo, cy] = await Promise.all(['Ana', 'Bo', 'Cy'].map((n) => person(n)));
+		await ana.pickAvatar('🦊', 3);
 		// Cy pastes the link into the home page; first a damaged copy, which is refused on the device.
 		await cy.page.getByLabel('Paste a link someone shared with you').fill(link.slice(0, -1) + (link.endsWith('A') ? 'B' : 'A'));
 		await cy.page.getByRole('button', { name: 'Open', exact: true }).click();
@@ -24,9 +26,11 @@ describe('a room', () => {
 		const everyone = [creator, ana, bo, cy];
 		const ids = Object.fromEntries(await Promise.all(everyone.map(async (p) => [p.name, await p.myPeerId()] as const)));
 
-		// Everyone sees everyone: the creator on stage, the others in the audience.
+		// Everyone sees everyone: the creator on stage, the others in the audience, with their avatars.
 		for (const p of everyone) {
-			await p.waitMember('stage', ids.Cleo, { role: 'creator' });
+			await p.waitMember('stage', ids.Cleo, { role: 'creator', avatar: '🐙5' });
+			await p.waitMember('audience', ids.Ana, { avatar: '🦊2' });
+			await p.waitMember('audience', ids.Bo, { avatar: '' });
 			for (const other of [ana, bo, cy]) await p.waitMember('audience', ids[other.name]);
 			expect(await p.title()).toBe('Plane talk');
 		}
@@ -50,8 +54,14 @@ describe('a room', () => {
 		// A moderator's mute shows everywhere.
 		await creator.memberAction('stage', ids.Ana, 'Mute');
 		for (const p of everyone) await p.waitMember('stage', ids.Ana, { muted: true });
-		// No pictogram on the room screen is left to an emoji font.
-		expect(await creator.page.locator('main').innerText()).not.toMatch(/\p{Extended_Pictographic}/u);
+		// No pictogram of the app's own on the room screen is left to an emoji font (avatars are what people picked).
+		const chrome = await creator.page.evaluate(() => {
+			const main = document.querySelector('main')!.cloneNode(true) as HTMLElement;
+			for (const avatar of main.querySelectorAll('[data-avatar]')) avatar.remove();
+			return main.textContent ?? '';
+		});
+		expect(chrome).toContain('Plane talk');
+		expect(chrome).not.toMatch(/\p{Extended_Pictographic}/u);
 		// Ana is told, in place of her own mute button; the moderator's menu closed after the action.
 		await ana.page.getByTestId('mod-muted').waitFor();
 		expect(await ana.page.getByRole('button', { name: 'Mute myself' }).count()).toBe(0);
@@ -113,8 +123,8 @@ describe('a room', () => {
 		await prompt.waitFor({ state: 'detached' });
 		await ana.waitMember('audience', await dee.myPeerId(), { name: 'Dee' });
 		// Names outlive presence: the creator is gone and Dee never saw it, yet Dee sees its name (kept in the room).
-		await dee.waitMember('stage', ids.Cleo, { role: 'creator', present: false, name: 'Cleo' });
-		await dee.waitMember('stage', ids.Ana, { role: 'speaker', muted: true, name: 'Ana' });
+		await dee.waitMember('stage', ids.Cleo, { role: 'creator', present: false, name: 'Cleo', avatar: '🐙5' });
+		await dee.waitMember('stage', ids.Ana, { role: 'speaker', muted: true, name: 'Ana', avatar: '🦊2' });
 		await dee.waitMember('audience', ids.Cy);
 		expect(await dee.title()).toBe('Plane talk');
 		expect(await dee.page.getByTestId('room-description').textContent()).toBe('Titles are encrypted too');

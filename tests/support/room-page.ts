@@ -9,6 +9,8 @@ interface Expect {
 	speaking?: boolean;
 	/** The name shown, exactly. */
 	name?: string;
+	/** The avatar shown: its emoji and colour index (e.g. '🐙5'); '' for none. */
+	avatar?: string;
 }
 
 /** A person in the app, driving rooms through the UI. */
@@ -22,6 +24,15 @@ export class RoomPage {
 		await this.page.locator('#display-name').waitFor({ timeout: 15_000 });
 		await this.page.locator('#display-name').fill(name);
 		await this.page.getByRole('button', { name: 'Save' }).click();
+	}
+
+	/** Picks an avatar on the home page: a picture, then a colour (1-based, as the picker labels them). */
+	async pickAvatar(emoji: string, colour: number): Promise<void> {
+		const picker = this.page.getByTestId('avatar-picker');
+		await picker.locator('summary').click();
+		await picker.getByRole('radio', { name: emoji, exact: true }).check();
+		await picker.getByRole('radio', { name: `Colour ${colour}`, exact: true }).check();
+		await picker.locator('summary').click();
 	}
 
 	/** The relay fan-out chosen in Settings (0…8 or 'auto'); ends back on the home page. */
@@ -103,6 +114,7 @@ export class RoomPage {
 		if (expected.speaking !== undefined) selector += `[data-speaking=${expected.speaking}]`;
 		if (expected.present !== undefined) selector += `[data-present=${expected.present}]`;
 		if (expected.name !== undefined) selector += `:has(.name:text-is("${expected.name}"))`;
+		if (expected.avatar !== undefined) selector += `:has([data-avatar="${expected.avatar}"])`;
 		return selector;
 	}
 

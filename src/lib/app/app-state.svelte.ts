@@ -47,7 +47,7 @@ class AppState {
 			iceServers: configuredIceServers(),
 			net: this.net,
 			store: await this.#store,
-			identity: { privateKey, name: this.identity.currentName },
+			identity: { privateKey, name: this.identity.currentName, avatar: this.identity.currentAvatar },
 			listing: hallwayListing(address, { node: () => this.net.node(), privateKey })
 		});
 		void room.open();

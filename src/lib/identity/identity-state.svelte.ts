@@ -3,11 +3,16 @@
  * person can take on it. Storage and key handling are loaded lazily so the
  * first paint does not wait for cryptography.
  */
+import { AVATAR_COLORS, AVATAR_EMOJI, type Avatar } from './avatar';
+
+/** What the avatar picker offers, and the colour each index stands for (components read them here). */
+export const avatarChoices = { emoji: AVATAR_EMOJI, colors: AVATAR_COLORS } as const;
 import type { Identity, IdentityNotice, IdentityStore } from './identity-store';
 
 export class IdentityState {
 	peerId = $state<string | null>(null);
 	name = $state('');
+	avatar = $state<Avatar | null>(null);
 	notice = $state<IdentityNotice | null>(null);
 	importError = $state<string | null>(null);
 	saveError = $state<string | null>(null);
@@ -41,6 +46,18 @@ export class IdentityState {
 		}
 	}
 
+	async setAvatar(avatar: Avatar | null): Promise<void> {
+		if (!this.#store || !this.#identity) return;
+		try {
+			this.#set(await this.#store.setAvatar(this.#identity, avatar));
+			this.saveError = null;
+		} catch (err) {
+			// Keep it for this session even if the disk refused it.
+			this.#set({ ...this.#identity, avatar });
+			this.saveError = err instanceof Error ? err.message : String(err);
+		}
+	}
+
 	async exportText(): Promise<string> {
 		if (!this.#identity) throw new Error('identity not loaded');
 		const { encodeIdentityFile } = await import('./identity-file');
@@ -65,10 +82,13 @@ export class IdentityState {
 
 	/** The current display name, for protocols that announce it. */
 	currentName = (): string => this.#identity?.name ?? '';
+	/** The current avatar, for protocols that announce it. */
+	currentAvatar = (): Avatar | null => this.#identity?.avatar ?? null;
 
 	#set(identity: Identity): void {
 		this.#identity = identity;
 		this.peerId = identity.peerId;
 		this.name = identity.name;
+		this.avatar = identity.avatar;
 	}
 }

@@ -25,6 +25,22 @@ describe('IdentityStore', () => {
 		expect((await new IdentityStore(kv).loadOrCreate()).identity.name).toBe('Ada Lovelace');
 	});
 
+	it('keeps an avatar across loads; a record from before avatars, or with a damaged one, loads with none', async () => {
+		const kv = new MemoryKeyValueStore();
+		const store = new IdentityStore(kv);
+		const { identity } = await store.loadOrCreate();
+		expect(identity.avatar).toBeNull();
+		await store.setAvatar(identity, { e: '🦊', c: 2 });
+		const loaded = (await new IdentityStore(kv).loadOrCreate()).identity;
+		expect(loaded.avatar).toEqual({ e: '🦊', c: 2 });
+		expect(loaded.peerId).toBe(identity.peerId);
+		kv.data.set(IDENTITY_KEY, { ...(kv.data.get(IDENTITY_KEY) as object), avatar: { e: 'not an emoji', c: 99 } });
+		const damaged = await new IdentityStore(kv).loadOrCreate();
+		expect(damaged.notice).toBeNull();
+		expect(damaged.identity.peerId).toBe(identity.peerId);
+		expect(damaged.identity.avatar).toBeNull();
+	});
+
 	it.each([
 		['a string', 'garbage'],
 		['a record with a broken key', { v: 1, key: new Uint8Array([1, 2, 3]), name: 'x' }],

@@ -8,6 +8,7 @@ import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { KeyValueStore } from '../storage/key-value';
+import { readAvatar, type Avatar } from './avatar';
 import { normalizeDisplayName } from './display-name';
 import { decodeEd25519Key } from './identity-file';
 
@@ -18,12 +19,15 @@ interface StoredIdentity {
 	v: 1;
 	key: Uint8Array;
 	name: string;
+	/** Added later: absent in older records (then no avatar). */
+	avatar?: Avatar;
 }
 
 export interface Identity {
 	privateKey: PrivateKey;
 	peerId: string;
 	name: string;
+	avatar: Avatar | null;
 }
 
 export type IdentityNotice =
@@ -75,6 +79,13 @@ export class IdentityStore {
 		return next;
 	}
 
+	/** Saves a new avatar (null: none); returns the identity with it. */
+	async setAvatar(identity: Identity, avatar: Avatar | null): Promise<Identity> {
+		const next = { ...identity, avatar: readAvatar(avatar) };
+		await this.#save(next);
+		return next;
+	}
+
 	/** Replaces this device's identity with an imported one. */
 	async replace(privateKey: PrivateKey, name: string): Promise<Identity> {
 		const next = toIdentity(privateKey, normalizeDisplayName(name));
@@ -98,21 +109,22 @@ export class IdentityStore {
 	}
 
 	async #save(identity: Identity): Promise<void> {
-		const record: StoredIdentity = { v: 1, key: privateKeyToProtobuf(identity.privateKey), name: identity.name };
+		const record: StoredIdentity = { v: 1, key: privateKeyToProtobuf(identity.privateKey), name: identity.name, ...(identity.avatar ? { avatar: identity.avatar } : {}) };
 		await this.#kv.set(IDENTITY_KEY, record);
 	}
 }
 
-function toIdentity(privateKey: PrivateKey, name: string): Identity {
-	return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString(), name };
+function toIdentity(privateKey: PrivateKey, name: string, avatar: Avatar | null = null): Identity {
+	return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString(), name, avatar };
 }
 
 function parseStored(raw: unknown): Identity | null {
 	if (typeof raw !== 'object' || raw === null) return null;
-	const { v, key, name } = raw as Partial<StoredIdentity>;
+	const { v, key, name, avatar } = raw as Partial<StoredIdentity>;
 	if (v !== 1 || !(key instanceof Uint8Array) || typeof name !== 'string') return null;
 	try {
-		return toIdentity(decodeEd25519Key(key), normalizeDisplayName(name));
+		// A damaged avatar is only dropped: the key and name are what matter.
+		return toIdentity(decodeEd25519Key(key), normalizeDisplayName(name), readAvatar(avatar));
 	} catch {
 		return null;
 	}

@@ -226,6 +226,14 @@ describe('authority: names kept in the room', () => {
 		expect(await act(speaker, { kind: 'profile', name: 'Sammy' }, all)).toBe(false);
 	});
 
+	it('keeps the avatar given with the latest name, and none when the latest came without one', async () => {
+		const { creator, all } = await setup();
+		expect(await act(creator, { kind: 'profile', name: 'Cleo', avatar: { e: '🐙', c: 5 } }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.avatars.get(creator.id)).toEqual({ e: '🐙', c: 5 });
+		expect(await act(creator, { kind: 'profile', name: 'Cleo' }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.avatars.has(creator.id)).toBe(false);
+	});
+
 	it('takes at most MAX_PROFILES_PER_AUTHOR renames from one member', async () => {
 		const { speaker, all } = await setup();
 		for (let i = 0; i < MAX_PROFILES_PER_AUTHOR; i++) await speaker.room.addOp({ kind: 'profile', name: `Name ${i}` }, speaker);

@@ -25,8 +25,9 @@
  * - makeModerator X: a moderator promotes X (onto the stage).
  * - revokeModerator X: the creator only.
  * - end: the creator only; nothing takes effect afterwards.
- * - profile: someone on stage names themselves (the name outlives their
- *   presence: view.names); at most MAX_PROFILES_PER_AUTHOR take effect each.
+ * - profile: someone on stage names themselves, with an avatar or none (both
+ *   outlive their presence: view.names, view.avatars); at most
+ *   MAX_PROFILES_PER_AUTHOR take effect each.
  * - a kind this version does not know (a later version's, read as
  *   `unknown`): kept with no effect when its author is on stage, at most
  *   MAX_UNKNOWN_PER_AUTHOR each, so that peers of both versions hold the
@@ -49,6 +50,7 @@
  *   revocation in turn, so the replay repeats until the void set is stable
  *   (bounded; the same input gives the same rounds on every peer).
  */
+import type { Avatar } from '../identity/avatar';
 import type { OpBody, SignedOp, Visibility } from './room-op-codec';
 
 export interface Invitation {
@@ -85,6 +87,8 @@ export interface RoomView {
 	keyEpochAuthors: ReadonlyMap<string, string>;
 	/** The name each member on stage last gave itself (`profile`); kept after they leave the stage. */
 	names: ReadonlyMap<string, string>;
+	/** The avatar given with that name, when there was one. */
+	avatars: ReadonlyMap<string, Avatar>;
 	/** Highest lamport among well-placed ops (see the header). */
 	maxLamport: number;
 	/** Ops that were refused or voided, for diagnostics and tests; never shown. */
@@ -195,6 +199,7 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 		keyEpochs: [] as string[],
 		keyEpochAuthors: new Map<string, string>(),
 		names: new Map<string, string>(),
+		avatars: new Map<string, Avatar>(),
 		maxLamport: 0,
 		refused: new Set<string>()
 	};
@@ -307,6 +312,8 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 			case 'profile':
 				if (!s.stage.has(author) || !within(profiles, author, MAX_PROFILES_PER_AUTHOR)) return false;
 				s.names.set(author, body.name);
+				if (body.avatar) s.avatars.set(author, body.avatar);
+				else s.avatars.delete(author);
 				return true;
 			case 'unknown':
 				return s.stage.has(author) && within(unknowns, author, MAX_UNKNOWN_PER_AUTHOR);

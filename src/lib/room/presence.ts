@@ -7,6 +7,7 @@
  * quiet leave publishes `leave`. A peer not heard from for PRESENCE_TTL_MS is
  * gone (crashed, lost its network). Entries are keyed by the verified sender.
  */
+import { sameAvatar, type Avatar } from '../identity/avatar';
 import type { TreeWire } from './room-topic-protocol';
 
 export const PRESENCE_BEAT_MS = 4_000;
@@ -24,6 +25,7 @@ export const PRESENCE_SETTLE_MS = 2 * PRESENCE_BEAT_MS + 1_000;
 
 export interface PresenceState {
 	name: string;
+	avatar?: Avatar;
 	/** Place in the audio tree, when the member takes part in audio. */
 	tree?: TreeWire;
 	/** When the hand went up (sender's clock, ms), or null. */
@@ -55,6 +57,7 @@ export class PresenceTable {
 		return (
 			!previous ||
 			previous.name !== state.name ||
+			!sameAvatar(previous.avatar, state.avatar) ||
 			previous.hand !== state.hand ||
 			previous.muted !== state.muted ||
 			JSON.stringify(shownTree(previous.tree)) !== JSON.stringify(shownTree(state.tree))

@@ -18,12 +18,21 @@ describe('room ops: profile', () => {
 		expect(read.body.kind === 'profile' && read.body.name).toBe('Ana Lucía 🎙');
 	});
 
+	it('carries an avatar when given one, and refuses one that does not read', async () => {
+		const { sign, roomId } = await world();
+		const op = await sign({ kind: 'profile', name: 'Ana', avatar: { e: '🦊', c: 3 } });
+		expect((await verifyOp(op.bytes, roomId)).body).toMatchObject({ kind: 'profile', name: 'Ana', avatar: { e: '🦊', c: 3 } });
+		for (const avatar of [{ e: 'A', c: 3 }, { e: '🦊', c: 42 }, { e: '🦊', c: 1, big: 'x' }]) {
+			await expect(sign({ kind: 'profile', name: 'Ana', avatar } as OpIntent), JSON.stringify(avatar)).rejects.toThrow(/avatar/);
+		}
+	});
+
 	it('refuses a name that is not a display name as screens show it (empty, untrimmed, over-long), and a field a profile does not have', async () => {
 		const { sign, creator } = await world();
 		for (const name of ['', '   ', ' Ana', 'Ana  Lu', 'Ana\nLu', 'x'.repeat(MAX_DISPLAY_NAME_CHARS + 1)]) await expect(sign({ kind: 'profile', name }), name).rejects.toThrow(OpError);
 		expect((await sign({ kind: 'profile', name: '😀'.repeat(MAX_DISPLAY_NAME_CHARS) })).body.kind).toBe('profile');
-		const extra = await signRaw(creator, { kind: 'profile', name: 'Ana', avatar: 'x' });
-		await expect(parseOp(extra.bytes, creator.room.roomId)).rejects.toThrow(/unexpected op field avatar/);
+		const extra = await signRaw(creator, { kind: 'profile', name: 'Ana', bio: 'x' });
+		await expect(parseOp(extra.bytes, creator.room.roomId)).rejects.toThrow(/unexpected op field bio/);
 	});
 });
 

@@ -20,6 +20,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { toString } from 'uint8arrays';
+import { readAvatar, type Avatar } from '../identity/avatar';
 import { MAX_DISPLAY_NAME_CHARS, normalizeDisplayName } from '../identity/display-name';
 
 export const OP_VERSION = 2;
@@ -73,7 +74,7 @@ export type OpBody = OpHeader &
 		| { kind: 'accept' | 'decline'; invitation: string }
 		| { kind: 'end' }
 		// The name a member on stage goes by, kept in the room so it outlives their presence.
-		| { kind: 'profile'; name: string }
+		| { kind: 'profile'; name: string; avatar?: Avatar }
 		// A kind a later version added (`wireKind`); read only for its header. Never signed by this version.
 		| { kind: 'unknown'; wireKind: string }
 		| { kind: Exclude<TargetedKind, 'remove' | 'ban'>; target: string }
@@ -235,7 +236,8 @@ function checkBody(body: unknown, roomId: string): asserts body is OpBody {
 		}
 		if (kind === 'genesis' && (b.title as string).trim() === '') throw new OpError('a room needs a title');
 	} else if (kind === 'profile') {
-		allowed.add('name');
+		allowed.add('name').add('avatar');
+		if (b.avatar !== undefined && !readAvatar(b.avatar)) throw new OpError('op avatar must be { e: emoji, c: colour index } (identity/avatar.ts)');
 		// A display name as every screen shows it (display-name.ts): one form only, so a record is never shown other than signed.
 		if (typeof b.name !== 'string' || b.name === '' || normalizeDisplayName(b.name) !== b.name) {
 			throw new OpError(`op name must be a display name (1 to ${MAX_DISPLAY_NAME_CHARS} characters, trimmed, single spaces)`);

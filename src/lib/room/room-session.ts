@@ -18,6 +18,7 @@ import type { StanzaNode } from '../net/libp2p-node';
 import { isDirectConnection } from '../net/connection-kind';
 import { TopicMeeting } from '../net/topic-meeting';
 import { shortId, traceEvent } from '../diagnostics/trace';
+import { sameAvatar, type Avatar } from '../identity/avatar';
 import { roleOf } from './authority';
 import { PRESENCE_BEAT_MS, PRESENCE_SETTLE_MS, PresenceTable, type PresenceState } from './presence';
 import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
@@ -65,6 +66,8 @@ export interface RoomMember {
 	peerId: PeerId;
 	privateKey: PrivateKey;
 	name(): string;
+	/** The avatar chosen on this device (none: null; older callers may leave it out). */
+	avatar?(): Avatar | null;
 }
 
 /** Open sessions by room id, per node: one sync handler serves them all. */
@@ -511,9 +514,9 @@ export class RoomSession {
 		} else if (role === 'removed' || role === 'banned') {
 			return; // out of the room: never shown
 		} else if (message.type === 'presence') {
-			const { name, hand, muted, tree } = message;
+			const { name, avatar, hand, muted, tree } = message;
 			const isNew = !this.presence.members.has(from) || this.presence.restarted(from, message.seq);
-			if (this.presence.present(from, message.seq, { name, hand, muted, tree }, now)) this.#events.onPresence();
+			if (this.presence.present(from, message.seq, { name, avatar, hand, muted, tree }, now)) this.#events.onPresence();
 			// A newcomer (or someone back, or reloaded): the relay's mirror hides its subscription from us, so
 			// its first presence is our cue to say where we are now rather than at our next beat (a joiner
 			// needs every advert up its chosen parent's chain, advert-check.ts, and every name and hand).
@@ -553,10 +556,12 @@ export class RoomSession {
 	async #publishPresence(): Promise<void> {
 		if (this.#stopped || this.#out) return;
 		this.#myState.name = this.#me.name();
+		const avatar = this.#me.avatar?.() ?? undefined;
+		this.#myState.avatar = avatar;
 		const { name, hand, muted, tree: advert } = this.#myState;
 		const stream = advert ? this.#streamMark?.() : undefined;
 		const tree = advert && stream ? { ...advert, q: stream.mark, r: stream.start } : advert;
-		await this.#publish({ type: 'presence', seq: this.#nextSeq(), name, hand, muted, ...(tree ? { tree } : {}) });
+		await this.#publish({ type: 'presence', seq: this.#nextSeq(), name, hand, muted, ...(avatar ? { avatar } : {}), ...(tree ? { tree } : {}) });
 	}
 
 	/**
@@ -583,7 +588,7 @@ export class RoomSession {
 	}
 
 	#sweep(): void {
-		if (this.#me.name() !== this.#myState.name) void this.#publishPresence();
+		if (this.#me.name() !== this.#myState.name || !sameAvatar(this.#me.avatar?.(), this.#myState.avatar)) void this.#publishPresence();
 		if (this.presence.expire(Date.now())) this.#events.onPresence();
 	}
 

@@ -17,6 +17,7 @@ import { RoomDoc } from './room-doc';
 import type { RoomAddress } from './room-link';
 import type { OpIntent, Visibility } from './room-op-codec';
 import { normalizeDisplayName } from '../identity/display-name';
+import { sameAvatar, type Avatar } from '../identity/avatar';
 import { RoomSession } from './room-session';
 import { settingsStore } from '../settings/settings-store';
 import type { RoomStore } from './room-store';
@@ -26,6 +27,8 @@ export type RoomStatus = 'loading' | 'waiting' | 'live' | 'removed' | 'banned' |
 export interface MemberView {
 	peerId: string;
 	name: string;
+	/** Presence's, else the one kept in the room with the name; null: none (the name's initial is drawn). */
+	avatar: Avatar | null;
 	role: Role;
 	/** Here now; null while that is not known yet (just came in, and has not heard everyone's presence). */
 	present: boolean | null;
@@ -70,7 +73,7 @@ export interface RoomDeps {
 	iceServers?: RTCIceServer[];
 	net: NetState;
 	store: RoomStore;
-	identity: { privateKey: Promise<PrivateKey>; name: () => string };
+	identity: { privateKey: Promise<PrivateKey>; name: () => string; avatar?: () => Avatar | null };
 	/** The screen kept awake and the room named in the system's media controls while live (device-presence.ts). */
 	device?: DevicePresence;
 	/** Where the room's listing goes (the hallway: app-state wires hallway/hallway-announcer.ts). */
@@ -124,7 +127,7 @@ export class RoomState {
 	#signer: { peerId: PeerId; privateKey: PrivateKey } | null = null;
 	#keys: RoomKeys | null = null;
 	#wasOut = false;
-	/** The name last put into the room's records (or asked to be). */
+	/** The name and avatar last put into the room's records (or asked to be). */
 	#nameKept: string | null = null;
 	/** Epoch keys gained since the last save (room-keys.ts). */
 	#keysChanged = false;
@@ -168,7 +171,7 @@ export class RoomState {
 			this.#wasOut = doc.view.removed.has(me) || doc.view.banned.has(me);
 			doc.subscribe(() => this.#refresh());
 			doc.doc.on('update', () => this.#scheduleSave());
-			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name }, {
+			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name, avatar: this.#myAvatar }, {
 				onPresence: () => this.#refresh(),
 				onReaction: (peerId, reaction) => this.#showReaction(peerId, reaction),
 				onKeys: () => {
@@ -420,11 +423,13 @@ export class RoomState {
 		this.handRaised = mine?.hand != null;
 		this.selfMuted = mine?.muted ?? false;
 		const member = (peerId: string): MemberView => {
-			const p = peerId === me ? { name: this.#deps.identity.name(), hand: mine?.hand ?? null, muted: mine?.muted ?? false } : presence.get(peerId);
+			const p = peerId === me ? { name: this.#deps.identity.name(), avatar: this.#myAvatar() ?? undefined, hand: mine?.hand ?? null, muted: mine?.muted ?? false } : presence.get(peerId);
+			// Presence says the name now; the room's records keep the last one a member on stage gave.
+			const kept = !p?.name;
 			return {
 				peerId,
-				// Presence says the name now; the room's records keep the last one a member on stage gave.
 				name: p?.name || view.names.get(peerId) || '',
+				avatar: (kept ? view.avatars.get(peerId) : p?.avatar) ?? null,
 				role: roleOf(view, peerId),
 				present: peerId === me ? this.status === 'live' : presence.has(peerId) || (this.#session?.presenceSettled ? false : null),
 				hand: p?.hand ?? null,
@@ -475,17 +480,23 @@ export class RoomState {
 		this.#keepName(view, me);
 	}
 
+	#myAvatar = (): Avatar | null => this.#deps.identity.avatar?.() ?? null;
+
 	/**
-	 * On stage, our name goes into the room's records (a `profile`), so that people who come later see
-	 * it when we are gone. Asked once per name: the rules allow a few renames each, and a refusal is quiet.
+	 * On stage, our name and avatar go into the room's records (a `profile`), so that people who come
+	 * later see them when we are gone. Asked once per change: the rules allow a few each, and a refusal
+	 * is quiet.
 	 */
 	#keepName(view: RoomView, me: string): void {
 		const name = normalizeDisplayName(this.#deps.identity.name());
-		if (!name || this.status !== 'live' || !view.stage.has(me) || view.names.get(me) === name || this.#nameKept === name) return;
-		this.#nameKept = name;
+		const avatar = this.#myAvatar();
+		const wanted = `${name}\n${avatar ? `${avatar.e}${avatar.c}` : ''}`;
+		if (!name || this.status !== 'live' || !view.stage.has(me) || this.#nameKept === wanted) return;
+		if (view.names.get(me) === name && sameAvatar(view.avatars.get(me), avatar)) return;
+		this.#nameKept = wanted;
 		const doc = this.#doc;
 		const signer = this.#signer;
-		if (doc && signer) void doc.addOp({ kind: 'profile', name }, signer).catch(() => {});
+		if (doc && signer) void doc.addOp({ kind: 'profile', name, ...(avatar ? { avatar } : {}) }, signer).catch(() => {});
 	}
 
 	#scheduleSave(): void {

@@ -20,6 +20,7 @@ describe('room topic messages', () => {
 		{ type: 'update', update: new Uint8Array([1, 2, 3]) },
 		{ type: 'presence', seq: 1_700_000_000_001, name: 'Ada', hand: 1_700_000_000_000, muted: false },
 		{ type: 'presence', seq: 7, name: '', hand: null, muted: true },
+		{ type: 'presence', seq: 11, name: 'Ada', hand: null, muted: false, avatar: { e: '🦊', c: 3 } },
 		{ type: 'leave', seq: 9 },
 		{ type: 'reaction', seq: 13, reaction: 'clap' },
 		{ type: 'goodbye', peer: '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp', seq: 11, sig: new Uint8Array(64).map((_, i) => i * 3) },
@@ -61,6 +62,13 @@ describe('room topic messages', () => {
 		['oversized update', new Uint8Array(MAX_TOPIC_UPDATE_BYTES + 2).fill(1)]
 	])('refuses %s', (_label, bytes) => {
 		expect(() => decodeTopicMessage(bytes)).toThrow(TopicMessageError);
+	});
+
+	it('drops an avatar that does not read, and keeps the presence', () => {
+		for (const avatar of ['🦊', { e: 'Ada', c: 1 }, { e: '🦊', c: 99 }, { e: '🦊', c: 1, x: 1 }, null]) {
+			const message = decodeTopicMessage(raw(2, JSON.stringify({ seq: 1, name: 'Ada', hand: null, muted: false, avatar })));
+			expect(message, JSON.stringify(avatar)).toEqual({ type: 'presence', seq: 1, name: 'Ada', hand: null, muted: false });
+		}
 	});
 
 	it('never throws anything but TopicMessageError on random input', () => {

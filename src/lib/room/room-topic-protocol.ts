@@ -8,7 +8,8 @@
  *
  *   type (u8) ‖ body
  *   1 update    body = Yjs update (v1 encoding), at most 256 KiB
- *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b, "tree"?: TreeWire }
+ *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b, "avatar"?: Avatar, "tree"?: TreeWire }
+ *               Avatar = { "e": emoji, "c": colour index } (identity/avatar.ts); one that does not read is dropped, not the message
  *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null,
  *                            "t"?: [speaker tag of each child, ≤ 16], "s"?: true (a speaker whose microphone sends) }
  *               (the sender's place in the audio tree; see audio/tree-planner.ts, audio/advert-check.ts;
@@ -32,6 +33,7 @@
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { fromString, toString } from 'uint8arrays';
 import { ed25519PeerId } from './room-op-codec';
+import { readAvatar, type Avatar } from '../identity/avatar';
 import { normalizeDisplayName } from '../identity/display-name';
 import { parseJsonObject } from '../wire/json-object';
 import { looksLikePeerId } from '../wire/peer-id-text';
@@ -60,7 +62,7 @@ export interface TreeWire {
 
 export type TopicMessage =
 	| { type: 'update'; update: Uint8Array }
-	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean; tree?: TreeWire }
+	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean; avatar?: Avatar; tree?: TreeWire }
 	| { type: 'leave'; seq: number }
 	| { type: 'goodbye'; peer: string; seq: number; sig: Uint8Array }
 	| { type: 'reaction'; seq: number; reaction: Reaction };
@@ -111,7 +113,8 @@ export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
 			if (hand !== null && !(Number.isSafeInteger(hand) && (hand as number) >= 0)) throw new TopicMessageError('presence hand must be a time or null');
 			if (typeof muted !== 'boolean') throw new TopicMessageError('presence muted must be a boolean');
 			const tree = doc.tree === undefined ? undefined : treeWire(doc.tree);
-			return { type: 'presence', seq, name: normalizeDisplayName(name), hand: hand as number | null, muted, ...(tree ? { tree } : {}) };
+			const avatar = readAvatar(doc.avatar);
+			return { type: 'presence', seq, name: normalizeDisplayName(name), hand: hand as number | null, muted, ...(avatar ? { avatar } : {}), ...(tree ? { tree } : {}) };
 		}
 		case TYPE_CODES.leave: {
 			const { seq } = json(body);

@@ -190,7 +190,7 @@ export function summarize(view: RoomView): ViewSummary {
 		banned: [...view.banned].sort(),
 		ended: view.ended,
 		keyEpochs: [...view.keyEpochs],
-		names: [...view.names].map(([k, n]) => `${k}:${n}`).sort(),
+		names: [...view.names].map(([k, n]) => `${k}:${n}:${view.avatars.get(k)?.e ?? ''}${view.avatars.get(k)?.c ?? ''}`).sort(),
 		maxLamport: view.maxLamport
 	};
 }
@@ -610,7 +610,7 @@ const FUTURE_KINDS = ['poll', 'pinnedLink', 'unknown', 'Bad kind', 'x'.repeat(40
 
 function intentFor(kind: OpIntent['kind'], target: string, title: string): OpIntent {
 	if (kind === 'meta') return { kind, title };
-	if (kind === 'profile') return { kind, name: title };
+	if (kind === 'profile') return title.length % 2 ? { kind, name: title } : { kind, name: title, avatar: { e: '🦊', c: title.length % 8 } };
 	if (kind === 'end') return { kind };
 	return { kind, target } as OpIntent;
 }
