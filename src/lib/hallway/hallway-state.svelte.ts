@@ -35,8 +35,7 @@ export class HallwayState {
 		const run = { stopped: false, stop: () => void (run.stopped = true) };
 		this.#run = run;
 		this.status = 'looking';
-		const [node, { HALLWAY_PATH, HALLWAY_TOPIC, readAnnouncement }, { HallwayList }, { relayHttpUrl }] = await Promise.all([
-			this.#net.node(),
+		const [{ HALLWAY_PATH, HALLWAY_TOPIC, readAnnouncement }, { HallwayList }, { relayHttpUrl }] = await Promise.all([
 			import('./hallway-announcement.js'),
 			import('./hallway-list'),
 			import('../net/goodbye-beacon')
@@ -52,8 +51,8 @@ export class HallwayState {
 			if (announcement && list.offer(announcement, Date.now())) show();
 		};
 		const fetched = new Set<string>();
-		const fetchFrom = async (connection: Connection) => {
-			const url = connection.status === 'open' ? relayHttpUrl(connection.remoteAddr.toString(), HALLWAY_PATH) : null;
+		const fetchFrom = async (relayAddr: string | null) => {
+			const url = relayAddr ? relayHttpUrl(relayAddr, HALLWAY_PATH) : null;
 			if (!url || fetched.has(url)) return;
 			fetched.add(url);
 			try {
@@ -72,12 +71,17 @@ export class HallwayState {
 				if (!run.stopped) this.status = 'ready';
 			});
 		};
-		const onConnection = (event: CustomEvent<Connection>) => void fetchFrom(event.detail);
+		const open = (connection: Connection) => (connection.status === 'open' ? connection.remoteAddr.toString() : null);
+		const onConnection = (event: CustomEvent<Connection>) => void fetchFrom(open(event.detail));
+		// The relays' caches first, over HTTP, as soon as the relays are known: no wait for libp2p.
+		for (const addr of await this.#net.relaysFound()) void fetchFrom(addr);
+		const node = await this.#net.node();
+		if (run.stopped) return;
 		const pubsub = node.services.pubsub;
 		pubsub.addEventListener('message', onMessage);
 		pubsub.subscribe(HALLWAY_TOPIC);
 		node.addEventListener('connection:open', onConnection);
-		for (const connection of node.getConnections()) void fetchFrom(connection);
+		for (const connection of node.getConnections()) void fetchFrom(open(connection));
 		const pruner = setInterval(() => {
 			if (list.prune(Date.now())) show();
 		}, PRUNE_MS);

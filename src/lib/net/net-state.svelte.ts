@@ -88,7 +88,8 @@ export class NetState {
 		if (this.#node || this.#connecting) return;
 		this.#stopped = false;
 		this.status = 'connecting';
-		this.#pendingDiscovery = this.#discover();
+		// relaysFound() may have asked already (the hallway, before the app started): one discovery serves both.
+		this.#pendingDiscovery ??= this.#discover();
 		this.#pendingDiscovery.catch(() => {}); // consumed (and reported) by #connectRelays
 		try {
 			const [{ createStanzaNode }, id] = await Promise.all([this.#libp2p ?? import('./libp2p-node'), identity]);
@@ -117,6 +118,16 @@ export class NetState {
 			return;
 		}
 		await this.#connectRelays();
+	}
+
+	/**
+	 * The relays the app will dial first (found and added), as soon as they are known: before libp2p
+	 * is up, so that what relays serve over HTTP (the hallway's cache) can be read at once. [] when
+	 * none is found.
+	 */
+	relaysFound(): Promise<string[]> {
+		this.#pendingDiscovery ??= this.#discover();
+		return this.#pendingDiscovery.catch(() => []);
 	}
 
 	/**
