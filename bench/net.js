@@ -10,32 +10,13 @@
  * Also reports the gzip size of the JavaScript the first route needs before
  * libp2p is loaded. Writes bench/results/net.json.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { launchBrowser, newPeerPage } from '../tests/support/browser.js';
 import { startRelay } from '../tests/support/relay-process.js';
+import { initialJsGzipBytes, median } from './measure.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const GOALS = { pageLoadToDirectMs: 800, initialJsGzipBytes: 120 * 1024 };
-
-/** @param {number[]} xs */
-const median = (xs) => {
-	const s = [...xs].sort((a, b) => a - b);
-	const m = s.length >> 1;
-	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-/**
- * JS of the first route: every script `build/index.html` loads or preloads (kit's entries, the
- * root layout and page, and their static imports), gzipped as the relay serves them.
- */
-function initialJsGzipBytes() {
-	const html = readFileSync('build/index.html', 'utf8');
-	const files = [...new Set(html.match(/_app\/immutable\/[^"']+\.js/g) ?? [])];
-	let total = 0;
-	for (const file of files) total += gzipSync(readFileSync(`build/${file}`), { level: 9 }).length;
-	return { bytes: total, files: files.length };
-}
 
 /**
  * Loads the app on its Settings screen, whose Diagnostics hold the meet-peers panel, and meets on `topic`.
