@@ -29,7 +29,7 @@ export { roomIdOf };
 
 export const HALLWAY_TOPIC = 'stanza/hallway/1';
 /** Where a relay lists the announcements it keeps (relay/hallway.js). */
-export const HALLWAY_PATH = '/v1/hallway';
+export { HALLWAY_PATH } from './hallway-path.js';
 export const MAX_ANNOUNCEMENT_BYTES = 2048;
 /** A room announces itself every 30 s (hallway-announcer.ts); four missed in a row take it off the list. */
 export const ANNOUNCEMENT_TTL_MS = 120_000;

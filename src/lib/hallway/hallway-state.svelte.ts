@@ -10,6 +10,8 @@
 import type { Connection } from '@libp2p/interface';
 import type { NetState } from '../net/net-state.svelte';
 import type { HallwayRoom } from './hallway-list';
+import { relayHttpUrl } from '../net/relay-address';
+import { HALLWAY_PATH } from './hallway-path.js';
 
 // Expired rooms leave the list within this long.
 const PRUNE_MS = 10_000;
@@ -35,11 +37,20 @@ export class HallwayState {
 		const run = { stopped: false, stop: () => void (run.stopped = true) };
 		this.#run = run;
 		this.status = 'looking';
-		const [{ HALLWAY_PATH, HALLWAY_TOPIC, readAnnouncement }, { HallwayList }, { relayHttpUrl }] = await Promise.all([
-			import('./hallway-announcement.js'),
-			import('./hallway-list'),
-			import('../net/goodbye-beacon')
-		]);
+		// The relays' caches are asked at once, over HTTP (no wait for libp2p), while the code that
+		// checks their answers loads; each relay connected later is asked too.
+		const asked = new Map<string, Promise<unknown>>();
+		const ask = (relayAddr: string | null) => {
+			const url = relayAddr ? relayHttpUrl(relayAddr, HALLWAY_PATH) : null;
+			if (url && !asked.has(url)) {
+				const answer = fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store' }).then((r) => (r.ok ? r.json() : []));
+				answer.catch(() => {}); // read (and its failure met) below
+				asked.set(url, answer);
+			}
+			return url;
+		};
+		const early = this.#net.relaysFound().then((addrs) => addrs.map(ask));
+		const [{ HALLWAY_TOPIC, readAnnouncement }, { HallwayList }] = await Promise.all([import('./hallway-announcement.js'), import('./hallway-list')]);
 		if (run.stopped) return;
 		const list = new HallwayList();
 		const show = () => {
@@ -50,14 +61,12 @@ export class HallwayState {
 			const announcement = await readAnnouncement(bytes, Date.now()).catch(() => null);
 			if (announcement && list.offer(announcement, Date.now())) show();
 		};
-		const fetched = new Set<string>();
-		const fetchFrom = async (relayAddr: string | null) => {
-			const url = relayAddr ? relayHttpUrl(relayAddr, HALLWAY_PATH) : null;
-			if (!url || fetched.has(url)) return;
-			fetched.add(url);
+		const read = new Set<string>();
+		const fetchFrom = async (url: string | null) => {
+			if (!url || read.has(url)) return;
+			read.add(url);
 			try {
-				const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store' });
-				const items: unknown = response.ok ? await response.json() : [];
+				const items: unknown = await asked.get(url);
 				if (Array.isArray(items)) await Promise.all(items.map((item) => offer(new TextEncoder().encode(JSON.stringify(item)))));
 			} catch {
 				// A relay that does not answer (or an older relay without a hallway): the topic still brings rooms.
@@ -72,16 +81,15 @@ export class HallwayState {
 			});
 		};
 		const open = (connection: Connection) => (connection.status === 'open' ? connection.remoteAddr.toString() : null);
-		const onConnection = (event: CustomEvent<Connection>) => void fetchFrom(open(event.detail));
-		// The relays' caches first, over HTTP, as soon as the relays are known: no wait for libp2p.
-		for (const addr of await this.#net.relaysFound()) void fetchFrom(addr);
+		const onConnection = (event: CustomEvent<Connection>) => void fetchFrom(ask(open(event.detail)));
+		for (const url of await early) void fetchFrom(url);
 		const node = await this.#net.node();
 		if (run.stopped) return;
 		const pubsub = node.services.pubsub;
 		pubsub.addEventListener('message', onMessage);
 		pubsub.subscribe(HALLWAY_TOPIC);
 		node.addEventListener('connection:open', onConnection);
-		for (const connection of node.getConnections()) void fetchFrom(open(connection));
+		for (const connection of node.getConnections()) void fetchFrom(ask(open(connection)));
 		const pruner = setInterval(() => {
 			if (list.prune(Date.now())) show();
 		}, PRUNE_MS);

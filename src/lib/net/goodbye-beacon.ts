@@ -6,27 +6,17 @@
  */
 import { toString } from 'uint8arrays';
 import type { StanzaNode } from './libp2p-node';
+import { relayHttpUrl } from './relay-address';
 
 /** Where a relay takes goodbyes: its one HTTP port (relay/http-server.js), the port of its WebSocket. */
 export const GOODBYE_PATH = '/v1/goodbye';
 
-const WEBSOCKET_ADDR = /^\/(ip4|ip6|dns|dns4|dns6)\/([^/]+)\/tcp\/(\d+)\/(ws|wss|tls\/ws|tls\/sni\/[^/]+\/ws)(\/p2p\/[^/]+)?$/;
 
 /** The goodbye URL of a relay reached at `multiaddr`, or null when it is not a relay's WebSocket address. */
 export function goodbyeUrlFor(multiaddr: string): string | null {
 	return relayHttpUrl(multiaddr, GOODBYE_PATH);
 }
 
-/** A path on the HTTP port of the relay whose WebSocket is `multiaddr` (its one port), or null when it is not one. */
-export function relayHttpUrl(multiaddr: string, path: string): string | null {
-	const match = WEBSOCKET_ADDR.exec(multiaddr);
-	if (!match) return null;
-	const [, kind, host, port, transport] = match;
-	const secure = transport !== 'ws';
-	const hostPart = kind === 'ip6' ? `[${host}]` : host;
-	const defaultPort = secure ? '443' : '80';
-	return `${secure ? 'https' : 'http'}://${hostPart}${port === defaultPort ? '' : `:${port}`}${path}`;
-}
 
 /** The beacon's body: a CORS-safelisted text/plain, so no preflight stands between a closing page and the relay. */
 export function goodbyeBody(topic: string, sealed: Uint8Array): string {

@@ -84,3 +84,16 @@ export function parseConfiguredRelays(value: string | undefined): string[] {
 		.map((s) => s.trim())
 		.filter((s) => s.startsWith('/'));
 }
+
+const WEBSOCKET_ADDR = /^\/(ip4|ip6|dns|dns4|dns6)\/([^/]+)\/tcp\/(\d+)\/(ws|wss|tls\/ws|tls\/sni\/[^/]+\/ws)(\/p2p\/[^/]+)?$/;
+
+/** A path on the HTTP port of the relay whose WebSocket is `multiaddr` (its one port), or null when it is not one. */
+export function relayHttpUrl(multiaddr: string, path: string): string | null {
+	const match = WEBSOCKET_ADDR.exec(multiaddr);
+	if (!match) return null;
+	const [, kind, host, port, transport] = match;
+	const secure = transport !== 'ws';
+	const hostPart = kind === 'ip6' ? `[${host}]` : host;
+	const defaultPort = secure ? '443' : '80';
+	return `${secure ? 'https' : 'http'}://${hostPart}${port === defaultPort ? '' : `:${port}`}${path}`;
+}
