@@ -17,7 +17,13 @@ class AppState {
 	readonly identity = new IdentityState();
 	readonly net = new NetState();
 	readonly hallway = new HallwayState(this.net);
-	readonly update = new AppUpdate();
+	// Switching to a new version reloads the page: it stops asking the network first (see AppUpdate).
+	readonly update = new AppUpdate({
+		beforeSwitch: () => {
+			this.hallway.stop();
+			void this.net.stop();
+		}
+	});
 	readonly rooms: RoomsState;
 	readonly #store: Promise<RoomStore>;
 	readonly #loaded = Promise.withResolvers<{ privateKey: import('@libp2p/interface').PrivateKey }>();

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { AppUpdate, type WorkerContainer } from './app-update.svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AppUpdate, SWITCH_WAIT_MS, type WorkerContainer } from './app-update.svelte';
 import { SKIP_WAITING } from './update-message';
 
 /** A registration and container as the browser has them, driven by hand. */
@@ -31,18 +31,42 @@ function browser({ controlled }: { controlled: boolean }) {
 }
 
 describe('AppUpdate', () => {
-	it('offers a new version once it waits, and reloads only after it took over', async () => {
+	afterEach(() => void vi.useRealTimers());
+
+	it('offers a new version once it waits, goes quiet, and reloads only after it took over', async () => {
+		vi.useFakeTimers();
 		const b = browser({ controlled: true });
-		const update = new AppUpdate();
+		const order: string[] = [];
+		const update = new AppUpdate({ beforeSwitch: () => void order.push(`quiet with ${b.posted.length} posted`) });
 		await update.watch(b.container);
 		expect(update.ready).toBe(false);
 		b.newVersionWaits();
 		expect(update.ready).toBe(true);
 		let reloads = 0;
 		update.apply(() => reloads++);
+		// The page stops its own requests before the new version is asked to take over.
+		expect(order).toEqual(['quiet with 0 posted']);
 		expect(b.posted).toEqual([SKIP_WAITING]);
 		expect(reloads).toBe(0);
 		b.takeOver();
+		b.takeOver();
+		expect(reloads).toBe(1);
+		vi.advanceTimersByTime(SWITCH_WAIT_MS * 2);
+		expect(reloads).toBe(1);
+	});
+
+	it('reloads anyway when the new version has not taken over in time, and only once', async () => {
+		vi.useFakeTimers();
+		const b = browser({ controlled: true });
+		const update = new AppUpdate();
+		await update.watch(b.container);
+		b.newVersionWaits();
+		let reloads = 0;
+		update.apply(() => reloads++);
+		vi.advanceTimersByTime(SWITCH_WAIT_MS - 1);
+		expect(reloads).toBe(0);
+		vi.advanceTimersByTime(1);
+		expect(reloads).toBe(1);
 		b.takeOver();
 		expect(reloads).toBe(1);
 	});

@@ -10,6 +10,9 @@ import { SKIP_WAITING } from './update-message';
 
 // Browsers look for a new worker on each navigation; a page left open all day asks now and then too.
 export const UPDATE_CHECK_MS = 60 * 60_000;
+// Chromium keeps a worker told to skip waiting behind the running one until that one has no work, up to
+// 5 minutes; the page goes quiet first (beforeSwitch), and reloads anyway if the switch has not come by then.
+export const SWITCH_WAIT_MS = 10_000;
 
 /** The parts of `navigator.serviceWorker` used here (an EventTarget fake in unit tests). */
 export interface WorkerContainer extends EventTarget {
@@ -22,6 +25,18 @@ export class AppUpdate {
 	ready = $state(false);
 	#registration: ServiceWorkerRegistration | null = null;
 	#container: WorkerContainer | null = null;
+	readonly #beforeSwitch: () => void;
+
+	/**
+	 * `beforeSwitch` stops whatever the page asks the network for (relay
+	 * discovery, the hallway): each such request is an event for the running
+	 * worker, and while it has events Chromium does not let the new one take
+	 * over (seen: the page polling for a relay every second held it back
+	 * for good).
+	 */
+	constructor({ beforeSwitch = () => {} }: { beforeSwitch?: () => void } = {}) {
+		this.#beforeSwitch = beforeSwitch;
+	}
 
 	/** Starts watching for a waiting worker; never throws (no service worker: nothing to offer). */
 	async watch(container: WorkerContainer | undefined = globalThis.navigator?.serviceWorker): Promise<void> {
@@ -42,7 +57,16 @@ export class AppUpdate {
 	apply = (reload: () => void = () => location.reload()): void => {
 		const waiting = this.#registration?.waiting;
 		if (!waiting || !this.#container) return;
-		this.#container.addEventListener('controllerchange', () => reload(), { once: true });
+		let reloaded = false;
+		const once = () => {
+			if (reloaded) return;
+			reloaded = true;
+			clearTimeout(fallback);
+			reload();
+		};
+		this.#container.addEventListener('controllerchange', once, { once: true });
+		const fallback = setTimeout(once, SWITCH_WAIT_MS);
+		this.#beforeSwitch();
 		waiting.postMessage(SKIP_WAITING);
 	};
 }
