@@ -11,6 +11,21 @@ describe('identity file', () => {
 		expect(decoded.privateKey.equals(privateKey)).toBe(true);
 	});
 
+	it('carries the avatar, and imports files without one or with a damaged one (no avatar then)', async () => {
+		const privateKey = await generateKeyPair('Ed25519');
+		const avatar = { e: '🦉', c: 3 };
+		expect(decodeIdentityFile(encodeIdentityFile({ privateKey, name: 'Ada', avatar })).avatar).toEqual(avatar);
+		expect(decodeIdentityFile(encodeIdentityFile({ privateKey, name: 'Ada' })).avatar).toBeNull();
+		expect(JSON.parse(encodeIdentityFile({ privateKey, name: 'Ada', avatar: null }))).not.toHaveProperty('avatar');
+		const file = JSON.parse(encodeIdentityFile({ privateKey, name: 'Ada', avatar }));
+		for (const damaged of [{ e: 'abc', c: 1 }, { e: '🦉', c: 99 }, '🦉', [1, 2], { e: '🦉', c: 1, x: 1 }]) {
+			const decoded = decodeIdentityFile(JSON.stringify({ ...file, avatar: damaged }));
+			expect(decoded.avatar, JSON.stringify(damaged)).toBeNull();
+			expect(decoded.privateKey.equals(privateKey)).toBe(true);
+			expect(decoded.name).toBe('Ada');
+		}
+	});
+
 	it('accepts surrounding white space from a paste', async () => {
 		const privateKey = await generateKeyPair('Ed25519');
 		const text = `\n  ${encodeIdentityFile({ privateKey, name: 'Ada' })}  \n`;

@@ -2,7 +2,13 @@
  * The identity export format: a small JSON document a person can save as a
  * file or paste as text to move their identity to another device.
  *
- *   { "stanza": "identity", "v": 1, "name": "Ada", "key": "<base64url protobuf Ed25519 private key>" }
+ *   { "stanza": "identity", "v": 1, "name": "Ada", "key": "<base64url protobuf Ed25519 private key>",
+ *     "avatar": { "e": "🦊", "c": 2 } }
+ *
+ * `avatar` came later and is optional (identity/avatar.ts): files without it
+ * import with no avatar, and a damaged one is dropped rather than refusing
+ * the identity — the key and name are what matter. The version stays 1, so
+ * older versions of the app still read the file (they ignore the avatar).
  *
  * Decoding validates everything and throws IdentityFileError with a message
  * meant for people; it never returns a half-valid identity.
@@ -10,6 +16,7 @@
 import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { fromString, toString } from 'uint8arrays';
+import { readAvatar, type Avatar } from './avatar';
 import { normalizeDisplayName } from './display-name';
 
 export const IDENTITY_FILE_VERSION = 1;
@@ -23,6 +30,8 @@ export class IdentityFileError extends Error {
 export interface PortableIdentity {
 	privateKey: PrivateKey;
 	name: string;
+	/** Absent or null: none. */
+	avatar?: Avatar | null;
 }
 
 export function encodeIdentityFile(identity: PortableIdentity): string {
@@ -30,11 +39,12 @@ export function encodeIdentityFile(identity: PortableIdentity): string {
 		stanza: 'identity',
 		v: IDENTITY_FILE_VERSION,
 		name: identity.name,
-		key: toString(privateKeyToProtobuf(identity.privateKey), 'base64url')
+		key: toString(privateKeyToProtobuf(identity.privateKey), 'base64url'),
+		...(identity.avatar ? { avatar: identity.avatar } : {})
 	});
 }
 
-export function decodeIdentityFile(text: string): PortableIdentity {
+export function decodeIdentityFile(text: string): PortableIdentity & { avatar: Avatar | null } {
 	if (text.length > MAX_IDENTITY_FILE_CHARS) throw new IdentityFileError('This is too long to be a Stanza identity.');
 	let doc: unknown;
 	try {
@@ -45,10 +55,14 @@ export function decodeIdentityFile(text: string): PortableIdentity {
 	if (typeof doc !== 'object' || doc === null || (doc as { stanza?: unknown }).stanza !== 'identity') {
 		throw new IdentityFileError('This is not a Stanza identity.');
 	}
-	const { v, name, key } = doc as { v?: unknown; name?: unknown; key?: unknown };
+	const { v, name, key, avatar } = doc as { v?: unknown; name?: unknown; key?: unknown; avatar?: unknown };
 	if (v !== IDENTITY_FILE_VERSION) throw new IdentityFileError(`Unsupported identity version: ${String(v)}.`);
 	if (typeof key !== 'string') throw new IdentityFileError('The identity has no key.');
-	return { privateKey: decodeEd25519Key(fromBase64url(key)), name: normalizeDisplayName(typeof name === 'string' ? name : '') };
+	return {
+		privateKey: decodeEd25519Key(fromBase64url(key)),
+		name: normalizeDisplayName(typeof name === 'string' ? name : ''),
+		avatar: readAvatar(avatar)
+	};
 }
 
 /** Parses a protobuf private key and insists on Ed25519, the only kind Stanza issues. */

@@ -69,8 +69,8 @@ export class IdentityState {
 		if (!this.#store) return false;
 		const { decodeIdentityFile } = await import('./identity-file');
 		try {
-			const { privateKey, name } = decodeIdentityFile(text);
-			this.#set(await this.#store.replace(privateKey, name));
+			const { privateKey, name, avatar } = decodeIdentityFile(text);
+			this.#set(await this.#store.replace(privateKey, name, avatar));
 			this.importError = null;
 			this.notice = null;
 			return true;

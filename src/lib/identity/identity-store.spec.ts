@@ -78,9 +78,13 @@ describe('IdentityStore', () => {
 		const store = new IdentityStore(kv);
 		await store.loadOrCreate();
 		const imported = await generateKeyPair('Ed25519');
-		const next = await store.replace(imported, 'Grace');
+		const next = await store.replace(imported, 'Grace', { e: '🐝', c: 4 });
 		const reloaded = await new IdentityStore(kv).loadOrCreate();
 		expect(reloaded.identity.peerId).toBe(next.peerId);
 		expect(reloaded.identity.name).toBe('Grace');
+		expect(reloaded.identity.avatar).toEqual({ e: '🐝', c: 4 });
+		// An import without an avatar leaves none (not the previous identity's).
+		await store.replace(await generateKeyPair('Ed25519'), 'Hopper');
+		expect((await new IdentityStore(kv).loadOrCreate()).identity.avatar).toBeNull();
 	});
 });

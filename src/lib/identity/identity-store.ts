@@ -87,8 +87,8 @@ export class IdentityStore {
 	}
 
 	/** Replaces this device's identity with an imported one. */
-	async replace(privateKey: PrivateKey, name: string): Promise<Identity> {
-		const next = toIdentity(privateKey, normalizeDisplayName(name));
+	async replace(privateKey: PrivateKey, name: string, avatar: Avatar | null = null): Promise<Identity> {
+		const next = toIdentity(privateKey, normalizeDisplayName(name), readAvatar(avatar));
 		await this.#save(next);
 		return next;
 	}
