@@ -39,15 +39,15 @@ export class HallwayState {
 		this.status = 'looking';
 		// The relays' caches are asked at once, over HTTP (no wait for libp2p), while the code that
 		// checks their answers loads; each relay connected later is asked too.
-		const asked = new Map<string, Promise<unknown>>();
-		const ask = (relayAddr: string | null) => {
+		// Each relay's cache is asked once: `ask` gives its answer the first time, null after (and for no relay).
+		const asked = new Set<string>();
+		const ask = (relayAddr: string | null): Promise<unknown> | null => {
 			const url = relayAddr ? relayHttpUrl(relayAddr, HALLWAY_PATH) : null;
-			if (url && !asked.has(url)) {
-				const answer = fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store' }).then((r) => (r.ok ? r.json() : []));
-				answer.catch(() => {}); // read (and its failure met) below
-				asked.set(url, answer);
-			}
-			return url;
+			if (!url || asked.has(url)) return null;
+			asked.add(url);
+			const answer = fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store' }).then((r) => (r.ok ? r.json() : []));
+			answer.catch(() => {}); // read (and its failure met) below, once the checking code is loaded
+			return answer;
 		};
 		const early = this.#net.relaysFound().then((addrs) => addrs.map(ask));
 		const [{ HALLWAY_TOPIC, readAnnouncement }, { HallwayList }] = await Promise.all([import('./hallway-announcement.js'), import('./hallway-list')]);
@@ -61,12 +61,10 @@ export class HallwayState {
 			const announcement = await readAnnouncement(bytes, Date.now()).catch(() => null);
 			if (announcement && list.offer(announcement, Date.now())) show();
 		};
-		const read = new Set<string>();
-		const fetchFrom = async (url: string | null) => {
-			if (!url || read.has(url)) return;
-			read.add(url);
+		const fetchFrom = async (answer: Promise<unknown> | null) => {
+			if (!answer) return;
 			try {
-				const items: unknown = await asked.get(url);
+				const items: unknown = await answer;
 				if (Array.isArray(items)) await Promise.all(items.map((item) => offer(new TextEncoder().encode(JSON.stringify(item)))));
 			} catch {
 				// A relay that does not answer (or an older relay without a hallway): the topic still brings rooms.
@@ -82,7 +80,7 @@ export class HallwayState {
 		};
 		const open = (connection: Connection) => (connection.status === 'open' ? connection.remoteAddr.toString() : null);
 		const onConnection = (event: CustomEvent<Connection>) => void fetchFrom(ask(open(event.detail)));
-		for (const url of await early) void fetchFrom(url);
+		for (const answer of await early) void fetchFrom(answer);
 		const node = await this.#net.node();
 		if (run.stopped) return;
 		const pubsub = node.services.pubsub;
