@@ -3,7 +3,9 @@
  * (hallway-announcement.js): at once when the room goes live, again
  * whenever what the hallway shows changes (at most every MIN_GAP_MS), and
  * every REPEAT_MS in any case, so that announcements never expire while the
- * room is listed. When the room stops being listed (it went private or
+ * room is listed. One that reached nobody (the node has just joined the
+ * topic, and no relay knows it is there yet) is tried again after
+ * RETRY_MS, doubling, instead of waiting a whole round. When the room stops being listed (it went private or
  * ended) one last announcement with `live: false` takes it off the list at
  * once; a creator who simply leaves stops announcing, and the room leaves
  * the hallway when its last announcement expires.
@@ -15,12 +17,14 @@ import { encodeAnnouncement } from './hallway-announcement.js';
 
 export const REPEAT_MS = 30_000;
 export const MIN_GAP_MS = 5_000;
+export const RETRY_MS = 500;
 
 /** What the hallway should show of the room (the room's listing port, room-state.svelte.ts). */
 export type HallwaySummary = RoomListing;
 
 export interface AnnouncerDeps {
-	publish: (bytes: Uint8Array) => Promise<void>;
+	/** Resolves to how many peers it was sent to (0: nobody heard it), or rejects. */
+	publish: (bytes: Uint8Array) => Promise<number>;
 	signer: { privateKey: PrivateKey; peerId: string };
 	now?: () => number;
 	/** Reports a publish that failed (no relay right now, …); the next round tries again. */
@@ -35,6 +39,8 @@ export class HallwayAnnouncer {
 	#lastAt = -Infinity;
 	#timer: ReturnType<typeof setTimeout> | undefined;
 	#stopped = false;
+	/** The wait before trying again after an announcement that reached nobody. */
+	#retry = RETRY_MS;
 
 	constructor(address: RoomAddress, deps: AnnouncerDeps) {
 		this.#address = address;
@@ -75,13 +81,23 @@ export class HallwayAnnouncer {
 
 	#schedule(ms: number): void {
 		clearTimeout(this.#timer);
-		this.#timer = setTimeout(() => {
-			void this.#announce(true);
+		this.#timer = setTimeout(async () => {
+			this.#timer = undefined;
+			const heard = await this.#announce(true);
+			// A newer update may have scheduled the next announcement meanwhile: it stands.
+			if (this.#stopped || this.#timer !== undefined || !this.#summary.listed) return;
+			if (heard) this.#retry = RETRY_MS;
+			else if (this.#retry < REPEAT_MS) {
+				this.#schedule(this.#retry);
+				this.#retry *= 2;
+				return;
+			}
 			this.#schedule(REPEAT_MS);
 		}, ms);
 	}
 
-	async #announce(live: boolean): Promise<void> {
+	/** Whether someone heard it. */
+	async #announce(live: boolean): Promise<boolean> {
 		// Strictly newer than the last, so that a `live: false` always replaces it.
 		const at = Math.max(this.#now(), this.#lastAt + 1);
 		this.#lastAt = at;
@@ -93,9 +109,10 @@ export class HallwayAnnouncer {
 				this.#deps.signer.privateKey,
 				this.#deps.signer.peerId
 			);
-			await this.#deps.publish(bytes);
+			return (await this.#deps.publish(bytes)) > 0;
 		} catch (err) {
 			this.#deps.onError?.(err);
+			return false;
 		}
 	}
 }

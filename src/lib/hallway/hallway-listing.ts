@@ -21,7 +21,7 @@ export function hallwayListing(address: RoomAddress, deps: { node: () => Promise
 			deps.privateKey
 		]);
 		return new HallwayAnnouncer(address, {
-			publish: async (bytes) => void (await node.services.pubsub.publish(HALLWAY_TOPIC, bytes)),
+			publish: async (bytes) => (await node.services.pubsub.publish(HALLWAY_TOPIC, bytes)).recipients.length,
 			signer: { privateKey, peerId: node.peerId.toString() }
 		});
 	};
