@@ -247,7 +247,7 @@ describe('a room', () => {
 		await wrong.page.goto(base + wrongKey);
 		await wrong.waitStatus('invalid');
 		expect(await wrong.page.getByTestId('room-status').textContent()).toContain('This room link is not valid.');
-		// Refused before any network: its node comes up all the same, and it never enters the room.
+		// Refused before any network (the page knows its own PeerId from its identity): it never enters the room.
 		await wrong.page.waitForSelector('[data-testid=net-status][data-peer-id]:not([data-peer-id=""])', { timeout: 15_000 });
 		expect(await creator.memberCount('audience', await wrong.myPeerId())).toBe(0);
 	});

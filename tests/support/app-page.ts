@@ -13,7 +13,9 @@ export class AppPage {
 		return this.page.getByTestId('net-status');
 	}
 
+	/** Waits until this page is online through a relay (from the home, which alone does not start the network, through Settings). */
 	async waitReachable(timeout = 15_000): Promise<void> {
+		if ((await this.status().getAttribute('data-status')) === 'idle') await this.openSettings();
 		await this.page.waitForSelector('[data-testid=net-status][data-status=online][data-reserved=true]', { timeout });
 	}
 

@@ -1,8 +1,14 @@
 /**
  * The app's long-lived state: one identity, one network node, the rooms on
  * this device. Started once by the root layout; every page reads it.
+ *
+ * The network (libp2p, ~90 KiB gzip and the heaviest start-up work) starts
+ * only when a screen needs it: a room, or Settings. The home screen reads the
+ * hallway from the relays over HTTP, so a phone that opens the app to look
+ * around never pays for it (docs/ARCHITECTURE.md).
  */
 import { AppUpdate } from './app-update.svelte';
+import { needsNetwork } from './screens';
 import { hallwayListing } from '../hallway/hallway-listing';
 import { HallwayState } from '../hallway/hallway-state.svelte';
 import { IdentityState } from '../identity/identity-state.svelte';
@@ -28,25 +34,35 @@ class AppState {
 	readonly #store: Promise<RoomStore>;
 	readonly #loaded = Promise.withResolvers<{ privateKey: import('@libp2p/interface').PrivateKey }>();
 	#started = false;
+	#connected = false;
 
 	constructor() {
 		this.#store = import('../room/room-store').then(({ RoomStore }) => new RoomStore(idbKeyValueStore()));
 		this.rooms = new RoomsState(this.#store, this.#loaded.promise.then((i) => i.privateKey));
+		// Opened at a screen that needs the network: its download overlaps with the first render.
+		if (typeof location !== 'undefined' && needsNetwork(location.hash)) this.net.preload();
 	}
 
-	/** Loads the identity and starts the network; safe to call more than once. */
+	/** Loads the identity and the rooms on this device; safe to call more than once. */
 	start(): void {
 		if (this.#started) return;
 		this.#started = true;
 		void this.update.watch();
-		const identity = this.identity.load();
-		identity.then((i) => this.#loaded.resolve(i), (err) => this.#loaded.reject(err));
-		void this.net.start(identity.then((i) => ({ privateKey: i.privateKey, name: this.identity.currentName })));
+		this.identity.load().then((i) => this.#loaded.resolve(i), (err) => this.#loaded.reject(err));
 		void this.rooms.load();
+	}
+
+	/** Starts the network (libp2p and the relays), for a screen that needs it; safe to call more than once. */
+	connect(): void {
+		this.start();
+		if (this.#connected) return;
+		this.#connected = true;
+		void this.net.start(this.#loaded.promise.then((i) => ({ privateKey: i.privateKey, name: this.identity.currentName })));
 	}
 
 	/** Opens a room by its link (the room module is loaded on demand). */
 	async openRoom(address: RoomAddress): Promise<RoomState> {
+		this.connect();
 		const { RoomState } = await import('../room/room-state.svelte');
 		const privateKey = this.#loaded.promise.then((i) => i.privateKey);
 		const room = new RoomState(address, {

@@ -1,11 +1,11 @@
 /* eslint-disable svelte/prefer-svelte-reactivity -- private bookkeeping; the UI reads the $state fields. */
 /**
- * The hallway on the home screen: live public rooms, heard on the hallway
- * topic and read at once from each connected relay's cache
- * (`GET /v1/hallway`, relay/hallway.js), every announcement checked here
- * whatever its source (a relay could be lying). Started while the home is
- * shown, stopped when it is left, so that a page in a room does not carry
- * the hallway's gossip.
+ * The hallway on the home screen: live public rooms, read from each relay's
+ * cache (`GET /v1/hallway`, relay/hallway.js) at once and every 10 s, and
+ * heard on the hallway topic while the network runs (the home alone does not
+ * start it). Every announcement is checked here whatever its source (a relay
+ * could be lying). Started while the home is shown, stopped when it is left,
+ * so that a page in a room does not carry the hallway's gossip.
  */
 import type { Connection } from '@libp2p/interface';
 import type { NetState } from '../net/net-state.svelte';
@@ -16,8 +16,12 @@ import { HALLWAY_PATH } from './hallway-path.js';
 // Expired rooms leave the list within this long.
 const PRUNE_MS = 10_000;
 const FETCH_TIMEOUT_MS = 5_000;
+// While the home is shown, the relays' caches are read again this often: the list stays current
+// even when libp2p is not running (the home alone does not start it; see AppState.connect).
+const REFRESH_MS = 10_000;
 
-export type HallwayStatus = 'off' | 'looking' | 'ready';
+/** 'unreachable': no relay was found, or none answered (the list may still hold what came earlier). */
+export type HallwayStatus = 'off' | 'looking' | 'ready' | 'unreachable';
 
 export class HallwayState {
 	rooms = $state<HallwayRoom[]>([]);
@@ -34,22 +38,27 @@ export class HallwayState {
 	/** Starts listening; safe to call again while running. */
 	start = async (): Promise<void> => {
 		if (this.#run) return;
-		const run = { stopped: false, stop: () => void (run.stopped = true) };
+		const timers: ReturnType<typeof setInterval>[] = [];
+		const run = { stopped: false, stop: () => void ((run.stopped = true), timers.forEach(clearInterval)) };
 		this.#run = run;
 		this.status = 'looking';
 		// The relays' caches are asked at once, over HTTP (no wait for libp2p), while the code that
-		// checks their answers loads; each relay connected later is asked too.
-		// Each relay's cache is asked once: `ask` gives its answer the first time, null after (and for no relay).
-		const asked = new Set<string>();
-		const ask = (relayAddr: string | null): Promise<unknown> | null => {
-			const url = relayAddr ? relayHttpUrl(relayAddr, HALLWAY_PATH) : null;
-			if (!url || asked.has(url)) return null;
-			asked.add(url);
-			const answer = fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store' }).then((r) => (r.ok ? r.json() : []));
+		// checks their answers loads; each relay connected later is asked too, and all are asked
+		// again every REFRESH_MS.
+		const urls = new Set<string>();
+		const ask = (url: string): Promise<unknown> => {
+			const answer = fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store' }).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))));
 			answer.catch(() => {}); // read (and its failure met) below, once the checking code is loaded
 			return answer;
 		};
-		const early = this.#net.relaysFound().then((addrs) => addrs.map(ask));
+		/** The first answer of a relay not asked before (null for one asked already, or no relay). */
+		const askNew = (relayAddr: string | null): Promise<unknown> | null => {
+			const url = relayAddr ? relayHttpUrl(relayAddr, HALLWAY_PATH) : null;
+			if (!url || urls.has(url)) return null;
+			urls.add(url);
+			return ask(url);
+		};
+		const early = this.#net.relaysFound().then((addrs) => addrs.map(askNew));
 		const [{ HALLWAY_TOPIC, readAnnouncement }, { HallwayList }] = await Promise.all([import('./hallway-announcement.js'), import('./hallway-list')]);
 		if (run.stopped) return;
 		const list = new HallwayList();
@@ -57,43 +66,57 @@ export class HallwayState {
 			if (run.stopped) return;
 			this.rooms = list.rooms();
 		};
+		const heard = () => {
+			if (!run.stopped) this.status = 'ready';
+		};
 		const offer = async (bytes: Uint8Array) => {
 			const announcement = await readAnnouncement(bytes, Date.now()).catch(() => null);
 			if (announcement && list.offer(announcement, Date.now())) show();
 		};
-		const fetchFrom = async (answer: Promise<unknown> | null) => {
-			if (!answer) return;
-			try {
-				const items: unknown = await answer;
-				if (Array.isArray(items)) await Promise.all(items.map((item) => offer(new TextEncoder().encode(JSON.stringify(item)))));
-			} catch {
-				// A relay that does not answer (or an older relay without a hallway): the topic still brings rooms.
-			} finally {
-				if (!run.stopped) this.status = 'ready';
-			}
+		/** Reads answers; `all` (every relay known was asked): whether any answered sets the status. */
+		const read = async (answers: (Promise<unknown> | null)[], all = false) => {
+			const outcomes = await Promise.all(
+				answers.map(async (answer) => {
+					if (!answer) return false;
+					try {
+						const items: unknown = await answer;
+						if (Array.isArray(items)) await Promise.all(items.map((item) => offer(new TextEncoder().encode(JSON.stringify(item)))));
+						heard();
+						return true;
+					} catch {
+						// A relay that does not answer (or an older relay without a hallway): others, or the topic, may.
+						return false;
+					}
+				})
+			);
+			if (!run.stopped && all && !outcomes.includes(true)) this.status = 'unreachable';
 		};
 		const onMessage = (event: CustomEvent<{ topic: string; data: Uint8Array }>) => {
 			if (event.detail.topic !== HALLWAY_TOPIC) return;
-			void offer(event.detail.data).then(() => {
-				if (!run.stopped) this.status = 'ready';
-			});
+			void offer(event.detail.data).then(heard);
 		};
 		const open = (connection: Connection) => (connection.status === 'open' ? connection.remoteAddr.toString() : null);
-		const onConnection = (event: CustomEvent<Connection>) => void fetchFrom(ask(open(event.detail)));
-		for (const answer of await early) void fetchFrom(answer);
+		const onConnection = (event: CustomEvent<Connection>) => void read([askNew(open(event.detail))]);
+		const first = await early;
+		if (run.stopped) return;
+		void read(first, true);
+		timers.push(
+			setInterval(() => {
+				if (list.prune(Date.now())) show();
+			}, PRUNE_MS),
+			setInterval(() => void read([...urls].map(ask), true), REFRESH_MS)
+		);
+		// Live announcements on the topic, once something else has started the network (a room visited).
 		const node = await this.#net.node();
 		if (run.stopped) return;
 		const pubsub = node.services.pubsub;
 		pubsub.addEventListener('message', onMessage);
 		pubsub.subscribe(HALLWAY_TOPIC);
 		node.addEventListener('connection:open', onConnection);
-		for (const connection of node.getConnections()) void fetchFrom(ask(open(connection)));
-		const pruner = setInterval(() => {
-			if (list.prune(Date.now())) show();
-		}, PRUNE_MS);
+		for (const connection of node.getConnections()) void read([askNew(open(connection))]);
 		run.stop = () => {
 			run.stopped = true;
-			clearInterval(pruner);
+			timers.forEach(clearInterval);
 			node.removeEventListener('connection:open', onConnection);
 			pubsub.removeEventListener('message', onMessage);
 			pubsub.unsubscribe(HALLWAY_TOPIC);

@@ -3,14 +3,14 @@
 /**
  * What the UI knows about the network, as runes, and the actions it may call.
  * libp2p lives in a private field and is loaded with a dynamic import only
- * when `start()` runs (after first paint).
+ * when `preload()` or `start()` runs: never for the home screen alone, which
+ * reads the hallway from the relays over HTTP (see AppState.connect).
  */
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface';
 import { traceEvent } from '../diagnostics/trace';
 import { relayRetryDelay } from './backoff';
 import { distinctRelays, MAX_RELAYS, RelayRace, relayKey } from './relay-choice';
 import { isDirectConnection } from './connection-kind';
-import { HELLO_PROTOCOL, HELLO_TIMEOUT_MS } from './hello-protocol';
 import type { StanzaNode } from './libp2p-node';
 import { parseConfiguredRelays } from './relay-address';
 import { discoverRelays } from './relay-discovery';
@@ -18,7 +18,8 @@ import { myRelays } from './my-relays.svelte';
 import { parseIceServers } from './ice-servers';
 import type { TopicMeeting } from './topic-meeting';
 
-export type NetStatus = 'offline' | 'connecting' | 'online';
+/** 'idle': not started (nothing has needed the network yet); 'offline': started, and failed or stopped. */
+export type NetStatus = 'idle' | 'offline' | 'connecting' | 'online';
 
 export interface PeerView {
 	id: string;
@@ -42,7 +43,7 @@ const MEET_PANEL_NEIGHBOURS = 32;
 const RELAY_DIAL_TIMEOUT_MS = 10_000;
 
 export class NetState {
-	status = $state<NetStatus>('offline');
+	status = $state<NetStatus>('idle');
 	relayCount = $state(0);
 	reserved = $state(false);
 	/** When the next relay attempt happens (epoch ms), while retrying. */
@@ -55,14 +56,18 @@ export class NetState {
 
 	#node: StanzaNode | null = null;
 	#nodeReady = Promise.withResolvers<StanzaNode>();
-	/**
-	 * libp2p is not in the first screen's scripts, but its download starts as soon as the app's
-	 * state is created (before the first screen is hydrated), not when start() is called after it.
-	 */
-	#libp2p: Promise<typeof import('./libp2p-node')> | null = typeof window === 'undefined' ? null : import('./libp2p-node');
+	#libp2p: Promise<typeof import('./libp2p-node')> | null = null;
 
-	constructor() {
-		this.#libp2p?.catch(() => {}); // consumed (and reported) by start()
+	/**
+	 * Starts downloading libp2p without starting it: for a screen that will need it (a room link),
+	 * called before that screen is hydrated, so the download overlaps with it.
+	 */
+	preload(): Promise<typeof import('./libp2p-node')> {
+		if (!this.#libp2p) {
+			this.#libp2p = import('./libp2p-node');
+			this.#libp2p.catch(() => {}); // consumed (and reported) by start()
+		}
+		return this.#libp2p;
 	}
 	#identity: NetIdentity | null = null;
 	/** The relays dialled at the last connect (found and added). */
@@ -92,7 +97,8 @@ export class NetState {
 		this.#pendingDiscovery ??= this.#discover();
 		this.#pendingDiscovery.catch(() => {}); // consumed (and reported) by #connectRelays
 		try {
-			const [{ createStanzaNode }, id] = await Promise.all([this.#libp2p ?? import('./libp2p-node'), identity]);
+			// hello-protocol (and the stream helpers it brings) loads with libp2p, not with the first screen.
+			const [{ createStanzaNode }, id, { HELLO_PROTOCOL }] = await Promise.all([this.preload(), identity, import('./hello-protocol')]);
 			this.#identity = id;
 			const node = await createStanzaNode({
 				privateKey: id.privateKey,
@@ -161,7 +167,7 @@ export class NetState {
 		const started = performance.now();
 		try {
 			const { peerIdFromString } = await import('@libp2p/peer-id');
-			const { sayHello } = await import('./hello-protocol');
+			const { HELLO_PROTOCOL, HELLO_TIMEOUT_MS, sayHello } = await import('./hello-protocol');
 			const signal = AbortSignal.timeout(HELLO_TIMEOUT_MS);
 			const stream = await node.dialProtocol(peerIdFromString(peerId), HELLO_PROTOCOL, { signal });
 			const answer = await sayHello(stream, this.#identity.name(), signal);

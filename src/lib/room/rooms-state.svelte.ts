@@ -4,9 +4,11 @@
  * reaches others when they open the link.
  */
 import type { PrivateKey } from '@libp2p/interface';
-import { linkPartsIn, newRoomKey, parseRoomAddress, roomIdFor, roomPath } from './room-link';
 import type { Visibility } from './room-op-codec';
 import type { RoomStore } from './room-store';
+
+// Room links (and the hashing behind them) load when first used, not with the first screen.
+const roomLink = () => import('./room-link');
 
 export interface SavedRoomView {
 	roomId: string;
@@ -30,7 +32,7 @@ export class RoomsState {
 
 	async load(): Promise<void> {
 		try {
-			const rooms = await (await this.#store).list();
+			const [rooms, { roomPath }] = await Promise.all([this.#store.then((store) => store.list()), roomLink()]);
 			this.saved = rooms.map((r) => ({ roomId: r.roomId, title: r.title, createdByMe: r.createdByMe, lastOpened: r.lastOpened, path: roomPath(r) }));
 		} catch (err) {
 			this.error = err instanceof Error ? err.message : String(err);
@@ -38,7 +40,8 @@ export class RoomsState {
 	}
 
 	/** The room a pasted text links to, checked on the device (room-link.ts), or why it is not one. */
-	linkIn(text: string): { room: string; key: string } | 'not-a-link' | 'damaged' {
+	async linkIn(text: string): Promise<{ room: string; key: string } | 'not-a-link' | 'damaged'> {
+		const { linkPartsIn, parseRoomAddress } = await roomLink();
 		const parts = linkPartsIn(text);
 		if (!parts) return 'not-a-link';
 		try {
@@ -54,9 +57,10 @@ export class RoomsState {
 	 * The room document (Yjs) loads here, not with the first screen.
 	 */
 	async create(details: { title: string; description: string; visibility: Visibility }): Promise<{ room: string; key: string }> {
-		const [store, privateKey, { RoomDoc }, Y, { peerIdFromPrivateKey }] = await Promise.all([
+		const [store, privateKey, { newRoomKey, roomIdFor, roomPath }, { RoomDoc }, Y, { peerIdFromPrivateKey }] = await Promise.all([
 			this.#store,
 			this.#privateKey,
+			roomLink(),
 			import('./room-doc'),
 			import('yjs'),
 			import('@libp2p/peer-id')
