@@ -44,6 +44,8 @@ describe('AppUpdate', () => {
 		expect(update.ready).toBe(true);
 		let reloads = 0;
 		update.apply(() => reloads++);
+		expect(update.switching).toBe(true);
+		update.apply(() => reloads++); // a second click while switching changes nothing
 		// The page stops its own requests before the new version is asked to take over.
 		expect(order).toEqual(['quiet with 0 posted']);
 		expect(b.posted).toEqual([SKIP_WAITING]);

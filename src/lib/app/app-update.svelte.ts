@@ -23,6 +23,8 @@ export interface WorkerContainer extends EventTarget {
 export class AppUpdate {
 	/** A new version is installed and waiting for a reload. */
 	ready = $state(false);
+	/** The person chose it: the page is switching (the button waits). */
+	switching = $state(false);
 	#registration: ServiceWorkerRegistration | null = null;
 	#container: WorkerContainer | null = null;
 	readonly #beforeSwitch: () => void;
@@ -56,15 +58,15 @@ export class AppUpdate {
 	/** The person chose the new version: the waiting worker takes over, then the page reloads. */
 	apply = (reload: () => void = () => location.reload()): void => {
 		const waiting = this.#registration?.waiting;
-		if (!waiting || !this.#container) return;
-		let reloaded = false;
+		// A second click (or tap) while switching would arm a second reload.
+		if (!waiting || !this.#container || this.switching) return;
+		this.switching = true;
 		const once = () => {
-			if (reloaded) return;
-			reloaded = true;
+			this.#container?.removeEventListener('controllerchange', once);
 			clearTimeout(fallback);
 			reload();
 		};
-		this.#container.addEventListener('controllerchange', once, { once: true });
+		this.#container.addEventListener('controllerchange', once);
 		const fallback = setTimeout(once, SWITCH_WAIT_MS);
 		this.#beforeSwitch();
 		waiting.postMessage(SKIP_WAITING);
