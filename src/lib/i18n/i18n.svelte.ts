@@ -40,3 +40,5 @@ export class I18n {
 }
 
 export const i18n = new I18n();
+// Before the first render, so that it is already in the person's language (not English, then theirs).
+if (typeof document !== 'undefined') i18n.detect(navigator.languages);
