@@ -155,9 +155,11 @@ describe('a room', () => {
 		await expect.poll(async () => (await topic(ana)).unreadable, { timeout: 15_000 }).toBeGreaterThanOrEqual(settled.unreadable + 2);
 		expect((await topic(ana)).opened, 'Ana opened nothing sealed after the rotation').toBe(settled.opened);
 
-		// Let back in: Ana hears of it, gets the current key, and is in the room again with everyone's presence.
+		// Let back in: the list names her (a listener's name lived only in her presence, now gone), and
+		// Ana hears of it, gets the current key, and is in the room again with everyone's presence.
 		await creator.page.locator('details.removed summary').click();
-		await creator.page.getByRole('button', { name: 'Let back in' }).click();
+		expect(await creator.page.getByTestId('removed-member').allTextContents()).toEqual([expect.stringContaining('Ana')]);
+		await creator.page.getByRole('button', { name: 'Let Ana back in' }).click();
 		await ana.waitStatus('live', 30_000);
 		await holdsNewKey(ana);
 		await ana.waitMember('audience', boId, { hand: true });

@@ -49,6 +49,13 @@ export interface MemberView {
 /** The reactions a person can send, in the order offered. */
 export const REACTION_CHOICES: readonly Reaction[] = REACTIONS;
 
+/** Someone a moderator removed, as the moderator's list shows them. */
+export interface RemovedView {
+	peerId: string;
+	/** The name their stage record kept, else the last one this device saw them use; '' if neither. */
+	name: string;
+}
+
 export type AudioStatus = 'off' | 'unsupported' | 'starting' | 'on';
 
 export interface AudioView {
@@ -100,6 +107,9 @@ export interface ListingPort {
 // RMS above this (about −34 dBFS) counts as speaking for the indicator.
 // Writing the document at most twice a second keeps IndexedDB calm during bursts.
 const SAVE_DEBOUNCE_MS = 500;
+// Names seen in presence, remembered for the removed list (a listener's name lives only in presence):
+// at most this many, the oldest forgotten first, so that a stream of new keys cannot grow it.
+const SEEN_NAMES_MAX = 1_024;
 
 export class RoomState {
 	status = $state<RoomStatus>('loading');
@@ -110,7 +120,7 @@ export class RoomState {
 	audience = $state<MemberView[]>([]);
 	hands = $state<MemberView[]>([]);
 	/** Removed (not banned) peers, shown to moderators so they can let them back in. */
-	removed = $state<string[]>([]);
+	removed = $state<RemovedView[]>([]);
 	myRole = $state<Role>('audience');
 	/** A pending invitation to the stage for me. */
 	invitedToStage = $state(false);
@@ -129,6 +139,8 @@ export class RoomState {
 	#wasOut = false;
 	/** The name and avatar last put into the room's records (or asked to be). */
 	#nameKept: string | null = null;
+	/** peerId → the last name presence gave it, oldest first (SEEN_NAMES_MAX). */
+	readonly #seenNames = new Map<string, string>();
 	/** Epoch keys gained since the last save (room-keys.ts). */
 	#keysChanged = false;
 	#saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -419,6 +431,7 @@ export class RoomState {
 		this.invitedToStage = view.invitations.has(me);
 
 		const presence = this.#session?.presence.members ?? new Map();
+		for (const [peerId, p] of presence) if (p.name) this.#rememberName(peerId, p.name);
 		const mine = this.#session?.myState;
 		this.handRaised = mine?.hand != null;
 		this.selfMuted = mine?.muted ?? false;
@@ -453,7 +466,7 @@ export class RoomState {
 			queue.sort((a, b) => (a.hand as number) - (b.hand as number) || (a.peerId < b.peerId ? -1 : 1));
 		}
 		this.hands = queue;
-		this.removed = view.moderators.has(me) ? [...view.removed].sort() : [];
+		this.removed = view.moderators.has(me) ? [...view.removed].sort().map((peerId) => ({ peerId, name: view.names.get(peerId) || this.#seenNames.get(peerId) || '' })) : [];
 		this.#deps.listing?.update({
 			listed: status === 'live' && view.visibility === 'public' && this.myRole === 'creator',
 			title: view.title,
@@ -478,6 +491,13 @@ export class RoomState {
 		}
 		this.#wasOut = iAmOut;
 		this.#keepName(view, me);
+	}
+
+	#rememberName(peerId: string, name: string): void {
+		if (this.#seenNames.get(peerId) === name) return;
+		this.#seenNames.delete(peerId);
+		this.#seenNames.set(peerId, name);
+		if (this.#seenNames.size > SEEN_NAMES_MAX) this.#seenNames.delete(this.#seenNames.keys().next().value as string);
 	}
 
 	#myAvatar = (): Avatar | null => this.#deps.identity.avatar?.() ?? null;
