@@ -4,7 +4,8 @@
  * losing who they are in every room: a damaged record is set aside (never
  * deleted) before a new identity is made, and the caller is told.
  */
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { newIdentityKey } from './new-key';
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { KeyValueStore } from '../storage/key-value';
@@ -94,7 +95,7 @@ export class IdentityStore {
 	}
 
 	async #create(notice: IdentityNotice | null): Promise<LoadedIdentity> {
-		const identity = toIdentity(await generateKeyPair('Ed25519'), '');
+		const identity = toIdentity(await newIdentityKey(), '');
 		try {
 			await this.#save(identity);
 		} catch (err) {
@@ -104,7 +105,7 @@ export class IdentityStore {
 	}
 
 	async #createUnsaved(reason: string): Promise<LoadedIdentity> {
-		const identity = toIdentity(await generateKeyPair('Ed25519'), '');
+		const identity = toIdentity(await newIdentityKey(), '');
 		return { identity, notice: { kind: 'not-saved', reason } };
 	}
 
