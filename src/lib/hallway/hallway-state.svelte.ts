@@ -1,7 +1,7 @@
 /* eslint-disable svelte/prefer-svelte-reactivity -- private bookkeeping; the UI reads the $state fields. */
 /**
  * The hallway on the home screen: live public rooms, read from each relay's
- * cache (`GET /v1/hallway`, relay/hallway.js) at once and every 10 s, and
+ * cache (`GET /v1/hallway`, relay/hallway.js) at once and every 10 s while seen, and
  * heard on the hallway topic while the network runs (the home alone does not
  * start it). Every announcement is checked here whatever its source (a relay
  * could be lying). Started while the home is shown, stopped when it is left,
@@ -23,28 +23,42 @@ const REFRESH_MS = 10_000;
 /** 'unreachable': no relay was found, or none answered (the list may still hold what came earlier). */
 export type HallwayStatus = 'off' | 'looking' | 'ready' | 'unreachable';
 
+/** The part of `document` the hallway reads. */
+export type PageVisibility = Pick<Document, 'hidden' | 'addEventListener' | 'removeEventListener'>;
+
 export class HallwayState {
 	rooms = $state<HallwayRoom[]>([]);
 	/** 'looking' until a relay answered (or the topic brought a room). */
 	status = $state<HallwayStatus>('off');
 
-	readonly #net: NetState;
+	readonly #net: Pick<NetState, 'relaysFound' | 'node'>;
+	readonly #doc: PageVisibility;
 	#run: { stop: () => void } | null = null;
 
-	constructor(net: NetState) {
+	/** `doc`: whether the page is seen, and when that changes (the document; a fake in unit tests). */
+	constructor(net: Pick<NetState, 'relaysFound' | 'node'>, doc: PageVisibility = globalThis.document) {
 		this.#net = net;
+		this.#doc = doc;
 	}
 
 	/** Starts listening; safe to call again while running. */
 	start = async (): Promise<void> => {
 		if (this.#run) return;
 		const timers: ReturnType<typeof setInterval>[] = [];
-		const run = { stopped: false, stop: () => void ((run.stopped = true), timers.forEach(clearInterval)) };
+		const cleanUps: (() => void)[] = [];
+		const run = {
+			stopped: false,
+			stop: () => {
+				run.stopped = true;
+				timers.forEach(clearInterval);
+				cleanUps.forEach((fn) => fn());
+			}
+		};
 		this.#run = run;
 		this.status = 'looking';
 		// The relays' caches are asked at once, over HTTP (no wait for libp2p), while the code that
 		// checks their answers loads; each relay connected later is asked too, and all are asked
-		// again every REFRESH_MS.
+		// again every REFRESH_MS while the page is seen (and at once when it is seen again).
 		const urls = new Set<string>();
 		const ask = (url: string): Promise<unknown> => {
 			const answer = fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store' }).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))));
@@ -104,8 +118,11 @@ export class HallwayState {
 			setInterval(() => {
 				if (list.prune(Date.now())) show();
 			}, PRUNE_MS),
-			setInterval(() => void read([...urls].map(ask), true), REFRESH_MS)
+			setInterval(() => void (this.#doc.hidden || read([...urls].map(ask), true)), REFRESH_MS)
 		);
+		const onVisible = () => void (this.#doc.hidden || read([...urls].map(ask), true));
+		this.#doc.addEventListener('visibilitychange', onVisible);
+		cleanUps.push(() => this.#doc.removeEventListener('visibilitychange', onVisible));
 		// Live announcements on the topic, once something else has started the network (a room visited).
 		const node = await this.#net.node();
 		if (run.stopped) return;
@@ -114,13 +131,11 @@ export class HallwayState {
 		pubsub.subscribe(HALLWAY_TOPIC);
 		node.addEventListener('connection:open', onConnection);
 		for (const connection of node.getConnections()) void read([askNew(open(connection))]);
-		run.stop = () => {
-			run.stopped = true;
-			timers.forEach(clearInterval);
+		cleanUps.push(() => {
 			node.removeEventListener('connection:open', onConnection);
 			pubsub.removeEventListener('message', onMessage);
 			pubsub.unsubscribe(HALLWAY_TOPIC);
-		};
+		});
 	};
 
 	/** Stops listening (the home is left); the list is kept for when it comes back. */
