@@ -166,17 +166,21 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 	});
 
 	it('when a relaying listener closes, its children hear again within the bound', async () => {
-		// A relaying listener whose children each hold a standby link to a backup parent. With fan-out 1
-		// not every listener can have one (the free slots may all lie in its own subtree, or be held by
-		// others' standbys), so the relay is chosen from fresh looks at the tree until such a one exists.
+		// A relaying listener whose children each hold a standby link to a backup parent, looked for in fresh
+		// looks at the tree. With fan-out 1 not every listener can have one, and a settled tree may have no
+		// such relay at all: two chains A→L1→L2 and B→L3→L4 whose two free slots (at L2 and L4) went to L3's
+		// and L1's standbys leave L2 and L4 with none, for good (a run waited 60 s for one). After 15 s any
+		// relaying listener is taken: its children then repair with a fresh link, which the bound covers.
 		const listenerIds = await Promise.all(listeners.map((l) => l.myPeerId()));
 		let relayIndex = -1;
 		let orphans: RoomPage[] = [];
+		const lookingSince = Date.now();
 		await expect
 			.poll(
 				async () => {
 					const now = await Promise.all(listeners.map((l) => treeOf(l.page)));
 					relayIndex = now.findIndex((t) => t.children.length > 0 && t.children.every((c) => now[listenerIds.indexOf(c)]?.standby));
+					if (relayIndex < 0 && Date.now() - lookingSince > 15_000) relayIndex = now.findIndex((t) => t.children.length > 0);
 					orphans = relayIndex >= 0 ? listeners.filter((_, i) => now[relayIndex].children.includes(listenerIds[i])) : [];
 					return orphans.length;
 				},
