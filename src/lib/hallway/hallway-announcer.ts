@@ -5,8 +5,8 @@
  * every REPEAT_MS in any case, so that announcements never expire while the
  * room is listed. One that reached nobody (the node has just joined the
  * topic, and no relay knows it is there yet) is tried again after
- * RETRY_MS, doubling, instead of waiting a whole round. When the room stops being listed (it went private or
- * ended) one last announcement with `live: false` takes it off the list at
+ * RETRY_MS, doubling, instead of waiting a whole round. When the room stops
+ * being listed (it went private or ended) one last announcement with `live: false` takes it off the list at
  * once; a creator who simply leaves stops announcing, and the room leaves
  * the hallway when its last announcement expires.
  */

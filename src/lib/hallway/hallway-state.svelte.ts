@@ -23,6 +23,9 @@ const REFRESH_MS = 10_000;
 /** 'unreachable': no relay was found, or none answered (the list may still hold what came earlier). */
 export type HallwayStatus = 'off' | 'looking' | 'ready' | 'unreachable';
 
+/** The parts of the network the hallway uses: where the relays are, and the node once something started it. */
+type HallwayNet = Pick<NetState, 'relaysFound' | 'node'>;
+
 /** The part of `document` the hallway reads. */
 export type PageVisibility = Pick<Document, 'hidden' | 'addEventListener' | 'removeEventListener'>;
 
@@ -31,12 +34,12 @@ export class HallwayState {
 	/** 'looking' until a relay answered (or the topic brought a room). */
 	status = $state<HallwayStatus>('off');
 
-	readonly #net: Pick<NetState, 'relaysFound' | 'node'>;
+	readonly #net: HallwayNet;
 	readonly #doc: PageVisibility;
 	#run: { stop: () => void } | null = null;
 
 	/** `doc`: whether the page is seen, and when that changes (the document; a fake in unit tests). */
-	constructor(net: Pick<NetState, 'relaysFound' | 'node'>, doc: PageVisibility = globalThis.document) {
+	constructor(net: HallwayNet, doc: PageVisibility = globalThis.document) {
 		this.#net = net;
 		this.#doc = doc;
 	}
@@ -111,6 +114,8 @@ export class HallwayState {
 		};
 		const open = (connection: Connection) => (connection.status === 'open' ? connection.remoteAddr.toString() : null);
 		const onConnection = (event: CustomEvent<Connection>) => void read([askNew(open(event.detail))]);
+		/** Every relay known asked again, unless nobody sees the page. */
+		const refresh = () => void (this.#doc.hidden || read([...urls].map(ask), true));
 		const first = await early;
 		if (run.stopped) return;
 		void read(first, true);
@@ -118,11 +123,10 @@ export class HallwayState {
 			setInterval(() => {
 				if (list.prune(Date.now())) show();
 			}, PRUNE_MS),
-			setInterval(() => void (this.#doc.hidden || read([...urls].map(ask), true)), REFRESH_MS)
+			setInterval(refresh, REFRESH_MS)
 		);
-		const onVisible = () => void (this.#doc.hidden || read([...urls].map(ask), true));
-		this.#doc.addEventListener('visibilitychange', onVisible);
-		cleanUps.push(() => this.#doc.removeEventListener('visibilitychange', onVisible));
+		this.#doc.addEventListener('visibilitychange', refresh);
+		cleanUps.push(() => this.#doc.removeEventListener('visibilitychange', refresh));
 		// Live announcements on the topic, once something else has started the network (a room visited).
 		const node = await this.#net.node();
 		if (run.stopped) return;
