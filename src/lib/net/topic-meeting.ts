@@ -64,6 +64,12 @@ export interface MeetingOptions {
 	 * anything not sealed with it, which is then ignored.
 	 */
 	seal?: AnnounceSeal;
+	/**
+	 * Peers the meeting neither counts, nor dials, nor connects to (a room's
+	 * removed and banned members): a connection one of them still holds to us
+	 * takes no neighbour's place, so we find an honest neighbour instead.
+	 */
+	shunned?: (peerId: string) => boolean;
 }
 
 export interface AnnounceSeal {
@@ -90,6 +96,7 @@ export class TopicMeeting {
 	readonly #events: MeetingEvents;
 	readonly #target: number;
 	readonly #seal: AnnounceSeal | null;
+	readonly #shunned: (peerId: string) => boolean;
 	readonly #known = new Map<string, KnownPeer>();
 	#topic: string | null = null;
 	#interval: ReturnType<typeof setInterval> | undefined;
@@ -108,6 +115,7 @@ export class TopicMeeting {
 		this.#events = events;
 		this.#target = options.targetNeighbours;
 		this.#seal = options.seal ?? null;
+		this.#shunned = options.shunned ?? (() => false);
 	}
 
 	/** Direct connections to peers heard on this topic. */
@@ -116,7 +124,7 @@ export class TopicMeeting {
 		const direct = new Set<string>();
 		for (const c of this.#node.getConnections()) {
 			const peerId = c.remotePeer.toString();
-			if (c.status === 'open' && this.#known.has(peerId) && isDirectConnection(c.remoteAddr.toString())) direct.add(peerId);
+			if (c.status === 'open' && this.#known.has(peerId) && isDirectConnection(c.remoteAddr.toString()) && !this.#shunned(peerId)) direct.add(peerId);
 		}
 		return direct.size;
 	}
@@ -127,6 +135,7 @@ export class TopicMeeting {
 	 * heard, or the dial failed); never throws.
 	 */
 	async connect(peerId: string, signal: AbortSignal): Promise<boolean> {
+		if (this.#shunned(peerId)) return false;
 		if (this.#isDirect(peerId)) return true;
 		const known = this.#known.get(peerId);
 		if (!known || this.#stopped) return false;
@@ -159,6 +168,33 @@ export class TopicMeeting {
 
 	#wantsNeighbours(): boolean {
 		return this.neighbours() < this.#target;
+	}
+
+	/**
+	 * Someone was shunned (or let back in): a neighbour's place it held is
+	 * free, so dial peers we heard, most recently heard first, until we have
+	 * our neighbours again, and tell the room we are open. Cheap when nothing
+	 * changed for us.
+	 */
+	shunChanged(): void {
+		if (this.#stopped) return;
+		for (const peerId of this.#known.keys()) {
+			if (this.#shunned(peerId)) this.#forget(peerId);
+		}
+		if (!this.#wantsNeighbours()) return;
+		this.announceSoon();
+		for (const [peerId, peer] of [...this.#known].reverse()) {
+			if (!this.#isDirect(peerId)) this.#requestDial(peerId, peer.addrs, 0);
+		}
+	}
+
+	#forget(peerId: string): void {
+		this.#known.delete(peerId);
+		this.#queue.delete(peerId);
+		clearTimeout(this.#retryTimers.get(peerId));
+		this.#retryTimers.delete(peerId);
+		clearTimeout(this.#yieldTimers.get(peerId));
+		this.#yieldTimers.delete(peerId);
 	}
 
 	async join(): Promise<void> {
@@ -264,7 +300,7 @@ export class TopicMeeting {
 		} catch {
 			return; // malformed or forged announce: ignored
 		}
-		if (addrs.length === 0) return;
+		if (addrs.length === 0 || this.#shunned(from)) return;
 		const isNew = this.#remember(from, { addrs, open, heardAt: performance.now() });
 		this.#events.onHeard?.(from);
 		if (this.#isDirect(from)) return;
@@ -321,7 +357,7 @@ export class TopicMeeting {
 		while (!this.#stopped && this.#dialing.size < MAX_PARALLEL_DIALS && this.#queue.size > 0) {
 			const [peerId, pending] = this.#queue.entries().next().value as [string, PendingDial];
 			this.#queue.delete(peerId);
-			if (this.#isDirect(peerId) || !this.#wantsNeighbours()) continue;
+			if (this.#isDirect(peerId) || !this.#wantsNeighbours() || this.#shunned(peerId)) continue;
 			void this.#dial(peerId, pending);
 		}
 	}

@@ -107,6 +107,8 @@ export class RoomSession {
 	#started = false;
 	/** Removed or banned: we say nothing and only watch for being let back in. */
 	#out = false;
+	/** How many the room has put out, as the meeting last heard (it shuns them: they hold no neighbour's place). */
+	#outCount = 0;
 	readonly #reactionLimit = new ReactionLimiter();
 	#outCheck: ReturnType<typeof setInterval> | undefined;
 	/** What reached us on the topic: opened with a key we hold, or not, and genuine goodbyes of closed pages (diagnostics, e2e). */
@@ -157,7 +159,8 @@ export class RoomSession {
 					seal: (announce) => this.#keys.seal('meet', announce),
 					open: (sealed) => this.#keys.open('meet', sealed),
 					overhead: SEAL_OVERHEAD_BYTES
-				}
+				},
+				shunned: (peerId) => this.#isOut(peerId)
 			}
 		);
 		await this.#meeting.join();
@@ -335,6 +338,11 @@ export class RoomSession {
 
 	#onView(): void {
 		if (this.#stopped) return;
+		const { removed, banned } = this.room.view;
+		if (removed.size + banned.size !== this.#outCount) {
+			this.#outCount = removed.size + banned.size;
+			this.#meeting?.shunChanged();
+		}
 		const before = this.#keys.current;
 		this.#keys.setEpochs(this.room.view.keyEpochs);
 		const current = this.#keys.current;

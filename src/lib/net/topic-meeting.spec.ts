@@ -1,0 +1,161 @@
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { PeerId } from '@libp2p/interface';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { StanzaNode } from './libp2p-node';
+import { encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
+import { TopicMeeting } from './topic-meeting';
+
+const RELAY = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq';
+
+/** Where a browser is reached: a WebRTC circuit address through the relay. */
+const circuitAddr = (peerId: string) => `/ip4/127.0.0.1/tcp/9/ws/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${peerId}`;
+
+interface FakeConnection {
+	remotePeer: PeerId;
+	remoteAddr: Multiaddr;
+	status: 'open' | 'closed';
+}
+
+/**
+ * Peers on one gossipsub topic and the direct connections between them, in
+ * memory: what TopicMeeting uses of a libp2p node (its connections, dial,
+ * addresses, and pubsub's publish and message events), and nothing more.
+ */
+class Fabric {
+	readonly nodes = new Map<string, FakeNode>();
+	/** Every dial asked for, as "from→to". */
+	readonly dials: string[] = [];
+
+	async node(): Promise<FakeNode> {
+		const node = new FakeNode(this, peerIdFromPrivateKey(await generateKeyPair('Ed25519')));
+		this.nodes.set(node.id, node);
+		return node;
+	}
+
+	connect(a: FakeNode, b: FakeNode): void {
+		a.connections.push({ remotePeer: b.peerId, remoteAddr: multiaddr(circuitAddr(b.id)), status: 'open' });
+		b.connections.push({ remotePeer: a.peerId, remoteAddr: multiaddr(circuitAddr(a.id)), status: 'open' });
+	}
+
+	publish(from: FakeNode, topic: string, data: Uint8Array): { recipients: PeerId[] } {
+		const recipients = [...this.nodes.values()].filter((n) => n !== from && n.topics.has(topic));
+		for (const n of recipients) n.pubsub.dispatchEvent(new CustomEvent('message', { detail: { type: 'signed', topic, data, from: from.peerId } }));
+		return { recipients: recipients.map((n) => n.peerId) };
+	}
+}
+
+class FakeNode extends EventTarget {
+	readonly id: string;
+	readonly connections: FakeConnection[] = [];
+	readonly topics = new Set<string>();
+	readonly pubsub: EventTarget & {
+		subscribe(topic: string): void;
+		unsubscribe(topic: string): void;
+		publish(topic: string, data: Uint8Array): Promise<{ recipients: PeerId[] }>;
+	};
+
+	constructor(
+		readonly fabric: Fabric,
+		readonly peerId: PeerId
+	) {
+		super();
+		this.id = peerId.toString();
+		this.pubsub = Object.assign(new EventTarget(), {
+			subscribe: (topic: string) => void this.topics.add(topic),
+			unsubscribe: (topic: string) => void this.topics.delete(topic),
+			publish: async (topic: string, data: Uint8Array) => fabric.publish(this, topic, data)
+		});
+	}
+
+	get services() {
+		return { pubsub: this.pubsub };
+	}
+
+	getConnections(): FakeConnection[] {
+		return this.connections;
+	}
+
+	getMultiaddrs(): Multiaddr[] {
+		return [multiaddr(circuitAddr(this.id))];
+	}
+
+	async dial(addrs: Multiaddr[]): Promise<void> {
+		const to = addrs[0].getComponents().findLast((c) => c.name === 'p2p')!.value!;
+		this.fabric.dials.push(`${this.id}→${to}`);
+		const remote = this.fabric.nodes.get(to);
+		if (!remote) throw new Error(`no peer ${to}`);
+		this.fabric.connect(this, remote);
+	}
+
+	/** Says where it is on the topic, as a member's meeting would ("full": it wants no more neighbours). */
+	async announce(name: string, open: boolean): Promise<void> {
+		const topic = await meetTopicFor(name);
+		this.topics.add(topic);
+		this.fabric.publish(this, topic, encodeMeetAnnounce({ addrs: [circuitAddr(this.id)], open }));
+	}
+}
+
+const meetings: TopicMeeting[] = [];
+afterEach(() => {
+	for (const m of meetings.splice(0)) m.leave();
+});
+
+function meetingOf(node: FakeNode, target: number, shunned: Set<string>): TopicMeeting {
+	const meeting = new TopicMeeting(node as unknown as StanzaNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: target, shunned: (p) => shunned.has(p) });
+	meetings.push(meeting);
+	return meeting;
+}
+
+describe('TopicMeeting: members the room put out', () => {
+	it('hold no neighbour’s place: once shunned, the meeting dials an honest peer it heard instead', async () => {
+		const fabric = new Fabric();
+		const [me, outcast, honest] = [await fabric.node(), await fabric.node(), await fabric.node()];
+		const shunned = new Set<string>();
+		const meeting = meetingOf(me, 1, shunned);
+		await meeting.join();
+		fabric.connect(me, outcast);
+		await outcast.announce('room:r', false);
+		await honest.announce('room:r', false);
+		expect(meeting.heard().sort()).toEqual([outcast.id, honest.id].sort());
+		// Our one neighbour's place is the outcast's: the honest peer, full itself, is not dialed.
+		expect(meeting.neighbours()).toBe(1);
+		expect(fabric.dials).toEqual([]);
+
+		shunned.add(outcast.id);
+		meeting.shunChanged();
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(1));
+		expect(fabric.dials).toEqual([`${me.id}→${honest.id}`]);
+		expect(meeting.heard()).toEqual([honest.id]);
+	});
+
+	it('neither remembers nor dials a shunned peer’s announce, and connect() refuses it', async () => {
+		const fabric = new Fabric();
+		const [me, outcast] = [await fabric.node(), await fabric.node()];
+		const meeting = meetingOf(me, 4, new Set([outcast.id]));
+		await meeting.join();
+		await outcast.announce('room:r', false);
+		expect(meeting.heard()).toEqual([]);
+		expect(await meeting.connect(outcast.id, AbortSignal.timeout(1_000))).toBe(false);
+		// Connected anyway (it dialed us): it is not counted as a neighbour.
+		fabric.connect(outcast, me);
+		expect(meeting.neighbours()).toBe(0);
+		expect(fabric.dials).toEqual([]);
+	});
+
+	it('lets a peer back in: readmitted, its next announce is heard and dialed', async () => {
+		const fabric = new Fabric();
+		const [me, member] = [await fabric.node(), await fabric.node()];
+		const shunned = new Set([member.id]);
+		const meeting = meetingOf(me, 2, shunned);
+		await meeting.join();
+		await member.announce('room:r', false);
+		expect(fabric.dials).toEqual([]);
+		shunned.delete(member.id);
+		meeting.shunChanged();
+		await member.announce('room:r', false);
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(1));
+		expect(fabric.dials).toEqual([`${me.id}→${member.id}`]);
+	});
+});
