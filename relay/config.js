@@ -42,6 +42,7 @@ import { multiaddr } from '@multiformats/multiaddr';
  * @property {string} metricsHost Address the metrics endpoint binds to.
  * @property {boolean} trustProxy Take the client IP from `X-Forwarded-For` (only behind a reverse proxy).
  * @property {boolean} privateFederation Keep the --federate list out of the well-known document (browsers then learn only this relay).
+ * @property {boolean} noRelayDiscovery Federate with the --federate list only, not with the relays they federate with (relay-exchange.js).
  */
 
 /** @typedef {{ config: RelayConfig } | { help: true } | { error: string }} ParseResult */
@@ -108,7 +109,7 @@ const INTEGER_OPTIONS = {
 };
 
 const STRING_OPTIONS = ['host', 'announce', 'federate', 'key-file', 'static', 'metrics-port', 'metrics-host'];
-const BOOLEAN_OPTIONS = ['trust-proxy', 'no-static', 'private-federation'];
+const BOOLEAN_OPTIONS = ['trust-proxy', 'no-static', 'private-federation', 'no-relay-discovery'];
 
 /** Accepted spellings of booleans in the environment. */
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
@@ -142,7 +143,9 @@ Options:
                                  rooms whose members are on either relay meet across
                                  them (list each relay on both sides); browsers are
                                  told of them too, and keep a second relay
-  --private-federation           do not tell browsers of the --federate relays
+  --private-federation           do not tell browsers of the relays federated with
+  --no-relay-discovery           federate with the --federate relays only, not also
+                                 with the relays they federate with (up to 16 in all)
   --key-file <path>              persistent relay identity (default .stanza/relay-key)
   --static <dir>                 built app to serve (default <repo>/build); '' disables
   --no-static                    do not serve the app
@@ -256,7 +259,7 @@ function parseAnnounce(raw) {
  * @param {string} raw
  * @returns {{ value: string } | { error: string }}
  */
-function parseFederate(raw) {
+export function parseFederate(raw) {
 	const names = protocolNames('federate', raw);
 	if ('error' in names) return names;
 	if (names.includes('p2p-circuit')) return { error: `--federate '${raw}' must be a relay's own address, not a circuit through it` };
@@ -391,6 +394,8 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 	if (typeof trustProxy === 'string') return { error: trustProxy };
 	const privateFederation = flag('private-federation');
 	if (typeof privateFederation === 'string') return { error: privateFederation };
+	const noRelayDiscovery = flag('no-relay-discovery');
+	if (typeof noRelayDiscovery === 'string') return { error: noRelayDiscovery };
 
 	// --static '' disables, and so does an empty STANZA_STATIC (set but empty).
 	/** @type {string | null} */
@@ -447,7 +452,8 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 			metricsPort,
 			metricsHost,
 			trustProxy,
-			privateFederation
+			privateFederation,
+			noRelayDiscovery
 		}
 	};
 }

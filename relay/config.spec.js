@@ -59,7 +59,8 @@ describe('parseConfig defaults', () => {
 			metricsPort: null,
 			metricsHost: '127.0.0.1',
 			trustProxy: false,
-			privateFederation: false
+			privateFederation: false,
+			noRelayDiscovery: false
 		});
 	});
 
@@ -177,6 +178,8 @@ describe('parseConfig flags', () => {
 		expect(config(['--private-federation']).privateFederation).toBe(true);
 		expect(config([], { STANZA_PRIVATE_FEDERATION: 'on' }).privateFederation).toBe(true);
 		expect(config([]).privateFederation).toBe(false);
+		expect(config(['--no-relay-discovery']).noRelayDiscovery).toBe(true);
+		expect(config([], { STANZA_NO_RELAY_DISCOVERY: 'true' }).noRelayDiscovery).toBe(true);
 	});
 });
 

@@ -3,7 +3,8 @@
  * Federation: relays a community runs stay connected to each other, so that
  * room members on different relays meet, and a room outlives any one relay.
  *
- * Each relay lists the others (`--federate`, on both sides). They become
+ * Each relay lists others (`--federate`, on both sides), and federates too
+ * with the relays those federate with (relay-exchange.js). They become
  * gossipsub *direct peers* (the gossipsub v1.1 mechanism made for this:
  * messages on a topic both subscribe to are always forwarded between them,
  * outside the mesh and its scoring, and gossipsub redials a direct peer that
@@ -28,7 +29,8 @@ export const FEDERATION_TAG = 'stanza-federation';
 
 /**
  * @param {string[]} addrs multiaddrs ending in /p2p/<id> (config.js checked them)
- * @returns {{ directPeers: Array<{ id: import('@libp2p/interface').PeerId, addrs: import('@multiformats/multiaddr').Multiaddr[] }>, ids: Set<string> }}
+ * @returns {{ directPeers: Array<{ id: import('@libp2p/interface').PeerId, addrs: import('@multiformats/multiaddr').Multiaddr[] }>, ids: Set<string>, addrs: string[] }}
+ *   `ids` and `addrs` grow with the relays discovery learns (relay-exchange.js)
  */
 export function federatedPeers(addrs) {
 	/** @type {Map<string, import('@multiformats/multiaddr').Multiaddr[]>} */
@@ -43,6 +45,7 @@ export function federatedPeers(addrs) {
 	}
 	return {
 		directPeers: [...byPeer].map(([id, list]) => ({ id: peerIdFromString(id), addrs: list })),
-		ids: new Set(byPeer.keys())
+		ids: new Set(byPeer.keys()),
+		addrs: [...addrs]
 	};
 }

@@ -13,6 +13,8 @@ import { loadOrCreateKey } from './key.js';
 import { createRelayNode } from './libp2p-node.js';
 import { startTopicMirror } from './topic-mirror.js';
 import { federatedPeers } from './federation.js';
+import { startRelayExchange } from './relay-exchange.js';
+import { MAX_FEDERATED } from './config.js';
 import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { limitGossip } from './gossip-limits.js';
 import { HALLWAY_TOPIC, startHallway } from './hallway.js';
@@ -163,8 +165,24 @@ export async function startRelay(config, { log }) {
 
 		const multiaddrs = node.getMultiaddrs().map((ma) => ma.toString());
 		// Browsers that know the relays this one federates with keep a second relay and outlast the loss of this one.
-		const shared = config.privateFederation || config.federate.length === 0 ? {} : { federation: config.federate };
-		http.setRelayInfo({ version: 1, peerId, multiaddrs, ...shared });
+		const tellBrowsers = () => {
+			const shared = config.privateFederation || federation.addrs.length === 0 ? {} : { federation: [...federation.addrs] };
+			http.setRelayInfo({ version: 1, peerId, multiaddrs, ...shared });
+		};
+		tellBrowsers();
+		metrics.gauge('federated_relays', 'relays federated with, listed or discovered', () => federation.ids.size);
+		if (!config.noRelayDiscovery && config.federate.length > 0) {
+			stoppers.push(
+				await startRelayExchange({
+					node: /** @type {import('./relay-exchange.js').ExchangeNode} */ (/** @type {unknown} */ (node)),
+					federation,
+					direct: /** @type {{ direct: Set<string> }} */ (/** @type {unknown} */ (node.services.pubsub)).direct,
+					maxRelays: MAX_FEDERATED,
+					log,
+					onLearned: tellBrowsers
+				})
+			);
+		}
 
 		const appUrls = hosts.map((h) => `http://${isIP(h) === 6 ? `[${h}]` : h}:${port}/`);
 		let stopping = /** @type {Promise<void> | null} */ (null);
