@@ -16,12 +16,13 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 describe('meet announce codec', () => {
 	it('round-trips', () => {
-		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: true }), ME)).toEqual({ addrs: [addr], open: true });
-		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: false }), ME)).toEqual({ addrs: [addr], open: false });
+		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: true }), ME)).toEqual({ addrs: [addr], open: true, full: false });
+		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: false }), ME)).toEqual({ addrs: [addr], open: false, full: false });
+		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: false, full: true }), ME)).toEqual({ addrs: [addr], open: false, full: true });
 	});
 
 	it('reads an announce without "open" as open (older peers)', () => {
-		expect(decodeMeetAnnounce(bytes(JSON.stringify({ addrs: [addr] })), ME)).toEqual({ addrs: [addr], open: true });
+		expect(decodeMeetAnnounce(bytes(JSON.stringify({ addrs: [addr] })), ME)).toEqual({ addrs: [addr], open: true, full: false });
 	});
 
 	it.each([
@@ -33,6 +34,7 @@ describe('meet announce codec', () => {
 		['too many addresses', bytes(JSON.stringify({ addrs: Array(MAX_MEET_ADDRS + 1).fill(addr) }))],
 		['someone else’s address', bytes(JSON.stringify({ addrs: [addr.replace(ME, RELAY)] }))],
 		['"open" that is not a boolean', bytes(JSON.stringify({ addrs: [addr], open: 'yes' }))],
+		['"full" that is not a boolean', bytes(JSON.stringify({ addrs: [addr], full: 1 }))],
 		['an oversized payload', bytes(JSON.stringify({ addrs: [addr], pad: 'x'.repeat(4096) }))]
 	])('refuses %s', (_label, input) => {
 		expect(() => decodeMeetAnnounce(input, ME)).toThrow(MeetProtocolError);

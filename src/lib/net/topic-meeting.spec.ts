@@ -35,8 +35,11 @@ class Fabric {
 	}
 
 	connect(a: FakeNode, b: FakeNode): void {
-		a.connections.push({ remotePeer: b.peerId, remoteAddr: multiaddr(circuitAddr(b.id)), status: 'open' });
-		b.connections.push({ remotePeer: a.peerId, remoteAddr: multiaddr(circuitAddr(a.id)), status: 'open' });
+		for (const [from, to] of [[a, b], [b, a]]) {
+			const connection: FakeConnection = { remotePeer: to.peerId, remoteAddr: multiaddr(circuitAddr(to.id)), status: 'open' };
+			from.connections.push(connection);
+			from.dispatchEvent(new CustomEvent('connection:open', { detail: connection }));
+		}
 	}
 
 	publish(from: FakeNode, topic: string, data: Uint8Array): { recipients: PeerId[] } {
@@ -158,4 +161,39 @@ describe('TopicMeeting: members the room put out', () => {
 		await vi.waitFor(() => expect(meeting.neighbours()).toBe(1));
 		expect(fabric.dials).toEqual([`${me.id}→${member.id}`]);
 	});
+});
+
+describe('TopicMeeting: a room of many', () => {
+	// The meeting code that ships, over in-memory connections and topic: members arrive a quarter of a second
+	// apart, then a minute passes. Before maxNeighbours, the first members ended up connected to almost
+	// everyone (194 of 199 in a room of 200): every newcomer dialed them because they said they were content.
+	it('gives every member neighbours, links the room into one overlay, and bounds each member’s connections', async () => {
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+		try {
+			const fabric = new Fabric();
+			const members: { node: FakeNode; meeting: TopicMeeting }[] = [];
+			for (let i = 0; i < 80; i++) {
+				const node = await fabric.node();
+				const meeting = meetingOf(node, 8, new Set());
+				members.push({ node, meeting });
+				await meeting.join();
+				await vi.advanceTimersByTimeAsync(250); // people arrive a quarter of a second apart
+			}
+			await vi.advanceTimersByTimeAsync(60_000);
+			const degrees = members.map(({ node }) => new Set(node.connections.map((c) => c.remotePeer.toString())).size);
+			const neighbours = members.map(({ meeting }) => meeting.neighbours());
+			// One overlay: from the first member, everyone is reachable over direct connections.
+			const reached = new Set([members[0].node.id]);
+			for (const id of reached) for (const c of fabric.nodes.get(id)!.connections) reached.add(c.remotePeer.toString());
+			expect(reached.size).toBe(members.length);
+			// At least half the target each (what a member dials for), at most maxNeighbours (1.5 × 8), about 8 on average.
+			expect(Math.min(...neighbours)).toBeGreaterThanOrEqual(4);
+			expect(Math.max(...degrees)).toBeLessThanOrEqual(12);
+			const mean = degrees.reduce((a, b) => a + b) / degrees.length;
+			expect(mean).toBeGreaterThan(6);
+			expect(mean).toBeLessThan(10);
+		} finally {
+			vi.useRealTimers();
+		}
+	}, 60_000);
 });

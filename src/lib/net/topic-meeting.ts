@@ -56,8 +56,23 @@ export interface MeetingEvents {
 }
 
 export interface MeetingOptions {
-	/** Direct connections to this topic's peers that the meeting makes on its own. */
+	/**
+	 * Direct connections to this topic's peers that the meeting makes on its
+	 * own. While we have heard no more peers than this, we connect to all of
+	 * them (a small room is a full mesh); past that, we dial until we have
+	 * half as many, and take others' dials until `maxNeighbours`: every link
+	 * counts at both its ends, so members keep about this many on average,
+	 * whatever the room's size.
+	 */
 	targetNeighbours: number;
+	/**
+	 * The most neighbours we take: at this many we announce `full`, and
+	 * nobody dials us to be its neighbour (default: half as many again as
+	 * the target). Without it, a member that says it is content (`open:
+	 * false`) is dialed by every newcomer, and early members' connections
+	 * grow with the room (194 of 199 in a simulated room of 200).
+	 */
+	maxNeighbours?: number;
 	/**
 	 * Seals announces for those who share a secret (a room's key), so that the
 	 * relay and outsiders do not learn who meets there; `open` throws on
@@ -87,6 +102,8 @@ interface PendingDial {
 interface KnownPeer {
 	addrs: string[];
 	open: boolean;
+	/** At its most neighbours: not dialed to be ours. */
+	full: boolean;
 	heardAt: number;
 }
 
@@ -95,6 +112,9 @@ export class TopicMeeting {
 	readonly #node: StanzaNode;
 	readonly #events: MeetingEvents;
 	readonly #target: number;
+	readonly #max: number;
+	/** What our last announce said (open, full): a change is announced at once. */
+	#said = '';
 	readonly #seal: AnnounceSeal | null;
 	readonly #shunned: (peerId: string) => boolean;
 	readonly #known = new Map<string, KnownPeer>();
@@ -114,6 +134,7 @@ export class TopicMeeting {
 		this.name = name;
 		this.#events = events;
 		this.#target = options.targetNeighbours;
+		this.#max = options.maxNeighbours ?? Math.ceil(options.targetNeighbours * 1.5);
 		this.#seal = options.seal ?? null;
 		this.#shunned = options.shunned ?? (() => false);
 	}
@@ -167,7 +188,17 @@ export class TopicMeeting {
 	}
 
 	#wantsNeighbours(): boolean {
-		return this.neighbours() < this.#target;
+		return this.neighbours() < this.#dialTarget();
+	}
+
+	/** How many neighbours we dial for: all we heard in a small room, half the target in a larger one. */
+	#dialTarget(): number {
+		return this.#known.size <= this.#target ? this.#target : Math.ceil(this.#target / 2);
+	}
+
+	#state(): { open: boolean; full: boolean } {
+		const n = this.neighbours();
+		return { open: n < this.#dialTarget(), full: n >= this.#max };
 	}
 
 	/**
@@ -205,6 +236,8 @@ export class TopicMeeting {
 		pubsub.addEventListener('message', this.#onMessage);
 		pubsub.addEventListener('subscription-change', this.#onSubscriptionChange);
 		this.#node.addEventListener('self:peer:update', this.#onAddressesChanged);
+		this.#node.addEventListener('connection:open', this.#onConnectionsChanged);
+		this.#node.addEventListener('connection:close', this.#onConnectionsChanged);
 		pubsub.subscribe(topic);
 		this.#interval = setInterval(() => this.announceSoon(), ANNOUNCE_INTERVAL_MS);
 		this.announceSoon();
@@ -223,6 +256,8 @@ export class TopicMeeting {
 		pubsub.removeEventListener('message', this.#onMessage);
 		pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange);
 		this.#node.removeEventListener('self:peer:update', this.#onAddressesChanged);
+		this.#node.removeEventListener('connection:open', this.#onConnectionsChanged);
+		this.#node.removeEventListener('connection:close', this.#onConnectionsChanged);
 		if (this.#topic) pubsub.unsubscribe(this.#topic);
 	}
 
@@ -249,7 +284,9 @@ export class TopicMeeting {
 			return;
 		}
 		try {
-			const announce = encodeMeetAnnounce({ addrs, open: this.#wantsNeighbours() });
+			const state = this.#state();
+			this.#said = JSON.stringify(state);
+			const announce = encodeMeetAnnounce({ addrs, ...state });
 			const result = await this.#node.services.pubsub.publish(this.#topic, this.#seal ? await this.#seal.seal(announce) : announce);
 			traceEvent('meet:announce', `${this.name}: to ${result.recipients.length}`);
 		} catch (err) {
@@ -270,6 +307,11 @@ export class TopicMeeting {
 
 	#onAddressesChanged = () => {
 		if (this.#myAddrs().length > 0) this.announceSoon();
+	};
+
+	/** We came to want neighbours, stopped wanting them, or became full or not: the room hears it now, not in 15 s. */
+	#onConnectionsChanged = () => {
+		if (this.#said !== '' && JSON.stringify(this.#state()) !== this.#said) this.announceSoon();
 	};
 
 	#onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>) => {
@@ -293,15 +335,17 @@ export class TopicMeeting {
 		if (this.#stopped) return;
 		let addrs: string[];
 		let open: boolean;
+		let full: boolean;
 		try {
 			const announce = decodeMeetAnnounce(data, from);
 			addrs = webrtcAddrs(announce.addrs);
 			open = announce.open;
+			full = announce.full ?? false;
 		} catch {
 			return; // malformed or forged announce: ignored
 		}
 		if (addrs.length === 0 || this.#shunned(from)) return;
-		const isNew = this.#remember(from, { addrs, open, heardAt: performance.now() });
+		const isNew = this.#remember(from, { addrs, open, full, heardAt: performance.now() });
 		this.#events.onHeard?.(from);
 		if (this.#isDirect(from)) return;
 		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${open ? '' : ' (full)'}`);
@@ -310,6 +354,7 @@ export class TopicMeeting {
 			if (isNew) this.announceSoon();
 			return;
 		}
+		if (full) return; // it takes no more neighbours: we find ours among those who do
 		if (this.#node.peerId.toString() < from || !open) {
 			// The smaller peer dials; so do we when the other has all the neighbours it wants.
 			this.#requestDial(from, addrs, 0);
@@ -357,7 +402,7 @@ export class TopicMeeting {
 		while (!this.#stopped && this.#dialing.size < MAX_PARALLEL_DIALS && this.#queue.size > 0) {
 			const [peerId, pending] = this.#queue.entries().next().value as [string, PendingDial];
 			this.#queue.delete(peerId);
-			if (this.#isDirect(peerId) || !this.#wantsNeighbours() || this.#shunned(peerId)) continue;
+			if (this.#isDirect(peerId) || !this.#wantsNeighbours() || this.#shunned(peerId) || this.#known.get(peerId)?.full) continue;
 			void this.#dial(peerId, pending);
 		}
 	}

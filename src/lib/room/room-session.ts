@@ -32,9 +32,9 @@ import { ReactionLimiter, type Reaction } from './reactions';
 
 // Direct connections a member makes on its own to others in the room; the audio tree adds its
 // links on top. A room of up to nine is a full mesh, as a small room should be (every tree
-// candidate already connected); past that, each member keeps eight neighbours, which keeps the
-// overlay connected for gossip when every relay is gone, while a joiner's work stays the same
-// in any room size.
+// candidate already connected); past that, each member dials four and takes others' dials up to
+// twelve (topic-meeting.ts): about eight each on average, which keeps the overlay connected for
+// gossip when every relay is gone, while no member's connections grow with the room.
 const ROOM_NEIGHBOURS = 8;
 // A sync that has not finished in 10 s is stuck; the next trigger tries again.
 const SYNC_TIMEOUT_MS = 10_000;
