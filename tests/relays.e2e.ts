@@ -4,14 +4,23 @@
  * carry one room between members who each know only one of them, and the
  * room goes on through the second when the first is gone.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { installProbe, waitHears } from './support/audio-probe';
 import { AppPage } from './support/app-page';
 import { RoomPage } from './support/room-page';
 import { e2eFixture } from './support/fixture';
 import { keepScreenshot, PHONE, seriousViolations } from './support/screens';
 import { startRelay, type RelayProcess } from './support/relay-process.js';
+import { writeToneWav } from './support/tone.js';
 
-const fx = e2eFixture();
+// Bo's fake microphone plays this tone, so his speech is recognised where Ana hears it.
+const BO_TONE = 660;
+const tones = mkdtempSync(join(tmpdir(), 'stanza-tones-'));
+writeToneWav(join(tones, 'bo.wav'), BO_TONE);
+const fx = e2eFixture({ browsers: { default: {}, bo: { fakeAudioFile: join(tones, 'bo.wav') } } });
 const addrOf = (relay: { port: number; peerId: string }) => `/ip4/127.0.0.1/tcp/${relay.port}/ws/p2p/${relay.peerId}`;
 
 /**
@@ -89,7 +98,10 @@ describe('a relay that federates', () => {
 });
 
 describe('the hallway', () => {
-	it('lists a public room, not a private one, to someone on another relay, who joins it from there', async () => {
+	// The phone story of issue #10, on two relays: the hallway, joining from it, a hand, an invitation, speaking
+	// (heard), made moderator, leaving quietly, settings; axe and a screenshot on each screen. Removal and
+	// readmission are in rooms.e2e.ts, offline reload and installability in rooms.e2e.ts and pwa.e2e.ts.
+	it('lists a public room, not a private one, to someone on another relay, who joins it from there, speaks and leaves', async () => {
 		const { one, second } = await privatelyFederatedPair();
 
 		// Ana, on relay 1 only, starts a private room, then a public one.
@@ -100,7 +112,7 @@ describe('the hallway', () => {
 		await ana.startRoom('Open mic', 'Anyone welcome', { public: true });
 
 		// Bo, on relay 2 only and on a phone, sees it under "Live now", with who is on stage, and joins from there.
-		const bo = new RoomPage(await fx.page({ url: second.url }), 'Bo');
+		const bo = new RoomPage(await fx.page({ url: second.url, browser: 'bo' }), 'Bo');
 		await bo.page.setViewportSize(PHONE);
 		await bo.setName('Bo');
 		const listed = bo.page.getByTestId('hallway-room');
@@ -128,6 +140,28 @@ describe('the hallway', () => {
 		// Relay 2 keeps the announcement (it came from relay 1) for whoever opens the app next; only the public room.
 		const kept = async () => ((await (await fetch(new URL('/v1/hallway', second.url))).json()) as Array<{ title: string; listeners: number }>);
 		await expect.poll(async () => (await kept()).map((a) => `${a.title}:${a.listeners}`), { timeout: 15_000 }).toEqual(['Open mic:1']);
+
+		// Bo asks to speak: a hand, an invitation, his yes, and he is on stage; Ana hears him (his microphone's tone).
+		const [anaId, boId] = [await ana.myPeerId(), await bo.myPeerId()];
+		await bo.page.getByRole('button', { name: 'Raise hand' }).click();
+		await ana.waitMember('hands', boId, { hand: true });
+		await ana.memberAction('hands', boId, 'Invite to speak');
+		await bo.page.getByTestId('invitation').waitFor();
+		await keepScreenshot(bo.page, 'room-invited');
+		await bo.page.getByRole('button', { name: 'Join the stage' }).click();
+		await ana.waitMember('stage', boId, { role: 'speaker' });
+		await installProbe(ana.page);
+		await waitHears(ana.page, boId, BO_TONE, 30_000);
+		// On stage, he is made moderator (someone in the audience is never offered that: rooms.e2e.ts).
+		await ana.memberAction('stage', boId, 'Make moderator');
+		await bo.waitMember('stage', boId, { role: 'moderator' });
+		await bo.waitMember('stage', anaId, { role: 'creator' });
+		await keepScreenshot(bo.page, 'room-moderator');
+		expect(await seriousViolations(bo.page), 'axe on the room, as a moderator on stage').toEqual([]);
+		// He leaves quietly: his phone says so, and Ana sees him go (his card stays on stage, away).
+		await bo.page.getByRole('button', { name: 'Leave quietly' }).click();
+		await bo.waitStatus('left');
+		await ana.waitMember('stage', boId, { role: 'moderator', present: false });
 
 		// Settings, on the same phone.
 		await new AppPage(bo.page).openSettings();
