@@ -25,6 +25,8 @@ interface FakeConnection {
  */
 class Fabric {
 	readonly nodes = new Map<string, FakeNode>();
+	/** Messages published on the topic, by anyone. */
+	published = 0;
 	/** Every dial asked for, as "from→to". */
 	readonly dials: string[] = [];
 
@@ -43,6 +45,7 @@ class Fabric {
 	}
 
 	publish(from: FakeNode, topic: string, data: Uint8Array): { recipients: PeerId[] } {
+		this.published++;
 		const recipients = [...this.nodes.values()].filter((n) => n !== from && n.topics.has(topic));
 		for (const n of recipients) n.pubsub.dispatchEvent(new CustomEvent('message', { detail: { type: 'signed', topic, data, from: from.peerId } }));
 		return { recipients: recipients.map((n) => n.peerId) };
@@ -147,6 +150,17 @@ describe('TopicMeeting: members the room put out', () => {
 		expect(fabric.dials).toEqual([]);
 	});
 
+	it('reaches a peer it never heard through the relay it holds a reservation on, but never a shunned one', async () => {
+		const fabric = new Fabric();
+		const [me, stranger, outcast] = [await fabric.node(), await fabric.node(), await fabric.node()];
+		const meeting = meetingOf(me, 4, new Set([outcast.id]));
+		await meeting.join();
+		expect(await meeting.connect(stranger.id, AbortSignal.timeout(1_000))).toBe(true);
+		expect(fabric.dials).toEqual([`${me.id}→${stranger.id}`]);
+		expect(await meeting.connect(outcast.id, AbortSignal.timeout(1_000))).toBe(false);
+		expect(fabric.dials).toHaveLength(1);
+	});
+
 	it('lets a peer back in: readmitted, its next announce is heard and dialed', async () => {
 		const fabric = new Fabric();
 		const [me, member] = [await fabric.node(), await fabric.node()];
@@ -192,6 +206,18 @@ describe('TopicMeeting: a room of many', () => {
 			const mean = degrees.reduce((a, b) => a + b) / degrees.length;
 			expect(mean).toBeGreaterThan(6);
 			expect(mean).toBeLessThan(10);
+
+			// One more arrives: about ANSWERS_PER_NEWCOMER (16) members answer its announce, not all 80 (89
+			// messages that second before the odds; 17 to 28 in twelve runs after). Over the same second a few
+			// members' 15 s announces fall due too (80 / 15 ≈ 5), and those it connects to may say they are full.
+			const before = fabric.published;
+			const late = await fabric.node();
+			const meeting = meetingOf(late, 8, new Set());
+			await meeting.join();
+			await vi.advanceTimersByTimeAsync(1_000);
+			expect(fabric.published - before).toBeLessThan(45);
+			expect(meeting.heard().length).toBeGreaterThanOrEqual(4);
+			await vi.waitFor(() => expect(meeting.neighbours()).toBeGreaterThanOrEqual(4));
 		} finally {
 			vi.useRealTimers();
 		}

@@ -45,6 +45,10 @@ const MAX_PARALLEL_DIALS = 2;
 // After this many failed dials in a row, wait for the peer's next announce instead.
 const MAX_DIAL_ATTEMPTS = 4;
 
+// How many members, on average, answer a newcomer's first announce with their own: in a room of
+// up to this many, all do; in a larger one each answers with the odds that keep about this many,
+// or every newcomer would set off an announce from every member (n² messages a join).
+const ANSWERS_PER_NEWCOMER = 16;
 // Whom we have heard announce, kept for connect(): bounded, and forgotten after a minute of silence.
 const MAX_KNOWN_PEERS = 4_096;
 const KNOWN_PEER_TTL_MS = 60_000;
@@ -152,18 +156,22 @@ export class TopicMeeting {
 
 	/**
 	 * A direct connection to `peerId`, made now if there is none, from the
-	 * addresses it announced. Resolves false when it cannot be had (never
-	 * heard, or the dial failed); never throws.
+	 * addresses it announced, or, not heard yet, through the relays we hold
+	 * reservations on. Resolves false when it cannot be had (shunned, or the
+	 * dial failed); never throws.
 	 */
 	async connect(peerId: string, signal: AbortSignal): Promise<boolean> {
 		if (this.#shunned(peerId)) return false;
 		if (this.#isDirect(peerId)) return true;
-		const known = this.#known.get(peerId);
-		if (!known || this.#stopped) return false;
-		traceEvent('meet:connect', shortId(peerId));
+		if (this.#stopped) return false;
+		// Not heard yet (in a large room, not every member answers a newcomer): it is most likely
+		// reachable through a relay we hold a reservation on, as we are.
+		const addrs = this.#known.get(peerId)?.addrs ?? this.#myAddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, `/p2p/${peerId}`));
+		if (addrs.length === 0) return false;
+		traceEvent('meet:connect', `${shortId(peerId)}${this.#known.has(peerId) ? '' : ' (through our relays)'}`);
 		try {
 			await this.#node.dial(
-				known.addrs.map((a) => multiaddr(a)),
+				addrs.map((a) => multiaddr(a)),
 				{ signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }
 			);
 			return true;
@@ -350,8 +358,9 @@ export class TopicMeeting {
 		if (this.#isDirect(from)) return;
 		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${open ? '' : ' (full)'}`);
 		if (!this.#wantsNeighbours()) {
-			// We have our neighbours; the newcomer may still want one: let it know where we are.
-			if (isNew) this.announceSoon();
+			// We have our neighbours; the newcomer may still want one: let it know where we are (in a
+			// large room, about ANSWERS_PER_NEWCOMER of us do).
+			if (isNew && Math.random() * this.#known.size < ANSWERS_PER_NEWCOMER) this.announceSoon();
 			return;
 		}
 		if (full) return; // it takes no more neighbours: we find ours among those who do
