@@ -325,7 +325,7 @@ describe('one abusive IP against a real relay', () => {
 	);
 
 	it(
-		'gossip flood: oversized messages rejected, one peer throttled to its rate, honest messages still flow',
+		'gossip flood: oversized messages rejected, one peer throttled to its rate and then hung up on, honest messages still flow',
 		async () => {
 			const topic = 'stanza/room/1/flooded';
 			const [a, b] = [await honestPeer(), await honestPeer()];
@@ -339,14 +339,17 @@ describe('one abusive IP against a real relay', () => {
 
 				const beforeRate = await refusals('gossip_rate');
 				const beforeSize = await refusals('gossip_message_size');
+				const beforeFlood = await refusals('gossip_flood');
 				const big = await abuse(['flood', '3', String(LIMITS['max-gossip-message'] + 1), topic]);
 				await waitFor(async () => (await refusals('gossip_message_size')) - beforeSize === 3, 'oversized messages rejected');
 				await big.leave();
 
 				const started = Date.now();
 				const flood = await abuse(['flood', '400', String(8 * 1024), topic]);
-				await waitFor(async () => (await refusals('gossip_rate')) - beforeRate >= 100, 'flood throttled');
-				// Honest messages still reach b while the flooder holds its connection.
+				// Dropped beyond its rate, and once it has kept on at over twice its rate, hung up on.
+				await waitFor(async () => (await refusals('gossip_flood')) - beforeFlood === 1, 'flooder hung up');
+				expect((await refusals('gossip_rate')) - beforeRate).toBeGreaterThanOrEqual(16);
+				// Honest messages still reach b.
 				expect(await gossipBetween(a, b, topic, 1000)).toBe(true);
 				const elapsedS = (Date.now() - started) / 1000;
 				await flood.leave();

@@ -17,6 +17,16 @@
  * honest peer should not count against its gossipsub score. The validator is
  * synchronous and O(1), as gossipsub asks of validators.
  *
+ * A peer that keeps sending at more than twice its rate is hung up on: its
+ * dropped messages pass a second pair of buckets of the same size ("strikes"),
+ * and when those are empty too the relay closes its connection
+ * (`gossip_flood`). Dropping is not enough: every dropped message has been
+ * received, decrypted and decoded first, and a flood of 60 KB messages kept
+ * the relay's CPU busy and honest pings slow for as long as it lasted. The
+ * strikes outlive the connection (they refill at the peer's rate), so a
+ * flooder that reconnects and floods again is hung up at once. An honest
+ * peer, at most a burst above its rate, never strikes out.
+ *
  * `TokenBuckets` reads no clock: time is passed in, so its spec is exact.
  */
 
@@ -113,7 +123,11 @@ export class TokenBuckets {
  * @typedef {object} LimitNetwork
  * @property {(type: 'peer:disconnect', listener: (event: CustomEvent<PeerId>) => void) => void} addEventListener
  * @property {(type: 'peer:disconnect', listener: (event: CustomEvent<PeerId>) => void) => void} removeEventListener
+ * @property {(peer: PeerId) => Promise<void>} hangUp
  */
+
+/** Strike state kept for at most this many peers between prunes (a flooder's lasts while it refills). */
+const MAX_STRIKE_KEYS = 1024;
 
 /**
  * Installs the limits as the validator of every topic. gossipsub looks
@@ -122,16 +136,19 @@ export class TokenBuckets {
  * with the limiter (a validator set for a topic explicitly runs after it).
  *
  * @param {{ pubsub: unknown, network: LimitNetwork, maxMessageBytes: number, messageRate: number, byteRate: number,
- *   refuse: (limit: 'gossip_message_size' | 'gossip_rate') => void, accepted: (bytes: number) => void, now?: () => number,
+ *   refuse: (limit: 'gossip_message_size' | 'gossip_rate' | 'gossip_flood') => void, accepted: (bytes: number) => void, now?: () => number,
  *   unmetered?: (peer: string) => boolean }} options
  *   `accepted` is told the size of each message let through (metrics); `unmetered` names peers
  *   exempt from the rates, never from the size limit (federated relays: federation.js)
- * @returns {{ buckets: TokenBuckets, stop: () => void }}
+ * @returns {{ buckets: TokenBuckets, strikes: TokenBuckets, stop: () => void }}
  */
 export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byteRate, refuse, accepted, now = Date.now, unmetered = () => false }) {
 	const validators = /** @type {LimitedPubSub} */ (pubsub).topicValidators;
 	if (!(validators instanceof Map)) throw new Error('gossipsub has no topicValidators map: cannot limit gossip');
 	const buckets = new TokenBuckets({ messageRate, byteRate, maxMessageBytes });
+	const strikes = new TokenBuckets({ messageRate, byteRate, maxMessageBytes });
+	/** Peers hung up on and not yet gone (their queued messages are still validated). */
+	const hangingUp = new Set();
 	const explicitGet = validators.get;
 
 	/** @type {(peer: PeerId, message: { data?: Uint8Array, topic: string }) => string | Promise<string>} */
@@ -141,8 +158,15 @@ export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byt
 			refuse('gossip_message_size');
 			return REJECT;
 		}
-		if (!unmetered(peer.toString()) && !buckets.take(peer.toString(), bytes, now())) {
+		const key = peer.toString();
+		if (!unmetered(key) && !buckets.take(key, bytes, now())) {
 			refuse('gossip_rate');
+			if (strikes.size > MAX_STRIKE_KEYS) strikes.prune(now());
+			if (!strikes.take(key, bytes, now()) && !hangingUp.has(key)) {
+				hangingUp.add(key);
+				refuse('gossip_flood');
+				network.hangUp(peer).catch(() => {});
+			}
 			return IGNORE;
 		}
 		const explicit = explicitGet.call(validators, message.topic);
@@ -154,12 +178,16 @@ export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byt
 	validators.get = (topic) => (typeof topic === 'string' ? limiter : explicitGet.call(validators, topic));
 
 	/** @param {CustomEvent<PeerId>} event */
-	const onPeerDisconnect = (event) => buckets.forget(event.detail.toString());
+	const onPeerDisconnect = (event) => {
+		buckets.forget(event.detail.toString());
+		hangingUp.delete(event.detail.toString());
+	};
 	network.addEventListener('peer:disconnect', onPeerDisconnect);
 
 	let stopped = false;
 	return {
 		buckets,
+		strikes,
 		stop() {
 			if (stopped) return;
 			stopped = true;

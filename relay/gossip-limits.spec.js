@@ -57,7 +57,13 @@ describe('limitGossip', () => {
 	function setup() {
 		const topicValidators = new Map();
 		const events = new EventTarget();
-		const network = { addEventListener: events.addEventListener.bind(events), removeEventListener: events.removeEventListener.bind(events) };
+		/** @type {string[]} */
+		const hungUp = [];
+		const network = {
+			addEventListener: events.addEventListener.bind(events),
+			removeEventListener: events.removeEventListener.bind(events),
+			hangUp: async (/** @type {import('@libp2p/interface').PeerId} */ p) => void hungUp.push(p.toString())
+		};
 		/** @type {string[]} */
 		const refused = [];
 		/** @type {number[]} */
@@ -83,7 +89,7 @@ describe('limitGossip', () => {
 			if (!validator) throw new Error('no validator');
 			return validator(peer(from), { topic: 'stanza/room/1/x', data: new Uint8Array(size) });
 		};
-		return { topicValidators, events, refused, accepted, limits, validate, tick: (/** @type {number} */ ms) => (now += ms) };
+		return { topicValidators, events, refused, accepted, hungUp, limits, validate, tick: (/** @type {number} */ ms) => (now += ms) };
 	}
 
 	it('accepts within the limits, rejects oversized, ignores over-rate; counts each', () => {
@@ -97,6 +103,38 @@ describe('limitGossip', () => {
 		expect(t.validate('a', 10)).toBe('accept');
 		expect(t.refused).toEqual(['gossip_message_size', 'gossip_rate']);
 		expect(t.accepted).toEqual([100, 10, 10, 10, 10, 10]);
+	});
+
+	it('hangs up once on a peer that keeps sending at over twice its rate, and at once if it comes back to flood again', () => {
+		const t = setup();
+		// A burst of BURST_SECONDS messages passes, as many more are dropped (strikes), the next one ends it.
+		for (let i = 0; i < BURST_SECONDS; i++) expect(t.validate('f', 10)).toBe('accept');
+		for (let i = 0; i < BURST_SECONDS; i++) expect(t.validate('f', 10)).toBe('ignore');
+		expect(t.hungUp).toEqual([]);
+		expect(t.validate('f', 10)).toBe('ignore');
+		expect(t.hungUp).toEqual(['f']);
+		// Its messages already on their way are dropped without hanging up again.
+		expect(t.validate('f', 10)).toBe('ignore');
+		expect(t.hungUp).toEqual(['f']);
+		expect(t.refused.filter((r) => r === 'gossip_flood')).toEqual(['gossip_flood']);
+		// Gone and back a second later: its burst is whole again, but one strike has come back, not four.
+		t.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: peer('f') }));
+		t.tick(1000);
+		for (let i = 0; i < BURST_SECONDS; i++) expect(t.validate('f', 10)).toBe('accept');
+		expect(t.validate('f', 10)).toBe('ignore');
+		expect(t.hungUp).toEqual(['f']);
+		expect(t.validate('f', 10)).toBe('ignore');
+		expect(t.hungUp).toEqual(['f', 'f']);
+	});
+
+	it('never hangs up on a peer that bursts and then keeps to its rate', () => {
+		const t = setup();
+		for (let second = 0; second < 60; second++) {
+			// Twice its rate each second after a full burst: one message a second over, one strike a second back.
+			for (let i = 0; i < (second === 0 ? BURST_SECONDS + 2 : 2); i++) t.validate('h', 10);
+			t.tick(1000);
+		}
+		expect(t.hungUp).toEqual([]);
 	});
 
 	it('lets a federated relay past the rates (it forwards many people), never past the size limit', () => {

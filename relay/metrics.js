@@ -36,6 +36,7 @@ export const LIMITS = /** @type {const} */ ({
 	topics_per_peer: 'topic not mirrored: --max-topics-per-peer',
 	gossip_message_size: 'gossip message dropped: above --max-gossip-message',
 	gossip_rate: 'gossip message dropped: peer above --gossip-rate or --gossip-byte-rate',
+	gossip_flood: 'connection closed: peer kept sending at over twice --gossip-rate or --gossip-byte-rate',
 	goodbye_malformed: 'goodbye refused: body is not a room topic and base64 on two lines',
 	goodbye_rate: 'goodbye refused: its IP, or everyone, above the goodbye rate',
 	goodbye_topic: 'goodbye refused: a room topic the relay does not carry',
