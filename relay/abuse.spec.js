@@ -347,7 +347,7 @@ describe('one abusive IP against a real relay', () => {
 				const started = Date.now();
 				const flood = await abuse(['flood', '400', String(8 * 1024), topic]);
 				// Dropped beyond its rate, and once it has kept on at over twice its rate, hung up on.
-				await waitFor(async () => (await refusals('gossip_flood')) - beforeFlood === 1, 'flooder hung up');
+				await waitFor(async () => (await refusals('gossip_flood')) - beforeFlood >= 1, 'flooder hung up');
 				expect((await refusals('gossip_rate')) - beforeRate).toBeGreaterThanOrEqual(16);
 				// Honest messages still reach b.
 				expect(await gossipBetween(a, b, topic, 1000)).toBe(true);

@@ -106,6 +106,11 @@ export class TokenBuckets {
 		this.#buckets.delete(key);
 	}
 
+	/** @param {string} key whether `key` has state (took from its buckets since they were last full) */
+	has(key) {
+		return this.#buckets.has(key);
+	}
+
 	/** Keys with state (tests: proves nothing accumulates). */
 	get size() {
 		return this.#buckets.size;
@@ -179,8 +184,12 @@ export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byt
 
 	/** @param {CustomEvent<PeerId>} event */
 	const onPeerDisconnect = (event) => {
-		buckets.forget(event.detail.toString());
-		hangingUp.delete(event.detail.toString());
+		const key = event.detail.toString();
+		hangingUp.delete(key);
+		// A peer that struck keeps its empty bucket: reconnecting must not buy a flooder a fresh burst.
+		if (strikes.has(key)) {
+			if (buckets.size > MAX_STRIKE_KEYS) buckets.prune(now());
+		} else buckets.forget(key);
 	};
 	network.addEventListener('peer:disconnect', onPeerDisconnect);
 
