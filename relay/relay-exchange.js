@@ -132,6 +132,7 @@ export async function startRelayExchange({ node, federation, direct, maxRelays, 
 			fresh.set(id, [...(fresh.get(id) ?? []), addr]);
 		}
 		for (const [id, addrs] of fresh) {
+			if (federation.ids.has(id)) continue; // learned meanwhile, from another relay's answer
 			if (federation.ids.size >= maxRelays) {
 				if (!full) log.warn(`relay discovery: federating with ${federation.ids.size} relays, the most; ${id} (named by ${from}) and any others are left out`);
 				full = true;

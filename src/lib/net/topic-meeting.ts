@@ -356,7 +356,7 @@ export class TopicMeeting {
 		const isNew = this.#remember(from, { addrs, open, full, heardAt: performance.now() });
 		this.#events.onHeard?.(from);
 		if (this.#isDirect(from)) return;
-		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${open ? '' : ' (full)'}`);
+		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${full ? ' (full)' : open ? '' : ' (content)'}`);
 		if (!this.#wantsNeighbours()) {
 			// We have our neighbours; the newcomer may still want one: let it know where we are (in a
 			// large room, about ANSWERS_PER_NEWCOMER of us do).
