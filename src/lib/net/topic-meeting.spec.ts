@@ -1,106 +1,13 @@
-import { generateKeyPair } from '@libp2p/crypto/keys';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import type { PeerId } from '@libp2p/interface';
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { StanzaNode } from './libp2p-node';
+import { InMemoryNetwork, webrtcAddr, type InMemoryNode } from './in-memory-network';
 import { encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
 import { TopicMeeting } from './topic-meeting';
 
-const RELAY = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq';
-
-/** Where a browser is reached: a WebRTC circuit address through the relay. */
-const circuitAddr = (peerId: string) => `/ip4/127.0.0.1/tcp/9/ws/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${peerId}`;
-
-interface FakeConnection {
-	remotePeer: PeerId;
-	remoteAddr: Multiaddr;
-	status: 'open' | 'closed';
-}
-
-/**
- * Peers on one gossipsub topic and the direct connections between them, in
- * memory: what TopicMeeting uses of a libp2p node (its connections, dial,
- * addresses, and pubsub's publish and message events), and nothing more.
- */
-class Fabric {
-	readonly nodes = new Map<string, FakeNode>();
-	/** Messages published on the topic, by anyone. */
-	published = 0;
-	/** Every dial asked for, as "from→to". */
-	readonly dials: string[] = [];
-
-	async node(): Promise<FakeNode> {
-		const node = new FakeNode(this, peerIdFromPrivateKey(await generateKeyPair('Ed25519')));
-		this.nodes.set(node.id, node);
-		return node;
-	}
-
-	connect(a: FakeNode, b: FakeNode): void {
-		for (const [from, to] of [[a, b], [b, a]]) {
-			const connection: FakeConnection = { remotePeer: to.peerId, remoteAddr: multiaddr(circuitAddr(to.id)), status: 'open' };
-			from.connections.push(connection);
-			from.dispatchEvent(new CustomEvent('connection:open', { detail: connection }));
-		}
-	}
-
-	publish(from: FakeNode, topic: string, data: Uint8Array): { recipients: PeerId[] } {
-		this.published++;
-		const recipients = [...this.nodes.values()].filter((n) => n !== from && n.topics.has(topic));
-		for (const n of recipients) n.pubsub.dispatchEvent(new CustomEvent('message', { detail: { type: 'signed', topic, data, from: from.peerId } }));
-		return { recipients: recipients.map((n) => n.peerId) };
-	}
-}
-
-class FakeNode extends EventTarget {
-	readonly id: string;
-	readonly connections: FakeConnection[] = [];
-	readonly topics = new Set<string>();
-	readonly pubsub: EventTarget & {
-		subscribe(topic: string): void;
-		unsubscribe(topic: string): void;
-		publish(topic: string, data: Uint8Array): Promise<{ recipients: PeerId[] }>;
-	};
-
-	constructor(
-		readonly fabric: Fabric,
-		readonly peerId: PeerId
-	) {
-		super();
-		this.id = peerId.toString();
-		this.pubsub = Object.assign(new EventTarget(), {
-			subscribe: (topic: string) => void this.topics.add(topic),
-			unsubscribe: (topic: string) => void this.topics.delete(topic),
-			publish: async (topic: string, data: Uint8Array) => fabric.publish(this, topic, data)
-		});
-	}
-
-	get services() {
-		return { pubsub: this.pubsub };
-	}
-
-	getConnections(): FakeConnection[] {
-		return this.connections;
-	}
-
-	getMultiaddrs(): Multiaddr[] {
-		return [multiaddr(circuitAddr(this.id))];
-	}
-
-	async dial(addrs: Multiaddr[]): Promise<void> {
-		const to = addrs[0].getComponents().findLast((c) => c.name === 'p2p')!.value!;
-		this.fabric.dials.push(`${this.id}→${to}`);
-		const remote = this.fabric.nodes.get(to);
-		if (!remote) throw new Error(`no peer ${to}`);
-		this.fabric.connect(this, remote);
-	}
-
-	/** Says where it is on the topic, as a member's meeting would ("full": it wants no more neighbours). */
-	async announce(name: string, open: boolean): Promise<void> {
-		const topic = await meetTopicFor(name);
-		this.topics.add(topic);
-		this.fabric.publish(this, topic, encodeMeetAnnounce({ addrs: [circuitAddr(this.id)], open }));
-	}
+/** Says where `node` is on the topic, as a member's meeting would ("full": it wants no more neighbours). */
+async function announce(node: InMemoryNode, name: string, open: boolean): Promise<void> {
+	const topic = await meetTopicFor(name);
+	node.topics.add(topic);
+	node.network.publish(node, topic, encodeMeetAnnounce({ addrs: [webrtcAddr(node.id)], open }));
 }
 
 const meetings: TopicMeeting[] = [];
@@ -108,22 +15,22 @@ afterEach(() => {
 	for (const m of meetings.splice(0)) m.leave();
 });
 
-function meetingOf(node: FakeNode, target: number, shunned: Set<string>): TopicMeeting {
-	const meeting = new TopicMeeting(node as unknown as StanzaNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: target, shunned: (p) => shunned.has(p) });
+function meetingOf(node: InMemoryNode, target: number, shunned: Set<string>): TopicMeeting {
+	const meeting = new TopicMeeting(node.asNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: target, shunned: (p) => shunned.has(p) });
 	meetings.push(meeting);
 	return meeting;
 }
 
 describe('TopicMeeting: members the room put out', () => {
 	it('hold no neighbour’s place: once shunned, the meeting dials an honest peer it heard instead', async () => {
-		const fabric = new Fabric();
+		const fabric = new InMemoryNetwork();
 		const [me, outcast, honest] = [await fabric.node(), await fabric.node(), await fabric.node()];
 		const shunned = new Set<string>();
 		const meeting = meetingOf(me, 1, shunned);
 		await meeting.join();
 		fabric.connect(me, outcast);
-		await outcast.announce('room:r', false);
-		await honest.announce('room:r', false);
+		await announce(outcast, 'room:r', false);
+		await announce(honest, 'room:r', false);
 		expect(meeting.heard().sort()).toEqual([outcast.id, honest.id].sort());
 		// Our one neighbour's place is the outcast's: the honest peer, full itself, is not dialed.
 		expect(meeting.neighbours()).toBe(1);
@@ -137,11 +44,11 @@ describe('TopicMeeting: members the room put out', () => {
 	});
 
 	it('neither remembers nor dials a shunned peer’s announce, and connect() refuses it', async () => {
-		const fabric = new Fabric();
+		const fabric = new InMemoryNetwork();
 		const [me, outcast] = [await fabric.node(), await fabric.node()];
 		const meeting = meetingOf(me, 4, new Set([outcast.id]));
 		await meeting.join();
-		await outcast.announce('room:r', false);
+		await announce(outcast, 'room:r', false);
 		expect(meeting.heard()).toEqual([]);
 		expect(await meeting.connect(outcast.id, AbortSignal.timeout(1_000))).toBe(false);
 		// Connected anyway (it dialed us): it is not counted as a neighbour.
@@ -151,7 +58,7 @@ describe('TopicMeeting: members the room put out', () => {
 	});
 
 	it('reaches a peer it never heard through the relay it holds a reservation on, but never a shunned one', async () => {
-		const fabric = new Fabric();
+		const fabric = new InMemoryNetwork();
 		const [me, stranger, outcast] = [await fabric.node(), await fabric.node(), await fabric.node()];
 		const meeting = meetingOf(me, 4, new Set([outcast.id]));
 		await meeting.join();
@@ -162,16 +69,16 @@ describe('TopicMeeting: members the room put out', () => {
 	});
 
 	it('lets a peer back in: readmitted, its next announce is heard and dialed', async () => {
-		const fabric = new Fabric();
+		const fabric = new InMemoryNetwork();
 		const [me, member] = [await fabric.node(), await fabric.node()];
 		const shunned = new Set([member.id]);
 		const meeting = meetingOf(me, 2, shunned);
 		await meeting.join();
-		await member.announce('room:r', false);
+		await announce(member, 'room:r', false);
 		expect(fabric.dials).toEqual([]);
 		shunned.delete(member.id);
 		meeting.shunChanged();
-		await member.announce('room:r', false);
+		await announce(member, 'room:r', false);
 		await vi.waitFor(() => expect(meeting.neighbours()).toBe(1));
 		expect(fabric.dials).toEqual([`${me.id}→${member.id}`]);
 	});
@@ -184,8 +91,8 @@ describe('TopicMeeting: a room of many', () => {
 	it('gives every member neighbours, links the room into one overlay, and bounds each member’s connections', async () => {
 		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
 		try {
-			const fabric = new Fabric();
-			const members: { node: FakeNode; meeting: TopicMeeting }[] = [];
+			const fabric = new InMemoryNetwork();
+			const members: { node: InMemoryNode; meeting: TopicMeeting }[] = [];
 			for (let i = 0; i < 80; i++) {
 				const node = await fabric.node();
 				const meeting = meetingOf(node, 8, new Set());

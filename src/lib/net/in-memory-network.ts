@@ -1,0 +1,213 @@
+/**
+ * An in-memory peer network for unit tests: the parts of a libp2p node that
+ * the room's code uses (connections and their events, dial, protocol streams,
+ * addresses, and gossipsub's subscribe, publish and events), so that the
+ * shipping TopicMeeting and RoomSession run many members in one process.
+ *
+ * - Topic: a message published reaches every other node subscribed to its
+ *   topic, whoever it is connected to (as the relays' mirror makes it);
+ *   subscribing tells the nodes connected to the subscriber
+ *   (`subscription-change`), as gossipsub does.
+ * - Connections: `dial` makes a direct one (a WebRTC address, as the browsers
+ *   hold); `dialProtocol` to addresses makes a relayed one (a circuit address
+ *   without /webrtc, which the room's code tells apart).
+ * - Streams: real libp2p streams (`streamPair` from @libp2p/utils) between a
+ *   dialer and the remote's handler for that protocol.
+ * - `stop()`: the node goes away, its connections close on both sides.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { streamPair } from '@libp2p/utils';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { StanzaNode } from './libp2p-node';
+
+export const TEST_RELAY = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq';
+
+/** Where a browser is reached: a WebRTC address through the relay (a direct connection once dialed). */
+export const webrtcAddr = (peerId: string) => `/ip4/127.0.0.1/tcp/9/ws/p2p/${TEST_RELAY}/p2p-circuit/webrtc/p2p/${peerId}`;
+/** The same browser through the relay's circuit only (a relayed, limited connection). */
+export const circuitAddr = (peerId: string) => `/ip4/127.0.0.1/tcp/9/ws/p2p/${TEST_RELAY}/p2p-circuit/p2p/${peerId}`;
+
+export interface InMemoryConnection {
+	remotePeer: PeerId;
+	remoteAddr: Multiaddr;
+	status: 'open' | 'closed';
+}
+
+type Handler = (stream: Stream, connection: Connection) => void | Promise<void>;
+
+export class InMemoryNetwork {
+	readonly nodes = new Map<string, InMemoryNode>();
+	/** Messages published, by anyone, on any topic. */
+	published = 0;
+	/** Every dial asked for, as "from→to". */
+	readonly dials: string[] = [];
+
+	/** A new node: a fresh identity, or `privateKey`'s (a member coming back). */
+	async node(privateKey?: PrivateKey): Promise<InMemoryNode> {
+		const node = new InMemoryNode(this, peerIdFromPrivateKey(privateKey ?? (await generateKeyPair('Ed25519'))));
+		const before = this.nodes.get(node.id);
+		if (before && !before.stopped) throw new Error(`node ${node.id} is already running`);
+		this.nodes.set(node.id, node);
+		return node;
+	}
+
+	connect(a: InMemoryNode, b: InMemoryNode, kind: 'direct' | 'relayed' = 'direct'): void {
+		for (const [from, to] of [
+			[a, b],
+			[b, a]
+		]) {
+			const addr = kind === 'direct' ? webrtcAddr(to.id) : circuitAddr(to.id);
+			const connection: InMemoryConnection = { remotePeer: to.peerId, remoteAddr: multiaddr(addr), status: 'open' };
+			from.connections.push(connection);
+			from.dispatchEvent(new CustomEvent('connection:open', { detail: connection }));
+		}
+	}
+
+	/** Closes every connection between `a` and `b`, on both sides. */
+	disconnect(a: InMemoryNode, b: InMemoryNode): void {
+		for (const [from, to] of [
+			[a, b],
+			[b, a]
+		]) {
+			for (const connection of from.connections.filter((c) => c.remotePeer.equals(to.peerId))) {
+				connection.status = 'closed';
+				from.connections.splice(from.connections.indexOf(connection), 1);
+				from.dispatchEvent(new CustomEvent('connection:close', { detail: connection }));
+			}
+		}
+	}
+
+	publish(from: InMemoryNode, topic: string, data: Uint8Array): { recipients: PeerId[] } {
+		this.published++;
+		const recipients = this.#live().filter((n) => n !== from && n.topics.has(topic));
+		for (const n of recipients) n.pubsub.dispatchEvent(new CustomEvent('message', { detail: { type: 'signed', topic, data, from: from.peerId } }));
+		return { recipients: recipients.map((n) => n.peerId) };
+	}
+
+	/** Gossipsub tells a subscription to the peers connected to the subscriber (the relays' mirror hides it from others). */
+	subscriptionChanged(from: InMemoryNode, topic: string, subscribe: boolean): void {
+		for (const n of this.#live()) {
+			if (n === from || !n.topics.has(topic) || !n.connections.some((c) => c.status === 'open' && c.remotePeer.equals(from.peerId))) continue;
+			n.pubsub.dispatchEvent(new CustomEvent('subscription-change', { detail: { peerId: from.peerId, subscriptions: [{ topic, subscribe }] } }));
+		}
+	}
+
+	#live(): InMemoryNode[] {
+		return [...this.nodes.values()].filter((n) => !n.stopped);
+	}
+}
+
+export class InMemoryNode extends EventTarget {
+	readonly id: string;
+	readonly connections: InMemoryConnection[] = [];
+	readonly topics = new Set<string>();
+	readonly handlers = new Map<string, Handler>();
+	stopped = false;
+	readonly pubsub: EventTarget & {
+		subscribe(topic: string): void;
+		unsubscribe(topic: string): void;
+		publish(topic: string, data: Uint8Array): Promise<{ recipients: PeerId[] }>;
+	};
+
+	constructor(
+		readonly network: InMemoryNetwork,
+		readonly peerId: PeerId
+	) {
+		super();
+		this.id = peerId.toString();
+		this.pubsub = Object.assign(new EventTarget(), {
+			subscribe: (topic: string) => {
+				if (this.topics.has(topic)) return;
+				this.topics.add(topic);
+				network.subscriptionChanged(this, topic, true);
+			},
+			unsubscribe: (topic: string) => {
+				if (this.topics.delete(topic)) network.subscriptionChanged(this, topic, false);
+			},
+			publish: async (topic: string, data: Uint8Array) => {
+				if (this.stopped) throw new Error('node stopped');
+				return network.publish(this, topic, data);
+			}
+		});
+	}
+
+	/** This node as the code under test takes it. */
+	get asNode(): StanzaNode {
+		return this as unknown as StanzaNode;
+	}
+
+	get services() {
+		return { pubsub: this.pubsub };
+	}
+
+	getConnections(): InMemoryConnection[] {
+		return this.connections;
+	}
+
+	getMultiaddrs(): Multiaddr[] {
+		return [multiaddr(webrtcAddr(this.id))];
+	}
+
+	async handle(protocol: string, handler: Handler): Promise<void> {
+		this.handlers.set(protocol, handler);
+	}
+
+	async unhandle(protocol: string): Promise<void> {
+		this.handlers.delete(protocol);
+	}
+
+	async dial(addrs: Multiaddr[] | Multiaddr): Promise<void> {
+		const list = Array.isArray(addrs) ? addrs : [addrs];
+		const remote = this.#remoteAt(list);
+		this.network.dials.push(`${this.id}→${remote.id}`);
+		const kind = list.some((a) => a.toString().includes('/webrtc')) ? 'direct' : 'relayed';
+		this.network.connect(this, remote, kind);
+	}
+
+	/** A stream to `peer`'s handler for `protocol`: over a connection we hold, or (addresses) a relayed one made for it. */
+	async dialProtocol(peer: PeerId | Multiaddr[], protocol: string, options: { signal?: AbortSignal } = {}): Promise<Stream> {
+		options.signal?.throwIfAborted();
+		if (this.stopped) throw new Error('node stopped');
+		let remote: InMemoryNode;
+		if (Array.isArray(peer)) {
+			remote = this.#remoteAt(peer);
+			if (!this.#openTo(remote)) this.network.connect(this, remote, 'relayed');
+		} else {
+			const found = this.network.nodes.get(peer.toString());
+			if (!found || found.stopped || !this.#openTo(found)) throw new Error(`no connection to ${peer.toString()}`);
+			remote = found;
+		}
+		const handler = remote.handlers.get(protocol);
+		if (!handler) throw new Error(`protocol selection failed: ${protocol}`);
+		const [outbound, inbound] = await streamPair({ protocol });
+		const theirs = remote.#openTo(this)!;
+		Promise.resolve(handler(inbound, theirs as unknown as Connection)).catch(() => inbound.abort(new Error('handler failed')));
+		return outbound;
+	}
+
+	/** Goes away: every connection closes on both sides, and the node hears and sends nothing more. */
+	stop(): void {
+		this.stopped = true;
+		for (const c of [...this.connections]) {
+			const remote = this.network.nodes.get(c.remotePeer.toString());
+			if (remote) this.network.disconnect(this, remote);
+		}
+		this.topics.clear();
+	}
+
+	#openTo(remote: InMemoryNode): InMemoryConnection | undefined {
+		return this.connections.find((c) => c.status === 'open' && c.remotePeer.equals(remote.peerId));
+	}
+
+	#remoteAt(addrs: Multiaddr[]): InMemoryNode {
+		const to = addrs[0]
+			?.getComponents()
+			.findLast((c) => c.name === 'p2p')
+			?.value;
+		const remote = to === undefined ? undefined : this.network.nodes.get(to);
+		if (!remote || remote.stopped) throw new Error(`no peer at ${addrs[0]?.toString()}`);
+		return remote;
+	}
+}

@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InMemoryNetwork, type InMemoryNode } from '../net/in-memory-network';
+import { RoomKeys } from './room-keys';
+import { RoomSession } from './room-session';
+import { makeRoom, type TestPeer } from './test-peers';
+
+// The shipping RoomSession (meeting, topic, sync and key protocols) for a handful of members over the in-memory
+// network: what the end-to-end tests show in browsers, here with every step of a key's spreading in view.
+
+interface Member {
+	peer: TestPeer;
+	node: InMemoryNode;
+	session: RoomSession;
+	keys: RoomKeys;
+}
+
+const running: Member[] = [];
+afterEach(async () => {
+	for (const m of running.splice(0)) await leave(m);
+});
+
+const WAIT = { timeout: 10_000, interval: 20 };
+
+async function join(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: { honestOut?: boolean } = {}): Promise<Member> {
+	const node = await network.node(peer.privateKey);
+	const keys = await RoomKeys.create(peer.room.roomId, key);
+	const session = new RoomSession(node.asNode, peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {} });
+	const isOut = () => peer.room.view.removed.has(peer.id) || peer.room.view.banned.has(peer.id);
+	// What the room screen does (room-state.svelte.ts): out, the session goes quiet and watches for a readmission.
+	if (options.honestOut) peer.room.subscribe(() => session.setOut(isOut()));
+	await session.start({ out: isOut() });
+	const member = { peer, node, session, keys };
+	running.push(member);
+	return member;
+}
+
+async function leave(member: Member): Promise<void> {
+	await member.session.stop();
+	member.node.stop();
+	running.splice(running.indexOf(member), 1);
+}
+
+/** Everyone has the room and shows everyone else present. */
+async function settled(members: Member[]): Promise<void> {
+	await vi.waitFor(() => {
+		for (const m of members) {
+			expect(m.peer.room.view.exists).toBe(true);
+			for (const other of members) if (other !== m) expect(m.session.presence.members.has(other.peer.id)).toBe(true);
+		}
+	}, WAIT);
+}
+
+async function putOut(moderator: Member, kind: 'remove' | 'ban', target: TestPeer): Promise<string> {
+	const epoch = await moderator.session.drawEpochKey();
+	await moderator.peer.room.addOp({ kind, target: target.id, epoch }, moderator.peer);
+	return epoch;
+}
+
+const holds = (m: Member, epoch: string) => m.keys.current === epoch && m.keys.has(epoch);
+
+describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
+	it('gives the new key to every member still in, never to the banned one, who reads nothing said after it', async () => {
+		const network = new InMemoryNetwork();
+		const { creator, peers, key } = await makeRoom(['ana', 'ben', 'cy', 'dee']);
+		const members = [await join(network, creator, key)];
+		for (const p of peers) members.push(await join(network, p, key));
+		await settled(members);
+		const [host, ana, ben, cy, dee] = members;
+
+		// dee runs modified code: it stays, and keeps asking members for the key it now lacks.
+		const epoch = await putOut(host, 'ban', dee.peer);
+		await vi.waitFor(() => {
+			for (const m of [host, ana, ben, cy]) expect(holds(m, epoch)).toBe(true);
+		}, WAIT);
+		expect(dee.peer.room.view.banned.has(dee.peer.id)).toBe(true);
+		expect(dee.keys.wanted).toBe(epoch);
+
+		const unreadable = dee.session.topicStats.unreadable;
+		await ana.session.setPresence({ hand: 1 });
+		await ana.session.setPresence({ muted: true });
+		await vi.waitFor(() => expect(ben.session.presence.members.get(ana.peer.id)).toMatchObject({ hand: 1, muted: true }), WAIT);
+		await vi.waitFor(() => expect(dee.session.topicStats.unreadable).toBeGreaterThanOrEqual(unreadable + 2), WAIT);
+		expect(dee.session.presence.members.get(ana.peer.id)).toMatchObject({ hand: null, muted: false });
+		// However often it asked, nobody handed it the key.
+		expect(dee.keys.has(epoch)).toBe(false);
+	});
+
+	it('gives the key to a member who was away during the ban when it returns, from any member, the moderator gone', async () => {
+		const network = new InMemoryNetwork();
+		const { creator, peers, key } = await makeRoom(['ana', 'ben', 'cy', 'dee']);
+		const members = [await join(network, creator, key)];
+		for (const p of peers) members.push(await join(network, p, key));
+		await settled(members);
+		const [host, ana, ben, cy, dee] = members;
+
+		await leave(cy);
+		const epoch = await putOut(host, 'ban', dee.peer);
+		await vi.waitFor(() => expect(holds(ana, epoch) && holds(ben, epoch)).toBe(true), WAIT);
+		await leave(host);
+		await leave(dee);
+
+		// cy comes back with the room as it kept it, which knows nothing of the ban.
+		expect(cy.peer.room.view.keyEpochs).toEqual([]);
+		const back = await join(network, cy.peer, key);
+		await vi.waitFor(() => expect(holds(back, epoch)).toBe(true), WAIT);
+		expect(back.peer.room.view.banned.has(dee.peer.id)).toBe(true);
+		await back.session.setPresence({ hand: 2 });
+		await vi.waitFor(() => expect(ana.session.presence.members.get(cy.peer.id)).toMatchObject({ hand: 2 }), WAIT);
+	});
+
+	it('lets a removed member back in: it hears of its readmission, gets the current key and is shown again', async () => {
+		const network = new InMemoryNetwork();
+		const { creator, peers, key } = await makeRoom(['ana', 'ben']);
+		const members = [await join(network, creator, key)];
+		for (const p of peers) members.push(await join(network, p, key, { honestOut: true }));
+		await settled(members);
+		const [host, ana, ben] = members;
+
+		const epoch = await putOut(host, 'remove', ben.peer);
+		await vi.waitFor(() => expect(holds(ana, epoch)).toBe(true), WAIT);
+		expect(ben.keys.has(epoch)).toBe(false);
+
+		// Members serve no sync to someone out: ben learns of the readmission by asking (every OUT_CHECK_MS, 5 s).
+		await host.peer.room.addOp({ kind: 'readmit', target: ben.peer.id }, host.peer);
+		await vi.waitFor(() => expect(ben.peer.room.view.removed.has(ben.peer.id)).toBe(false), { ...WAIT, timeout: 15_000 });
+		await vi.waitFor(() => expect(holds(ben, epoch)).toBe(true), WAIT);
+		// Back in, it speaks with the current key, and those in read it.
+		await ben.session.setPresence({ hand: 3 });
+		await vi.waitFor(() => expect(ana.session.presence.members.get(ben.peer.id)).toMatchObject({ hand: 3 }), WAIT);
+	}, 30_000);
+});
