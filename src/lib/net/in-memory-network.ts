@@ -14,6 +14,10 @@
  * - Streams: real libp2p streams (`streamPair` from @libp2p/utils) between a
  *   dialer and the remote's handler for that protocol.
  * - `stop()`: the node goes away, its connections close on both sides.
+ * - `relays = false`: every relay is gone. The topic then reaches only the
+ *   subscribers linked to the publisher by direct connections (gossip over
+ *   the room's own overlay), and no new connection can be made (a browser
+ *   needs a relay to set up WebRTC).
  */
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface';
@@ -43,6 +47,8 @@ export class InMemoryNetwork {
 	published = 0;
 	/** Every dial asked for, as "from→to". */
 	readonly dials: string[] = [];
+	/** Whether the relays are up (see above). */
+	relays = true;
 
 	/** A new node: a fresh identity, or `privateKey`'s (a member coming back). */
 	async node(privateKey?: PrivateKey): Promise<InMemoryNode> {
@@ -81,7 +87,7 @@ export class InMemoryNetwork {
 
 	publish(from: InMemoryNode, topic: string, data: Uint8Array): { recipients: PeerId[] } {
 		this.published++;
-		const recipients = this.#live().filter((n) => n !== from && n.topics.has(topic));
+		const recipients = this.relays ? this.#live().filter((n) => n !== from && n.topics.has(topic)) : this.#overlayFrom(from, topic);
 		for (const n of recipients) n.pubsub.dispatchEvent(new CustomEvent('message', { detail: { type: 'signed', topic, data, from: from.peerId } }));
 		return { recipients: recipients.map((n) => n.peerId) };
 	}
@@ -94,10 +100,25 @@ export class InMemoryNetwork {
 		}
 	}
 
+	/** The subscribers reached from `from` hop by hop over open direct connections between subscribers. */
+	#overlayFrom(from: InMemoryNode, topic: string): InMemoryNode[] {
+		const reached = new Set([from]);
+		for (const n of reached) {
+			for (const c of n.connections) {
+				const next = this.nodes.get(c.remotePeer.toString());
+				if (c.status === 'open' && next && !next.stopped && next.topics.has(topic) && isDirect(c)) reached.add(next);
+			}
+		}
+		reached.delete(from);
+		return [...reached];
+	}
+
 	#live(): InMemoryNode[] {
 		return [...this.nodes.values()].filter((n) => !n.stopped);
 	}
 }
+
+const isDirect = (c: InMemoryConnection) => c.remoteAddr.toString().includes('/webrtc');
 
 export class InMemoryNode extends EventTarget {
 	readonly id: string;
@@ -162,6 +183,7 @@ export class InMemoryNode extends EventTarget {
 		const list = Array.isArray(addrs) ? addrs : [addrs];
 		const remote = this.#remoteAt(list);
 		this.network.dials.push(`${this.id}→${remote.id}`);
+		if (!this.network.relays) throw new Error('no relay to reach the peer through');
 		const kind = list.some((a) => a.toString().includes('/webrtc')) ? 'direct' : 'relayed';
 		this.network.connect(this, remote, kind);
 	}
@@ -173,7 +195,10 @@ export class InMemoryNode extends EventTarget {
 		let remote: InMemoryNode;
 		if (Array.isArray(peer)) {
 			remote = this.#remoteAt(peer);
-			if (!this.#openTo(remote)) this.network.connect(this, remote, 'relayed');
+			if (!this.#openTo(remote)) {
+				if (!this.network.relays) throw new Error('no relay to reach the peer through');
+				this.network.connect(this, remote, 'relayed');
+			}
 		} else {
 			const found = this.network.nodes.get(peer.toString());
 			if (!found || found.stopped || !this.#openTo(found)) throw new Error(`no connection to ${peer.toString()}`);
