@@ -14,6 +14,7 @@ import type { Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { RoomCipher } from '../room/room-crypto';
 import { decodeLinkFrame, LinkFrameError, RedundantSender } from './link-frame';
+import { askShortFrames } from './stage-sdp';
 import { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, SignalError, type AttachAs, type RefuseReason, type SignalMessage } from './media-signal-protocol';
 
 // 16 KiB ≈ 80 packets ≈ 1.6 s of one stream: a channel that far behind is
@@ -98,12 +99,16 @@ export class MediaLink {
 	/** The dialing speaker offers a voice both ways. */
 	offerVoice(): void {
 		this.#voice = this.#pc.addTransceiver('audio', { direction: 'sendrecv' });
+		withCaptureTimes(this.#voice);
 	}
 
 	/** The answering speaker takes the offered voice and sends its own back (call between the offer and the answer). */
 	answerVoice(): void {
 		this.#voice = this.#pc.getTransceivers().find((t) => t.receiver.track.kind === 'audio') ?? null;
-		if (this.#voice) this.#voice.direction = 'sendrecv';
+		if (this.#voice) {
+			this.#voice.direction = 'sendrecv';
+			withCaptureTimes(this.#voice);
+		}
 	}
 
 	/** The far end's voice, once its track arrived; null on a tree link or before. */
@@ -250,7 +255,7 @@ export async function serveLink(
 		trickle(pc, s);
 		const offer = await receive(s);
 		if (offer.t !== 'offer') throw new SignalError('expected an offer');
-		await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+		await pc.setRemoteDescription({ type: 'offer', sdp: askShortFrames(offer.sdp) });
 		if (verdict.role === 'speaker') link.answerVoice();
 		await pc.setLocalDescription(await pc.createAnswer());
 		await send(s, { t: 'answer', sdp: pc.localDescription!.sdp });
@@ -284,7 +289,7 @@ async function negotiate(pc: RTCPeerConnection, link: MediaLink, s: Signaling, a
 			}
 			if (message.t === 'answer' && needAnswer) {
 				needAnswer = false;
-				await pc.setRemoteDescription({ type: 'answer', sdp: message.sdp });
+				await pc.setRemoteDescription({ type: 'answer', sdp: askShortFrames(message.sdp) });
 			} else if (message.t === 'ice') {
 				if (message.candidate) await pc.addIceCandidate(message.candidate).catch(() => {});
 			} else {
@@ -307,4 +312,26 @@ async function send(s: Signaling, message: SignalMessage): Promise<void> {
 
 async function receive(s: Signaling): Promise<SignalMessage> {
 	return decodeSignal(await s.cipher.open('media', (await s.lp.read({ signal: s.signal })).subarray()));
+}
+
+const ABS_CAPTURE_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
+
+/**
+ * Has a stage voice carry its capture time (the abs-capture-time RTP header extension, offered but
+ * stopped by default in Chromium): the receiver's RTCRtpSynchronizationSource then gives
+ * `captureTimestamp`, so the latency of a voice is read from WebRTC itself (stage-audio.ts, delays()).
+ * 17 bytes a packet; where the API is missing (Firefox), nothing changes.
+ */
+function withCaptureTimes(transceiver: RTCRtpTransceiver): void {
+	const t = transceiver as RTCRtpTransceiver & {
+		getHeaderExtensionsToNegotiate?(): { uri: string; direction: RTCRtpTransceiverDirection | 'stopped' }[];
+		setHeaderExtensionsToNegotiate?(extensions: { uri: string; direction: RTCRtpTransceiverDirection | 'stopped' }[]): void;
+	};
+	try {
+		const extensions = t.getHeaderExtensionsToNegotiate?.();
+		if (!extensions?.some((e) => e.uri === ABS_CAPTURE_TIME)) return;
+		t.setHeaderExtensionsToNegotiate!(extensions.map((e) => (e.uri === ABS_CAPTURE_TIME ? { ...e, direction: 'sendrecv' } : e)));
+	} catch {
+		// An older browser's shape: the voice goes without capture times.
+	}
 }

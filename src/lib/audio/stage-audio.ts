@@ -39,6 +39,15 @@ export interface VoicePath {
 	track: MediaStreamTrackState;
 }
 
+export interface VoiceDelay {
+	speaker: string;
+	captureToTrackMs: number | null;
+	playoutMs: number | null;
+}
+
+// NTP time (abs-capture-time's clock) counts from 1900, the page's wall clock from 1970.
+const NTP_TO_UNIX_MS = 2_208_988_800_000;
+
 export class StageAudio {
 	readonly #context: AudioContext;
 	readonly #voices = new Map<string, Voice>();
@@ -112,6 +121,27 @@ export class StageAudio {
 			heard: !v.element.muted,
 			track: v.track.readyState
 		}));
+	}
+
+	/**
+	 * Diagnostics (bench:audio): for each voice, WebRTC's own timing of it. `captureToTrackMs`: from
+	 * its capture at the speaker (abs-capture-time, media-link.ts) to its delivery to the track here,
+	 * jitter buffer included, on one machine's clock (null where the browser gives no capture time);
+	 * `playoutMs`: WebRTC's mean delay from there to the audio device (media-playout stats).
+	 */
+	async delays(): Promise<VoiceDelay[]> {
+		return Promise.all(
+			[...this.#voices].map(async ([speaker, voice]) => {
+				const [source] = voice.receiver.getSynchronizationSources() as (RTCRtpSynchronizationSource & { captureTimestamp?: number })[];
+				const captured = source?.captureTimestamp;
+				const captureToTrackMs = captured ? source.timestamp - (captured - NTP_TO_UNIX_MS) : null;
+				let playoutMs: number | null = null;
+				(await voice.receiver.getStats().catch(() => new Map())).forEach((s: { type: string; totalPlayoutDelay?: number; totalSamplesCount?: number }) => {
+					if (s.type === 'media-playout' && s.totalSamplesCount) playoutMs = ((s.totalPlayoutDelay ?? 0) / s.totalSamplesCount) * 1000;
+				});
+				return { speaker, captureToTrackMs, playoutMs };
+			})
+		);
 	}
 
 	/** Every 20 ms of every heard voice as played (diagnostics and tests: tone detection). */

@@ -260,6 +260,7 @@ export class RoomState {
 				stage.tap(fn);
 			},
 			stage: () => stage.paths(),
+			stageDelays: () => stage.delays(),
 			captureTap: (fn: (samples: Float32Array, wallMs: number) => void) => captureTaps.add(fn),
 			stats: () => output.stats(),
 			tree: () => audio.snapshot(),
