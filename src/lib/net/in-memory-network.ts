@@ -47,6 +47,8 @@ export class InMemoryNetwork {
 	published = 0;
 	/** Every dial asked for, as "from→to". */
 	readonly dials: string[] = [];
+	/** Topic bytes each node received, by PeerId (bench:sim: control traffic per member). */
+	readonly bytesIn = new Map<string, number>();
 	/** Whether the relays are up (see above). */
 	relays = true;
 
@@ -88,6 +90,7 @@ export class InMemoryNetwork {
 	publish(from: InMemoryNode, topic: string, data: Uint8Array): { recipients: PeerId[] } {
 		this.published++;
 		const recipients = this.relays ? this.#live().filter((n) => n !== from && n.topics.has(topic)) : this.#overlayFrom(from, topic);
+		for (const n of recipients) this.bytesIn.set(n.id, (this.bytesIn.get(n.id) ?? 0) + data.length);
 		for (const n of recipients) n.pubsub.dispatchEvent(new CustomEvent('message', { detail: { type: 'signed', topic, data, from: from.peerId } }));
 		return { recipients: recipients.map((n) => n.peerId) };
 	}

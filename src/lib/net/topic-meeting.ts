@@ -118,7 +118,7 @@ export class TopicMeeting {
 	readonly #target: number;
 	readonly #max: number;
 	/** What our last announce said (open, full): a change is announced at once. */
-	#said = '';
+	#said: { open: boolean; full: boolean } | null = null;
 	readonly #seal: AnnounceSeal | null;
 	readonly #shunned: (peerId: string) => boolean;
 	readonly #known = new Map<string, KnownPeer>();
@@ -293,7 +293,7 @@ export class TopicMeeting {
 		}
 		try {
 			const state = this.#state();
-			this.#said = JSON.stringify(state);
+			this.#said = state;
 			const announce = encodeMeetAnnounce({ addrs, ...state });
 			const result = await this.#node.services.pubsub.publish(this.#topic, this.#seal ? await this.#seal.seal(announce) : announce);
 			traceEvent('meet:announce', `${this.name}: to ${result.recipients.length}`);
@@ -319,7 +319,8 @@ export class TopicMeeting {
 
 	/** We came to want neighbours, stopped wanting them, or became full or not: the room hears it now, not in 15 s. */
 	#onConnectionsChanged = () => {
-		if (this.#said !== '' && JSON.stringify(this.#state()) !== this.#said) this.announceSoon();
+		const now = this.#state();
+		if (this.#said && (now.open !== this.#said.open || now.full !== this.#said.full)) this.announceSoon();
 	};
 
 	#onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>) => {

@@ -1,55 +1,30 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isDirectConnection } from '../net/connection-kind';
-import { InMemoryNetwork, type InMemoryNode } from '../net/in-memory-network';
-import { RoomKeys } from './room-keys';
-import { RoomSession } from './room-session';
+import { InMemoryNetwork } from '../net/in-memory-network';
 import { makeRoom, type TestPeer } from './test-peers';
+import { directPeers, joinSession, leaveSession, settled, type SessionMember } from './test-sessions';
 
 // The shipping RoomSession (meeting, topic, sync and key protocols) for a handful of members over the in-memory
 // network: what the end-to-end tests show in browsers, here with every step of a key's spreading in view.
 
-interface Member {
-	peer: TestPeer;
-	node: InMemoryNode;
-	session: RoomSession;
-	keys: RoomKeys;
-}
+type Member = SessionMember;
 
 const running: Member[] = [];
 afterEach(async () => {
-	for (const m of running.splice(0)) await leave(m);
+	for (const m of running.splice(0)) await leaveSession(m);
 });
 
 // Generous for a loaded 2-core machine: each step takes well under a second on a quiet one.
 const WAIT = { timeout: 20_000, interval: 20 };
 
 async function join(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: { honestOut?: boolean } = {}): Promise<Member> {
-	const node = await network.node(peer.privateKey);
-	const keys = await RoomKeys.create(peer.room.roomId, key);
-	const session = new RoomSession(node.asNode, peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {} });
-	const isOut = () => peer.room.view.removed.has(peer.id) || peer.room.view.banned.has(peer.id);
-	// What the room screen does (room-state.svelte.ts): out, the session goes quiet and watches for a readmission.
-	if (options.honestOut) peer.room.subscribe(() => session.setOut(isOut()));
-	await session.start({ out: isOut() });
-	const member = { peer, node, session, keys };
+	const member = await joinSession(network, peer, key, options);
 	running.push(member);
 	return member;
 }
 
 async function leave(member: Member): Promise<void> {
-	await member.session.stop();
-	member.node.stop();
 	running.splice(running.indexOf(member), 1);
-}
-
-/** Everyone has the room and shows everyone else present. */
-async function settled(members: Member[]): Promise<void> {
-	await vi.waitFor(() => {
-		for (const m of members) {
-			expect(m.peer.room.view.exists).toBe(true);
-			for (const other of members) if (other !== m) expect(m.session.presence.members.has(other.peer.id)).toBe(true);
-		}
-	}, WAIT);
+	await leaveSession(member);
 }
 
 async function putOut(moderator: Member, kind: 'remove' | 'ban', target: TestPeer): Promise<string> {
@@ -66,7 +41,7 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		const { creator, peers, key } = await makeRoom(['ana', 'ben', 'cy', 'dee']);
 		const members = [await join(network, creator, key)];
 		for (const p of peers) members.push(await join(network, p, key));
-		await settled(members);
+		await settled(members, WAIT);
 		const [host, ana, ben, cy, dee] = members;
 
 		// dee runs modified code: it stays, and keeps asking members for the key it now lacks.
@@ -92,7 +67,7 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		const { creator, peers, key } = await makeRoom(['ana', 'ben', 'cy', 'dee']);
 		const members = [await join(network, creator, key)];
 		for (const p of peers) members.push(await join(network, p, key));
-		await settled(members);
+		await settled(members, WAIT);
 		const [host, ana, ben, cy, dee] = members;
 
 		await leave(cy);
@@ -115,7 +90,7 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		const { creator, peers, key } = await makeRoom(['ana', 'ben']);
 		const members = [await join(network, creator, key)];
 		for (const p of peers) members.push(await join(network, p, key, { honestOut: true }));
-		await settled(members);
+		await settled(members, WAIT);
 		const [host, ana, ben] = members;
 
 		const epoch = await putOut(host, 'remove', ben.peer);
@@ -143,11 +118,9 @@ describe('RoomSession: a room of forty on the in-memory network', () => {
 		const { creator, peers, key } = await makeRoom(Array.from({ length: 39 }, (_, i) => `member${i}`));
 		const members = [await join(network, creator, key)];
 		for (const p of peers) members.push(await join(network, p, key));
-		await settled(members);
+		await settled(members, ROOM_WAIT);
 		const [host, ...others] = members;
-		// Direct connections (a joiner's first catch-up goes through the relay's circuit, which is not one).
-		const peersOf = (m: Member) =>
-			new Set(m.node.connections.filter((c) => c.status === 'open' && isDirectConnection(c.remoteAddr.toString())).map((c) => c.remotePeer.toString()));
+		const peersOf = directPeers;
 		await vi.waitFor(() => expect(Math.min(...members.map((m) => peersOf(m).size))).toBeGreaterThanOrEqual(4), ROOM_WAIT);
 		// A member takes dials until it has 12 (maxNeighbours) and then announces `full`; members arriving back to
 		// back can dial it before that announce reaches them (13 or 14 for the first members in runs of this spec).

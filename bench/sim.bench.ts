@@ -1,0 +1,90 @@
+/**
+ * npm run bench:sim — the shipping room code (RoomSession: meeting, topic,
+ * sync, keys) for rooms of n members in one process, on the in-memory
+ * network (src/lib/net/in-memory-network.ts), real keys, signatures and
+ * encryption, real timers. Per size:
+ * - joinMs: from the first member opening the room until every member shows
+ *   every other present (members open it one after another);
+ * - maxConnectionsPerMember / meanConnectionsPerMember: direct connections
+ *   held, once the room settled;
+ * - controlBytesPerMemberPerSec: topic bytes received per member per second
+ *   over a quiet WINDOW_MS (presence beats, meet announces); sync streams
+ *   are not counted;
+ * - convergeMs: a moderator's act (five, one after another) until every
+ *   member's verified state shows it; median.
+ * What it shows today: presence goes to every member, so control traffic per
+ * member grows with the room (issue #9 asks for it flat). Sizes past a few
+ * hundred do not fit one process: every member opens every other's presence.
+ * Writes bench/results/sim.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { InMemoryNetwork } from '../src/lib/net/in-memory-network';
+import { makeRoom } from '../src/lib/room/test-peers';
+import { directPeers, joinSession, leaveSession, settled, type SessionMember } from '../src/lib/room/test-sessions';
+
+const SIZES = (process.env.BENCH_SIM_SIZES ?? '25,50,100').split(',').map(Number);
+const WINDOW_MS = 20_000;
+const ACTS = 5;
+
+const median = (xs: number[]) => {
+	const s = [...xs].sort((a, b) => a - b);
+	return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number) => Math.round(x * 10) / 10;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function measure(n: number) {
+	const network = new InMemoryNetwork();
+	const { creator, peers, key } = await makeRoom(Array.from({ length: n - 1 }, (_, i) => `member${i}`));
+	const started = performance.now();
+	const members: SessionMember[] = [];
+	try {
+		for (const peer of [creator, ...peers]) members.push(await joinSession(network, peer, key));
+		await settled(members, { timeout: 300_000, interval: 100 });
+		const joinMs = performance.now() - started;
+
+		const degrees = members.map((m) => directPeers(m).size);
+		network.bytesIn.clear();
+		await sleep(WINDOW_MS);
+		const bytes = [...network.bytesIn.values()].reduce((a, b) => a + b, 0);
+		const controlBytesPerMemberPerSec = bytes / n / (WINDOW_MS / 1000);
+
+		const converge: number[] = [];
+		for (let i = 0; i < ACTS; i++) {
+			const target = peers[i];
+			const t0 = performance.now();
+			await creator.room.addOp({ kind: 'makeModerator', target: target.id }, creator);
+			while (!members.every((m) => m.peer.room.view.moderators.has(target.id))) await sleep(2);
+			converge.push(performance.now() - t0);
+		}
+		return {
+			joinMs: Math.round(joinMs),
+			maxConnectionsPerMember: Math.max(...degrees),
+			meanConnectionsPerMember: round(degrees.reduce((a, b) => a + b) / n),
+			controlBytesPerMemberPerSec: Math.round(controlBytesPerMemberPerSec),
+			convergeMs: round(median(converge))
+		};
+	} finally {
+		for (const m of members) await leaveSession(m);
+	}
+}
+
+it('simulates rooms with the shipping session', async () => {
+	const sizes: Record<string, Awaited<ReturnType<typeof measure>>> = {};
+	for (const n of SIZES) {
+		sizes[n] = await measure(n);
+		console.log(`n=${n}`, JSON.stringify(sizes[n]));
+	}
+	const [first, last] = [SIZES[0], SIZES.at(-1)!];
+	const growth = round(sizes[last].controlBytesPerMemberPerSec / sizes[first].controlBytesPerMemberPerSec);
+	const results = { sizes, controlBytesGrowth: { from: first, to: last, ratio: growth }, windowMs: WINDOW_MS, measuredAt: new Date().toISOString() };
+	mkdirSync('bench/results', { recursive: true });
+	writeFileSync('bench/results/sim.json', JSON.stringify(results, null, 2) + '\n');
+	console.log(`
+room simulation (shipping RoomSession on the in-memory network; one run per size):
+${SIZES.map((n) => `  n=${String(n).padEnd(5)} connections max ${sizes[n].maxConnectionsPerMember} (goal ≤ 12), mean ${sizes[n].meanConnectionsPerMember}; control ${sizes[n].controlBytesPerMemberPerSec} B/s per member; converge ${sizes[n].convergeMs} ms (median of ${ACTS}); join ${sizes[n].joinMs} ms`).join('\n')}
+  control bytes per member, n=${last} over n=${first}: ×${growth} (goal: flat, ×1)
+wrote bench/results/sim.json`);
+	expect(Object.keys(sizes)).toHaveLength(SIZES.length);
+});

@@ -1,0 +1,54 @@
+/**
+ * Room sessions on the in-memory network, for unit tests and bench:sim: the
+ * shipping RoomSession (meeting, topic, sync and key protocols) with real
+ * keys and signatures, one InMemoryNode each (net/in-memory-network.ts).
+ */
+import { expect, vi } from 'vitest';
+import { isDirectConnection } from '../net/connection-kind';
+import type { InMemoryNetwork, InMemoryNode } from '../net/in-memory-network';
+import { RoomKeys } from './room-keys';
+import { RoomSession } from './room-session';
+import type { TestPeer } from './test-peers';
+
+export interface SessionMember {
+	peer: TestPeer;
+	node: InMemoryNode;
+	session: RoomSession;
+	keys: RoomKeys;
+}
+
+/**
+ * `peer` opens the room on a node of its own. `honestOut`: it does what the room screen does
+ * (room-state.svelte.ts) when put out: goes quiet and watches for a readmission; without it, it
+ * behaves like modified code that stays.
+ */
+export async function joinSession(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: { honestOut?: boolean } = {}): Promise<SessionMember> {
+	const node = await network.node(peer.privateKey);
+	const keys = await RoomKeys.create(peer.room.roomId, key);
+	const session = new RoomSession(node.asNode, peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {} });
+	const isOut = () => peer.room.view.removed.has(peer.id) || peer.room.view.banned.has(peer.id);
+	if (options.honestOut) peer.room.subscribe(() => session.setOut(isOut()));
+	await session.start({ out: isOut() });
+	return { peer, node, session, keys };
+}
+
+/** Leaves quietly and takes the node down. */
+export async function leaveSession(member: SessionMember): Promise<void> {
+	await member.session.stop();
+	member.node.stop();
+}
+
+/** Everyone has the room and shows everyone else present. */
+export async function settled(members: SessionMember[], wait: { timeout: number; interval: number }): Promise<void> {
+	await vi.waitFor(() => {
+		for (const m of members) {
+			expect(m.peer.room.view.exists).toBe(true);
+			for (const other of members) if (other !== m) expect(m.session.presence.members.has(other.peer.id)).toBe(true);
+		}
+	}, wait);
+}
+
+/** The members a member holds a direct connection to (a joiner's first catch-up through the relay's circuit is not one). */
+export function directPeers(member: SessionMember): Set<string> {
+	return new Set(member.node.connections.filter((c) => c.status === 'open' && isDirectConnection(c.remoteAddr.toString())).map((c) => c.remotePeer.toString()));
+}
