@@ -33,15 +33,21 @@ async function putOut(moderator: Member, kind: 'remove' | 'ban', target: TestPee
 	return epoch;
 }
 
+/** A room of `names` (the creator first), everyone in it and shown present to everyone. */
+async function openRoom(names: string[], options: { honestOut?: boolean } = {}, wait = WAIT) {
+	const network = new InMemoryNetwork();
+	const { creator, peers, key } = await makeRoom(names);
+	const members = [await join(network, creator, key)];
+	for (const p of peers) members.push(await join(network, p, key, options));
+	await settled(members, wait);
+	return { network, key, members };
+}
+
 const holds = (m: Member, epoch: string) => m.keys.current === epoch && m.keys.has(epoch);
 
 describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 	it('gives the new key to every member still in, never to the banned one, who reads nothing said after it', async () => {
-		const network = new InMemoryNetwork();
-		const { creator, peers, key } = await makeRoom(['ana', 'ben', 'cy', 'dee']);
-		const members = [await join(network, creator, key)];
-		for (const p of peers) members.push(await join(network, p, key));
-		await settled(members, WAIT);
+		const { members } = await openRoom(['ana', 'ben', 'cy', 'dee']);
 		const [host, ana, ben, cy, dee] = members;
 
 		// dee runs modified code: it stays, and keeps asking members for the key it now lacks.
@@ -63,11 +69,7 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 	}, 60_000);
 
 	it('gives the key to a member who was away during the ban when it returns, from any member, the moderator gone', async () => {
-		const network = new InMemoryNetwork();
-		const { creator, peers, key } = await makeRoom(['ana', 'ben', 'cy', 'dee']);
-		const members = [await join(network, creator, key)];
-		for (const p of peers) members.push(await join(network, p, key));
-		await settled(members, WAIT);
+		const { network, key, members } = await openRoom(['ana', 'ben', 'cy', 'dee']);
 		const [host, ana, ben, cy, dee] = members;
 
 		await leave(cy);
@@ -86,11 +88,7 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 	}, 60_000);
 
 	it('lets a removed member back in: it hears of its readmission, gets the current key and is shown again', async () => {
-		const network = new InMemoryNetwork();
-		const { creator, peers, key } = await makeRoom(['ana', 'ben']);
-		const members = [await join(network, creator, key)];
-		for (const p of peers) members.push(await join(network, p, key, { honestOut: true }));
-		await settled(members, WAIT);
+		const { members } = await openRoom(['ana', 'ben'], { honestOut: true });
 		const [host, ana, ben] = members;
 
 		const epoch = await putOut(host, 'remove', ben.peer);
@@ -114,11 +112,11 @@ describe('RoomSession: a room of forty on the in-memory network', () => {
 	const ROOM_WAIT = { timeout: 30_000, interval: 50 };
 
 	it('bounds every member’s connections, and room state reaches everyone over the overlay with the relays gone', async () => {
-		const network = new InMemoryNetwork();
-		const { creator, peers, key } = await makeRoom(Array.from({ length: 39 }, (_, i) => `member${i}`));
-		const members = [await join(network, creator, key)];
-		for (const p of peers) members.push(await join(network, p, key));
-		await settled(members, ROOM_WAIT);
+		const { network, members } = await openRoom(
+			Array.from({ length: 39 }, (_, i) => `member${i}`),
+			{},
+			ROOM_WAIT
+		);
 		const [host, ...others] = members;
 		const peersOf = directPeers;
 		await vi.waitFor(() => expect(Math.min(...members.map((m) => peersOf(m).size))).toBeGreaterThanOrEqual(4), ROOM_WAIT);
