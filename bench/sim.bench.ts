@@ -55,7 +55,10 @@ async function measure(n: number) {
 			const target = peers[i];
 			const t0 = performance.now();
 			await creator.room.addOp({ kind: 'makeModerator', target: target.id }, creator);
-			while (!members.every((m) => m.peer.room.view.moderators.has(target.id))) await sleep(2);
+			while (!members.every((m) => m.peer.room.view.moderators.has(target.id))) {
+				if (performance.now() - t0 > 60_000) throw new Error(`n=${n}: act ${i + 1} had not reached every member after 60 s`);
+				await sleep(2);
+			}
 			converge.push(performance.now() - t0);
 		}
 		return {

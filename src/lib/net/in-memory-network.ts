@@ -24,9 +24,10 @@ import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { streamPair } from '@libp2p/utils';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { isDirectConnection } from './connection-kind';
 import type { StanzaNode } from './libp2p-node';
 
-export const TEST_RELAY = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq';
+const TEST_RELAY = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq';
 
 /** Where a browser is reached: a WebRTC address through the relay (a direct connection once dialed). */
 export const webrtcAddr = (peerId: string) => `/ip4/127.0.0.1/tcp/9/ws/p2p/${TEST_RELAY}/p2p-circuit/webrtc/p2p/${peerId}`;
@@ -90,8 +91,10 @@ export class InMemoryNetwork {
 	publish(from: InMemoryNode, topic: string, data: Uint8Array): { recipients: PeerId[] } {
 		this.published++;
 		const recipients = this.relays ? this.#live().filter((n) => n !== from && n.topics.has(topic)) : this.#overlayFrom(from, topic);
-		for (const n of recipients) this.bytesIn.set(n.id, (this.bytesIn.get(n.id) ?? 0) + data.length);
-		for (const n of recipients) n.pubsub.dispatchEvent(new CustomEvent('message', { detail: { type: 'signed', topic, data, from: from.peerId } }));
+		for (const n of recipients) {
+			this.bytesIn.set(n.id, (this.bytesIn.get(n.id) ?? 0) + data.length);
+			n.pubsub.dispatchEvent(new CustomEvent('message', { detail: { type: 'signed', topic, data, from: from.peerId } }));
+		}
 		return { recipients: recipients.map((n) => n.peerId) };
 	}
 
@@ -109,7 +112,7 @@ export class InMemoryNetwork {
 		for (const n of reached) {
 			for (const c of n.connections) {
 				const next = this.nodes.get(c.remotePeer.toString());
-				if (c.status === 'open' && next && !next.stopped && next.topics.has(topic) && isDirect(c)) reached.add(next);
+				if (c.status === 'open' && next && !next.stopped && next.topics.has(topic) && isDirectConnection(c.remoteAddr.toString())) reached.add(next);
 			}
 		}
 		reached.delete(from);
@@ -120,8 +123,6 @@ export class InMemoryNetwork {
 		return [...this.nodes.values()].filter((n) => !n.stopped);
 	}
 }
-
-const isDirect = (c: InMemoryConnection) => c.remoteAddr.toString().includes('/webrtc');
 
 export class InMemoryNode extends EventTarget {
 	readonly id: string;
@@ -178,16 +179,12 @@ export class InMemoryNode extends EventTarget {
 		this.handlers.set(protocol, handler);
 	}
 
-	async unhandle(protocol: string): Promise<void> {
-		this.handlers.delete(protocol);
-	}
-
 	async dial(addrs: Multiaddr[] | Multiaddr): Promise<void> {
 		const list = Array.isArray(addrs) ? addrs : [addrs];
 		const remote = this.#remoteAt(list);
 		this.network.dials.push(`${this.id}→${remote.id}`);
 		if (!this.network.relays) throw new Error('no relay to reach the peer through');
-		const kind = list.some((a) => a.toString().includes('/webrtc')) ? 'direct' : 'relayed';
+		const kind = list.some((a) => isDirectConnection(a.toString())) ? 'direct' : 'relayed';
 		this.network.connect(this, remote, kind);
 	}
 
