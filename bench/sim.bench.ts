@@ -4,27 +4,32 @@
  * network (src/lib/net/in-memory-network.ts), real keys, signatures and
  * encryption, real timers. Per size:
  * - joinMs: from the first member opening the room until every member shows
- *   every other present (members open it one after another);
+ *   every other present (members open it one after another; past 24
+ *   listeners a joiner hears most listeners at their next beat, which comes
+ *   less often the larger the room);
  * - maxConnectionsPerMember / meanConnectionsPerMember: direct connections
  *   held, once the room settled;
  * - controlBytesPerMemberPerSec: topic bytes received per member per second
  *   over a quiet WINDOW_MS (presence beats, meet announces); sync streams
- *   are not counted;
+ *   are not counted; roomTopicShare: the part of it on the room's topic
+ *   (presence), the rest being meet announces;
  * - convergeMs: a moderator's act (five, one after another) until every
  *   member's verified state shows it; median.
- * What it shows today: presence goes to every member, so control traffic per
- * member grows with the room (issue #9 asks for it flat). Sizes past a few
- * hundred do not fit one process: every member opens every other's presence.
+ * Listeners' presence beats and members' safety-net announces share fixed
+ * budgets for the whole room (presence.ts, topic-meeting.ts), so control
+ * traffic per member should stay about flat as the room grows. Sizes past a
+ * few hundred do not fit one process.
  * Writes bench/results/sim.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { InMemoryNetwork } from '../src/lib/net/in-memory-network';
+import { ROOM_TOPIC_PREFIX } from '../src/lib/room/room-topic-protocol';
 import { makeRoom } from '../src/lib/room/test-peers';
 import { directPeers, joinSession, leaveSession, settled, type SessionMember } from '../src/lib/room/test-sessions';
 
-const SIZES = (process.env.BENCH_SIM_SIZES ?? '25,50,100').split(',').map(Number);
-const WINDOW_MS = 20_000;
+const SIZES = (process.env.BENCH_SIM_SIZES ?? '25,100,200').split(',').map(Number);
+const WINDOW_MS = 60_000;
 const ACTS = 5;
 
 const median = (xs: number[]) => {
@@ -32,6 +37,7 @@ const median = (xs: number[]) => {
 	return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const round = (x: number) => Math.round(x * 10) / 10;
+const share = (x: number) => Math.round(x * 100) / 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measure(n: number) {
@@ -46,8 +52,11 @@ async function measure(n: number) {
 
 		const degrees = members.map((m) => directPeers(m).size);
 		network.bytesIn.clear();
+		network.bytesByTopic.clear();
 		await sleep(WINDOW_MS);
 		const bytes = [...network.bytesIn.values()].reduce((a, b) => a + b, 0);
+		const roomBytes = [...network.bytesByTopic].reduce((sum, [topic, b]) => sum + (topic.startsWith(ROOM_TOPIC_PREFIX) ? b : 0), 0);
+		const roomTopicShare = share(roomBytes / bytes);
 		const controlBytesPerMemberPerSec = bytes / n / (WINDOW_MS / 1000);
 
 		const converge: number[] = [];
@@ -66,6 +75,7 @@ async function measure(n: number) {
 			maxConnectionsPerMember: Math.max(...degrees),
 			meanConnectionsPerMember: round(degrees.reduce((a, b) => a + b) / n),
 			controlBytesPerMemberPerSec: Math.round(controlBytesPerMemberPerSec),
+			roomTopicShare,
 			convergeMs: round(median(converge))
 		};
 	} finally {
@@ -86,7 +96,7 @@ it('simulates rooms with the shipping session', async () => {
 	writeFileSync('bench/results/sim.json', JSON.stringify(results, null, 2) + '\n');
 	console.log(`
 room simulation (shipping RoomSession on the in-memory network; one run per size):
-${SIZES.map((n) => `  n=${String(n).padEnd(5)} connections max ${sizes[n].maxConnectionsPerMember} (goal ≤ 12), mean ${sizes[n].meanConnectionsPerMember}; control ${sizes[n].controlBytesPerMemberPerSec} B/s per member; converge ${sizes[n].convergeMs} ms (median of ${ACTS}); join ${sizes[n].joinMs} ms`).join('\n')}
+${SIZES.map((n) => `  n=${String(n).padEnd(5)} connections max ${sizes[n].maxConnectionsPerMember} (goal ≤ 12), mean ${sizes[n].meanConnectionsPerMember}; control ${sizes[n].controlBytesPerMemberPerSec} B/s per member (${Math.round(sizes[n].roomTopicShare * 100)} % presence); converge ${sizes[n].convergeMs} ms (median of ${ACTS}); join ${sizes[n].joinMs} ms`).join('\n')}
   control bytes per member, n=${last} over n=${first}: ×${growth} (goal: flat, ×1)
 wrote bench/results/sim.json`);
 	expect(Object.keys(sizes)).toHaveLength(SIZES.length);

@@ -50,6 +50,8 @@ export class InMemoryNetwork {
 	readonly dials: string[] = [];
 	/** Topic bytes each node received, by PeerId (bench:sim: control traffic per member). */
 	readonly bytesIn = new Map<string, number>();
+	/** Topic bytes received by all nodes together, by topic. */
+	readonly bytesByTopic = new Map<string, number>();
 	/** Whether the relays are up (see above). */
 	relays = true;
 
@@ -91,6 +93,7 @@ export class InMemoryNetwork {
 	publish(from: InMemoryNode, topic: string, data: Uint8Array): { recipients: PeerId[] } {
 		this.published++;
 		const recipients = this.relays ? this.#live().filter((n) => n !== from && n.topics.has(topic)) : this.#overlayFrom(from, topic);
+		this.bytesByTopic.set(topic, (this.bytesByTopic.get(topic) ?? 0) + data.length * recipients.length);
 		for (const n of recipients) {
 			this.bytesIn.set(n.id, (this.bytesIn.get(n.id) ?? 0) + data.length);
 			n.pubsub.dispatchEvent(new CustomEvent('message', { detail: { type: 'signed', topic, data, from: from.peerId } }));

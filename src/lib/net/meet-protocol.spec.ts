@@ -19,6 +19,10 @@ describe('meet announce codec', () => {
 		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: true }), ME)).toEqual({ addrs: [addr], open: true, full: false });
 		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: false }), ME)).toEqual({ addrs: [addr], open: false, full: false });
 		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: false, full: true }), ME)).toEqual({ addrs: [addr], open: false, full: true });
+		expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: true, joining: true }), ME)).toEqual({ addrs: [addr], open: true, full: false, joining: true });
+		for (const intervalSeconds of [1, 50, 3600]) {
+			expect(decodeMeetAnnounce(encodeMeetAnnounce({ addrs: [addr], open: false, full: true, intervalSeconds }), ME)).toEqual({ addrs: [addr], open: false, full: true, intervalSeconds });
+		}
 	});
 
 	it('reads an announce without "open" as open (older peers)', () => {
@@ -35,6 +39,11 @@ describe('meet announce codec', () => {
 		['someone else’s address', bytes(JSON.stringify({ addrs: [addr.replace(ME, RELAY)] }))],
 		['"open" that is not a boolean', bytes(JSON.stringify({ addrs: [addr], open: 'yes' }))],
 		['"full" that is not a boolean', bytes(JSON.stringify({ addrs: [addr], full: 1 }))],
+		['"j" that is not true', bytes(JSON.stringify({ addrs: [addr], j: false }))],
+		['a zero interval', bytes(JSON.stringify({ addrs: [addr], i: 0 }))],
+		['an interval past an hour', bytes(JSON.stringify({ addrs: [addr], i: 3601 }))],
+		['a fractional interval', bytes(JSON.stringify({ addrs: [addr], i: 2.5 }))],
+		['an interval as text', bytes(JSON.stringify({ addrs: [addr], i: '15' }))],
 		['an oversized payload', bytes(JSON.stringify({ addrs: [addr], pad: 'x'.repeat(4096) }))]
 	])('refuses %s', (_label, input) => {
 		expect(() => decodeMeetAnnounce(input, ME)).toThrow(MeetProtocolError);

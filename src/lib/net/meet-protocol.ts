@@ -8,7 +8,10 @@
  *
  *   { "addrs": [ multiaddr string, … ],    (1–8 entries)
  *     "open": boolean,                      (optional, default true)
- *     "full": boolean }                     (optional, default false)
+ *     "full": boolean,                      (optional, default false)
+ *     "i": seconds,                         (optional, default 15: the longest until the
+ *                                           sender announces again, 1–3600)
+ *     "j": true }                           (optional: the sender just joined the topic)
  *
  * `open` says whether the sender still looks for neighbours: a member with
  * enough direct room connections says false, and a peer that hears it dials
@@ -16,6 +19,11 @@
  * `full` says the sender is at its most direct room connections: nobody
  * dials it to be its neighbour (only for a particular need, as an audio
  * parent), so no member's connections grow with the room.
+ * `i` lets a large room announce less often (topic-meeting.ts): receivers keep
+ * the sender's addresses for a few of its intervals.
+ * `j` asks a few members to announce themselves back (a newcomer knows nobody);
+ * a member heard for the first time without it is one we missed, not one that
+ * needs us, and gets no answer.
  * Each address must end in `/p2p/<sender>` where <sender> is the gossipsub
  * message's signed `from`: nobody can announce addresses for someone else.
  * Receivers dial the `/p2p-circuit/webrtc` ones to get a direct connection.
@@ -26,6 +34,8 @@ export const MEET_TOPIC_PREFIX = 'stanza/meet/1/';
 export const MAX_MEET_BYTES = 2048;
 // A browser has one circuit address per relay it holds a reservation on; 8 relays is plenty.
 export const MAX_MEET_ADDRS = 8;
+// An interval past an hour is a lie that would keep a vanished peer's addresses.
+export const MAX_MEET_INTERVAL_SECONDS = 3600;
 
 export class MeetProtocolError extends Error {
 	override name = 'MeetProtocolError';
@@ -37,6 +47,10 @@ export interface MeetAnnounce {
 	open: boolean;
 	/** Whether the sender is at its most neighbours (dial it only for a particular need). */
 	full?: boolean;
+	/** The longest until the sender announces again, in seconds (absent: the default interval). */
+	intervalSeconds?: number;
+	/** The sender just joined the topic: a few who hear it answer with their own announce. */
+	joining?: boolean;
 }
 
 export async function meetTopicFor(topic: string): Promise<string> {
@@ -47,7 +61,13 @@ export async function meetTopicFor(topic: string): Promise<string> {
 
 export function encodeMeetAnnounce(announce: MeetAnnounce): Uint8Array {
 	const addrs = announce.addrs.slice(0, MAX_MEET_ADDRS);
-	const bytes = new TextEncoder().encode(JSON.stringify({ addrs, open: announce.open, ...(announce.full ? { full: true } : {}) }));
+	const bytes = new TextEncoder().encode(JSON.stringify({
+			addrs,
+			open: announce.open,
+			...(announce.full ? { full: true } : {}),
+			...(announce.intervalSeconds !== undefined ? { i: announce.intervalSeconds } : {}),
+			...(announce.joining ? { j: true } : {})
+		}));
 	if (bytes.length > MAX_MEET_BYTES) throw new MeetProtocolError('announce too large');
 	return bytes;
 }
@@ -55,9 +75,13 @@ export function encodeMeetAnnounce(announce: MeetAnnounce): Uint8Array {
 /** Decodes an announce and checks every address belongs to `from`. */
 export function decodeMeetAnnounce(bytes: Uint8Array, from: string): MeetAnnounce {
 	if (bytes.length > MAX_MEET_BYTES) throw new MeetProtocolError('announce too large');
-	const { addrs, open, full } = parseJsonObject(bytes, (m) => new MeetProtocolError(m), 'announce');
+	const { addrs, open, full, i, j } = parseJsonObject(bytes, (m) => new MeetProtocolError(m), 'announce');
 	if (open !== undefined && typeof open !== 'boolean') throw new MeetProtocolError('announce "open" must be a boolean');
 	if (full !== undefined && typeof full !== 'boolean') throw new MeetProtocolError('announce "full" must be a boolean');
+	if (j !== undefined && j !== true) throw new MeetProtocolError('announce "j" is true or absent');
+	if (i !== undefined && !(Number.isSafeInteger(i) && (i as number) >= 1 && (i as number) <= MAX_MEET_INTERVAL_SECONDS)) {
+		throw new MeetProtocolError(`announce interval must be 1–${MAX_MEET_INTERVAL_SECONDS} seconds`);
+	}
 	if (!Array.isArray(addrs) || addrs.length === 0 || addrs.length > MAX_MEET_ADDRS) {
 		throw new MeetProtocolError(`announce must list 1–${MAX_MEET_ADDRS} addresses`);
 	}
@@ -66,7 +90,7 @@ export function decodeMeetAnnounce(bytes: Uint8Array, from: string): MeetAnnounc
 			throw new MeetProtocolError('announce lists an address that is not the sender’s');
 		}
 	}
-	return { addrs: addrs as string[], open: open ?? true, full: full ?? false };
+	return { addrs: addrs as string[], open: open ?? true, full: full ?? false, ...(i !== undefined ? { intervalSeconds: i as number } : {}), ...(j ? { joining: true } : {}) };
 }
 
 /** The addresses through which a browser can be reached over WebRTC. */

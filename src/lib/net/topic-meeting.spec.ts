@@ -125,6 +125,21 @@ describe('TopicMeeting: a room of many', () => {
 			expect(fabric.published - before).toBeLessThan(45);
 			expect(meeting.heard().length).toBeGreaterThanOrEqual(4);
 			await vi.waitFor(() => expect(meeting.neighbours()).toBeGreaterThanOrEqual(4));
+
+			// A member heard for the first time outside its first seconds (not "joining": one that was missed, as
+			// happens when announces are minutes apart) gets no answers: about 2 safety-net announces that second.
+			const missed = await fabric.node();
+			const beforeMissed = fabric.published;
+			await announce(missed, 'room:r', false);
+			await vi.advanceTimersByTimeAsync(1_000);
+			expect(fabric.published - beforeMissed).toBeLessThan(8);
+
+			// Safety-net announces share 2 a second for the whole room (81 members: each every 41 s, drawn in the
+			// last quarter of it): about 140 in a minute, where a fixed 15 s would make 324.
+			const beforeMinute = fabric.published;
+			await vi.advanceTimersByTimeAsync(60_000);
+			expect(fabric.published - beforeMinute).toBeGreaterThan(90);
+			expect(fabric.published - beforeMinute).toBeLessThan(200);
 		} finally {
 			vi.useRealTimers();
 		}

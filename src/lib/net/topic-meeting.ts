@@ -7,7 +7,9 @@
  * Each announces its WebRTC circuit addresses on the topic (see
  * meet-protocol.ts) when it joins, as soon as it holds a relay reservation
  * (its first circuit address), when a new subscriber appears, and every
- * ANNOUNCE_INTERVAL_MS as a safety net. On an announce from a peer it is not
+ * ANNOUNCE_INTERVAL_MS as a safety net; in a room of more than about 30,
+ * less often the larger the room, so that the room as a whole hears
+ * ANNOUNCES_PER_SEC safety-net announces whatever its size. On an announce from a peer it is not
  * directly connected to, the peer with the smaller PeerId dials; the other
  * announces itself again (the smaller may not have heard it yet) and dials
  * too only if still unconnected after DIAL_YIELD_MS and no dial from the
@@ -27,10 +29,14 @@ import { shortId, traceEvent } from '../diagnostics/trace';
 import { backoffDelay } from './backoff';
 import { isDirectConnection } from './connection-kind';
 import type { StanzaNode } from './libp2p-node';
-import { MAX_MEET_BYTES, decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } from './meet-protocol';
+import { MAX_MEET_BYTES, MAX_MEET_INTERVAL_SECONDS, decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } from './meet-protocol';
 
 // 15 s: a safety net only; announces are event-driven, so a shorter interval only adds traffic.
 const ANNOUNCE_INTERVAL_MS = 15_000;
+// Safety-net announces the whole room receives per second, at most (30 members at 15 s); every
+// announce counts as one. Beats are drawn in the last BEAT_SPREAD of the interval (RFC 3550, 6.3.1).
+const ANNOUNCES_PER_SEC = 2;
+const BEAT_SPREAD = 0.25;
 // Coalesces bursts of new subscribers into one announce, without delaying a first meeting much.
 const ANNOUNCE_THROTTLE_MS = 20;
 // While we hold no reservation, look for our first circuit address this often: a local list, and
@@ -49,9 +55,14 @@ const MAX_DIAL_ATTEMPTS = 4;
 // up to this many, all do; in a larger one each answers with the odds that keep about this many,
 // or every newcomer would set off an announce from every member (n² messages a join).
 const ANSWERS_PER_NEWCOMER = 16;
-// Whom we have heard announce, kept for connect(): bounded, and forgotten after a minute of silence.
+// Our announces say we are new (meet-protocol.ts "j") for this long after we join the topic, and
+// until one has gone out.
+const JOINING_MS = 10_000;
+// Whom we have heard announce, kept for connect(): bounded, and forgotten after a minute of silence,
+// or after KNOWN_PEER_MISSED_ANNOUNCES of the intervals it declared when that is longer.
 const MAX_KNOWN_PEERS = 4_096;
 const KNOWN_PEER_TTL_MS = 60_000;
+const KNOWN_PEER_MISSED_ANNOUNCES = 3;
 
 export interface MeetingEvents {
 	onDialError(peerId: string, error: unknown): void;
@@ -89,6 +100,11 @@ export interface MeetingOptions {
 	 * takes no neighbour's place, so we find an honest neighbour instead.
 	 */
 	shunned?: (peerId: string) => boolean;
+	/**
+	 * How many are on the topic, as the caller knows it (a room's presence):
+	 * sets our safety-net interval. Default: the peers we heard announce.
+	 */
+	population?: () => number;
 }
 
 export interface AnnounceSeal {
@@ -109,6 +125,8 @@ interface KnownPeer {
 	/** At its most neighbours: not dialed to be ours. */
 	full: boolean;
 	heardAt: number;
+	/** Forgotten after this (performance.now()) unless heard again. */
+	expiresAt: number;
 }
 
 export class TopicMeeting {
@@ -121,9 +139,10 @@ export class TopicMeeting {
 	#said: { open: boolean; full: boolean } | null = null;
 	readonly #seal: AnnounceSeal | null;
 	readonly #shunned: (peerId: string) => boolean;
+	readonly #population: () => number;
 	readonly #known = new Map<string, KnownPeer>();
 	#topic: string | null = null;
-	#interval: ReturnType<typeof setInterval> | undefined;
+	#interval: ReturnType<typeof setTimeout> | undefined;
 	#throttle: ReturnType<typeof setTimeout> | undefined;
 	#addressPoll: ReturnType<typeof setInterval> | undefined;
 	readonly #dialing = new Set<string>();
@@ -132,6 +151,8 @@ export class TopicMeeting {
 	readonly #retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	readonly #yieldTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	#stopped = false;
+	#joinedAt = 0;
+	#announced = false;
 
 	constructor(node: StanzaNode, name: string, events: MeetingEvents, options: MeetingOptions) {
 		this.#node = node;
@@ -141,6 +162,7 @@ export class TopicMeeting {
 		this.#max = options.maxNeighbours ?? Math.ceil(options.targetNeighbours * 1.5);
 		this.#seal = options.seal ?? null;
 		this.#shunned = options.shunned ?? (() => false);
+		this.#population = options.population ?? (() => this.#known.size + 1);
 	}
 
 	/** Direct connections to peers heard on this topic. */
@@ -247,14 +269,14 @@ export class TopicMeeting {
 		this.#node.addEventListener('connection:open', this.#onConnectionsChanged);
 		this.#node.addEventListener('connection:close', this.#onConnectionsChanged);
 		pubsub.subscribe(topic);
-		this.#interval = setInterval(() => this.announceSoon(), ANNOUNCE_INTERVAL_MS);
+		this.#joinedAt = performance.now();
 		this.announceSoon();
 	}
 
 	/** Stops announcing and dialing. Safe to call twice. */
 	leave(): void {
 		this.#stopped = true;
-		clearInterval(this.#interval);
+		clearTimeout(this.#interval);
 		clearInterval(this.#addressPoll);
 		clearTimeout(this.#throttle);
 		for (const t of this.#yieldTimers.values()) clearTimeout(t);
@@ -291,16 +313,32 @@ export class TopicMeeting {
 			this.#watchForAddresses();
 			return;
 		}
+		// Every announce is a beat: the next safety-net one is due a full interval from now.
+		const interval = this.#announceInterval();
+		clearTimeout(this.#interval);
+		this.#interval = setTimeout(() => this.announceSoon(), interval * (1 - BEAT_SPREAD * Math.random()));
 		try {
 			const state = this.#state();
 			this.#said = state;
-			const announce = encodeMeetAnnounce({ addrs, ...state });
+			const announce = encodeMeetAnnounce({
+				addrs,
+				...state,
+				...(interval > ANNOUNCE_INTERVAL_MS ? { intervalSeconds: interval / 1000 } : {}),
+				...(!this.#announced || performance.now() - this.#joinedAt < JOINING_MS ? { joining: true } : {})
+			});
 			const result = await this.#node.services.pubsub.publish(this.#topic, this.#seal ? await this.#seal.seal(announce) : announce);
+			this.#announced = true;
 			traceEvent('meet:announce', `${this.name}: to ${result.recipients.length}`);
 		} catch (err) {
 			// No reachable subscriber right now; the next trigger announces again.
 			traceEvent('meet:announce-failed', `${this.name}: ${String(err)}`);
 		}
+	}
+
+	/** Our safety-net interval: ANNOUNCE_INTERVAL_MS, or our share of the room's ANNOUNCES_PER_SEC, whole seconds. */
+	#announceInterval(): number {
+		const share = Math.ceil(this.#population() / ANNOUNCES_PER_SEC) * 1000;
+		return Math.min(MAX_MEET_INTERVAL_SECONDS * 1000, Math.max(ANNOUNCE_INTERVAL_MS, share));
 	}
 
 	#watchForAddresses(): void {
@@ -345,23 +383,30 @@ export class TopicMeeting {
 		let addrs: string[];
 		let open: boolean;
 		let full: boolean;
+		let intervalMs: number;
+		let joining: boolean;
 		try {
 			const announce = decodeMeetAnnounce(data, from);
 			addrs = webrtcAddrs(announce.addrs);
 			open = announce.open;
 			full = announce.full ?? false;
+			intervalMs = (announce.intervalSeconds ?? ANNOUNCE_INTERVAL_MS / 1000) * 1000;
+			joining = announce.joining ?? false;
 		} catch {
 			return; // malformed or forged announce: ignored
 		}
 		if (addrs.length === 0 || this.#shunned(from)) return;
-		const isNew = this.#remember(from, { addrs, open, full, heardAt: performance.now() });
+		const heardAt = performance.now();
+		const expiresAt = heardAt + Math.max(KNOWN_PEER_TTL_MS, KNOWN_PEER_MISSED_ANNOUNCES * intervalMs);
+		const isNew = this.#remember(from, { addrs, open, full, heardAt, expiresAt });
 		this.#events.onHeard?.(from);
 		if (this.#isDirect(from)) return;
 		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${full ? ' (full)' : open ? '' : ' (content)'}`);
 		if (!this.#wantsNeighbours()) {
-			// We have our neighbours; the newcomer may still want one: let it know where we are (in a
-			// large room, about ANSWERS_PER_NEWCOMER of us do).
-			if (isNew && Math.random() * this.#known.size < ANSWERS_PER_NEWCOMER) this.announceSoon();
+			// We have our neighbours; a newcomer may still want one: let it know where we are (in a
+			// large room, about ANSWERS_PER_NEWCOMER of us do). A member we simply had not heard yet
+			// (in a large room, announces are minutes apart) knows the room already.
+			if (isNew && joining && Math.random() * this.#known.size < ANSWERS_PER_NEWCOMER) this.announceSoon();
 			return;
 		}
 		if (full) return; // it takes no more neighbours: we find ours among those who do
@@ -380,8 +425,9 @@ export class TopicMeeting {
 		const isNew = !this.#known.has(peerId);
 		this.#known.delete(peerId); // re-inserted last: the map's order is oldest first
 		this.#known.set(peerId, peer);
+		// Oldest heard first; a peer with a long interval may stop the sweep for a while, never for good.
 		for (const [id, p] of this.#known) {
-			if (this.#known.size <= MAX_KNOWN_PEERS && peer.heardAt - p.heardAt < KNOWN_PEER_TTL_MS) break;
+			if (this.#known.size <= MAX_KNOWN_PEERS && peer.heardAt < p.expiresAt) break;
 			this.#known.delete(id);
 		}
 		return isNew;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handQueue, PRESENCE_TTL_MS, PresenceTable } from './presence';
+import { handQueue, LISTENER_BEATS_PER_SEC, MAX_PRESENCE_BEAT_MS, PRESENCE_BEAT_MS, PRESENCE_TTL_MS, presenceBeatMs, PresenceTable } from './presence';
 
 const state = (hand: number | null = null) => ({ name: 'n', hand, muted: false });
 
@@ -47,6 +47,29 @@ describe('PresenceTable', () => {
 		expect(table.members.size).toBe(0);
 	});
 
+	it('expires a peer after three of the beats it declared, within the bounds', () => {
+		const table = new PresenceTable();
+		table.present('slow', 1, state(), 0, 60_000);
+		table.present('liar-short', 1, state(), 0, 1);
+		table.present('liar-long', 1, state(), 0, 10 * MAX_PRESENCE_BEAT_MS);
+		expect(table.expire(PRESENCE_TTL_MS + 1)).toBe(true);
+		expect([...table.members.keys()]).toEqual(['slow', 'liar-long']); // a beat under the floor counts as the floor
+		expect(table.expire(180_000)).toBe(false);
+		expect(table.expire(180_001)).toBe(true);
+		expect([...table.members.keys()]).toEqual(['liar-long']);
+		expect(table.expire(3 * MAX_PRESENCE_BEAT_MS + 1)).toBe(true); // a beat over the ceiling counts as the ceiling
+		expect(table.members.size).toBe(0);
+	});
+
+	it('refuses a replay of a slow beater\'s old message for as long as it is shown', () => {
+		const table = new PresenceTable();
+		table.present('slow', 10, state(), 0, 600_000);
+		table.present('slow', 12, state(5), 1, 600_000);
+		expect(table.expire(20 * 60_000)).toBe(false); // past the 10 min seq memory, still shown
+		expect(table.present('slow', 10, state(), 20 * 60_000)).toBe(false);
+		expect(table.members.get('slow')?.hand).toBe(5);
+	});
+
 	it('keeps the first-seen time across beats and reports only visible changes', () => {
 		const table = new PresenceTable();
 		table.present('a', 1, state(), 100);
@@ -54,6 +77,19 @@ describe('PresenceTable', () => {
 		expect(table.members.get('a')?.joinedAt).toBe(100);
 		expect(table.members.get('a')?.lastSeen).toBe(200);
 		expect(table.present('a', 3, state(150), 300)).toBe(true);
+	});
+});
+
+describe('presenceBeatMs', () => {
+	it('beats every few seconds on the stage, and shares a fixed budget among listeners', () => {
+		expect(presenceBeatMs(100_000, true)).toBe(PRESENCE_BEAT_MS);
+		expect(presenceBeatMs(1, false)).toBe(PRESENCE_BEAT_MS);
+		expect(presenceBeatMs(24, false)).toBe(PRESENCE_BEAT_MS);
+		// What the room receives from its listeners per second stays at the budget as it grows.
+		for (const listeners of [100, 1_000, 10_000]) {
+			expect(listeners / (presenceBeatMs(listeners, false) / 1000)).toBeCloseTo(LISTENER_BEATS_PER_SEC, 0);
+		}
+		expect(presenceBeatMs(1e9, false)).toBe(MAX_PRESENCE_BEAT_MS);
 	});
 });
 

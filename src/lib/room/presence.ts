@@ -3,25 +3,48 @@
  * Yjs document, so joins and leaves cost the stored room nothing.
  *
  * Each peer publishes a presence message (room-topic-protocol.ts) when it
- * joins, when its name, hand or mute changes, and every PRESENCE_BEAT_MS; a
- * quiet leave publishes `leave`. A peer not heard from for PRESENCE_TTL_MS is
- * gone (crashed, lost its network). Entries are keyed by the verified sender.
+ * joins, when its name, hand or mute changes, and every beat; a quiet leave
+ * publishes `leave`. Each message says how long until the sender's next beat
+ * at the latest; a peer silent for PRESENCE_MISSED_BEATS of them is gone
+ * (crashed, lost its network). Entries are keyed by the verified sender.
+ *
+ * The stage (creator, moderators, speakers) and raised hands beat every
+ * PRESENCE_BEAT_MS. Listeners share a fixed budget of LISTENER_BEATS_PER_SEC
+ * for the whole room, as RTCP's receiver reports share a fixed bandwidth
+ * (RFC 3550, section 6.2): in a room of more than about 24 listeners, each
+ * beats less often the more there are, so what every member receives stays
+ * the same however large the room grows. What changes (a hand, a mute, a place
+ * in the audio tree) is still said at once.
  */
 import { sameAvatar, type Avatar } from '../identity/avatar';
 import type { TreeWire } from './room-topic-protocol';
 
 export const PRESENCE_BEAT_MS = 4_000;
-// Three missed beats: a crashed peer disappears within 12 s (+ the 1 s expiry sweep), under the 15 s promised.
-export const PRESENCE_TTL_MS = 12_000;
+// Listener beats the whole room receives per second, at most (24 listeners beating every 4 s).
+export const LISTENER_BEATS_PER_SEC = 6;
+// The longest beat a message may declare (room-topic-protocol.ts): a listener among 21,600 others.
+export const MAX_PRESENCE_BEAT_MS = 3_600_000;
+// Three missed beats: in a small room a crashed peer disappears within 12 s (+ the 1 s expiry sweep), under the 15 s promised.
+const PRESENCE_MISSED_BEATS = 3;
+export const PRESENCE_TTL_MS = PRESENCE_MISSED_BEATS * PRESENCE_BEAT_MS;
 // How long a departed peer's last seq is remembered to refuse replays of its old messages.
 const SEQ_MEMORY_MS = 10 * 60_000;
 // A page's seqs start from its clock (ms) and go up by 2 a message, a few a second at most; a jump
 // past this is a new page of the same peer (a reload), which needs to hear everyone again.
 const RESTART_SEQ_JUMP = 1_000;
-// After our own first presence, every member present has sent two beats (so one lost on the way, as
-// gossip meshes form around a newcomer, is not enough to miss them): until then, a member we have not
-// heard from is not yet known to be away.
+// After our own first presence, every member on the stage or with a hand up has sent two beats (so
+// one lost on the way, as gossip meshes form around a newcomer, is not enough to miss them): until
+// then, a member we have not heard from is not yet known to be away.
 export const PRESENCE_SETTLE_MS = 2 * PRESENCE_BEAT_MS + 1_000;
+
+/**
+ * How long until our next beat at the latest: PRESENCE_BEAT_MS on the stage or
+ * with a hand up; for a listener, its share of the room's listener budget.
+ */
+export function presenceBeatMs(listeners: number, everyFewSeconds: boolean): number {
+	if (everyFewSeconds) return PRESENCE_BEAT_MS;
+	return Math.min(MAX_PRESENCE_BEAT_MS, Math.max(PRESENCE_BEAT_MS, Math.ceil(listeners / LISTENER_BEATS_PER_SEC) * 1000));
+}
 
 export interface PresenceState {
 	name: string;
@@ -39,6 +62,8 @@ export interface PresenceEntry extends PresenceState {
 	/** Local time the peer was first seen in this stay. */
 	joinedAt: number;
 	lastSeen: number;
+	/** Gone when not heard from again by then (local time). */
+	expiresAt: number;
 }
 
 export class PresenceTable {
@@ -49,11 +74,16 @@ export class PresenceTable {
 		return this.#entries;
 	}
 
-	/** Applies a presence message; returns true if what the room shows changed. */
-	present(peerId: string, seq: number, state: PresenceState, now: number): boolean {
+	/**
+	 * Applies a presence message whose sender beats again within `beatMs`
+	 * (clamped to PRESENCE_BEAT_MS..MAX_PRESENCE_BEAT_MS); returns true if what
+	 * the room shows changed.
+	 */
+	present(peerId: string, seq: number, state: PresenceState, now: number, beatMs = PRESENCE_BEAT_MS): boolean {
 		if (!this.#fresh(peerId, seq, now)) return false;
 		const previous = this.#entries.get(peerId);
-		this.#entries.set(peerId, { ...state, peerId, joinedAt: previous?.joinedAt ?? now, lastSeen: now });
+		const beat = Math.min(MAX_PRESENCE_BEAT_MS, Math.max(PRESENCE_BEAT_MS, beatMs));
+		this.#entries.set(peerId, { ...state, peerId, joinedAt: previous?.joinedAt ?? now, lastSeen: now, expiresAt: now + PRESENCE_MISSED_BEATS * beat });
 		return (
 			!previous ||
 			previous.name !== state.name ||
@@ -81,16 +111,17 @@ export class PresenceTable {
 		return this.#entries.delete(peerId);
 	}
 
-	/** Drops peers not heard from within the TTL; returns true if any went. */
+	/** Drops peers that missed PRESENCE_MISSED_BEATS of their beats; returns true if any went. */
 	expire(now: number): boolean {
 		let changed = false;
 		for (const [peerId, entry] of this.#entries) {
-			if (now - entry.lastSeen > PRESENCE_TTL_MS) {
+			if (now > entry.expiresAt) {
 				this.#entries.delete(peerId);
 				changed = true;
 			}
 		}
-		for (const [peerId, last] of this.#lastSeq) if (now - last.at > SEQ_MEMORY_MS) this.#lastSeq.delete(peerId);
+		// Kept while the peer is shown, however long its beat: a replay of an old message must not rewind it.
+		for (const [peerId, last] of this.#lastSeq) if (now - last.at > SEQ_MEMORY_MS && !this.#entries.has(peerId)) this.#lastSeq.delete(peerId);
 		return changed;
 	}
 

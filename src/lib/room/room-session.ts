@@ -20,7 +20,7 @@ import { TopicMeeting } from '../net/topic-meeting';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import { sameAvatar, type Avatar } from '../identity/avatar';
 import { roleOf } from './authority';
-import { PRESENCE_BEAT_MS, PRESENCE_SETTLE_MS, PresenceTable, type PresenceState } from './presence';
+import { PRESENCE_BEAT_MS, PRESENCE_SETTLE_MS, presenceBeatMs, PresenceTable, type PresenceState } from './presence';
 import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
 import { askKey, giveKey, ROOM_KEY_PROTOCOL, serveKey, type KeyParty } from './room-key-protocol';
 import type { RoomKeys } from './room-keys';
@@ -48,6 +48,15 @@ const PRESENCE_COALESCE_MS = 100;
 // And at most twice a second: a peer that keeps coming back (or says it reloaded) must not make
 // every member talk at its rate.
 const PRESENCE_SOON_SPACING_MS = 500;
+// How many listeners, on average, answer a newcomer's first presence with their own (those on the
+// stage, with a hand up or relaying audio to others always do: a joiner needs every name on the stage,
+// every hand and every advert up its chosen parent's chain). In a room of up to this many listeners
+// all do; in a larger one, each with the odds that keep about this many, or every newcomer would set
+// off a message from every member (n² a join). The rest it hears at their next beat.
+const ANSWERS_PER_NEWCOMER = 16;
+// Our beat is drawn between this share of its interval and all of it, so that beats spread out
+// instead of bunching (RFC 3550, section 6.3.1), and we never beat later than we declared.
+const BEAT_SPREAD = 0.25;
 // A member missing the current key asks again this often, a few peers at a time, until it has it.
 const KEY_RETRY_MS = [250, 500, 1_000, 2_000, 4_000] as const;
 const KEY_ASKS_PER_ROUND = 3;
@@ -97,6 +106,15 @@ export class RoomSession {
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
 	#lastSoon = 0;
+	#beat: ReturnType<typeof setTimeout> | undefined;
+	/**
+	 * Since when we are (back) in the room: our presence says we just came until PRESENCE_SETTLE_MS after,
+	 * and after that until one has gone out (we may have lacked the key, or anyone to hear it).
+	 */
+	#cameAt = 0;
+	#announcedSinceCame = false;
+	/** Whether we beat every few seconds (on the stage, or a hand up) rather than at a listener's share. */
+	#beatsOften = false;
 	/** The commitment of a key we drew for our own remove/ban: its update is sealed with the key before it. */
 	#rekeying: string | null = null;
 	#keyRetry: ReturnType<typeof setTimeout> | undefined;
@@ -160,18 +178,20 @@ export class RoomSession {
 					open: (sealed) => this.#keys.open('meet', sealed),
 					overhead: SEAL_OVERHEAD_BYTES
 				},
-				shunned: (peerId) => this.#isOut(peerId)
+				shunned: (peerId) => this.#isOut(peerId),
+				population: () => this.presence.members.size + 1
 			}
 		);
 		await this.#meeting.join();
 		this.#timers.push(
-			setInterval(() => void this.#publishPresence(), PRESENCE_BEAT_MS),
 			setInterval(() => this.#sweep(), EXPIRY_SWEEP_MS),
 			setInterval(() => void this.#antiEntropy(), ANTI_ENTROPY_MS)
 		);
 		this.#started = true;
 		if (this.#out) this.#outCheck = setInterval(() => void this.#checkLetBackIn(), OUT_CHECK_MS);
 		this.#onView();
+		this.#cameAt = Date.now();
+		this.#announcedSinceCame = false;
 		await this.#publishPresence();
 		this.#timers.push(
 			setTimeout(() => {
@@ -211,6 +231,8 @@ export class RoomSession {
 			this.#outCheck = setInterval(() => void this.#checkLetBackIn(), OUT_CHECK_MS);
 		} else {
 			traceEvent('room:back-in');
+			this.#cameAt = Date.now();
+		this.#announcedSinceCame = false;
 			void this.#publishPresence();
 			if (this.#keys.wanted) this.#fetchKeySoon(0);
 		}
@@ -285,6 +307,7 @@ export class RoomSession {
 		this.#stopped = true;
 		this.#timers.forEach(clearInterval);
 		clearTimeout(this.#presenceSoon);
+		clearTimeout(this.#beat);
 		clearTimeout(this.#keyRetry);
 		clearInterval(this.#outCheck);
 		this.#unsubscribeView?.();
@@ -348,6 +371,8 @@ export class RoomSession {
 		const current = this.#keys.current;
 		if (current && current !== before && this.#keys.has(current)) this.#gotKey(current, 'held');
 		if (this.#keys.wanted) this.#fetchKeySoon(0);
+		// Onto the stage or off it: the room hears our new beat now, not at the end of the old one.
+		if (this.#started && this.#beatsOften !== this.#shouldBeatOften()) this.#presenceSoonAfter();
 	}
 
 	/** We hold the current key: say so (trace), keep it, and hand it on to the members we are connected to. */
@@ -524,11 +549,13 @@ export class RoomSession {
 		} else if (message.type === 'presence') {
 			const { name, avatar, hand, muted, tree } = message;
 			const isNew = !this.presence.members.has(from) || this.presence.restarted(from, message.seq);
-			if (this.presence.present(from, message.seq, { name, avatar, hand, muted, tree }, now)) this.#events.onPresence();
+			const beatMs = (message.beatSeconds ?? PRESENCE_BEAT_MS / 1000) * 1000;
+			if (this.presence.present(from, message.seq, { name, avatar, hand, muted, tree }, now, beatMs)) this.#events.onPresence();
 			// A newcomer (or someone back, or reloaded): the relay's mirror hides its subscription from us, so
 			// its first presence is our cue to say where we are now rather than at our next beat (a joiner
 			// needs every advert up its chosen parent's chain, advert-check.ts, and every name and hand).
-			if (isNew && this.presence.members.has(from)) this.#presenceSoonAfter();
+			// A member we had simply not heard yet (in a large room, listeners' beats are minutes apart) knows the room.
+			if (isNew && message.joining && this.presence.members.has(from) && this.#answersNewcomers()) this.#presenceSoonAfter();
 		} else if (message.type === 'goodbye') {
 			// Published by a relay for a page that closed: the leaver's own signature says it is theirs.
 			// Only someone shown can go; this also spares the signature check for strangers' goodbyes.
@@ -569,7 +596,34 @@ export class RoomSession {
 		const { name, hand, muted, tree: advert } = this.#myState;
 		const stream = advert ? this.#streamMark?.() : undefined;
 		const tree = advert && stream ? { ...advert, q: stream.mark, r: stream.start } : advert;
-		await this.#publish({ type: 'presence', seq: this.#nextSeq(), name, hand, muted, ...(avatar ? { avatar } : {}), ...(tree ? { tree } : {}) });
+		// Every message is a beat: the next is due a full interval from now.
+		this.#beatsOften = this.#shouldBeatOften();
+		const beatMs = presenceBeatMs(this.#listenersShown(), this.#beatsOften);
+		clearTimeout(this.#beat);
+		this.#beat = setTimeout(() => void this.#publishPresence(), beatMs * (1 - BEAT_SPREAD * Math.random()));
+		const beat = beatMs === PRESENCE_BEAT_MS ? {} : { beatSeconds: Math.ceil(beatMs / 1000) };
+		const joining = !this.#announcedSinceCame || Date.now() - this.#cameAt < PRESENCE_SETTLE_MS ? { joining: true as const } : {};
+		const message = { type: 'presence' as const, seq: this.#nextSeq(), name, hand, muted, ...(avatar ? { avatar } : {}), ...(tree ? { tree } : {}), ...beat, ...joining };
+		if (await this.#publish(message)) this.#announcedSinceCame = true;
+	}
+
+	/** On the stage or with a hand up: the room hears from us every few seconds. */
+	#shouldBeatOften(): boolean {
+		const role = roleOf(this.room.view, this.#me.peerId.toString());
+		return role === 'creator' || role === 'moderator' || role === 'speaker' || this.#myState.hand !== null;
+	}
+
+	/** Listeners in the room as we see it, ourselves included. */
+	#listenersShown(): number {
+		let listeners = 1;
+		for (const peerId of this.presence.members.keys()) if (roleOf(this.room.view, peerId) === 'audience') listeners++;
+		return listeners;
+	}
+
+	/** Whether we tell a newcomer where we are now rather than at our next beat (see ANSWERS_PER_NEWCOMER). */
+	#answersNewcomers(): boolean {
+		if (this.#beatsOften || (this.#myState.tree?.k ?? 0) > 0) return true;
+		return Math.random() * this.#listenersShown() < ANSWERS_PER_NEWCOMER;
 	}
 
 	/**
@@ -584,14 +638,16 @@ export class RoomSession {
 	 * Seals with the current key (or the one before `before`); says nothing while that key is not held yet.
 	 * Records the seq sent, so that a goodbye older than it is never handed out (sayGoodbye).
 	 */
-	async #publish(message: TopicMessage, before?: string): Promise<void> {
+	async #publish(message: TopicMessage, before?: string): Promise<boolean> {
 		try {
 			const sealed = await this.#keys.sealTopic(encodeTopicMessage(message), before);
-			if (!sealed) return; // the key that seals this is on its way (#fetchKey); sync carries records meanwhile
+			if (!sealed) return false; // the key that seals this is on its way (#fetchKey); sync carries records meanwhile
 			if (message.type === 'presence' || message.type === 'leave') this.#sentSeq = Math.max(this.#sentSeq, message.seq);
 			await this.#node.services.pubsub.publish(this.#topic, sealed);
+			return true;
 		} catch {
 			// Nobody reachable right now: presence beats again, and sync carries the updates.
+			return false;
 		}
 	}
 

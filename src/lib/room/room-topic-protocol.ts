@@ -8,7 +8,10 @@
  *
  *   type (u8) ‖ body
  *   1 update    body = Yjs update (v1 encoding), at most 256 KiB
- *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b, "avatar"?: Avatar, "tree"?: TreeWire }
+ *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b, "avatar"?: Avatar, "tree"?: TreeWire,
+ *                                  "b"?: s, "j"?: true }
+ *               "b": seconds until the sender's next beat at the latest, 1-3600 (absent: 4); see presence.ts
+ *               "j": the sender just came (joined, reloaded, let back in): some members answer with their presence
  *               Avatar = { "e": emoji, "c": colour index } (identity/avatar.ts); one that does not read is dropped, not the message
  *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null,
  *                            "t"?: [speaker tag of each child, ≤ 16], "s"?: true (a speaker whose microphone sends) }
@@ -43,6 +46,8 @@ export const ROOM_TOPIC_PREFIX = 'stanza/room/1/';
 // Ops are small; a bigger diff (a long history) travels over the sync stream instead.
 export const MAX_TOPIC_UPDATE_BYTES = 256 * 1024;
 const MAX_JSON_BYTES = 1024;
+// A listener's beat in a room of 21,600 listeners (presence.ts); a longer one is a lie that would keep a vanished peer shown.
+const MAX_BEAT_SECONDS = 3600;
 
 /** A member's place in the audio tree, as it advertises it. */
 export interface TreeWire {
@@ -62,7 +67,7 @@ export interface TreeWire {
 
 export type TopicMessage =
 	| { type: 'update'; update: Uint8Array }
-	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean; avatar?: Avatar; tree?: TreeWire }
+	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean; avatar?: Avatar; tree?: TreeWire; beatSeconds?: number; joining?: true }
 	| { type: 'leave'; seq: number }
 	| { type: 'goodbye'; peer: string; seq: number; sig: Uint8Array }
 	| { type: 'reaction'; seq: number; reaction: Reaction };
@@ -88,6 +93,9 @@ export function encodeTopicMessage(message: TopicMessage): Uint8Array {
 		body = new TextEncoder().encode(JSON.stringify({ peer: message.peer, seq: message.seq, sig: toString(message.sig, 'base64pad') }));
 	} else if (message.type === 'reaction') {
 		body = new TextEncoder().encode(JSON.stringify({ seq: message.seq, r: message.reaction }));
+	} else if (message.type === 'presence') {
+		const { type: _type, beatSeconds, joining, ...fields } = message;
+		body = new TextEncoder().encode(JSON.stringify({ ...fields, ...(beatSeconds !== undefined ? { b: beatSeconds } : {}), ...(joining ? { j: true } : {}) }));
 	} else {
 		const { type: _type, ...fields } = message;
 		body = new TextEncoder().encode(JSON.stringify(fields));
@@ -114,7 +122,22 @@ export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
 			if (typeof muted !== 'boolean') throw new TopicMessageError('presence muted must be a boolean');
 			const tree = doc.tree === undefined ? undefined : treeWire(doc.tree);
 			const avatar = readAvatar(doc.avatar);
-			return { type: 'presence', seq, name: normalizeDisplayName(name), hand: hand as number | null, muted, ...(avatar ? { avatar } : {}), ...(tree ? { tree } : {}) };
+			const { b, j } = doc;
+			if (j !== undefined && j !== true) throw new TopicMessageError('presence "j" is true or absent');
+			if (b !== undefined && !(Number.isSafeInteger(b) && (b as number) >= 1 && (b as number) <= MAX_BEAT_SECONDS)) {
+				throw new TopicMessageError(`presence beat must be 1-${MAX_BEAT_SECONDS} seconds`);
+			}
+			return {
+				type: 'presence',
+				seq,
+				name: normalizeDisplayName(name),
+				hand: hand as number | null,
+				muted,
+				...(avatar ? { avatar } : {}),
+				...(tree ? { tree } : {}),
+				...(b !== undefined ? { beatSeconds: b as number } : {}),
+				...(j ? { joining: true as const } : {})
+			};
 		}
 		case TYPE_CODES.leave: {
 			const { seq } = json(body);
