@@ -70,6 +70,15 @@ describe('PresenceTable', () => {
 		expect(table.members.get('slow')?.hand).toBe(5);
 	});
 
+	it('drops a peer put out, and its old messages do not bring it back', () => {
+		const table = new PresenceTable();
+		table.present('out', 5, state(), 0);
+		expect(table.drop('out')).toBe(true);
+		expect(table.drop('out')).toBe(false);
+		expect(table.present('out', 5, state(), 1)).toBe(false);
+		expect(table.members.has('out')).toBe(false);
+	});
+
 	it('keeps the first-seen time across beats and reports only visible changes', () => {
 		const table = new PresenceTable();
 		table.present('a', 1, state(), 100);

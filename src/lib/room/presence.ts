@@ -111,6 +111,15 @@ export class PresenceTable {
 		return this.#entries.delete(peerId);
 	}
 
+	/**
+	 * Drops a peer's entry without a message of its own (the room put it out);
+	 * its last seq stays, so its old messages cannot bring it back. Returns
+	 * true if it was shown.
+	 */
+	drop(peerId: string): boolean {
+		return this.#entries.delete(peerId);
+	}
+
 	/** Drops peers that missed PRESENCE_MISSED_BEATS of their beats; returns true if any went. */
 	expire(now: number): boolean {
 		let changed = false;

@@ -57,6 +57,8 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		}, WAIT);
 		expect(dee.peer.room.view.banned.has(dee.peer.id)).toBe(true);
 		expect(dee.keys.wanted).toBe(epoch);
+		// Gone from everyone's room as soon as they read the ban, not when its presence would have expired.
+		for (const m of [host, ana, ben, cy]) expect(m.session.presence.members.has(dee.peer.id)).toBe(false);
 
 		const unreadable = dee.session.topicStats.unreadable;
 		await ana.session.setPresence({ hand: 1 });

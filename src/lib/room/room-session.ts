@@ -365,6 +365,10 @@ export class RoomSession {
 		if (removed.size + banned.size !== this.#outCount) {
 			this.#outCount = removed.size + banned.size;
 			this.#meeting?.shunChanged();
+			// Put out: gone from the room now, not when its presence would have expired (minutes, in a large room).
+			let dropped = false;
+			for (const peerId of [...this.presence.members.keys()]) if (this.#isOut(peerId) && this.presence.drop(peerId)) dropped = true;
+			if (dropped) this.#events.onPresence();
 		}
 		const before = this.#keys.current;
 		this.#keys.setEpochs(this.room.view.keyEpochs);
