@@ -10,7 +10,8 @@
  * - maxConnectionsPerMember / meanConnectionsPerMember: direct connections
  *   held, once the room settled;
  * - controlBytesPerMemberPerSec: topic bytes received per member per second
- *   over a quiet WINDOW_MS (presence beats, meet announces); sync streams
+ *   over a quiet window of max(60, n / 2) s, opened n / 2 s after the last join (presence
+ *   beats, meet announces); sync streams
  *   are not counted; roomTopicShare: the part of it on the room's topic
  *   (presence), the rest being meet announces;
  * - convergeMs: a moderator's act (five, one after another) until every
@@ -29,7 +30,9 @@ import { makeRoom } from '../src/lib/room/test-peers';
 import { directPeers, joinSession, leaveSession, settled, type SessionMember } from '../src/lib/room/test-sessions';
 
 const SIZES = (process.env.BENCH_SIM_SIZES ?? '25,100,200').split(',').map(Number);
-const WINDOW_MS = 60_000;
+// At least the longest safety-net interval at the size (n / 2 s), or a burst of beats that joins left
+// in step would weigh more or less than its share depending on where the window falls.
+const windowMs = (n: number) => Math.max(60_000, Math.ceil(n / 2) * 1000);
 const ACTS = 5;
 
 const median = (xs: number[]) => {
@@ -50,14 +53,17 @@ async function measure(n: number) {
 		await settled(members, { timeout: 300_000, interval: 100 });
 		const joinMs = performance.now() - started;
 
+		// Beats and announces set during the joins ran at the pace of a smaller room: the window opens once the
+		// longest safety-net interval at this size (n / 2 s: topic-meeting.ts) has gone by.
+		await sleep(Math.ceil(n / 2) * 1000);
 		const degrees = members.map((m) => directPeers(m).size);
 		network.bytesIn.clear();
 		network.bytesByTopic.clear();
-		await sleep(WINDOW_MS);
+		await sleep(windowMs(n));
 		const bytes = [...network.bytesIn.values()].reduce((a, b) => a + b, 0);
 		const roomBytes = [...network.bytesByTopic].reduce((sum, [topic, b]) => sum + (topic.startsWith(ROOM_TOPIC_PREFIX) ? b : 0), 0);
 		const roomTopicShare = share(roomBytes / bytes);
-		const controlBytesPerMemberPerSec = bytes / n / (WINDOW_MS / 1000);
+		const controlBytesPerMemberPerSec = bytes / n / (windowMs(n) / 1000);
 
 		const converge: number[] = [];
 		for (let i = 0; i < ACTS; i++) {
@@ -91,7 +97,7 @@ it('simulates rooms with the shipping session', async () => {
 	}
 	const [first, last] = [SIZES[0], SIZES.at(-1)!];
 	const growth = round(sizes[last].controlBytesPerMemberPerSec / sizes[first].controlBytesPerMemberPerSec);
-	const results = { sizes, controlBytesGrowth: { from: first, to: last, ratio: growth }, windowMs: WINDOW_MS, measuredAt: new Date().toISOString() };
+	const results = { sizes, controlBytesGrowth: { from: first, to: last, ratio: growth }, windowMs: Object.fromEntries(SIZES.map((n) => [n, windowMs(n)])), measuredAt: new Date().toISOString() };
 	mkdirSync('bench/results', { recursive: true });
 	writeFileSync('bench/results/sim.json', JSON.stringify(results, null, 2) + '\n');
 	console.log(`

@@ -38,6 +38,10 @@ export interface InMemoryConnection {
 	remotePeer: PeerId;
 	remoteAddr: Multiaddr;
 	status: 'open' | 'closed';
+	/** Streams open on it: none kept (a stream pair to a handler lives apart from its connection here). */
+	streams: { protocol?: string }[];
+	/** Closes it at both ends. */
+	close(): Promise<void>;
 }
 
 type Handler = (stream: Stream, connection: Connection) => void | Promise<void>;
@@ -70,7 +74,13 @@ export class InMemoryNetwork {
 			[b, a]
 		]) {
 			const addr = kind === 'direct' ? webrtcAddr(to.id) : circuitAddr(to.id);
-			const connection: InMemoryConnection = { remotePeer: to.peerId, remoteAddr: multiaddr(addr), status: 'open' };
+			const connection: InMemoryConnection = {
+				remotePeer: to.peerId,
+				remoteAddr: multiaddr(addr),
+				status: 'open',
+				streams: [],
+				close: async () => this.disconnect(from, to)
+			};
 			from.connections.push(connection);
 			from.dispatchEvent(new CustomEvent('connection:open', { detail: connection }));
 		}

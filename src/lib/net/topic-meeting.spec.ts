@@ -57,6 +57,29 @@ describe('TopicMeeting: members the room put out', () => {
 		expect(fabric.dials).toEqual([]);
 	});
 
+	it('closes links past its most neighbours, only to peers that do not need it and that it did not ask for', async () => {
+		const fabric = new InMemoryNetwork();
+		const me = await fabric.node();
+		const meeting = meetingOf(me, 8, new Set()); // at most 12 neighbours
+		await meeting.join();
+		const content: InMemoryNode[] = [];
+		const needy: InMemoryNode[] = [];
+		for (let i = 0; i < 14; i++) content.push(await fabric.node());
+		for (let i = 0; i < 2; i++) needy.push(await fabric.node());
+		// Two that still want neighbours linked first (the oldest links, which a careless trim would close first).
+		for (const n of needy) fabric.connect(n, me);
+		for (const n of content) await announce(n, 'room:r', false);
+		for (const n of needy) await announce(n, 'room:r', true);
+		// One we ask for (an audio parent), then everyone dials us at once, before our `full` reaches them.
+		expect(await meeting.connect(content[0].id, AbortSignal.timeout(1_000))).toBe(true);
+		for (const n of content.slice(1)) if (!me.connections.some((c) => c.remotePeer.equals(n.peerId))) fabric.connect(n, me);
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12));
+		const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+		expect(linked(content[0])).toBe(true);
+		expect(needy.every(linked)).toBe(true);
+		expect(content.filter(linked)).toHaveLength(10);
+	});
+
 	it('reaches a peer it never heard through the relay it holds a reservation on, but never a shunned one', async () => {
 		const fabric = new InMemoryNetwork();
 		const [me, stranger, outcast] = [await fabric.node(), await fabric.node(), await fabric.node()];

@@ -27,6 +27,7 @@ import type { Connection, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import { backoffDelay } from './backoff';
+import { sharedBy } from './room-size';
 import { isDirectConnection } from './connection-kind';
 import type { StanzaNode } from './libp2p-node';
 import { MAX_MEET_BYTES, MAX_MEET_INTERVAL_SECONDS, decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } from './meet-protocol';
@@ -55,6 +56,10 @@ const MAX_DIAL_ATTEMPTS = 4;
 // up to this many, all do; in a larger one each answers with the odds that keep about this many,
 // or every newcomer would set off an announce from every member (n² messages a join).
 const ANSWERS_PER_NEWCOMER = 16;
+// Streams of Stanza's own protocols (sync, keys, media set-up): a connection carrying one is busy.
+const OUR_PROTOCOLS = '/stanza/';
+// An audio parent, a standby and the speakers: far fewer than this are asked for at a time.
+const MAX_ASKED_FOR = 64;
 // Our announces say we are new (meet-protocol.ts "j") for this long after we join the topic, and
 // until one has gone out.
 const JOINING_MS = 10_000;
@@ -127,6 +132,8 @@ interface KnownPeer {
 	heardAt: number;
 	/** Forgotten after this (performance.now()) unless heard again. */
 	expiresAt: number;
+	/** The longest until its next announce, as it declared, ms. */
+	intervalMs: number;
 }
 
 export class TopicMeeting {
@@ -152,6 +159,8 @@ export class TopicMeeting {
 	readonly #yieldTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	#stopped = false;
 	#joinedAt = 0;
+	/** Peers asked for by connect(), the latest MAX_ASKED_FOR: never trimmed. */
+	readonly #askedFor = new Set<string>();
 	#announced = false;
 
 	constructor(node: StanzaNode, name: string, events: MeetingEvents, options: MeetingOptions) {
@@ -184,6 +193,9 @@ export class TopicMeeting {
 	 */
 	async connect(peerId: string, signal: AbortSignal): Promise<boolean> {
 		if (this.#shunned(peerId)) return false;
+		this.#askedFor.delete(peerId); // re-inserted last: the set's order is oldest first
+		this.#askedFor.add(peerId);
+		if (this.#askedFor.size > MAX_ASKED_FOR) this.#askedFor.delete(this.#askedFor.values().next().value as string);
 		if (this.#isDirect(peerId)) return true;
 		if (this.#stopped) return false;
 		// Not heard yet (in a large room, not every member answers a newcomer): it is most likely
@@ -251,6 +263,7 @@ export class TopicMeeting {
 
 	#forget(peerId: string): void {
 		this.#known.delete(peerId);
+		this.#askedFor.delete(peerId);
 		this.#queue.delete(peerId);
 		clearTimeout(this.#retryTimers.get(peerId));
 		this.#retryTimers.delete(peerId);
@@ -335,10 +348,39 @@ export class TopicMeeting {
 		}
 	}
 
-	/** Our safety-net interval: ANNOUNCE_INTERVAL_MS, or our share of the room's ANNOUNCES_PER_SEC, whole seconds. */
+	/**
+	 * Our safety-net interval: ANNOUNCE_INTERVAL_MS, or our share of the room's ANNOUNCES_PER_SEC, whole
+	 * seconds; the room as we count it, or as the intervals others declared imply (room-size.ts).
+	 */
 	#announceInterval(): number {
-		const share = Math.ceil(this.#population() / ANNOUNCES_PER_SEC) * 1000;
+		const intervals = [...this.#known.values()].map((p) => p.intervalMs);
+		const share = Math.ceil(sharedBy(this.#population(), intervals, ANNOUNCES_PER_SEC) / ANNOUNCES_PER_SEC) * 1000;
 		return Math.min(MAX_MEET_INTERVAL_SECONDS * 1000, Math.max(ANNOUNCE_INTERVAL_MS, share));
+	}
+
+	/**
+	 * Past maxNeighbours (members arriving back to back dial us before our
+	 * `full` announce reaches them): closes surplus links, but only to peers
+	 * that do not need us (their last announce said they were content or
+	 * full), that we did not ask for (connect(): an audio parent, a speaker),
+	 * and that carry no stream of ours (sync, keys, an audio link being set
+	 * up). An audio link itself runs on its own RTCPeerConnection, which
+	 * outlives the libp2p connection that set it up.
+	 */
+	#trim(): void {
+		let excess = this.neighbours() - this.#max;
+		if (excess <= 0 || this.#stopped) return;
+		for (const c of this.#node.getConnections()) {
+			if (excess <= 0) break;
+			const peerId = c.remotePeer.toString();
+			const peer = this.#known.get(peerId);
+			if (c.status !== 'open' || !peer || (peer.open && !peer.full) || this.#askedFor.has(peerId)) continue;
+			if (!isDirectConnection(c.remoteAddr.toString()) || this.#shunned(peerId)) continue;
+			if (c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS))) continue;
+			traceEvent('meet:trim', `${this.name}: ${shortId(peerId)}`);
+			excess--;
+			c.close().catch(() => {});
+		}
 	}
 
 	#watchForAddresses(): void {
@@ -357,6 +399,7 @@ export class TopicMeeting {
 
 	/** We came to want neighbours, stopped wanting them, or became full or not: the room hears it now, not in 15 s. */
 	#onConnectionsChanged = () => {
+		this.#trim();
 		const now = this.#state();
 		if (this.#said && (now.open !== this.#said.open || now.full !== this.#said.full)) this.announceSoon();
 	};
@@ -398,7 +441,7 @@ export class TopicMeeting {
 		if (addrs.length === 0 || this.#shunned(from)) return;
 		const heardAt = performance.now();
 		const expiresAt = heardAt + Math.max(KNOWN_PEER_TTL_MS, KNOWN_PEER_MISSED_ANNOUNCES * intervalMs);
-		const isNew = this.#remember(from, { addrs, open, full, heardAt, expiresAt });
+		const isNew = this.#remember(from, { addrs, open, full, heardAt, expiresAt, intervalMs });
 		this.#events.onHeard?.(from);
 		if (this.#isDirect(from)) return;
 		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${full ? ' (full)' : open ? '' : ' (content)'}`);

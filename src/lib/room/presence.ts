@@ -42,6 +42,7 @@ export const PRESENCE_SETTLE_MS = 2 * PRESENCE_BEAT_MS + 1_000;
  * with a hand up; for a listener, its share of the room's listener budget.
  */
 export function presenceBeatMs(listeners: number, everyFewSeconds: boolean): number {
+	// (listeners: as sharedBy (net/room-size.ts) tells them, with LISTENER_BEATS_PER_SEC)
 	if (everyFewSeconds) return PRESENCE_BEAT_MS;
 	return Math.min(MAX_PRESENCE_BEAT_MS, Math.max(PRESENCE_BEAT_MS, Math.ceil(listeners / LISTENER_BEATS_PER_SEC) * 1000));
 }
@@ -64,6 +65,8 @@ export interface PresenceEntry extends PresenceState {
 	lastSeen: number;
 	/** Gone when not heard from again by then (local time). */
 	expiresAt: number;
+	/** The longest until its next beat, as it declared (clamped), ms. */
+	beatMs: number;
 }
 
 export class PresenceTable {
@@ -83,7 +86,7 @@ export class PresenceTable {
 		if (!this.#fresh(peerId, seq, now)) return false;
 		const previous = this.#entries.get(peerId);
 		const beat = Math.min(MAX_PRESENCE_BEAT_MS, Math.max(PRESENCE_BEAT_MS, beatMs));
-		this.#entries.set(peerId, { ...state, peerId, joinedAt: previous?.joinedAt ?? now, lastSeen: now, expiresAt: now + PRESENCE_MISSED_BEATS * beat });
+		this.#entries.set(peerId, { ...state, peerId, joinedAt: previous?.joinedAt ?? now, lastSeen: now, expiresAt: now + PRESENCE_MISSED_BEATS * beat, beatMs: beat });
 		return (
 			!previous ||
 			previous.name !== state.name ||

@@ -20,7 +20,8 @@ import { TopicMeeting } from '../net/topic-meeting';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import { sameAvatar, type Avatar } from '../identity/avatar';
 import { roleOf } from './authority';
-import { PRESENCE_BEAT_MS, PRESENCE_SETTLE_MS, presenceBeatMs, PresenceTable, type PresenceState } from './presence';
+import { LISTENER_BEATS_PER_SEC, PRESENCE_BEAT_MS, PRESENCE_SETTLE_MS, presenceBeatMs, PresenceTable, type PresenceState } from './presence';
+import { sharedBy } from '../net/room-size';
 import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
 import { askKey, giveKey, ROOM_KEY_PROTOCOL, serveKey, type KeyParty } from './room-key-protocol';
 import type { RoomKeys } from './room-keys';
@@ -617,11 +618,16 @@ export class RoomSession {
 		return role === 'creator' || role === 'moderator' || role === 'speaker' || this.#myState.hand !== null;
 	}
 
-	/** Listeners in the room as we see it, ourselves included. */
+	/** Listeners in the room, ourselves included: those we show, or as many as the others' beats imply (room-size.ts). */
 	#listenersShown(): number {
 		let listeners = 1;
-		for (const peerId of this.presence.members.keys()) if (roleOf(this.room.view, peerId) === 'audience') listeners++;
-		return listeners;
+		const beats: number[] = [];
+		for (const [peerId, entry] of this.presence.members) {
+			if (roleOf(this.room.view, peerId) !== 'audience') continue;
+			listeners++;
+			beats.push(entry.beatMs);
+		}
+		return sharedBy(listeners, beats, LISTENER_BEATS_PER_SEC);
 	}
 
 	/** Whether we tell a newcomer where we are now rather than at our next beat (see ANSWERS_PER_NEWCOMER). */
