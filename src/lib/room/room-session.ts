@@ -233,7 +233,7 @@ export class RoomSession {
 		} else {
 			traceEvent('room:back-in');
 			this.#cameAt = Date.now();
-		this.#announcedSinceCame = false;
+			this.#announcedSinceCame = false;
 			void this.#publishPresence();
 			if (this.#keys.wanted) this.#fetchKeySoon(0);
 		}
