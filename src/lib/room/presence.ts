@@ -32,7 +32,7 @@ const SEQ_MEMORY_MS = 10 * 60_000;
 // A page's seqs start from its clock (ms) and go up by 2 a message, a few a second at most; a jump
 // past this is a new page of the same peer (a reload), which needs to hear everyone again.
 const RESTART_SEQ_JUMP = 1_000;
-// After our own first presence, every member on the stage or with a hand up has sent two beats (so
+// After our first presence that reached anyone, every member on the stage or with a hand up has sent two beats (so
 // one lost on the way, as gossip meshes form around a newcomer, is not enough to miss them): until
 // then, a member we have not heard from is not yet known to be away.
 export const PRESENCE_SETTLE_MS = 2 * PRESENCE_BEAT_MS + 1_000;

@@ -109,11 +109,11 @@ export class RoomSession {
 	#lastSoon = 0;
 	#beat: ReturnType<typeof setTimeout> | undefined;
 	/**
-	 * Since when we are (back) in the room: our presence says we just came until PRESENCE_SETTLE_MS after,
-	 * and after that until one has gone out (we may have lacked the key, or anyone to hear it).
+	 * When a presence of ours first reached someone since we came (back) in, or null: until then and for
+	 * PRESENCE_SETTLE_MS after, our presence says we just came (we may lack the key, or anyone to hear us).
 	 */
-	#cameAt = 0;
-	#announcedSinceCame = false;
+	#reachedAt: number | null = null;
+	#settleTimer: ReturnType<typeof setTimeout> | undefined;
 	/** Whether we beat every few seconds (on the stage, or a hand up) rather than at a listener's share. */
 	#beatsOften = false;
 	/** The commitment of a key we drew for our own remove/ban: its update is sealed with the key before it. */
@@ -191,15 +191,8 @@ export class RoomSession {
 		this.#started = true;
 		if (this.#out) this.#outCheck = setInterval(() => void this.#checkLetBackIn(), OUT_CHECK_MS);
 		this.#onView();
-		this.#cameAt = Date.now();
-		this.#announcedSinceCame = false;
+		this.#reachedAt = null;
 		await this.#publishPresence();
-		this.#timers.push(
-			setTimeout(() => {
-				this.#presenceSettled = true;
-				this.#events.onPresence();
-			}, PRESENCE_SETTLE_MS)
-		);
 		for (const connection of this.#node.getConnections()) this.#onConnection(new CustomEvent('connection:open', { detail: connection }));
 	}
 
@@ -232,8 +225,7 @@ export class RoomSession {
 			this.#outCheck = setInterval(() => void this.#checkLetBackIn(), OUT_CHECK_MS);
 		} else {
 			traceEvent('room:back-in');
-			this.#cameAt = Date.now();
-			this.#announcedSinceCame = false;
+			this.#reachedAt = null;
 			void this.#publishPresence();
 			if (this.#keys.wanted) this.#fetchKeySoon(0);
 		}
@@ -309,6 +301,7 @@ export class RoomSession {
 		this.#timers.forEach(clearInterval);
 		clearTimeout(this.#presenceSoon);
 		clearTimeout(this.#beat);
+		clearTimeout(this.#settleTimer);
 		clearTimeout(this.#keyRetry);
 		clearInterval(this.#outCheck);
 		this.#unsubscribeView?.();
@@ -388,6 +381,7 @@ export class RoomSession {
 		traceEvent('key:held', `${commitment.slice(0, 8)} (${how})`);
 		this.#keyAttempt = 0;
 		if (how !== 'held') void this.#publishPresence(); // what we held back while we lacked it
+		this.#settleSoon();
 		void this.#spreadKey(commitment);
 	}
 
@@ -607,9 +601,35 @@ export class RoomSession {
 		clearTimeout(this.#beat);
 		this.#beat = setTimeout(() => void this.#publishPresence(), beatMs * (1 - BEAT_SPREAD * Math.random()));
 		const beat = beatMs === PRESENCE_BEAT_MS ? {} : { beatSeconds: Math.ceil(beatMs / 1000) };
-		const joining = !this.#announcedSinceCame || Date.now() - this.#cameAt < PRESENCE_SETTLE_MS ? { joining: true as const } : {};
+		const joining = this.#reachedAt === null || Date.now() - this.#reachedAt < PRESENCE_SETTLE_MS ? { joining: true as const } : {};
 		const message = { type: 'presence' as const, seq: this.#nextSeq(), name, hand, muted, ...(avatar ? { avatar } : {}), ...(tree ? { tree } : {}), ...beat, ...joining };
-		if (await this.#publish(message)) this.#announcedSinceCame = true;
+		if ((await this.#publish(message)) && this.#reachedAt === null) this.#reached();
+	}
+
+	/**
+	 * Our presence reached someone for the first time since we came (back): from now on, every member on the
+	 * stage or with a hand up beats to us (and answers us) within PRESENCE_SETTLE_MS. Until then, one not heard
+	 * is not known to be away: a reloaded page that takes long to reach the relay must not show them away.
+	 */
+	#reached(): void {
+		this.#reachedAt = Date.now();
+		this.#settleSoon();
+	}
+
+	/**
+	 * Starts the settle clock once our presence reached someone and we hold the room's current key. A page
+	 * that opens with a stored room older than a removal seals with the key before it and is heard, but reads
+	 * nobody until it has fetched the new one: the clock waits for that key, and stops if a newer one turns
+	 * out to be needed before it runs out.
+	 */
+	#settleSoon(): void {
+		if (this.#presenceSettled || this.#settleTimer !== undefined || this.#reachedAt === null || this.#keys.wanted) return;
+		this.#settleTimer = setTimeout(() => {
+			this.#settleTimer = undefined;
+			if (this.#keys.wanted) return; // #gotKey starts it again
+			this.#presenceSettled = true;
+			this.#events.onPresence();
+		}, PRESENCE_SETTLE_MS);
 	}
 
 	/** On the stage or with a hand up: the room hears from us every few seconds. */
@@ -648,13 +668,14 @@ export class RoomSession {
 	 * Seals with the current key (or the one before `before`); says nothing while that key is not held yet.
 	 * Records the seq sent, so that a goodbye older than it is never handed out (sayGoodbye).
 	 */
+	/** Whether it went to anyone (gossipsub here publishes to nobody without an error). */
 	async #publish(message: TopicMessage, before?: string): Promise<boolean> {
 		try {
 			const sealed = await this.#keys.sealTopic(encodeTopicMessage(message), before);
 			if (!sealed) return false; // the key that seals this is on its way (#fetchKey); sync carries records meanwhile
 			if (message.type === 'presence' || message.type === 'leave') this.#sentSeq = Math.max(this.#sentSeq, message.seq);
-			await this.#node.services.pubsub.publish(this.#topic, sealed);
-			return true;
+			const { recipients } = await this.#node.services.pubsub.publish(this.#topic, sealed);
+			return recipients.length > 0;
 		} catch {
 			// Nobody reachable right now: presence beats again, and sync carries the updates.
 			return false;

@@ -12,6 +12,7 @@
  *                                  "b"?: s, "j"?: true }
  *               "b": seconds until the sender's next beat at the latest, 1-3600 (absent: 4); see presence.ts
  *               "j": the sender just came (joined, reloaded, let back in): some members answer with their presence
+ *               (see room-session.ts: until 9 s after its first presence reached anyone)
  *               Avatar = { "e": emoji, "c": colour index } (identity/avatar.ts); one that does not read is dropped, not the message
  *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null,
  *                            "t"?: [speaker tag of each child, ≤ 16], "s"?: true (a speaker whose microphone sends) }
