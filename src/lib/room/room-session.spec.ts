@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork } from '../net/in-memory-network';
+import { PRESENCE_SETTLE_MS } from './presence';
+import { ROOM_KEY_PROTOCOL } from './room-key-protocol';
 import { makeRoom, type TestPeer } from './test-peers';
 import { directPeers, joinSession, leaveSession, settled, type SessionMember } from './test-sessions';
 
@@ -85,6 +87,39 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		const back = await join(network, cy.peer, key);
 		await vi.waitFor(() => expect(holds(back, epoch)).toBe(true), WAIT);
 		expect(back.peer.room.view.banned.has(dee.peer.id)).toBe(true);
+		await back.session.setPresence({ hand: 2 });
+		await vi.waitFor(() => expect(ana.session.presence.members.get(cy.peer.id)).toMatchObject({ hand: 2 }), WAIT);
+	}, 60_000);
+
+	it('shows nobody away to a member back with a room older than a ban until it holds the new key, however long that takes', async () => {
+		const { network, key, members } = await openRoom(['ana', 'ben', 'cy']);
+		const [host, ana, ben, cy] = members;
+		await leave(cy);
+		const epoch = await putOut(host, 'ban', ben.peer);
+		await vi.waitFor(() => expect(holds(ana, epoch)).toBe(true), WAIT);
+
+		// Those in hand out the key slowly: they hold every ask until let go.
+		let letGo = () => {};
+		const held = new Promise<void>((resolve) => (letGo = resolve));
+		for (const m of [host, ana]) {
+			const serve = m.node.handlers.get(ROOM_KEY_PROTOCOL)!;
+			m.node.handlers.set(ROOM_KEY_PROTOCOL, async (...args) => {
+				await held;
+				return serve(...args);
+			});
+		}
+		const back = await join(network, cy.peer, key);
+		// Sealed under the old key, its presence reaches the others (who still read it) at once...
+		await vi.waitFor(() => expect(ana.session.presence.members.has(cy.peer.id)).toBe(true), WAIT);
+		await vi.waitFor(() => expect(back.keys.wanted).toBe(epoch), WAIT);
+		// ...but it reads nobody until it holds the new key. Past the time it gives a room to be heard in
+		// (PRESENCE_SETTLE_MS after its presence first reached someone), it has still counted nobody away.
+		await new Promise((resolve) => setTimeout(resolve, PRESENCE_SETTLE_MS + 1_000));
+		expect(back.session.presenceSettled).toBe(false);
+		letGo();
+		await vi.waitFor(() => expect(back.session.presenceSettled).toBe(true), WAIT);
+		expect(holds(back, epoch)).toBe(true);
+		for (const m of [host, ana]) expect(back.session.presence.members.has(m.peer.id)).toBe(true);
 		await back.session.setPresence({ hand: 2 });
 		await vi.waitFor(() => expect(ana.session.presence.members.get(cy.peer.id)).toMatchObject({ hand: 2 }), WAIT);
 	}, 60_000);

@@ -103,6 +103,12 @@ export class RoomSession {
 	#presenceSettled = false;
 	/** A sync has completed with someone: the first catch-up is done. */
 	#caughtUp = false;
+	/**
+	 * Peers a sync completed with: they sealed with the room's key, so they are members, and the first we can
+	 * ask for a newer key (a reloaded page with a stored room older than a removal) before any announce of
+	 * theirs reaches us. Pruned of those we no longer hold a connection to.
+	 */
+	#syncedWith = new Set<string>();
 	#catchingUp = false;
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
@@ -440,12 +446,13 @@ export class RoomSession {
 
 	/** Peers we hold a connection to (direct or through a relay) that are in the room as far as we know and not out of it. */
 	#roomConnections(): PeerId[] {
-		const known = new Set([...this.presence.members.keys(), ...(this.#meeting?.heard() ?? [])]);
+		const known = new Set([...this.presence.members.keys(), ...(this.#meeting?.heard() ?? []), ...this.#syncedWith]);
 		const peers = new Map<string, PeerId>();
 		for (const c of this.#node.getConnections()) {
 			const peerId = c.remotePeer.toString();
 			if (c.status === 'open' && known.has(peerId) && !this.#isOut(peerId)) peers.set(peerId, c.remotePeer);
 		}
+		for (const peerId of this.#syncedWith) if (!peers.has(peerId)) this.#syncedWith.delete(peerId);
 		return [...peers.values()];
 	}
 
@@ -482,6 +489,7 @@ export class RoomSession {
 			await syncAsDialer(stream, { room: this.room, cipher: this.#keys.base }, signal);
 			traceEvent('sync:done', `${label}: exists=${this.room.view.exists}`);
 			this.#caughtUp = true;
+			if (!Array.isArray(peer)) this.#syncedWith.add(peer.toString()); // a relayed catch-up's peer was heard already
 		} catch (err) {
 			// Gone, refusing, or not holding our key (a link is judged on the device, never by what peers send: room-link.ts).
 			traceEvent('sync:failed', `${label}: ${String(err)}`);
