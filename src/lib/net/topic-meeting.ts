@@ -27,7 +27,7 @@ import type { Connection, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import { backoffDelay } from './backoff';
-import { sharedBy } from './room-size';
+import { answersNewcomer, nextBeatMs, sharedBy } from './room-size';
 import { isDirectConnection } from './connection-kind';
 import type { StanzaNode } from './libp2p-node';
 import { MAX_MEET_BYTES, MAX_MEET_INTERVAL_SECONDS, decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } from './meet-protocol';
@@ -35,9 +35,8 @@ import { MAX_MEET_BYTES, MAX_MEET_INTERVAL_SECONDS, decodeMeetAnnounce, encodeMe
 // 15 s: a safety net only; announces are event-driven, so a shorter interval only adds traffic.
 const ANNOUNCE_INTERVAL_MS = 15_000;
 // Safety-net announces the whole room receives per second, at most (30 members at 15 s); every
-// announce counts as one. Beats are drawn in the last BEAT_SPREAD of the interval (RFC 3550, 6.3.1).
+// announce counts as one (room-size.ts).
 const ANNOUNCES_PER_SEC = 2;
-const BEAT_SPREAD = 0.25;
 // Coalesces bursts of new subscribers into one announce, without delaying a first meeting much.
 const ANNOUNCE_THROTTLE_MS = 20;
 // While we hold no reservation, look for our first circuit address this often: a local list, and
@@ -52,10 +51,6 @@ const MAX_PARALLEL_DIALS = 2;
 // After this many failed dials in a row, wait for the peer's next announce instead.
 const MAX_DIAL_ATTEMPTS = 4;
 
-// How many members, on average, answer a newcomer's first announce with their own: in a room of
-// up to this many, all do; in a larger one each answers with the odds that keep about this many,
-// or every newcomer would set off an announce from every member (n² messages a join).
-const ANSWERS_PER_NEWCOMER = 16;
 // Streams of Stanza's own protocols (sync, keys, media set-up): a connection carrying one is busy.
 const OUR_PROTOCOLS = '/stanza/';
 // An audio parent, a standby and the speakers: far fewer than this are asked for at a time.
@@ -329,7 +324,7 @@ export class TopicMeeting {
 		// Every announce is a beat: the next safety-net one is due a full interval from now.
 		const interval = this.#announceInterval();
 		clearTimeout(this.#interval);
-		this.#interval = setTimeout(() => this.announceSoon(), interval * (1 - BEAT_SPREAD * Math.random()));
+		this.#interval = setTimeout(() => this.announceSoon(), nextBeatMs(interval));
 		try {
 			const state = this.#state();
 			this.#said = state;
@@ -449,7 +444,7 @@ export class TopicMeeting {
 			// We have our neighbours; a newcomer may still want one: let it know where we are (in a
 			// large room, about ANSWERS_PER_NEWCOMER of us do). A member we simply had not heard yet
 			// (in a large room, announces are minutes apart) knows the room already.
-			if (isNew && joining && Math.random() * this.#known.size < ANSWERS_PER_NEWCOMER) this.announceSoon();
+			if (isNew && joining && answersNewcomer(this.#known.size)) this.announceSoon();
 			return;
 		}
 		if (full) return; // it takes no more neighbours: we find ours among those who do

@@ -21,7 +21,7 @@ import { shortId, traceEvent } from '../diagnostics/trace';
 import { sameAvatar, type Avatar } from '../identity/avatar';
 import { roleOf } from './authority';
 import { LISTENER_BEATS_PER_SEC, PRESENCE_BEAT_MS, PRESENCE_SETTLE_MS, presenceBeatMs, PresenceTable, type PresenceState } from './presence';
-import { sharedBy } from '../net/room-size';
+import { answersNewcomer, nextBeatMs, sharedBy } from '../net/room-size';
 import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
 import { askKey, giveKey, ROOM_KEY_PROTOCOL, serveKey, type KeyParty } from './room-key-protocol';
 import type { RoomKeys } from './room-keys';
@@ -49,15 +49,9 @@ const PRESENCE_COALESCE_MS = 100;
 // And at most twice a second: a peer that keeps coming back (or says it reloaded) must not make
 // every member talk at its rate.
 const PRESENCE_SOON_SPACING_MS = 500;
-// How many listeners, on average, answer a newcomer's first presence with their own (those on the
-// stage, with a hand up or relaying audio to others always do: a joiner needs every name on the stage,
-// every hand and every advert up its chosen parent's chain). In a room of up to this many listeners
-// all do; in a larger one, each with the odds that keep about this many, or every newcomer would set
-// off a message from every member (n² a join). The rest it hears at their next beat.
-const ANSWERS_PER_NEWCOMER = 16;
-// Our beat is drawn between this share of its interval and all of it, so that beats spread out
-// instead of bunching (RFC 3550, section 6.3.1), and we never beat later than we declared.
-const BEAT_SPREAD = 0.25;
+// Every listener answers a newcomer's first presence in a small room, about ANSWERS_PER_NEWCOMER of them in
+// a large one (room-size.ts); those on the stage, with a hand up or relaying audio to others always do: a
+// joiner needs every name on the stage, every hand and every advert up its chosen parent's chain.
 // A member missing the current key asks again this often, a few peers at a time, until it has it.
 const KEY_RETRY_MS = [250, 500, 1_000, 2_000, 4_000] as const;
 const KEY_ASKS_PER_ROUND = 3;
@@ -607,7 +601,7 @@ export class RoomSession {
 		this.#beatsOften = this.#shouldBeatOften();
 		const beatMs = presenceBeatMs(this.#listenersShown(), this.#beatsOften);
 		clearTimeout(this.#beat);
-		this.#beat = setTimeout(() => void this.#publishPresence(), beatMs * (1 - BEAT_SPREAD * Math.random()));
+		this.#beat = setTimeout(() => void this.#publishPresence(), nextBeatMs(beatMs));
 		const beat = beatMs === PRESENCE_BEAT_MS ? {} : { beatSeconds: Math.ceil(beatMs / 1000) };
 		const joining = this.#reachedAt === null || Date.now() - this.#reachedAt < PRESENCE_SETTLE_MS ? { joining: true as const } : {};
 		const message = { type: 'presence' as const, seq: this.#nextSeq(), name, hand, muted, ...(avatar ? { avatar } : {}), ...(tree ? { tree } : {}), ...beat, ...joining };
@@ -658,10 +652,10 @@ export class RoomSession {
 		return sharedBy(listeners, beats, LISTENER_BEATS_PER_SEC);
 	}
 
-	/** Whether we tell a newcomer where we are now rather than at our next beat (see ANSWERS_PER_NEWCOMER). */
+	/** Whether we tell a newcomer where we are now rather than at our next beat (room-size.ts). */
 	#answersNewcomers(): boolean {
 		if (this.#beatsOften || (this.#myState.tree?.k ?? 0) > 0) return true;
-		return Math.random() * this.#listenersShown() < ANSWERS_PER_NEWCOMER;
+		return answersNewcomer(this.#listenersShown());
 	}
 
 	/**
