@@ -167,6 +167,32 @@ describe('a room', () => {
 		for (const p of [creator, bo]) await p.waitMember('audience', anaId, { present: true });
 	});
 
+	it('tells a removed member who brings its identity to a new device that it is turned away, and lets it in when let back in', async () => {
+		const creator = await person('Cleo');
+		const link = await creator.startRoom('Doorway', '');
+		const ana = await person('Ana');
+		const exported = await ana.exportIdentity();
+		await ana.open(link);
+		const anaId = await ana.myPeerId();
+		await creator.waitMember('audience', anaId);
+		await creator.memberAction('audience', anaId, 'Remove');
+		await ana.waitStatus('removed');
+		await ana.page.close();
+
+		// Her identity on a fresh profile, with no copy of the room: members refuse her, and say why.
+		const elsewhere = await person('Ana');
+		await elsewhere.importIdentity(exported);
+		await elsewhere.page.waitForSelector(`[data-testid=net-status][data-peer-id="${anaId}"]`, { timeout: 15_000 });
+		await elsewhere.page.goto(link);
+		await elsewhere.waitStatus('turnedAway', 20_000);
+		expect(await elsewhere.page.getByRole('alert').textContent()).toContain('not letting you in');
+
+		await creator.page.locator('details.removed summary').click();
+		await creator.page.getByRole('button', { name: 'Let Ana back in' }).click();
+		await elsewhere.waitStatus('live', 30_000);
+		await creator.waitMember('audience', anaId, { present: true });
+	});
+
 	it('goes on through a relay restart: members redial within 5 s and a newcomer joins through it', async () => {
 		const relay = await fx.relay();
 		const { port, keyFile } = relay;

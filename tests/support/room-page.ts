@@ -43,6 +43,24 @@ export class RoomPage {
 		await this.page.locator('#display-name').waitFor({ timeout: 15_000 });
 	}
 
+	/** This identity as Settings exports it; ends back on the home page. */
+	async exportIdentity(): Promise<string> {
+		await this.page.getByRole('link', { name: 'Settings' }).click();
+		await this.page.getByText('Export identity').click();
+		const exported = (await this.page.getByTestId('export-text').inputValue()).trim();
+		await this.page.getByRole('link', { name: 'Stanza', exact: true }).click();
+		await this.page.locator('#display-name').waitFor({ timeout: 15_000 });
+		return exported;
+	}
+
+	/** Replaces this page's identity with an exported one, as Settings does (the app reloads with it). */
+	async importIdentity(exported: string): Promise<void> {
+		await this.page.getByRole('link', { name: 'Settings' }).click();
+		await this.page.getByText('Import identity').click();
+		await this.page.locator('#import-text').fill(exported);
+		await Promise.all([this.page.waitForEvent('load'), this.page.getByRole('button', { name: 'Import', exact: true }).click()]);
+	}
+
 	async myPeerId(): Promise<string> {
 		const id = await this.page.getByTestId('net-status').getAttribute('data-peer-id');
 		if (!id) throw new Error(`${this.name} has no PeerId yet`);

@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork } from '../net/in-memory-network';
 import { PRESENCE_SETTLE_MS } from './presence';
 import { ROOM_KEY_PROTOCOL } from './room-key-protocol';
+import { RoomDoc } from './room-doc';
 import { makeRoom, type TestPeer } from './test-peers';
-import { directPeers, joinSession, leaveSession, settled, type SessionMember } from './test-sessions';
+import { directPeers, joinSession, leaveSession, settled, type SessionMember, type SessionOptions } from './test-sessions';
 
 // The shipping RoomSession (meeting, topic, sync and key protocols) for a handful of members over the in-memory
 // network: what the end-to-end tests show in browsers, here with every step of a key's spreading in view.
@@ -18,7 +19,7 @@ afterEach(async () => {
 // Generous for a loaded 2-core machine: each step takes well under a second on a quiet one.
 const WAIT = { timeout: 20_000, interval: 20 };
 
-async function join(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: { honestOut?: boolean } = {}): Promise<Member> {
+async function join(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: SessionOptions = {}): Promise<Member> {
 	const member = await joinSession(network, peer, key, options);
 	running.push(member);
 	return member;
@@ -139,6 +140,31 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		// Back in, it speaks with the current key, and those in read it.
 		await ben.session.setPresence({ hand: 3 });
 		await vi.waitFor(() => expect(ana.session.presence.members.get(ben.peer.id)).toMatchObject({ hand: 3 }), WAIT);
+	}, 60_000);
+});
+
+describe('RoomSession: turned away', () => {
+	it('tells a removed member that brought its identity to a new device it is turned away, and lets it in once readmitted', async () => {
+		const { network, key, members } = await openRoom(['ana', 'ben']);
+		const [host, ana, ben] = members;
+		await leave(ben);
+		const epoch = await putOut(host, 'remove', ben.peer);
+		await vi.waitFor(() => expect(holds(ana, epoch)).toBe(true), WAIT);
+
+		// The same identity on a device with no copy of the room: nothing of its own says it is out.
+		const events: boolean[] = [];
+		const elsewhere = { ...ben.peer, room: new RoomDoc(ben.peer.room.roomId, key) };
+		const back = await join(network, elsewhere, key, { honestOut: true, onTurnedAway: (away) => events.push(away) });
+		await vi.waitFor(() => expect(back.session.turnedAway).toBe(true), WAIT);
+		expect(back.peer.room.view.exists).toBe(false);
+		expect(back.keys.has(epoch)).toBe(false);
+
+		// A moderator lets it back in: it asks again every few seconds, and the next sync gets through.
+		await host.peer.room.addOp({ kind: 'readmit', target: ben.peer.id }, host.peer);
+		await vi.waitFor(() => expect(back.session.turnedAway).toBe(false), WAIT);
+		expect(back.peer.room.view.exists).toBe(true);
+		await vi.waitFor(() => expect(holds(back, epoch)).toBe(true), WAIT);
+		expect(events).toEqual([true, false]);
 	}, 60_000);
 });
 

@@ -26,7 +26,7 @@ import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
 import { askKey, giveKey, ROOM_KEY_PROTOCOL, serveKey, type KeyParty } from './room-key-protocol';
 import type { RoomKeys } from './room-keys';
 import { LOCAL_ORIGIN, type RoomDoc } from './room-doc';
-import { ROOM_SYNC_PROTOCOL, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
+import { ROOM_SYNC_PROTOCOL, RoomSyncRefusedError, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { decodeTopicMessage, encodeTopicMessage, goodbyeIsGenuine, roomTopicFor, signGoodbye, type TopicMessage } from './room-topic-protocol';
 import { sendGoodbye } from '../net/goodbye-beacon';
 import { ReactionLimiter, type Reaction } from './reactions';
@@ -64,6 +64,8 @@ export interface RoomSessionEvents {
 	onKeys?(): void;
 	/** A member reacted (ourselves included), within the rate every receiver holds senders to (reactions.ts). */
 	onReaction?(peerId: string, reaction: Reaction): void;
+	/** Members turn us away (see turnedAway), or a sync got through at last. */
+	onTurnedAway?(turnedAway: boolean): void;
 }
 
 export interface RoomMember {
@@ -103,6 +105,8 @@ export class RoomSession {
 	 * theirs reaches us. Pruned of those we no longer hold a connection to.
 	 */
 	#syncedWith = new Set<string>();
+	/** See turnedAway. */
+	#turnedAway = false;
 	#catchingUp = false;
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
@@ -316,9 +320,21 @@ export class RoomSession {
 		pubsub.unsubscribe(this.#topic);
 	}
 
-	/** Serves a sync stream for this room, unless the remote is out of the room. */
-	syncPartyFor(remotePeer: string): SyncParty | null {
-		return this.#isOut(remotePeer) ? null : { room: this.room, cipher: this.#keys.base };
+	/** Serves a sync stream for this room, unless the remote is out of the room: then it is told so. */
+	syncPartyFor(remotePeer: string): SyncParty | 'refused' {
+		return this.#isOut(remotePeer) ? 'refused' : { room: this.room, cipher: this.#keys.base };
+	}
+
+	/**
+	 * A member refused us a sync, saying the room put us out, and none has
+	 * served us one since we came. Our own copy of the room cannot say so: we
+	 * may hold none (an identity brought to a new device) or one from before
+	 * the removal. Only a hint, as the refusing member says it: the first sync
+	 * that gets through clears it, and until one does we ask again every
+	 * OUT_CHECK_MS, so a readmission lets us in.
+	 */
+	get turnedAway(): boolean {
+		return this.#turnedAway;
 	}
 
 	/** Serves a key stream for this room, unless the remote is out of the room. */
@@ -470,6 +486,8 @@ export class RoomSession {
 	}
 
 	async syncWith(peer: PeerId | Multiaddr[], label = shortId(peer.toString())): Promise<void> {
+		// A sync hands the other side what it lacks: never to someone the room put out, whoever dials.
+		if (!Array.isArray(peer) && this.#isOut(peer.toString())) return;
 		const signal = AbortSignal.timeout(SYNC_TIMEOUT_MS);
 		let stream: Stream;
 		try {
@@ -484,10 +502,24 @@ export class RoomSession {
 			traceEvent('sync:done', `${label}: exists=${this.room.view.exists}`);
 			this.#caughtUp = true;
 			if (!Array.isArray(peer)) this.#syncedWith.add(peer.toString()); // a relayed catch-up's peer was heard already
+			this.#setTurnedAway(false);
 		} catch (err) {
 			// Gone, refusing, or not holding our key (a link is judged on the device, never by what peers send: room-link.ts).
 			traceEvent('sync:failed', `${label}: ${String(err)}`);
+			if (err instanceof RoomSyncRefusedError && !this.#caughtUp) this.#setTurnedAway(true);
 		}
+	}
+
+	#setTurnedAway(turnedAway: boolean): void {
+		if (turnedAway === this.#turnedAway || this.#stopped) return;
+		this.#turnedAway = turnedAway;
+		traceEvent(turnedAway ? 'room:turned-away' : 'room:let-in');
+		if (!this.#out) {
+			// While our own copy says we are out, setOut runs the same check.
+			clearInterval(this.#outCheck);
+			this.#outCheck = turnedAway ? setInterval(() => void this.#checkLetBackIn(), OUT_CHECK_MS) : undefined;
+		}
+		this.#events.onTurnedAway?.(turnedAway);
 	}
 
 	#onConnection = (event: CustomEvent<Connection>) => {

@@ -22,7 +22,8 @@ import { RoomSession } from './room-session';
 import { settingsStore } from '../settings/settings-store';
 import type { RoomStore } from './room-store';
 
-export type RoomStatus = 'loading' | 'waiting' | 'live' | 'removed' | 'banned' | 'ended' | 'left';
+/** turnedAway: members refuse us the room, saying it put us out (RoomSession.turnedAway); our own copy cannot tell. */
+export type RoomStatus = 'loading' | 'waiting' | 'turnedAway' | 'live' | 'removed' | 'banned' | 'ended' | 'left';
 
 export interface MemberView {
 	peerId: string;
@@ -186,6 +187,7 @@ export class RoomState {
 			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name, avatar: this.#myAvatar }, {
 				onPresence: () => this.#refresh(),
 				onReaction: (peerId, reaction) => this.#showReaction(peerId, reaction),
+				onTurnedAway: () => this.#refresh(),
 				onKeys: () => {
 					this.#keysChanged = true;
 					this.#scheduleSave();
@@ -380,7 +382,7 @@ export class RoomState {
 		this.#audio = null;
 		await this.#session?.stop();
 		this.#session = null;
-		if (this.status === 'live' || this.status === 'waiting') this.status = 'left';
+		if (this.status === 'live' || this.status === 'waiting' || this.status === 'turnedAway') this.status = 'left';
 		this.#device.end();
 	}
 
@@ -421,7 +423,7 @@ export class RoomState {
 		if (!doc || !me) return;
 		const view = doc.view;
 		this.myRole = roleOf(view, me);
-		const status = statusOf(view, this.myRole, this.status, this.#stopped);
+		const status = statusOf(view, this.myRole, this.status, this.#stopped, this.#session?.turnedAway ?? false);
 		if (status === 'live' && this.status !== 'live') performance.mark('stanza:room-live');
 		this.status = status;
 		this.title = view.title;
@@ -554,10 +556,11 @@ export class RoomState {
 	}
 }
 
-function statusOf(view: RoomView, role: Role, current: RoomStatus, stopped: boolean): RoomStatus {
+function statusOf(view: RoomView, role: Role, current: RoomStatus, stopped: boolean, turnedAway: boolean): RoomStatus {
 	if (role === 'removed' || role === 'banned') return role;
 	if (view.ended) return 'ended';
 	if (stopped) return current;
+	if (turnedAway) return 'turnedAway';
 	return view.exists ? 'live' : 'waiting';
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RoomCipher, RoomCryptoError } from './room-crypto';
 import { RoomDoc } from './room-doc';
 import { newRoomKey } from './room-link';
-import { serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
+import { RoomSyncRefusedError, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { makeRoom } from './test-peers';
 
 async function party(room: RoomDoc, key: Uint8Array): Promise<SyncParty> {
@@ -60,6 +60,18 @@ describe('room sync over a stream', () => {
 		const served = serveSync(b, 'x', () => null, 2_000);
 		await expect(syncAsDialer(a, await party(new RoomDoc(creator.room.roomId, key), key), AbortSignal.timeout(2_000))).rejects.toThrow();
 		await served;
+	});
+
+	it('tells a dialer the room put out that it is turned away, and hands it nothing', async () => {
+		const { creator, key } = await makeRoom([]);
+		const removed = new RoomDoc(creator.room.roomId, key);
+		const [a, b] = await streamPair();
+		const served = serveSync(b, 'removed', () => 'refused', 2_000);
+		const error = await syncAsDialer(a, await party(removed, key), AbortSignal.timeout(2_000)).catch((e: unknown) => e);
+		await served;
+		expect(error).toBeInstanceOf(RoomSyncRefusedError);
+		expect(removed.ops.size).toBe(0);
+		expect(removed.view.exists).toBe(false);
 	});
 
 	it('drops garbage frames without touching the room', async () => {

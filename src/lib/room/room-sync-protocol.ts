@@ -14,9 +14,12 @@
  *
  * Every SyncStep2 goes through the receiving RoomDoc's gate: a member can
  * only hand over records that verify. A listener that does not have the room
- * open, or that the room's verified state says is talking to someone removed
- * or banned, aborts the stream. A frame that does not open with the room key
- * means the two sides hold different keys: a RoomCryptoError to the caller.
+ * open aborts the stream. One whose verified state says the dialer was
+ * removed or banned answers the room id with a single byte, SYNC_REFUSED (a
+ * sealed frame is never that short), and closes: the dialer then knows it is
+ * turned away, not that nobody is there, though only as the listener says so
+ * (RoomSyncRefusedError). A frame that does not open with the room key means
+ * the two sides hold different keys: a RoomCryptoError to the caller.
  */
 import type { Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
@@ -32,8 +35,19 @@ export const ROOM_SYNC_PROTOCOL = '/stanza/room-sync/1.0.0';
 export const MAX_SYNC_FRAME_BYTES = 8 * 1024 * 1024;
 const MAX_ROOM_ID_BYTES = 64;
 
+// The listener's whole answer to a dialer it will not serve: shorter than any sealed frame.
+const SYNC_REFUSED = 0x00;
+
 export class RoomSyncError extends Error {
 	override name = 'RoomSyncError';
+}
+
+/** The listener said the room put us out: it serves us nothing until a moderator lets us back in. */
+export class RoomSyncRefusedError extends RoomSyncError {
+	override name = 'RoomSyncRefusedError';
+	constructor() {
+		super('turned away: the room put this peer out');
+	}
 }
 
 export interface SyncParty {
@@ -59,10 +73,11 @@ export async function syncAsDialer(stream: Stream, party: SyncParty, signal: Abo
 }
 
 /**
- * Serves one sync stream. `lookup` returns the room for an id, or null when
- * this peer has no such room open or refuses this remote peer. Never throws.
+ * Serves one sync stream. `lookup` returns the room for an id, null when this
+ * peer has no such room open, or 'refused' when the room put the remote peer
+ * out. Never throws.
  */
-export async function serveSync(stream: Stream, remotePeer: string, lookup: (roomId: string, remotePeer: string) => SyncParty | null, timeoutMs: number): Promise<void> {
+export async function serveSync(stream: Stream, remotePeer: string, lookup: (roomId: string, remotePeer: string) => SyncParty | 'refused' | null, timeoutMs: number): Promise<void> {
 	const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES });
 	const signal = AbortSignal.timeout(timeoutMs);
 	try {
@@ -70,6 +85,11 @@ export async function serveSync(stream: Stream, remotePeer: string, lookup: (roo
 		if (idBytes.length > MAX_ROOM_ID_BYTES) throw new RoomSyncError('room id too long');
 		const party = lookup(new TextDecoder().decode(idBytes), remotePeer);
 		if (!party) throw new RoomSyncError('no such room here');
+		if (party === 'refused') {
+			await lp.write(Uint8Array.of(SYNC_REFUSED), { signal });
+			await stream.close({ signal });
+			return;
+		}
 		const theirState = await readSealedMessage(lp, party, signal);
 		if (theirState.type !== syncProtocol.messageYjsSyncStep1) throw new RoomSyncError('expected the dialer’s state vector');
 		await writeSealed(lp, party, encodeStep2(party.room.doc, theirState.payload), signal);
@@ -108,7 +128,9 @@ async function writeSealed(lp: LengthPrefixedStream, party: SyncParty, message: 
 }
 
 async function readSealedMessage(lp: LengthPrefixedStream, party: SyncParty, signal: AbortSignal): Promise<{ type: number; payload: Uint8Array }> {
-	const opened = await party.cipher.open('sync', (await lp.read({ signal })).subarray());
+	const frame = (await lp.read({ signal })).subarray();
+	if (frame.length === 1 && frame[0] === SYNC_REFUSED) throw new RoomSyncRefusedError();
+	const opened = await party.cipher.open('sync', frame);
 	try {
 		const decoder = decoding.createDecoder(opened);
 		const type = decoding.readVarUint(decoder);

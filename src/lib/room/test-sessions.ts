@@ -17,15 +17,20 @@ export interface SessionMember {
 	keys: RoomKeys;
 }
 
+export interface SessionOptions {
+	honestOut?: boolean;
+	onTurnedAway?: (turnedAway: boolean) => void;
+}
+
 /**
  * `peer` opens the room on a node of its own. `honestOut`: it does what the room screen does
  * (room-state.svelte.ts) when put out: goes quiet and watches for a readmission; without it, it
  * behaves like modified code that stays.
  */
-export async function joinSession(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: { honestOut?: boolean } = {}): Promise<SessionMember> {
+export async function joinSession(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: SessionOptions = {}): Promise<SessionMember> {
 	const node = await network.node(peer.privateKey);
 	const keys = await RoomKeys.create(peer.room.roomId, key);
-	const session = new RoomSession(node.asNode, peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {} });
+	const session = new RoomSession(node.asNode, peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {}, onTurnedAway: options.onTurnedAway });
 	const isOut = () => peer.room.view.removed.has(peer.id) || peer.room.view.banned.has(peer.id);
 	if (options.honestOut) peer.room.subscribe(() => session.setOut(isOut()));
 	await session.start({ out: isOut() });
