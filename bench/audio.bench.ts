@@ -4,9 +4,10 @@
  * - e2eMsByDepth: a speaker whose fake microphone plays a 30 ms burst every
  *   500 ms, and a chain of listeners at depths 1–4 (each relays to one). The
  *   speaker's page timestamps each burst as it reads it from the microphone;
- *   each listener's page timestamps it as the decoded frame goes to the mixer,
- *   plus the AudioContext's reported output latency. All pages share one
- *   machine clock (performance.timeOrigin + now).
+ *   each listener's page timestamps it at the time its frame comes out of the
+ *   speakers: the slot the mixer plays it in, mapped to the page's clock by
+ *   AudioContext.getOutputTimestamp() (which includes the output latency).
+ *   All pages share one machine clock (performance.timeOrigin + now).
  * - addedMsPerHop: median difference between consecutive depths.
  * - jitterTargetMsByDepth: each listener's jitter-buffer target at the end of that window.
  * - spikeRecoveryMs: the deepest listener's main thread is blocked for 1 s (a
@@ -86,7 +87,7 @@ async function joinAudio(p: RoomPage, link: string): Promise<void> {
 async function recordOnsets(page: Page, where: 'capture' | 'decoded', from?: string): Promise<void> {
 	await page.waitForFunction(() => Boolean((globalThis as { __stanzaAudio?: unknown }).__stanzaAudio), null, { timeout: 30_000 });
 	await page.evaluate(([where, from]) => {
-		type Audio = { tap(fn: (s: string, x: Float32Array) => void): void; captureTap(fn: (x: Float32Array, wall: number) => void): void; latencyMs(): number };
+		type Audio = { tap(fn: (s: string, x: Float32Array, playAtMs: number) => void): void; captureTap(fn: (x: Float32Array, wall: number) => void): void; latencyMs(): number };
 		const g = globalThis as unknown as { __stanzaAudio: Audio; __onsets: number[] };
 		g.__onsets = [];
 		let loud = false;
@@ -98,7 +99,7 @@ async function recordOnsets(page: Page, where: 'capture' | 'decoded', from?: str
 			loud = first >= 0;
 		};
 		if (where === 'capture') g.__stanzaAudio.captureTap((x, wall) => onFrame(x, wall));
-		else g.__stanzaAudio.tap((s, x) => (!from || s === from) && onFrame(x, performance.timeOrigin + performance.now() + g.__stanzaAudio.latencyMs()));
+		else g.__stanzaAudio.tap((s, x, playAtMs) => (!from || s === from) && onFrame(x, performance.timeOrigin + playAtMs));
 	}, [where, from] as const);
 }
 

@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hears, installProbe, lastHeard, longestGap, resetGaps, treeOf, waitHears, waitRepaired, waitSilent } from './support/audio-probe';
+import { hears, installProbe, lastHeard, longestGap, resetGaps, treeOf, waitHears, waitOutputTones, waitRepaired, waitSilent } from './support/audio-probe';
 import { e2eFixture } from './support/fixture';
 import { hostileHooks } from './support/hostile-hooks';
 import type { RoomPage } from './support/room-page';
@@ -154,6 +154,8 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 		for (const listener of listeners) {
 			await waitHears(listener.page, a, A, 45_000);
 			await waitHears(listener.page, b, B, 45_000);
+			// And both come out of its speakers, mixed: the mixer plays what was decoded.
+			await waitOutputTones(listener.page, [A, B], 15_000);
 		}
 		// A joiner that saw a shallower slot's advert not yet confirmed (advert-check.ts) may land a level
 		// deeper; move-ups (planRebalance, at most one per 5 s per member) bring such a chain back up. And

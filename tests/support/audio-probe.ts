@@ -12,7 +12,7 @@ export async function installProbe(page: Page): Promise<void> {
 	await page.waitForFunction(() => Boolean((globalThis as { __stanzaAudio?: unknown }).__stanzaAudio), null, { timeout: 20_000 });
 	await page.evaluate((tones) => {
 		type Probe = { last: Record<string, Record<number, number>>; gaps: Record<string, Record<number, number>> };
-		const g = globalThis as unknown as { __stanzaAudio: { tap(fn: (speaker: string, s: Float32Array) => void): void }; __probe?: Probe };
+		const g = globalThis as unknown as { __stanzaAudio: { tap(fn: (speaker: string, s: Float32Array) => void): void }; __probe?: Probe; __tonePower?: unknown };
 		if (g.__probe) return;
 		const probe: Probe = { last: {}, gaps: {} };
 		g.__probe = probe;
@@ -27,6 +27,7 @@ export async function installProbe(page: Page): Promise<void> {
 			}
 			return (s1 * s1 + s2 * s2 - k * s1 * s2) / s.length;
 		};
+		g.__tonePower = power;
 		g.__stanzaAudio.tap((speaker, samples) => {
 			let energy = 0;
 			for (let i = 0; i < samples.length; i++) energy += samples[i] * samples[i];
@@ -96,6 +97,37 @@ export async function waitHears(page: Page, speaker: string, hz: number, timeout
 				})
 				.catch((err: unknown) => `(page unavailable: ${String(err)})`);
 			throw new Error(`no ${hz} Hz from …${speaker.slice(-6)} within ${timeout} ms; this page's tree and audio trace:\n${account}`);
+		});
+}
+
+/**
+ * Waits until every tone in `hzs` is in what the page's mixer sends to the speakers at once: the
+ * decoded frames the probe hears (above) are really played, not only decoded. Needs installProbe().
+ */
+export async function waitOutputTones(page: Page, hzs: number[], timeout = 10_000): Promise<void> {
+	type Shares = (hzs: number[]) => { energy: number; shares: number[] };
+	await page.evaluate(() => {
+		const g = globalThis as unknown as { __stanzaAudio: { output(): Float32Array }; __tonePower: (s: Float32Array, hz: number) => number; __outputShares: Shares };
+		g.__outputShares = (hzs) => {
+			const samples = g.__stanzaAudio.output();
+			let energy = 0;
+			for (let i = 0; i < samples.length; i++) energy += samples[i] * samples[i];
+			return { energy, shares: hzs.map((hz) => g.__tonePower(samples, hz) / energy) };
+		};
+	});
+	await page
+		.waitForFunction(
+			(hzs) => {
+				const { energy, shares } = (globalThis as unknown as { __outputShares: Shares }).__outputShares(hzs);
+				// Two equal tones mixed each hold about a quarter of the energy in this measure; noise holds far less.
+				return energy > 1e-3 && shares.every((share) => share > 0.1);
+			},
+			hzs,
+			{ timeout, polling: 50 }
+		)
+		.catch(async () => {
+			const last = await page.evaluate((hzs) => (globalThis as unknown as { __outputShares: Shares }).__outputShares(hzs), hzs).catch((err: unknown) => String(err));
+			throw new Error(`the mixer's output never held ${hzs.join(' and ')} Hz within ${timeout} ms; last: ${JSON.stringify(last)}`);
 		});
 }
 

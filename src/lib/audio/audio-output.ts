@@ -14,16 +14,21 @@ import { DECODER_CONFIG, FRAME_SAMPLES, SAMPLE_RATE } from './opus-config';
 import type { AudioPacket } from './packet-codec';
 import mixerWorkletUrl from './worklets/mixer.worklet.js?url';
 
-// The main thread schedules a frame this far ahead of its play time, so the
-// worklet always has it before it is due: one tick's worth.
+// The main thread takes a frame from the jitter buffer up to this long before its slot (one tick's
+// worth), and the mixer plays it PLAY_OFFSET_MS after the slot: 10–20 ms to decode it and hand it over,
+// so that it is there when due (mixer.worklet.js plays each frame at its time, never later).
 const SCHEDULE_LEAD_MS = 10;
+const PLAY_OFFSET_MS = 10;
+// Decodes in flight whose play time is remembered: far more than the decoder ever holds.
+const MAX_PENDING_DECODES = 32;
 // Checked every 10 ms, half a frame: the schedule lead absorbs the rest, and
 // a tab that wakes 200 times a second costs a phone (and a test machine) dearly.
 const TICK_MS = 10;
 // Level meters update the UI at most ~10 times a second.
 const LEVEL_REPORT_MS = 100;
 
-export type FrameTap = (speaker: string, samples: Float32Array) => void;
+/** A frame as heard: `playAtMs` is when it reaches the ears, on performance.now()'s clock. */
+export type FrameTap = (speaker: string, samples: Float32Array, playAtMs: number) => void;
 
 class SpeakerStream {
 	readonly buffer = new JitterBuffer<AudioPacket>();
@@ -31,14 +36,18 @@ class SpeakerStream {
 	last: Float32Array | null = null;
 	concealed = 0;
 	readonly level = new LevelMeter();
+	/** The slot (AudioContext ms) of each frame being decoded, by its timestamp. */
+	readonly #slots = new Map<number, number>();
 
-	constructor(onDecoded: (samples: Float32Array) => void) {
+	constructor(onDecoded: (samples: Float32Array, slotMs: number | undefined) => void) {
 		this.decoder = new AudioDecoder({
 			output: (data) => {
 				const samples = new Float32Array(data.numberOfFrames);
 				data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
+				const slotMs = this.#slots.get(data.timestamp);
+				this.#slots.delete(data.timestamp);
 				data.close();
-				onDecoded(samples);
+				onDecoded(samples, slotMs);
 			},
 			error: () => {
 				// A corrupt frame can break the decoder: start it afresh.
@@ -51,6 +60,12 @@ class SpeakerStream {
 		});
 		this.decoder.configure(DECODER_CONFIG);
 	}
+
+	decode(chunk: EncodedAudioChunk, slotMs: number): void {
+		this.#slots.set(chunk.timestamp, slotMs);
+		if (this.#slots.size > MAX_PENDING_DECODES) this.#slots.delete(this.#slots.keys().next().value!);
+		this.decoder.decode(chunk);
+	}
 }
 
 export class AudioOutput {
@@ -59,6 +74,7 @@ export class AudioOutput {
 	readonly #speakers = new Map<string, SpeakerStream>();
 	readonly #taps = new Set<FrameTap>();
 	#nextFrameAt = 0; // AudioContext time (ms) of the next frame boundary
+	#analyser: AnalyserNode | null = null;
 	#timer: ReturnType<typeof setInterval>;
 	#levelsTimer: ReturnType<typeof setInterval>;
 	onLevels: (levels: Map<string, number>) => void = () => {};
@@ -87,7 +103,7 @@ export class AudioOutput {
 	push(speaker: string, packet: AudioPacket): void {
 		let stream = this.#speakers.get(speaker);
 		if (!stream) {
-			const created = new SpeakerStream((samples) => this.#play(speaker, created, samples));
+			const created = new SpeakerStream((samples, slotMs) => this.#play(speaker, created, samples, slotMs ?? this.#nowMs()));
 			stream = created;
 			this.#speakers.set(speaker, stream);
 		}
@@ -107,6 +123,17 @@ export class AudioOutput {
 	tap(listener: FrameTap): () => void {
 		this.#taps.add(listener);
 		return () => this.#taps.delete(listener);
+	}
+
+	/** The last ~43 ms the mixer sent to the speakers (diagnostics and tests): an analyser made on first use. */
+	outputSamples(): Float32Array {
+		if (!this.#analyser) {
+			this.#analyser = new AnalyserNode(this.context, { fftSize: 2048 });
+			this.#mixer.connect(this.#analyser);
+		}
+		const samples = new Float32Array(this.#analyser.fftSize);
+		this.#analyser.getFloatTimeDomainData(samples);
+		return samples;
 	}
 
 	stats(): Record<string, ReturnType<JitterBuffer['stats']> & { concealed: number }> {
@@ -133,21 +160,21 @@ export class AudioOutput {
 		}
 	}
 
-	#playout(speaker: string, stream: SpeakerStream, atMs: number): void {
-		const next = stream.buffer.pop(atMs);
+	#playout(speaker: string, stream: SpeakerStream, slotMs: number): void {
+		const next = stream.buffer.pop(slotMs);
 		if (next.kind === 'frame') {
-			if (next.packet.payload.length === 0) return this.#play(speaker, stream, new Float32Array(FRAME_SAMPLES));
+			if (next.packet.payload.length === 0) return this.#play(speaker, stream, new Float32Array(FRAME_SAMPLES), slotMs);
 			try {
-				stream.decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: (next.packet.captureTs * 1_000_000) / SAMPLE_RATE, data: next.packet.payload }));
+				stream.decode(new EncodedAudioChunk({ type: 'key', timestamp: (next.packet.captureTs * 1_000_000) / SAMPLE_RATE, data: next.packet.payload }), slotMs);
 			} catch {
-				this.#conceal(speaker, stream);
+				this.#conceal(speaker, stream, slotMs);
 			}
 		} else if (next.kind === 'conceal') {
-			this.#conceal(speaker, stream);
+			this.#conceal(speaker, stream, slotMs);
 		}
 	}
 
-	#conceal(speaker: string, stream: SpeakerStream): void {
+	#conceal(speaker: string, stream: SpeakerStream, slotMs: number): void {
 		stream.concealed++;
 		const last = stream.last;
 		const samples = new Float32Array(FRAME_SAMPLES);
@@ -156,19 +183,32 @@ export class AudioOutput {
 			for (let i = 0; i < samples.length; i++) samples[i] = last[i % last.length] * (1 - i / samples.length);
 			stream.last = null;
 		}
-		this.#post(speaker, samples);
+		this.#post(speaker, samples, slotMs);
 	}
 
-	#play(speaker: string, stream: SpeakerStream, samples: Float32Array): void {
+	#play(speaker: string, stream: SpeakerStream, samples: Float32Array, slotMs: number): void {
 		stream.last = samples;
 		stream.level.add(samples);
-		for (const tap of this.#taps) tap(speaker, samples);
-		this.#post(speaker, samples);
+		if (this.#taps.size > 0) {
+			const playAtMs = this.#heardAt(slotMs + PLAY_OFFSET_MS);
+			for (const tap of this.#taps) tap(speaker, samples, playAtMs);
+		}
+		this.#post(speaker, samples, slotMs);
 	}
 
-	#post(speaker: string, samples: Float32Array): void {
+	/** The mixer plays the frame of `slotMs` at its sample frame PLAY_OFFSET_MS later (mixer.worklet.js). */
+	#post(speaker: string, samples: Float32Array, slotMs: number): void {
 		const copy = samples.slice(); // `samples` stays ours (concealment replays it); the copy moves
-		this.#mixer.port.postMessage({ speaker, samples: copy }, [copy.buffer]);
+		const at = Math.round(((slotMs + PLAY_OFFSET_MS) * SAMPLE_RATE) / 1000);
+		this.#mixer.port.postMessage({ speaker, samples: copy, at }, [copy.buffer]);
+	}
+
+	/** When what the context renders at `contextMs` comes out of the speakers, on performance.now()'s clock. */
+	#heardAt(contextMs: number): number {
+		const { contextTime, performanceTime } = this.context.getOutputTimestamp();
+		if (contextTime !== undefined && performanceTime) return performanceTime + (contextMs - contextTime * 1000);
+		// No timestamp from the device yet: the reported latency after the render clock.
+		return performance.now() + (contextMs - this.#nowMs()) + (this.context.baseLatency + (this.context.outputLatency || 0)) * 1000;
 	}
 
 	#reportLevels(): void {

@@ -8,6 +8,7 @@
 import { BrowserDevicePresence, type DevicePresence } from './device-presence';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { SPEAKING_LEVEL } from '../audio/level-meter';
+import type { FrameTap } from '../audio/audio-output';
 import type { NetState } from '../net/net-state.svelte';
 import { permittedActions, roleOf, type MemberAction, type Role, type RoomView } from './authority';
 import { handQueue } from './presence';
@@ -256,8 +257,8 @@ export class RoomState {
 		const { captureTaps } = await import('../audio/microphone');
 		const { linkLab } = await import('../audio/media-link');
 		(globalThis as { __stanzaAudio?: unknown }).__stanzaAudio = {
-			// Decoded frames from the mixer and, on stage, the fellow speakers' native voices as played.
-			tap: (fn: (speaker: string, samples: Float32Array) => void) => {
+			// Decoded frames from the mixer and, on stage, the fellow speakers' native voices, with when each is heard.
+			tap: (fn: FrameTap) => {
 				output.tap(fn);
 				stage.tap(fn);
 			},
@@ -265,6 +266,7 @@ export class RoomState {
 			stageDelays: () => stage.delays(),
 			captureTap: (fn: (samples: Float32Array, wallMs: number) => void) => captureTaps.add(fn),
 			stats: () => output.stats(),
+			output: () => output.outputSamples(),
 			tree: () => audio.snapshot(),
 			latencyMs: () => (output.context.baseLatency + (output.context.outputLatency || 0)) * 1000,
 			// Loss and redundancy on this page's audio links (bench:audio): { loss: 0..1, redundancy: boolean }.
