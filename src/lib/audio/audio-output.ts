@@ -27,7 +27,7 @@ const TICK_MS = 10;
 // Level meters update the UI at most ~10 times a second.
 const LEVEL_REPORT_MS = 100;
 
-/** A frame as heard: `playAtMs` is when it reaches the ears, on performance.now()'s clock. */
+/** A frame as heard: `playAtMs` is when its first sample reaches the ears, on performance.now()'s clock. */
 export type FrameTap = (speaker: string, samples: Float32Array, playAtMs: number) => void;
 
 class SpeakerStream {
@@ -35,22 +35,24 @@ class SpeakerStream {
 	readonly decoder: AudioDecoder;
 	last: Float32Array | null = null;
 	concealed = 0;
+	/** Decoded frames whose slot was not known (played as soon as they can be): should stay 0. */
+	unplaced = 0;
 	readonly level = new LevelMeter();
-	/** The slot (AudioContext ms) of each frame being decoded, by its timestamp. */
-	readonly #slots = new Map<number, number>();
+	/** The slot (AudioContext ms) of each frame being decoded, in order: the decoder gives one frame per chunk, in order. */
+	#slots: number[] = [];
 
 	constructor(onDecoded: (samples: Float32Array, slotMs: number | undefined) => void) {
 		this.decoder = new AudioDecoder({
 			output: (data) => {
 				const samples = new Float32Array(data.numberOfFrames);
 				data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
-				const slotMs = this.#slots.get(data.timestamp);
-				this.#slots.delete(data.timestamp);
+				const slotMs = this.#slots.shift();
 				data.close();
 				onDecoded(samples, slotMs);
 			},
 			error: () => {
-				// A corrupt frame can break the decoder: start it afresh.
+				// A corrupt frame can break the decoder: start it afresh (what it held is never output).
+				this.#slots = [];
 				try {
 					this.decoder.configure(DECODER_CONFIG);
 				} catch {
@@ -62,9 +64,9 @@ class SpeakerStream {
 	}
 
 	decode(chunk: EncodedAudioChunk, slotMs: number): void {
-		this.#slots.set(chunk.timestamp, slotMs);
-		if (this.#slots.size > MAX_PENDING_DECODES) this.#slots.delete(this.#slots.keys().next().value!);
 		this.decoder.decode(chunk);
+		this.#slots.push(slotMs);
+		if (this.#slots.length > MAX_PENDING_DECODES) this.#slots.shift();
 	}
 }
 
@@ -103,7 +105,10 @@ export class AudioOutput {
 	push(speaker: string, packet: AudioPacket): void {
 		let stream = this.#speakers.get(speaker);
 		if (!stream) {
-			const created = new SpeakerStream((samples, slotMs) => this.#play(speaker, created, samples, slotMs ?? this.#nowMs()));
+			const created = new SpeakerStream((samples, slotMs) => {
+				if (slotMs === undefined) created.unplaced++;
+				this.#play(speaker, created, samples, slotMs ?? this.#nowMs());
+			});
 			stream = created;
 			this.#speakers.set(speaker, stream);
 		}
@@ -136,8 +141,8 @@ export class AudioOutput {
 		return samples;
 	}
 
-	stats(): Record<string, ReturnType<JitterBuffer['stats']> & { concealed: number }> {
-		return Object.fromEntries([...this.#speakers].map(([id, s]) => [id, { ...s.buffer.stats(), concealed: s.concealed }]));
+	stats(): Record<string, ReturnType<JitterBuffer['stats']> & { concealed: number; unplaced: number }> {
+		return Object.fromEntries([...this.#speakers].map(([id, s]) => [id, { ...s.buffer.stats(), concealed: s.concealed, unplaced: s.unplaced }]));
 	}
 
 	async close(): Promise<void> {
@@ -165,7 +170,7 @@ export class AudioOutput {
 		if (next.kind === 'frame') {
 			if (next.packet.payload.length === 0) return this.#play(speaker, stream, new Float32Array(FRAME_SAMPLES), slotMs);
 			try {
-				stream.decode(new EncodedAudioChunk({ type: 'key', timestamp: (next.packet.captureTs * 1_000_000) / SAMPLE_RATE, data: next.packet.payload }), slotMs);
+				stream.decode(new EncodedAudioChunk({ type: 'key', timestamp: Math.round((next.packet.captureTs * 1_000_000) / SAMPLE_RATE), data: next.packet.payload }), slotMs);
 			} catch {
 				this.#conceal(speaker, stream, slotMs);
 			}

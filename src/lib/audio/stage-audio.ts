@@ -184,8 +184,8 @@ export class StageAudio {
 			if (!voice.heard || !voice.analyser) continue;
 			const samples = new Float32Array(TAP_SAMPLES);
 			voice.analyser.node.getFloatTimeDomainData(samples);
-			// The analyser holds what was just rendered: heard after the context's reported latency.
-			const playAtMs = performance.now() + (this.#context.baseLatency + (this.#context.outputLatency || 0)) * 1000;
+			// The analyser holds the last TAP_SAMPLES just rendered: heard after the context's reported latency.
+			const playAtMs = performance.now() + (this.#context.baseLatency + (this.#context.outputLatency || 0) - TAP_SAMPLES / this.#context.sampleRate) * 1000;
 			for (const tap of this.#taps) tap(speaker, samples, playAtMs);
 		}
 	}
