@@ -8,7 +8,7 @@
  * the last decoded one fading to silence (no click), and further losses are
  * silence until audio returns.
  */
-import { LevelMeter } from './level-meter';
+import { LevelMeter, QUIET_LEVEL } from './level-meter';
 import { FRAME_MS, JitterBuffer } from './jitter-buffer';
 import { DECODER_CONFIG, FRAME_SAMPLES, SAMPLE_RATE } from './opus-config';
 import type { AudioPacket } from './packet-codec';
@@ -193,7 +193,7 @@ export class AudioOutput {
 
 	#play(speaker: string, stream: SpeakerStream, samples: Float32Array, slotMs: number): void {
 		stream.last = samples;
-		stream.level.add(samples);
+		stream.buffer.noteQuiet(stream.level.add(samples) < QUIET_LEVEL);
 		if (this.#taps.size > 0) {
 			const playAtMs = this.#heardAt(slotMs + PLAY_OFFSET_MS);
 			for (const tap of this.#taps) tap(speaker, samples, playAtMs);

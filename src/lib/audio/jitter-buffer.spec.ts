@@ -47,7 +47,8 @@ interface Run {
 }
 
 /** Feeds deliveries in arrival order and pops every 20 ms from popFromMs until untilMs. */
-function run(deliveries: Delivery[], untilMs: number, options: { popFromMs?: number; skipPops?: (t: number) => boolean } = {}): Run {
+/** `quiet`: what the caller tells the buffer of each frame it played (noteQuiet), as the decoder's output would. */
+function run(deliveries: Delivery[], untilMs: number, options: { popFromMs?: number; skipPops?: (t: number) => boolean; quiet?: (p: JitterPacket) => boolean } = {}): Run {
 	const buffer = new JitterBuffer();
 	const arriving = deliveries
 		.filter((d): d is { packet: JitterPacket; arrivalMs: number } => d.arrivalMs !== null)
@@ -61,7 +62,9 @@ function run(deliveries: Delivery[], untilMs: number, options: { popFromMs?: num
 			next++;
 		}
 		if (options.skipPops?.(t)) continue;
-		outcomes.push(buffer.pop(t));
+		const outcome = buffer.pop(t);
+		if (outcome.kind === 'frame' && options.quiet) buffer.noteQuiet(options.quiet(outcome.packet));
+		outcomes.push(outcome);
 		levels.push(buffer.stats().bufferedFrames);
 	}
 	return { outcomes, levels, buffer };
@@ -255,6 +258,34 @@ describe('jitter buffer: adapting to the network', () => {
 		expect(lastInflated?.atMs ?? 11_000).toBeLessThanOrEqual(16_000);
 		// It got there by dropping frames, not by concealing many.
 		expect(count(whilePlaying(outcomes.slice(popTimes.indexOf(11_000))), 'conceal', 'loss')).toBeLessThanOrEqual(2);
+	});
+
+	it('is back to its steady delay within 3 s after a one-second stall when the speaker pauses, dropping quiet frames', () => {
+		const random = seededRandom(11);
+		// Speech in 700 ms stretches with 300 ms pauses (no DTX: the pauses are sent as frames, quiet ones).
+		const quietFrame = (k: number) => (k * FRAME_MS) % 1_000 >= 700;
+		const transits = Array.from({ length: 1_500 }, () => 5 + 10 * random());
+		const stalled = (t: number) => t >= 10_000 && t < 11_000;
+		const deliveries = speaker({ frames: 1_500, transitMs: (k) => transits[k] }).map((d) => (stalled(d.arrivalMs!) ? { ...d, arrivalMs: 11_000 } : d));
+		const popTimes: number[] = [];
+		for (let t = 0; t < 30_500; t += FRAME_MS) if (!stalled(t)) popTimes.push(t);
+		const frameOf = (p: JitterPacket) => (p.captureTs - 48_000) / 960;
+		const { outcomes } = run(deliveries, 30_500, { skipPops: stalled, quiet: (p) => quietFrame(frameOf(p)) });
+		const played = delays(outcomes, popTimes);
+		const steadyBefore = median(played.filter((p) => p.atMs >= 5_000 && p.atMs < 10_000).map((p) => p.delayMs));
+		const lastInflated = played.filter((p) => p.atMs >= 11_000 && p.delayMs > steadyBefore + FRAME_MS).at(-1);
+		// The target stays up while the last 2 s of jitter hold the stall's burst; then the next pauses take the excess.
+		expect(lastInflated?.atMs ?? 11_000).toBeLessThanOrEqual(14_000);
+		// The frames it left out to get there are from the pauses (a frame played after a quiet one counts as
+		// quiet to the buffer: the first frame of speech after a pause may go too, as it would after DTX).
+		const playedFrames = new Set(outcomes.flatMap((o) => (o.kind === 'frame' ? [frameOf(o.packet)] : [])));
+		// (Those captured while the tab stalled went by unheard: their time passed.)
+		const leftOut = [...Array(1_400).keys()].filter((k) => k > 100 && !stalled(k * FRAME_MS) && !playedFrames.has(k));
+		// Far above its target (three frames), the buffer drops a voiced frame within half a second rather than wait
+		// for a pause: one such, of the ten or so it dropped.
+		const voicedLeftOut = leftOut.filter((k) => !quietFrame(k) && !quietFrame(k - 1));
+		expect(leftOut.length).toBeGreaterThanOrEqual(8);
+		expect(voicedLeftOut.length, `voiced frames left out: ${voicedLeftOut}`).toBeLessThanOrEqual(1);
 	});
 
 	it('keeps its margin for a delay spike that recurs every 3 s', () => {

@@ -27,13 +27,15 @@
  *   its frame was concealed is dropped (counted) and the headroom grows at
  *   once by what it lacked. During silence the headroom grows to the target
  *   for free.
- * - Shrink slowly when close, fast when far: only after the headroom has
- *   stayed at least a frame above target for 3 s, divided by the square of
- *   how many frames above it is (one frame: 3 s; two: 750 ms; eight: 47 ms),
- *   one frame is dropped, preferably a silence/DTX frame; a voiced frame only
- *   if no silent one comes within a further second (divided the same way).
- *   After a spike that left 180 ms too much, the delay is back within a
- *   frame of target in about 2 s even through continuous speech.
+ * - Shrink slowly when close, fast when far, at once in a pause: once the
+ *   headroom has stayed at least a frame above target for 500 ms, divided
+ *   by the square of how many frames above it is, a quiet frame is dropped
+ *   (DTX, or the caller said what it last played was quiet: noteQuiet; a
+ *   pause in speech lasts hundreds of ms, and a dropped frame of it is not
+ *   heard). A voiced frame only after 3 s so divided (one frame: 3 s; two:
+ *   750 ms; eight: 47 ms) and a further second without a quiet one. After a
+ *   spike that left 180 ms too much, the delay is back within a frame of
+ *   target in about 2 s even through continuous speech.
  * - Clock drift: a sender whose clock runs fast fills the buffer (headroom
  *   rises: frames are dropped by the shrink rule); a slow one drains it (the
  *   frame due is missing with nothing newer: one frame is concealed). Both
@@ -83,9 +85,11 @@ const RECUR_APART_BUCKETS = 2;
 const JITTER_QUANTILE = 0.99;
 // Until 1 s of samples exists the initial target stands.
 const JITTER_MIN_SAMPLES = 50;
-// Headroom must stay ≥ 1 frame above target this long before one frame is dropped
-// (divided by the square of how many frames above target it is, so a big excess goes fast).
+// Headroom must stay ≥ 1 frame above target this long before one voiced frame is dropped
+// (divided by the square of how many frames above target it is, so a big excess goes fast)...
 const SHRINK_AFTER_MS = 3_000;
+// ...and this long (divided the same way) before a quiet one is: dropping it is not heard.
+const QUIET_SHRINK_AFTER_MS = 500;
 // A due shrink waits this long (divided the same way) for a silence/DTX frame before dropping a voiced one.
 const SHRINK_FORCE_MS = 1_000;
 // 100 ms of loss in a row: Opus PLC has faded to silence by then and the
@@ -157,6 +161,7 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 	#aboveTargetSinceMs: number | null = null;
 	#growFrames = 0;
 	#lastHeadroomMs = 0;
+	#quiet = false;
 	#counts = { played: 0, concealed: 0, silent: 0, lateDropped: 0, duplicates: 0, skipped: 0 };
 
 	/** Takes a packet as it arrives; arrivalMs on the same clock as pop()'s nowMs. */
@@ -208,7 +213,7 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 		const due = this.#duePacket();
 		if (!due) return this.#popGap(nowMs, headroomMs, shrink);
 
-		const dueIsSilence = (due.packet.flags & FLAG_DTX) !== 0;
+		const dueIsSilence = (due.packet.flags & FLAG_DTX) !== 0 || this.#quiet;
 		if (shrink === 'now' || (shrink === 'if-silent' && dueIsSilence)) {
 			this.#queue.shift();
 			this.#advancePast(due);
@@ -228,6 +233,14 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 			return LOSS;
 		}
 		return this.#play(due);
+	}
+
+	/**
+	 * What the caller last played (decoded) was quiet, or not: the frame due next most likely is
+	 * too, so it may be dropped or held unheard, as a DTX frame is.
+	 */
+	noteQuiet(quiet: boolean): void {
+		this.#quiet = quiet;
 	}
 
 	stats(): JitterStats {
@@ -273,9 +286,8 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 		this.#aboveTargetSinceMs ??= nowMs;
 		const waitedMs = nowMs - this.#aboveTargetSinceMs;
 		const urgency = excessFrames * excessFrames;
-		const dueAfterMs = SHRINK_AFTER_MS / urgency;
-		if (waitedMs < dueAfterMs) return 'no';
-		return waitedMs >= dueAfterMs + SHRINK_FORCE_MS / urgency ? 'now' : 'if-silent';
+		if (waitedMs < QUIET_SHRINK_AFTER_MS / urgency) return 'no';
+		return waitedMs >= (SHRINK_AFTER_MS + SHRINK_FORCE_MS) / urgency ? 'now' : 'if-silent';
 	}
 
 	/** No packet for the frame due: silence, a late packet (hold) or a lost one (move on). */

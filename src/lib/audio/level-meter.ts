@@ -9,14 +9,22 @@
 /** Above this a member counts as speaking (RMS of full scale: about −34 dBFS). */
 export const SPEAKING_LEVEL = 0.02;
 
+/**
+ * Below this a frame counts as quiet (about −50 dBFS: a pause, with the browser's noise suppression on):
+ * the jitter buffer may drop or hold it unheard (jitter-buffer.ts, noteQuiet).
+ */
+export const QUIET_LEVEL = 0.003;
+
 export class LevelMeter {
 	#level = 0;
 
-	/** Takes one frame of samples in [−1, 1]. */
-	add(samples: Float32Array): void {
+	/** Takes one frame of samples in [−1, 1]; returns its RMS. */
+	add(samples: Float32Array): number {
 		let sum = 0;
 		for (let i = 0; i < samples.length; i++) sum += samples[i] * samples[i];
-		this.addLevel(samples.length > 0 ? Math.sqrt(sum / samples.length) : 0);
+		const rms = samples.length > 0 ? Math.sqrt(sum / samples.length) : 0;
+		this.addLevel(rms);
+		return rms;
 	}
 
 	/**
