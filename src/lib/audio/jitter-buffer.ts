@@ -32,8 +32,10 @@
  *   by the square of how many frames above it is, a quiet frame is dropped
  *   (DTX, or the caller said what it last played was quiet: noteQuiet; a
  *   pause in speech lasts hundreds of ms, and a dropped frame of it is not
- *   heard). A voiced frame only after 3 s so divided (one frame: 3 s; two:
- *   750 ms; eight: 47 ms) and a further second without a quiet one. After a
+ *   heard), unless a packet came too late in the last 10 s: then 3 s, as
+ *   the margin may be needed again. A voiced frame only after 3 s so
+ *   divided (one frame: 3 s; two: 750 ms; eight: 47 ms) and a further
+ *   second without a quiet one. After a
  *   spike that left 180 ms too much, the delay is back within a frame of
  *   target in about 2 s even through continuous speech.
  * - Clock drift: a sender whose clock runs fast fills the buffer (headroom
@@ -88,8 +90,11 @@ const JITTER_MIN_SAMPLES = 50;
 // Headroom must stay ≥ 1 frame above target this long before one voiced frame is dropped
 // (divided by the square of how many frames above target it is, so a big excess goes fast)...
 const SHRINK_AFTER_MS = 3_000;
-// ...and this long (divided the same way) before a quiet one is: dropping it is not heard.
+// ...and this long (divided the same way) before a quiet one is: dropping it is not heard. Only while
+// no packet has come too late for this long, though: one that did (a jitter burst, a copy recovered a
+// frame later under loss) says the margin above target was needed, and may be again.
 const QUIET_SHRINK_AFTER_MS = 500;
+const QUIET_SHRINK_CALM_MS = 10_000;
 // A due shrink waits this long (divided the same way) for a silence/DTX frame before dropping a voiced one.
 const SHRINK_FORCE_MS = 1_000;
 // 100 ms of loss in a row: Opus PLC has faded to silence by then and the
@@ -162,6 +167,7 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 	#growFrames = 0;
 	#lastHeadroomMs = 0;
 	#quiet = false;
+	#lateAtMs = Number.NEGATIVE_INFINITY;
 	#counts = { played: 0, concealed: 0, silent: 0, lateDropped: 0, duplicates: 0, skipped: 0 };
 
 	/** Takes a packet as it arrives; arrivalMs on the same clock as pop()'s nowMs. */
@@ -192,6 +198,7 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 			// Grow now by what this packet lacked, instead of waiting for the next ones to be late too;
 			// but not for a straggler we would never have waited for.
 			if (jitter <= MAX_TARGET_MS) {
+				this.#lateAtMs = arrivalMs;
 				const lackingFrames = Math.ceil((jitter - this.#lastHeadroomMs) / FRAME_MS);
 				this.#growFrames = Math.max(this.#growFrames, lackingFrames);
 			}
@@ -286,7 +293,8 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 		this.#aboveTargetSinceMs ??= nowMs;
 		const waitedMs = nowMs - this.#aboveTargetSinceMs;
 		const urgency = excessFrames * excessFrames;
-		if (waitedMs < QUIET_SHRINK_AFTER_MS / urgency) return 'no';
+		const calm = nowMs - this.#lateAtMs >= QUIET_SHRINK_CALM_MS;
+		if (waitedMs < (calm ? QUIET_SHRINK_AFTER_MS : SHRINK_AFTER_MS) / urgency) return 'no';
 		return waitedMs >= (SHRINK_AFTER_MS + SHRINK_FORCE_MS) / urgency ? 'now' : 'if-silent';
 	}
 
