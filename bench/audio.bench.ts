@@ -87,7 +87,7 @@ async function joinAudio(p: RoomPage, link: string): Promise<void> {
 async function recordOnsets(page: Page, where: 'capture' | 'decoded', from?: string): Promise<void> {
 	await page.waitForFunction(() => Boolean((globalThis as { __stanzaAudio?: unknown }).__stanzaAudio), null, { timeout: 30_000 });
 	await page.evaluate(([where, from]) => {
-		type Audio = { tap(fn: (s: string, x: Float32Array, playAtMs: number) => void): void; captureTap(fn: (x: Float32Array, wall: number) => void): void; latencyMs(): number };
+		type Audio = { tap(fn: (s: string, x: Float32Array, playAtMs: number) => void): void; captureTap(fn: (x: Float32Array, wall: number) => void): void };
 		const g = globalThis as unknown as { __stanzaAudio: Audio; __onsets: number[] };
 		g.__onsets = [];
 		let loud = false;

@@ -30,6 +30,11 @@ const LEVEL_REPORT_MS = 100;
 /** A frame as heard: `playAtMs` is when its first sample reaches the ears, on performance.now()'s clock. */
 export type FrameTap = (speaker: string, samples: Float32Array, playAtMs: number) => void;
 
+/** How long after the context renders a sample it is heard, as the context reports it (ms; 0 without a sound card). */
+export function outputLatencyMs(context: AudioContext): number {
+	return (context.baseLatency + (context.outputLatency || 0)) * 1000;
+}
+
 class SpeakerStream {
 	readonly buffer = new JitterBuffer<AudioPacket>();
 	readonly decoder: AudioDecoder;
@@ -213,7 +218,7 @@ export class AudioOutput {
 		const { contextTime, performanceTime } = this.context.getOutputTimestamp();
 		if (contextTime !== undefined && performanceTime) return performanceTime + (contextMs - contextTime * 1000);
 		// No timestamp from the device yet: the reported latency after the render clock.
-		return performance.now() + (contextMs - this.#nowMs()) + (this.context.baseLatency + (this.context.outputLatency || 0)) * 1000;
+		return performance.now() + (contextMs - this.#nowMs()) + outputLatencyMs(this.context);
 	}
 
 	#reportLevels(): void {

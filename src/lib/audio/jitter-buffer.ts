@@ -35,9 +35,9 @@
  *   heard), unless a packet came too late in the last 10 s: then 3 s, as
  *   the margin may be needed again. A voiced frame only after 3 s so
  *   divided (one frame: 3 s; two: 750 ms; eight: 47 ms) and a further
- *   second without a quiet one. After a
- *   spike that left 180 ms too much, the delay is back within a frame of
- *   target in about 2 s even through continuous speech.
+ *   second without a quiet one. After a spike that left 180 ms too much,
+ *   the delay is back within a frame of target in about 2 s even through
+ *   continuous speech.
  * - Clock drift: a sender whose clock runs fast fills the buffer (headroom
  *   rises: frames are dropped by the shrink rule); a slow one drains it (the
  *   frame due is missing with nothing newer: one frame is concealed). Both

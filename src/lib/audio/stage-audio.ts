@@ -13,7 +13,7 @@
  * Who may be heard is the caller's business (the verified stage, moderator
  * mutes): a voice not heard is muted here, whatever its sender's code does.
  */
-import type { FrameTap } from './audio-output';
+import { outputLatencyMs, type FrameTap } from './audio-output';
 import { LevelMeter } from './level-meter';
 import type { RemoteVoice } from './media-link';
 
@@ -185,7 +185,7 @@ export class StageAudio {
 			const samples = new Float32Array(TAP_SAMPLES);
 			voice.analyser.node.getFloatTimeDomainData(samples);
 			// The analyser holds the last TAP_SAMPLES just rendered: heard after the context's reported latency.
-			const playAtMs = performance.now() + (this.#context.baseLatency + (this.#context.outputLatency || 0) - TAP_SAMPLES / this.#context.sampleRate) * 1000;
+			const playAtMs = performance.now() + outputLatencyMs(this.#context) - (TAP_SAMPLES / this.#context.sampleRate) * 1000;
 			for (const tap of this.#taps) tap(speaker, samples, playAtMs);
 		}
 	}

@@ -700,9 +700,9 @@ export class RoomSession {
 
 	/**
 	 * Seals with the current key (or the one before `before`); says nothing while that key is not held yet.
-	 * Records the seq sent, so that a goodbye older than it is never handed out (sayGoodbye).
+	 * Records the seq sent, so that a goodbye older than it is never handed out (sayGoodbye). Returns
+	 * whether it went to anyone (gossipsub publishes to nobody without an error).
 	 */
-	/** Whether it went to anyone (gossipsub here publishes to nobody without an error). */
 	async #publish(message: TopicMessage, before?: string): Promise<boolean> {
 		try {
 			const sealed = await this.#keys.sealTopic(encodeTopicMessage(message), before);

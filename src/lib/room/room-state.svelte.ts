@@ -217,7 +217,7 @@ export class RoomState {
 			return;
 		}
 		this.audio = { ...this.audio, status: 'starting', canSpeak: support.speak.ok };
-		const [{ AudioOutput }, { AudioRoom }, { StageAudio }, { relayCapacity, RELAY_CAPACITY_KEY }, { MICROPHONE_KEY }] = await Promise.all([
+		const [{ AudioOutput, outputLatencyMs }, { AudioRoom }, { StageAudio }, { relayCapacity, RELAY_CAPACITY_KEY }, { MICROPHONE_KEY }] = await Promise.all([
 			import('../audio/audio-output'),
 			import('../audio/audio-room'),
 			import('../audio/stage-audio'),
@@ -268,7 +268,7 @@ export class RoomState {
 			stats: () => output.stats(),
 			output: () => output.outputSamples(),
 			tree: () => audio.snapshot(),
-			latencyMs: () => (output.context.baseLatency + (output.context.outputLatency || 0)) * 1000,
+			latencyMs: () => outputLatencyMs(output.context),
 			// Loss and redundancy on this page's audio links (bench:audio): { loss: 0..1, redundancy: boolean }.
 			linkLab: (settings: Partial<typeof linkLab>) => Object.assign(linkLab, settings)
 		};
