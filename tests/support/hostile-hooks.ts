@@ -2,7 +2,8 @@
  * What a modified client could do, switched on from the test: `__forge` flips
  * a payload byte of every audio packet this page sends, bare or inside a link
  * frame (it only relays, so each is a forwarded packet); `__withhold` sends a keep-alive in place of
- * each audio packet (the link looks alive, no sound passes); `__ignoreBan` makes the page's own code unable
+ * each audio message but one in 20 (the link looks alive, and a trickle of packets passes: enough to
+ * keep away a verdict that counted from the last packet, too little to hear); `__ignoreBan` makes the page's own code unable
  * to close its WebRTC links, so only the far ends can cut them; `__recordTag`
  * (4 bytes) keeps a copy of every audio packet with that speaker tag the page
  * sends, with its channel, and `__replay()` sends them all again on the same
@@ -20,6 +21,7 @@ export function hostileHooks(): void {
 		__replay: () => Promise<number>;
 	};
 	const keepAlive = new Uint8Array([2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+	let withheld = 0;
 	g.__channels = [];
 	g.__recorded = [];
 	const send = RTCDataChannel.prototype.send as (data: unknown) => void;
@@ -54,7 +56,7 @@ export function hostileHooks(): void {
 		// The newest packet only: the one after it is carried again in the next message.
 		const [start, end] = spans[0];
 		if (tag && tag.every((byte, i) => bytes[start + 2 + i] === byte)) g.__recorded.push([this, bytes.slice(start, end)]);
-		if (g.__withhold) return send.call(this, keepAlive);
+		if (g.__withhold) return send.call(this, ++withheld % 20 === 0 ? data : keepAlive);
 		if (g.__forge) {
 			const forged = bytes.slice();
 			for (const [at] of spans) forged[at + 14] ^= 0xff;

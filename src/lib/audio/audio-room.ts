@@ -39,7 +39,7 @@ import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd,
 import type { StageAudio } from './stage-audio';
 import { beforeMute, StreamGuard } from './stream-guard';
 import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
-import { notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
+import { noteAudio, notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
 
 // Silence from the parent that means it is gone (a link that closes, or a parent that says goodbye
 // as its tab closes, is replaced at once; this is for crashes and lost networks). Every link carries
@@ -512,7 +512,7 @@ export class AudioRoom {
 			if (!from.link.open || this.#allowed.get(packet.speakerTag) !== speaker) return; // cut or silenced meanwhile
 			if (!this.#guard.commit(speaker, packet.seq, Date.now())) return; // a copy was taken meanwhile
 			const now = performance.now();
-			from.audioAt = now;
+			noteAudio(from, now);
 			if (again) this.#recovered++;
 			for (const child of this.#children.values()) if (child !== from && child.link.sendAudio(bytes, now)) child.lastSentAt = now;
 			// A fellow speaker's voice plays from its native track when its stage link carries one (#hearVoice).

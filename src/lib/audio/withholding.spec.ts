@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REPAIR_GRACE_MS, WITHHELD_MS, notePacket, noteRepairing, withheldTooLong, type ParentClock, type QuietContext } from './withholding';
+import { FLOW_WINDOW_MS, REPAIR_GRACE_MS, WITHHELD_MS, noteAudio, notePacket, noteRepairing, withheldTooLong, type ParentClock, type QuietContext } from './withholding';
 
 const TICK = 50;
 const KEEPALIVE = 100;
@@ -15,7 +15,7 @@ function judgedAt(sends: (t: number) => 'keepalive' | 'repairing' | 'audio' | nu
 		const what = sends(t);
 		if (what) notePacket(clock, t);
 		if (what === 'repairing') noteRepairing(clock, t);
-		if (what === 'audio') clock.audioAt = t;
+		if (what === 'audio') noteAudio(clock, t);
 		if (t % TICK === 0 && withheldTooLong(clock, t, ctx)) return t;
 	}
 	return Infinity;
@@ -73,5 +73,29 @@ describe('withholding', () => {
 
 	it('counts from when a speaker began sending, not from the last audio before', () => {
 		expect(judgedAt(keepalives, 20_000, { expectingSince: 4_000 })).toBe(4_000 + WITHHELD_MS + TICK);
+	});
+
+	it('judges a parent that passes a packet on now and then, as if it sent none', () => {
+		// Audio until 1 s, then one packet in 15 (with keep-alives): enough to restart a clock that
+		// counted from the last packet, for ever, while the child hears 7 % of the speaker. The
+		// flow's last half second may still count as flowing with one trickled packet in it.
+		const trickle = (t: number) => (t % 20 !== 0 ? null : t <= 1_000 || t % 300 === 0 ? 'audio' : keepalives(t));
+		const at = judgedAt(trickle);
+		expect(at).toBeGreaterThan(1_000 + WITHHELD_MS);
+		expect(at).toBeLessThanOrEqual(1_000 + FLOW_WINDOW_MS + WITHHELD_MS + TICK);
+	});
+
+	it('does not give a fresh grace for a packet trickled between two "repairing"s', () => {
+		// Each trickled packet would make the next "repairing" a new grace of 3 s.
+		const sends = (t: number) => (t % 1_000 === 500 ? 'repairing' : t % 1_000 === 400 ? 'audio' : keepalives(t));
+		const at = judgedAt(sends);
+		expect(at).toBeGreaterThanOrEqual(500 + REPAIR_GRACE_MS);
+		expect(at).toBeLessThanOrEqual(500 + REPAIR_GRACE_MS + TICK);
+	});
+
+	it('never judges an honest relay that loses half the packets, or delivers them in bursts', () => {
+		expect(judgedAt((t) => (t % 40 === 0 ? 'audio' : t % 100 === 0 ? 'keepalive' : null))).toBe(Infinity);
+		// A loaded tab: 200 ms of nothing, then the packets it held back, 10 ms apart, again and again.
+		expect(judgedAt((t) => (t % 400 < 200 && t % 10 === 0 ? 'audio' : null))).toBe(Infinity);
 	});
 });

@@ -7,9 +7,12 @@
  * loaded device: a tab that stalls for a second sends nothing, then its
  * keep-alives arrive before its backlog of audio is through, and a child that
  * stalled itself finds its parent's audio old. So the quiet is counted only
- * while both tabs demonstrably ran. And each grace a parent can ask for (it says
- * it is repairing; its packets come again after a gap) counts once between two
- * of its audio packets: a withholder that repeats them buys one delay, never an
+ * while both tabs demonstrably ran. Audio counts as coming only while it flows
+ * (FLOWING_PACKETS in FLOW_WINDOW_MS): a relay that passes a packet on now and
+ * then, to keep its verdict away, is withholding the rest. And each grace a
+ * parent can ask for (it says it is repairing; its packets come again after a
+ * gap) counts once between two spells of flowing audio: a withholder that
+ * repeats them, or trickles a packet between them, buys one delay, never an
  * endless one.
  */
 
@@ -22,11 +25,18 @@ export const WITHHELD_PER_DEPTH_MS = 100;
 export const REPAIR_GRACE_MS = 3_000;
 /** Packets that come again after this long without any came from (or reach) a tab that stalled. */
 export const RESUME_GAP_MS = 400;
+// Audio flows while the parent delivers at least 10 genuine packets within half a second: 40 % of
+// one speaker's 25 (20 ms frames), so an honest relay on a lossy link or a loaded tab (which delivers
+// in bursts) always passes, and one that trickles a packet now and then does not.
+export const FLOWING_PACKETS = 10;
+export const FLOW_WINDOW_MS = 500;
 
 /** What a child knows of its parent's link, each a performance.now() of the child's. */
 export interface ParentClock {
-	/** The last genuine audio packet from it (or when it became our parent). */
+	/** When its audio last flowed (noteAudio), or when it became our parent. */
 	audioAt?: number;
+	/** The arrival times of its last FLOWING_PACKETS genuine audio packets, oldest first. */
+	recentAudio?: number[];
 	/** When it said it is repairing: the first time since its last audio. */
 	repairingAt?: number;
 	/** The last packet of any kind from it. */
@@ -35,9 +45,17 @@ export interface ParentClock {
 	resumedAt?: number;
 }
 
-/** Whether a grace taken at `mark` is spent: taken after the parent's last audio. */
+/** Whether a grace taken at `mark` is spent: taken after the parent's audio last flowed. */
 function spent(clock: ParentClock, mark: number | undefined): boolean {
 	return mark !== undefined && mark > (clock.audioAt ?? 0);
+}
+
+/** A genuine audio packet from the parent arrived `now` (signed by its speaker, fresh, not a copy already had). */
+export function noteAudio(clock: ParentClock, now: number): void {
+	const recent = (clock.recentAudio ??= []);
+	recent.push(now);
+	if (recent.length > FLOWING_PACKETS) recent.shift();
+	if (recent.length === FLOWING_PACKETS && now - recent[0] <= FLOW_WINDOW_MS) clock.audioAt = now;
 }
 
 /** Any packet from the parent arrived `now` (call before looking at what it is). */
