@@ -206,22 +206,28 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 	});
 
 	/**
-	 * Turns a misbehaviour on in a relaying listener (`flag` among its hostile hooks) until its child has
-	 * repaired around it, and passes when the child's own trace, since that round began, gives `verdict`
-	 * about that relay. The child may leave for another reason first (a move-up planned meanwhile, or a
-	 * loaded relay's tab stalling past the silence limit): that round proves nothing, a fresh pair is tried.
+	 * Turns a misbehaviour on in a relaying listener (`flag` among its hostile hooks, set to `value`) until
+	 * its child has repaired around it and hears `hz` from `speaker` again, and passes when the child's
+	 * own trace, since that round began, gives `verdict` about that relay. The child may leave for
+	 * another reason first (a move-up planned meanwhile, or a loaded relay's tab stalling past the
+	 * silence limit): that round proves nothing, a fresh pair is tried.
 	 */
-	async function repairedAroundMisbehaviour(flag: '__withhold' | '__forge', verdict: (line: string, relayId: string) => boolean, what: string): Promise<void> {
+	async function repairedAroundMisbehaviour(
+		flag: '__withhold' | '__withholdTag' | '__forge',
+		verdict: (line: string, relayId: string) => boolean,
+		what: string,
+		{ value = true as unknown, speaker = a, hz = A } = {}
+	): Promise<void> {
 		const rounds: string[] = [];
 		for (let round = 1; round <= 3; round++) {
 			const { relay, relayId, child } = await relayAndChild();
 			const since = await child.page.evaluate(() => performance.now());
-			await relay.page.evaluate((flag) => ((globalThis as Record<string, unknown>)[flag] = true), flag);
+			await relay.page.evaluate(([flag, value]) => ((globalThis as Record<string, unknown>)[flag as string] = value), [flag, value]);
 			try {
 				// Repaired elsewhere: what the child hears now is the real speaker, signed. Judging takes about a
 				// second; the new link may take seconds on two loaded cores, more when the free slots are full
 				// and the orphan must wait for one (speed is bench:audio's business).
-				await waitRepaired(child.page, relayId, a, A, 30_000).catch(async (err: unknown) => {
+				await waitRepaired(child.page, relayId, speaker, hz, 30_000).catch(async (err: unknown) => {
 					const account = (await child.trace()).split('\n').filter((l) => l.includes('audio: ') && parseFloat(l) >= since);
 					throw new Error(`${child.name} was not repaired around ${relay.name} (${what}): ${String(err)}\n${account.join('\n')}`, { cause: err });
 				});
@@ -238,6 +244,12 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 
 	it('a relaying listener that keeps its links alive but withholds the audio is repaired around', async () => {
 		await repairedAroundMisbehaviour('__withhold', (l, relayId) => l.includes('audio: withheld ') && l.includes(relayId.slice(-6)), 'the withholding');
+	});
+
+	it('a relaying listener that passes one speaker on and holds the other back is repaired around', async () => {
+		const tag = [...createHash('sha256').update(b).digest().subarray(0, 4)];
+		const verdict = (l: string, relayId: string) => l.includes('audio: withheld') && l.includes(`…${relayId.slice(-6)} passes audio on but holds back`);
+		await repairedAroundMisbehaviour('__withholdTag', verdict, 'holding B back', { value: tag, speaker: b, hz: B });
 	});
 
 	it('a relaying listener that forges what it forwards is cut off, and its child hears the real speaker again', async () => {

@@ -3,7 +3,9 @@
  * a payload byte of every audio packet this page sends, bare or inside a link
  * frame (it only relays, so each is a forwarded packet); `__withhold` sends a keep-alive in place of
  * each audio message but one in 20 (the link looks alive, and a trickle of packets passes: enough to
- * keep away a verdict that counted from the last packet, too little to hear); `__ignoreBan` makes the page's own code unable
+ * keep away a verdict that counted from the last packet, too little to hear); `__withholdTag` (4 bytes)
+ * takes that speaker's packets out of every message it sends and passes the rest on (a relay that
+ * censors one voice); `__ignoreBan` makes the page's own code unable
  * to close its WebRTC links, so only the far ends can cut them; `__recordTag`
  * (4 bytes) keeps a copy of every audio packet with that speaker tag the page
  * sends, with its channel, and `__replay()` sends them all again on the same
@@ -14,6 +16,7 @@ export function hostileHooks(): void {
 	const g = globalThis as unknown as {
 		__forge?: boolean;
 		__withhold?: boolean;
+		__withholdTag?: number[];
 		__ignoreBan?: boolean;
 		__channels: RTCDataChannel[];
 		__recordTag?: number[];
@@ -57,6 +60,15 @@ export function hostileHooks(): void {
 		const [start, end] = spans[0];
 		if (tag && tag.every((byte, i) => bytes[start + 2 + i] === byte)) g.__recorded.push([this, bytes.slice(start, end)]);
 		if (g.__withhold) return send.call(this, ++withheld % 20 === 0 ? data : keepAlive);
+		const censored = g.__withholdTag;
+		if (censored) {
+			const kept = packetsOf(bytes).filter(([at]) => !censored.every((byte, i) => bytes[at + 2 + i] === byte));
+			if (kept.length === 0) return send.call(this, keepAlive);
+			if (kept.length === 1) return send.call(this, bytes.slice(kept[0][0], kept[0][1]));
+			const frame = [3, kept.length];
+			for (const [at, end] of kept) frame.push((end - at) >> 8, (end - at) & 0xff, ...bytes.subarray(at, end));
+			return send.call(this, new Uint8Array(frame));
+		}
 		if (g.__forge) {
 			const forged = bytes.slice();
 			for (const [at] of spans) forged[at + 14] ^= 0xff;

@@ -39,7 +39,7 @@ import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd,
 import type { StageAudio } from './stage-audio';
 import { beforeMute, StreamGuard } from './stream-guard';
 import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
-import { noteAudio, notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
+import { FLOW_WINDOW_MS, heldBack, noteAudio, notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
 
 // Silence from the parent that means it is gone (a link that closes, or a parent that says goodbye
 // as its tab closes, is replaced at once; this is for crashes and lost networks). Every link carries
@@ -72,6 +72,8 @@ const REPAIRING = encodePacket({ flags: FLAG_MARKER, speakerTag: CONTROL_TAG, se
 const GOODBYE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 1, captureTs: 0, payload: new Uint8Array() });
 // A speaker counts as sending while it advertises so and its last own frame is this recent.
 const SENDING_WITHIN_MS = 1_000;
+// A speaker lists a fellow speaker as heard (its advert's `h`) while that one's audio flowed to it this recently.
+const HEARD_WITHIN_MS = FLOW_WINDOW_MS;
 // Two parents in a row judged withholding within this window means the fault is upstream of both
 // (a speaker that says it sends and does not): stop judging for WITHHOLD_BACKOFF_MS instead of churning.
 const WITHHOLD_STREAK_MS = 10_000;
@@ -106,6 +108,8 @@ export interface AudioRoomEvents {
 interface LinkInfo extends ParentClock {
 	link: MediaLink;
 	lastSentAt: number;
+	/** As a parent's: when it became ours. */
+	adoptedAt?: number;
 }
 
 /** Rooms with audio by room id, per node: one media handler serves them all. */
@@ -171,6 +175,8 @@ export class AudioRoom {
 	#lastOwnFrameAt = -Infinity;
 	/** Since when some speaker has been sending, as far as this member knows (null: nobody is). */
 	#expectingSince: number | null = null;
+	/** Per speaker: since when its audio has been expected from the parent we have now (#withholding). */
+	#expectingFrom = new Map<string, number>();
 	#withheldAt = -Infinity;
 	#judgeWithholdingAfter = 0;
 	/** When our own thread last came back from a stall: nothing we failed to take meanwhile was withheld. */
@@ -185,7 +191,6 @@ export class AudioRoom {
 	#judgeNextTick = false;
 	#advertTimer: ReturnType<typeof setTimeout> | undefined;
 	#lastAdvert = '';
-	#advertisedSending = false;
 	#unsubscribe: (() => void) | null = null;
 	#stopped = false;
 
@@ -512,7 +517,7 @@ export class AudioRoom {
 			if (!from.link.open || this.#allowed.get(packet.speakerTag) !== speaker) return; // cut or silenced meanwhile
 			if (!this.#guard.commit(speaker, packet.seq, Date.now())) return; // a copy was taken meanwhile
 			const now = performance.now();
-			noteAudio(from, now);
+			noteAudio(from, now, speaker);
 			if (again) this.#recovered++;
 			for (const child of this.#children.values()) if (child !== from && child.link.sendAudio(bytes, now)) child.lastSentAt = now;
 			// A fellow speaker's voice plays from its native track when its stage link carries one (#hearVoice).
@@ -679,8 +684,9 @@ export class AudioRoom {
 		if (this.#speaker) {
 			this.#watchMic(now);
 			this.#linkSpeakers();
-			// Starting or stopping to send changes what listeners expect to hear (#withholding).
-			if (this.#sendingNow() !== this.#advertisedSending) this.#advertise();
+			// Starting or stopping to send, or a stage link coming or going, changes what listeners
+			// expect to hear (#withholding); #advertise says it only when the advert changed.
+			this.#advertise();
 		} else this.#tendParent(now);
 	}
 
@@ -711,9 +717,10 @@ export class AudioRoom {
 		const parent = this.#parent;
 		const adverts = this.#adverts();
 		const silent = parent && (!parent.link.open || now - parent.link.lastReceivedAt > PARENT_SILENCE_MS);
-		const withholding = parent && !silent && this.#withholding(parent, now);
+		const withholding = parent && !silent ? this.#withholding(parent, now) : null;
 		if (parent && (silent || withholding)) {
-			if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} sends keep-alives but no audio: repairing around it`);
+			if (withholding === 'all') traceEvent('audio: withheld', `${shortId(parent.link.peerId)} sends keep-alives but no audio: repairing around it`);
+			else if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} passes audio on but holds back ${shortId(withholding)}'s: repairing around it`);
 			else traceEvent('audio: parent lost', `${shortId(parent.link.peerId)}: ${parent.link.open ? `silent for ${Math.round(now - parent.link.lastReceivedAt)} ms` : 'link closed'}`);
 			this.#dropParent(parent, adverts, now);
 		}
@@ -775,31 +782,55 @@ export class AudioRoom {
 
 	/**
 	 * Whether `parent` keeps its link alive but holds back the audio of a speaker who is sending
-	 * (its advert says so and nobody muted it). Judged only after the link and the speaker have
-	 * had time, not while the parent says it is repairing, not across a stall of either tab (a loaded
-	 * device: the relay that stalled is honest, its keep-alives merely came before its backlog of audio),
+	 * (its advert says so and nobody muted it): all of it (withheldTooLong), or one speaker's while
+	 * it passes others on (heldBack; expected only when the speaker our branch hangs from says it
+	 * hears that one, its advert's `h`). Judged only after the link and the speaker have had time,
+	 * not while the parent says it is repairing, not across a stall of either tab (a loaded device:
+	 * the relay that stalled is honest, its keep-alives merely came before its backlog of audio),
 	 * and not right after two such verdicts in a row (then the speaker, not the parents, is the likely fault).
+	 * Returns the speaker held back, 'all', or null.
 	 */
-	#withholding(parent: LinkInfo, now: number): boolean {
+	#withholding(parent: LinkInfo, now: number): string | null {
 		const view = this.#session.room.view;
 		const members = this.#session.presence.members;
-		const sending = [...view.stage].some((p) => {
+		const sending = [...view.stage].filter((p) => {
 			const entry = members.get(p);
 			return p !== this.#me && !view.modMuted.has(p) && !entry?.muted && entry?.tree?.s === true;
 		});
-		if (!sending) {
+		if (sending.length === 0) {
 			this.#expectingSince = null;
-			return false;
+			this.#expectingFrom.clear();
+			return null;
 		}
 		this.#expectingSince ??= now;
-		if (now < this.#judgeWithholdingAfter) return false;
-		if (!withheldTooLong(parent, now, { expectingSince: this.#expectingSince, ownResumedAt: this.#resumedAt, depth: this.#depth ?? 1 })) return false;
+		// One speaker's audio is expected from the moment our branch carries it, and not before this parent became ours.
+		const root = this.#branchRoot(parent.link.peerId);
+		const heard = root ? members.get(root)?.tree?.h : undefined;
+		const expected = sending.filter((p) => p === root || (heard?.includes(this.#tagOf(p)) ?? false));
+		for (const p of this.#expectingFrom.keys()) if (!expected.includes(p)) this.#expectingFrom.delete(p);
+		for (const p of expected) if (!this.#expectingFrom.has(p)) this.#expectingFrom.set(p, now);
+		if (now < this.#judgeWithholdingAfter) return null;
+		const context = { ownResumedAt: this.#resumedAt, depth: this.#depth ?? 1 };
+		let verdict: string | null = withheldTooLong(parent, now, { ...context, expectingSince: this.#expectingSince }) ? 'all' : null;
+		verdict ??= expected.find((p) => heldBack(parent, p, now, { ...context, expectingSince: Math.max(this.#expectingFrom.get(p)!, parent.adoptedAt ?? now) })) ?? null;
+		if (!verdict) return null;
 		if (now - this.#withheldAt < WITHHOLD_STREAK_MS) {
 			this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
 			traceEvent('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
 		}
 		this.#withheldAt = now;
-		return true;
+		return verdict;
+	}
+
+	/** The speaker at the top of `peerId`'s branch, by the adverts' parents (null: the chain breaks or loops). */
+	#branchRoot(peerId: string): string | null {
+		const stage = this.#session.room.view.stage;
+		let at: string | null = peerId;
+		for (let hops = 0; at !== null && hops <= 64; hops++) {
+			if (stage.has(at)) return at;
+			at = this.#claims.get(at)?.parent ?? null;
+		}
+		return null;
 	}
 
 	/** Closes the link to a parent that failed or is leaving, keeps away from it for a while, and repairs. */
@@ -836,7 +867,7 @@ export class AudioRoom {
 
 	#becomeChildOf(info: LinkInfo, parentDepth: number): void {
 		const previous = this.#parent;
-		info.audioAt = performance.now();
+		info.audioAt = info.adoptedAt = performance.now();
 		// Adopted now: whatever the setup cost, the silence clock starts here.
 		info.link.lastReceivedAt = Math.max(info.link.lastReceivedAt, performance.now() - TICK_MS);
 		this.#parent = info;
@@ -935,8 +966,21 @@ export class AudioRoom {
 			k: this.#children.size,
 			p: this.parentId,
 			t: [...this.#children.keys()].map((peerId) => this.#tagOf(peerId)),
-			...(this.#sendingNow() ? { s: true as const } : {})
+			...(this.#sendingNow() ? { s: true as const } : {}),
+			...(this.#speaker ? this.#heardAdvert() : {})
 		};
+	}
+
+	/**
+	 * A speaker's `h`: the fellow speakers whose audio flows to it now, which it passes on to its
+	 * subtree, so that its listeners expect theirs from their parents (#withholding). One that stops
+	 * (its tab stalled, its link failed) leaves the list within HEARD_WITHIN_MS and a presence round,
+	 * before any listener's patience with its parent runs out.
+	 */
+	#heardAdvert(): { h?: number[] } {
+		const now = performance.now();
+		const heard = [...this.#speakerLinks.values()].filter((info) => info.link.open && now - (info.audioAt ?? -Infinity) <= HEARD_WITHIN_MS);
+		return heard.length > 0 ? { h: heard.map((info) => this.#tagOf(info.link.peerId)).sort((x, y) => x - y) } : {};
 	}
 
 	#advertise(): void {
@@ -946,7 +990,6 @@ export class AudioRoom {
 			this.#advertTimer = undefined;
 			const current = this.#currentAdvert();
 			this.#lastAdvert = JSON.stringify(current);
-			this.#advertisedSending = current.s === true;
 			void this.#session.setPresence({ tree: current });
 		}, this.#lastAdvert === '' ? 0 : ADVERT_COALESCE_MS);
 	}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FLOW_WINDOW_MS, REPAIR_GRACE_MS, WITHHELD_MS, noteAudio, notePacket, noteRepairing, withheldTooLong, type ParentClock, type QuietContext } from './withholding';
+import { FLOW_WINDOW_MS, REPAIR_GRACE_MS, WITHHELD_MS, heldBack, noteAudio, notePacket, noteRepairing, withheldTooLong, type ParentClock, type QuietContext } from './withholding';
 
 const TICK = 50;
 const KEEPALIVE = 100;
@@ -15,7 +15,7 @@ function judgedAt(sends: (t: number) => 'keepalive' | 'repairing' | 'audio' | nu
 		const what = sends(t);
 		if (what) notePacket(clock, t);
 		if (what === 'repairing') noteRepairing(clock, t);
-		if (what === 'audio') noteAudio(clock, t);
+		if (what === 'audio') noteAudio(clock, t, 'A');
 		if (t % TICK === 0 && withheldTooLong(clock, t, ctx)) return t;
 	}
 	return Infinity;
@@ -97,5 +97,50 @@ describe('withholding', () => {
 		expect(judgedAt((t) => (t % 40 === 0 ? 'audio' : t % 100 === 0 ? 'keepalive' : null))).toBe(Infinity);
 		// A loaded tab: 200 ms of nothing, then the packets it held back, 10 ms apart, again and again.
 		expect(judgedAt((t) => (t % 400 < 200 && t % 10 === 0 ? 'audio' : null))).toBe(Infinity);
+	});
+});
+
+describe('holding one speaker back', () => {
+	/**
+	 * A parent adopted at 0 that passes on speaker A's packets while `a(t)` and B's while `b(t)`,
+	 * 20 ms apart each; the child asks about B every tick. Returns when it judged B held back.
+	 */
+	function heldBackAt(b: (t: number) => boolean, context: Partial<QuietContext> = {}, a: (t: number) => boolean = () => true): number {
+		const clock: ParentClock = { audioAt: 0 };
+		const ctx: QuietContext = { expectingSince: 0, ownResumedAt: -Infinity, depth: 1, ...context };
+		for (let t = 10; t <= 20_000; t += 10) {
+			const speaker = t % 20 === 0 ? (a(t) ? 'A' : null) : b(t) ? 'B' : null;
+			if (speaker) {
+				notePacket(clock, t);
+				noteAudio(clock, t, speaker);
+			} else if (t % KEEPALIVE === 0) notePacket(clock, t);
+			if (t % TICK === 0 && heldBack(clock, 'B', t, ctx)) return t;
+		}
+		return Infinity;
+	}
+
+	it('judges a parent that passes one speaker on and stops passing another', () => {
+		const at = heldBackAt((t) => t <= 2_000);
+		expect(at).toBeGreaterThan(1_990 + WITHHELD_MS);
+		expect(at).toBeLessThanOrEqual(2_000 + WITHHELD_MS + TICK);
+		expect(heldBackAt((t) => t <= 2_000, { depth: 3 })).toBeGreaterThan(1_990 + WITHHELD_MS + 200);
+	});
+
+	it('judges one that never passes that speaker on, from when the child expected it', () => {
+		expect(heldBackAt(() => false)).toBe(WITHHELD_MS + TICK);
+		expect(heldBackAt(() => false, { expectingSince: 5_000 })).toBe(5_000 + WITHHELD_MS + TICK);
+	});
+
+	it('judges one that trickles that speaker’s packets', () => {
+		const at = heldBackAt((t) => t <= 2_000 || t % 300 === 10);
+		expect(at).toBeLessThanOrEqual(2_000 + FLOW_WINDOW_MS + WITHHELD_MS + TICK);
+	});
+
+	it('never judges one that passes both on, half of one lost on the way', () => {
+		expect(heldBackAt((t) => t % 40 === 10)).toBe(Infinity);
+	});
+
+	it('leaves a parent that passes nothing at all to the silence and withholding rules', () => {
+		expect(heldBackAt((t) => t <= 2_000, {}, (t) => t <= 2_000)).toBe(Infinity);
 	});
 });

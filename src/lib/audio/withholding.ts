@@ -37,6 +37,8 @@ export interface ParentClock {
 	audioAt?: number;
 	/** The arrival times of its last FLOWING_PACKETS genuine audio packets, oldest first. */
 	recentAudio?: number[];
+	/** The same, per speaker whose packets it passed on (PeerId → its flow). */
+	speakers?: Map<string, Flow>;
 	/** When it said it is repairing: the first time since its last audio. */
 	repairingAt?: number;
 	/** The last packet of any kind from it. */
@@ -50,12 +52,26 @@ function spent(clock: ParentClock, mark: number | undefined): boolean {
 	return mark !== undefined && mark > (clock.audioAt ?? 0);
 }
 
-/** A genuine audio packet from the parent arrived `now` (signed by its speaker, fresh, not a copy already had). */
-export function noteAudio(clock: ParentClock, now: number): void {
+/** When audio last flowed, and the packets that tell. */
+export interface Flow {
+	audioAt?: number;
+	recentAudio?: number[];
+}
+
+function flow(clock: Flow, now: number): void {
 	const recent = (clock.recentAudio ??= []);
 	recent.push(now);
 	if (recent.length > FLOWING_PACKETS) recent.shift();
 	if (recent.length === FLOWING_PACKETS && now - recent[0] <= FLOW_WINDOW_MS) clock.audioAt = now;
+}
+
+/** A genuine audio packet of `speaker`'s from the parent arrived `now` (signed by its speaker, fresh, not a copy already had). */
+export function noteAudio(clock: ParentClock, now: number, speaker: string): void {
+	flow(clock, now);
+	const speakers = (clock.speakers ??= new Map());
+	let own = speakers.get(speaker);
+	if (!own) speakers.set(speaker, (own = {}));
+	flow(own, now);
 }
 
 /** Any packet from the parent arrived `now` (call before looking at what it is). */
@@ -78,10 +94,29 @@ export interface QuietContext {
 	depth: number;
 }
 
+function limitAt(depth: number): number {
+	return WITHHELD_MS + WITHHELD_PER_DEPTH_MS * Math.max(0, depth - 1);
+}
+
 /** Whether the parent has held back audio for longer than its grace allows, at `now`. */
 export function withheldTooLong(clock: ParentClock, now: number, context: QuietContext): boolean {
 	if (clock.repairingAt !== undefined && now - clock.repairingAt < REPAIR_GRACE_MS) return false;
-	const limit = WITHHELD_MS + WITHHELD_PER_DEPTH_MS * Math.max(0, context.depth - 1);
+	const limit = limitAt(context.depth);
 	const quietSince = Math.max(clock.audioAt ?? 0, context.expectingSince, clock.repairingAt ?? 0, clock.resumedAt ?? 0, context.ownResumedAt);
 	return now - quietSince > limit;
+}
+
+/**
+ * Whether the parent, whose audio flows, has held back `speaker`'s for longer than allowed at `now`:
+ * it passes one speaker on and not another (a relay censoring a voice). `context.expectingSince`
+ * is since when this speaker has been sending and the parent's branch has carried it (the speaker
+ * the branch hangs from hears it: its advert's `h`), and no earlier than when the parent became
+ * ours. No grace applies: a parent that passes audio on is neither repairing nor stalled (a stalled
+ * one's backlog carries every speaker's packets alike). While no audio flows at all, this says no:
+ * withheldTooLong judges that.
+ */
+export function heldBack(clock: ParentClock, speaker: string, now: number, context: QuietContext): boolean {
+	if (clock.audioAt === undefined || now - clock.audioAt > FLOW_WINDOW_MS) return false;
+	const quietSince = Math.max(clock.speakers?.get(speaker)?.audioAt ?? -Infinity, context.expectingSince, context.ownResumedAt);
+	return now - quietSince > limitAt(context.depth);
 }

@@ -29,7 +29,7 @@ describe('room topic messages', () => {
 		{ type: 'goodbye', peer: '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp', seq: 11, sig: new Uint8Array(64).map((_, i) => i * 3) },
 		{ type: 'presence', seq: 8, name: 'L', hand: null, muted: false, tree: { d: 2, c: 2, k: 1, p: '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp' } },
 		{ type: 'presence', seq: 9, name: 'L', hand: null, muted: false, tree: { d: null, c: 0, k: 0, p: null } },
-		{ type: 'presence', seq: 10, name: 'S', hand: null, muted: false, tree: { d: 0, c: 2, k: 2, p: null, t: [1, 0xffffffff], s: true, q: 0xfffffff0, r: 7 } }
+		{ type: 'presence', seq: 10, name: 'S', hand: null, muted: false, tree: { d: 0, c: 2, k: 2, p: null, t: [1, 0xffffffff], s: true, h: [3, 0xfffffffe], q: 0xfffffff0, r: 7 } }
 	])('round-trip %j', (message) => {
 		expect(decodeTopicMessage(encodeTopicMessage(message))).toEqual(message);
 	});
@@ -65,6 +65,9 @@ describe('room topic messages', () => {
 		['a tree whose stream mark is a string', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":0,"c":1,"k":0,"p":null,"q":"7","r":1}}')],
 		['a tree whose stream start is negative', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":0,"c":1,"k":0,"p":null,"q":7,"r":-1}}')],
 		['a tree with a stream mark but no start', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":0,"c":1,"k":0,"p":null,"q":7}}')],
+		['a tree with heard tags that are not u32', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":0,"c":1,"k":0,"p":null,"h":[1.5]}}')],
+		['a tree with too many heard tags', raw(2, `{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":0,"c":1,"k":0,"p":null,"h":[${Array(33).fill(1)}]}}`)],
+		['a tree whose heard tags are not a list', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":0,"c":1,"k":0,"p":null,"h":7}}')],
 		['a tree whose sending flag is not true', raw(2, '{"seq":1,"name":"a","hand":null,"muted":false,"tree":{"d":0,"c":1,"k":0,"p":null,"s":1}}')],
 		['oversized presence', raw(2, JSON.stringify({ seq: 1, name: 'x'.repeat(2000), hand: null, muted: false }))],
 		['oversized update', new Uint8Array(MAX_TOPIC_UPDATE_BYTES + 2).fill(1)]

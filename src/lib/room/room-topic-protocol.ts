@@ -15,7 +15,8 @@
  *               (see room-session.ts: until 9 s after its first presence reached anyone)
  *               Avatar = { "e": emoji, "c": colour index } (identity/avatar.ts); one that does not read is dropped, not the message
  *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null,
- *                            "t"?: [speaker tag of each child, ≤ 16], "s"?: true (a speaker whose microphone sends) }
+ *                            "t"?: [speaker tag of each child, ≤ 16], "s"?: true (a speaker whose microphone sends),
+ *                            "h"?: [speaker tag of each fellow speaker it has a stage link with, ≤ 32] (a speaker's) }
  *               (the sender's place in the audio tree; see audio/tree-planner.ts, audio/advert-check.ts;
  *               a speaker's "q" is the seq of the last audio packet it sent and "r" where its
  *               stream started, audio/stream-guard.ts)
@@ -60,6 +61,12 @@ export interface TreeWire {
 	t?: number[];
 	/** Set by a speaker whose microphone is sending: its listeners should be hearing it. */
 	s?: true;
+	/**
+	 * A speaker's: the speaker tags of the fellow speakers it has a stage link with, whose packets it
+	 * passes on to its subtree. A listener expects a fellow speaker's audio from its parent only when
+	 * the speaker its branch hangs from says so (audio/withholding.ts, heldBack).
+	 */
+	h?: number[];
 	/** A speaker's stream mark: the seq of the last audio packet it sent (u32), so listeners can refuse replays (audio/stream-guard.ts). */
 	q?: number;
 	/** With `q`: the seq the speaker's stream started at (u32, drawn at random); another value is another stream. */
@@ -192,10 +199,11 @@ export async function goodbyeIsGenuine(topic: string, goodbye: { peer: string; s
 const MAX_WIRE_DEPTH = 64;
 const MAX_WIRE_FANOUT = 64;
 const MAX_WIRE_CHILD_TAGS = 16;
+const MAX_WIRE_HEARD_TAGS = 32;
 
 function treeWire(value: unknown): TreeWire {
 	if (typeof value !== 'object' || value === null) throw new TopicMessageError('presence tree must be an object');
-	const { d, c, k, p, t, s, q, r } = value as Record<string, unknown>;
+	const { d, c, k, p, t, s, q, r, h } = value as Record<string, unknown>;
 	const small = (n: unknown, max: number) => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max;
 	if (!(d === null || small(d, MAX_WIRE_DEPTH)) || !small(c, MAX_WIRE_FANOUT) || !small(k, MAX_WIRE_FANOUT)) {
 		throw new TopicMessageError('presence tree numbers out of range');
@@ -203,6 +211,9 @@ function treeWire(value: unknown): TreeWire {
 	if (!(p === null || looksLikePeerId(p))) throw new TopicMessageError('presence tree parent is not a PeerId');
 	if (t !== undefined && !(Array.isArray(t) && t.length <= MAX_WIRE_CHILD_TAGS && t.every((tag) => small(tag, 0xffffffff)))) {
 		throw new TopicMessageError(`presence tree child tags must be at most ${MAX_WIRE_CHILD_TAGS} unsigned 32-bit integers`);
+	}
+	if (h !== undefined && !(Array.isArray(h) && h.length <= MAX_WIRE_HEARD_TAGS && h.every((tag) => small(tag, 0xffffffff)))) {
+		throw new TopicMessageError(`presence tree heard tags must be at most ${MAX_WIRE_HEARD_TAGS} unsigned 32-bit integers`);
 	}
 	if (s !== undefined && s !== true) throw new TopicMessageError('presence tree "s" is true or absent');
 	if ((q === undefined) !== (r === undefined)) throw new TopicMessageError('presence tree stream mark and start come together');
@@ -214,6 +225,7 @@ function treeWire(value: unknown): TreeWire {
 		p: p as string | null,
 		...(t ? { t: t as number[] } : {}),
 		...(s ? { s: true as const } : {}),
+		...(h ? { h: h as number[] } : {}),
 		...(q !== undefined ? { q: q as number, r: r as number } : {})
 	};
 }
