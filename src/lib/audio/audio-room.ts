@@ -784,7 +784,7 @@ export class AudioRoom {
 	 * Whether `parent` keeps its link alive but holds back the audio of a speaker who is sending
 	 * (its advert says so and nobody muted it): all of it (withheldTooLong), or one speaker's while
 	 * it passes others on (heldBack; expected only when the speaker our branch hangs from says it
-	 * hears that one, its advert's `h`). Judged only after the link and the speaker have had time,
+	 * passes that one on, its advert's `h`). Judged only after the link and the speaker have had time,
 	 * not while the parent says it is repairing, not across a stall of either tab (a loaded device:
 	 * the relay that stalled is honest, its keep-alives merely came before its backlog of audio),
 	 * and not right after two such verdicts in a row (then the speaker, not the parents, is the likely fault).
@@ -803,10 +803,11 @@ export class AudioRoom {
 			return null;
 		}
 		this.#expectingSince ??= now;
-		// One speaker's audio is expected from the moment our branch carries it, and not before this parent became ours.
+		// One speaker's audio is expected from the moment our branch carries it (the speaker it hangs
+		// from lists it as passed on), and not before this parent became ours.
 		const root = this.#branchRoot(parent.link.peerId);
 		const heard = root ? members.get(root)?.tree?.h : undefined;
-		const expected = sending.filter((p) => p === root || (heard?.includes(this.#tagOf(p)) ?? false));
+		const expected = sending.filter((p) => heard?.includes(this.#tagOf(p)) ?? false);
 		for (const p of this.#expectingFrom.keys()) if (!expected.includes(p)) this.#expectingFrom.delete(p);
 		for (const p of expected) if (!this.#expectingFrom.has(p)) this.#expectingFrom.set(p, now);
 		if (now < this.#judgeWithholdingAfter) return null;
@@ -929,8 +930,8 @@ export class AudioRoom {
 	}
 
 	/** Whether this member is a speaker whose microphone is sending right now. */
-	#sendingNow(): boolean {
-		return this.#speaker && this.#mic !== null && !this.#selfMuted && performance.now() - this.#lastOwnFrameAt < SENDING_WITHIN_MS;
+	#sendingNow(withinMs = SENDING_WITHIN_MS): boolean {
+		return this.#speaker && this.#mic !== null && !this.#selfMuted && performance.now() - this.#lastOwnFrameAt < withinMs;
 	}
 
 	#selfAdvert(): TreeAdvert {
@@ -972,15 +973,17 @@ export class AudioRoom {
 	}
 
 	/**
-	 * A speaker's `h`: the fellow speakers whose audio flows to it now, which it passes on to its
-	 * subtree, so that its listeners expect theirs from their parents (#withholding). One that stops
-	 * (its tab stalled, its link failed) leaves the list within HEARD_WITHIN_MS and a presence round,
-	 * before any listener's patience with its parent runs out.
+	 * A speaker's `h`: the voices it passes on to its subtree now, so that its listeners expect them
+	 * from their parents (#withholding): its own while its microphone sends, and the fellow speakers'
+	 * whose audio flows to it. One that stops (a microphone or a tab that stalled, a link that failed)
+	 * leaves the list within HEARD_WITHIN_MS and a presence round, before any listener's patience with
+	 * its parent runs out (its `s` stays up to a second longer).
 	 */
 	#heardAdvert(): { h?: number[] } {
 		const now = performance.now();
-		const heard = [...this.#speakerLinks.values()].filter((info) => info.link.open && now - (info.audioAt ?? -Infinity) <= HEARD_WITHIN_MS);
-		return heard.length > 0 ? { h: heard.map((info) => this.#tagOf(info.link.peerId)).sort((x, y) => x - y) } : {};
+		const fellows = [...this.#speakerLinks.values()].filter((info) => info.link.open && now - (info.audioAt ?? -Infinity) <= HEARD_WITHIN_MS);
+		const heard = [...(this.#sendingNow(HEARD_WITHIN_MS) ? [this.#me] : []), ...fellows.map((info) => info.link.peerId)];
+		return heard.length > 0 ? { h: heard.map((peerId) => this.#tagOf(peerId)).sort((x, y) => x - y) } : {};
 	}
 
 	#advertise(): void {

@@ -16,7 +16,7 @@
  *               Avatar = { "e": emoji, "c": colour index } (identity/avatar.ts); one that does not read is dropped, not the message
  *               TreeWire = { "d": depth | null, "c": capacity, "k": children, "p": parent PeerId | null,
  *                            "t"?: [speaker tag of each child, ≤ 16], "s"?: true (a speaker whose microphone sends),
- *                            "h"?: [speaker tag of each fellow speaker it has a stage link with, ≤ 32] (a speaker's) }
+ *                            "h"?: [speaker tag of each voice a speaker passes on to its subtree now, ≤ 32] }
  *               (the sender's place in the audio tree; see audio/tree-planner.ts, audio/advert-check.ts;
  *               a speaker's "q" is the seq of the last audio packet it sent and "r" where its
  *               stream started, audio/stream-guard.ts)
@@ -62,9 +62,10 @@ export interface TreeWire {
 	/** Set by a speaker whose microphone is sending: its listeners should be hearing it. */
 	s?: true;
 	/**
-	 * A speaker's: the speaker tags of the fellow speakers it has a stage link with, whose packets it
-	 * passes on to its subtree. A listener expects a fellow speaker's audio from its parent only when
-	 * the speaker its branch hangs from says so (audio/withholding.ts, heldBack).
+	 * A speaker's: the speaker tags of the voices it passes on to its subtree now (its own while its
+	 * microphone sends, and its fellow speakers' whose audio reaches it). A listener expects a
+	 * speaker's audio from its parent only when the speaker its branch hangs from lists it
+	 * (audio/withholding.ts, heldBack).
 	 */
 	h?: number[];
 	/** A speaker's stream mark: the seq of the last audio packet it sent (u32), so listeners can refuse replays (audio/stream-guard.ts). */
