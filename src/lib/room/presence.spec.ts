@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { handQueue, LISTENER_BEATS_PER_SEC, MAX_PRESENCE_BEAT_MS, PRESENCE_BEAT_MS, PRESENCE_TTL_MS, presenceBeatMs, PresenceTable } from './presence';
+import { handQueue, LISTENER_BEATS_PER_SEC, MAX_PRESENCE_BEAT_MS, PRESENCE_BEAT_MS, PRESENCE_TTL_MS, presenceBeatMs, PresenceTable, UNLISTED_AWAY_MS } from './presence';
+import type { TreeWire } from './room-topic-protocol';
 
 const state = (hand: number | null = null) => ({ name: 'n', hand, muted: false });
 
@@ -77,6 +78,58 @@ describe('PresenceTable', () => {
 		expect(table.drop('out')).toBe(false);
 		expect(table.present('out', 5, state(), 1)).toBe(false);
 		expect(table.members.has('out')).toBe(false);
+	});
+
+	describe('a listener its parent in the audio tree no longer lists', () => {
+		// Tags are the PeerIds' char codes here (the app uses audio/packet-codec.ts speakerTag).
+		const tagOf = (peerId: string) => peerId.charCodeAt(0);
+		const node = (d: number, p: string | null, children: string[]): TreeWire => ({ d, c: 2, k: children.length, p, t: children.map(tagOf) });
+		const member = (tree: TreeWire) => ({ ...state(), tree });
+		const HOUR = 3_600_000;
+
+		/** Speaker s feeds P, P feeds x; everyone beats once an hour (a big room). */
+		function room(): PresenceTable {
+			const table = new PresenceTable(tagOf);
+			table.present('s', 1, member(node(0, null, ['P'])), 0, HOUR);
+			table.present('P', 1, member(node(1, 's', ['x'])), 0, HOUR);
+			table.present('x', 1, member(node(2, 'P', [])), 10, HOUR);
+			return table;
+		}
+
+		it('is counted away once its parent, speaking after it, has not listed it for a while', () => {
+			const table = room();
+			table.present('P', 3, member(node(1, 's', [])), 3_000, HOUR); // x crashed; P reclaimed its slot
+			expect(table.expire(3_000)).toBe(false);
+			expect(table.expire(3_000 + UNLISTED_AWAY_MS - 1)).toBe(false);
+			expect(table.expire(3_000 + UNLISTED_AWAY_MS)).toBe(true);
+			expect([...table.members.keys()].sort()).toEqual(['P', 's']);
+		});
+
+		it('stays while another member lists it (it moved, and its own word of it was lost)', () => {
+			const table = room();
+			table.present('P', 3, member(node(1, 's', [])), 3_000, HOUR);
+			table.present('Q', 1, member(node(1, 's', ['x'])), 3_500, HOUR);
+			expect(table.expire(3_000 + 2 * UNLISTED_AWAY_MS)).toBe(false);
+			expect(table.members.has('x')).toBe(true);
+		});
+
+		it('stays when it spoke after its parent (it is joining it), and starts over when it speaks again', () => {
+			const table = room();
+			table.present('x', 2, member(node(2, 'P', [])), 3_000, HOUR); // P's last word came before
+			expect(table.expire(3_000 + 2 * UNLISTED_AWAY_MS)).toBe(false);
+			table.present('P', 3, member(node(1, 's', [])), 20_000, HOUR);
+			expect(table.expire(20_000 + UNLISTED_AWAY_MS - 1_000)).toBe(false);
+			table.present('x', 3, member(node(2, 'P', [])), 24_000, HOUR);
+			expect(table.expire(24_000 + UNLISTED_AWAY_MS)).toBe(false);
+			expect(table.members.has('x')).toBe(true);
+		});
+
+		it('is left to its beats when the table cannot tell tags', () => {
+			const table = new PresenceTable();
+			table.present('P', 1, member(node(1, 's', [])), 3_000, HOUR);
+			table.present('x', 1, member(node(2, 'P', [])), 10, HOUR);
+			expect(table.expire(3_000 + 2 * UNLISTED_AWAY_MS)).toBe(false);
+		});
 	});
 
 	it('keeps the first-seen time across beats and reports only visible changes', () => {

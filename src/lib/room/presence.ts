@@ -36,6 +36,12 @@ const RESTART_SEQ_JUMP = 1_000;
 // one lost on the way, as gossip meshes form around a newcomer, is not enough to miss them): until
 // then, a member we have not heard from is not yet known to be away.
 export const PRESENCE_SETTLE_MS = 2 * PRESENCE_BEAT_MS + 1_000;
+// A listener whose parent in the audio tree has said, after the listener last spoke, that it has no
+// such child, while no member lists it as one, left the tree without a word (its tab crashed, its
+// network went; the parent reclaimed its slot after 2 s of silence). It is counted away this long
+// after that was first seen, not after three of its beats, which in a big room are far apart (5 min
+// at 600 listeners). Long enough for a member that moved to a new parent to be listed there.
+export const UNLISTED_AWAY_MS = 5_000;
 
 /**
  * How long until our next beat at the latest: PRESENCE_BEAT_MS on the stage or
@@ -72,6 +78,18 @@ export interface PresenceEntry extends PresenceState {
 export class PresenceTable {
 	readonly #entries = new Map<string, PresenceEntry>();
 	readonly #lastSeq = new Map<string, { seq: number; at: number }>();
+	/** Since when each listener has been unlisted by its parent and by everyone else (see UNLISTED_AWAY_MS). */
+	readonly #unlistedSince = new Map<string, number>();
+	readonly #tags = new Map<string, number>();
+	readonly #tagOf: ((peerId: string) => number) | undefined;
+
+	/**
+	 * `tagOf` gives a member's speaker tag, which tree adverts list children by (audio/packet-codec.ts);
+	 * without it, a listener that left the tree without a word is shown until its beats run out.
+	 */
+	constructor(tagOf?: (peerId: string) => number) {
+		this.#tagOf = tagOf;
+	}
 
 	get members(): ReadonlyMap<string, PresenceEntry> {
 		return this.#entries;
@@ -86,6 +104,7 @@ export class PresenceTable {
 		if (!this.#fresh(peerId, seq, now)) return false;
 		const previous = this.#entries.get(peerId);
 		const beat = Math.min(MAX_PRESENCE_BEAT_MS, Math.max(PRESENCE_BEAT_MS, beatMs));
+		this.#unlistedSince.delete(peerId);
 		this.#entries.set(peerId, { ...state, peerId, joinedAt: previous?.joinedAt ?? now, lastSeen: now, expiresAt: now + PRESENCE_MISSED_BEATS * beat, beatMs: beat });
 		return (
 			!previous ||
@@ -123,18 +142,49 @@ export class PresenceTable {
 		return this.#entries.delete(peerId);
 	}
 
-	/** Drops peers that missed PRESENCE_MISSED_BEATS of their beats; returns true if any went. */
+	/**
+	 * Drops peers that missed PRESENCE_MISSED_BEATS of their beats, and listeners unlisted by the
+	 * audio tree for UNLISTED_AWAY_MS; returns true if any went.
+	 */
 	expire(now: number): boolean {
 		let changed = false;
+		// Every child tag some member lists, gathered once a sweep, when first needed.
+		let listed: Set<number> | undefined;
+		const isListed = (tag: number) => (listed ??= new Set([...this.#entries.values()].flatMap((e) => e.tree?.t ?? []))).has(tag);
 		for (const [peerId, entry] of this.#entries) {
-			if (now > entry.expiresAt) {
+			if (now > entry.expiresAt || this.#unlistedFor(peerId, entry, now, isListed) >= UNLISTED_AWAY_MS) {
 				this.#entries.delete(peerId);
+				this.#unlistedSince.delete(peerId);
 				changed = true;
 			}
 		}
+		for (const peerId of this.#tags.keys()) if (!this.#entries.has(peerId)) this.#tags.delete(peerId);
 		// Kept while the peer is shown, however long its beat: a replay of an old message must not rewind it.
 		for (const [peerId, last] of this.#lastSeq) if (now - last.at > SEQ_MEMORY_MS && !this.#entries.has(peerId)) this.#lastSeq.delete(peerId);
 		return changed;
+	}
+
+	/**
+	 * How long `entry`'s parent has said it has no such child, having spoken after it, while no
+	 * member lists it as a child (0: it is listed, or nothing says otherwise). Only the parent's
+	 * word: a hostile parent can hide its children this way until they next speak, as it could
+	 * stop feeding them.
+	 */
+	#unlistedFor(peerId: string, entry: PresenceEntry, now: number, isListed: (tag: number) => boolean): number {
+		const parent = entry.tree?.p ? this.#entries.get(entry.tree.p) : undefined;
+		if (!this.#tagOf || !parent?.tree || parent.lastSeen <= entry.lastSeen) {
+			this.#unlistedSince.delete(peerId);
+			return 0;
+		}
+		let tag = this.#tags.get(peerId);
+		if (tag === undefined) this.#tags.set(peerId, (tag = this.#tagOf(peerId)));
+		if (isListed(tag)) {
+			this.#unlistedSince.delete(peerId);
+			return 0;
+		}
+		const since = this.#unlistedSince.get(peerId) ?? now;
+		this.#unlistedSince.set(peerId, since);
+		return now - since;
 	}
 
 	#fresh(peerId: string, seq: number, now: number): boolean {

@@ -81,7 +81,7 @@ const sessionsByNode = new WeakMap<StanzaNode, Map<string, RoomSession>>();
 
 export class RoomSession {
 	readonly room: RoomDoc;
-	readonly presence = new PresenceTable();
+	readonly presence: PresenceTable;
 	readonly #node: StanzaNode;
 	readonly #keys: RoomKeys;
 	readonly #me: RoomMember;
@@ -137,7 +137,13 @@ export class RoomSession {
 	/** What reached us on the topic: opened with a key we hold, or not, and genuine goodbyes of closed pages (diagnostics, e2e). */
 	readonly topicStats = { opened: 0, unreadable: 0, goodbyes: 0 };
 
-	constructor(node: StanzaNode, room: RoomDoc, keys: RoomKeys, me: RoomMember, events: RoomSessionEvents) {
+	/**
+	 * `options.tagOf` gives a member's speaker tag (audio/packet-codec.ts), which tree adverts name
+	 * children by: with it, a listener that left the audio tree without a word is counted away once its
+	 * parent stops listing it (presence.ts), not only when its beats run out.
+	 */
+	constructor(node: StanzaNode, room: RoomDoc, keys: RoomKeys, me: RoomMember, events: RoomSessionEvents, options: { tagOf?: (peerId: string) => number } = {}) {
+		this.presence = new PresenceTable(options.tagOf);
 		this.#node = node;
 		this.room = room;
 		this.#keys = keys;

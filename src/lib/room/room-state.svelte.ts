@@ -8,6 +8,7 @@
 import { BrowserDevicePresence, type DevicePresence } from './device-presence';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { SPEAKING_LEVEL } from '../audio/level-meter';
+import { speakerTag } from '../audio/packet-codec';
 import type { FrameTap } from '../audio/audio-output';
 import type { NetState } from '../net/net-state.svelte';
 import { permittedActions, roleOf, type MemberAction, type Role, type RoomView } from './authority';
@@ -193,7 +194,7 @@ export class RoomState {
 					this.#keysChanged = true;
 					this.#scheduleSave();
 				}
-			});
+			}, { tagOf: speakerTag });
 			this.#refresh();
 			const out = this.status === 'removed' || this.status === 'banned';
 			if (!out) performance.mark('stanza:room-joining');
