@@ -72,7 +72,7 @@ const REPAIRING = encodePacket({ flags: FLAG_MARKER, speakerTag: CONTROL_TAG, se
 const GOODBYE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 1, captureTs: 0, payload: new Uint8Array() });
 // A speaker counts as sending while it advertises so and its last own frame is this recent.
 const SENDING_WITHIN_MS = 1_000;
-// A speaker lists a fellow speaker as heard (its advert's `h`) while that one's audio flowed to it this recently.
+// A speaker lists a voice as passed on (its advert's `h`) while it flowed this recently: a fellow's to it, or its own microphone's.
 const HEARD_WITHIN_MS = FLOW_WINDOW_MS;
 // Two parents in a row judged withholding within this window means the fault is upstream of both
 // (a speaker that says it sends and does not): stop judging for WITHHOLD_BACKOFF_MS instead of churning.
