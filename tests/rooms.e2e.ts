@@ -95,7 +95,10 @@ describe('a room', () => {
 			}).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
 		}, ids.Cleo);
 		await ana.page.reload();
-		await ana.waitMember('stage', ids.Cleo, { role: 'creator', present: true });
+		await ana.waitMember('stage', ids.Cleo, { role: 'creator', present: true }).catch(async (err: unknown) => {
+			// What each side saw and did (a loop run once waited 20 s here): the failure explains itself.
+			throw new Error(`${String(err)}\n${await ana.diagnose()}\n${await creator.diagnose()}`, { cause: err });
+		});
 		const cards = await ana.page.evaluate(() => (globalThis as unknown as { __cleoCards: string[] }).__cleoCards);
 		expect(cards.filter((c) => c.startsWith('false'))).toEqual([]);
 		expect(cards.filter((c) => c.startsWith('true') && !c.includes('Cleo'))).toEqual([]);
