@@ -1000,7 +1000,7 @@ export class AudioRoom {
 	#tagOf(peerId: string): number {
 		let tag = this.#tags.get(peerId);
 		if (tag === undefined) {
-			tag = speakerTag(peerId) || 1; // 0 is the control tag
+			tag = speakerTag(peerId);
 			this.#tags.set(peerId, tag);
 		}
 		return tag;

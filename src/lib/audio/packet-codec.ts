@@ -147,10 +147,12 @@ export function decodePacket(bytes: Uint8Array): DecodedPacket {
  * The tag a speaker's packets carry: 4 bytes instead of a ~52-character
  * PeerId on every one of 50 packets a second. SHA-256 so that nobody can
  * pick a PeerId-independent tag to impersonate another speaker's stream.
+ * 0 is the control tag: a PeerId whose digest starts with four zero bytes
+ * gets 1, the same everywhere tags are compared (packets, tree adverts, presence).
  */
 export function speakerTag(peerId: string): number {
 	const digest = sha256(new TextEncoder().encode(peerId));
-	return new DataView(digest.buffer, digest.byteOffset, 4).getUint32(0);
+	return new DataView(digest.buffer, digest.byteOffset, 4).getUint32(0) || 1;
 }
 
 /**

@@ -31,13 +31,17 @@ export const RESUME_GAP_MS = 400;
 export const FLOWING_PACKETS = 10;
 export const FLOW_WINDOW_MS = 500;
 
-/** What a child knows of its parent's link, each a performance.now() of the child's. */
-export interface ParentClock {
-	/** When its audio last flowed (noteAudio), or when it became our parent. */
+/** When audio last flowed (see flow()), and the packets that tell. */
+export interface Flow {
+	/** When audio last flowed; for a parent's clock, also set when it became our parent. */
 	audioAt?: number;
-	/** The arrival times of its last FLOWING_PACKETS genuine audio packets, oldest first. */
+	/** The arrival times of the last FLOWING_PACKETS genuine audio packets, oldest first. */
 	recentAudio?: number[];
-	/** The same, per speaker whose packets it passed on (PeerId → its flow). */
+}
+
+/** What a child knows of its parent's link, each a performance.now() of the child's: its flow, and more. */
+export interface ParentClock extends Flow {
+	/** The flow per speaker whose packets it passed on (PeerId → its flow). */
 	speakers?: Map<string, Flow>;
 	/** When it said it is repairing: the first time since its last audio. */
 	repairingAt?: number;
@@ -50,12 +54,6 @@ export interface ParentClock {
 /** Whether a grace taken at `mark` is spent: taken after the parent's audio last flowed. */
 function spent(clock: ParentClock, mark: number | undefined): boolean {
 	return mark !== undefined && mark > (clock.audioAt ?? 0);
-}
-
-/** When audio last flowed, and the packets that tell. */
-export interface Flow {
-	audioAt?: number;
-	recentAudio?: number[];
 }
 
 function flow(clock: Flow, now: number): void {
