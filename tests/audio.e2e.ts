@@ -213,7 +213,7 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 	 * silence limit): that round proves nothing, a fresh pair is tried.
 	 */
 	async function repairedAroundMisbehaviour(
-		flag: '__withhold' | '__withholdTag' | '__forge',
+		flag: '__withhold' | '__withholdTag' | '__delay' | '__forge',
 		verdict: (line: string, relayId: string) => boolean,
 		what: string,
 		{ value = true as unknown, speaker = a, hz = A } = {}
@@ -250,6 +250,11 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 		const tag = [...createHash('sha256').update(b).digest().subarray(0, 4)];
 		const verdict = (l: string, relayId: string) => l.includes('audio: withheld') && l.includes(`…${relayId.slice(-6)} passes audio on but holds back`);
 		await repairedAroundMisbehaviour('__withholdTag', verdict, 'holding B back', { value: tag, speaker: b, hz: B });
+	});
+
+	it('a relaying listener that passes the audio on seconds late is repaired around', async () => {
+		const verdict = (l: string, relayId: string) => l.includes('audio: withheld') && l.includes(`…${relayId.slice(-6)} passes audio on`) && l.includes(' ms late');
+		await repairedAroundMisbehaviour('__delay', verdict, 'the delay', { value: 3_000 });
 	});
 
 	it('a relaying listener that forges what it forwards is cut off, and its child hears the real speaker again', async () => {

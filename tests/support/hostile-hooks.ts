@@ -5,7 +5,10 @@
  * each audio message but one in 20 (the link looks alive, and a trickle of packets passes: enough to
  * keep away a verdict that counted from the last packet, too little to hear); `__withholdTag` (4 bytes)
  * takes that speaker's packets out of every message it sends and passes the rest on (a relay that
- * censors one voice); `__ignoreBan` makes the page's own code unable
+ * censors one voice); `__delay` (ms) sends each message carrying audio up to that long after it was
+ * given, and a keep-alive in its place at once: a relay that passes the audio on late, its link alive.
+ * The delay grows by DELAY_RAMP ms a ms from 0, so the audio keeps flowing (at 83 % of its pace) and
+ * no gap gives the relay away to the withholding rules; `__ignoreBan` makes the page's own code unable
  * to close its WebRTC links, so only the far ends can cut them; `__recordTag`
  * (4 bytes) keeps a copy of every audio packet with that speaker tag the page
  * sends, with its channel, and `__replay()` sends them all again on the same
@@ -13,10 +16,12 @@
  * the page makes is kept in `__channels`.
  */
 export function hostileHooks(): void {
+	const DELAY_RAMP = 0.2;
 	const g = globalThis as unknown as {
 		__forge?: boolean;
 		__withhold?: boolean;
 		__withholdTag?: number[];
+		__delay?: number;
 		__ignoreBan?: boolean;
 		__channels: RTCDataChannel[];
 		__recordTag?: number[];
@@ -25,6 +30,7 @@ export function hostileHooks(): void {
 	};
 	const keepAlive = new Uint8Array([2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 	let withheld = 0;
+	let delayedSince: number | null = null;
 	g.__channels = [];
 	g.__recorded = [];
 	const send = RTCDataChannel.prototype.send as (data: unknown) => void;
@@ -60,6 +66,13 @@ export function hostileHooks(): void {
 		const [start, end] = spans[0];
 		if (tag && tag.every((byte, i) => bytes[start + 2 + i] === byte)) g.__recorded.push([this, bytes.slice(start, end)]);
 		if (g.__withhold) return send.call(this, ++withheld % 20 === 0 ? data : keepAlive);
+		if (!g.__delay) delayedSince = null;
+		else {
+			delayedSince ??= performance.now();
+			const held = bytes.slice();
+			setTimeout(() => this.readyState === 'open' && send.call(this, held), Math.min(g.__delay, (performance.now() - delayedSince) * DELAY_RAMP));
+			return send.call(this, keepAlive);
+		}
 		const censored = g.__withholdTag;
 		if (censored) {
 			const kept = packetsOf(bytes).filter(([at]) => !censored.every((byte, i) => bytes[at + 2 + i] === byte));

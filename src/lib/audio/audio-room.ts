@@ -39,7 +39,7 @@ import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd,
 import type { StageAudio } from './stage-audio';
 import { beforeMute, StreamGuard } from './stream-guard';
 import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
-import { FLOW_WINDOW_MS, heldBack, noteAudio, notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
+import { FLOW_WINDOW_MS, delayed, heldBack, isLate, noteAudio, noteLag, notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
 
 // Silence from the parent that means it is gone (a link that closes, or a parent that says goodbye
 // as its tab closes, is replaced at once; this is for crashes and lost networks). Every link carries
@@ -74,8 +74,10 @@ const GOODBYE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 1,
 const SENDING_WITHIN_MS = 1_000;
 // A speaker lists a voice as passed on (its advert's `h`) while it flowed this recently: a fellow's to it, or its own microphone's.
 const HEARD_WITHIN_MS = FLOW_WINDOW_MS;
-// Two parents in a row judged withholding within this window means the fault is upstream of both
-// (a speaker that says it sends and does not): stop judging for WITHHOLD_BACKOFF_MS instead of churning.
+// Two parents in a row judged withholding the same way (all audio, one speaker's, or late) within this
+// window means the fault is upstream of both (a speaker that says it sends and does not, or marks seqs
+// it has not sent): stop judging for WITHHOLD_BACKOFF_MS instead of churning. Two different verdicts
+// (another kind, or another speaker held back) are two different parents' doing.
 const WITHHOLD_STREAK_MS = 10_000;
 const WITHHOLD_BACKOFF_MS = 30_000;
 // An orphan that has seen no free slot with a confirmed depth (advert-check.ts) for this long takes
@@ -161,12 +163,16 @@ export class AudioRoom {
 	#seq = Math.floor(Math.random() * 2 ** 32) >>> 0;
 	/** Where this member's stream as a speaker starts: a new one (another random seq) with every reload. */
 	readonly #streamStart = seqAdd(this.#seq, 1);
+	/** The last seq actually handed to the links (signing is queued): the mark our presence gives (stream-guard.ts). */
+	#sentSeq = this.#seq;
 	/** Which speakers' packets are still fresh: refuses replays (stream-guard.ts). */
 	readonly #guard = new StreamGuard();
 	/** The presence message each speaker's mark was last taken from. */
 	readonly #markedFrom = new Map<string, PresenceEntry>();
 	/** Signed packets refused as not fresh (replays, or before their speaker's mark reached us). */
 	#stale = 0;
+	/** Of those, packets that came too late after their speaker marked them sent (withholding.ts isLate). */
+	#late = 0;
 	/** Packets taken from the copy a link carries again in its next message: what redundancy saved (link-frame.ts). */
 	#recovered = 0;
 	/** Packets whose signature is being checked, by speaker tag and seq. */
@@ -177,7 +183,8 @@ export class AudioRoom {
 	#expectingSince: number | null = null;
 	/** Per speaker: since when its audio has been expected from the parent we have now (#withholding). */
 	#expectingFrom = new Map<string, number>();
-	#withheldAt = -Infinity;
+	/** When each kind of withholding verdict (#withholding's answers) was last given. */
+	readonly #withheldAt = new Map<string, number>();
 	#judgeWithholdingAfter = 0;
 	/** When our own thread last came back from a stall: nothing we failed to take meanwhile was withheld. */
 	#resumedAt = -Infinity;
@@ -240,7 +247,7 @@ export class AudioRoom {
 		this.#signer = await PacketSigner.create(this.#session.me.privateKey, this.#session.room.roomId);
 		this.#unsubscribe = this.#session.room.subscribe((view) => void this.#onView(view));
 		// Every presence message of ours says how far our stream has come, so replays of it are refused.
-		this.#session.setStreamMark(() => (this.#speaker ? { start: this.#streamStart, mark: this.#seq } : undefined));
+		this.#session.setStreamMark(() => (this.#speaker ? { start: this.#streamStart, mark: this.#sentSeq } : undefined));
 		await this.#onView(this.#session.room.view);
 		this.#lastTickAt = performance.now();
 		this.#timer = setInterval(() => this.#tick(), TICK_MS);
@@ -299,6 +306,7 @@ export class AudioRoom {
 			mic: this.micState,
 			micLabel: this.#mic?.track?.label ?? null,
 			stale: this.#stale,
+			late: this.#late,
 			recovered: this.#recovered
 		};
 	}
@@ -451,6 +459,7 @@ export class AudioRoom {
 			if (!bytes) return;
 			const now = performance.now();
 			this.#lastOwnFrameAt = now;
+			this.#sentSeq = packet.seq;
 			for (const info of this.#speakerLinks.values()) if (info.link.sendAudio(bytes, now)) info.lastSentAt = now;
 			for (const info of this.#children.values()) if (info.link.sendAudio(bytes, now)) info.lastSentAt = now;
 		});
@@ -502,7 +511,8 @@ export class AudioRoom {
 		if (beforeMute(packet.seq, mark, entry.muted)) {
 			return this.#refuseStale(`from ${shortId(speaker)} before it muted, via ${shortId(from.link.peerId)}`);
 		}
-		const verdict = this.#guard.check(speaker, packet.seq, Date.now());
+		const arrivedAt = Date.now();
+		const verdict = this.#guard.check(speaker, packet.seq, arrivedAt);
 		if (verdict === 'replayed' && again) return; // its first copy came through: the usual case
 		if (verdict !== 'ok') {
 			return this.#refuseStale(`${verdict} from ${shortId(speaker)} via ${shortId(from.link.peerId)}`);
@@ -517,6 +527,15 @@ export class AudioRoom {
 			if (!from.link.open || this.#allowed.get(packet.speakerTag) !== speaker) return; // cut or silenced meanwhile
 			if (!this.#guard.commit(speaker, packet.seq, Date.now())) return; // a copy was taken meanwhile
 			const now = performance.now();
+			// How long after its speaker marked it sent it came: held back that long on the way.
+			const sent = this.#guard.sentBefore(speaker, packet.seq);
+			const lag = sent === undefined ? undefined : Math.max(0, arrivedAt - sent);
+			const depth = this.#depth ?? 1;
+			if (from === this.#parent) noteLag(from, now, lag, depth);
+			if (lag !== undefined && isLate(lag, depth)) {
+				this.#late++;
+				return this.#refuseStale(`late by ${Math.round(lag)} ms from ${shortId(speaker)} via ${shortId(from.link.peerId)}`);
+			}
 			noteAudio(from, now, speaker);
 			if (again) this.#recovered++;
 			for (const child of this.#children.values()) if (child !== from && child.link.sendAudio(bytes, now)) child.lastSentAt = now;
@@ -720,7 +739,9 @@ export class AudioRoom {
 		const withholding = parent && !silent ? this.#withholding(parent, now) : null;
 		if (parent && (silent || withholding)) {
 			if (withholding === 'all') traceEvent('audio: withheld', `${shortId(parent.link.peerId)} sends keep-alives but no audio: repairing around it`);
-			else if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} passes audio on but holds back ${shortId(withholding)}'s: repairing around it`);
+			else if (withholding === 'late') {
+				traceEvent('audio: withheld', `${shortId(parent.link.peerId)} passes audio on ${Math.round(parent.lateBy ?? 0)} ms late: repairing around it`);
+			} else if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} passes audio on but holds back ${shortId(withholding)}'s: repairing around it`);
 			else traceEvent('audio: parent lost', `${shortId(parent.link.peerId)}: ${parent.link.open ? `silent for ${Math.round(now - parent.link.lastReceivedAt)} ms` : 'link closed'}`);
 			this.#dropParent(parent, adverts, now);
 		}
@@ -787,8 +808,9 @@ export class AudioRoom {
 	 * passes that one on, its advert's `h`). Judged only after the link and the speaker have had time,
 	 * not while the parent says it is repairing, not across a stall of either tab (a loaded device:
 	 * the relay that stalled is honest, its keep-alives merely came before its backlog of audio),
-	 * and not right after two such verdicts in a row (then the speaker, not the parents, is the likely fault).
-	 * Returns the speaker held back, 'all', or null.
+	 * and not right after two alike such verdicts in a row (then the speaker, not the parents, is the likely fault).
+	 * Or it passes audio on, but late (delayed): it keeps delivering packets seconds after their speakers
+	 * marked them sent. Returns the speaker held back, 'all', 'late', or null.
 	 */
 	#withholding(parent: LinkInfo, now: number): string | null {
 		const view = this.#session.room.view;
@@ -812,14 +834,16 @@ export class AudioRoom {
 		for (const p of expected) if (!this.#expectingFrom.has(p)) this.#expectingFrom.set(p, now);
 		if (now < this.#judgeWithholdingAfter) return null;
 		const context = { ownResumedAt: this.#resumedAt, depth: this.#depth ?? 1 };
-		let verdict: string | null = withheldTooLong(parent, now, { ...context, expectingSince: this.#expectingSince }) ? 'all' : null;
+		// Late first: a delaying relay's late packets are dropped, so its audio may also look withheld.
+		let verdict: string | null = delayed(parent, now) ? 'late' : null;
+		verdict ??= withheldTooLong(parent, now, { ...context, expectingSince: this.#expectingSince }) ? 'all' : null;
 		verdict ??= expected.find((p) => heldBack(parent, p, now, { ...context, expectingSince: Math.max(this.#expectingFrom.get(p)!, parent.adoptedAt ?? now) })) ?? null;
 		if (!verdict) return null;
-		if (now - this.#withheldAt < WITHHOLD_STREAK_MS) {
+		if (now - (this.#withheldAt.get(verdict) ?? -Infinity) < WITHHOLD_STREAK_MS) {
 			this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
 			traceEvent('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
 		}
-		this.#withheldAt = now;
+		this.#withheldAt.set(verdict, now);
 		return verdict;
 	}
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { seqAdd, seqDiff } from './packet-codec';
-import { AHEAD_SLACK, MAX_PACKETS_PER_S, StreamGuard, WINDOW, beforeMute } from './stream-guard';
+import { AHEAD_SLACK, MARKS_KEPT, MAX_PACKETS_PER_S, StreamGuard, WINDOW, beforeMute } from './stream-guard';
 
 // Where a stream started (the speaker's `r`): one per stream, drawn at random by the speaker.
 const START = 123_456;
@@ -182,6 +182,45 @@ describe('StreamGuard', () => {
 				}
 			})
 		);
+	});
+});
+
+describe('StreamGuard.sentBefore', () => {
+	it('gives the earliest mark that covered a seq: a packet passed on after it came that long after its speaker sent it', () => {
+		const guard = new StreamGuard();
+		guard.mark('ana', START, 1_000, 10_000);
+		guard.mark('ana', START, 1_200, 14_000);
+		expect(guard.sentBefore('ana', 990)).toBe(10_000);
+		expect(guard.sentBefore('ana', 1_000)).toBe(10_000);
+		expect(guard.sentBefore('ana', 1_001)).toBe(14_000);
+		expect(guard.sentBefore('ana', 1_200)).toBe(14_000);
+		// Past the newest mark: nothing says when it was sent yet.
+		expect(guard.sentBefore('ana', 1_201)).toBeUndefined();
+		expect(guard.sentBefore('bea', 1_000)).toBeUndefined();
+	});
+
+	it('keeps the first time a seq was marked: a mark said again (a muted speaker) or one behind changes nothing', () => {
+		const guard = new StreamGuard();
+		guard.mark('ana', START, 1_000, 10_000);
+		guard.mark('ana', START, 1_000, 14_000);
+		guard.mark('ana', START, 900, 18_000);
+		expect(guard.sentBefore('ana', 950)).toBe(10_000);
+		expect(guard.sentBefore('ana', 1_000)).toBe(10_000);
+	});
+
+	it('keeps the last MARKS_KEPT marks, across the 2^32 wrap, and starts over with a new stream', () => {
+		const guard = new StreamGuard();
+		const base = 2 ** 32 - 300;
+		for (let i = 0; i <= MARKS_KEPT; i++) guard.mark('ana', START, seqAdd(base, 200 * i), 4_000 * i);
+		// The first mark fell off: its seqs are now covered by the oldest kept.
+		expect(guard.sentBefore('ana', base)).toBe(4_000);
+		expect(guard.sentBefore('ana', seqAdd(base, 250))).toBe(8_000);
+		expect(guard.sentBefore('ana', seqAdd(base, 200 * MARKS_KEPT))).toBe(4_000 * MARKS_KEPT);
+		// Far behind every mark kept (another stream's seqs, say): nothing.
+		expect(guard.sentBefore('ana', seqAdd(base, -WINDOW))).toBeUndefined();
+		guard.mark('ana', START + 1, 50, 30_000);
+		expect(guard.sentBefore('ana', 40)).toBe(30_000);
+		expect(guard.sentBefore('ana', seqAdd(base, 200 * MARKS_KEPT))).toBeUndefined();
 	});
 });
 

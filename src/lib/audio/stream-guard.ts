@@ -28,6 +28,12 @@
  * Another start is another stream (the speaker reloaded): it starts over from
  * its mark. `check` is cheap and runs before the signature is verified;
  * `commit` runs after, so a forged packet never moves the window.
+ *
+ * The marks also tell how late a packet comes: a speaker marks only seqs it
+ * has sent, so a packet whose seq a mark already covered was sent before that
+ * mark arrived (`sentBefore`). A relay that holds a speaker's packets back and
+ * passes them on seconds later stays inside the window; the time since the
+ * mark is how a child sees it (withholding.ts judges).
  */
 import { seqAdd, seqDiff } from './packet-codec';
 
@@ -37,6 +43,8 @@ export const WINDOW = 256;
 export const AHEAD_SLACK = 500;
 /** The most packets a speaker sends per second, with room: one per 20 ms frame is 50. */
 export const MAX_PACKETS_PER_S = 60;
+/** Marks kept per stream for sentBefore: a presence beat is 4 s, so 16 s, past the window's 5 s. */
+export const MARKS_KEPT = 4;
 
 export type GuardVerdict = 'ok' | 'unmarked' | 'too-far-ahead' | 'too-old' | 'replayed';
 
@@ -49,6 +57,8 @@ interface Stream {
 	highestAt: number;
 	/** Bit i set: seq highest − i was taken. */
 	seen: Uint32Array;
+	/** The last MARKS_KEPT marks that moved the stream on, oldest first: seq, and when it was marked. */
+	marks: { seq: number; at: number }[];
 }
 
 export class StreamGuard {
@@ -60,13 +70,28 @@ export class StreamGuard {
 		if (!stream || stream.start !== start) {
 			// First word of this speaker, or a new stream (it reloaded): start from the mark.
 			// Seqs up to the mark may still arrive once each (packets in flight when it was said).
-			this.#streams.set(speaker, { start, highest: seq, highestAt: nowMs, seen: new Uint32Array(WINDOW / 32) });
+			this.#streams.set(speaker, { start, highest: seq, highestAt: nowMs, seen: new Uint32Array(WINDOW / 32), marks: [{ seq, at: nowMs }] });
 			return;
+		}
+		const last = stream.marks[stream.marks.length - 1];
+		if (!last || seqDiff(seq, last.seq) > 0) {
+			stream.marks.push({ seq, at: nowMs });
+			if (stream.marks.length > MARKS_KEPT) stream.marks.shift();
 		}
 		const d = seqDiff(seq, stream.highest);
 		if (d > 0) this.#advance(stream, d, nowMs);
 		// The speaker had sent nothing since the newest packet we know of: the allowance starts over.
 		else if (d === 0) stream.highestAt = Math.max(stream.highestAt, nowMs);
+	}
+
+	/**
+	 * The earliest time a mark said `seq` had been sent (the clock given to mark), or undefined
+	 * when no mark kept covers it yet (a packet past the newest mark, or from before the oldest).
+	 */
+	sentBefore(speaker: string, seq: number): number | undefined {
+		const marks = this.#streams.get(speaker)?.marks ?? [];
+		if (marks.length === 0 || seqDiff(seq, marks[0].seq) < -WINDOW) return undefined;
+		return marks.find((m) => seqDiff(m.seq, seq) >= 0)?.at;
 	}
 
 	forget(speaker: string): void {

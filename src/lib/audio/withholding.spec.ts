@@ -1,5 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { FLOW_WINDOW_MS, REPAIR_GRACE_MS, WITHHELD_MS, heldBack, noteAudio, notePacket, noteRepairing, withheldTooLong, type ParentClock, type QuietContext } from './withholding';
+import { StreamGuard } from './stream-guard';
+import {
+	FLOW_WINDOW_MS,
+	LATE_MS,
+	LATE_SPAN_MS,
+	REPAIR_GRACE_MS,
+	WITHHELD_MS,
+	delayed,
+	heldBack,
+	isLate,
+	noteAudio,
+	noteLag,
+	notePacket,
+	noteRepairing,
+	withheldTooLong,
+	type ParentClock,
+	type QuietContext
+} from './withholding';
 
 const TICK = 50;
 const KEEPALIVE = 100;
@@ -142,5 +159,93 @@ describe('holding one speaker back', () => {
 
 	it('leaves a parent that passes nothing at all to the silence and withholding rules', () => {
 		expect(heldBackAt((t) => t <= 2_000, {}, (t) => t <= 2_000)).toBe(Infinity);
+	});
+});
+
+/**
+ * A speaker sends a packet every 20 ms from t = 0 and marks the last one sent every 4 s (its
+ * presence beat), the mark reaching the child `markMs` later; `arrives(seq, sentAt)` says when the
+ * parent delivers each packet (null: never). The child judges every tick; returns when it judged the
+ * parent delaying (Infinity: never, in `untilMs`) and how many packets it refused as late.
+ */
+function delayJudgedAt(arrives: (seq: number, sentAt: number) => number | null, { depth = 1, markMs = 30, untilMs = 20_000 } = {}) {
+	const guard = new StreamGuard();
+	const events: [at: number, what: () => void][] = [];
+	const clock: ParentClock = {};
+	let late = 0;
+	for (let seq = 1; seq * 20 <= untilMs; seq++) {
+		const sentAt = seq * 20;
+		if (sentAt % 4_000 === 0) events.push([sentAt + markMs, () => guard.mark('A', 0, seq, sentAt + markMs)]);
+		const at = arrives(seq, sentAt);
+		if (at === null) continue;
+		events.push([
+			at,
+			() => {
+				const sent = guard.sentBefore('A', seq);
+				const lag = sent === undefined ? undefined : at - sent;
+				if (lag !== undefined && isLate(lag, depth)) late++;
+				noteLag(clock, at, lag, depth);
+			}
+		]);
+	}
+	for (let t = 0; t <= untilMs; t += TICK) events.push([t + 0.5, () => {}]);
+	events.sort((x, y) => x[0] - y[0]);
+	for (const [at, what] of events) {
+		what();
+		if (at % TICK === 0.5 && delayed(clock, at)) return { judgedAt: at, late };
+	}
+	return { judgedAt: Infinity, late };
+}
+
+describe('delaying', () => {
+	it('judges a relay that passes every packet on 2.5 s late, within 2.2 s of the first mark that shows it', () => {
+		const { judgedAt: at, late } = delayJudgedAt((_, sentAt) => sentAt + 2_500);
+		// The first mark comes at 4 s: the packets it covers keep coming until 6.5 s, late from 5.5 s on.
+		expect(at).toBeGreaterThan(4_000 + LATE_MS + LATE_SPAN_MS);
+		expect(at).toBeLessThan(4_000 + LATE_MS + LATE_SPAN_MS + 200);
+		expect(late).toBeGreaterThan(LATE_SPAN_MS / 20);
+	});
+
+	it('judges longer delays too, and shorter ones only once they pass the limit by the span', () => {
+		for (const delay of [2_100, 3_000, 4_500, 8_000]) expect(delayJudgedAt((_, sentAt) => sentAt + delay).judgedAt, `${delay} ms`).toBeLessThan(Infinity);
+		for (const delay of [0, 300, 1_200, 1_900]) expect(delayJudgedAt((_, sentAt) => sentAt + delay).judgedAt, `${delay} ms`).toBe(Infinity);
+	});
+
+	it('never judges an honest relay whose tab stalled for 3 s and then delivered its backlog at once', () => {
+		// Stalled from 3 s to 6 s, across the speaker's first mark; its backlog comes in 300 ms.
+		const stall = (at: number) => (at >= 3_000 && at < 6_000 ? 6_000 + (at - 3_000) / 10 : at);
+		const { judgedAt: at, late } = delayJudgedAt((_, sentAt) => stall(sentAt + 15));
+		expect(at).toBe(Infinity);
+		// What came more than 1.5 s late was dropped, not played: a burst, not a delayed stream.
+		expect(late).toBeGreaterThan(0);
+	});
+
+	it('never judges a lossy, jittery honest path ten hops deep, nor refuses anything on it', () => {
+		let seed = 7;
+		const random = () => ((seed = (seed * 16_807) % 2_147_483_647) / 2_147_483_647);
+		const result = delayJudgedAt((_, sentAt) => (random() < 0.05 ? null : sentAt + 200 + random() * 400), { depth: 10 });
+		expect(result).toEqual({ judgedAt: Infinity, late: 0 });
+	});
+
+	it('judges deeper members later, so the member right below a delaying relay moves first', () => {
+		const delay = (_: number, sentAt: number) => sentAt + 3_000;
+		expect(delayJudgedAt(delay, { depth: 3 }).judgedAt - delayJudgedAt(delay, { depth: 1 }).judgedAt).toBeGreaterThanOrEqual(200 - TICK);
+	});
+
+	it('a member passes nothing late on: below an honest relay under a delaying one, its child does not judge it', () => {
+		// The relay at depth 1 is fed 3 s late and passes on, 80 ms later, only what is not late for it.
+		const relayFed = (markMs: number) => (seq: number, sentAt: number) => {
+			const at = sentAt + 3_000;
+			const mark = Math.ceil(seq / 200) * 4_000 + markMs; // when the first mark covering seq reached the relay
+			return mark <= at && isLate(at - mark, 1) ? null : at + 80;
+		};
+		// The marks reach both at once: the child (depth 2) sees nothing late at all.
+		expect(delayJudgedAt(relayFed(30), { depth: 2, markMs: 30 })).toEqual({ judgedAt: Infinity, late: 0 });
+		// They reach the child 200 ms before the relay: the packets at the edge (200 ms + the hop's 80 ms
+		// - the level's 100 ms of them, after each of the 5 marks) are late for it too, never for long.
+		const skewed = delayJudgedAt(relayFed(230), { depth: 2, markMs: 30 });
+		expect(skewed.judgedAt).toBe(Infinity);
+		expect(skewed.late).toBeGreaterThan(0);
+		expect(skewed.late).toBeLessThanOrEqual((5 * (200 + 80 - 100)) / 20);
 	});
 });

@@ -14,6 +14,17 @@
  * gap) counts once between two spells of flowing audio: a withholder that
  * repeats them, or trickles a packet between them, buys one delay, never an
  * endless one.
+ *
+ * A relay can also hold audio back and pass it all on later: it flows, only
+ * seconds late. The speaker's presence marks each seq it has sent
+ * (stream-guard.ts), so a child knows a packet was sent no later than the
+ * mark that covered it arrived. One that comes more than LATE_MS (and a step
+ * per level) after that is late: it is neither played nor passed on, and a
+ * parent that keeps delivering late packets for LATE_SPAN_MS has failed. An
+ * honest relay whose tab stalled delivers its backlog in one burst, shorter
+ * than that; a relay that delays its stream keeps delivering late for as long
+ * as its delay exceeds the limit. Since a member passes nothing late on, the
+ * late packets its children see are their own parent's doing.
  */
 
 // Treated as failed after 1.3 s without audio (one silence threshold and a bit), 100 ms more per
@@ -30,6 +41,13 @@ export const RESUME_GAP_MS = 400;
 // in bursts) always passes, and one that trickles a packet now and then does not.
 export const FLOWING_PACKETS = 10;
 export const FLOW_WINDOW_MS = 500;
+// A packet that comes 1.5 s after its speaker said it was sent is late: an honest path of a dozen
+// loaded hops takes a few hundred ms. 100 ms more per level, as above, and a delaying relay is
+// judged once late packets have come from it for half a second (a stalled tab's backlog comes in
+// one burst): a delay of up to about 2 s goes unjudged, where the replay window alone allowed 5 s.
+export const LATE_MS = 1_500;
+export const LATE_PER_DEPTH_MS = 100;
+export const LATE_SPAN_MS = 500;
 
 /** When audio last flowed (see flow()), and the packets that tell. */
 export interface Flow {
@@ -49,6 +67,11 @@ export interface ParentClock extends Flow {
 	packetAt?: number;
 	/** When its packets came again after a gap: the first time since its last audio. */
 	resumedAt?: number;
+	/** When the late packets it delivers lately began to come (a run broken by an on-time packet or a pause). */
+	lateSince?: number;
+	/** When the last of them came, and how late it was (ms after its speaker marked it sent). */
+	lateAt?: number;
+	lateBy?: number;
 }
 
 /** Whether a grace taken at `mark` is spent: taken after the parent's audio last flowed. */
@@ -81,6 +104,37 @@ export function notePacket(clock: ParentClock, now: number): void {
 /** The parent said it lost its own parent and is repairing. */
 export function noteRepairing(clock: ParentClock, now: number): void {
 	if (!spent(clock, clock.repairingAt)) clock.repairingAt = now;
+}
+
+/** Whether a packet that arrives `lagMs` after its speaker marked it sent is too late to play or pass on, at `depth`. */
+export function isLate(lagMs: number, depth: number): boolean {
+	return lagMs > LATE_MS + LATE_PER_DEPTH_MS * Math.max(0, depth - 1);
+}
+
+/**
+ * A genuine packet from the parent arrived `now`, `lagMs` after its speaker marked it sent
+ * (undefined: no mark covers it yet). A late one extends the parent's run of late packets (or
+ * starts one, after a pause of more than FLOW_WINDOW_MS); one on time ends it.
+ */
+export function noteLag(clock: ParentClock, now: number, lagMs: number | undefined, depth: number): void {
+	if (lagMs === undefined) return;
+	if (!isLate(lagMs, depth)) {
+		clock.lateSince = undefined;
+		return;
+	}
+	if (clock.lateSince === undefined || now - (clock.lateAt ?? -Infinity) > FLOW_WINDOW_MS) clock.lateSince = now;
+	clock.lateAt = now;
+	clock.lateBy = lagMs;
+}
+
+/**
+ * Whether the parent has kept delivering late packets for LATE_SPAN_MS, the last of them lately: it
+ * delays the audio. No grace applies: a relay that says it is repairing, or stalled, has no reason
+ * to deliver a packet late again and again; its backlog comes in one burst.
+ */
+export function delayed(clock: ParentClock, now: number): boolean {
+	if (clock.lateSince === undefined || clock.lateAt === undefined || now - clock.lateAt > FLOW_WINDOW_MS) return false;
+	return clock.lateAt - clock.lateSince >= LATE_SPAN_MS;
 }
 
 export interface QuietContext {
