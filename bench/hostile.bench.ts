@@ -12,7 +12,7 @@
  *   refuse (ms per record, signatures checked).
  * - audio packets: forgeries a relaying listener could make, and replays of
  *   genuine signed packets (within the stream, during a mute, after the
- *   speaker reloaded), every one refused; and what authentication costs per packet (WebCrypto Ed25519,
+ *   speaker reloaded), every one refused; a relay that delays the stream, judged; and what authentication costs per packet (WebCrypto Ed25519,
  *   Node's OpenSSL here; Chromium's BoringSSL in the app), as microseconds and
  *   as the share of a core it adds to one relayed 50-packet/s stream.
  * - key rotation: attacks on the key protocol (a wrong key for a commitment,
@@ -37,6 +37,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { PacketSigner, PacketVerifier } from '../src/lib/audio/packet-auth';
 import { decodePacket, encodePacket, seqAdd, SIGNATURE_BYTES } from '../src/lib/audio/packet-codec';
 import { StreamGuard } from '../src/lib/audio/stream-guard';
+import { delayJudgedAt } from '../src/lib/audio/test-streams';
 import { lpStream, streamPair } from '@libp2p/utils';
 import { RoomUpdateError } from '../src/lib/room/room-doc';
 import { askKey, encodeKeyMessage, giveKey, serveKey, type KeyParty } from '../src/lib/room/room-key-protocol';
@@ -282,6 +283,13 @@ async function audioPackets() {
 		['audio: a packet signed for another room', await refused(await (await PacketSigner.create(key, 'other-room')).encode(frame))],
 		['audio: a packet with its signature zeroed', await refused(encodePacket(frame, new Uint8Array(SIGNATURE_BYTES)))],
 		['audio: a packet with its signature cut off', await refused(genuine.subarray(0, genuine.length - SIGNATURE_BYTES))],
+		// Signed and fresh, only late: judged by the child from its speaker's marks (withholding.ts), whether
+		// the delay is there from the start or grows slowly enough to keep the audio flowing.
+		[
+			'audio: a relay passes the stream on seconds late (2.5-8 s, or growing to 3 s)',
+			[2_500, 4_000, 8_000].every((d) => delayJudgedAt((_, sentAt) => sentAt + d).judgedAt < Infinity) &&
+				delayJudgedAt((_, sentAt) => sentAt + Math.min(3_000, sentAt * 0.2)).judgedAt < Infinity
+		],
 		...(await replays(key, speaker))
 	];
 	const time = async (n: number, fn: () => Promise<unknown>) => {

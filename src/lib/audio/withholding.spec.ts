@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { StreamGuard } from './stream-guard';
+import { delayJudgedAt } from './test-streams';
 import {
 	FLOW_WINDOW_MS,
 	LATE_MS,
 	LATE_SPAN_MS,
 	REPAIR_GRACE_MS,
 	WITHHELD_MS,
-	delayed,
 	heldBack,
 	isLate,
 	noteAudio,
-	noteLag,
 	notePacket,
 	noteRepairing,
 	withheldTooLong,
@@ -161,41 +159,6 @@ describe('holding one speaker back', () => {
 		expect(heldBackAt((t) => t <= 2_000, {}, (t) => t <= 2_000)).toBe(Infinity);
 	});
 });
-
-/**
- * A speaker sends a packet every 20 ms from t = 0 and marks the last one sent every 4 s (its
- * presence beat), the mark reaching the child `markMs` later; `arrives(seq, sentAt)` says when the
- * parent delivers each packet (null: never). The child judges every tick; returns when it judged the
- * parent delaying (Infinity: never, in `untilMs`) and how many packets it refused as late.
- */
-function delayJudgedAt(arrives: (seq: number, sentAt: number) => number | null, { depth = 1, markMs = 30, untilMs = 20_000 } = {}) {
-	const guard = new StreamGuard();
-	const events: [at: number, what: () => void][] = [];
-	const clock: ParentClock = {};
-	let late = 0;
-	for (let seq = 1; seq * 20 <= untilMs; seq++) {
-		const sentAt = seq * 20;
-		if (sentAt % 4_000 === 0) events.push([sentAt + markMs, () => guard.mark('A', 0, seq, sentAt + markMs)]);
-		const at = arrives(seq, sentAt);
-		if (at === null) continue;
-		events.push([
-			at,
-			() => {
-				const sent = guard.sentBefore('A', seq);
-				const lag = sent === undefined ? undefined : at - sent;
-				if (lag !== undefined && isLate(lag, depth)) late++;
-				noteLag(clock, at, lag, depth);
-			}
-		]);
-	}
-	for (let t = 0; t <= untilMs; t += TICK) events.push([t + 0.5, () => {}]);
-	events.sort((x, y) => x[0] - y[0]);
-	for (const [at, what] of events) {
-		what();
-		if (at % TICK === 0.5 && delayed(clock, at)) return { judgedAt: at, late };
-	}
-	return { judgedAt: Infinity, late };
-}
 
 describe('delaying', () => {
 	it('judges a relay that passes every packet on 2.5 s late, within 2.2 s of the first mark that shows it', () => {
