@@ -18,6 +18,19 @@ describe('a room', () => {
 		const link = await creator.startRoom('Plane talk', 'Titles are encrypted too');
 		const [ana, bo, cy] = await Promise.all(['Ana', 'Bo', 'Cy'].map((n) => person(n)));
 		await ana.pickAvatar('🦊', 3);
+		// Bo picks a photo: first a file that is no image (told so), then a wide one, red in the middle
+		// and blue at both ends, of which the centre square is kept: all red.
+		await bo.pickPhoto(Buffer.from('not an image'), 'notes.txt', true);
+		const photo = await bo.page.evaluate(async () => {
+			const canvas = new OffscreenCanvas(300, 200);
+			const context = canvas.getContext('2d')!;
+			context.fillStyle = '#2040e0';
+			context.fillRect(0, 0, 300, 200);
+			context.fillStyle = '#e02020';
+			context.fillRect(50, 0, 200, 200);
+			return [...new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer())];
+		});
+		await bo.pickPhoto(Buffer.from(photo));
 		// Cy pastes the link into the home page; first a damaged copy, which is refused on the device.
 		await cy.page.getByLabel('Paste a link someone shared with you').fill(link.slice(0, -1) + (link.endsWith('A') ? 'B' : 'A'));
 		await cy.page.getByRole('button', { name: 'Open', exact: true }).click();
@@ -31,6 +44,13 @@ describe('a room', () => {
 			await p.waitMember('stage', ids.Cleo, { role: 'creator', avatar: '🐙5' });
 			await p.waitMember('audience', ids.Ana, { avatar: '🦊2' });
 			await p.waitMember('audience', ids.Bo, { avatar: '' });
+			// Bo's photo reached every page (from Bo's own, checked against the digest Bo's presence names).
+			for (const [x, y] of [[48, 48], [2, 2], [93, 93]]) {
+				const [r, g, b] = await p.pictureColour('audience', ids.Bo, x, y).catch(async (err: unknown) => {
+					throw new Error(`${String(err)}\n${p.name}: ${await p.diagnose()}\nBo: ${await bo.diagnose()}`, { cause: err });
+				});
+				expect(r > 180 && g < 80 && b < 80, `${p.name} sees Bo's photo at (${x}, ${y}) as ${r},${g},${b}`).toBe(true);
+			}
 			for (const other of [ana, bo, cy]) await p.waitMember('audience', ids[other.name]);
 			expect(await p.title()).toBe('Plane talk');
 		}

@@ -35,6 +35,35 @@ export class RoomPage {
 		await picker.locator('summary').click();
 	}
 
+	/**
+	 * Picks a photo on the home page: an image file of `bytes` (named `name`), as the file picker would
+	 * hand it. Resolves once the picker shows it (or, when `expectError`, once it says why it cannot).
+	 */
+	async pickPhoto(bytes: Buffer, name = 'photo.png', expectError = false): Promise<void> {
+		const picker = this.page.getByTestId('avatar-picker');
+		await picker.locator('summary').click();
+		await picker.getByTestId('photo-picker').locator('input[type=file]').setInputFiles({ name, mimeType: name.endsWith('.png') ? 'image/png' : 'text/plain', buffer: bytes });
+		if (expectError) await picker.getByTestId('photo-error').waitFor();
+		else await picker.locator('summary [data-testid=avatar-picture]').waitFor();
+		await picker.locator('summary').click();
+	}
+
+	/** The colour at (x, y) of the picture shown for `peerId` in `section`, as [r, g, b], once one is shown. */
+	async pictureColour(section: Section, peerId: string, x: number, y: number, timeout = 20_000): Promise<number[]> {
+		const img = this.page.locator(`${this.#member(section, peerId)} img[data-testid=avatar-picture]`).first();
+		await img.waitFor({ timeout });
+		return img.evaluate(
+			async (el: HTMLImageElement, [x, y]) => {
+				await el.decode();
+				const canvas = new OffscreenCanvas(el.naturalWidth, el.naturalHeight);
+				const context = canvas.getContext('2d')!;
+				context.drawImage(el, 0, 0);
+				return [...context.getImageData(x, y, 1, 1).data.slice(0, 3)];
+			},
+			[x, y]
+		);
+	}
+
 	/** The relay fan-out chosen in Settings (0…8 or 'auto'); ends back on the home page. */
 	async setRelayCapacity(choice: string): Promise<void> {
 		await this.page.getByRole('link', { name: 'Settings' }).click();

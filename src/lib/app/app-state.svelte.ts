@@ -69,7 +69,7 @@ class AppState {
 			iceServers: configuredIceServers(),
 			net: this.net,
 			store: await this.#store,
-			identity: { privateKey, name: this.identity.currentName, avatar: this.identity.currentAvatar },
+			identity: { privateKey, name: this.identity.currentName, avatar: this.identity.currentAvatar, picture: this.identity.currentPicture },
 			listing: hallwayListing(address, { node: () => this.net.node(), privateKey })
 		});
 		void room.open();

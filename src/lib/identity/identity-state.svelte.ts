@@ -13,12 +13,18 @@ export class IdentityState {
 	peerId = $state<string | null>(null);
 	name = $state('');
 	avatar = $state<Avatar | null>(null);
+	/** The profile picture, as a URL an <img> shows (an object URL), or null. */
+	picture = $state<string | null>(null);
+	/** Why the last picture picked could not be used ('not-an-image' | 'too-large' | a storage error), or null. */
+	pictureError = $state<string | null>(null);
 	notice = $state<IdentityNotice | null>(null);
 	importError = $state<string | null>(null);
 	saveError = $state<string | null>(null);
 
 	#identity: Identity | null = null;
 	#store: IdentityStore | null = null;
+	/** The picture's digest (identity/picture.ts), once computed. */
+	#pictureDigest: string | null = null;
 
 	/** Loads (or on first run creates) the identity. */
 	async load(): Promise<Identity> {
@@ -58,6 +64,29 @@ export class IdentityState {
 		}
 	}
 
+	/** Makes a profile picture from an image file the person picked (picture-file.ts), and keeps it. */
+	async setPictureFrom(file: Blob): Promise<void> {
+		if (!this.#store || !this.#identity) return;
+		const { pictureFromFile } = await import('./picture-file');
+		try {
+			const bytes = await pictureFromFile(file);
+			this.#set(await this.#store.setPicture(this.#identity, bytes));
+			this.pictureError = null;
+		} catch (err) {
+			this.pictureError = err instanceof Error ? err.message : String(err);
+		}
+	}
+
+	async removePicture(): Promise<void> {
+		if (!this.#store || !this.#identity) return;
+		try {
+			this.#set(await this.#store.setPicture(this.#identity, null));
+			this.pictureError = null;
+		} catch (err) {
+			this.pictureError = err instanceof Error ? err.message : String(err);
+		}
+	}
+
 	async exportText(): Promise<string> {
 		if (!this.#identity) throw new Error('identity not loaded');
 		const { encodeIdentityFile } = await import('./identity-file');
@@ -85,10 +114,30 @@ export class IdentityState {
 	/** The current avatar, for protocols that announce it. */
 	currentAvatar = (): Avatar | null => this.#identity?.avatar ?? null;
 
+	/** The profile picture with its digest, for protocols that announce it (null until the digest is known). */
+	currentPicture = (): { digest: string; bytes: Uint8Array } | null => {
+		const bytes = this.#identity?.picture;
+		return bytes && this.#pictureDigest ? { digest: this.#pictureDigest, bytes } : null;
+	};
+
 	#set(identity: Identity): void {
+		const pictureChanged = identity.picture !== this.#identity?.picture;
 		this.#identity = identity;
 		this.peerId = identity.peerId;
 		this.name = identity.name;
 		this.avatar = identity.avatar;
+		if (pictureChanged) void this.#showPicture(identity.picture);
+	}
+
+	async #showPicture(bytes: Uint8Array | null): Promise<void> {
+		if (this.picture) URL.revokeObjectURL(this.picture);
+		this.picture = null;
+		this.#pictureDigest = null;
+		if (!bytes) return;
+		const { pictureDigest, pictureType } = await import('./picture');
+		const digest = await pictureDigest(bytes);
+		if (this.#identity?.picture !== bytes) return; // changed again meanwhile
+		this.#pictureDigest = digest;
+		this.picture = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: pictureType(bytes) ?? 'application/octet-stream' }));
 	}
 }

@@ -41,6 +41,25 @@ describe('IdentityStore', () => {
 		expect(damaged.identity.avatar).toBeNull();
 	});
 
+	it('keeps a profile picture across loads; refuses bytes that are not one; a damaged stored one loads as none', async () => {
+		const kv = new MemoryKeyValueStore();
+		const store = new IdentityStore(kv);
+		const { identity } = await store.loadOrCreate();
+		expect(identity.picture).toBeNull();
+		const png = new Uint8Array(64);
+		png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+		await store.setPicture(identity, png);
+		expect((await new IdentityStore(kv).loadOrCreate()).identity.picture).toEqual(png);
+		await expect(store.setPicture(identity, new TextEncoder().encode('<svg onload="alert(1)"/>'))).rejects.toThrow(/not a WebP, JPEG or PNG/);
+		expect((await new IdentityStore(kv).loadOrCreate()).identity.picture).toEqual(png);
+		kv.data.set(IDENTITY_KEY, { ...(kv.data.get(IDENTITY_KEY) as object), picture: 'not bytes' });
+		const damaged = await new IdentityStore(kv).loadOrCreate();
+		expect(damaged.identity.peerId).toBe(identity.peerId);
+		expect(damaged.identity.picture).toBeNull();
+		await store.setPicture(damaged.identity, null);
+		expect((await new IdentityStore(kv).loadOrCreate()).identity.picture).toBeNull();
+	});
+
 	it.each([
 		['a string', 'garbage'],
 		['a record with a broken key', { v: 1, key: new Uint8Array([1, 2, 3]), name: 'x' }],

@@ -12,6 +12,7 @@ import type { KeyValueStore } from '../storage/key-value';
 import { readAvatar, type Avatar } from './avatar';
 import { normalizeDisplayName } from './display-name';
 import { decodeEd25519Key } from './identity-file';
+import { pictureType } from './picture';
 
 export const IDENTITY_KEY = 'identity';
 export const CORRUPT_IDENTITY_PREFIX = 'identity.corrupt.';
@@ -22,6 +23,8 @@ interface StoredIdentity {
 	name: string;
 	/** Added later: absent in older records (then no avatar). */
 	avatar?: Avatar;
+	/** Added later still: a profile picture (identity/picture.ts), kept on this device only. */
+	picture?: Uint8Array;
 }
 
 export interface Identity {
@@ -29,6 +32,8 @@ export interface Identity {
 	peerId: string;
 	name: string;
 	avatar: Avatar | null;
+	/** The profile picture's bytes (WebP, JPEG or PNG), or null. */
+	picture: Uint8Array | null;
 }
 
 export type IdentityNotice =
@@ -87,7 +92,15 @@ export class IdentityStore {
 		return next;
 	}
 
-	/** Replaces this device's identity with an imported one. */
+	/** Saves a new profile picture (null: none); returns the identity with it. Throws on bytes that are not a picture we show. */
+	async setPicture(identity: Identity, picture: Uint8Array | null): Promise<Identity> {
+		if (picture && !pictureType(picture)) throw new Error('not a WebP, JPEG or PNG picture of at most 16 KiB');
+		const next = { ...identity, picture };
+		await this.#save(next);
+		return next;
+	}
+
+	/** Replaces this device's identity with an imported one (its picture stays with the device it was chosen on). */
 	async replace(privateKey: PrivateKey, name: string, avatar: Avatar | null = null): Promise<Identity> {
 		const next = toIdentity(privateKey, normalizeDisplayName(name), readAvatar(avatar));
 		await this.#save(next);
@@ -110,22 +123,29 @@ export class IdentityStore {
 	}
 
 	async #save(identity: Identity): Promise<void> {
-		const record: StoredIdentity = { v: 1, key: privateKeyToProtobuf(identity.privateKey), name: identity.name, ...(identity.avatar ? { avatar: identity.avatar } : {}) };
+		const record: StoredIdentity = {
+			v: 1,
+			key: privateKeyToProtobuf(identity.privateKey),
+			name: identity.name,
+			...(identity.avatar ? { avatar: identity.avatar } : {}),
+			...(identity.picture ? { picture: identity.picture } : {})
+		};
 		await this.#kv.set(IDENTITY_KEY, record);
 	}
 }
 
-function toIdentity(privateKey: PrivateKey, name: string, avatar: Avatar | null = null): Identity {
-	return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString(), name, avatar };
+function toIdentity(privateKey: PrivateKey, name: string, avatar: Avatar | null = null, picture: Uint8Array | null = null): Identity {
+	return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString(), name, avatar, picture };
 }
 
 function parseStored(raw: unknown): Identity | null {
 	if (typeof raw !== 'object' || raw === null) return null;
-	const { v, key, name, avatar } = raw as Partial<StoredIdentity>;
+	const { v, key, name, avatar, picture } = raw as Partial<StoredIdentity>;
 	if (v !== 1 || !(key instanceof Uint8Array) || typeof name !== 'string') return null;
 	try {
-		// A damaged avatar is only dropped: the key and name are what matter.
-		return toIdentity(decodeEd25519Key(key), normalizeDisplayName(name), readAvatar(avatar));
+		// A damaged avatar or picture is only dropped: the key and name are what matter.
+		const shown = picture instanceof Uint8Array && pictureType(picture) ? picture : null;
+		return toIdentity(decodeEd25519Key(key), normalizeDisplayName(name), readAvatar(avatar), shown);
 	} catch {
 		return null;
 	}

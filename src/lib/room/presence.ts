@@ -56,6 +56,8 @@ export function presenceBeatMs(listeners: number, everyFewSeconds: boolean): num
 export interface PresenceState {
 	name: string;
 	avatar?: Avatar;
+	/** The member's profile picture, by digest (identity/picture.ts). */
+	picture?: string;
 	/** Place in the audio tree, when the member takes part in audio. */
 	tree?: TreeWire;
 	/** When the hand went up (sender's clock, ms), or null. */
@@ -110,6 +112,7 @@ export class PresenceTable {
 			!previous ||
 			previous.name !== state.name ||
 			!sameAvatar(previous.avatar, state.avatar) ||
+			previous.picture !== state.picture ||
 			previous.hand !== state.hand ||
 			previous.muted !== state.muted ||
 			JSON.stringify(shownTree(previous.tree)) !== JSON.stringify(shownTree(state.tree))

@@ -20,15 +20,22 @@ export function isReaction(value: unknown): value is Reaction {
 	return (REACTIONS as readonly unknown[]).includes(value);
 }
 
-/** One token bucket per sender, refilled at REACTION_RATE per second. Pure: time is passed in. */
-export class ReactionLimiter {
+/** One token bucket per sender, refilled at `ratePerSec`, holding at most `burst`. Pure: time is passed in. */
+export class SenderLimiter {
 	readonly #buckets = new Map<string, { tokens: number; at: number }>();
+	readonly #rate: number;
+	readonly #burst: number;
 
-	/** Whether `sender` may react now (and counts it if so). */
+	constructor(ratePerSec: number, burst: number) {
+		this.#rate = ratePerSec;
+		this.#burst = burst;
+	}
+
+	/** Whether `sender` may act now (and counts it if so). */
 	take(sender: string, nowMs: number): boolean {
 		if (this.#buckets.size >= MAX_TRACKED) this.#prune(nowMs);
-		const bucket = this.#buckets.get(sender) ?? { tokens: REACTION_BURST, at: nowMs };
-		bucket.tokens = Math.min(REACTION_BURST, bucket.tokens + (Math.max(0, nowMs - bucket.at) / 1000) * REACTION_RATE);
+		const bucket = this.#buckets.get(sender) ?? { tokens: this.#burst, at: nowMs };
+		bucket.tokens = Math.min(this.#burst, bucket.tokens + (Math.max(0, nowMs - bucket.at) / 1000) * this.#rate);
 		bucket.at = Math.max(bucket.at, nowMs);
 		this.#buckets.set(sender, bucket);
 		if (bucket.tokens < 1) return false;
@@ -38,11 +45,18 @@ export class ReactionLimiter {
 
 	#prune(nowMs: number): void {
 		for (const [sender, bucket] of this.#buckets) {
-			if (bucket.tokens + ((nowMs - bucket.at) / 1000) * REACTION_RATE >= REACTION_BURST) this.#buckets.delete(sender);
+			if (bucket.tokens + ((nowMs - bucket.at) / 1000) * this.#rate >= this.#burst) this.#buckets.delete(sender);
 		}
 	}
 
 	get size(): number {
 		return this.#buckets.size;
+	}
+}
+
+/** Reactions: REACTION_RATE a second per sender, REACTION_BURST at once. */
+export class ReactionLimiter extends SenderLimiter {
+	constructor() {
+		super(REACTION_RATE, REACTION_BURST);
 	}
 }

@@ -29,7 +29,8 @@ import { LOCAL_ORIGIN, type RoomDoc } from './room-doc';
 import { ROOM_SYNC_PROTOCOL, RoomSyncRefusedError, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { decodeTopicMessage, encodeTopicMessage, goodbyeIsGenuine, roomTopicFor, signGoodbye, type TopicMessage } from './room-topic-protocol';
 import { sendGoodbye } from '../net/goodbye-beacon';
-import { ReactionLimiter, type Reaction } from './reactions';
+import { ReactionLimiter, SenderLimiter, type Reaction } from './reactions';
+import { askPicture, PICTURE_PROTOCOL, servePicture } from './picture-protocol';
 
 // Direct connections a member makes on its own to others in the room; the audio tree adds its
 // links on top. A room of up to nine is a full mesh, as a small room should be (every tree
@@ -56,6 +57,10 @@ const PRESENCE_SOON_SPACING_MS = 500;
 const KEY_RETRY_MS = [250, 500, 1_000, 2_000, 4_000] as const;
 const KEY_ASKS_PER_ROUND = 3;
 const KEY_TIMEOUT_MS = 3_000;
+const PICTURE_TIMEOUT_MS = 5_000;
+// A member asks for a picture once per digest (room/pictures.ts); a few more for reloads, no floods.
+const PICTURES_PER_MINUTE = 3;
+const PICTURE_BURST = 3;
 
 export interface RoomSessionEvents {
 	/** Presence changed (someone came, went, raised a hand, muted). */
@@ -74,6 +79,8 @@ export interface RoomMember {
 	name(): string;
 	/** The avatar chosen on this device (none: null; older callers may leave it out). */
 	avatar?(): Avatar | null;
+	/** The profile picture kept on this device, with its digest (identity/picture.ts), or null. */
+	picture?(): { digest: string; bytes: Uint8Array } | null;
 }
 
 /** Open sessions by room id, per node: one sync handler serves them all. */
@@ -133,6 +140,7 @@ export class RoomSession {
 	/** How many the room has put out, as the meeting last heard (it shuns them: they hold no neighbour's place). */
 	#outCount = 0;
 	readonly #reactionLimit = new ReactionLimiter();
+	readonly #pictureLimit = new SenderLimiter(PICTURES_PER_MINUTE / 60, PICTURE_BURST);
 	#outCheck: ReturnType<typeof setInterval> | undefined;
 	/** What reached us on the topic: opened with a key we hold, or not, and genuine goodbyes of closed pages (diagnostics, e2e). */
 	readonly topicStats = { opened: 0, unreadable: 0, goodbyes: 0 };
@@ -341,6 +349,40 @@ export class RoomSession {
 	 */
 	get turnedAway(): boolean {
 		return this.#turnedAway;
+	}
+
+	/**
+	 * Our picture for `remotePeer`, asked for by `digest`: only our current one, never to someone out
+	 * of the room, and to each member at most PICTURES_PER_MINUTE times a minute (PICTURE_BURST at once).
+	 */
+	pictureFor(remotePeer: string, digest: string): Uint8Array | null {
+		const mine = this.#me.picture?.();
+		if (!mine || mine.digest !== digest || this.#isOut(remotePeer)) return null;
+		return this.#pictureLimit.take(remotePeer, Date.now()) ? mine.bytes : null;
+	}
+
+	/**
+	 * Asks `peerId` for the picture its presence names by `digest`: over our connection to it, or
+	 * through the relays it is reachable at. Resolves null when it has none to give or cannot be reached.
+	 */
+	async fetchPicture(peerId: string, digest: string): Promise<Uint8Array | null> {
+		if (this.#stopped) return null;
+		const signal = AbortSignal.timeout(PICTURE_TIMEOUT_MS);
+		const connected = this.#node.getConnections().find((c) => c.status === 'open' && c.remotePeer.toString() === peerId);
+		const target = connected ? connected.remotePeer : (this.#meeting?.relayedAddrs(peerId) ?? []);
+		if (Array.isArray(target) && target.length === 0) {
+			traceEvent('picture:failed', `${shortId(peerId)}: not reachable yet`);
+			return null;
+		}
+		try {
+			const stream = await this.#node.dialProtocol(target, PICTURE_PROTOCOL, { signal, runOnLimitedConnection: true });
+			const picture = await askPicture(stream, this.room.roomId, digest, signal);
+			traceEvent(picture ? 'picture:fetched' : 'picture:failed', `${shortId(peerId)}${picture ? '' : ': none to give'}`);
+			return picture;
+		} catch (err) {
+			traceEvent('picture:failed', `${shortId(peerId)}: ${String(err)}`);
+			return null;
+		}
 	}
 
 	/** Serves a key stream for this room, unless the remote is out of the room. */
@@ -586,10 +628,10 @@ export class RoomSession {
 		} else if (role === 'removed' || role === 'banned') {
 			return; // out of the room: never shown
 		} else if (message.type === 'presence') {
-			const { name, avatar, hand, muted, tree } = message;
+			const { name, avatar, hand, muted, tree, picture } = message;
 			const isNew = !this.presence.members.has(from) || this.presence.restarted(from, message.seq);
 			const beatMs = (message.beatSeconds ?? PRESENCE_BEAT_MS / 1000) * 1000;
-			if (this.presence.present(from, message.seq, { name, avatar, hand, muted, tree }, now, beatMs)) this.#events.onPresence();
+			if (this.presence.present(from, message.seq, { name, avatar, hand, muted, tree, picture }, now, beatMs)) this.#events.onPresence();
 			// A newcomer (or someone back, or reloaded): the relay's mirror hides its subscription from us, so
 			// its first presence is our cue to say where we are now rather than at our next beat (a joiner
 			// needs every advert up its chosen parent's chain, advert-check.ts, and every name and hand).
@@ -632,6 +674,8 @@ export class RoomSession {
 		this.#myState.name = this.#me.name();
 		const avatar = this.#me.avatar?.() ?? undefined;
 		this.#myState.avatar = avatar;
+		const picture = this.#me.picture?.()?.digest;
+		this.#myState.picture = picture;
 		const { name, hand, muted, tree: advert } = this.#myState;
 		const stream = advert ? this.#streamMark?.() : undefined;
 		const tree = advert && stream ? { ...advert, q: stream.mark, r: stream.start } : advert;
@@ -642,7 +686,18 @@ export class RoomSession {
 		this.#beat = setTimeout(() => void this.#publishPresence(), nextBeatMs(beatMs));
 		const beat = beatMs === PRESENCE_BEAT_MS ? {} : { beatSeconds: Math.ceil(beatMs / 1000) };
 		const joining = this.#reachedAt === null || Date.now() - this.#reachedAt < PRESENCE_SETTLE_MS ? { joining: true as const } : {};
-		const message = { type: 'presence' as const, seq: this.#nextSeq(), name, hand, muted, ...(avatar ? { avatar } : {}), ...(tree ? { tree } : {}), ...beat, ...joining };
+		const message = {
+			type: 'presence' as const,
+			seq: this.#nextSeq(),
+			name,
+			hand,
+			muted,
+			...(avatar ? { avatar } : {}),
+			...(tree ? { tree } : {}),
+			...beat,
+			...joining,
+			...(picture ? { picture } : {})
+		};
 		if ((await this.#publish(message)) && this.#reachedAt === null) this.#reached();
 	}
 
@@ -723,7 +778,8 @@ export class RoomSession {
 	}
 
 	#sweep(): void {
-		if (this.#me.name() !== this.#myState.name || !sameAvatar(this.#me.avatar?.(), this.#myState.avatar)) void this.#publishPresence();
+		const changed = this.#me.name() !== this.#myState.name || !sameAvatar(this.#me.avatar?.(), this.#myState.avatar);
+		if (changed || this.#me.picture?.()?.digest !== this.#myState.picture) void this.#publishPresence();
 		if (this.presence.expire(Date.now())) this.#events.onPresence();
 	}
 
@@ -756,6 +812,12 @@ async function ensureSyncHandler(node: StanzaNode): Promise<void> {
 		(stream: Stream, connection: Connection) =>
 			serveKey(stream, connection.remotePeer.toString(), (roomId, remote) => sessions.get(roomId)?.keyPartyFor(remote) ?? null, KEY_TIMEOUT_MS),
 		{ maxInboundStreams: 8, runOnLimitedConnection: true }
+	);
+	await node.handle(
+		PICTURE_PROTOCOL,
+		(stream: Stream, connection: Connection) =>
+			servePicture(stream, connection.remotePeer.toString(), (roomId, remote, digest) => sessions.get(roomId)?.pictureFor(remote, digest) ?? null, PICTURE_TIMEOUT_MS),
+		{ maxInboundStreams: 2, runOnLimitedConnection: true }
 	);
 	await node.handle(
 		ROOM_SYNC_PROTOCOL,

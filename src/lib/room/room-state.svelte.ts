@@ -20,6 +20,8 @@ import type { RoomAddress } from './room-link';
 import type { OpIntent, Visibility } from './room-op-codec';
 import { normalizeDisplayName } from '../identity/display-name';
 import { sameAvatar, type Avatar } from '../identity/avatar';
+import { pictureType } from '../identity/picture';
+import { Pictures } from './pictures';
 import { RoomSession } from './room-session';
 import { settingsStore } from '../settings/settings-store';
 import type { RoomStore } from './room-store';
@@ -32,6 +34,8 @@ export interface MemberView {
 	name: string;
 	/** Presence's, else the one kept in the room with the name; null: none (the name's initial is drawn). */
 	avatar: Avatar | null;
+	/** The member's profile picture, once fetched (a URL an <img> shows), else null: the avatar is drawn. */
+	picture: string | null;
 	role: Role;
 	/** Here now; null while that is not known yet (just came in, and has not heard everyone's presence). */
 	present: boolean | null;
@@ -83,7 +87,13 @@ export interface RoomDeps {
 	iceServers?: RTCIceServer[];
 	net: NetState;
 	store: RoomStore;
-	identity: { privateKey: Promise<PrivateKey>; name: () => string; avatar?: () => Avatar | null };
+	identity: {
+		privateKey: Promise<PrivateKey>;
+		name: () => string;
+		avatar?: () => Avatar | null;
+		/** The profile picture kept on this device, with its digest (identity/picture.ts), or null. */
+		picture?: () => { digest: string; bytes: Uint8Array } | null;
+	};
 	/** The screen kept awake and the room named in the system's media controls while live (device-presence.ts). */
 	device?: DevicePresence;
 	/** Where the room's listing goes (the hallway: app-state wires hallway/hallway-announcer.ts). */
@@ -113,6 +123,8 @@ const SAVE_DEBOUNCE_MS = 500;
 // Names seen in presence, remembered for the removed list (a listener's name lives only in presence):
 // at most this many, the oldest forgotten first, so that a stream of new keys cannot grow it.
 const SEEN_NAMES_MAX = 1_024;
+/** How many of the audience (in presence order) have their pictures fetched: about two screens of a phone. */
+const AUDIENCE_PICTURES = 48;
 
 export class RoomState {
 	status = $state<RoomStatus>('loading');
@@ -153,6 +165,8 @@ export class RoomState {
 	#speaking = new Set<string>();
 	/** Reactions on show, by member, each with the timer that takes it away. */
 	#reactions = new Map<string, { reaction: Reaction; timer: ReturnType<typeof setTimeout> }>();
+	/** Members' pictures fetched, as object URLs (pictures.ts); made with the session. */
+	#pictures: Pictures<string> | null = null;
 
 	constructor(address: RoomAddress, deps: RoomDeps) {
 		this.address = address;
@@ -186,7 +200,7 @@ export class RoomState {
 			this.#wasOut = doc.view.removed.has(me) || doc.view.banned.has(me);
 			doc.subscribe(() => this.#refresh());
 			doc.doc.on('update', () => this.#scheduleSave());
-			this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name, avatar: this.#myAvatar }, {
+			const session = (this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name, avatar: this.#myAvatar, picture: this.#deps.identity.picture }, {
 				onPresence: () => this.#refresh(),
 				onReaction: (peerId, reaction) => this.#showReaction(peerId, reaction),
 				onTurnedAway: () => this.#refresh(),
@@ -194,7 +208,13 @@ export class RoomState {
 					this.#keysChanged = true;
 					this.#scheduleSave();
 				}
-			}, { tagOf: speakerTag });
+			}, { tagOf: speakerTag }));
+			this.#pictures = new Pictures<string>({
+				fetch: (peerId, digest) => session.fetchPicture(peerId, digest),
+				show: (bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: pictureType(bytes) ?? 'application/octet-stream' })),
+				release: (url) => URL.revokeObjectURL(url),
+				onChange: () => this.#refresh()
+			});
 			this.#refresh();
 			const out = this.status === 'removed' || this.status === 'banned';
 			if (!out) performance.mark('stanza:room-joining');
@@ -385,6 +405,8 @@ export class RoomState {
 		this.#audio = null;
 		await this.#session?.stop();
 		this.#session = null;
+		this.#pictures?.stop();
+		this.#pictures = null;
 		if (this.status === 'live' || this.status === 'waiting' || this.status === 'turnedAway') this.status = 'left';
 		this.#device.end();
 	}
@@ -441,7 +463,7 @@ export class RoomState {
 		const mine = this.#session?.myState;
 		this.handRaised = mine?.hand != null;
 		this.selfMuted = mine?.muted ?? false;
-		const member = (peerId: string): MemberView => {
+		const member = (peerId: string, wantPicture = true): MemberView => {
 			const p = peerId === me ? { name: this.#deps.identity.name(), avatar: this.#myAvatar() ?? undefined, hand: mine?.hand ?? null, muted: mine?.muted ?? false } : presence.get(peerId);
 			// Presence says the name now; the room's records keep the last one a member on stage gave.
 			const kept = !p?.name;
@@ -449,6 +471,7 @@ export class RoomState {
 				peerId,
 				name: p?.name || view.names.get(peerId) || '',
 				avatar: (kept ? view.avatars.get(peerId) : p?.avatar) ?? null,
+				picture: this.#pictureOf(peerId, peerId === me ? this.#deps.identity.picture?.() : p?.picture, wantPicture),
 				role: roleOf(view, peerId),
 				present: peerId === me ? this.status === 'live' : presence.has(peerId) || (this.#session?.presenceSettled ? false : null),
 				hand: p?.hand ?? null,
@@ -462,10 +485,14 @@ export class RoomState {
 			};
 		};
 		const rank = (m: MemberView) => ['creator', 'moderator', 'speaker'].indexOf(m.role);
-		this.stage = [...view.stage].map(member).sort((a, b) => rank(a) - rank(b) || Number(b.present) - Number(a.present));
+		this.stage = [...view.stage].map((p) => member(p)).sort((a, b) => rank(a) - rank(b) || Number(b.present) - Number(a.present));
 		const inRoom = [...presence.keys(), ...(this.status === 'live' ? [me] : [])];
 		const out = (p: string) => view.stage.has(p) || view.removed.has(p) || view.banned.has(p);
-		this.audience = [...new Set(inRoom)].filter((p) => !out(p)).map(member).sort((a, b) => a.name.localeCompare(b.name));
+		// Pictures are fetched for the stage, hands and the first of the audience: what a screen shows first.
+		this.audience = [...new Set(inRoom)]
+			.filter((p) => !out(p))
+			.map((p, i) => member(p, i < AUDIENCE_PICTURES))
+			.sort((a, b) => a.name.localeCompare(b.name));
 		const queue = handQueue(presence.values(), (p) => out(p) || view.invitations.has(p)).map((e) => member(e.peerId));
 		if (mine?.hand != null && !out(me) && !view.invitations.has(me)) {
 			queue.push(member(me));
@@ -507,6 +534,13 @@ export class RoomState {
 	}
 
 	#myAvatar = (): Avatar | null => this.#deps.identity.avatar?.() ?? null;
+
+	/** A member's picture to show: ours as kept, another's once fetched (asked for now if `fetch`); else null. */
+	#pictureOf(peerId: string, picture: string | { digest: string; bytes: Uint8Array } | null | undefined, fetch: boolean): string | null {
+		if (!picture || !this.#pictures) return null;
+		if (typeof picture !== 'string') return this.#pictures.put(picture.digest, picture.bytes);
+		return fetch ? this.#pictures.get(peerId, picture) : null;
+	}
 
 	/**
 	 * On stage, our name and avatar go into the room's records (a `profile`), so that people who come

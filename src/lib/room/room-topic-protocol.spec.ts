@@ -21,6 +21,7 @@ describe('room topic messages', () => {
 		{ type: 'presence', seq: 1_700_000_000_001, name: 'Ada', hand: 1_700_000_000_000, muted: false },
 		{ type: 'presence', seq: 7, name: '', hand: null, muted: true },
 		{ type: 'presence', seq: 11, name: 'Ada', hand: null, muted: false, avatar: { e: '🦊', c: 3 } },
+		{ type: 'presence', seq: 12, name: 'Ada', hand: null, muted: false, picture: 'A'.repeat(42) + 'w' },
 		{ type: 'presence', seq: 12, name: 'Ada', hand: null, muted: false, beatSeconds: 1 },
 		{ type: 'presence', seq: 13, name: 'Ada', hand: null, muted: false, beatSeconds: 3600 },
 		{ type: 'presence', seq: 14, name: 'Ada', hand: null, muted: false, joining: true },
@@ -73,6 +74,13 @@ describe('room topic messages', () => {
 		['oversized update', new Uint8Array(MAX_TOPIC_UPDATE_BYTES + 2).fill(1)]
 	])('refuses %s', (_label, bytes) => {
 		expect(() => decodeTopicMessage(bytes)).toThrow(TopicMessageError);
+	});
+
+	it('drops a picture digest that does not read, and keeps the presence', () => {
+		for (const i of ['abc', 'A'.repeat(44), 42, null, { d: 'x' }]) {
+			const message = decodeTopicMessage(raw(2, JSON.stringify({ seq: 1, name: 'Ada', hand: null, muted: false, i })));
+			expect(message, JSON.stringify(i)).toEqual({ type: 'presence', seq: 1, name: 'Ada', hand: null, muted: false });
+		}
 	});
 
 	it('drops an avatar that does not read, and keeps the presence', () => {

@@ -9,7 +9,9 @@
  *   type (u8) ‖ body
  *   1 update    body = Yjs update (v1 encoding), at most 256 KiB
  *   2 presence  body = UTF-8 JSON { "seq": n, "name": s, "hand": ms | null, "muted": b, "avatar"?: Avatar, "tree"?: TreeWire,
- *                                  "b"?: s, "j"?: true }
+ *                                  "b"?: s, "j"?: true, "i"?: digest }
+ *               "i": the sender's profile picture, by its SHA-256 (base64url, 43 characters), fetched from the sender
+ *               over picture-protocol.ts (identity/picture.ts); one that does not read is dropped, not the message
  *               "b": seconds until the sender's next beat at the latest, 1-3600 (absent: 4); see presence.ts
  *               "j": the sender just came (joined, reloaded, let back in): some members answer with their presence
  *               (see room-session.ts: until 9 s after its first presence reached anyone)
@@ -39,6 +41,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { fromString, toString } from 'uint8arrays';
 import { ed25519PeerId } from './room-op-codec';
 import { readAvatar, type Avatar } from '../identity/avatar';
+import { readPictureDigest } from '../identity/picture';
 import { normalizeDisplayName } from '../identity/display-name';
 import { parseJsonObject } from '../wire/json-object';
 import { looksLikePeerId } from '../wire/peer-id-text';
@@ -76,7 +79,19 @@ export interface TreeWire {
 
 export type TopicMessage =
 	| { type: 'update'; update: Uint8Array }
-	| { type: 'presence'; seq: number; name: string; hand: number | null; muted: boolean; avatar?: Avatar; tree?: TreeWire; beatSeconds?: number; joining?: true }
+	| {
+			type: 'presence';
+			seq: number;
+			name: string;
+			hand: number | null;
+			muted: boolean;
+			avatar?: Avatar;
+			tree?: TreeWire;
+			beatSeconds?: number;
+			joining?: true;
+			/** The sender's profile picture's digest (identity/picture.ts). */
+			picture?: string;
+	  }
 	| { type: 'leave'; seq: number }
 	| { type: 'goodbye'; peer: string; seq: number; sig: Uint8Array }
 	| { type: 'reaction'; seq: number; reaction: Reaction };
@@ -103,8 +118,10 @@ export function encodeTopicMessage(message: TopicMessage): Uint8Array {
 	} else if (message.type === 'reaction') {
 		body = new TextEncoder().encode(JSON.stringify({ seq: message.seq, r: message.reaction }));
 	} else if (message.type === 'presence') {
-		const { type: _type, beatSeconds, joining, ...fields } = message;
-		body = new TextEncoder().encode(JSON.stringify({ ...fields, ...(beatSeconds !== undefined ? { b: beatSeconds } : {}), ...(joining ? { j: true } : {}) }));
+		const { type: _type, beatSeconds, joining, picture, ...fields } = message;
+		body = new TextEncoder().encode(
+			JSON.stringify({ ...fields, ...(beatSeconds !== undefined ? { b: beatSeconds } : {}), ...(joining ? { j: true } : {}), ...(picture ? { i: picture } : {}) })
+		);
 	} else {
 		const { type: _type, ...fields } = message;
 		body = new TextEncoder().encode(JSON.stringify(fields));
@@ -131,6 +148,7 @@ export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
 			if (typeof muted !== 'boolean') throw new TopicMessageError('presence muted must be a boolean');
 			const tree = doc.tree === undefined ? undefined : treeWire(doc.tree);
 			const avatar = readAvatar(doc.avatar);
+			const picture = readPictureDigest(doc.i);
 			const { b, j } = doc;
 			if (j !== undefined && j !== true) throw new TopicMessageError('presence "j" is true or absent');
 			if (b !== undefined && !(Number.isSafeInteger(b) && (b as number) >= 1 && (b as number) <= MAX_BEAT_SECONDS)) {
@@ -145,7 +163,8 @@ export function decodeTopicMessage(bytes: Uint8Array): TopicMessage {
 				...(avatar ? { avatar } : {}),
 				...(tree ? { tree } : {}),
 				...(b !== undefined ? { beatSeconds: b as number } : {}),
-				...(j ? { joining: true as const } : {})
+				...(j ? { joining: true as const } : {}),
+				...(picture ? { picture } : {})
 			};
 		}
 		case TYPE_CODES.leave: {
