@@ -58,6 +58,11 @@ export class InMemoryNetwork {
 	readonly bytesByTopic = new Map<string, number>();
 	/** Whether the relays are up (see above). */
 	relays = true;
+	/**
+	 * PeerIds whose next direct dial completes but leaves no connection, as when libp2p's connection
+	 * closes as it opens (both ends dialing at once through the relay): one dial each.
+	 */
+	readonly loseNextDial = new Set<string>();
 
 	/** A new node: a fresh identity, or `privateKey`'s (a member coming back). */
 	async node(privateKey?: PrivateKey): Promise<InMemoryNode> {
@@ -198,6 +203,7 @@ export class InMemoryNode extends EventTarget {
 		this.network.dials.push(`${this.id}→${remote.id}`);
 		if (!this.network.relays) throw new Error('no relay to reach the peer through');
 		const kind = list.some((a) => isDirectConnection(a.toString())) ? 'direct' : 'relayed';
+		if (kind === 'direct' && this.network.loseNextDial.delete(remote.id)) return;
 		this.network.connect(this, remote, kind);
 	}
 

@@ -21,6 +21,36 @@ function meetingOf(node: InMemoryNode, target: number, shunned: Set<string>): To
 	return meeting;
 }
 
+describe('TopicMeeting: a dial whose connection closes as it opens', () => {
+	it('is tried again within 100 ms, by the meeting and by connect(), not a backoff or an announce later', async () => {
+		vi.useFakeTimers();
+		try {
+			const fabric = new InMemoryNetwork();
+			const [me, peer, other] = [await fabric.node(), await fabric.node(), await fabric.node()];
+			const meeting = meetingOf(me, 4, new Set());
+			await meeting.join();
+			fabric.loseNextDial.add(peer.id);
+			// Content with its neighbours: we dial, whichever PeerId is smaller.
+			await announce(peer, 'room:r', false);
+			await vi.advanceTimersByTimeAsync(0);
+			expect(fabric.dials).toEqual([`${me.id}→${peer.id}`]);
+			expect(meeting.neighbours()).toBe(0);
+			await vi.advanceTimersByTimeAsync(100);
+			expect(fabric.dials).toEqual([`${me.id}→${peer.id}`, `${me.id}→${peer.id}`]);
+			expect(meeting.neighbours()).toBe(1);
+
+			// Asked for by the audio tree (a parent it never heard): the same.
+			fabric.loseNextDial.add(other.id);
+			const connected = meeting.connect(other.id, AbortSignal.timeout(5_000));
+			await vi.advanceTimersByTimeAsync(100);
+			expect(await connected).toBe(true);
+			expect(fabric.dials.filter((d) => d === `${me.id}→${other.id}`)).toHaveLength(2);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+});
+
 describe('TopicMeeting: members the room put out', () => {
 	it('hold no neighbour’s place: once shunned, the meeting dials an honest peer it heard instead', async () => {
 		const fabric = new InMemoryNetwork();

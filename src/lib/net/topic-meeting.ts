@@ -50,6 +50,10 @@ const DIAL_TIMEOUT_MS = 20_000;
 const MAX_PARALLEL_DIALS = 2;
 // After this many failed dials in a row, wait for the peer's next announce instead.
 const MAX_DIAL_ATTEMPTS = 4;
+// A dial libp2p reports done, or fails as "Remote closed connection during opening", whose connection
+// closed as it opened: in bench:net about one join in five through a relay, after which the next try
+// came only with the peer's next announce, a second later. Tried again this soon, once.
+const LOST_DIAL_RETRY_MS = 100;
 
 // Streams of Stanza's own protocols (sync, keys, media set-up): a connection carrying one is busy.
 const OUR_PROTOCOLS = '/stanza/';
@@ -198,15 +202,20 @@ export class TopicMeeting {
 		const addrs = this.#known.get(peerId)?.addrs ?? this.#myAddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, `/p2p/${peerId}`));
 		if (addrs.length === 0) return false;
 		traceEvent('meet:connect', `${shortId(peerId)}${this.#known.has(peerId) ? '' : ' (through our relays)'}`);
-		try {
-			await this.#node.dial(
-				addrs.map((a) => multiaddr(a)),
-				{ signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }
-			);
-			return true;
-		} catch (err) {
-			traceEvent('meet:connect-failed', `${shortId(peerId)}: ${String(err)}`);
-			return this.#isDirect(peerId);
+		for (let attempt = 1; ; attempt++) {
+			try {
+				await this.#node.dial(
+					addrs.map((a) => multiaddr(a)),
+					{ signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }
+				);
+				if (this.#isDirect(peerId) || attempt > 1) return this.#isDirect(peerId);
+				traceEvent('meet:connect-lost', `${shortId(peerId)}: its connection closed as it opened`);
+			} catch (err) {
+				traceEvent('meet:connect-failed', `${shortId(peerId)}: ${String(err)}`);
+				if (this.#isDirect(peerId) || attempt > 1 || !(err instanceof Error && err.name === 'ConnectionClosedError')) return this.#isDirect(peerId);
+			}
+			await new Promise((resolve) => setTimeout(resolve, LOST_DIAL_RETRY_MS));
+			if (this.#stopped || signal.aborted) return this.#isDirect(peerId);
 		}
 	}
 
@@ -521,7 +530,11 @@ export class TopicMeeting {
 				pending.addrs.map((a) => multiaddr(a)),
 				{ signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }
 			);
-			traceEvent('meet:dialed', shortId(peerId));
+			if (this.#isDirect(peerId)) traceEvent('meet:dialed', shortId(peerId));
+			else {
+				traceEvent('meet:dial-lost', `${shortId(peerId)}: its connection closed as it opened`);
+				this.#retryLater(peerId, pending, true);
+			}
 		} catch (err) {
 			traceEvent('meet:dial-failed', `${shortId(peerId)}: ${String(err)}`);
 			if (!this.#isDirect(peerId)) {
@@ -534,7 +547,8 @@ export class TopicMeeting {
 		}
 	}
 
-	#retryLater(peerId: string, pending: PendingDial): void {
+	/** Dials again later (after LOST_DIAL_RETRY_MS, not the backoff, when the first one's connection was `lost` as it opened). */
+	#retryLater(peerId: string, pending: PendingDial, lost = false): void {
 		const attempt = pending.attempt + 1;
 		if (this.#stopped || attempt >= MAX_DIAL_ATTEMPTS || this.#retryTimers.has(peerId)) return;
 		this.#retryTimers.set(
@@ -542,7 +556,7 @@ export class TopicMeeting {
 			setTimeout(() => {
 				this.#retryTimers.delete(peerId);
 				if (!this.#isDirect(peerId)) this.#requestDial(peerId, pending.addrs, attempt);
-			}, backoffDelay(attempt - 1))
+			}, lost && attempt === 1 ? LOST_DIAL_RETRY_MS : backoffDelay(attempt - 1))
 		);
 	}
 }
