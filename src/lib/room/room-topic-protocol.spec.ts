@@ -76,6 +76,20 @@ describe('room topic messages', () => {
 		expect(() => decodeTopicMessage(bytes)).toThrow(TopicMessageError);
 	});
 
+	it('leaves the picture out of a presence that would not fit with it, and refuses one that does not fit at all', () => {
+		const tree = { d: 12, c: 8, k: 8, p: `12D3KooW${'A'.repeat(44)}`, t: Array(16).fill(2 ** 32 - 1), s: true as const, h: Array(32).fill(2 ** 32 - 1), q: 2 ** 32 - 1, r: 2 ** 32 - 1 };
+		const longest = { type: 'presence' as const, seq: 2 ** 52, name: '𝓐'.repeat(40), hand: 2 ** 52, muted: true, avatar: { e: '👩🏽‍🚀👩🏽‍🚀', c: 7 }, tree, beatSeconds: 3600, joining: true as const };
+		const picture = 'A'.repeat(43);
+		// The longest a member can say still carries its picture…
+		expect(decodeTopicMessage(encodeTopicMessage({ ...longest, picture }))).toMatchObject({ picture });
+		// …and one longer still (a member's own code) goes without it rather than unread.
+		const longer = { ...longest, avatar: { e: '👩🏽‍🚀👩🏽‍🚀', c: 7, x: 'y'.repeat(20) } as unknown as typeof longest.avatar };
+		const decoded = decodeTopicMessage(encodeTopicMessage({ ...longer, picture }));
+		expect(decoded).toMatchObject({ type: 'presence', seq: longest.seq });
+		expect(decoded).not.toHaveProperty('picture');
+		expect(() => encodeTopicMessage({ ...longest, name: 'x'.repeat(1_000) })).toThrow(TopicMessageError);
+	});
+
 	it('drops a picture digest that does not read, and keeps the presence', () => {
 		for (const i of ['abc', 'A'.repeat(44), 42, null, { d: 'x' }]) {
 			const message = decodeTopicMessage(raw(2, JSON.stringify({ seq: 1, name: 'Ada', hand: null, muted: false, i })));

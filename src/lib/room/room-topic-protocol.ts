@@ -119,9 +119,15 @@ export function encodeTopicMessage(message: TopicMessage): Uint8Array {
 		body = new TextEncoder().encode(JSON.stringify({ seq: message.seq, r: message.reaction }));
 	} else if (message.type === 'presence') {
 		const { type: _type, beatSeconds, joining, picture, ...fields } = message;
-		body = new TextEncoder().encode(
-			JSON.stringify({ ...fields, ...(beatSeconds !== undefined ? { b: beatSeconds } : {}), ...(joining ? { j: true } : {}), ...(picture ? { i: picture } : {}) })
-		);
+		const encode = (withPicture: boolean) =>
+			new TextEncoder().encode(
+				JSON.stringify({ ...fields, ...(beatSeconds !== undefined ? { b: beatSeconds } : {}), ...(joining ? { j: true } : {}), ...(picture && withPicture ? { i: picture } : {}) })
+			);
+		// The picture is what a presence can do without: a speaker's with every field at its longest
+		// (a 40-character name of 4-byte letters, 16 children's and 32 voices' tags) leaves ~50 bytes.
+		body = encode(true);
+		if (body.length > MAX_JSON_BYTES && picture) body = encode(false);
+		if (body.length > MAX_JSON_BYTES) throw new TopicMessageError(`presence too large (${body.length} bytes)`);
 	} else {
 		const { type: _type, ...fields } = message;
 		body = new TextEncoder().encode(JSON.stringify(fields));
