@@ -3,6 +3,7 @@ import { InMemoryNetwork } from '../net/in-memory-network';
 import { PRESENCE_SETTLE_MS } from './presence';
 import { ROOM_KEY_PROTOCOL } from './room-key-protocol';
 import { RoomDoc } from './room-doc';
+import { turnedAwayBy } from './room-session';
 import { makeRoom, type TestPeer } from './test-peers';
 import { directPeers, joinSession, leaveSession, settled, type SessionMember, type SessionOptions } from './test-sessions';
 
@@ -141,6 +142,18 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		await ben.session.setPresence({ hand: 3 });
 		await vi.waitFor(() => expect(ana.session.presence.members.get(ben.peer.id)).toMatchObject({ hand: 3 }), WAIT);
 	}, 60_000);
+});
+
+describe('turnedAwayBy', () => {
+	it('takes two members’ word, or every member heard, never one member’s while others are heard', () => {
+		expect(turnedAwayBy(new Set(), ['ana', 'ben'])).toBe(false);
+		// One hostile member among honest ones: not enough (an honest one's sync lets the joiner in).
+		expect(turnedAwayBy(new Set(['mal']), ['mal', 'ana', 'ben'])).toBe(false);
+		expect(turnedAwayBy(new Set(['mal', 'ana']), ['mal', 'ana', 'ben'])).toBe(true);
+		// The only member heard refused: that is all the room there is to ask.
+		expect(turnedAwayBy(new Set(['ana']), ['ana'])).toBe(true);
+		expect(turnedAwayBy(new Set(['ana']), [])).toBe(true);
+	});
 });
 
 describe('RoomSession: turned away', () => {

@@ -114,6 +114,8 @@ export class RoomSession {
 	#syncedWith = new Set<string>();
 	/** See turnedAway. */
 	#turnedAway = false;
+	/** Members that refused us a sync, saying the room put us out, since a sync last got through (see turnedAway). */
+	readonly #refusedBy = new Set<string>();
 	#catchingUp = false;
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
@@ -340,8 +342,9 @@ export class RoomSession {
 	}
 
 	/**
-	 * A member refused us a sync, saying the room put us out, and none has
-	 * served us one since we came. Our own copy of the room cannot say so: we
+	 * Members refused us a sync, saying the room put us out (two of them, or
+	 * every one we heard: turnedAwayBy), and none has served us one since we
+	 * came. Our own copy of the room cannot say so: we
 	 * may hold none (an identity brought to a new device) or one from before
 	 * the removal. Only a hint, as the refusing member says it: the first sync
 	 * that gets through clears it, and until one does we ask again every
@@ -527,13 +530,17 @@ export class RoomSession {
 		if (addrs.length === 0) return;
 		this.#catchingUp = true;
 		try {
-			await this.syncWith(addrs, `${shortId(peerId)} (relayed)`);
+			await this.syncWith(addrs, `${shortId(peerId)} (relayed)`, peerId);
 		} finally {
 			this.#catchingUp = false;
 		}
 	}
 
-	async syncWith(peer: PeerId | Multiaddr[], label = shortId(peer.toString())): Promise<void> {
+	/**
+	 * Syncs with `peer`: a PeerId (our direct connection to it), or its relayed addresses, then
+	 * named by `remote` (the first catch-up, #catchUpThroughRelay).
+	 */
+	async syncWith(peer: PeerId | Multiaddr[], label = shortId(peer.toString()), remote = Array.isArray(peer) ? null : peer.toString()): Promise<void> {
 		// A sync hands the other side what it lacks: never to someone the room put out, whoever dials.
 		if (!Array.isArray(peer) && this.#isOut(peer.toString())) return;
 		const signal = AbortSignal.timeout(SYNC_TIMEOUT_MS);
@@ -554,11 +561,17 @@ export class RoomSession {
 		} catch (err) {
 			// Gone, refusing, or not holding our key (a link is judged on the device, never by what peers send: room-link.ts).
 			traceEvent('sync:failed', `${label}: ${String(err)}`);
-			if (err instanceof RoomSyncRefusedError && !this.#caughtUp) this.#setTurnedAway(true);
+			if (err instanceof RoomSyncRefusedError && !this.#caughtUp && remote) {
+				this.#refusedBy.add(remote);
+				const me = this.#me.peerId.toString();
+				const heard = [...(this.#meeting?.heard() ?? []), ...this.presence.members.keys()].filter((p) => p !== me);
+				if (turnedAwayBy(this.#refusedBy, heard)) this.#setTurnedAway(true);
+			}
 		}
 	}
 
 	#setTurnedAway(turnedAway: boolean): void {
+		if (!turnedAway) this.#refusedBy.clear(); // a sync got through: refusals count afresh
 		if (turnedAway === this.#turnedAway || this.#stopped) return;
 		this.#turnedAway = turnedAway;
 		traceEvent(turnedAway ? 'room:turned-away' : 'room:let-in');
@@ -793,6 +806,18 @@ export class RoomSession {
 		if (pick) await this.syncWith(pick.remotePeer);
 	}
 
+}
+
+/**
+ * Whether members' refusals (`refusedBy`: they refused us a sync, saying the room put us out) are
+ * enough to tell the person so: two members' word, or that of every member heard. One member's word
+ * alone, while others are heard, is not: a hostile member could otherwise show a joiner it is turned
+ * away until an honest member's sync got through.
+ */
+export function turnedAwayBy(refusedBy: ReadonlySet<string>, heard: Iterable<string>): boolean {
+	if (refusedBy.size >= 2) return true;
+	for (const peerId of heard) if (!refusedBy.has(peerId)) return false;
+	return refusedBy.size > 0;
 }
 
 function shuffle<T>(items: T[]): T[] {
