@@ -44,6 +44,8 @@ export class AppPage {
 		if ((await this.page.locator('#display-name').count()) === 0) await this.openHome();
 		await this.page.locator('#display-name').fill(name);
 		await this.page.getByRole('button', { name: 'Save' }).click();
+		// Saved (kept on the device) once the profile shows it: a reload before that could lose it.
+		await this.page.locator(`[data-testid=profile][data-name=${JSON.stringify(name)}]`).waitFor({ timeout: 10_000 });
 	}
 
 	/** The diagnostics in Settings (the meet-peers panel), from any screen. */

@@ -24,6 +24,8 @@ export class RoomPage {
 		await this.page.locator('#display-name').waitFor({ timeout: 15_000 });
 		await this.page.locator('#display-name').fill(name);
 		await this.page.getByRole('button', { name: 'Save' }).click();
+		// Saved (kept on the device) once the profile shows it: a reload before that could lose it.
+		await this.page.locator(`[data-testid=profile][data-name=${JSON.stringify(name)}]`).waitFor({ timeout: 10_000 });
 	}
 
 	/** Picks an avatar on the home page: a picture, then a colour (1-based, as the picker labels them). */
