@@ -22,7 +22,7 @@ function meetingOf(node: InMemoryNode, target: number, shunned: Set<string>): To
 }
 
 describe('TopicMeeting: a dial whose connection closes as it opens', () => {
-	it('is tried again within 100 ms, by the meeting and by connect(), not a backoff or an announce later', async () => {
+	it('is tried again within 100 ms, once, by the meeting and by connect(), not a backoff or an announce later', async () => {
 		vi.useFakeTimers();
 		try {
 			const fabric = new InMemoryNetwork();
@@ -38,6 +38,15 @@ describe('TopicMeeting: a dial whose connection closes as it opens', () => {
 			await vi.advanceTimersByTimeAsync(100);
 			expect(fabric.dials).toEqual([`${me.id}→${peer.id}`, `${me.id}→${peer.id}`]);
 			expect(meeting.neighbours()).toBe(1);
+
+			// A peer whose connections close as they open twice (full, or turning us away) is not dialed a third time.
+			const closing = await fabric.node();
+			fabric.loseNextDial.add(closing.id);
+			await announce(closing, 'room:r', false);
+			await vi.advanceTimersByTimeAsync(0);
+			fabric.loseNextDial.add(closing.id);
+			await vi.advanceTimersByTimeAsync(60_000);
+			expect(fabric.dials.filter((d) => d === `${me.id}→${closing.id}`)).toHaveLength(2);
 
 			// Asked for by the audio tree (a parent it never heard): the same.
 			fabric.loseNextDial.add(other.id);
@@ -180,12 +189,14 @@ describe('TopicMeeting: a room of many', () => {
 			await vi.waitFor(() => expect(meeting.neighbours()).toBeGreaterThanOrEqual(4));
 
 			// A member heard for the first time outside its first seconds (not "joining": one that was missed, as
-			// happens when announces are minutes apart) gets no answers: about 2 safety-net announces that second.
+			// happens when announces are minutes apart) gets no answers, only that second's safety-net announces
+			// and what its own connections set off: 1 to 7 messages in 50 runs, once 8 in a loop (a bound of 8
+			// failed it), where answering it would add about 16.
 			const missed = await fabric.node();
 			const beforeMissed = fabric.published;
 			await announce(missed, 'room:r', false);
 			await vi.advanceTimersByTimeAsync(1_000);
-			expect(fabric.published - beforeMissed).toBeLessThan(8);
+			expect(fabric.published - beforeMissed).toBeLessThan(12);
 
 			// Safety-net announces share 2 a second for the whole room (81 members: each every 41 s, drawn in the
 			// last quarter of it): about 140 in a minute, where a fixed 15 s would make 324.

@@ -533,7 +533,8 @@ export class TopicMeeting {
 			if (this.#isDirect(peerId)) traceEvent('meet:dialed', shortId(peerId));
 			else {
 				traceEvent('meet:dial-lost', `${shortId(peerId)}: its connection closed as it opened`);
-				this.#retryLater(peerId, pending, true);
+				// Once: a peer that closes it again is full or turning us away, and its next announce says so.
+				if (pending.attempt === 0) this.#retryLater(peerId, pending, true);
 			}
 		} catch (err) {
 			traceEvent('meet:dial-failed', `${shortId(peerId)}: ${String(err)}`);
