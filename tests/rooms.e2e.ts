@@ -216,6 +216,33 @@ describe('a room', () => {
 		await creator.waitMember('audience', anaId, { present: true });
 	});
 
+	it('meets a member whose tab crashed again as soon as it opens the link, though the others still hold a connection to the dead page', async () => {
+		const creator = await person('Cleo');
+		const link = await creator.startRoom('Crash test', 'A tab goes down without a word');
+		const ana = await person('Ana');
+		await ana.open(link);
+		const ids = { Cleo: await creator.myPeerId(), Ana: await ana.myPeerId() };
+		await creator.waitMember('audience', ids.Ana, { present: true });
+		await ana.waitMember('stage', ids.Cleo, { present: true });
+		// The renderer dies: no unload, no goodbye, no close of its connections; the creator's end stays
+		// open until libp2p's monitor gives up on it (up to 45 s), and meanwhile the creator took the new
+		// page's announces for a neighbour's it already had (a reload in the rooms test once waited 12 s).
+		const cdp = await ana.page.context().newCDPSession(ana.page);
+		const crashed = ana.page.waitForEvent('crash');
+		void cdp.send('Page.crash').catch(() => {}); // answered by no one: the page is gone
+		await crashed;
+		const again = new RoomPage(await ana.page.context().newPage(), 'Ana again');
+		fx.watchErrors(again.page);
+		await again.page.goto(link);
+		// The creator asks the old connection, hears nothing, closes it, and meets the new page.
+		const closedStale = () => creator.trace().then((t) => t.split('\n').some((line) => line.includes('meet:stale') && line.includes(ids.Ana.slice(-6))));
+		await expect.poll(closedStale, { timeout: 15_000 }).toBe(true);
+		await again.waitMember('stage', ids.Cleo, { role: 'creator', present: true }).catch(async (err: unknown) => {
+			throw new Error(`${String(err)}\n${await again.diagnose()}\n${await creator.diagnose()}`, { cause: err });
+		});
+		await creator.waitMember('audience', ids.Ana, { present: true });
+	});
+
 	it('goes on through a relay restart: members redial within 5 s and a newcomer joins through it', async () => {
 		const relay = await fx.relay();
 		const { port, keyFile } = relay;

@@ -40,8 +40,12 @@ export interface InMemoryConnection {
 	status: 'open' | 'closed';
 	/** Streams open on it: none kept (a stream pair to a handler lives apart from its connection here). */
 	streams: { protocol?: string }[];
+	/** When it opened (Date.now()), as libp2p's `timeline.open`. */
+	timeline: { open: number };
 	/** Closes it at both ends. */
 	close(): Promise<void>;
+	/** The same, at once (libp2p's abort). */
+	abort(err?: Error): void;
 }
 
 type Handler = (stream: Stream, connection: Connection) => void | Promise<void>;
@@ -63,6 +67,8 @@ export class InMemoryNetwork {
 	 * closes as it opens (both ends dialing at once through the relay): one dial each.
 	 */
 	readonly loseNextDial = new Set<string>();
+	/** Each connection's end at the other node. */
+	readonly otherEnd = new WeakMap<InMemoryConnection, InMemoryConnection>();
 
 	/** A new node: a fresh identity, or `privateKey`'s (a member coming back). */
 	async node(privateKey?: PrivateKey): Promise<InMemoryNode> {
@@ -74,6 +80,11 @@ export class InMemoryNetwork {
 	}
 
 	connect(a: InMemoryNode, b: InMemoryNode, kind: 'direct' | 'relayed' = 'direct'): void {
+		const ends: [InMemoryNode, InMemoryConnection][] = [];
+		// Closing one end closes this connection's other end, not every connection between the two.
+		const closePair = () => {
+			for (const [node, connection] of ends) this.#closeEnd(node, connection);
+		};
 		for (const [from, to] of [
 			[a, b],
 			[b, a]
@@ -84,11 +95,32 @@ export class InMemoryNetwork {
 				remoteAddr: multiaddr(addr),
 				status: 'open',
 				streams: [],
-				close: async () => this.disconnect(from, to)
+				timeline: { open: Date.now() },
+				close: async () => closePair(),
+				abort: () => closePair()
 			};
+			ends.push([from, connection]);
+		}
+		this.otherEnd.set(ends[0][1], ends[1][1]);
+		this.otherEnd.set(ends[1][1], ends[0][1]);
+		for (const [from, connection] of ends) {
 			from.connections.push(connection);
 			from.dispatchEvent(new CustomEvent('connection:open', { detail: connection }));
 		}
+	}
+
+	/** Whether `connection` still leads to `remote` (not an end left open after the remote vanished). */
+	#reaches(connection: InMemoryConnection, remote: InMemoryNode): boolean {
+		const theirEnd = this.otherEnd.get(connection);
+		return theirEnd !== undefined && remote.connections.includes(theirEnd);
+	}
+
+	#closeEnd(node: InMemoryNode, connection: InMemoryConnection): void {
+		const at = node.connections.indexOf(connection);
+		if (at < 0) return;
+		connection.status = 'closed';
+		node.connections.splice(at, 1);
+		node.dispatchEvent(new CustomEvent('connection:close', { detail: connection }));
 	}
 
 	/** Closes every connection between `a` and `b`, on both sides. */
@@ -119,7 +151,7 @@ export class InMemoryNetwork {
 	/** Gossipsub tells a subscription to the peers connected to the subscriber (the relays' mirror hides it from others). */
 	subscriptionChanged(from: InMemoryNode, topic: string, subscribe: boolean): void {
 		for (const n of this.#live()) {
-			if (n === from || !n.topics.has(topic) || !n.connections.some((c) => c.status === 'open' && c.remotePeer.equals(from.peerId))) continue;
+			if (n === from || !n.topics.has(topic) || !n.connections.some((c) => c.status === 'open' && c.remotePeer.equals(from.peerId) && this.#reaches(c, from))) continue;
 			n.pubsub.dispatchEvent(new CustomEvent('subscription-change', { detail: { peerId: from.peerId, subscriptions: [{ topic, subscribe }] } }));
 		}
 	}
@@ -130,7 +162,7 @@ export class InMemoryNetwork {
 		for (const n of reached) {
 			for (const c of n.connections) {
 				const next = this.nodes.get(c.remotePeer.toString());
-				if (c.status === 'open' && next && !next.stopped && next.topics.has(topic) && isDirectConnection(c.remoteAddr.toString())) reached.add(next);
+				if (c.status === 'open' && next && !next.stopped && next.topics.has(topic) && isDirectConnection(c.remoteAddr.toString()) && this.#reaches(c, next)) reached.add(next);
 			}
 		}
 		reached.delete(from);
@@ -182,8 +214,29 @@ export class InMemoryNode extends EventTarget {
 	}
 
 	get services() {
-		return { pubsub: this.pubsub };
+		return { pubsub: this.pubsub, identify: this.#identify };
 	}
+
+	/**
+	 * libp2p's identify on one connection: answered while the node at its other
+	 * end runs and holds this connection's other end; on a connection left open after
+	 * its remote `vanish()`ed, it hangs until `signal` aborts, as a stream on a
+	 * dead WebRTC connection does.
+	 */
+	readonly #identify = {
+		identify: (connection: InMemoryConnection, options: { signal?: AbortSignal } = {}): Promise<void> => {
+			const remote = this.network.nodes.get(connection.remotePeer.toString());
+			const theirEnd = this.network.otherEnd.get(connection);
+			const answers = connection.status === 'open' && remote && !remote.stopped && theirEnd !== undefined && remote.connections.includes(theirEnd);
+			if (answers) return Promise.resolve();
+			return new Promise((_, reject) => {
+				const signal = options.signal;
+				if (!signal) return;
+				if (signal.aborted) reject(signal.reason);
+				else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+			});
+		}
+	};
 
 	getConnections(): InMemoryConnection[] {
 		return this.connections;
@@ -220,7 +273,7 @@ export class InMemoryNode extends EventTarget {
 			}
 		} else {
 			const found = this.network.nodes.get(peer.toString());
-			if (!found || found.stopped || !this.#openTo(found)) throw new Error(`no connection to ${peer.toString()}`);
+			if (!found || found.stopped || !this.#openTo(found) || !found.#openTo(this)) throw new Error(`no connection to ${peer.toString()}`);
 			remote = found;
 		}
 		const handler = remote.handlers.get(protocol);
@@ -238,6 +291,17 @@ export class InMemoryNode extends EventTarget {
 			const remote = this.network.nodes.get(c.remotePeer.toString());
 			if (remote) this.network.disconnect(this, remote);
 		}
+		this.topics.clear();
+	}
+
+	/**
+	 * Goes away as a reloaded page can: its own side is gone, but the nodes it
+	 * was connected to keep their connections to it open (the close never
+	 * reached them) until they notice. Its identity may come back with `network.node(key)`.
+	 */
+	vanish(): void {
+		this.stopped = true;
+		this.connections.splice(0);
 		this.topics.clear();
 	}
 

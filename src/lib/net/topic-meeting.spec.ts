@@ -1,3 +1,4 @@
+import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork, webrtcAddr, type InMemoryNode } from './in-memory-network';
 import { encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
@@ -8,6 +9,13 @@ async function announce(node: InMemoryNode, name: string, open: boolean): Promis
 	const topic = await meetTopicFor(name);
 	node.topics.add(topic);
 	node.network.publish(node, topic, encodeMeetAnnounce({ addrs: [webrtcAddr(node.id)], open }));
+}
+
+/** The same, from a page that has just joined the topic (meet-protocol.ts "j"). */
+async function announceJoining(node: InMemoryNode, name: string): Promise<void> {
+	const topic = await meetTopicFor(name);
+	node.topics.add(topic);
+	node.network.publish(node, topic, encodeMeetAnnounce({ addrs: [webrtcAddr(node.id)], open: true, joining: true }));
 }
 
 const meetings: TopicMeeting[] = [];
@@ -54,6 +62,51 @@ describe('TopicMeeting: a dial whose connection closes as it opens', () => {
 			await vi.advanceTimersByTimeAsync(100);
 			expect(await connected).toBe(true);
 			expect(fabric.dials.filter((d) => d === `${me.id}→${other.id}`)).toHaveLength(2);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+});
+
+describe('TopicMeeting: a member that reloads', () => {
+	it('is met again within seconds, though our connection to its old page never closed; a live connection is kept', async () => {
+		vi.useFakeTimers();
+		try {
+			const fabric = new InMemoryNetwork();
+			const key = await generateKeyPair('Ed25519');
+			const [me, other] = [await fabric.node(), await fabric.node()];
+			let peer = await fabric.node(key);
+			const mine = meetingOf(me, 4, new Set());
+			await mine.join();
+			const theirs = new TopicMeeting(peer.asNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: 4 });
+			await theirs.join();
+			await vi.advanceTimersByTimeAsync(3_100); // met, and past the yield to the smaller PeerId's dial
+			expect(mine.neighbours()).toBe(1);
+			await vi.advanceTimersByTimeAsync(10_000);
+
+			// A peer that says it is joining over a connection that still answers keeps it (it rejoined the topic).
+			fabric.connect(me, other);
+			await vi.advanceTimersByTimeAsync(5_000);
+			await announceJoining(other, 'room:r');
+			await vi.advanceTimersByTimeAsync(5_000);
+			expect(me.connections.filter((c) => c.remotePeer.toString() === other.id)).toHaveLength(1);
+
+			// The page reloads: our end of its old connection stays open; the new page joins with the same identity.
+			theirs.leave();
+			peer.vanish();
+			expect(me.connections.some((c) => c.remotePeer.toString() === peer.id)).toBe(true);
+			peer = await fabric.node(key);
+			const again = new TopicMeeting(peer.asNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: 4 });
+			meetings.push(again);
+			await again.join();
+			// The old connection does not answer: closed after 2 s, and the new page is met as a newcomer.
+			await vi.advanceTimersByTimeAsync(1_900);
+			expect(peer.connections).toHaveLength(0);
+			await vi.advanceTimersByTimeAsync(3_200);
+			expect(peer.connections.filter((c) => c.remotePeer.toString() === me.id)).toHaveLength(1);
+			expect(me.connections.filter((c) => c.remotePeer.toString() === peer.id)).toHaveLength(1);
+			expect(mine.neighbours()).toBe(2);
+			expect(again.neighbours()).toBe(1);
 		} finally {
 			vi.useRealTimers();
 		}

@@ -54,6 +54,16 @@ const MAX_DIAL_ATTEMPTS = 4;
 // closed as it opened: in bench:net about one join in five through a relay, after which the next try
 // came only with the peer's next announce, a second later. Tried again this soon, once.
 const LOST_DIAL_RETRY_MS = 100;
+// A joiner's announce from a peer we hold a direct connection to: the page at the other end of that
+// connection has most likely gone (a reload) without the close reaching us, and libp2p's monitor
+// notices only within its ping interval and timeout (up to 45 s, libp2p-node.ts). Meanwhile we took
+// the joiner for a neighbour and ignored it: a reloaded member waited 12 s for the room in one test
+// run. So the connection is asked for an answer (identify), and closed if none comes in this long
+// (an answer takes milliseconds; a wrong verdict on a slow link costs one redial).
+const STALE_PROBE_TIMEOUT_MS = 2_000;
+// A connection is asked only once this old: libp2p identifies every new connection as it opens, and
+// a second identify on it at the same time would be refused, which is no sign of a dead page.
+const STALE_PROBE_MIN_AGE_MS = 3_000;
 
 // Streams of Stanza's own protocols (sync, keys, media set-up): a connection carrying one is busy.
 const OUR_PROTOCOLS = '/stanza/';
@@ -161,6 +171,8 @@ export class TopicMeeting {
 	/** Peers asked for by connect(), the latest MAX_ASKED_FOR: never trimmed. */
 	readonly #askedFor = new Set<string>();
 	#announced = false;
+	/** Peers whose direct connection is being asked whether it still leads anywhere. */
+	readonly #probing = new Set<string>();
 
 	constructor(node: StanzaNode, name: string, events: MeetingEvents, options: MeetingOptions) {
 		this.#node = node;
@@ -447,8 +459,16 @@ export class TopicMeeting {
 		const expiresAt = heardAt + Math.max(KNOWN_PEER_TTL_MS, KNOWN_PEER_MISSED_ANNOUNCES * intervalMs);
 		const isNew = this.#remember(from, { addrs, open, full, heardAt, expiresAt, intervalMs });
 		this.#events.onHeard?.(from);
-		if (this.#isDirect(from)) return;
+		if (this.#isDirect(from)) {
+			if (joining) void this.#probeStale(from);
+			return;
+		}
 		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${full ? ' (full)' : open ? '' : ' (content)'}`);
+		this.#meet(from, addrs, open, full, isNew, joining);
+	}
+
+	/** What to do about a peer we heard and hold no direct connection to: dial it, wait for its dial, or let it be. */
+	#meet(from: string, addrs: string[], open: boolean, full: boolean, isNew: boolean, joining: boolean): void {
 		if (!this.#wantsNeighbours()) {
 			// We have our neighbours; a newcomer may still want one: let it know where we are (in a
 			// large room, about ANSWERS_PER_NEWCOMER of us do). A member we simply had not heard yet
@@ -464,6 +484,47 @@ export class TopicMeeting {
 			// The smaller peer dials; it may not have heard from us yet, so tell it now.
 			this.announceSoon();
 			this.#yieldTo(from, addrs);
+		}
+	}
+
+	/**
+	 * A peer we hold a direct connection to says it is joining: asks that
+	 * connection for an answer (identify), and closes it when none comes
+	 * within STALE_PROBE_TIMEOUT_MS. The peer is then met as any other newcomer.
+	 * A peer can make us ask only about our own connections to it, one round at a time.
+	 */
+	async #probeStale(peerId: string): Promise<void> {
+		if (this.#probing.has(peerId) || this.#stopped) return;
+		// The connections held now: one made while we wait is the joiner's own.
+		const held = this.#connectionsTo(peerId).filter((c) => isDirectConnection(c.remoteAddr.toString()));
+		if (held.length === 0) return;
+		this.#probing.add(peerId);
+		const noAnswer = new AbortController();
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		try {
+			// Asked once the youngest is old enough (a reload soon after we met is still a reload).
+			const wait = STALE_PROBE_MIN_AGE_MS - (Date.now() - Math.max(...held.map((c) => c.timeline.open)));
+			if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+			const old = held.filter((c) => c.status === 'open');
+			if (this.#stopped || old.length === 0) return;
+			timer = setTimeout(() => noAnswer.abort(new Error('no answer')), STALE_PROBE_TIMEOUT_MS);
+			const answered = await Promise.all(
+				old.map((c) =>
+					this.#node.services.identify.identify(c, { signal: noAnswer.signal }).then(
+						() => true,
+						() => false
+					)
+				)
+			);
+			const stale = old.filter((c, i) => !answered[i] && c.status === 'open');
+			if (this.#stopped || stale.length === 0) return;
+			traceEvent('meet:stale', `${this.name}: ${shortId(peerId)} is joining and our connection to it did not answer: closed`);
+			for (const c of stale) c.abort(new Error('stale: the peer joined again and this connection did not answer'));
+			const peer = this.#known.get(peerId);
+			if (peer && !this.#isDirect(peerId)) this.#meet(peerId, peer.addrs, peer.open, peer.full, true, true);
+		} finally {
+			clearTimeout(timer);
+			this.#probing.delete(peerId);
 		}
 	}
 
