@@ -243,6 +243,27 @@ describe('a room', () => {
 		await creator.waitMember('audience', ids.Ana, { present: true });
 	});
 
+	it('keeps drawing the photo of someone on stage who has left, as it keeps their name', async () => {
+		const creator = await person('Cleo');
+		const green = await creator.page.evaluate(async () => {
+			const canvas = new OffscreenCanvas(120, 120);
+			const context = canvas.getContext('2d')!;
+			context.fillStyle = '#20c040';
+			context.fillRect(0, 0, 120, 120);
+			return [...new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer())];
+		});
+		await creator.pickPhoto(Buffer.from(green));
+		const link = await creator.startRoom('Portraits', '');
+		const ana = await person('Ana');
+		await ana.open(link);
+		const cleo = await creator.myPeerId();
+		const isGreen = ([r, g, b]: number[]) => g > 160 && r < 80 && b < 100;
+		expect(isGreen(await ana.pictureColour('stage', cleo, 48, 48))).toBe(true);
+		await creator.page.close();
+		await ana.waitMember('stage', cleo, { present: false, name: 'Cleo' });
+		expect(isGreen(await ana.pictureColour('stage', cleo, 48, 48, 1_000))).toBe(true);
+	});
+
 	it('goes on through a relay restart: members redial within 5 s and a newcomer joins through it', async () => {
 		const relay = await fx.relay();
 		const { port, keyFile } = relay;

@@ -34,6 +34,16 @@ describe('Pictures', () => {
 		expect(h.calls).toHaveLength(1);
 	});
 
+	it('peeks at a kept picture without asking anyone (its owner has left)', async () => {
+		const h = harness();
+		expect(h.pictures.peek('d1')).toBeNull();
+		expect(h.calls).toHaveLength(0);
+		h.pictures.get('ana', 'd1');
+		await h.answer('d1', bytes('ana'));
+		expect(h.pictures.peek('d1')).toBe('shown:ana');
+		expect(h.calls).toHaveLength(1);
+	});
+
 	it(`asks ${MAX_PARALLEL} at a time, the most recently wanted next, and keeps at most ${MAX_WAITING} waiting`, async () => {
 		const h = harness();
 		for (let i = 0; i < MAX_WAITING + 10; i++) h.pictures.get(`p${i}`, `d${i}`);

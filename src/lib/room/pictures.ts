@@ -56,6 +56,11 @@ export class Pictures<T> {
 		return null;
 	}
 
+	/** The picture `digest` names if it is kept here, without asking anyone for it. */
+	peek(digest: string): T | null {
+		return this.#kept.get(digest) ?? null;
+	}
+
 	/** Puts a picture we already hold (our own) among those kept. */
 	put(digest: string, bytes: Uint8Array): T {
 		const kept = this.#kept.get(digest);

@@ -156,6 +156,8 @@ export class RoomState {
 	#nameKept: string | null = null;
 	/** peerId → the last name presence gave it, oldest first (SEEN_NAMES_MAX). */
 	readonly #seenNames = new Map<string, string>();
+	/** peerId → the picture digest presence last named for it (none: taken off), oldest first (SEEN_NAMES_MAX). */
+	readonly #seenPictures = new Map<string, string>();
 	/** Epoch keys gained since the last save (room-keys.ts). */
 	#keysChanged = false;
 	#saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -459,7 +461,10 @@ export class RoomState {
 		this.invitedToStage = view.invitations.has(me);
 
 		const presence = this.#session?.presence.members ?? new Map();
-		for (const [peerId, p] of presence) if (p.name) this.#rememberName(peerId, p.name);
+		for (const [peerId, p] of presence) {
+			if (p.name) this.#rememberName(peerId, p.name);
+			this.#rememberPicture(peerId, p.picture);
+		}
 		const mine = this.#session?.myState;
 		this.handRaised = mine?.hand != null;
 		this.selfMuted = mine?.muted ?? false;
@@ -471,7 +476,13 @@ export class RoomState {
 				peerId,
 				name: p?.name || view.names.get(peerId) || '',
 				avatar: (kept ? view.avatars.get(peerId) : p?.avatar) ?? null,
-				picture: this.#pictureOf(peerId, peerId === me ? this.#deps.identity.picture?.() : p?.picture, wantPicture),
+				// Away, the photo last seen stays (as the name does) while it is still kept here: its owner is not there to ask.
+				picture:
+					peerId === me
+						? this.#pictureOf(peerId, this.#deps.identity.picture?.(), wantPicture)
+						: p
+							? this.#pictureOf(peerId, p.picture, wantPicture)
+							: this.#pictureOf(peerId, this.#seenPictures.get(peerId), false),
 				role: roleOf(view, peerId),
 				present: peerId === me ? this.status === 'live' : presence.has(peerId) || (this.#session?.presenceSettled ? false : null),
 				hand: p?.hand ?? null,
@@ -526,6 +537,14 @@ export class RoomState {
 		this.#keepName(view, me);
 	}
 
+	#rememberPicture(peerId: string, digest: string | undefined): void {
+		if (this.#seenPictures.get(peerId) === digest) return;
+		this.#seenPictures.delete(peerId);
+		if (digest === undefined) return; // taken off: not shown once away either
+		this.#seenPictures.set(peerId, digest);
+		if (this.#seenPictures.size > SEEN_NAMES_MAX) this.#seenPictures.delete(this.#seenPictures.keys().next().value as string);
+	}
+
 	#rememberName(peerId: string, name: string): void {
 		if (this.#seenNames.get(peerId) === name) return;
 		this.#seenNames.delete(peerId);
@@ -535,11 +554,11 @@ export class RoomState {
 
 	#myAvatar = (): Avatar | null => this.#deps.identity.avatar?.() ?? null;
 
-	/** A member's picture to show: ours as kept, another's once fetched (asked for now if `fetch`); else null. */
+	/** A member's picture to show: ours as kept, another's once fetched (asked for now if `fetch`, else only if kept); else null. */
 	#pictureOf(peerId: string, picture: string | { digest: string; bytes: Uint8Array } | null | undefined, fetch: boolean): string | null {
 		if (!picture || !this.#pictures) return null;
 		if (typeof picture !== 'string') return this.#pictures.put(picture.digest, picture.bytes);
-		return fetch ? this.#pictures.get(peerId, picture) : null;
+		return fetch ? this.#pictures.get(peerId, picture) : this.#pictures.peek(picture);
 	}
 
 	/**
