@@ -207,8 +207,11 @@ export class RoomState {
 				onReaction: (peerId, reaction) => this.#showReaction(peerId, reaction),
 				onTurnedAway: () => this.#refresh(),
 				onKeys: () => {
+					// Written at once, not after the save's debounce: a page reloaded in that half second came
+					// back without the room's new key, and read nothing until a member handed it over again.
 					this.#keysChanged = true;
-					this.#scheduleSave();
+					clearTimeout(this.#saveTimer);
+					void this.#save();
 				}
 			}, { tagOf: speakerTag }));
 			this.#pictures = new Pictures<string>({
