@@ -94,19 +94,19 @@ describe('TopicMeeting: a member that reloads', () => {
 			// The page reloads: our end of its old connection stays open; the new page joins with the same identity.
 			theirs.leave();
 			peer.vanish();
-			expect(me.connections.some((c) => c.remotePeer.toString() === peer.id)).toBe(true);
+			const stale = me.connections.find((c) => c.remotePeer.toString() === peer.id)!;
+			expect(stale.status).toBe('open');
 			peer = await fabric.node(key);
 			const again = new TopicMeeting(peer.asNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: 4 });
 			meetings.push(again);
 			await again.join();
-			// The old connection does not answer: closed after 2 s, and the new page is met as a newcomer.
-			await vi.advanceTimersByTimeAsync(1_900);
-			expect(peer.connections).toHaveLength(0);
-			await vi.advanceTimersByTimeAsync(3_200);
+			// The old connection does not answer: closed after 2 s, and the new page is met as a newcomer (or
+			// already was, if our safety-net announce reached it first: then the dead connection goes all the same).
+			await vi.advanceTimersByTimeAsync(5_100);
+			expect(stale.status).toBe('closed');
 			expect(peer.connections.filter((c) => c.remotePeer.toString() === me.id)).toHaveLength(1);
 			expect(me.connections.filter((c) => c.remotePeer.toString() === peer.id)).toHaveLength(1);
 			expect(mine.neighbours()).toBe(2);
-			expect(again.neighbours()).toBe(1);
 		} finally {
 			vi.useRealTimers();
 		}
