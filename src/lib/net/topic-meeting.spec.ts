@@ -172,6 +172,42 @@ describe('TopicMeeting: members the room put out', () => {
 		expect(content.filter(linked)).toHaveLength(10);
 	});
 
+	it('closes links past its most once peers that needed it when they linked say they are content', async () => {
+		const fabric = new InMemoryNetwork();
+		const me = await fabric.node();
+		const meeting = meetingOf(me, 8, new Set()); // at most 12 neighbours
+		await meeting.join();
+		const peers: InMemoryNode[] = [];
+		for (let i = 0; i < 15; i++) peers.push(await fabric.node());
+		// All still want neighbours as they dial us: none can be let go.
+		for (const n of peers) await announce(n, 'room:r', true);
+		for (const n of peers) fabric.connect(n, me);
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(15));
+		// They found their neighbours; nothing about our connections changes, only what they say.
+		for (const n of peers) await announce(n, 'room:r', false);
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12));
+	});
+
+	it('counts a peer that dialed us as we dialed it once: closing one of its two connections is not one neighbour less', async () => {
+		const fabric = new InMemoryNetwork();
+		const me = await fabric.node();
+		const meeting = meetingOf(me, 8, new Set()); // at most 12 neighbours
+		await meeting.join();
+		const content: InMemoryNode[] = [];
+		for (let i = 0; i < 16; i++) content.push(await fabric.node());
+		for (const n of content) await announce(n, 'room:r', false);
+		// Each dialed us while we dialed it: two connections per peer, as libp2p keeps after a simultaneous dial.
+		for (const n of content) {
+			fabric.connect(n, me);
+			fabric.connect(me, n);
+		}
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12));
+		const linked = content.filter((n) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId)));
+		expect(linked).toHaveLength(12);
+		// Every peer trimmed is gone at its end too: no half-closed duplicate is left counting there.
+		for (const n of content.filter((n) => !linked.includes(n))) expect(n.connections.some((c) => c.remotePeer.equals(me.peerId))).toBe(false);
+	});
+
 	it('reaches a peer it never heard through the relay it holds a reservation on, but never a shunned one', async () => {
 		const fabric = new InMemoryNetwork();
 		const [me, stranger, outcast] = [await fabric.node(), await fabric.node(), await fabric.node()];

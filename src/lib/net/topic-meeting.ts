@@ -168,6 +168,8 @@ export class TopicMeeting {
 	readonly #yieldTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	#stopped = false;
 	#joinedAt = 0;
+	/** Set while #trim closes connections. */
+	#trimming = false;
 	/** Peers asked for by connect(), the latest MAX_ASKED_FOR: never trimmed. */
 	readonly #askedFor = new Set<string>();
 	#announced = false;
@@ -385,17 +387,33 @@ export class TopicMeeting {
 	 */
 	#trim(): void {
 		let excess = this.neighbours() - this.#max;
-		if (excess <= 0 || this.#stopped) return;
+		if (excess <= 0 || this.#stopped || this.#trimming) return;
+		// By peer, not by connection: two that dialed each other at once may hold two connections, and
+		// closing one of them leaves the neighbour in place.
+		const byPeer = new Map<string, Connection[]>();
 		for (const c of this.#node.getConnections()) {
-			if (excess <= 0) break;
+			if (c.status !== 'open') continue;
 			const peerId = c.remotePeer.toString();
+			byPeer.set(peerId, [...(byPeer.get(peerId) ?? []), c]);
+		}
+		const surplus: Connection[] = [];
+		for (const [peerId, connections] of byPeer) {
+			if (excess <= 0) break;
 			const peer = this.#known.get(peerId);
-			if (c.status !== 'open' || !peer || (peer.open && !peer.full) || this.#askedFor.has(peerId)) continue;
-			if (!isDirectConnection(c.remoteAddr.toString()) || this.#shunned(peerId)) continue;
-			if (c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS))) continue;
+			if (!peer || (peer.open && !peer.full) || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
+			if (!connections.some((c) => isDirectConnection(c.remoteAddr.toString()))) continue;
+			if (connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)))) continue;
 			traceEvent('meet:trim', `${this.name}: ${shortId(peerId)}`);
 			excess--;
-			c.close().catch(() => {});
+			surplus.push(...connections);
+		}
+		// Chosen first, closed after, and not chosen again from inside a close whose event fires at once:
+		// that would count a peer's second connection, not closed yet, as a neighbour still held.
+		this.#trimming = true;
+		try {
+			for (const c of surplus) c.close().catch(() => {});
+		} finally {
+			this.#trimming = false;
 		}
 	}
 
@@ -461,6 +479,8 @@ export class TopicMeeting {
 		this.#events.onHeard?.(from);
 		if (this.#isDirect(from)) {
 			if (joining) void this.#probeStale(from);
+			// A neighbour that needed us when it linked may be content now: links past our most can go.
+			else this.#trim();
 			return;
 		}
 		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${full ? ' (full)' : open ? '' : ' (content)'}`);
