@@ -15,6 +15,8 @@ import { IdentityState } from '../identity/identity-state.svelte';
 import { configuredIceServers, NetState } from '../net/net-state.svelte';
 import type { RoomAddress } from '../room/room-link';
 import type { RoomState } from '../room/room-state.svelte';
+import type { RoomHost } from '../room/room-host';
+import type { AudioHost } from '../audio/audio-host';
 import { RoomsState } from '../room/rooms-state.svelte';
 import type { RoomStore } from '../room/room-store';
 import { idbKeyValueStore } from '../storage/idb-store';
@@ -35,6 +37,13 @@ class AppState {
 	readonly #loaded = Promise.withResolvers<{ privateKey: import('@libp2p/interface').PrivateKey }>();
 	#started = false;
 	#connected = false;
+	#roomHost: Promise<RoomHost> | null = null;
+	#audioHost: Promise<AudioHost> | null = null;
+	/** The rooms open on our one node: a host for their streams and one for their audio links, made once (loaded with the room). */
+	readonly #hosts = {
+		room: () => (this.#roomHost ??= Promise.all([this.net.node(), import('../room/room-host')]).then(([node, { RoomHost }]) => new RoomHost(node))),
+		audio: () => (this.#audioHost ??= Promise.all([this.net.node(), import('../audio/audio-host')]).then(([node, { AudioHost }]) => new AudioHost(node)))
+	};
 
 	constructor() {
 		this.#store = import('../room/room-store').then(({ RoomStore }) => new RoomStore(idbKeyValueStore()));
@@ -68,6 +77,7 @@ class AppState {
 		const room = new RoomState(address, {
 			iceServers: configuredIceServers(),
 			net: this.net,
+			hosts: this.#hosts,
 			store: await this.#store,
 			identity: { privateKey, name: this.identity.currentName, avatar: this.identity.currentAvatar, picture: this.identity.currentPicture },
 			listing: hallwayListing(address, { node: () => this.net.node(), privateKey })

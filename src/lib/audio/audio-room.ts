@@ -20,7 +20,7 @@
  * - A member the room removes or bans loses every audio link to us the
  *   moment our verified state says so, and cannot link again.
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { RoomView } from '../room/authority';
 import type { RoomCipher } from '../room/room-crypto';
@@ -30,7 +30,8 @@ import type { TreeWire } from '../room/room-topic-protocol';
 import type { StanzaNode } from '../net/libp2p-node';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import type { AudioOutput } from './audio-output';
-import { LinkRefusedError, dialLink, serveLink, type MediaLink, type RemoteVoice } from './media-link';
+import { LinkRefusedError, dialLink, type MediaLink, type RemoteVoice } from './media-link';
+import type { AudioHost, HostedAudio, LinkDecision } from './audio-host';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
 import { Microphone, MicrophoneError, type MicFailure } from './microphone';
 import { verifiedDepths, type ClaimedPlace } from './advert-check';
@@ -114,10 +115,7 @@ interface LinkInfo extends ParentClock {
 	adoptedAt?: number;
 }
 
-/** Rooms with audio by room id, per node: one media handler serves them all. */
-const audioRooms = new WeakMap<StanzaNode, Map<string, AudioRoom>>();
-
-export class AudioRoom {
+export class AudioRoom implements HostedAudio {
 	readonly capacity: number;
 	micState: MicState = 'off';
 	/** Whether this browser can encode Opus (audioSupport().speak), checked before the microphone is ever opened. */
@@ -132,6 +130,7 @@ export class AudioRoom {
 	#voice: MediaStreamTrack | null = null;
 	readonly #events: AudioRoomEvents;
 	readonly #iceServers: RTCIceServer[];
+	readonly #host: AudioHost;
 	/** The microphone the person chose (a device id), read each time the microphone opens; null for the system's. */
 	readonly #microphone: () => string | null;
 	readonly #me: string;
@@ -204,10 +203,11 @@ export class AudioRoom {
 	constructor(
 		session: RoomSession,
 		output: AudioOutput,
-		options: { capacity: number; iceServers: RTCIceServer[]; canSpeak?: boolean; stage: StageAudio; microphone?: () => string | null },
+		options: { host: AudioHost; capacity: number; iceServers: RTCIceServer[]; canSpeak?: boolean; stage: StageAudio; microphone?: () => string | null },
 		events: AudioRoomEvents
 	) {
 		this.#session = session;
+		this.#host = options.host;
 		this.#node = session.node;
 		this.#cipher = session.cipher;
 		this.#output = output;
@@ -241,8 +241,7 @@ export class AudioRoom {
 
 	async start(): Promise<void> {
 		performance.mark('stanza:audio-start');
-		await ensureMediaHandler(this.#node);
-		audioRooms.get(this.#node)!.set(this.#session.room.roomId, this);
+		await this.#host.add(this);
 		this.#myTag = this.#tagOf(this.#me);
 		this.#signer = await PacketSigner.create(this.#session.me.privateKey, this.#session.room.roomId);
 		this.#unsubscribe = this.#session.room.subscribe((view) => void this.#onView(view));
@@ -260,7 +259,7 @@ export class AudioRoom {
 		clearTimeout(this.#advertTimer);
 		this.#unsubscribe?.();
 		this.#session.setStreamMark(null);
-		audioRooms.get(this.#node)?.delete(this.#session.room.roomId);
+		this.#host.remove(this);
 		this.#mic?.close();
 		this.#mic = null;
 		this.#setVoice(null);
@@ -566,12 +565,16 @@ export class AudioRoom {
 		return this.#cipher;
 	}
 
+	get roomId(): string {
+		return this.#session.room.roomId;
+	}
+
 	get iceServers(): RTCIceServer[] {
 		return this.#iceServers;
 	}
 
 	/** Whether to take an incoming link request, and as what. */
-	decide(as: AttachAs, remote: string, lost?: string): { accept: true; role: 'child' | 'standby' | 'speaker' } | { accept: false; reason: 'full' | 'not-allowed' | 'no-audio' } {
+	decide(as: AttachAs, remote: string, lost?: string): LinkDecision {
 		const view = this.#session.room.view;
 		if (view.removed.has(remote) || view.banned.has(remote)) return { accept: false, reason: 'not-allowed' };
 		if (as === 'speaker') {
@@ -1029,28 +1032,4 @@ export class AudioRoom {
 		}
 		return tag;
 	}
-}
-
-async function ensureMediaHandler(node: StanzaNode): Promise<void> {
-	if (audioRooms.has(node)) return;
-	const rooms = new Map<string, AudioRoom>();
-	audioRooms.set(node, rooms);
-	await node.handle(
-		MEDIA_PROTOCOL,
-		async (stream: Stream, connection: Connection) => {
-			const remote = connection.remotePeer.toString();
-			let chosen: AudioRoom | undefined;
-			const result = await serveLink(
-				stream,
-				remote,
-				{ lookupCipher: (roomId) => rooms.get(roomId)?.cipherFor() ?? null, iceServers: (roomId) => rooms.get(roomId)?.iceServers ?? [] },
-				(roomId, as, lost) => {
-					chosen = rooms.get(roomId);
-					return chosen ? chosen.decide(as, remote, lost) : { accept: false, reason: 'no-audio' };
-				}
-			);
-			if (result && chosen) chosen.adopt(result.link);
-		},
-		{ maxInboundStreams: 16, runOnLimitedConnection: false }
-	);
 }

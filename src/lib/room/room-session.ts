@@ -23,14 +23,15 @@ import { roleOf } from './authority';
 import { LISTENER_BEATS_PER_SEC, PRESENCE_BEAT_MS, PRESENCE_SETTLE_MS, presenceBeatMs, PresenceTable, type PresenceState } from './presence';
 import { answersNewcomer, nextBeatMs, sharedBy } from '../net/room-size';
 import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
-import { askKey, giveKey, ROOM_KEY_PROTOCOL, serveKey, type KeyParty } from './room-key-protocol';
+import { askKey, giveKey, ROOM_KEY_PROTOCOL, type KeyParty } from './room-key-protocol';
 import type { RoomKeys } from './room-keys';
 import { LOCAL_ORIGIN, type RoomDoc } from './room-doc';
-import { ROOM_SYNC_PROTOCOL, RoomSyncRefusedError, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
+import { ROOM_SYNC_PROTOCOL, RoomSyncRefusedError, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { decodeTopicMessage, encodeTopicMessage, goodbyeIsGenuine, roomTopicFor, signGoodbye, type TopicMessage } from './room-topic-protocol';
 import { sendGoodbye } from '../net/goodbye-beacon';
 import { ReactionLimiter, SenderLimiter, type Reaction } from './reactions';
-import { askPicture, PICTURE_PROTOCOL, servePicture } from './picture-protocol';
+import { askPicture, PICTURE_PROTOCOL } from './picture-protocol';
+import { KEY_TIMEOUT_MS, PICTURE_TIMEOUT_MS, SYNC_TIMEOUT_MS, type HostedRoom, type RoomHost } from './room-host';
 
 // Direct connections a member makes on its own to others in the room; the audio tree adds its
 // links on top. A room of up to nine is a full mesh, as a small room should be (every tree
@@ -38,8 +39,6 @@ import { askPicture, PICTURE_PROTOCOL, servePicture } from './picture-protocol';
 // twelve (topic-meeting.ts): about eight each on average, which keeps the overlay connected for
 // gossip when every relay is gone, while no member's connections grow with the room.
 const ROOM_NEIGHBOURS = 8;
-// A sync that has not finished in 10 s is stuck; the next trigger tries again.
-const SYNC_TIMEOUT_MS = 10_000;
 // Gossip can drop a message while meshes form; a periodic sync repairs it. 20 s keeps the cost trivial.
 const ANTI_ENTROPY_MS = 20_000;
 const EXPIRY_SWEEP_MS = 1_000;
@@ -56,8 +55,6 @@ const PRESENCE_SOON_SPACING_MS = 500;
 // A member missing the current key asks again this often, a few peers at a time, until it has it.
 const KEY_RETRY_MS = [250, 500, 1_000, 2_000, 4_000] as const;
 const KEY_ASKS_PER_ROUND = 3;
-const KEY_TIMEOUT_MS = 3_000;
-const PICTURE_TIMEOUT_MS = 5_000;
 // A member asks for a picture once per digest (room/pictures.ts); a few more for reloads, no floods.
 const PICTURES_PER_MINUTE = 3;
 const PICTURE_BURST = 3;
@@ -83,12 +80,10 @@ export interface RoomMember {
 	picture?(): { digest: string; bytes: Uint8Array } | null;
 }
 
-/** Open sessions by room id, per node: one sync handler serves them all. */
-const sessionsByNode = new WeakMap<StanzaNode, Map<string, RoomSession>>();
-
-export class RoomSession {
+export class RoomSession implements HostedRoom {
 	readonly room: RoomDoc;
 	readonly presence: PresenceTable;
+	readonly #host: RoomHost;
 	readonly #node: StanzaNode;
 	readonly #keys: RoomKeys;
 	readonly #me: RoomMember;
@@ -152,9 +147,11 @@ export class RoomSession {
 	 * children by: with it, a listener that left the audio tree without a word is counted away once its
 	 * parent stops listing it (presence.ts), not only when its beats run out.
 	 */
-	constructor(node: StanzaNode, room: RoomDoc, keys: RoomKeys, me: RoomMember, events: RoomSessionEvents, options: { tagOf?: (peerId: string) => number } = {}) {
+	/** `host`: the rooms open on our node, which serves this one's streams while it runs. */
+	constructor(host: RoomHost, room: RoomDoc, keys: RoomKeys, me: RoomMember, events: RoomSessionEvents, options: { tagOf?: (peerId: string) => number } = {}) {
 		this.presence = new PresenceTable(options.tagOf);
-		this.#node = node;
+		this.#host = host;
+		this.#node = host.node;
 		this.room = room;
 		this.#keys = keys;
 		this.#me = me;
@@ -177,8 +174,7 @@ export class RoomSession {
 	/** Joins the room on the network; `out` (removed or banned): only to watch for a readmission (setOut). */
 	async start(options: { out?: boolean } = {}): Promise<void> {
 		this.#out = options.out === true;
-		await ensureSyncHandler(this.#node);
-		sessionsByNode.get(this.#node)!.set(this.room.roomId, this);
+		await this.#host.add(this);
 		this.#topic = await roomTopicFor(this.room.roomId);
 		const pubsub = this.#node.services.pubsub;
 		pubsub.addEventListener('message', this.#onTopicMessage);
@@ -281,6 +277,10 @@ export class RoomSession {
 	}
 
 	/** The libp2p node the session runs on (for the audio tree, which shares it). */
+	get roomId(): string {
+		return this.room.roomId;
+	}
+
 	get node(): StanzaNode {
 		return this.#node;
 	}
@@ -328,7 +328,7 @@ export class RoomSession {
 		this.#meeting?.leave();
 		this.room.doc.off('update', this.#onDocUpdate);
 		this.#node.removeEventListener('connection:open', this.#onConnection);
-		sessionsByNode.get(this.#node)?.delete(this.room.roomId);
+		this.#host.remove(this);
 		if (!this.#saidGoodbye) await this.#publish({ type: 'leave', seq: this.#nextSeq() });
 		const pubsub = this.#node.services.pubsub;
 		pubsub.removeEventListener('message', this.#onTopicMessage);
@@ -826,29 +826,4 @@ function shuffle<T>(items: T[]): T[] {
 		[items[i], items[j]] = [items[j], items[i]];
 	}
 	return items;
-}
-
-async function ensureSyncHandler(node: StanzaNode): Promise<void> {
-	if (sessionsByNode.has(node)) return;
-	const sessions = new Map<string, RoomSession>();
-	sessionsByNode.set(node, sessions);
-	await node.handle(
-		ROOM_KEY_PROTOCOL,
-		(stream: Stream, connection: Connection) =>
-			serveKey(stream, connection.remotePeer.toString(), (roomId, remote) => sessions.get(roomId)?.keyPartyFor(remote) ?? null, KEY_TIMEOUT_MS),
-		{ maxInboundStreams: 8, runOnLimitedConnection: true }
-	);
-	await node.handle(
-		PICTURE_PROTOCOL,
-		(stream: Stream, connection: Connection) =>
-			servePicture(stream, connection.remotePeer.toString(), (roomId, remote, digest) => sessions.get(roomId)?.pictureFor(remote, digest) ?? null, PICTURE_TIMEOUT_MS),
-		{ maxInboundStreams: 2, runOnLimitedConnection: true }
-	);
-	await node.handle(
-		ROOM_SYNC_PROTOCOL,
-		(stream: Stream, connection: Connection) =>
-			serveSync(stream, connection.remotePeer.toString(), (roomId, remote) => sessions.get(roomId)?.syncPartyFor(remote) ?? null, SYNC_TIMEOUT_MS),
-		// runOnLimitedConnection: a joiner's first catch-up may come through the relay (see #catchUpThroughRelay).
-		{ maxInboundStreams: 8, runOnLimitedConnection: true }
-	);
 }

@@ -23,6 +23,8 @@ import { sameAvatar, type Avatar } from '../identity/avatar';
 import { pictureType } from '../identity/picture';
 import { Pictures } from './pictures';
 import { RoomSession } from './room-session';
+import type { RoomHost } from './room-host';
+import type { AudioHost } from '../audio/audio-host';
 import { settingsStore } from '../settings/settings-store';
 import type { RoomStore } from './room-store';
 
@@ -86,6 +88,8 @@ export interface RoomDeps {
 	/** ICE servers for audio links; none needed on a LAN or loopback. */
 	iceServers?: RTCIceServer[];
 	net: NetState;
+	/** The rooms open on our node (one of each per node: app-state makes them with the node). */
+	hosts: { room(): Promise<RoomHost>; audio(): Promise<AudioHost> };
 	store: RoomStore;
 	identity: {
 		privateKey: Promise<PrivateKey>;
@@ -188,7 +192,8 @@ export class RoomState {
 	async open(): Promise<void> {
 		try {
 			const { roomId, key } = this.address;
-			const [node, privateKey, keys] = await Promise.all([this.#deps.net.node(), this.#deps.identity.privateKey, RoomKeys.create(roomId, key)]);
+			const [host, privateKey, keys] = await Promise.all([this.#deps.hosts.room(), this.#deps.identity.privateKey, RoomKeys.create(roomId, key)]);
+			const node = host.node;
 			if (this.#stopped) return;
 			this.#signer = { peerId: node.peerId, privateKey };
 			const doc = new RoomDoc(roomId, key);
@@ -202,7 +207,7 @@ export class RoomState {
 			this.#wasOut = doc.view.removed.has(me) || doc.view.banned.has(me);
 			doc.subscribe(() => this.#refresh());
 			doc.doc.on('update', () => this.#scheduleSave());
-			const session = (this.#session = new RoomSession(node, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name, avatar: this.#myAvatar, picture: this.#deps.identity.picture }, {
+			const session = (this.#session = new RoomSession(host, doc, keys, { peerId: node.peerId, privateKey, name: this.#deps.identity.name, avatar: this.#myAvatar, picture: this.#deps.identity.picture }, {
 				onPresence: () => this.#refresh(),
 				onReaction: (peerId, reaction) => this.#showReaction(peerId, reaction),
 				onTurnedAway: () => this.#refresh(),
@@ -243,12 +248,13 @@ export class RoomState {
 			return;
 		}
 		this.audio = { ...this.audio, status: 'starting', canSpeak: support.speak.ok };
-		const [{ AudioOutput, outputLatencyMs }, { AudioRoom }, { StageAudio }, { relayCapacity, RELAY_CAPACITY_KEY }, { MICROPHONE_KEY }] = await Promise.all([
+		const [{ AudioOutput, outputLatencyMs }, { AudioRoom }, { StageAudio }, { relayCapacity, RELAY_CAPACITY_KEY }, { MICROPHONE_KEY }, host] = await Promise.all([
 			import('../audio/audio-output'),
 			import('../audio/audio-room'),
 			import('../audio/stage-audio'),
 			import('../audio/relay-budget'),
-			import('../audio/microphone-choice')
+			import('../audio/microphone-choice'),
+			this.#deps.hosts.audio()
 		]);
 		const output = await AudioOutput.create();
 		const stage = new StageAudio(output.context);
@@ -256,7 +262,7 @@ export class RoomState {
 		const audio = new AudioRoom(
 			session,
 			output,
-			{ capacity: relayCapacity(settingsStore.get(RELAY_CAPACITY_KEY), connection), iceServers: this.#deps.iceServers ?? [], canSpeak: support.speak.ok, stage, microphone: () => settingsStore.get(MICROPHONE_KEY) },
+			{ host, capacity: relayCapacity(settingsStore.get(RELAY_CAPACITY_KEY), connection), iceServers: this.#deps.iceServers ?? [], canSpeak: support.speak.ok, stage, microphone: () => settingsStore.get(MICROPHONE_KEY) },
 			{
 				onChange: () => this.#refreshAudio(),
 				onLevels: (levels) => {

@@ -7,6 +7,7 @@ import { expect, vi } from 'vitest';
 import { isDirectConnection } from '../net/connection-kind';
 import type { InMemoryNetwork, InMemoryNode } from '../net/in-memory-network';
 import { RoomKeys } from './room-keys';
+import { RoomHost } from './room-host';
 import { RoomSession } from './room-session';
 import type { TestPeer } from './test-peers';
 
@@ -30,7 +31,7 @@ export interface SessionOptions {
 export async function joinSession(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: SessionOptions = {}): Promise<SessionMember> {
 	const node = await network.node(peer.privateKey);
 	const keys = await RoomKeys.create(peer.room.roomId, key);
-	const session = new RoomSession(node.asNode, peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {}, onTurnedAway: options.onTurnedAway });
+	const session = new RoomSession(new RoomHost(node.asNode), peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {}, onTurnedAway: options.onTurnedAway });
 	const isOut = () => peer.room.view.removed.has(peer.id) || peer.room.view.banned.has(peer.id);
 	if (options.honestOut) peer.room.subscribe(() => session.setOut(isOut()));
 	await session.start({ out: isOut() });

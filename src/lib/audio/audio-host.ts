@@ -1,0 +1,68 @@
+/**
+ * The rooms with audio open on one node. An inbound media link names its
+ * room in its first (sealed) message, so one handler serves every room the
+ * node has open: it asks the host for the room's key and decision.
+ *
+ * Made once per node by whoever made the node (app-state.svelte.ts) and
+ * handed to each AudioRoom: no module keeps rooms of its own.
+ */
+import type { Connection, Stream } from '@libp2p/interface';
+import type { StanzaNode } from '../net/libp2p-node';
+import type { RoomCipher } from '../room/room-crypto';
+import { serveLink, type MediaLink } from './media-link';
+import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
+
+export type LinkDecision = { accept: true; role: 'child' | 'standby' | 'speaker' } | { accept: false; reason: 'full' | 'not-allowed' | 'no-audio' };
+
+/** What a room with audio open here answers to a member's link request (audio-room.ts). */
+export interface HostedAudio {
+	readonly roomId: string;
+	readonly iceServers: RTCIceServer[];
+	cipherFor(): RoomCipher;
+	decide(as: AttachAs, remote: string, lost?: string): LinkDecision;
+	adopt(link: MediaLink): void;
+}
+
+export class AudioHost {
+	readonly node: StanzaNode;
+	readonly #rooms = new Map<string, HostedAudio>();
+	#handled: Promise<void> | null = null;
+
+	constructor(node: StanzaNode) {
+		this.node = node;
+	}
+
+	/** Takes `room`'s link requests from now on (the handler is registered with the first room). */
+	async add(room: HostedAudio): Promise<void> {
+		this.#handled ??= this.#handle();
+		await this.#handled;
+		this.#rooms.set(room.roomId, room);
+	}
+
+	/** Stops taking them (a newer audio room of the same room, already added, is left alone). */
+	remove(room: HostedAudio): void {
+		if (this.#rooms.get(room.roomId) === room) this.#rooms.delete(room.roomId);
+	}
+
+	async #handle(): Promise<void> {
+		const rooms = this.#rooms;
+		await this.node.handle(
+			MEDIA_PROTOCOL,
+			async (stream: Stream, connection: Connection) => {
+				const remote = connection.remotePeer.toString();
+				let chosen: HostedAudio | undefined;
+				const result = await serveLink(
+					stream,
+					remote,
+					{ lookupCipher: (roomId) => rooms.get(roomId)?.cipherFor() ?? null, iceServers: (roomId) => rooms.get(roomId)?.iceServers ?? [] },
+					(roomId, as, lost) => {
+						chosen = rooms.get(roomId);
+						return chosen ? chosen.decide(as, remote, lost) : { accept: false, reason: 'no-audio' };
+					}
+				);
+				if (result && chosen) chosen.adopt(result.link);
+			},
+			{ maxInboundStreams: 16, runOnLimitedConnection: false }
+		);
+	}
+}
