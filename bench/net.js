@@ -50,14 +50,21 @@ async function startRoom(page) {
 	return page.getByTestId('room-link').inputValue();
 }
 
+// Where a room link's time goes, in order (net-state.svelte.ts marks each once): the network starts
+// (the room screen mounted), libp2p's code is loaded and the identity read, the node runs, the relay
+// connection, its reservation, the room's first direct connection.
+const STEPS = ['stanza:net-start', 'stanza:libp2p-loaded', 'stanza:node-started', 'stanza:relay', 'stanza:reserved', 'stanza:direct'];
+
 /** @param {import('playwright-core').Page} page */
 const marksOf = (page) =>
-	page.evaluate(() => Object.fromEntries(['stanza:relay', 'stanza:reserved', 'stanza:direct'].map((n) => [n, performance.getEntriesByName(n)[0]?.startTime])));
+	page.evaluate((steps) => Object.fromEntries(steps.map((n) => [n, performance.getEntriesByName(n)[0]?.startTime])), STEPS);
 
 const relay = await startRelay();
 const browser = await launchBrowser();
 /** @type {{ relay: number[], reservation: number[], direct: number[], roomLinkDirect: number[] }} */
 const samples = { relay: [], reservation: [], direct: [], roomLinkDirect: [] };
+/** @type {Record<string, number[]>} the room link's milestones, per step */
+const roomLinkSteps = Object.fromEntries(STEPS.map((n) => [n, []]));
 try {
 	for (let run = 0; run < RUNS; run++) {
 		const topic = `bench-${run}-${Date.now()}`;
@@ -86,6 +93,7 @@ try {
 		const marks = await marksOf(b.page);
 		const direct = marks['stanza:direct'];
 		samples.roomLinkDirect.push(direct);
+		for (const n of STEPS) roomLinkSteps[n].push(marks[n]);
 		console.log(`room link ${run + 1}/${RUNS}: relay ${marks['stanza:relay'].toFixed(0)} ms, reservation ${marks['stanza:reserved'].toFixed(0)} ms, direct ${direct.toFixed(0)} ms`);
 		await a.context.close();
 		await b.context.close();
@@ -102,6 +110,8 @@ const results = {
 	pageLoadToReservationMs: Math.round(median(samples.reservation)),
 	pageLoadToDirectMs: Math.round(median(samples.direct)),
 	roomLinkToDirectMs: Math.round(median(samples.roomLinkDirect)),
+	/** Medians of each milestone of a room link's page, ms since navigation start. */
+	roomLinkStepsMs: Object.fromEntries(STEPS.map((n) => [n.replace('stanza:', ''), Math.round(median(roomLinkSteps[n]))])),
 	initialJsGzipBytes: js.bytes,
 	goals: GOALS,
 	ratios: {
@@ -121,5 +131,6 @@ median over ${RUNS} runs (page B, ms since navigation start):
   pageLoadToReservationMs  ${results.pageLoadToReservationMs}
   pageLoadToDirectMs       ${results.pageLoadToDirectMs}   (goal ≤ ${GOALS.pageLoadToDirectMs}, ratio ${results.ratios.directToGoal}; Meet clicked by the harness)
   roomLinkToDirectMs       ${results.roomLinkToDirectMs}   (goal ≤ ${GOALS.pageLoadToDirectMs}, ratio ${results.ratios.roomLinkDirectToGoal}; a room link opened, nothing clicked)
+    its steps (medians)    ${Object.entries(results.roomLinkStepsMs).map(([n, ms]) => `${n} ${ms}`).join(' → ')}
   initialJsGzipBytes       ${results.initialJsGzipBytes}  (${js.files} files; goal ≤ ${GOALS.initialJsGzipBytes}, ratio ${results.ratios.initialJsToGoal})
 wrote bench/results/net.json`);

@@ -93,6 +93,7 @@ export class NetState {
 		if (this.#node || this.#connecting) return;
 		this.#stopped = false;
 		this.status = 'connecting';
+		markOnce('stanza:net-start');
 		// relaysFound() may have asked already (the hallway, before the app started): one discovery serves both.
 		this.#pendingDiscovery ??= this.#discover();
 		this.#pendingDiscovery.catch(() => {}); // consumed (and reported) by #connectRelays
@@ -100,6 +101,7 @@ export class NetState {
 			// hello-protocol (and the stream helpers it brings) loads with libp2p, not with the first screen.
 			const [{ createStanzaNode }, id, { HELLO_PROTOCOL }] = await Promise.all([this.preload(), identity, import('./hello-protocol')]);
 			this.#identity = id;
+			markOnce('stanza:libp2p-loaded');
 			const node = await createStanzaNode({
 				privateKey: id.privateKey,
 				iceServers: configuredIceServers(),
@@ -111,6 +113,7 @@ export class NetState {
 			node.addEventListener('connection:open', this.#onConnectionChange);
 			node.addEventListener('connection:close', this.#onConnectionChange);
 			await node.start();
+			markOnce('stanza:node-started');
 			if (this.#stopped) {
 				await node.stop();
 				return;
@@ -210,6 +213,7 @@ export class NetState {
 			const discovery = this.#pendingDiscovery ?? this.#discover();
 			this.#pendingDiscovery = null;
 			const [{ multiaddr }, relayAddrs] = await Promise.all([import('@multiformats/multiaddr'), discovery]);
+			markOnce('stanza:relays-found');
 			this.relayAddrs = relayAddrs;
 			const race = new RelayRace(this.#openRelays(node));
 			const results = await Promise.allSettled(
