@@ -7,7 +7,7 @@
  * handed to each AudioRoom: no module keeps rooms of its own.
  */
 import type { Connection, Stream } from '@libp2p/interface';
-import type { StanzaNode } from '../net/libp2p-node';
+import { RoomDirectory } from '../net/room-directory';
 import type { RoomCipher } from '../room/room-crypto';
 import { serveLink, type MediaLink } from './media-link';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
@@ -23,29 +23,8 @@ export interface HostedAudio {
 	adopt(link: MediaLink): void;
 }
 
-export class AudioHost {
-	readonly node: StanzaNode;
-	readonly #rooms = new Map<string, HostedAudio>();
-	#handled: Promise<void> | null = null;
-
-	constructor(node: StanzaNode) {
-		this.node = node;
-	}
-
-	/** Takes `room`'s link requests from now on (the handler is registered with the first room). */
-	async add(room: HostedAudio): Promise<void> {
-		this.#handled ??= this.#handle();
-		await this.#handled;
-		this.#rooms.set(room.roomId, room);
-	}
-
-	/** Stops taking them (a newer audio room of the same room, already added, is left alone). */
-	remove(room: HostedAudio): void {
-		if (this.#rooms.get(room.roomId) === room) this.#rooms.delete(room.roomId);
-	}
-
-	async #handle(): Promise<void> {
-		const rooms = this.#rooms;
+export class AudioHost extends RoomDirectory<HostedAudio> {
+	protected async register(find: (roomId: string) => HostedAudio | undefined): Promise<void> {
 		await this.node.handle(
 			MEDIA_PROTOCOL,
 			async (stream: Stream, connection: Connection) => {
@@ -54,9 +33,9 @@ export class AudioHost {
 				const result = await serveLink(
 					stream,
 					remote,
-					{ lookupCipher: (roomId) => rooms.get(roomId)?.cipherFor() ?? null, iceServers: (roomId) => rooms.get(roomId)?.iceServers ?? [] },
+					{ lookupCipher: (roomId) => find(roomId)?.cipherFor() ?? null, iceServers: (roomId) => find(roomId)?.iceServers ?? [] },
 					(roomId, as, lost) => {
-						chosen = rooms.get(roomId);
+						chosen = find(roomId);
 						return chosen ? chosen.decide(as, remote, lost) : { accept: false, reason: 'no-audio' };
 					}
 				);

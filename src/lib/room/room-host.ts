@@ -8,7 +8,7 @@
  * RoomSession: no module keeps rooms of its own.
  */
 import type { Connection, Stream } from '@libp2p/interface';
-import type { StanzaNode } from '../net/libp2p-node';
+import { RoomDirectory } from '../net/room-directory';
 import { ROOM_KEY_PROTOCOL, serveKey, type KeyParty } from './room-key-protocol';
 import { ROOM_SYNC_PROTOCOL, serveSync, type SyncParty } from './room-sync-protocol';
 import { PICTURE_PROTOCOL, servePicture } from './picture-protocol';
@@ -26,45 +26,24 @@ export interface HostedRoom {
 	pictureFor(remotePeer: string, digest: string): Uint8Array | null;
 }
 
-export class RoomHost {
-	readonly node: StanzaNode;
-	readonly #rooms = new Map<string, HostedRoom>();
-	#handled: Promise<void> | null = null;
-
-	constructor(node: StanzaNode) {
-		this.node = node;
-	}
-
-	/** Serves `room`'s streams from now on (the handlers are registered with the first room). */
-	async add(room: HostedRoom): Promise<void> {
-		this.#handled ??= this.#handle();
-		await this.#handled;
-		this.#rooms.set(room.roomId, room);
-	}
-
-	/** Stops serving `room` (a newer session of the same room, already added, is left alone). */
-	remove(room: HostedRoom): void {
-		if (this.#rooms.get(room.roomId) === room) this.#rooms.delete(room.roomId);
-	}
-
-	async #handle(): Promise<void> {
-		const rooms = this.#rooms;
+export class RoomHost extends RoomDirectory<HostedRoom> {
+	protected async register(find: (roomId: string) => HostedRoom | undefined): Promise<void> {
 		await this.node.handle(
 			ROOM_KEY_PROTOCOL,
 			(stream: Stream, connection: Connection) =>
-				serveKey(stream, connection.remotePeer.toString(), (roomId, remote) => rooms.get(roomId)?.keyPartyFor(remote) ?? null, KEY_TIMEOUT_MS),
+				serveKey(stream, connection.remotePeer.toString(), (roomId, remote) => find(roomId)?.keyPartyFor(remote) ?? null, KEY_TIMEOUT_MS),
 			{ maxInboundStreams: 8, runOnLimitedConnection: true }
 		);
 		await this.node.handle(
 			PICTURE_PROTOCOL,
 			(stream: Stream, connection: Connection) =>
-				servePicture(stream, connection.remotePeer.toString(), (roomId, remote, digest) => rooms.get(roomId)?.pictureFor(remote, digest) ?? null, PICTURE_TIMEOUT_MS),
+				servePicture(stream, connection.remotePeer.toString(), (roomId, remote, digest) => find(roomId)?.pictureFor(remote, digest) ?? null, PICTURE_TIMEOUT_MS),
 			{ maxInboundStreams: 2, runOnLimitedConnection: true }
 		);
 		await this.node.handle(
 			ROOM_SYNC_PROTOCOL,
 			(stream: Stream, connection: Connection) =>
-				serveSync(stream, connection.remotePeer.toString(), (roomId, remote) => rooms.get(roomId)?.syncPartyFor(remote) ?? null, SYNC_TIMEOUT_MS),
+				serveSync(stream, connection.remotePeer.toString(), (roomId, remote) => find(roomId)?.syncPartyFor(remote) ?? null, SYNC_TIMEOUT_MS),
 			// runOnLimitedConnection: a joiner's first catch-up may come through the relay (room-session.ts #catchUpThroughRelay).
 			{ maxInboundStreams: 8, runOnLimitedConnection: true }
 		);
