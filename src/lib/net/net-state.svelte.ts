@@ -213,7 +213,6 @@ export class NetState {
 			const discovery = this.#pendingDiscovery ?? this.#discover();
 			this.#pendingDiscovery = null;
 			const [{ multiaddr }, relayAddrs] = await Promise.all([import('@multiformats/multiaddr'), discovery]);
-			markOnce('stanza:relays-found');
 			this.relayAddrs = relayAddrs;
 			const race = new RelayRace(this.#openRelays(node));
 			const results = await Promise.allSettled(

@@ -29,6 +29,17 @@ function meetingOf(node: InMemoryNode, target: number, shunned: Set<string>): To
 	return meeting;
 }
 
+/** Our meeting, joined, keeping at most 12 neighbours (target 8), and `n` other nodes not yet linked to us. */
+async function crowd(n: number): Promise<{ fabric: InMemoryNetwork; me: InMemoryNode; meeting: TopicMeeting; others: InMemoryNode[] }> {
+	const fabric = new InMemoryNetwork();
+	const me = await fabric.node();
+	const meeting = meetingOf(me, 8, new Set());
+	await meeting.join();
+	const others: InMemoryNode[] = [];
+	for (let i = 0; i < n; i++) others.push(await fabric.node());
+	return { fabric, me, meeting, others };
+}
+
 describe('TopicMeeting: a dial whose connection closes as it opens', () => {
 	it('is tried again within 100 ms, once, by the meeting and by connect(), not a backoff or an announce later', async () => {
 		vi.useFakeTimers();
@@ -150,14 +161,8 @@ describe('TopicMeeting: members the room put out', () => {
 	});
 
 	it('closes links past its most neighbours, only to peers that do not need it and that it did not ask for', async () => {
-		const fabric = new InMemoryNetwork();
-		const me = await fabric.node();
-		const meeting = meetingOf(me, 8, new Set()); // at most 12 neighbours
-		await meeting.join();
-		const content: InMemoryNode[] = [];
-		const needy: InMemoryNode[] = [];
-		for (let i = 0; i < 14; i++) content.push(await fabric.node());
-		for (let i = 0; i < 2; i++) needy.push(await fabric.node());
+		const { fabric, me, meeting, others } = await crowd(16);
+		const [content, needy] = [others.slice(0, 14), others.slice(14)];
 		// Two that still want neighbours linked first (the oldest links, which a careless trim would close first).
 		for (const n of needy) fabric.connect(n, me);
 		for (const n of content) await announce(n, 'room:r', false);
@@ -173,12 +178,7 @@ describe('TopicMeeting: members the room put out', () => {
 	});
 
 	it('closes links past its most once peers that needed it when they linked say they are content', async () => {
-		const fabric = new InMemoryNetwork();
-		const me = await fabric.node();
-		const meeting = meetingOf(me, 8, new Set()); // at most 12 neighbours
-		await meeting.join();
-		const peers: InMemoryNode[] = [];
-		for (let i = 0; i < 15; i++) peers.push(await fabric.node());
+		const { fabric, me, meeting, others: peers } = await crowd(15);
 		// All still want neighbours as they dial us: none can be let go.
 		for (const n of peers) await announce(n, 'room:r', true);
 		for (const n of peers) fabric.connect(n, me);
@@ -189,12 +189,7 @@ describe('TopicMeeting: members the room put out', () => {
 	});
 
 	it('counts a peer that dialed us as we dialed it once: closing one of its two connections is not one neighbour less', async () => {
-		const fabric = new InMemoryNetwork();
-		const me = await fabric.node();
-		const meeting = meetingOf(me, 8, new Set()); // at most 12 neighbours
-		await meeting.join();
-		const content: InMemoryNode[] = [];
-		for (let i = 0; i < 16; i++) content.push(await fabric.node());
+		const { fabric, me, meeting, others: content } = await crowd(16);
 		for (const n of content) await announce(n, 'room:r', false);
 		// Each dialed us while we dialed it: two connections per peer, as libp2p keeps after a simultaneous dial.
 		for (const n of content) {

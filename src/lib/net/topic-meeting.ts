@@ -394,7 +394,9 @@ export class TopicMeeting {
 		for (const c of this.#node.getConnections()) {
 			if (c.status !== 'open') continue;
 			const peerId = c.remotePeer.toString();
-			byPeer.set(peerId, [...(byPeer.get(peerId) ?? []), c]);
+			const held = byPeer.get(peerId);
+			if (held) held.push(c);
+			else byPeer.set(peerId, [c]);
 		}
 		const surplus: Connection[] = [];
 		for (const [peerId, connections] of byPeer) {

@@ -145,9 +145,9 @@ export class RoomSession implements HostedRoom {
 	/**
 	 * `options.tagOf` gives a member's speaker tag (audio/packet-codec.ts), which tree adverts name
 	 * children by: with it, a listener that left the audio tree without a word is counted away once its
-	 * parent stops listing it (presence.ts), not only when its beats run out.
+	 * parent stops listing it (presence.ts), not only when its beats run out. `host`: the rooms open
+	 * on our node, which serves this one's streams while it runs.
 	 */
-	/** `host`: the rooms open on our node, which serves this one's streams while it runs. */
 	constructor(host: RoomHost, room: RoomDoc, keys: RoomKeys, me: RoomMember, events: RoomSessionEvents, options: { tagOf?: (peerId: string) => number } = {}) {
 		this.presence = new PresenceTable(options.tagOf);
 		this.#host = host;
@@ -276,11 +276,11 @@ export class RoomSession implements HostedRoom {
 		return (await this.#meeting?.connect(peerId, signal)) ?? false;
 	}
 
-	/** The libp2p node the session runs on (for the audio tree, which shares it). */
 	get roomId(): string {
 		return this.room.roomId;
 	}
 
+	/** The libp2p node the session runs on (for the audio tree, which shares it). */
 	get node(): StanzaNode {
 		return this.#node;
 	}
