@@ -44,8 +44,8 @@ interface SizeResult {
 	averageRelayCapacity: number;
 	/** Rebalance moves (make-before-break, no audio gap) per churn event. */
 	rebalanceMovesPerChurnEvent: number;
-	/** Leaves displaced by joining relays, per join. */
-	displacementsPerJoin: number;
+	/** Slot requests refused (the parent filled up meanwhile), per join. */
+	refusalsPerJoin: number;
 	/** Wall time of one run (fill + churn), milliseconds. */
 	runMs: number;
 }
@@ -78,7 +78,7 @@ function measure(listeners: number): { medians: SizeResult; invariantViolations:
 			averageDepthBound: end.averageDepthBound,
 			averageRelayCapacity: end.averageRelayCapacity,
 			rebalanceMovesPerChurnEvent: (end.rebalanceMoves - filled.rebalanceMoves) / churnEvents,
-			displacementsPerJoin: end.displacements / end.joins,
+			refusalsPerJoin: end.refusals / end.joins,
 			runMs
 		});
 	}

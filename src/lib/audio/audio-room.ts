@@ -1,6 +1,8 @@
 /**
  * A room's audio: speakers linked to each other, listeners in a tree below
- * them, packets forwarded verbatim, every decision local (tree-planner.ts).
+ * them, packets forwarded verbatim, every decision local: where a member
+ * hangs in the tree is decided by tree-engine.ts (the engine bench:tree's
+ * simulator runs too); this file carries its steps out over media links.
  *
  * - Speakers (the verified stage) link to every other present speaker (the
  *   smaller PeerId dials) and encode their microphone once for the tree. A
@@ -9,7 +11,7 @@
  * - Listeners attach under the shallowest member with a free slot, keep a
  *   backup parent that cannot be in their own subtree, switch to it the
  *   moment their parent goes silent (PARENT_SILENCE_MS) or its link closes,
- *   and move up when a much shallower slot frees (planRebalance).
+ *   and move up when a much shallower slot frees (tree-engine.ts).
  * - Every member advertises { depth, capacity, children, parent } in its
  *   presence, which is what the others plan with.
  * - Only packets tagged with a speaker the room's verified state has on
@@ -39,26 +41,23 @@ import { PacketSigner, PacketVerifier } from './packet-auth';
 import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type DecodedPacket } from './packet-codec';
 import type { StageAudio } from './stage-audio';
 import { beforeMute, StreamGuard } from './stream-guard';
-import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type TreeAdvert } from './tree-planner';
+import { chooseParent, type TreeAdvert } from './tree-planner';
+import {
+	admitChild,
+	CHILD_SILENCE_MS,
+	PARENT_SILENCE_MS,
+	RETRY_CANDIDATE_AFTER_MS,
+	TICK_MS,
+	TreeEngine,
+	type TreeView
+} from './tree-engine';
 import { FLOW_WINDOW_MS, delayed, heldBack, isLate, noteAudio, noteLag, notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
 
-// Silence from the parent that means it is gone (a link that closes, or a parent that says goodbye
-// as its tab closes, is replaced at once; this is for crashes and lost networks). Every link carries
-// a packet or a keep-alive at least every 100 ms, so 1 s is ten missed in a row. At 250 ms, and again
-// at 500 ms, tabs stalled by a loaded CPU (eight tabs on two cores in our end-to-end test stall for
-// 0.5–1.1 s) dropped parents that were alive and the tree never held still: leaving a parent that is
-// back a moment later costs a new link, which takes seconds under that load. (The planner's
-// simulator, tree-simulation.ts, still models 500 ms: it is not yet the engine that ships.)
-const PARENT_SILENCE_MS = 1_000;
-// Tree upkeep runs every 50 ms: a twentieth of the silence threshold.
-const TICK_MS = 50;
 // A tick this late means our own thread stalled (a loaded CPU, a phone waking): the packets that
 // arrived meanwhile wait in the queue behind the tick, so silence is not judged on that tick.
 const STALLED_TICK_MS = 4 * TICK_MS;
 // A link with nothing to send for 100 ms sends a keep-alive, so its far end never mistakes quiet for death.
 const KEEPALIVE_MS = 100;
-// After a failed attach, leave that candidate alone for 5 s (it is full, gone, or refusing).
-const RETRY_CANDIDATE_AFTER_MS = 5_000;
 // A direct connection to a new parent or speaker: a WebRTC dial through the relay, slow on a busy device.
 const CONNECT_TIMEOUT_MS = 15_000;
 // Coalesce advert changes: presence goes out at most every 250 ms because of the tree.
@@ -81,19 +80,8 @@ const HEARD_WITHIN_MS = FLOW_WINDOW_MS;
 // (another kind, or another speaker held back) are two different parents' doing.
 const WITHHOLD_STREAK_MS = 10_000;
 const WITHHOLD_BACKOFF_MS = 30_000;
-// An orphan that has seen no free slot with a confirmed depth (advert-check.ts) for this long takes
-// a free slot whose chain it cannot confirm. Its own view of the tree may be what is wrong (a
-// presence or a stage grant that has not reached it); without this it stayed deaf (an e2e run: 100 s).
-// A member that lied about its depth gains only orphans that had nowhere else to go, and audio is signed
-// and watched for withholding there as anywhere.
-const UNCONFIRMED_FALLBACK_MS = 5_000;
 // A member caught forging audio is not linked to again for the rest of the visit (well, 10 minutes).
 const FORGER_AVOID_MS = 10 * 60_000;
-// A child is given longer than a parent before its slot is reclaimed unasked (an orphan asking
-// for the slot gets it at once, see decide()): a slot freed late costs a
-// joiner a moment, a child dropped wrongly costs a listener its audio.
-const CHILD_SILENCE_MS = 2 * PARENT_SILENCE_MS;
-
 /** 'on' only while encoded frames flow; 'starting' until the first one; otherwise why nothing is sent. */
 export type MicState = 'off' | 'starting' | 'on' | MicFailure;
 // An opened microphone that has encoded nothing after 3 s (or stops for 2 s) is not sending, whatever the
@@ -143,12 +131,8 @@ export class AudioRoom implements HostedAudio {
 	#allowed = new Map<number, string>(); // tag → speaker allowed to be heard now
 	#speaker = false;
 	#parent: LinkInfo | null = null;
-	#depth: number | null = null;
-	#backup: string | null = null;
-	/** Our lost parent's parent, tried first on repair. */
-	#grandparent: string | null = null;
-	/** The parent we lost, named when we ask for a new one: only its own parent may free its slot for us. */
-	#lostParent: string | null = null;
+	/** Our place in the tree: depth, backup, whom to ask on repair, whom to leave alone (tree-engine.ts). */
+	readonly #tree: TreeEngine;
 	readonly #children = new Map<string, LinkInfo>();
 	/** Children held in reserve: they activate the link when their own parent fails. */
 	readonly #standbys = new Map<string, LinkInfo>();
@@ -156,8 +140,6 @@ export class AudioRoom implements HostedAudio {
 	#standby: LinkInfo | null = null;
 	readonly #speakerLinks = new Map<string, LinkInfo>();
 	readonly #dialing = new Set<string>();
-	readonly #avoid = new Map<string, number>();
-	#lastMoveMs = 0;
 	#mic: Microphone | null = null;
 	#seq = Math.floor(Math.random() * 2 ** 32) >>> 0;
 	/** Where this member's stream as a speaker starts: a new one (another random seq) with every reload. */
@@ -190,8 +172,6 @@ export class AudioRoom implements HostedAudio {
 	#timer: ReturnType<typeof setInterval> | undefined;
 	#lastTickAt = 0;
 	#noParentTracedAt = -Infinity;
-	/** Since when, as an orphan, we have found no free slot with a confirmed depth (null: we have one, or a parent). */
-	#noConfirmedSlotSince: number | null = null;
 	/** What each member claims of its place, as of the last #adverts(); verified or not. */
 	#claims = new Map<string, ClaimedPlace>();
 	#judgeNextTick = false;
@@ -218,6 +198,7 @@ export class AudioRoom implements HostedAudio {
 		this.capacity = options.capacity;
 		this.canSpeak = options.canSpeak ?? true;
 		this.#me = session.me.peerId.toString();
+		this.#tree = new TreeEngine(this.#me, this.capacity);
 		this.#verifier = new PacketVerifier(session.room.roomId);
 		// Our own voice joins the same report, measured the same way: the ring on our card and the meter by the mic.
 		output.onLevels = (levels) => {
@@ -228,7 +209,7 @@ export class AudioRoom implements HostedAudio {
 	}
 
 	get depth(): number | null {
-		return this.#depth;
+		return this.#tree.depth;
 	}
 
 	get parentId(): string | null {
@@ -296,9 +277,9 @@ export class AudioRoom implements HostedAudio {
 	snapshot() {
 		return {
 			speaker: this.#speaker,
-			depth: this.#depth,
+			depth: this.#tree.depth,
 			parent: this.parentId,
-			backup: this.#backup,
+			backup: this.#tree.backup,
 			standby: this.#standby?.link.peerId ?? null,
 			children: [...this.#children.keys()],
 			speakers: [...this.#speakerLinks.keys()],
@@ -342,7 +323,7 @@ export class AudioRoom implements HostedAudio {
 			this.#standby?.link.close();
 			this.#standby = null;
 			for (const info of this.#speakerLinks.values()) info.link.close();
-			this.#depth = speaker ? 0 : null;
+			this.#tree.setSpeaker(speaker);
 			if (speaker && this.micState !== 'denied') this.micState = 'off'; // a new turn on stage tries the microphone again
 		}
 		const micWanted = speaker && !view.modMuted.has(this.#me);
@@ -529,7 +510,7 @@ export class AudioRoom implements HostedAudio {
 			// How long after its speaker marked it sent it came: held back that long on the way.
 			const sent = this.#guard.sentBefore(speaker, packet.seq);
 			const lag = sent === undefined ? undefined : Math.max(0, arrivedAt - sent);
-			const depth = this.#depth ?? 1;
+			const depth = this.#tree.depth ?? 1;
 			if (from === this.#parent) noteLag(from, now, lag, depth);
 			if (lag !== undefined && isLate(lag, depth)) {
 				this.#late++;
@@ -553,8 +534,7 @@ export class AudioRoom implements HostedAudio {
 	#forged(from: LinkInfo, speaker: string): void {
 		if (!from.link.open) return;
 		traceEvent('audio: forged', `a packet "from" ${shortId(speaker)} via ${shortId(from.link.peerId)}: link closed`);
-		this.#avoidFor(from.link.peerId, FORGER_AVOID_MS);
-		if (this.#backup === from.link.peerId) this.#backup = null;
+		this.#tree.avoid(from.link.peerId, performance.now(), FORGER_AVOID_MS);
 		from.link.close();
 	}
 
@@ -582,26 +562,22 @@ export class AudioRoom implements HostedAudio {
 				? { accept: true, role: 'speaker' }
 				: { accept: false, reason: 'not-allowed' };
 		}
-		if (this.#depth === null || this.#children.has(remote)) return { accept: false, reason: 'full' };
-		if (as === 'standby') {
-			// A standby holds one of our free slots until used, so its activation cannot fail.
-			const free = this.capacity - this.#children.size - this.#standbys.size;
-			return free > 0 && !this.#standbys.has(remote) ? { accept: true, role: 'standby' } : { accept: false, reason: 'full' };
-		}
-		if (this.#children.size + this.#standbys.size >= this.capacity && this.#children.size < this.capacity) {
+		if (this.#children.has(remote) || (as === 'standby' && this.#standbys.has(remote))) return { accept: false, reason: 'full' };
+		const dead = lost ? this.#children.get(lost) : undefined;
+		const admission = admitChild(
+			{ depth: this.#tree.depth, capacity: this.capacity, children: this.#children.size, standbys: this.#standbys.size },
+			as === 'standby' ? 'standby' : 'child',
+			dead && lost ? { peerId: lost, silentMs: performance.now() - dead.link.lastReceivedAt } : undefined
+		);
+		if (!admission.accept) return { accept: false, reason: 'full' };
+		if (as === 'standby') return { accept: true, role: 'standby' };
+		if (admission.releaseStandby) {
 			// A real child outranks a reserve: release one standby (it picks another backup).
 			const [, released] = this.#standbys.entries().next().value ?? [];
 			released?.link.close();
 		}
-		if (this.#children.size >= this.capacity) {
-			// An orphan whose lost parent is our child, silent to us too: that slot would be freed a
-			// moment later anyway (CHILD_SILENCE_MS). Free it now. Only the child the orphan names, and
-			// only if we hear nothing from it either: a relay that merely stalled for a moment under
-			// load keeps its place against any other asker.
-			const dead = lost ? this.#children.get(lost) : undefined;
-			if (!dead || performance.now() - dead.link.lastReceivedAt <= PARENT_SILENCE_MS) return { accept: false, reason: 'full' };
-			dead.link.close();
-		}
+		// An orphan whose lost parent is our child, silent to us too: that slot would be freed a moment later anyway.
+		if (admission.evict) dead?.link.close();
 		return { accept: true, role: 'child' };
 	}
 
@@ -646,7 +622,7 @@ export class AudioRoom implements HostedAudio {
 	/** A standby child whose parent failed: feed it from now on, if a slot is still free. */
 	#activate(info: LinkInfo): void {
 		this.#standbys.delete(info.link.peerId);
-		if (this.#children.size >= this.capacity || this.#depth === null) {
+		if (this.#children.size >= this.capacity || this.#tree.depth === null) {
 			info.link.close(); // it falls back to its other repair paths
 			return;
 		}
@@ -671,17 +647,11 @@ export class AudioRoom implements HostedAudio {
 			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers, lost });
 		} catch (err) {
 			traceEvent('audio: link failed', `${as} ${shortId(peerId)}: ${String(err)}`);
-			this.#avoidFor(peerId, err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5);
+			this.#tree.avoid(peerId, performance.now(), err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5);
 			return null;
 		} finally {
 			this.#dialing.delete(peerId);
 		}
-	}
-
-	/** Leaves `peerId` alone for `ms`, never shortening a longer wait already set (a forger's). */
-	#avoidFor(peerId: string, ms: number): void {
-		const until = performance.now() + ms;
-		if ((this.#avoid.get(peerId) ?? 0) < until) this.#avoid.set(peerId, until);
 	}
 
 	// —— upkeep ——
@@ -691,7 +661,6 @@ export class AudioRoom implements HostedAudio {
 		const now = performance.now();
 		const late = now - this.#lastTickAt;
 		this.#lastTickAt = now;
-		for (const [peerId, until] of this.#avoid) if (until < now) this.#avoid.delete(peerId);
 		this.#keepAlive(now);
 		// Judged at the next tick instead, after what queued up behind this one (a background tab, whose
 		// every tick is late, still judges every other tick).
@@ -729,7 +698,7 @@ export class AudioRoom implements HostedAudio {
 	#linkSpeakers(): void {
 		const present = this.#session.presence.members;
 		for (const peerId of this.#session.room.view.stage) {
-			if (peerId === this.#me || this.#speakerLinks.has(peerId) || !present.has(peerId) || this.#avoid.has(peerId)) continue;
+			if (peerId === this.#me || this.#speakerLinks.has(peerId) || !present.has(peerId) || this.#tree.isAvoided(peerId, performance.now())) continue;
 			if (this.#me > peerId) continue; // the smaller PeerId dials
 			void this.#dial(peerId, 'speaker').then((link) => link && this.adopt(link));
 		}
@@ -748,60 +717,46 @@ export class AudioRoom implements HostedAudio {
 			else traceEvent('audio: parent lost', `${shortId(parent.link.peerId)}: ${parent.link.open ? `silent for ${Math.round(now - parent.link.lastReceivedAt)} ms` : 'link closed'}`);
 			this.#dropParent(parent, adverts, now);
 		}
-		const lookup = (id: string) => adverts.get(id);
-		const self = this.#selfAdvert();
-		if (!this.#parent && this.#standby?.link.open && now - this.#standby.link.lastReceivedAt < CHILD_SILENCE_MS) {
-			// The reserve link is up and alive: switch at once, one message, no new connection.
-			const standby = this.#standby;
-			this.#standby = null;
-			standby.link.send(ACTIVATE);
-			this.#becomeChildOf(standby, adverts.get(standby.link.peerId)?.depth ?? this.#depth ?? 0);
-			return;
-		}
-		if (!this.#parent) {
-			if (this.#dialing.size > 0) return;
-			// Repair: the grandparent first (it frees our dead parent's slot for us), then the
-			// backup (chosen while we still knew our depth), else the best free slot now.
-			const grandparent = this.#grandparent ? adverts.get(this.#grandparent) : undefined;
-			this.#grandparent = null;
-			const backup = this.#backup ? adverts.get(this.#backup) : undefined;
-			const target =
-				grandparent && grandparent.depth !== null && !this.#avoid.has(grandparent.peerId)
-					? grandparent
-					: backup && isUsableBackup(self, backup, lookup) && !this.#avoid.has(backup.peerId)
-						? backup
-						: chooseParent(this.#me, adverts.values(), new Set(this.#avoid.keys()), { lookup });
-			if (target) {
-				this.#noConfirmedSlotSince = null;
-				void this.#attach(target.peerId, target.depth!, this.#lostParent ?? undefined);
+		// The reserve link counts while it is up and alive: switching to it is one message, no new connection.
+		const standbyReady = !!this.#standby?.link.open && now - this.#standby.link.lastReceivedAt < CHILD_SILENCE_MS;
+		const step = this.#tree.step(now, this.#treeView(adverts), { standbyReady, dialing: this.#dialing.size > 0 });
+		switch (step.kind) {
+			case 'activate-standby': {
+				const standby = this.#standby!;
+				this.#standby = null;
+				standby.link.send(ACTIVATE);
+				this.#becomeChildOf(standby, adverts.get(standby.link.peerId)?.depth ?? this.#tree.depth ?? 0);
 				return;
 			}
-			this.#noConfirmedSlotSince ??= now;
-			const fallback = now - this.#noConfirmedSlotSince >= UNCONFIRMED_FALLBACK_MS ? this.#unconfirmedSlot(adverts) : null;
-			if (fallback) {
-				traceEvent('audio: unconfirmed parent', `no confirmed free slot for ${Math.round(now - this.#noConfirmedSlotSince)} ms: trying ${shortId(fallback.peerId)}, which says depth ${fallback.depth}`);
-				this.#noConfirmedSlotSince = now;
-				void this.#attach(fallback.peerId, fallback.depth!, this.#lostParent ?? undefined);
-			} else if (now - this.#noParentTracedAt > 5_000) {
-				this.#noParentTracedAt = now;
-				const unverified = [...adverts.values()].filter((a) => a.depth === null && a.children < a.capacity).length;
-				// Every advert as we see it (claimed depth → verified, children/capacity, parent): enough to tell a stale view from a full tree.
-				const seen = [...adverts.values()].map((a) => `${shortId(a.peerId)} d${this.#claims.get(a.peerId)?.depth ?? '-'}→${a.depth ?? '?'} ${a.children}/${a.capacity} ↑${a.parent ? shortId(a.parent) : '-'}`);
-				traceEvent('audio: no parent', `no free slot among ${adverts.size} adverts (${this.#avoid.size} avoided, ${unverified} free but with a depth their chain does not confirm): ${seen.join(', ')}`);
-			}
-			return;
+			case 'attach':
+				if (step.why === 'unconfirmed') {
+					traceEvent('audio: unconfirmed parent', `no confirmed free slot for ${Math.round(step.waitedMs ?? 0)} ms: trying ${shortId(step.parent.peerId)}, which says depth ${step.parent.depth}`);
+				}
+				void this.#attach(step.parent.peerId, step.parent.depth!, step.lost ?? undefined);
+				return;
+			case 'move':
+				void this.#attach(step.parent.peerId, step.parent.depth!);
+				break;
+			case 'wait':
+				if (this.#dialing.size === 0 && now - this.#noParentTracedAt > 5_000 && now - step.since > 0) this.#traceNoParent(adverts, now);
+				return;
 		}
-		this.#noConfirmedSlotSince = null;
-		const backup = chooseBackup(self, [...adverts.values()].filter((a) => !this.#avoid.has(a.peerId)), lookup);
-		this.#backup = backup?.peerId ?? null;
-		this.#keepStandby(backup);
-		if (this.#dialing.size === 0) {
-			const plan = planRebalance(self, adverts.values(), { nowMs: now, lastMoveMs: this.#lastMoveMs }, lookup);
-			if (plan.kind === 'move') {
-				this.#lastMoveMs = now;
-				void this.#attach(plan.parent.peerId, plan.parent.depth!);
-			}
-		}
+		this.#keepStandby(this.#tree.backup === null ? null : (adverts.get(this.#tree.backup) ?? null));
+		// Our depth follows our parent's (tree-engine.ts refreshDepth): say so when it moved.
+		this.#advertise();
+	}
+
+	/** What the engine weighs: every advert we know, and the fallback of slots whose depth only their holder vouches for. */
+	#treeView(adverts: Map<string, TreeAdvert>): TreeView {
+		return { candidates: adverts.values(), lookup: (id) => adverts.get(id), unconfirmed: (exclude) => this.#unconfirmedSlot(adverts, exclude) };
+	}
+
+	#traceNoParent(adverts: Map<string, TreeAdvert>, now: number): void {
+		this.#noParentTracedAt = now;
+		const unverified = [...adverts.values()].filter((a) => a.depth === null && a.children < a.capacity).length;
+		// Every advert as we see it (claimed depth → verified, children/capacity, parent): enough to tell a stale view from a full tree.
+		const seen = [...adverts.values()].map((a) => `${shortId(a.peerId)} d${this.#claims.get(a.peerId)?.depth ?? '-'}→${a.depth ?? '?'} ${a.children}/${a.capacity} ↑${a.parent ? shortId(a.parent) : '-'}`);
+		traceEvent('audio: no parent', `no free slot among ${adverts.size} adverts (${this.#tree.avoidedCount} avoided, ${unverified} free but with a depth their chain does not confirm): ${seen.join(', ')}`);
 	}
 
 	/**
@@ -836,7 +791,7 @@ export class AudioRoom implements HostedAudio {
 		for (const p of this.#expectingFrom.keys()) if (!expected.includes(p)) this.#expectingFrom.delete(p);
 		for (const p of expected) if (!this.#expectingFrom.has(p)) this.#expectingFrom.set(p, now);
 		if (now < this.#judgeWithholdingAfter) return null;
-		const context = { ownResumedAt: this.#resumedAt, depth: this.#depth ?? 1 };
+		const context = { ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 };
 		// Late first: a delaying relay's late packets are dropped, so its audio may also look withheld.
 		let verdict: string | null = delayed(parent, now) ? 'late' : null;
 		verdict ??= withheldTooLong(parent, now, { ...context, expectingSince: this.#expectingSince }) ? 'all' : null;
@@ -865,7 +820,7 @@ export class AudioRoom implements HostedAudio {
 	#dropParent(parent: LinkInfo, adverts: Map<string, TreeAdvert>, now: number): void {
 		parent.link.onClose = () => {};
 		parent.link.close();
-		this.#avoidFor(parent.link.peerId, RETRY_CANDIDATE_AFTER_MS);
+		this.#tree.avoid(parent.link.peerId, now, RETRY_CANDIDATE_AFTER_MS);
 		this.#loseParent(parent, adverts, now);
 	}
 
@@ -873,8 +828,7 @@ export class AudioRoom implements HostedAudio {
 	#loseParent(parent: LinkInfo, adverts: Map<string, TreeAdvert>, now: number): void {
 		if (this.#parent !== parent) return;
 		this.#parent = null;
-		this.#lostParent = parent.link.peerId;
-		this.#grandparent = adverts.get(parent.link.peerId)?.parent ?? null;
+		this.#tree.lost(parent.link.peerId, adverts.get(parent.link.peerId)?.parent ?? null);
 		// Our children will hear nothing until we are fed again: say so, so they wait instead of leaving too.
 		for (const child of this.#children.values()) if (child.link.send(REPAIRING)) child.lastSentAt = now;
 		this.#advertise();
@@ -899,14 +853,13 @@ export class AudioRoom implements HostedAudio {
 		// Adopted now: whatever the setup cost, the silence clock starts here.
 		info.link.lastReceivedAt = Math.max(info.link.lastReceivedAt, performance.now() - TICK_MS);
 		this.#parent = info;
-		this.#depth = parentDepth + 1;
-		this.#lostParent = null;
+		this.#tree.attached(info.link.peerId, parentDepth);
 		info.link.onPacket = (bytes, again) => this.#onPacket(info, bytes, again);
 		info.link.onClose = () => {
 			if (this.#parent === info) {
 				traceEvent('audio: parent lost', `${shortId(info.link.peerId)}: link closed`);
 				this.#parent = null;
-				this.#lostParent = info.link.peerId;
+				this.#tree.lost(info.link.peerId, null);
 				this.#events.onChange();
 			}
 		};
@@ -923,13 +876,13 @@ export class AudioRoom implements HostedAudio {
 	 * the shallowest such claim not in our own subtree by the claimed parents, not avoided. Once we
 	 * hold the room's state, a claim to be on stage (depth 0) by someone it does not put there is a lie, not lag.
 	 */
-	#unconfirmedSlot(adverts: Map<string, TreeAdvert>): TreeAdvert | null {
+	#unconfirmedSlot(adverts: Map<string, TreeAdvert>, exclude: ReadonlySet<string>): TreeAdvert | null {
 		const view = this.#session.room.view;
 		const claimed = [...adverts.values()]
 			.map((a) => ({ ...a, depth: a.depth ?? this.#claims.get(a.peerId)?.depth ?? null }))
 			.filter((a) => !(a.depth === 0 && view.exists && !view.stage.has(a.peerId)));
 		const byId = new Map(claimed.map((a) => [a.peerId, a]));
-		return chooseParent(this.#me, claimed, new Set(this.#avoid.keys()), { lookup: (id) => byId.get(id) });
+		return chooseParent(this.#me, claimed, exclude, { lookup: (id) => byId.get(id) });
 	}
 
 	/** Holds an idle link to the backup parent, so that a repair is one message, not a new connection. */
@@ -943,7 +896,7 @@ export class AudioRoom implements HostedAudio {
 		if (!backup || this.#standby || this.#dialing.size > 0) return;
 		void this.#dial(backup.peerId, 'standby').then((link) => {
 			if (!link) return;
-			if (this.#stopped || this.#standby || this.#backup !== link.peerId || this.#parent?.link.peerId === link.peerId) {
+			if (this.#stopped || this.#standby || this.#tree.backup !== link.peerId || this.#parent?.link.peerId === link.peerId) {
 				link.close();
 				return;
 			}
@@ -959,10 +912,6 @@ export class AudioRoom implements HostedAudio {
 	/** Whether this member is a speaker whose microphone is sending right now. */
 	#sendingNow(withinMs = SENDING_WITHIN_MS): boolean {
 		return this.#speaker && this.#mic !== null && !this.#selfMuted && performance.now() - this.#lastOwnFrameAt < withinMs;
-	}
-
-	#selfAdvert(): TreeAdvert {
-		return { peerId: this.#me, depth: this.#depth, capacity: this.capacity, children: this.#children.size, parent: this.parentId };
 	}
 
 	/**
@@ -989,7 +938,7 @@ export class AudioRoom implements HostedAudio {
 
 	#currentAdvert(): TreeWire {
 		return {
-			d: this.#depth,
+			d: this.#tree.depth,
 			c: this.capacity,
 			k: this.#children.size,
 			p: this.parentId,

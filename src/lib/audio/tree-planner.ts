@@ -1,6 +1,7 @@
 /**
- * Where a listener sits in its room's audio tree: decisions every peer makes
- * locally, from the adverts it knows. Pure functions, no I/O.
+ * Where a listener sits in its room's audio tree: the choices every peer makes
+ * locally, from the adverts it knows. Pure functions, no I/O; tree-engine.ts
+ * puts them in order (the one engine the app and the simulator run).
  *
  * The tree. The stage (every speaker, fully meshed) is depth 0. Each speaker
  * forwards every stage packet to its listener children; each listener
@@ -11,53 +12,41 @@
  *
  * Adverts. Each peer publishes { peerId, depth (null while detached),
  * capacity, children, parent } now and then. Views may be stale: the parent
- * is authoritative and accepts or refuses each request.
+ * is authoritative and accepts or refuses each request (tree-engine.ts
+ * admitChild).
  *
- * Join (planJoin → chooseParent). Candidates are nodes with a known depth and
- * a free slot. Prefer the smallest depth, then the most free slots, then a
- * hash of (self, candidate), so that simultaneous joiners spread over equal
- * candidates instead of all asking the same one. A refusal adds the
- * candidate to `exclude` and the joiner asks the next. A relay may instead
- * take the place of a leaf that is at least two levels shallower than the
- * best free slot: the leaf's parent swaps it for the relay and the leaf
- * becomes the relay's first child ("adopt"). This keeps relays above leaves,
- * and it is how a room whose slots are all held by phones still admits a
- * newcomer who can relay.
+ * Join (chooseParent). Candidates are nodes with a known depth and a free
+ * slot. Prefer the smallest depth, then the most free slots, then a hash of
+ * (self, candidate), so that simultaneous joiners spread over equal
+ * candidates instead of all asking the same one. A refused candidate is left
+ * alone for a while and the joiner asks the next.
  *
  * Backup (chooseBackup). Every listener also keeps a backup parent: a node
  * with a free slot, not its parent, whose depth ≤ its own depth — a
  * descendant is always deeper, so the backup cannot be in its own subtree —
  * and whose parent chain, where known, does not pass through it. Shallowest
- * first, then as for join.
+ * first, then as for join. Re-checked at repair time (isUsableBackup).
  *
- * Repair (chooseHeir, planRepair). When the parent leaves (it says so, and
- * names an heir) or goes silent for PARENT_SILENCE_MS (the orphans work out
- * the same heir from the adverts), the heir — the orphan with the most free
- * slots — takes the lost parent's slot at the grandparent, and the other
- * orphans become the heir's children: their subtrees keep their depth. An
- * orphan that does not fit switches to its backup, else re-joins with
- * planJoin (a full relay may then take a leaf's place and send the leaf
- * elsewhere, rather than sink its whole subtree). Subtrees move with their
- * root; every node below re-advertises its depth; each mover picks a new
- * backup. About one node reattaches per departure. Where the tree is full
- * (it is, above its bottom levels) an orphan that fits nowhere lands at the
- * shallowest free slot, its subtree deeper than before for a moment, until
- * rebalancing lifts its relays back up.
+ * Repair. An orphan asks its lost parent's parent first, naming the lost
+ * one: that parent frees the lost one's slot for the first orphan to ask, so
+ * one orphan's subtree keeps its depth. The others, refused there, go to
+ * their backups, then to the best free slot. About one node reattaches per
+ * departure. Where the tree is full (it is, above its bottom levels) an
+ * orphan lands at the shallowest free slot, its subtree deeper than before
+ * for a moment, until rebalancing lifts its relays back up.
  *
  * Rebalance (planRebalance). A relay at depth d whose cooldown has passed
  * moves up if some node at depth ≤ d − 2 has a free slot (its subtree comes
- * along), or swaps places with a leaf at depth ≤ d − 2 (the relay takes the
- * leaf's parent, the leaf takes the relay's old one). Leaves never rebalance:
- * their depth only matters to themselves. Every move lowers the sum of the
- * relays' depths, so rebalancing always comes to rest. Planned moves are
- * make-before-break (connect to the new parent, then drop the old one; the
- * jitter buffer drops the duplicates), so they cost no audio. At rest, with R the
- * deepest relay, every level above R − 1 holds only full relays, so level by
- * level the tree grows at least g-fold (g: smallest capacity of any relaying
- * node, stage included): R ≤ ⌈log_g N⌉ and every listener is at depth
- * ≤ ⌈log_g N⌉ + 1 for N listeners (g ≥ 2). With relays in random order
- * the growth is the average relay capacity f instead of the minimum, which
- * the simulation measures (depth ≈ log_f N + 1).
+ * along). Leaves never rebalance: their depth only matters to themselves.
+ * Every move lowers the sum of the relays' depths, so rebalancing comes to
+ * rest. Moves are make-before-break (connect to the new parent, then drop
+ * the old one), so they cost no audio. Leaves are never displaced: one that
+ * joined early keeps a shallow slot, so a level grows by the mean capacity
+ * of the nodes on it, leaves counted as 0, and a room whose slots are all
+ * held by leaves admits nobody until one frees. With relays and leaves in
+ * random order that is the mean relaying capacity f times the relays'
+ * share; bench:tree measures the depth it gives (and compares it with
+ * ⌈log_f N⌉ + 2).
  */
 
 // A listener relays at most 8 streams: one departure then orphans at most 8
@@ -79,13 +68,6 @@ export const RELAY_UPLOAD_SHARE = 0.5;
  * talking at once, multiply.
  */
 export const STREAM_KBPS = 166;
-// Silence from the parent that means it is gone (a link that closes is
-// replaced at once; this is for crashes and lost networks). Every link
-// carries a packet or a keep-alive at least every 100 ms, so 500 ms is five
-// missed in a row: at 250 ms, tabs stalled by a loaded CPU (ten tabs on two
-// cores in our end-to-end test) dropped parents that were alive. 500 ms plus
-// ~150 ms to attach keeps a repair under the second the room promises.
-export const PARENT_SILENCE_MS = 500;
 // A relay moves at most once per 5 s: moves reconnect a whole subtree's
 // audio path, so the tree settles in a few rounds rather than thrashing.
 export const REBALANCE_COOLDOWN_MS = 5_000;
@@ -107,27 +89,7 @@ export interface TreeAdvert {
 /** Finds a peer's advert, where the caller knows it; used to walk parent chains. */
 export type AdvertLookup = (peerId: string) => TreeAdvert | undefined;
 
-export type JoinPlan =
-	| { kind: 'attach'; parent: TreeAdvert }
-	/** Take `leaf`'s place under its parent; the leaf becomes our child. */
-	| { kind: 'adopt'; leaf: TreeAdvert }
-	/** Take `leaf`'s place under its parent; we are full, so the leaf re-joins elsewhere. */
-	| { kind: 'replace'; leaf: TreeAdvert };
-
-/** What an orphan knows when its parent is gone. */
-export interface RepairContext {
-	/** The lost parent's parent: it has just got a slot back. */
-	grandparent?: TreeAdvert;
-	/** The sibling designated to take the lost parent's place (see chooseHeir). */
-	heir?: TreeAdvert;
-	backup?: TreeAdvert;
-}
-
-export type RebalancePlan =
-	| { kind: 'stay' }
-	| { kind: 'move'; parent: TreeAdvert }
-	/** Trade places with `leaf`: we go under its parent, it goes under ours. */
-	| { kind: 'swap'; leaf: TreeAdvert };
+export type RebalancePlan = { kind: 'stay' } | { kind: 'move'; parent: TreeAdvert };
 
 export interface ParentLimits {
 	/** Only candidates at this depth or shallower. */
@@ -207,101 +169,7 @@ export function isUsableBackup(self: TreeAdvert, backup: TreeAdvert, lookup?: Ad
 }
 
 /**
- * A leaf (capacity 0) at depth ≤ maxDepth whose place a relay could take:
- * shallowest first, then spread by hash. Stage nodes are never displaced.
- */
-export function chooseLeafToDisplace(
-	selfId: string,
-	adverts: Iterable<TreeAdvert>,
-	exclude: ReadonlySet<string>,
-	maxDepth: number,
-	lookup?: AdvertLookup
-): TreeAdvert | null {
-	let best: TreeAdvert | null = null;
-	let bestHash = 0;
-	for (const candidate of adverts) {
-		if (candidate.capacity !== 0 || candidate.depth === null || candidate.depth < 1 || candidate.depth > maxDepth) continue;
-		if (candidate.parent === null || candidate.peerId === selfId || exclude.has(candidate.peerId)) continue;
-		const hash = pairHash(selfId, candidate.peerId);
-		if (best !== null && (candidate.depth > best.depth! || (candidate.depth === best.depth && hash >= bestHash))) continue;
-		if (lookup && chainPassesThrough(candidate, selfId, lookup)) continue;
-		best = candidate;
-		bestHash = hash;
-	}
-	return best;
-}
-
-/**
- * Where a detached node (a newcomer, or an orphan whose heir and backup
- * failed) should attach. A relay may take the place of a leaf at least two
- * levels above the best free slot, or of any leaf when no slot is free:
- * with a free slot of its own it adopts the leaf, otherwise the leaf
- * re-joins elsewhere (a leaf's depth only matters to itself; a relay's
- * matters to its whole subtree). Null: nothing available, wait for the next
- * adverts.
- */
-export function planJoin(
-	self: TreeAdvert,
-	adverts: Iterable<TreeAdvert>,
-	exclude: ReadonlySet<string>,
-	lookup?: AdvertLookup
-): JoinPlan | null {
-	const list = Array.isArray(adverts) ? (adverts as TreeAdvert[]) : [...adverts];
-	const parent = chooseParent(self.peerId, list, exclude, { lookup });
-	if (self.capacity > 0) {
-		const maxLeafDepth = parent === null ? Number.POSITIVE_INFINITY : parent.depth! - 1;
-		const leaf = chooseLeafToDisplace(self.peerId, list, exclude, maxLeafDepth, lookup);
-		if (leaf !== null) return self.children < self.capacity ? { kind: 'adopt', leaf } : { kind: 'replace', leaf };
-	}
-	return parent === null ? null : { kind: 'attach', parent };
-}
-
-/**
- * Who takes a lost parent's place: the orphan with the most free slots (then
- * the lowest hash of its id, so every orphan computes the same heir from
- * the same adverts). A leaving parent names it; after a crash the orphans
- * work it out themselves.
- */
-export function chooseHeir(orphans: Iterable<TreeAdvert>): TreeAdvert | null {
-	let heir: TreeAdvert | null = null;
-	for (const orphan of orphans) {
-		if (heir === null) {
-			heir = orphan;
-			continue;
-		}
-		const order = freeSlots(orphan) - freeSlots(heir) || orphan.capacity - heir.capacity;
-		if (order > 0 || (order === 0 && pairHash('', orphan.peerId) < pairHash('', heir.peerId))) heir = orphan;
-	}
-	return heir;
-}
-
-/**
- * Where an orphan goes. `self.depth` is its depth before the loss. The heir
- * asks the grandparent for the slot its parent held (the subtree keeps its
- * depth, even gains a level); the other orphans ask the heir (they keep
- * theirs); then each its backup; then a fresh planJoin. Each step is
- * checked with isUsableBackup, so nothing that has moved into the orphan's
- * subtree or deeper than it is used.
- */
-export function planRepair(
-	self: TreeAdvert,
-	known: RepairContext,
-	adverts: Iterable<TreeAdvert>,
-	exclude: ReadonlySet<string>,
-	lookup?: AdvertLookup
-): JoinPlan | null {
-	const isHeir = known.heir?.peerId === self.peerId;
-	const ordered = isHeir ? [known.grandparent] : [known.heir, known.backup];
-	if (isHeir) ordered.push(known.backup);
-	for (const candidate of ordered) {
-		if (candidate && !exclude.has(candidate.peerId) && isUsableBackup(self, candidate, lookup)) return { kind: 'attach', parent: candidate };
-	}
-	return planJoin(self, adverts, exclude, lookup);
-}
-
-/**
- * Whether a relay should move up now: to a free slot at depth ≤ its depth − 2
- * (preferred: one reconnection), or by trading places with a leaf there.
+ * Whether a relay should move up now: to a free slot at depth ≤ its depth − 2.
  * At most once per REBALANCE_COOLDOWN_MS.
  */
 export function planRebalance(
@@ -312,13 +180,8 @@ export function planRebalance(
 ): RebalancePlan {
 	if (self.capacity === 0 || self.depth === null || self.depth < 2 || self.parent === null) return STAY;
 	if (timing.nowMs - timing.lastMoveMs < REBALANCE_COOLDOWN_MS) return STAY;
-	const list = Array.isArray(adverts) ? (adverts as TreeAdvert[]) : [...adverts];
-	const maxDepth = self.depth - 2;
-	const parent = chooseParent(self.peerId, list, new Set([self.parent]), { maxDepth, lookup });
-	const leaf = chooseLeafToDisplace(self.peerId, list, NOTHING, maxDepth, lookup);
-	if (parent !== null && (leaf === null || parent.depth! + 1 <= leaf.depth!)) return { kind: 'move', parent };
-	if (leaf !== null) return { kind: 'swap', leaf };
-	return STAY;
+	const parent = chooseParent(self.peerId, adverts, new Set([self.parent]), { maxDepth: self.depth - 2, lookup });
+	return parent === null ? STAY : { kind: 'move', parent };
 }
 
 /** Whether `candidate`'s known parent chain reaches `ancestorId`, i.e. it sits in ancestorId's subtree. */
@@ -329,17 +192,6 @@ export function chainPassesThrough(candidate: TreeAdvert, ancestorId: string, lo
 		id = lookup(id)?.parent ?? null;
 	}
 	return false;
-}
-
-/**
- * The depth every listener stays within once rebalancing has come to rest:
- * ⌈log_g N⌉ + 1 for N listeners, g the smallest capacity of any relaying node
- * (stage included). With g < 2 nothing better than N holds (a chain).
- */
-export function restingDepthBound(listeners: number, smallestRelayCapacity: number): number {
-	if (listeners <= 1) return listeners;
-	if (smallestRelayCapacity < 2) return listeners;
-	return ceilLog(listeners, smallestRelayCapacity) + 1;
 }
 
 /** ⌈log_base n⌉ without floating-point surprises at exact powers. */

@@ -1,46 +1,43 @@
 /**
  * A whole room's audio tree, simulated: S stage speakers, N listeners
- * joining, leaving, crashing and rebalancing, each decision taken by the
- * planner's local functions (tree-planner.ts) exactly as a peer would.
+ * joining, leaving, crashing and rebalancing, each listener placed by its own
+ * TreeEngine (tree-engine.ts): the engine the app runs, with the same
+ * repair order, backups, admission rule (admitChild) and rebalancing. What
+ * the simulator adds is what the app gets from the network:
  *
- * Simplifications, on purpose:
- * - One consistent view of the adverts: a node's view is up to `viewSize`
- *   adverts sampled from the shallowest depth that has what it looks for
- *   (free slots, leaves), which is what the few hundred adverts a real peer
- *   knows would contain at best. Requests are never refused because views
- *   are never stale; the real protocol retries with the next candidate.
- * - A detached subtree (its root lost its parent) advertises depth null at
- *   once; in the real app its nodes learn it when their audio stops.
- * - Crashed parents are noticed PARENT_SILENCE_MS later, graceful leaves at
- *   once; until then a crashed node keeps its slot at its parent, which then
- *   goes to its heir. Stage speakers never leave.
- * - Time advances only when told (advance()); relays look for a better
- *   place once per REBALANCE_PASS_MS, each at most once per cooldown.
+ * - One consistent view of the adverts, sampled: a node weighs up to
+ *   `viewSize` adverts from the shallowest depth with a free slot, which is
+ *   what the few hundred adverts a real peer knows would contain at best.
+ *   A request is checked against the parent's slots at that instant
+ *   (admitChild); a refused one is avoided for RETRY_CANDIDATE_AFTER_MS and
+ *   the node steps again at once (the app: at its next tick, 50 ms later).
+ * - Links are made at once (the app: a WebRTC dial) and there are no
+ *   reserve (standby) links: a repair always asks for a slot.
+ * - A crashed parent's orphans notice after PARENT_SILENCE_MS plus a tick,
+ *   and its own parent reclaims its slot after CHILD_SILENCE_MS plus a tick
+ *   unless an orphan asked for it first; goodbyes act at once. Until noticed,
+ *   a cut-off subtree advertises depth null (in the app its nodes learn it
+ *   when their audio stops). Stage speakers never leave.
+ * - Time advances only when told (advance()); relays that could move up two
+ *   levels step once per REBALANCE_PASS_MS (the engine's cooldown holds them
+ *   to one move per REBALANCE_COOLDOWN_MS).
  *
  * Deterministic for a given seed. Fast enough for 100,000 listeners: nodes
  * are indexed by depth (with free slots / leaves / relays), so no decision
  * scans the whole room.
  */
-import {
-	ceilLog,
-	chainPassesThrough,
-	chooseBackup,
-	chooseHeir,
-	isUsableBackup,
-	PARENT_SILENCE_MS,
-	planJoin,
-	REBALANCE_COOLDOWN_MS,
-	planRebalance,
-	planRepair,
-	restingDepthBound,
-	type JoinPlan,
-	type TreeAdvert
-} from './tree-planner';
+import { ceilLog, chainPassesThrough, REBALANCE_COOLDOWN_MS, type TreeAdvert } from './tree-planner';
+import { admitChild, CHILD_SILENCE_MS, PARENT_SILENCE_MS, RETRY_CANDIDATE_AFTER_MS, TICK_MS, TreeEngine, type TreeView } from './tree-engine';
 
 // Relays look at fresh adverts once a second (adverts are published about that often).
 export const REBALANCE_PASS_MS = 1_000;
 // Adverts a node weighs per decision.
 const DEFAULT_VIEW_SIZE = 32;
+// Steps a detached node takes in a row when its requests are refused, before it waits for the next pass.
+const STEPS_PER_PLACE = 4;
+// When a crash is noticed: by its orphans (silence), and by its parent (a silent child's slot reclaimed).
+const NOTICED_AFTER_MS = PARENT_SILENCE_MS + TICK_MS;
+const RECLAIMED_AFTER_MS = CHILD_SILENCE_MS + TICK_MS;
 
 export interface SimulationOptions {
 	seed: number;
@@ -63,20 +60,16 @@ export interface SimulationMetrics {
 	/** Deepest depth seen after any event since the simulation started. */
 	peakMaxDepth: number;
 	departures: number;
-	/** Nodes that changed parent because of a departure (orphaned children, and leaves they displaced). */
+	/** Orphans placed again (each counted once per loss). */
 	reattachments: number;
 	reattachPerLeave: number;
 	joins: number;
 	planMsPerJoin: number;
-	/** Leaves displaced by joining relays. */
-	displacements: number;
+	/** Slot requests a parent refused (full by the time the request came). */
+	refusals: number;
 	rebalanceMoves: number;
 	/** f: mean capacity of relaying listeners (capacity ≥ 1). */
 	averageRelayCapacity: number;
-	/** g: smallest capacity of any relaying node, stage included. */
-	smallestRelayCapacity: number;
-	/** ⌈log_g N⌉ + 1: guaranteed once rebalancing has come to rest. */
-	restingDepthBound: number;
 	/** ⌈log_f N⌉ + 2: what a tree with relays in random order should stay within. */
 	averageDepthBound: number;
 }
@@ -87,18 +80,22 @@ class SimNode implements TreeAdvert {
 	parent: string | null = null;
 	parentNode: SimNode | null = null;
 	kids: SimNode[] = [];
-	backup: string | null = null;
 	alive = true;
-	lastMoveMs = Number.NEGATIVE_INFINITY;
-	/** Depth before its parent was lost: what it still believes while repairing. */
-	depthBeforeLoss: number | null = null;
+	/** When it crashed (its slot is held until noticed), or null. */
+	crashedAt: number | null = null;
+	/** Lost its parent and not yet placed again. */
+	orphaned = false;
+	/** The engine that places it: null on stage. */
+	readonly engine: TreeEngine | null;
 
 	constructor(
 		readonly id: number,
 		readonly peerId: string,
 		readonly capacity: number,
 		readonly stage: boolean
-	) {}
+	) {
+		this.engine = stage ? null : new TreeEngine(peerId, capacity);
+	}
 }
 
 /** Nodes grouped by depth, O(1) add/remove, each node at most once. */
@@ -143,14 +140,13 @@ class DepthIndex {
 	}
 }
 
-interface PendingRepair {
+/** A crash, noticed later: by its orphans, then (unless one of them took the slot) by its parent. */
+interface PendingNotice {
 	dueMs: number;
 	dead: SimNode;
 	orphans: SimNode[];
 	grandparent: SimNode | null;
 }
-
-const NOTHING: ReadonlySet<string> = new Set();
 
 function advertOf(node: SimNode): TreeAdvert {
 	return { peerId: node.peerId, depth: node.depth, capacity: node.capacity, children: node.children, parent: node.parent };
@@ -170,9 +166,10 @@ export class TreeSimulation {
 	#leaves = new DepthIndex(); // attached listeners with capacity 0
 	#relays = new DepthIndex(); // attached listeners with capacity ≥ 1
 	#waiting = new Set<SimNode>();
-	#pending: PendingRepair[] = [];
+	#notices: PendingNotice[] = []; // orphans notice a crash, in time order
+	#reclaims: PendingNotice[] = []; // parents reclaim a crashed child's slot, in time order
 	#lookup = (peerId: string): TreeAdvert | undefined => this.#byPeerId.get(peerId);
-	#counts = { departures: 0, reattachments: 0, joins: 0, planMs: 0, displacements: 0, rebalanceMoves: 0, peakMaxDepth: 0 };
+	#counts = { departures: 0, reattachments: 0, joins: 0, planMs: 0, refusals: 0, rebalanceMoves: 0, peakMaxDepth: 0 };
 
 	constructor(options: SimulationOptions) {
 		this.#random = seededRandom(options.seed);
@@ -203,37 +200,35 @@ export class TreeSimulation {
 		this.#listenerPos[node.id] = this.#listeners.length;
 		this.#listeners.push(node);
 		const started = performance.now();
-		const plan = planJoin(node, this.#joinView(node), NOTHING, this.#lookup);
+		this.#place(node);
 		this.#counts.planMs += performance.now() - started;
 		this.#counts.joins++;
-		if (plan) this.#counts.displacements += this.#apply(node, plan);
-		else this.#waiting.add(node);
 		this.#afterEvent();
 		return node.peerId;
 	}
 
-	/** The listener says goodbye: its children switch to their backups at once. */
+	/** The listener says goodbye: its parent frees the slot and its children repair at once. */
 	leave(peerId: string): void {
 		this.#depart(peerId, false);
 	}
 
-	/** The listener vanishes: its children notice after PARENT_SILENCE_MS of silence. */
+	/** The listener vanishes: its children notice after PARENT_SILENCE_MS of silence, its parent a while later. */
 	crash(peerId: string): void {
 		this.#depart(peerId, true);
 	}
 
-	/** Lets time pass: crashed parents get noticed, relays rebalance, waiting nodes retry. */
+	/** Lets time pass: crashes get noticed, relays rebalance, waiting nodes retry. */
 	advance(ms: number): void {
 		const until = this.#nowMs + ms;
 		while (true) {
-			const nextRepair = this.#pending[0]?.dueMs ?? Number.POSITIVE_INFINITY;
-			const next = Math.min(nextRepair, this.#nextPassMs);
+			const notice = this.#notices[0]?.dueMs ?? Number.POSITIVE_INFINITY;
+			const reclaim = this.#reclaims[0]?.dueMs ?? Number.POSITIVE_INFINITY;
+			const next = Math.min(notice, reclaim, this.#nextPassMs);
 			if (next > until) break;
 			this.#nowMs = Math.max(this.#nowMs, next);
-			if (nextRepair <= this.#nextPassMs) {
-				const repair = this.#pending.shift()!;
-				this.#repairAll(repair);
-			} else {
+			if (notice === next) this.#noticed(this.#notices.shift()!);
+			else if (reclaim === next) this.#reclaimed(this.#reclaims.shift()!);
+			else {
 				this.#nextPassMs += REBALANCE_PASS_MS;
 				this.#retryWaiting();
 				this.rebalance();
@@ -243,7 +238,7 @@ export class TreeSimulation {
 		this.#nowMs = until;
 	}
 
-	/** One round of rebalancing: every relay whose cooldown has passed may move up. Returns how many moved. */
+	/** One round of rebalancing: every relay that could gain two levels steps (its engine decides). Returns how many moved. */
 	rebalance(): number {
 		let moves = 0;
 		levels: for (let depth = this.#relays.deepest(); depth >= 2; depth--) {
@@ -252,27 +247,12 @@ export class TreeSimulation {
 			for (let i = level.length - 1; i >= 0; i--) {
 				if (i >= level.length) continue;
 				const relay = level[i];
-				if (this.#nowMs - relay.lastMoveMs < REBALANCE_COOLDOWN_MS) continue;
 				view ??= this.#rebalanceView(depth);
 				if (view.length === 0) break levels;
-				const plan = planRebalance(relay, view, { nowMs: this.#nowMs, lastMoveMs: relay.lastMoveMs }, this.#lookup);
-				if (plan.kind === 'stay') continue;
-				const formerParent = relay.parentNode!;
-				this.#detach(relay);
-				if (plan.kind === 'move') {
-					this.#attach(relay, plan.parent as SimNode);
-				} else {
-					const leaf = plan.leaf as SimNode;
-					const leafParent = leaf.parentNode!;
-					this.#detach(leaf);
-					this.#attach(relay, leafParent);
-					this.#attach(leaf, formerParent);
-					this.#refreshBackup(leaf);
+				if (this.#upkeep(relay, view)) {
+					moves++;
+					view = null;
 				}
-				relay.lastMoveMs = this.#nowMs;
-				this.#refreshBackup(relay);
-				moves++;
-				view = null;
 			}
 		}
 		this.#counts.rebalanceMoves += moves;
@@ -282,21 +262,22 @@ export class TreeSimulation {
 	/**
 	 * Lets every pending crash be noticed and rebalancing come to rest (as
 	 * much time as that takes), then runs one advert round in which every
-	 * listener re-checks its backup.
+	 * listener steps once more (its depth and backup brought up to date).
 	 */
 	settle(): void {
-		while (this.#pending.length > 0) this.advance(this.#pending[0].dueMs - this.#nowMs);
+		while (this.#notices.length > 0 || this.#reclaims.length > 0) {
+			this.advance(Math.min(this.#notices[0]?.dueMs ?? Infinity, this.#reclaims[0]?.dueMs ?? Infinity) - this.#nowMs);
+		}
 		for (let round = 0; round < 10_000; round++) {
 			this.#nowMs += REBALANCE_COOLDOWN_MS;
 			const placed = this.#retryWaiting();
-			if (this.rebalance() === 0 && placed === 0) break;
+			const stuck = this.#waiting.size > 0 && this.#open.shallowest() !== -1;
+			if (this.rebalance() === 0 && placed === 0 && !stuck) break;
 		}
 		this.#nextPassMs = this.#nowMs + REBALANCE_PASS_MS;
-		// One advert round: every listener re-checks its backup as it would on fresh adverts.
-		for (const node of this.#listeners) {
-			if (node.depth === null) continue;
-			const backup = node.backup === null ? undefined : this.#byPeerId.get(node.backup);
-			if (!backup || !isUsableBackup(node, backup, this.#lookup)) this.#refreshBackup(node);
+		// One advert round, top down: every listener steps on fresh adverts, as it would at its next tick.
+		for (let depth = 1; depth <= this.#relays.deepest() || depth <= this.#leaves.deepest(); depth++) {
+			for (const node of [...this.#relays.level(depth), ...this.#leaves.level(depth)]) this.#upkeep(node, this.#backupView(node), false);
 		}
 		this.#afterEvent();
 	}
@@ -325,13 +306,10 @@ export class TreeSimulation {
 		let depthSum = 0;
 		let relayCount = 0;
 		let relayCapacity = 0;
-		let smallest = Number.POSITIVE_INFINITY;
-		for (const node of this.#stage) if (node.capacity > 0) smallest = Math.min(smallest, node.capacity);
 		for (const node of this.#listeners) {
 			if (node.capacity > 0) {
 				relayCount++;
 				relayCapacity += node.capacity;
-				smallest = Math.min(smallest, node.capacity);
 			}
 			if (node.depth === null) continue;
 			attached++;
@@ -348,8 +326,7 @@ export class TreeSimulation {
 			}
 		}
 		const f = relayCount > 0 ? relayCapacity / relayCount : 0;
-		const g = Number.isFinite(smallest) ? smallest : 0;
-		const { departures, reattachments, joins, planMs, displacements, rebalanceMoves, peakMaxDepth } = this.#counts;
+		const { departures, reattachments, joins, planMs, refusals, rebalanceMoves, peakMaxDepth } = this.#counts;
 		return {
 			listeners: this.#listeners.length,
 			attached,
@@ -363,11 +340,9 @@ export class TreeSimulation {
 			reattachPerLeave: departures > 0 ? reattachments / departures : 0,
 			joins,
 			planMsPerJoin: joins > 0 ? planMs / joins : 0,
-			displacements,
+			refusals,
 			rebalanceMoves,
 			averageRelayCapacity: f,
-			smallestRelayCapacity: g,
-			restingDepthBound: restingDepthBound(attached, g),
 			averageDepthBound: f > 1 ? ceilLog(attached, f) + 2 : attached
 		};
 	}
@@ -385,7 +360,7 @@ export class TreeSimulation {
 			if (node.kids.length > node.capacity) problems.push(`${node.peerId} feeds ${node.kids.length} children, capacity ${node.capacity}`);
 			for (const kid of node.kids) {
 				if (kid.parentNode !== node) problems.push(`${kid.peerId} is listed under ${node.peerId} but is not its child`);
-				if (!kid.alive && !this.#pending.some((repair) => repair.dead === kid)) problems.push(`${kid.peerId} is gone but still holds a slot`);
+				if (!kid.alive && (kid.crashedAt === null || this.#nowMs > kid.crashedAt + RECLAIMED_AFTER_MS)) problems.push(`${kid.peerId} is gone but still holds a slot`);
 			}
 		}
 		for (const node of this.#listeners) {
@@ -393,20 +368,17 @@ export class TreeSimulation {
 				const reached = this.#stageReached(node);
 				if (reached === null) problems.push(`${node.peerId} has depth ${node.depth} but no path to the stage`);
 				else if (reached !== node.depth) problems.push(`${node.peerId} advertises depth ${node.depth}, is at ${reached}`);
+				if (node.engine!.parent !== node.parent) problems.push(`${node.peerId}'s engine has parent ${node.engine!.parent}, the tree ${node.parent}`);
+				if (rested && node.engine!.depth !== node.depth) problems.push(`${node.peerId}'s engine says depth ${node.engine!.depth}, is at ${node.depth}`);
 			} else if (rested) {
 				const root = this.#detachedRoot(node);
 				if (root === null) problems.push(`${node.peerId} is in a cycle`);
 				else if (!this.#waiting.has(root)) problems.push(`${node.peerId} is cut off and ${root.peerId} is not waiting for a place`);
 				else if (this.#open.shallowest() !== -1) problems.push(`${root.peerId} waits although a slot is free`);
-				else if (root.capacity > 0 && this.#leaves.shallowest() !== -1) problems.push(`${root.peerId} waits although it could take a leaf's place`);
 			}
-			if (rested && node.backup !== null && node.depth !== null && !this.#backupIsSafe(node)) {
-				problems.push(`${node.peerId} has backup ${node.backup}: its parent, itself, gone, or inside its own subtree`);
+			if (rested && node.engine!.backup !== null && node.depth !== null && !this.#backupIsSafe(node)) {
+				problems.push(`${node.peerId} has backup ${node.engine!.backup}: its parent, itself, gone, or inside its own subtree`);
 			}
-		}
-		if (rested) {
-			const m = this.metrics();
-			if (m.maxDepth > m.restingDepthBound) problems.push(`max depth ${m.maxDepth} exceeds ⌈log_g N⌉ + 1 = ${m.restingDepthBound}`);
 		}
 		return problems;
 	}
@@ -424,9 +396,8 @@ export class TreeSimulation {
 			this.#listenerPos[last.id] = pos;
 		}
 		const grandparent = node.parentNode;
-		// A crashed node keeps its slot until the silence is noticed: its heir then takes it over.
+		// A crashed node keeps its slot until the silence is noticed: by an orphan asking for it, or its parent.
 		if (grandparent && !crashed) this.#detach(node);
-		for (const orphan of node.kids) orphan.depthBeforeLoss = orphan.depth;
 		this.#setSubtreeDepth(node, null);
 		const orphans = node.kids;
 		node.kids = [];
@@ -434,35 +405,32 @@ export class TreeSimulation {
 		for (const orphan of orphans) {
 			orphan.parentNode = null;
 			orphan.parent = null;
+			orphan.orphaned = true;
 		}
 		this.#counts.departures++;
-		const repair = { dueMs: this.#nowMs + PARENT_SILENCE_MS, dead: node, orphans, grandparent };
-		if (crashed) this.#pending.push(repair);
-		else this.#repairAll(repair);
+		const notice = { dueMs: this.#nowMs + NOTICED_AFTER_MS, dead: node, orphans, grandparent };
+		if (crashed) {
+			node.crashedAt = this.#nowMs;
+			this.#notices.push(notice);
+			if (grandparent) this.#reclaims.push({ ...notice, dueMs: this.#nowMs + RECLAIMED_AFTER_MS });
+		} else this.#noticed(notice);
 		this.#afterEvent();
 	}
 
-	/** The orphans of one departure: the heir first (the others may attach to it), then the rest. */
-	#repairAll(repair: PendingRepair): void {
-		if (repair.dead.parentNode) this.#detach(repair.dead);
-		const heir = chooseHeir(repair.orphans) as SimNode | null;
-		const exclude = new Set([repair.dead.peerId]);
-		const ordered = heir === null ? repair.orphans : [heir, ...repair.orphans.filter((o) => o !== heir)];
-		for (const orphan of ordered) {
+	/** The orphans of a departure learn of it: each tells its engine (lost, and that parent avoided) and steps until placed. */
+	#noticed(notice: PendingNotice): void {
+		for (const orphan of notice.orphans) {
 			if (!orphan.alive || orphan.parentNode !== null) continue;
-			const backup = orphan.backup === null ? undefined : this.#byPeerId.get(orphan.backup);
-			const known = {
-				grandparent: repair.grandparent?.alive ? repair.grandparent : undefined,
-				heir: heir?.alive ? heir : undefined,
-				backup
-			};
-			// As the orphan believes: its depth before the loss.
-			const self: TreeAdvert = { ...advertOf(orphan), depth: orphan.depthBeforeLoss };
-			const plan = planRepair(self, known, this.#joinView(orphan), exclude, this.#lookup);
-			if (plan) this.#counts.reattachments += 1 + this.#apply(orphan, plan);
-			else this.#waiting.add(orphan);
-			this.#refreshBackup(orphan);
+			const engine = orphan.engine!;
+			engine.lost(notice.dead.peerId, notice.grandparent?.peerId ?? null);
+			engine.avoid(notice.dead.peerId, this.#nowMs, RETRY_CANDIDATE_AFTER_MS);
+			this.#place(orphan);
 		}
+	}
+
+	/** A crashed child's parent gives up on it: the slot is free again, unless an orphan already took it. */
+	#reclaimed(notice: PendingNotice): void {
+		if (notice.dead.parentNode) this.#detach(notice.dead);
 	}
 
 	/** Places waiting nodes where possible; returns how many were placed. */
@@ -470,50 +438,88 @@ export class TreeSimulation {
 		if (this.#waiting.size === 0) return 0;
 		let placed = 0;
 		for (const node of [...this.#waiting]) {
-			if (this.#open.shallowest() === -1 && this.#leaves.shallowest() === -1) break;
-			const plan = planJoin(node, this.#joinView(node), NOTHING, this.#lookup);
-			if (!plan) continue;
+			if (this.#open.shallowest() === -1) break;
 			this.#waiting.delete(node);
-			this.#apply(node, plan);
-			this.#refreshBackup(node);
-			placed++;
+			if (this.#place(node)) placed++;
 		}
 		return placed;
 	}
 
-	/** Carries out a join plan; returns how many other nodes had to change parent (a displaced leaf). */
-	#apply(node: SimNode, plan: JoinPlan): number {
-		if (plan.kind === 'attach') {
-			this.#attach(node, plan.parent as SimNode);
-			this.#refreshBackup(node);
-			return 0;
+	/** A detached node steps until a parent takes it, STEPS_PER_PLACE at most; otherwise it waits. Returns whether it was placed. */
+	#place(node: SimNode): boolean {
+		const engine = node.engine!;
+		const view = this.#view(this.#joinView());
+		for (let steps = 0; steps < STEPS_PER_PLACE; steps++) {
+			const step = engine.step(this.#nowMs, view, { standbyReady: false, dialing: false });
+			if (step.kind !== 'attach') break;
+			if (this.#request(node, step.parent.peerId, step.lost)) {
+				if (node.orphaned) {
+					node.orphaned = false;
+					this.#counts.reattachments++;
+				}
+				this.#upkeep(node, this.#backupView(node), false);
+				return true;
+			}
+			engine.avoid(step.parent.peerId, this.#nowMs, RETRY_CANDIDATE_AFTER_MS);
 		}
-		const leaf = plan.leaf as SimNode;
-		const parent = leaf.parentNode!;
-		this.#detach(leaf);
-		this.#attach(node, parent);
-		this.#refreshBackup(node);
-		if (plan.kind === 'adopt') {
-			this.#attach(leaf, node);
-		} else {
-			this.#setSubtreeDepth(leaf, null);
-			const again = planJoin(leaf, this.#joinView(leaf), NOTHING, this.#lookup);
-			if (again) this.#apply(leaf, again);
-			else this.#waiting.add(leaf);
-		}
-		this.#refreshBackup(leaf);
-		return 1;
+		this.#waiting.add(node);
+		return false;
 	}
 
-	/** What a detached node sees: the shallowest free slots, and the shallowest leaves if it could adopt one. */
-	#joinView(node: SimNode): TreeAdvert[] {
+	/**
+	 * A listener with a parent steps on `view`: its depth and backup brought up to date, and a move up
+	 * carried out if its engine plans one (`mayMove`). Returns whether it moved.
+	 */
+	#upkeep(node: SimNode, view: TreeAdvert[], mayMove = true): boolean {
+		const engine = node.engine!;
+		const step = engine.step(this.#nowMs, this.#view(view), { standbyReady: false, dialing: !mayMove });
+		if (step.kind !== 'move') return false;
+		if (!this.#request(node, step.parent.peerId, null)) {
+			engine.avoid(step.parent.peerId, this.#nowMs, RETRY_CANDIDATE_AFTER_MS);
+			return false;
+		}
+		this.#upkeep(node, this.#backupView(node), false);
+		return true;
+	}
+
+	/** `node` asks `parentId` for a slot (naming the parent it lost): admitChild decides, as in the app. */
+	#request(node: SimNode, parentId: string, lost: string | null): boolean {
+		const parent = this.#byPeerId.get(parentId);
+		if (!parent || parent.depth === null || parent === node || this.#inSubtree(parent, node)) return this.#refused();
+		const dead = lost === null ? undefined : parent.kids.find((kid) => kid.peerId === lost && kid.crashedAt !== null);
+		const admission = admitChild({ depth: parent.depth, capacity: parent.capacity, children: parent.children, standbys: 0 }, 'child', dead && { peerId: dead.peerId, silentMs: this.#nowMs - dead.crashedAt! });
+		if (!admission.accept) return this.#refused();
+		if (admission.evict && dead) this.#detach(dead);
+		if (node.parentNode) this.#detach(node);
+		this.#attach(node, parent);
+		node.engine!.attached(parent.peerId, parent.depth);
+		return true;
+	}
+
+	#refused(): false {
+		this.#counts.refusals++;
+		return false;
+	}
+
+	/** Whether `candidate` hangs below `node`. */
+	#inSubtree(candidate: SimNode, node: SimNode): boolean {
+		let steps = 0;
+		for (let at = candidate.parentNode; at !== null; at = at.parentNode) {
+			if (at === node) return true;
+			if (++steps > this.#listeners.length + 1) return false;
+		}
+		return false;
+	}
+
+	#view(candidates: TreeAdvert[]): TreeView {
+		return { candidates, lookup: this.#lookup };
+	}
+
+	/** What a detached node sees: the shallowest free slots. */
+	#joinView(): TreeAdvert[] {
 		const view: SimNode[] = [];
 		const freeDepth = this.#open.shallowest();
 		if (freeDepth !== -1) this.#sample(this.#open.level(freeDepth), view);
-		if (node.capacity > 0) {
-			const leafDepth = this.#leaves.shallowest();
-			if (leafDepth !== -1 && (freeDepth === -1 || leafDepth < freeDepth)) this.#sample(this.#leaves.level(leafDepth), view);
-		}
 		return view;
 	}
 
@@ -522,8 +528,14 @@ export class TreeSimulation {
 		const view: SimNode[] = [];
 		const freeDepth = this.#open.shallowest();
 		if (freeDepth !== -1 && freeDepth <= depth - 2) this.#sample(this.#open.level(freeDepth), view);
-		const leafDepth = this.#leaves.shallowest();
-		if (leafDepth !== -1 && leafDepth <= depth - 2) this.#sample(this.#leaves.level(leafDepth), view);
+		return view;
+	}
+
+	/** What a node picks its backup from: the shallowest free slots, if no deeper than itself. */
+	#backupView(node: SimNode): TreeAdvert[] {
+		const view: SimNode[] = [];
+		const freeDepth = this.#open.shallowest();
+		if (node.depth !== null && freeDepth !== -1 && freeDepth <= node.depth) this.#sample(this.#open.level(freeDepth), view);
 		return view;
 	}
 
@@ -535,16 +547,9 @@ export class TreeSimulation {
 		for (let i = 0; i < this.#viewSize; i++) into.push(level[Math.floor(this.#random() * level.length)]);
 	}
 
-	#refreshBackup(node: SimNode): void {
-		if (node.depth === null) return;
-		const view: SimNode[] = [];
-		const freeDepth = this.#open.shallowest();
-		if (freeDepth !== -1 && freeDepth <= node.depth) this.#sample(this.#open.level(freeDepth), view);
-		node.backup = chooseBackup(node, view, this.#lookup)?.peerId ?? null;
-	}
-
 	#backupIsSafe(node: SimNode): boolean {
-		const backup = node.backup === null ? undefined : this.#byPeerId.get(node.backup);
+		const backupId = node.engine!.backup;
+		const backup = backupId === null ? undefined : this.#byPeerId.get(backupId);
 		return backup !== undefined && backup !== node && backup !== node.parentNode && !chainPassesThrough(backup, node.peerId, this.#lookup);
 	}
 

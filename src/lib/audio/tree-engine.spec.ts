@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { admitChild, PARENT_SILENCE_MS, RETRY_CANDIDATE_AFTER_MS, TreeEngine, UNCONFIRMED_FALLBACK_MS, type TreeView } from './tree-engine';
+import { REBALANCE_COOLDOWN_MS, type TreeAdvert } from './tree-planner';
+
+const node = (peerId: string, depth: number | null, capacity: number, children = 0, parent: string | null = null): TreeAdvert => ({
+	peerId,
+	depth,
+	capacity,
+	children,
+	parent
+});
+const viewOf = (adverts: TreeAdvert[], unconfirmed?: TreeView['unconfirmed']): TreeView => {
+	const byId = new Map(adverts.map((a) => [a.peerId, a]));
+	return { candidates: adverts, lookup: (id) => byId.get(id), unconfirmed };
+};
+const IDLE = { standbyReady: false, dialing: false };
+
+/** A listener at depth 2 under P (itself under G), with backup B chosen. */
+function placed(): { engine: TreeEngine; adverts: TreeAdvert[] } {
+	const engine = new TreeEngine('me', 3);
+	const adverts = [node('S', 0, 2, 2), node('G', 1, 2, 2, 'S'), node('P', 1, 1, 1, 'S'), node('B', 1, 4, 1, 'S'), node('far', 3, 4, 0, 'x')];
+	engine.attached('P', 1);
+	expect(engine.step(0, viewOf(adverts), IDLE)).toEqual({ kind: 'stay' });
+	expect(engine.backup).toBe('B');
+	return { engine, adverts };
+}
+
+describe('tree engine: repair order', () => {
+	it('asks the lost parent’s parent first, naming the lost one', () => {
+		const { engine, adverts } = placed();
+		engine.lost('P', 'G');
+		expect(engine.parent).toBeNull();
+		expect(engine.depth).toBe(2); // what it believed before the loss
+		expect(engine.step(10, viewOf(adverts), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'G' }, lost: 'P', why: 'grandparent' });
+	});
+
+	it('then its backup, then the best free slot; a refused candidate is left alone for a while', () => {
+		const { engine, adverts } = placed();
+		engine.lost('P', 'G');
+		engine.step(10, viewOf(adverts), IDLE); // the grandparent, asked once
+		engine.avoid('G', 10, RETRY_CANDIDATE_AFTER_MS);
+		expect(engine.step(20, viewOf(adverts), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'B' }, why: 'backup' });
+		engine.avoid('B', 20, RETRY_CANDIDATE_AFTER_MS);
+		expect(engine.step(30, viewOf(adverts), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'far' }, why: 'free slot' });
+		engine.avoid('far', 30, RETRY_CANDIDATE_AFTER_MS);
+		expect(engine.step(40, viewOf(adverts), IDLE)).toEqual({ kind: 'wait', since: 40 });
+		// The waits run out: B is asked again.
+		expect(engine.step(20 + RETRY_CANDIDATE_AFTER_MS + 1, viewOf(adverts), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'B' } });
+	});
+
+	it('switches to a live standby link before asking anyone', () => {
+		const { engine, adverts } = placed();
+		engine.lost('P', 'G');
+		expect(engine.step(10, viewOf(adverts), { standbyReady: true, dialing: false })).toEqual({ kind: 'activate-standby' });
+	});
+
+	it('starts nothing while a dial is under way', () => {
+		const { engine, adverts } = placed();
+		engine.lost('P', 'G');
+		expect(engine.step(10, viewOf(adverts), { standbyReady: false, dialing: true }).kind).toBe('wait');
+		// The grandparent is still first once the dial is over.
+		expect(engine.step(20, viewOf(adverts), IDLE)).toMatchObject({ parent: { peerId: 'G' } });
+	});
+
+	it('never takes a backup that has moved into its own subtree or deeper than itself', () => {
+		const { engine, adverts } = placed();
+		engine.lost('P', null);
+		const moved = adverts.map((a) => (a.peerId === 'B' ? node('B', 3, 4, 1, 'me') : a));
+		expect(engine.step(10, viewOf(moved), IDLE)).toMatchObject({ parent: { peerId: 'far' }, why: 'free slot' });
+	});
+
+	it('falls back to a slot only its holder vouches for after UNCONFIRMED_FALLBACK_MS without a confirmed one', () => {
+		const engine = new TreeEngine('me', 0);
+		const claimed = node('claims', 1, 2);
+		const view = viewOf([node('S', 0, 2, 2)], () => claimed);
+		expect(engine.step(0, view, IDLE)).toEqual({ kind: 'wait', since: 0 });
+		expect(engine.step(UNCONFIRMED_FALLBACK_MS - 1, view, IDLE).kind).toBe('wait');
+		expect(engine.step(UNCONFIRMED_FALLBACK_MS, view, IDLE)).toMatchObject({ kind: 'attach', parent: claimed, why: 'unconfirmed', waitedMs: UNCONFIRMED_FALLBACK_MS });
+	});
+
+	it('keeps a forger away longer than a refusal would', () => {
+		const engine = new TreeEngine('me', 0);
+		engine.avoid('x', 0, 600_000);
+		engine.avoid('x', 0, RETRY_CANDIDATE_AFTER_MS); // does not shorten it
+		expect(engine.isAvoided('x', 100_000)).toBe(true);
+		expect(engine.isAvoided('x', 600_001)).toBe(false);
+	});
+});
+
+describe('tree engine: with a parent', () => {
+	it('follows its parent’s depth when the parent moves', () => {
+		const { engine, adverts } = placed();
+		const lifted = adverts.map((a) => (a.peerId === 'P' ? node('P', 0, 2, 1, null) : a));
+		engine.step(10, viewOf(lifted), IDLE);
+		expect(engine.depth).toBe(1);
+		// An unknown depth (its chain not confirmed yet) leaves ours alone.
+		engine.step(20, viewOf(adverts.map((a) => (a.peerId === 'P' ? node('P', null, 2, 1, 'S') : a))), IDLE);
+		expect(engine.depth).toBe(1);
+	});
+
+	it('moves up to a slot two levels shallower, once per cooldown', () => {
+		const engine = new TreeEngine('me', 3);
+		engine.attached('P', 3); // depth 4
+		const adverts = [node('P', 3, 2, 1, 'Q'), node('slot', 2, 4, 1, 'R')];
+		expect(engine.step(100_000, viewOf(adverts), IDLE)).toMatchObject({ kind: 'move', parent: { peerId: 'slot' } });
+		expect(engine.step(100_001, viewOf(adverts), IDLE)).toEqual({ kind: 'stay' });
+		expect(engine.step(100_000 + REBALANCE_COOLDOWN_MS, viewOf(adverts), IDLE).kind).toBe('move');
+		// Not while a dial is under way.
+		expect(engine.step(200_000, viewOf(adverts), { standbyReady: false, dialing: true })).toEqual({ kind: 'stay' });
+	});
+});
+
+describe('admitting a child', () => {
+	const slots = { depth: 1, capacity: 2, children: 1, standbys: 0 };
+
+	it('takes a child into a free slot, and refuses when detached or full', () => {
+		expect(admitChild(slots, 'child')).toEqual({ accept: true, releaseStandby: false, evict: null });
+		expect(admitChild({ ...slots, depth: null }, 'child')).toEqual({ accept: false });
+		expect(admitChild({ ...slots, children: 2 }, 'child')).toEqual({ accept: false });
+	});
+
+	it('lets a real child outrank a standby, and a standby only into a slot nobody holds', () => {
+		expect(admitChild({ ...slots, standbys: 1 }, 'child')).toEqual({ accept: true, releaseStandby: true, evict: null });
+		expect(admitChild({ ...slots, standbys: 1 }, 'standby')).toEqual({ accept: false });
+		expect(admitChild(slots, 'standby')).toMatchObject({ accept: true });
+	});
+
+	it('gives a full parent’s silent child’s slot to that child’s orphan, but not a moment’s stall', () => {
+		const full = { ...slots, children: 2 };
+		expect(admitChild(full, 'child', { peerId: 'dead', silentMs: PARENT_SILENCE_MS + 1 })).toEqual({ accept: true, releaseStandby: false, evict: 'dead' });
+		expect(admitChild(full, 'child', { peerId: 'stalled', silentMs: PARENT_SILENCE_MS })).toEqual({ accept: false });
+	});
+});

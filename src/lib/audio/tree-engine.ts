@@ -1,0 +1,234 @@
+/**
+ * One member's place in the audio tree, decided: the engine the app runs
+ * over real media links (audio-room.ts) and the simulator runs over
+ * thousands of in-memory members (tree-simulation.ts, bench:tree). Pure:
+ * adverts and time in, a step out; the caller carries the step out (dials,
+ * switches links) and reports back what happened (attached, lost, refused).
+ *
+ * A listener without a parent asks, in order: the parent it lost's parent
+ * (naming the lost one, so that parent may free that slot: admitChild), its
+ * backup (chosen while it still knew its depth), the best free slot now
+ * (tree-planner.ts chooseParent), and after UNCONFIRMED_FALLBACK_MS without
+ * one, a slot whose depth only its holder vouches for. With a parent, it
+ * keeps a backup and moves up when a slot two levels shallower frees
+ * (planRebalance). A candidate that refused or failed is left alone for a
+ * while (avoid).
+ */
+import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type AdvertLookup, type TreeAdvert } from './tree-planner';
+
+// Silence from the parent that means it is gone (a link that closes, or a parent that says goodbye
+// as its tab closes, is replaced at once; this is for crashes and lost networks). Every link carries
+// a packet or a keep-alive at least every 100 ms, so 1 s is ten missed in a row. At 250 ms, and again
+// at 500 ms, tabs stalled by a loaded CPU (eight tabs on two cores in our end-to-end test stall for
+// 0.5–1.1 s) dropped parents that were alive and the tree never held still: leaving a parent that is
+// back a moment later costs a new link, which takes seconds under that load.
+export const PARENT_SILENCE_MS = 1_000;
+// A child is given longer than a parent before its slot is reclaimed unasked (an orphan asking
+// for the slot gets it at once, see admitChild): a slot freed late costs a joiner a moment, a child
+// dropped wrongly costs a listener its audio.
+export const CHILD_SILENCE_MS = 2 * PARENT_SILENCE_MS;
+// Tree upkeep (a step) runs every 50 ms: a twentieth of the silence threshold.
+export const TICK_MS = 50;
+// After a failed attach, leave that candidate alone for 5 s (it is full, gone, or refusing).
+export const RETRY_CANDIDATE_AFTER_MS = 5_000;
+// An orphan that has seen no free slot with a confirmed depth (advert-check.ts) for this long takes
+// a free slot whose chain it cannot confirm. Its own view of the tree may be what is wrong (a
+// presence or a stage grant that has not reached it); without this it stayed deaf (an e2e run: 100 s).
+// A member that lied about its depth gains only orphans that had nowhere else to go, and audio is signed
+// and watched for withholding there as anywhere.
+export const UNCONFIRMED_FALLBACK_MS = 5_000;
+
+/** What a member knows of the tree when it takes a step. */
+export interface TreeView {
+	/** The adverts to weigh: every one the member knows (the app), or a sample of them (the simulator). */
+	candidates: Iterable<TreeAdvert>;
+	/** Any advert by PeerId, for the grandparent, the backup and parent chains. */
+	lookup: AdvertLookup;
+	/** The best free slot whose depth only its holder vouches for (asked only for the fallback). */
+	unconfirmed?: (exclude: ReadonlySet<string>) => TreeAdvert | null;
+}
+
+export type TreeStep =
+	/** A parent, and nothing better: keep it. */
+	| { kind: 'stay' }
+	/** No parent and a live link to the backup held in reserve: tell it to feed us (one message, no new link). */
+	| { kind: 'activate-standby' }
+	/** No parent: ask `parent` for a slot, naming the parent we lost (null: none). */
+	| { kind: 'attach'; parent: TreeAdvert; lost: string | null; why: 'grandparent' | 'backup' | 'free slot' | 'unconfirmed'; waitedMs?: number }
+	/** No parent and nowhere to go yet (`since`: as of when). */
+	| { kind: 'wait'; since: number }
+	/** A slot at least two levels shallower is free: move there (the old parent is let go once the new one feeds us). */
+	| { kind: 'move'; parent: TreeAdvert };
+
+export class TreeEngine {
+	readonly me: string;
+	readonly capacity: number;
+	#depth: number | null = null;
+	#parent: string | null = null;
+	#backup: string | null = null;
+	/** Our lost parent's parent, tried first on repair. */
+	#grandparent: string | null = null;
+	/** The parent we lost, named when we ask for a new one: only its own parent may free its slot for us. */
+	#lost: string | null = null;
+	readonly #avoid = new Map<string, number>();
+	#lastMoveMs = Number.NEGATIVE_INFINITY;
+	/** Since when, as an orphan, we have found no free slot with a confirmed depth (null: we have one, or a parent). */
+	#noConfirmedSince: number | null = null;
+
+	constructor(me: string, capacity: number) {
+		this.me = me;
+		this.capacity = capacity;
+	}
+
+	/** 0 on stage; a listener's depth, kept through a repair (what it believed before the loss); null before its first parent. */
+	get depth(): number | null {
+		return this.#depth;
+	}
+
+	get parent(): string | null {
+		return this.#parent;
+	}
+
+	get backup(): string | null {
+		return this.#backup;
+	}
+
+	/** Our own advert, as planning sees it. */
+	advert(children: number): TreeAdvert {
+		return { peerId: this.me, depth: this.#depth, capacity: this.capacity, children, parent: this.#parent };
+	}
+
+	/** Leaves `peerId` alone until `now + ms`, never shortening a longer wait already set (a forger's). */
+	avoid(peerId: string, now: number, ms: number): void {
+		const until = now + ms;
+		if ((this.#avoid.get(peerId) ?? Number.NEGATIVE_INFINITY) < until) this.#avoid.set(peerId, until);
+		if (this.#backup === peerId) this.#backup = null;
+	}
+
+	isAvoided(peerId: string, now: number): boolean {
+		return (this.#avoid.get(peerId) ?? Number.NEGATIVE_INFINITY) >= now;
+	}
+
+	get avoidedCount(): number {
+		return this.#avoid.size;
+	}
+
+	/** On stage (depth 0, no parent) or off it (no place until the first attach). */
+	setSpeaker(speaker: boolean): void {
+		this.#depth = speaker ? 0 : null;
+		this.#parent = this.#backup = this.#grandparent = this.#lost = null;
+		this.#noConfirmedSince = null;
+	}
+
+	/** `parent`, at `parentDepth`, feeds us now. */
+	attached(parent: string, parentDepth: number): void {
+		this.#parent = parent;
+		this.#depth = parentDepth + 1;
+		this.#lost = null;
+		this.#noConfirmedSince = null;
+		if (this.#backup === parent) this.#backup = null;
+	}
+
+	/** Our parent is gone (silent, closed, withholding, leaving); `grandparent` is its parent as we last knew it. */
+	lost(parent: string, grandparent: string | null): void {
+		if (this.#parent !== parent) return;
+		this.#parent = null;
+		this.#lost = parent;
+		this.#grandparent = grandparent;
+	}
+
+	/**
+	 * Our depth is our parent's plus one, as its advert now says: it changes when the parent (or
+	 * anyone above it) moves. A parent whose depth is unknown (its chain does not check out yet)
+	 * leaves ours as it was.
+	 */
+	refreshDepth(lookup: AdvertLookup): void {
+		const parentDepth = this.#parent === null ? undefined : lookup(this.#parent)?.depth;
+		if (parentDepth !== undefined && parentDepth !== null) this.#depth = parentDepth + 1;
+	}
+
+	/**
+	 * What to do now. `standbyReady`: a live reserve link to the backup is held; `dialing`: an attach
+	 * or move is under way (nothing new is started meanwhile).
+	 */
+	step(now: number, view: TreeView, links: { standbyReady: boolean; dialing: boolean }): TreeStep {
+		for (const [peerId, until] of this.#avoid) if (until < now) this.#avoid.delete(peerId);
+		const self = this.advert(0);
+		if (this.#parent === null) {
+			if (links.standbyReady) return { kind: 'activate-standby' };
+			if (links.dialing) return { kind: 'wait', since: this.#noConfirmedSince ?? now };
+			const attach = this.#choose(self, view);
+			if (attach) {
+				this.#noConfirmedSince = null;
+				return { kind: 'attach', parent: attach.parent, lost: this.#lost, why: attach.why };
+			}
+			this.#noConfirmedSince ??= now;
+			const fallback = now - this.#noConfirmedSince >= UNCONFIRMED_FALLBACK_MS ? (view.unconfirmed?.(new Set(this.#avoid.keys())) ?? null) : null;
+			if (fallback) {
+				const waitedMs = now - this.#noConfirmedSince;
+				this.#noConfirmedSince = now;
+				return { kind: 'attach', parent: fallback, lost: this.#lost, why: 'unconfirmed', waitedMs };
+			}
+			return { kind: 'wait', since: this.#noConfirmedSince };
+		}
+		this.#noConfirmedSince = null;
+		this.refreshDepth(view.lookup);
+		const upkept = this.advert(0);
+		const backup = chooseBackup(upkept, this.#notAvoided(view.candidates), view.lookup);
+		this.#backup = backup?.peerId ?? null;
+		if (!links.dialing) {
+			const plan = planRebalance(upkept, view.candidates, { nowMs: now, lastMoveMs: this.#lastMoveMs }, view.lookup);
+			if (plan.kind === 'move') {
+				this.#lastMoveMs = now;
+				return plan;
+			}
+		}
+		return { kind: 'stay' };
+	}
+
+	/** Repair: the grandparent first (it frees our dead parent's slot for us), then the backup, else the best free slot now. */
+	#choose(self: TreeAdvert, view: TreeView): { parent: TreeAdvert; why: 'grandparent' | 'backup' | 'free slot' } | null {
+		const grandparent = this.#grandparent ? view.lookup(this.#grandparent) : undefined;
+		this.#grandparent = null;
+		if (grandparent && grandparent.depth !== null && !this.#avoid.has(grandparent.peerId)) return { parent: grandparent, why: 'grandparent' };
+		const backup = this.#backup ? view.lookup(this.#backup) : undefined;
+		if (backup && isUsableBackup(self, backup, view.lookup) && !this.#avoid.has(backup.peerId)) return { parent: backup, why: 'backup' };
+		const best = chooseParent(this.me, view.candidates, new Set(this.#avoid.keys()), { lookup: view.lookup });
+		return best ? { parent: best, why: 'free slot' } : null;
+	}
+
+	*#notAvoided(adverts: Iterable<TreeAdvert>): Iterable<TreeAdvert> {
+		for (const advert of adverts) if (!this.#avoid.has(advert.peerId)) yield advert;
+	}
+}
+
+/** A parent's slots as it decides on a request. */
+export interface Slots {
+	/** Null: detached itself, so it feeds nobody. */
+	depth: number | null;
+	capacity: number;
+	children: number;
+	/** Reserve links held for others' backups: each holds a free slot until activated or released. */
+	standbys: number;
+}
+
+export type Admission =
+	| { accept: false }
+	/** `releaseStandby`: a real child outranks a reserve, let one go; `evict`: the lost child whose slot this is. */
+	| { accept: true; releaseStandby: boolean; evict: string | null };
+
+/**
+ * Whether a parent takes a child (or a standby) now. `lost`: the parent the asker lost, if it is our
+ * child, and how long we have heard nothing from it: an orphan of our silent child gets that slot at
+ * once (it would be reclaimed after CHILD_SILENCE_MS anyway), but a relay that merely stalled for a
+ * moment keeps its place.
+ */
+export function admitChild(slots: Slots, as: 'child' | 'standby', lost?: { peerId: string; silentMs: number }): Admission {
+	const refused = { accept: false } as const;
+	if (slots.depth === null) return refused;
+	if (as === 'standby') return slots.capacity - slots.children - slots.standbys > 0 ? { accept: true, releaseStandby: false, evict: null } : refused;
+	const releaseStandby = slots.children < slots.capacity && slots.children + slots.standbys >= slots.capacity;
+	if (slots.children < slots.capacity) return { accept: true, releaseStandby, evict: null };
+	if (lost && lost.silentMs > PARENT_SILENCE_MS) return { accept: true, releaseStandby: false, evict: lost.peerId };
+	return refused;
+}
