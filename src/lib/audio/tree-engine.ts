@@ -93,6 +93,11 @@ export class TreeEngine {
 		return this.#backup;
 	}
 
+	/** When this member last moved up (planRebalance's cooldown runs from it). */
+	get lastMoveMs(): number {
+		return this.#lastMoveMs;
+	}
+
 	/** Our own advert, as planning sees it. */
 	advert(children: number): TreeAdvert {
 		return { peerId: this.me, depth: this.#depth, capacity: this.capacity, children, parent: this.#parent };

@@ -247,6 +247,8 @@ export class TreeSimulation {
 			for (let i = level.length - 1; i >= 0; i--) {
 				if (i >= level.length) continue;
 				const relay = level[i];
+				// Within its cooldown its step could only refresh the backup: skipped, to keep 100,000 listeners fast.
+				if (this.#nowMs - relay.engine!.lastMoveMs < REBALANCE_COOLDOWN_MS) continue;
 				view ??= this.#rebalanceView(depth);
 				if (view.length === 0) break levels;
 				if (this.#upkeep(relay, view)) {
