@@ -51,7 +51,19 @@ import {
 	TreeEngine,
 	type TreeView
 } from './tree-engine';
-import { FLOW_WINDOW_MS, delayed, heldBack, isLate, noteAudio, noteLag, notePacket, noteRepairing, withheldTooLong, type ParentClock } from './withholding';
+import {
+	FLOW_WINDOW_MS,
+	delayed,
+	heldBack,
+	isLate,
+	noteAudio,
+	noteLag,
+	notePacket,
+	noteRepairing,
+	quietToTell,
+	withheldTooLong,
+	type ParentClock
+} from './withholding';
 
 // A tick this late means our own thread stalled (a loaded CPU, a phone waking): the packets that
 // arrived meanwhile wait in the queue behind the tick, so silence is not judged on that tick.
@@ -160,6 +172,8 @@ export class AudioRoom implements HostedAudio {
 	readonly #verifying = new Set<string>();
 	#selfMuted = false;
 	#lastOwnFrameAt = -Infinity;
+	/** When our children were last told we are repairing (#tellRepairing). */
+	#quietToldAt = -Infinity;
 	/** Since when some speaker has been sending, as far as this member knows (null: nobody is). */
 	#expectingSince: number | null = null;
 	/** Per speaker: since when its audio has been expected from the parent we have now (#withholding). */
@@ -672,6 +686,9 @@ export class AudioRoom implements HostedAudio {
 		}
 		this.#judgeNextTick = false;
 		this.#reclaimSilentChildren(now);
+		// Our own audio stopped flowing (our parent's, or our microphone's): our children hear it from us
+		// before their patience with us runs out (withholding.ts QUIET_NOTICE_MS).
+		if (quietToTell(this.#speaker ? this.#lastOwnFrameAt : this.#parent?.audioAt, this.#quietToldAt, now)) this.#tellRepairing(now);
 		if (this.#speaker) {
 			this.#watchMic(now);
 			this.#linkSpeakers();
@@ -829,10 +846,15 @@ export class AudioRoom implements HostedAudio {
 		if (this.#parent !== parent) return;
 		this.#parent = null;
 		this.#tree.lost(parent.link.peerId, adverts.get(parent.link.peerId)?.parent ?? null);
-		// Our children will hear nothing until we are fed again: say so, so they wait instead of leaving too.
-		for (const child of this.#children.values()) if (child.link.send(REPAIRING)) child.lastSentAt = now;
+		this.#tellRepairing(now);
 		this.#advertise();
 		this.#events.onChange();
+	}
+
+	/** Our children will hear nothing from us for a moment: say so, so they wait instead of leaving too (once per quiet spell counts for them). */
+	#tellRepairing(now: number): void {
+		this.#quietToldAt = now;
+		for (const child of this.#children.values()) if (child.link.send(REPAIRING)) child.lastSentAt = now;
 	}
 
 	async #attach(peerId: string, parentDepth: number, lost?: string): Promise<void> {

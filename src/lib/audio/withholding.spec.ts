@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { delayJudgedAt } from './test-streams';
 import {
 	FLOW_WINDOW_MS,
+	HELD_BACK_MS,
 	LATE_MS,
 	LATE_SPAN_MS,
 	REPAIR_GRACE_MS,
@@ -11,6 +12,8 @@ import {
 	noteAudio,
 	notePacket,
 	noteRepairing,
+	QUIET_NOTICE_MS,
+	quietToTell,
 	withheldTooLong,
 	type ParentClock,
 	type QuietContext
@@ -39,7 +42,7 @@ function judgedAt(sends: (t: number) => 'keepalive' | 'repairing' | 'audio' | nu
 const keepalives = (t: number) => (t % KEEPALIVE === 0 ? 'keepalive' : null);
 
 describe('withholding', () => {
-	it('judges a parent that keeps the link alive but sends no audio after 1.3 s, later deeper down', () => {
+	it('judges a parent that keeps the link alive but sends no audio after 0.8 s, later deeper down', () => {
 		expect(judgedAt(keepalives)).toBe(WITHHELD_MS + TICK);
 		expect(judgedAt(keepalives, 20_000, { depth: 3 })).toBe(WITHHELD_MS + 200 + TICK);
 	});
@@ -48,7 +51,7 @@ describe('withholding', () => {
 		expect(judgedAt((t) => (t % 20 === 0 ? 'audio' : null))).toBe(Infinity);
 	});
 
-	it('gives a parent that says it is repairing 3 s, then judges it', () => {
+	it('gives a parent that says it is repairing 3.6 s, then judges it', () => {
 		const at = judgedAt((t) => (t === 500 ? 'repairing' : keepalives(t)));
 		expect(at).toBeGreaterThanOrEqual(500 + REPAIR_GRACE_MS);
 		expect(at).toBeLessThanOrEqual(500 + REPAIR_GRACE_MS + TICK);
@@ -76,10 +79,10 @@ describe('withholding', () => {
 	});
 
 	it('gives that resumption once between two audio packets: a withholder that pauses now and then is still judged', () => {
-		// Audio until 1 s, then keep-alives with a 500 ms pause every 900 ms (never silent for the 1 s
-		// that counts as dead): each pause would restart the clock. The first resumption (2.3 s) counts.
-		const pausing = (t: number) => (t <= 1_000 ? (t % 20 === 0 ? 'audio' : null) : t % 900 < 500 ? null : keepalives(t));
-		expect(judgedAt(pausing)).toBe(2_300 + WITHHELD_MS + TICK);
+		// Audio until 1 s, then keep-alives with a 500 ms pause every 700 ms (never silent for the 1 s
+		// that counts as dead): each pause would restart the clock. The first resumption (1.9 s) counts.
+		const pausing = (t: number) => (t <= 1_000 ? (t % 20 === 0 ? 'audio' : null) : t % 700 < 500 ? null : keepalives(t));
+		expect(judgedAt(pausing)).toBe(1_900 + WITHHELD_MS + TICK);
 	});
 
 	it('counts the quiet from our own last stall, not across it', () => {
@@ -136,19 +139,19 @@ describe('holding one speaker back', () => {
 
 	it('judges a parent that passes one speaker on and stops passing another', () => {
 		const at = heldBackAt((t) => t <= 2_000);
-		expect(at).toBeGreaterThan(1_990 + WITHHELD_MS);
-		expect(at).toBeLessThanOrEqual(2_000 + WITHHELD_MS + TICK);
-		expect(heldBackAt((t) => t <= 2_000, { depth: 3 })).toBeGreaterThan(1_990 + WITHHELD_MS + 200);
+		expect(at).toBeGreaterThan(1_990 + HELD_BACK_MS);
+		expect(at).toBeLessThanOrEqual(2_000 + HELD_BACK_MS + TICK);
+		expect(heldBackAt((t) => t <= 2_000, { depth: 3 })).toBeGreaterThan(1_990 + HELD_BACK_MS + 200);
 	});
 
 	it('judges one that never passes that speaker on, from when the child expected it', () => {
-		expect(heldBackAt(() => false)).toBe(WITHHELD_MS + TICK);
-		expect(heldBackAt(() => false, { expectingSince: 5_000 })).toBe(5_000 + WITHHELD_MS + TICK);
+		expect(heldBackAt(() => false)).toBe(HELD_BACK_MS + TICK);
+		expect(heldBackAt(() => false, { expectingSince: 5_000 })).toBe(5_000 + HELD_BACK_MS + TICK);
 	});
 
 	it('judges one that trickles that speaker’s packets', () => {
 		const at = heldBackAt((t) => t <= 2_000 || t % 300 === 10);
-		expect(at).toBeLessThanOrEqual(2_000 + FLOW_WINDOW_MS + WITHHELD_MS + TICK);
+		expect(at).toBeLessThanOrEqual(2_000 + FLOW_WINDOW_MS + HELD_BACK_MS + TICK);
 	});
 
 	it('never judges one that passes both on, half of one lost on the way', () => {
@@ -210,5 +213,25 @@ describe('delaying', () => {
 		expect(skewed.judgedAt).toBe(Infinity);
 		expect(skewed.late).toBeGreaterThan(0);
 		expect(skewed.late).toBeLessThanOrEqual((5 * (200 + 80 - 100)) / 20);
+	});
+});
+
+describe('telling the children', () => {
+	it('tells them once per quiet spell, QUIET_NOTICE_MS after the audio stopped', () => {
+		expect(quietToTell(1_000, -Infinity, 1_000 + QUIET_NOTICE_MS)).toBe(false);
+		expect(quietToTell(1_000, -Infinity, 1_001 + QUIET_NOTICE_MS)).toBe(true);
+		// Told at 1,450: not again until audio has flowed since.
+		expect(quietToTell(1_000, 1_450, 5_000)).toBe(false);
+		expect(quietToTell(2_000, 1_450, 2_500)).toBe(true);
+		// Nothing ever flowed: nothing to tell.
+		expect(quietToTell(undefined, -Infinity, 5_000)).toBe(false);
+	});
+
+	it('tells them well before their own patience runs out, at any depth', () => {
+		// The honest relay's notice (its tick after QUIET_NOTICE_MS, then a hop) against its child's verdict.
+		expect(QUIET_NOTICE_MS + TICK + 100).toBeLessThan(WITHHELD_MS);
+		// A relay whose parent went silent says so after QUIET_NOTICE_MS: its child waits out the grace, not WITHHELD_MS.
+		const at = judgedAt((t) => (t === QUIET_NOTICE_MS + TICK ? 'repairing' : keepalives(t)));
+		expect(at).toBeGreaterThanOrEqual(QUIET_NOTICE_MS + TICK + REPAIR_GRACE_MS);
 	});
 });

@@ -27,13 +27,21 @@
  * late packets its children see are their own parent's doing.
  */
 
-// Treated as failed after 1.3 s without audio (one silence threshold and a bit), 100 ms more per
-// level of depth, so that the member right below a withholder moves first and tells its own
-// children it is repairing before their patience runs out.
-export const WITHHELD_MS = 1_300;
+// Every member whose own audio stops flowing (from its parent, or a speaker's from its microphone)
+// for QUIET_NOTICE_MS tells its children it is repairing (audio-room.ts): an honest relay has said so
+// long before WITHHELD_MS, whatever happened above it, so a parent that lets no audio flow and says
+// nothing is treated as failed after 0.8 s, 100 ms more per level of depth (the member right below a
+// withholder moves first). That is under a second to depth 3, where it was 1.3 s while a relay said
+// so only once it had given up on its own parent (PARENT_SILENCE_MS, 1 s).
+export const QUIET_NOTICE_MS = 400;
+export const WITHHELD_MS = 800;
 export const WITHHELD_PER_DEPTH_MS = 100;
-/** A parent that said it is repairing gets this long before its silence counts against it. */
-export const REPAIR_GRACE_MS = 3_000;
+// One speaker held back while others flow has no such notice (a relay does not tell its children
+// which voices its parent stopped passing on), and the speakers' own word of what they pass on
+// (their advert's `h`) takes a presence round to change: judged after 1.3 s, as before.
+export const HELD_BACK_MS = 1_300;
+/** A parent that said it is repairing gets this long before its silence counts against it (3 s after it gave up on its own parent). */
+export const REPAIR_GRACE_MS = 3_600;
 /** Packets that come again after this long without any came from (or reach) a tab that stalled. */
 export const RESUME_GAP_MS = 400;
 // Audio flows while the parent delivers at least 10 genuine packets within half a second: 40 % of
@@ -146,13 +154,26 @@ export interface QuietContext {
 	depth: number;
 }
 
-function limitAt(depth: number): number {
-	return WITHHELD_MS + WITHHELD_PER_DEPTH_MS * Math.max(0, depth - 1);
+function limitAt(depth: number, base = WITHHELD_MS): number {
+	return base + WITHHELD_PER_DEPTH_MS * Math.max(0, depth - 1);
+}
+
+/**
+ * Whether the audio that flowed from a source (a parent's clock, or a speaker's own microphone: its
+ * `audioAt`) has stopped for QUIET_NOTICE_MS, and `toldAt` (when the children were last told) is
+ * from before it last flowed: time to tell them we are repairing, once per quiet spell.
+ */
+export function quietToTell(lastFlowAt: number | undefined, toldAt: number, now: number): boolean {
+	const flowed = lastFlowAt ?? Number.NEGATIVE_INFINITY;
+	return flowed > toldAt && now - flowed > QUIET_NOTICE_MS;
 }
 
 /** Whether the parent has held back audio for longer than its grace allows, at `now`. */
 export function withheldTooLong(clock: ParentClock, now: number, context: QuietContext): boolean {
 	if (clock.repairingAt !== undefined && now - clock.repairingAt < REPAIR_GRACE_MS) return false;
+	// Judged only while the parent demonstrably runs (its keep-alives come): a parent that sends nothing
+	// at all has stalled or died, which the silence rule (PARENT_SILENCE_MS) and the resumption judge.
+	if (clock.packetAt === undefined || now - clock.packetAt > RESUME_GAP_MS) return false;
 	const limit = limitAt(context.depth);
 	const quietSince = Math.max(clock.audioAt ?? 0, context.expectingSince, clock.repairingAt ?? 0, clock.resumedAt ?? 0, context.ownResumedAt);
 	return now - quietSince > limit;
@@ -170,5 +191,5 @@ export function withheldTooLong(clock: ParentClock, now: number, context: QuietC
 export function heldBack(clock: ParentClock, speaker: string, now: number, context: QuietContext): boolean {
 	if (clock.audioAt === undefined || now - clock.audioAt > FLOW_WINDOW_MS) return false;
 	const quietSince = Math.max(clock.speakers?.get(speaker)?.audioAt ?? -Infinity, context.expectingSince, context.ownResumedAt);
-	return now - quietSince > limitAt(context.depth);
+	return now - quietSince > limitAt(context.depth, HELD_BACK_MS);
 }
