@@ -5,7 +5,8 @@
  * withholds the audio but keeps its links alive; one forges what it forwards; one replays a
  * muted speaker's packets; a listener is banned while running code that ignores its
  * ban; the relay node stops; a moderator mutes a speaker. Every check detects
- * the tone itself. A refused microphone is its own room.
+ * the tone itself. A refused microphone is its own room, and so is a room
+ * whose one slot a phone took when a listener that relays arrives.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -395,5 +396,41 @@ describe('a speaker whose microphone is refused, busy or breaks', () => {
 		await creator.page.waitForSelector('[data-testid=audio][data-mic=on]', { timeout: 10_000 });
 		expect(await retry.count()).toBe(0);
 		expect(await creator.title()).toBe('No mic');
+	});
+});
+
+describe('a room whose one free slot a phone took', () => {
+	const fx = e2eFixture({ browsers: { a: { fakeAudioFile: join(tones, 'a.wav') } } });
+
+	it('still lets in a listener that relays: the phone makes way, goes under it, and both hear the speaker', { timeout: 180_000 }, async () => {
+		const speaker = await fx.person('Speaker', { browser: 'a' });
+		await speaker.setRelayCapacity('1');
+		const link = await speaker.startRoom('One slot', '');
+		const a = await speaker.myPeerId();
+		const phone = await fx.person('Phone', { browser: 'a' });
+		await phone.setRelayCapacity('0');
+		await phone.page.goto(link);
+		await phone.waitStatus('live', 60_000);
+		await installProbe(phone.page);
+		await waitHears(phone.page, a, A, 30_000);
+		const phoneId = await phone.myPeerId();
+		expect(await treeOf(speaker.page)).toMatchObject({ children: [phoneId] });
+
+		// The speaker's one slot is the phone's, and the phone relays nothing: no free slot anywhere.
+		const laptop = await fx.person('Laptop', { browser: 'a' });
+		await laptop.setRelayCapacity('1');
+		await laptop.page.goto(link);
+		await laptop.waitStatus('live', 60_000);
+		await installProbe(laptop.page);
+		const explain = async (err: unknown) => {
+			const traces = await Promise.all([speaker, phone, laptop].map(async (p) => `${p.name}:\n${(await p.trace()).split('\n').filter((l) => l.includes('audio')).slice(-12).join('\n')}`));
+			throw new Error(`${String(err)}\n${traces.join('\n')}`, { cause: err });
+		};
+		await waitHears(laptop.page, a, A, 60_000).catch(explain);
+		await expect.poll(async () => (await treeOf(laptop.page)).children, { timeout: 30_000 }).toEqual([phoneId]).catch(explain);
+		expect(await treeOf(laptop.page)).toMatchObject({ depth: 1, parent: a });
+		expect(await laptop.trace()).toContain('audio: no free slot');
+		await waitHears(phone.page, a, A, 30_000).catch(explain);
+		expect(await treeOf(phone.page)).toMatchObject({ depth: 2, parent: await laptop.myPeerId() });
 	});
 });

@@ -10,7 +10,7 @@ import type { Connection, Stream } from '@libp2p/interface';
 import { RoomDirectory } from '../net/room-directory';
 import type { RoomCipher } from '../room/room-crypto';
 import { serveLink, type MediaLink } from './media-link';
-import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
+import { MEDIA_PROTOCOL, type AttachRequest } from './media-signal-protocol';
 
 export type LinkDecision = { accept: true; role: 'child' | 'standby' | 'speaker' } | { accept: false; reason: 'full' | 'not-allowed' | 'no-audio' };
 
@@ -19,7 +19,7 @@ export interface HostedAudio {
 	readonly roomId: string;
 	readonly iceServers: RTCIceServer[];
 	cipherFor(): RoomCipher;
-	decide(as: AttachAs, remote: string, lost?: string): LinkDecision;
+	decide(request: AttachRequest, remote: string): LinkDecision;
 	adopt(link: MediaLink): void;
 }
 
@@ -34,9 +34,9 @@ export class AudioHost extends RoomDirectory<HostedAudio> {
 					stream,
 					remote,
 					{ lookupCipher: (roomId) => find(roomId)?.cipherFor() ?? null, iceServers: (roomId) => find(roomId)?.iceServers ?? [] },
-					(roomId, as, lost) => {
+					(roomId, request) => {
 						chosen = find(roomId);
-						return chosen ? chosen.decide(as, remote, lost) : { accept: false, reason: 'no-audio' };
+						return chosen ? chosen.decide(request, remote) : { accept: false, reason: 'no-audio' };
 					}
 				);
 				if (result && chosen) chosen.adopt(result.link);

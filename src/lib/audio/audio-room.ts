@@ -34,7 +34,7 @@ import { shortId, traceEvent } from '../diagnostics/trace';
 import type { AudioOutput } from './audio-output';
 import { LinkRefusedError, dialLink, type MediaLink, type RemoteVoice } from './media-link';
 import type { AudioHost, HostedAudio, LinkDecision } from './audio-host';
-import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
+import { MEDIA_PROTOCOL, type AttachAs, type AttachRequest } from './media-signal-protocol';
 import { Microphone, MicrophoneError, type MicFailure } from './microphone';
 import { verifiedDepths, type ClaimedPlace } from './advert-check';
 import { PacketSigner, PacketVerifier } from './packet-auth';
@@ -174,6 +174,8 @@ export class AudioRoom implements HostedAudio {
 	#lastOwnFrameAt = -Infinity;
 	/** When our children were last told we are repairing (#tellRepairing). */
 	#quietToldAt = -Infinity;
+	/** When we last let a leaf child go for a relay (tree-engine.ts DISPLACE_EVERY_MS). */
+	#displacedAt = -Infinity;
 	/** Since when some speaker has been sending, as far as this member knows (null: nobody is). */
 	#expectingSince: number | null = null;
 	/** Per speaker: since when its audio has been expected from the parent we have now (#withholding). */
@@ -568,7 +570,7 @@ export class AudioRoom implements HostedAudio {
 	}
 
 	/** Whether to take an incoming link request, and as what. */
-	decide(as: AttachAs, remote: string, lost?: string): LinkDecision {
+	decide({ as, lost, displace }: AttachRequest, remote: string): LinkDecision {
 		const view = this.#session.room.view;
 		if (view.removed.has(remote) || view.banned.has(remote)) return { accept: false, reason: 'not-allowed' };
 		if (as === 'speaker') {
@@ -577,11 +579,17 @@ export class AudioRoom implements HostedAudio {
 				: { accept: false, reason: 'not-allowed' };
 		}
 		if (this.#children.has(remote) || (as === 'standby' && this.#standbys.has(remote))) return { accept: false, reason: 'full' };
+		const now = performance.now();
 		const dead = lost ? this.#children.get(lost) : undefined;
+		// Capacities as their (gossip-signed) adverts say: a leaf's slot goes only to a member that relays.
+		const capacityOf = (peerId: string) => this.#session.presence.members.get(peerId)?.tree?.c ?? 0;
 		const admission = admitChild(
 			{ depth: this.#tree.depth, capacity: this.capacity, children: this.#children.size, standbys: this.#standbys.size },
 			as === 'standby' ? 'standby' : 'child',
-			dead && lost ? { peerId: lost, silentMs: performance.now() - dead.link.lastReceivedAt } : undefined
+			dead && lost ? { peerId: lost, silentMs: now - dead.link.lastReceivedAt } : undefined,
+			displace && as === 'listener'
+				? { peerId: displace, leafIsOurs: this.#children.has(displace) && capacityOf(displace) === 0, askerRelays: capacityOf(remote) > 0, sinceLastMs: now - this.#displacedAt }
+				: undefined
 		);
 		if (!admission.accept) return { accept: false, reason: 'full' };
 		if (as === 'standby') return { accept: true, role: 'standby' };
@@ -590,8 +598,12 @@ export class AudioRoom implements HostedAudio {
 			const [, released] = this.#standbys.entries().next().value ?? [];
 			released?.link.close();
 		}
-		// An orphan whose lost parent is our child, silent to us too: that slot would be freed a moment later anyway.
-		if (admission.evict) dead?.link.close();
+		if (admission.evict === displace && displace) {
+			// A relay with nowhere else to go takes this leaf's slot; the leaf repairs, likely under the relay.
+			this.#displacedAt = now;
+			traceEvent('audio: displaced', `${shortId(displace)} (relays nothing) makes way for ${shortId(remote)}, which relays`);
+			this.#children.get(displace)?.link.close();
+		} else if (admission.evict) dead?.link.close(); // an orphan of our silent child: that slot would be freed a moment later anyway
 		return { accept: true, role: 'child' };
 	}
 
@@ -650,7 +662,7 @@ export class AudioRoom implements HostedAudio {
 		this.#events.onChange();
 	}
 
-	async #dial(peerId: string, as: AttachAs, lost?: string): Promise<MediaLink | null> {
+	async #dial(peerId: string, as: AttachAs, lost?: string, displace?: string): Promise<MediaLink | null> {
 		if (this.#dialing.has(peerId) || this.#stopped) return null;
 		this.#dialing.add(peerId);
 		try {
@@ -658,7 +670,7 @@ export class AudioRoom implements HostedAudio {
 			if (!(await this.#session.connectTo(peerId, AbortSignal.timeout(CONNECT_TIMEOUT_MS)))) throw new Error('no direct connection');
 			if (this.#stopped) return null;
 			const stream = await this.#node.dialProtocol(peerIdFromString(peerId) as PeerId, MEDIA_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
-			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers, lost });
+			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers, lost, displace });
 		} catch (err) {
 			traceEvent('audio: link failed', `${as} ${shortId(peerId)}: ${String(err)}`);
 			this.#tree.avoid(peerId, performance.now(), err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5);
@@ -749,7 +761,8 @@ export class AudioRoom implements HostedAudio {
 				if (step.why === 'unconfirmed') {
 					traceEvent('audio: unconfirmed parent', `no confirmed free slot for ${Math.round(step.waitedMs ?? 0)} ms: trying ${shortId(step.parent.peerId)}, which says depth ${step.parent.depth}`);
 				}
-				void this.#attach(step.parent.peerId, step.parent.depth!, step.lost ?? undefined);
+				if (step.displace) traceEvent('audio: no free slot', `asking ${shortId(step.parent.peerId)} for ${shortId(step.displace)}'s place (it relays nothing)`);
+				void this.#attach(step.parent.peerId, step.parent.depth!, step.lost ?? undefined, step.displace);
 				return;
 			case 'move':
 				void this.#attach(step.parent.peerId, step.parent.depth!);
@@ -765,7 +778,7 @@ export class AudioRoom implements HostedAudio {
 
 	/** What the engine weighs: every advert we know, and the fallback of slots whose depth only their holder vouches for. */
 	#treeView(adverts: Map<string, TreeAdvert>): TreeView {
-		return { candidates: adverts.values(), lookup: (id) => adverts.get(id), unconfirmed: (exclude) => this.#unconfirmedSlot(adverts, exclude) };
+		return { candidates: [...adverts.values()], lookup: (id) => adverts.get(id), unconfirmed: (exclude) => this.#unconfirmedSlot(adverts, exclude) };
 	}
 
 	#traceNoParent(adverts: Map<string, TreeAdvert>, now: number): void {
@@ -857,8 +870,8 @@ export class AudioRoom implements HostedAudio {
 		for (const child of this.#children.values()) if (child.link.send(REPAIRING)) child.lastSentAt = now;
 	}
 
-	async #attach(peerId: string, parentDepth: number, lost?: string): Promise<void> {
-		const link = await this.#dial(peerId, 'listener', lost);
+	async #attach(peerId: string, parentDepth: number, lost?: string, displace?: string): Promise<void> {
+		const link = await this.#dial(peerId, 'listener', lost, displace);
 		if (!link) return;
 		if (this.#stopped || this.#speaker) {
 			link.close();

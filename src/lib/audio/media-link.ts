@@ -15,7 +15,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { RoomCipher } from '../room/room-crypto';
 import { decodeLinkFrame, LinkFrameError, RedundantSender } from './link-frame';
 import { askShortFrames } from './stage-sdp';
-import { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, SignalError, type AttachAs, type RefuseReason, type SignalMessage } from './media-signal-protocol';
+import { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, SignalError, type AttachAs, type AttachRequest, type RefuseReason, type SignalMessage } from './media-signal-protocol';
 
 // 16 KiB ≈ 80 packets ≈ 1.6 s of one stream: a channel that far behind is
 // congested, and queueing more would only add delay. Drop instead.
@@ -196,14 +196,14 @@ export async function dialLink(
 	stream: Stream,
 	peerId: string,
 	as: AttachAs,
-	ctx: { roomId: string; cipher: RoomCipher; iceServers: RTCIceServer[]; lost?: string }
+	ctx: { roomId: string; cipher: RoomCipher; iceServers: RTCIceServer[]; lost?: string; displace?: string }
 ): Promise<MediaLink> {
 	const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
 	const s: Signaling = { lp: lpStream(stream, { maxDataLength: MAX_SIGNAL_BYTES }), cipher: ctx.cipher, signal };
 	let link: MediaLink | null = null;
 	try {
 		await s.lp.write(new TextEncoder().encode(ctx.roomId), { signal });
-		await send(s, ctx.lost ? { t: 'attach', as, lost: ctx.lost } : { t: 'attach', as });
+		await send(s, { t: 'attach', as, ...(ctx.lost ? { lost: ctx.lost } : {}), ...(ctx.displace ? { displace: ctx.displace } : {}) });
 		const reply = await receive(s);
 		if (reply.t === 'refuse') throw new LinkRefusedError(reply.reason);
 		if (reply.t !== 'accept') throw new SignalError('expected accept or refuse');
@@ -231,7 +231,7 @@ export async function serveLink(
 	stream: Stream,
 	peerId: string,
 	ctx: { lookupCipher: (roomId: string) => RoomCipher | null; iceServers: (roomId: string) => RTCIceServer[] },
-	decide: (roomId: string, as: AttachAs, lost?: string) => { accept: true; role: LinkRole } | { accept: false; reason: RefuseReason }
+	decide: (roomId: string, request: AttachRequest) => { accept: true; role: LinkRole } | { accept: false; reason: RefuseReason }
 ): Promise<{ link: MediaLink; roomId: string } | null> {
 	const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
 	const lp = lpStream(stream, { maxDataLength: MAX_SIGNAL_BYTES });
@@ -243,7 +243,7 @@ export async function serveLink(
 		const s: Signaling = { lp, cipher, signal };
 		const request = await receive(s);
 		if (request.t !== 'attach') throw new SignalError('expected attach');
-		const verdict = decide(roomId, request.as, request.lost);
+		const verdict = decide(roomId, request);
 		if (!verdict.accept) {
 			await send(s, { t: 'refuse', reason: verdict.reason });
 			await stream.close({ signal });

@@ -8,7 +8,7 @@
  * (room-crypto.ts, purpose "media") — which also proves the dialer holds the
  * link — and holds one UTF-8 JSON message:
  *
- *   dialer → listener   { "t": "attach", "as": "listener" | "standby" | "speaker", "lost"?: peerId }
+ *   dialer → listener   { "t": "attach", "as": "listener" | "standby" | "speaker", "lost"?: peerId, "displace"?: peerId }
  *   listener → dialer   { "t": "accept" } | { "t": "refuse", "reason": "full" | "not-allowed" | "no-audio" }
  *   dialer → listener   { "t": "offer", "sdp": s }
  *   listener → dialer   { "t": "answer", "sdp": s }
@@ -20,6 +20,11 @@
  * "lost" (listener only, optional): the parent the dialer just lost. If the
  * listener is full and that member is its own child and silent to it too, it
  * frees that slot for the dialer; any other asker gets "full".
+ * "displace" (listener only, optional): the dialer relays and found no free
+ * slot anywhere. If the listener is full and that member is its child and a
+ * leaf (its advert: capacity 0), the listener lets the leaf go to take the
+ * dialer (at most one such swap every 10 s; tree-engine.ts admitChild); the
+ * leaf repairs, most likely into one of the dialer's free slots.
  * "speaker": two speakers link up on the stage. The stream closes once the
  * data channel is open.
  */
@@ -32,8 +37,11 @@ export const MAX_SIGNAL_BYTES = 16 * 1024;
 export type AttachAs = 'listener' | 'standby' | 'speaker';
 export type RefuseReason = 'full' | 'not-allowed' | 'no-audio';
 
+/** A link request: as what, and for a listener, the parent it lost and the leaf it would take the place of. */
+export type AttachRequest = { t: 'attach'; as: AttachAs; lost?: string; displace?: string };
+
 export type SignalMessage =
-	| { t: 'attach'; as: AttachAs; lost?: string }
+	| AttachRequest
 	| { t: 'accept' }
 	| { t: 'refuse'; reason: RefuseReason }
 	| { t: 'offer' | 'answer'; sdp: string }
@@ -53,11 +61,17 @@ export function decodeSignal(bytes: Uint8Array): SignalMessage {
 	if (bytes.length > MAX_SIGNAL_BYTES) throw new SignalError('signal message too large');
 	const m = parseJsonObject(bytes, (message) => new SignalError(message), 'signal message');
 	switch (m.t) {
-		case 'attach':
+		case 'attach': {
 			if (m.as !== 'listener' && m.as !== 'standby' && m.as !== 'speaker') throw new SignalError('attach needs as: listener, standby or speaker');
-			if (m.lost === undefined) return { t: 'attach', as: m.as };
-			if (m.as !== 'listener' || typeof m.lost !== 'string' || !looksLikePeerId(m.lost)) throw new SignalError('attach lost must name a peer, on a listener request');
-			return { t: 'attach', as: m.as, lost: m.lost };
+			const request: AttachRequest = { t: 'attach', as: m.as };
+			for (const field of ['lost', 'displace'] as const) {
+				const named = m[field];
+				if (named === undefined) continue;
+				if (m.as !== 'listener' || typeof named !== 'string' || !looksLikePeerId(named)) throw new SignalError(`attach ${field} must name a peer, on a listener request`);
+				request[field] = named;
+			}
+			return request;
+		}
 		case 'accept':
 			return { t: 'accept' };
 		case 'refuse':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admitChild, PARENT_SILENCE_MS, RETRY_CANDIDATE_AFTER_MS, TreeEngine, UNCONFIRMED_FALLBACK_MS, type TreeView } from './tree-engine';
+import { admitChild, DISPLACE_EVERY_MS, PARENT_SILENCE_MS, RETRY_CANDIDATE_AFTER_MS, TreeEngine, UNCONFIRMED_FALLBACK_MS, type TreeView } from './tree-engine';
 import { REBALANCE_COOLDOWN_MS, type TreeAdvert } from './tree-planner';
 
 const node = (peerId: string, depth: number | null, capacity: number, children = 0, parent: string | null = null): TreeAdvert => ({
@@ -78,6 +78,17 @@ describe('tree engine: repair order', () => {
 		expect(engine.step(UNCONFIRMED_FALLBACK_MS, view, IDLE)).toMatchObject({ kind: 'attach', parent: claimed, why: 'unconfirmed', waitedMs: UNCONFIRMED_FALLBACK_MS });
 	});
 
+	it('as a relay with no free slot anywhere, asks for the shallowest leaf’s place; a leaf just waits', () => {
+		const full = [node('S', 0, 2, 2), node('phone1', 1, 0, 0, 'S'), node('phone2', 1, 0, 0, 'S'), node('deep', 2, 0, 0, 'phone1')];
+		expect(new TreeEngine('laptop', 4).step(0, viewOf(full), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'S' }, why: 'a leaf’s place' });
+		const step = new TreeEngine('laptop', 4).step(0, viewOf(full), IDLE);
+		expect(step.kind === 'attach' && ['phone1', 'phone2'].includes(step.displace!)).toBe(true);
+		expect(new TreeEngine('phone3', 0).step(0, viewOf(full), IDLE).kind).toBe('wait');
+		// A free slot anywhere is taken instead, however deep.
+		const withSlot = [...full, node('deepRelay', 2, 2, 0, 'phone2')];
+		expect(new TreeEngine('laptop', 4).step(0, viewOf(withSlot), IDLE)).toMatchObject({ parent: { peerId: 'deepRelay' }, why: 'free slot' });
+	});
+
 	it('keeps a forger away longer than a refusal would', () => {
 		const engine = new TreeEngine('me', 0);
 		engine.avoid('x', 0, 600_000);
@@ -123,6 +134,17 @@ describe('admitting a child', () => {
 		expect(admitChild({ ...slots, standbys: 1 }, 'child')).toEqual({ accept: true, releaseStandby: true, evict: null });
 		expect(admitChild({ ...slots, standbys: 1 }, 'standby')).toEqual({ accept: false });
 		expect(admitChild(slots, 'standby')).toMatchObject({ accept: true });
+	});
+
+	it('lets a leaf child go for a relay with nowhere else to go, once per DISPLACE_EVERY_MS', () => {
+		const full = { ...slots, children: 2 };
+		const ask = { peerId: 'phone', leafIsOurs: true, askerRelays: true, sinceLastMs: DISPLACE_EVERY_MS };
+		expect(admitChild(full, 'child', undefined, ask)).toEqual({ accept: true, releaseStandby: false, evict: 'phone' });
+		expect(admitChild(full, 'child', undefined, { ...ask, sinceLastMs: DISPLACE_EVERY_MS - 1 })).toEqual({ accept: false });
+		expect(admitChild(full, 'child', undefined, { ...ask, leafIsOurs: false })).toEqual({ accept: false });
+		expect(admitChild(full, 'child', undefined, { ...ask, askerRelays: false })).toEqual({ accept: false });
+		// With a free slot the leaf stays.
+		expect(admitChild(slots, 'child', undefined, ask)).toEqual({ accept: true, releaseStandby: false, evict: null });
 	});
 
 	it('gives a full parent’s silent child’s slot to that child’s orphan, but not a moment’s stall', () => {

@@ -8,13 +8,17 @@
  * A listener without a parent asks, in order: the parent it lost's parent
  * (naming the lost one, so that parent may free that slot: admitChild), its
  * backup (chosen while it still knew its depth), the best free slot now
- * (tree-planner.ts chooseParent), and after UNCONFIRMED_FALLBACK_MS without
- * one, a slot whose depth only its holder vouches for. With a parent, it
+ * (tree-planner.ts chooseParent); a relay that finds no free slot at all
+ * asks the parent of the shallowest leaf to take it in the leaf's place
+ * (the leaf repairs, most likely into the relay's free slots: a room whose
+ * slots are all held by phones still admits a newcomer who can relay);
+ * after UNCONFIRMED_FALLBACK_MS without any of these, a slot whose depth
+ * only its holder vouches for. With a parent, it
  * keeps a backup and moves up when a slot two levels shallower frees
  * (planRebalance). A candidate that refused or failed is left alone for a
  * while (avoid).
  */
-import { chooseBackup, chooseParent, isUsableBackup, planRebalance, type AdvertLookup, type TreeAdvert } from './tree-planner';
+import { chooseBackup, chooseLeafToDisplace, chooseParent, isUsableBackup, planRebalance, type AdvertLookup, type TreeAdvert } from './tree-planner';
 
 // Silence from the parent that means it is gone (a link that closes, or a parent that says goodbye
 // as its tab closes, is replaced at once; this is for crashes and lost networks). Every link carries
@@ -37,11 +41,14 @@ export const RETRY_CANDIDATE_AFTER_MS = 5_000;
 // A member that lied about its depth gains only orphans that had nowhere else to go, and audio is signed
 // and watched for withholding there as anywhere.
 export const UNCONFIRMED_FALLBACK_MS = 5_000;
+// A parent lets at most one leaf go for a relay in this long: a hostile member that keeps leaving
+// and asking again to push leaves around moves one leaf every 10 s, each repaired in a moment.
+export const DISPLACE_EVERY_MS = 10_000;
 
 /** What a member knows of the tree when it takes a step. */
 export interface TreeView {
-	/** The adverts to weigh: every one the member knows (the app), or a sample of them (the simulator). */
-	candidates: Iterable<TreeAdvert>;
+	/** The adverts to weigh: every one the member knows (the app), or a sample of them (the simulator). Read more than once: not an iterator. */
+	candidates: readonly TreeAdvert[];
 	/** Any advert by PeerId, for the grandparent, the backup and parent chains. */
 	lookup: AdvertLookup;
 	/** The best free slot whose depth only its holder vouches for (asked only for the fallback). */
@@ -53,12 +60,14 @@ export type TreeStep =
 	| { kind: 'stay' }
 	/** No parent and a live link to the backup held in reserve: tell it to feed us (one message, no new link). */
 	| { kind: 'activate-standby' }
-	/** No parent: ask `parent` for a slot, naming the parent we lost (null: none). */
-	| { kind: 'attach'; parent: TreeAdvert; lost: string | null; why: 'grandparent' | 'backup' | 'free slot' | 'unconfirmed'; waitedMs?: number }
+	/** No parent: ask `parent` for a slot, naming the parent we lost (null: none), and the leaf whose place we would take (a relay with nowhere else to go). */
+	| { kind: 'attach'; parent: TreeAdvert; lost: string | null; why: Why; displace?: string; waitedMs?: number }
 	/** No parent and nowhere to go yet (`since`: as of when). */
 	| { kind: 'wait'; since: number }
 	/** A slot at least two levels shallower is free: move there (the old parent is let go once the new one feeds us). */
 	| { kind: 'move'; parent: TreeAdvert };
+
+type Why = 'grandparent' | 'backup' | 'free slot' | 'a leaf’s place' | 'unconfirmed';
 
 export class TreeEngine {
 	readonly me: string;
@@ -165,7 +174,7 @@ export class TreeEngine {
 			const attach = this.#choose(self, view);
 			if (attach) {
 				this.#noConfirmedSince = null;
-				return { kind: 'attach', parent: attach.parent, lost: this.#lost, why: attach.why };
+				return { kind: 'attach', parent: attach.parent, lost: this.#lost, why: attach.why, ...(attach.displace ? { displace: attach.displace } : {}) };
 			}
 			this.#noConfirmedSince ??= now;
 			const fallback = now - this.#noConfirmedSince >= UNCONFIRMED_FALLBACK_MS ? (view.unconfirmed?.(new Set(this.#avoid.keys())) ?? null) : null;
@@ -192,14 +201,19 @@ export class TreeEngine {
 	}
 
 	/** Repair: the grandparent first (it frees our dead parent's slot for us), then the backup, else the best free slot now. */
-	#choose(self: TreeAdvert, view: TreeView): { parent: TreeAdvert; why: 'grandparent' | 'backup' | 'free slot' } | null {
+	#choose(self: TreeAdvert, view: TreeView): { parent: TreeAdvert; why: Why; displace?: string } | null {
 		const grandparent = this.#grandparent ? view.lookup(this.#grandparent) : undefined;
 		this.#grandparent = null;
 		if (grandparent && grandparent.depth !== null && !this.#avoid.has(grandparent.peerId)) return { parent: grandparent, why: 'grandparent' };
 		const backup = this.#backup ? view.lookup(this.#backup) : undefined;
 		if (backup && isUsableBackup(self, backup, view.lookup) && !this.#avoid.has(backup.peerId)) return { parent: backup, why: 'backup' };
-		const best = chooseParent(this.me, view.candidates, new Set(this.#avoid.keys()), { lookup: view.lookup });
-		return best ? { parent: best, why: 'free slot' } : null;
+		const avoided = new Set(this.#avoid.keys());
+		const best = chooseParent(this.me, view.candidates, avoided, { lookup: view.lookup });
+		if (best) return { parent: best, why: 'free slot' };
+		if (this.capacity === 0) return null;
+		const leaf = chooseLeafToDisplace(this.me, view.candidates, avoided, view.lookup);
+		const leafParent = leaf?.parent ? view.lookup(leaf.parent) : undefined;
+		return leaf && leafParent && leafParent.depth !== null && !avoided.has(leafParent.peerId) ? { parent: leafParent, why: 'a leaf’s place', displace: leaf.peerId } : null;
 	}
 
 	*#notAvoided(adverts: Iterable<TreeAdvert>): Iterable<TreeAdvert> {
@@ -217,6 +231,16 @@ export interface Slots {
 	standbys: number;
 }
 
+/** A relay's request to take a leaf child's place (see admitChild). */
+export interface Displacement {
+	/** The child it names is ours, and its advert says it relays nothing. */
+	leafIsOurs: boolean;
+	/** The asker's advert says it relays. */
+	askerRelays: boolean;
+	/** How long since we last let a leaf go for a relay. */
+	sinceLastMs: number;
+}
+
 export type Admission =
 	| { accept: false }
 	/** `releaseStandby`: a real child outranks a reserve, let one go; `evict`: the lost child whose slot this is. */
@@ -226,14 +250,23 @@ export type Admission =
  * Whether a parent takes a child (or a standby) now. `lost`: the parent the asker lost, if it is our
  * child, and how long we have heard nothing from it: an orphan of our silent child gets that slot at
  * once (it would be reclaimed after CHILD_SILENCE_MS anyway), but a relay that merely stalled for a
- * moment keeps its place.
+ * moment keeps its place. `displace`: a relay with nowhere else to go takes a leaf child's slot
+ * (the leaf repairs), at most once per DISPLACE_EVERY_MS.
  */
-export function admitChild(slots: Slots, as: 'child' | 'standby', lost?: { peerId: string; silentMs: number }): Admission {
+export function admitChild(
+	slots: Slots,
+	as: 'child' | 'standby',
+	lost?: { peerId: string; silentMs: number },
+	displace?: Displacement & { peerId: string }
+): Admission {
 	const refused = { accept: false } as const;
 	if (slots.depth === null) return refused;
 	if (as === 'standby') return slots.capacity - slots.children - slots.standbys > 0 ? { accept: true, releaseStandby: false, evict: null } : refused;
 	const releaseStandby = slots.children < slots.capacity && slots.children + slots.standbys >= slots.capacity;
 	if (slots.children < slots.capacity) return { accept: true, releaseStandby, evict: null };
 	if (lost && lost.silentMs > PARENT_SILENCE_MS) return { accept: true, releaseStandby: false, evict: lost.peerId };
+	if (displace && displace.leafIsOurs && displace.askerRelays && displace.sinceLastMs >= DISPLACE_EVERY_MS) {
+		return { accept: true, releaseStandby: false, evict: displace.peerId };
+	}
 	return refused;
 }

@@ -40,13 +40,13 @@
  * along). Leaves never rebalance: their depth only matters to themselves.
  * Every move lowers the sum of the relays' depths, so rebalancing comes to
  * rest. Moves are make-before-break (connect to the new parent, then drop
- * the old one), so they cost no audio. Leaves are never displaced: one that
- * joined early keeps a shallow slot, so a level grows by the mean capacity
- * of the nodes on it, leaves counted as 0, and a room whose slots are all
- * held by leaves admits nobody until one frees. With relays and leaves in
- * random order that is the mean relaying capacity f times the relays'
- * share; bench:tree measures the depth it gives (and compares it with
- * ⌈log_f N⌉ + 2).
+ * the old one), so they cost no audio. A leaf that joined early keeps a
+ * shallow slot, so a level grows by the mean capacity of the nodes on it,
+ * leaves counted as 0: with relays and leaves in random order that is the
+ * mean relaying capacity f times the relays' share; bench:tree measures the
+ * depth it gives (and compares it with ⌈log_f N⌉ + 2). Only a relay that
+ * finds no free slot at all takes a leaf's place (chooseLeafToDisplace), so
+ * that a room whose slots are all held by leaves still admits it.
  */
 
 // A listener relays at most 8 streams: one departure then orphans at most 8
@@ -182,6 +182,25 @@ export function planRebalance(
 	if (timing.nowMs - timing.lastMoveMs < REBALANCE_COOLDOWN_MS) return STAY;
 	const parent = chooseParent(self.peerId, adverts, new Set([self.parent]), { maxDepth: self.depth - 2, lookup });
 	return parent === null ? STAY : { kind: 'move', parent };
+}
+
+/**
+ * A leaf (capacity 0, not on stage, with a parent) whose place a relay with nowhere else to go could
+ * take: the shallowest, then spread by hash; never one in the relay's own subtree.
+ */
+export function chooseLeafToDisplace(selfId: string, adverts: Iterable<TreeAdvert>, exclude: ReadonlySet<string>, lookup?: AdvertLookup): TreeAdvert | null {
+	let best: TreeAdvert | null = null;
+	let bestHash = 0;
+	for (const candidate of adverts) {
+		if (candidate.capacity !== 0 || candidate.depth === null || candidate.depth < 1 || candidate.parent === null) continue;
+		if (candidate.peerId === selfId || exclude.has(candidate.peerId)) continue;
+		const hash = pairHash(selfId, candidate.peerId);
+		if (best !== null && (candidate.depth > best.depth! || (candidate.depth === best.depth && hash >= bestHash))) continue;
+		if (lookup && chainPassesThrough(candidate, selfId, lookup)) continue;
+		best = candidate;
+		bestHash = hash;
+	}
+	return best;
 }
 
 /** Whether `candidate`'s known parent chain reaches `ancestorId`, i.e. it sits in ancestorId's subtree. */

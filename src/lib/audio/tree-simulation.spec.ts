@@ -83,6 +83,13 @@ describe('tree simulation: invariants under any sequence of events', () => {
 		// Two phones fit on the stage; the third waits, justified because nothing is free.
 		expect(phones.metrics()).toMatchObject({ attached: 2, waiting: 1 });
 		expect(phones.invariantViolations(true)).toEqual([]);
+		// A laptop that relays gets in, in a phone's place, and the phone it displaced goes under it;
+		// the waiting phone follows into its second slot.
+		const laptop = phones.join(2);
+		phones.settle();
+		expect(phones.advert(laptop)).toMatchObject({ depth: 1, children: 2 });
+		expect(phones.metrics()).toMatchObject({ attached: 4, waiting: 0, displacements: 1 });
+		expect(phones.invariantViolations(true)).toEqual([]);
 	});
 });
 

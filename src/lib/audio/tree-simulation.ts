@@ -11,6 +11,9 @@
  *   A request is checked against the parent's slots at that instant
  *   (admitChild); a refused one is avoided for RETRY_CANDIDATE_AFTER_MS and
  *   the node steps again at once (the app: at its next tick, 50 ms later).
+ * - A parent tells a leaf's capacity and an asker's from their adverts
+ *   (the app: from presence); a displaced leaf repairs at once (the app: on
+ *   its link closing).
  * - Links are made at once (the app: a WebRTC dial) and there are no
  *   reserve (standby) links: a repair always asks for a slot.
  * - A crashed parent's orphans notice after PARENT_SILENCE_MS plus a tick,
@@ -67,6 +70,8 @@ export interface SimulationMetrics {
 	planMsPerJoin: number;
 	/** Slot requests a parent refused (full by the time the request came). */
 	refusals: number;
+	/** Leaves that made way for a relay with nowhere else to go. */
+	displacements: number;
 	rebalanceMoves: number;
 	/** f: mean capacity of relaying listeners (capacity ≥ 1). */
 	averageRelayCapacity: number;
@@ -85,6 +90,8 @@ class SimNode implements TreeAdvert {
 	crashedAt: number | null = null;
 	/** Lost its parent and not yet placed again. */
 	orphaned = false;
+	/** When it last let a leaf child go for a relay. */
+	displacedAt = Number.NEGATIVE_INFINITY;
 	/** The engine that places it: null on stage. */
 	readonly engine: TreeEngine | null;
 
@@ -169,7 +176,7 @@ export class TreeSimulation {
 	#notices: PendingNotice[] = []; // orphans notice a crash, in time order
 	#reclaims: PendingNotice[] = []; // parents reclaim a crashed child's slot, in time order
 	#lookup = (peerId: string): TreeAdvert | undefined => this.#byPeerId.get(peerId);
-	#counts = { departures: 0, reattachments: 0, joins: 0, planMs: 0, refusals: 0, rebalanceMoves: 0, peakMaxDepth: 0 };
+	#counts = { departures: 0, reattachments: 0, joins: 0, planMs: 0, refusals: 0, displacements: 0, rebalanceMoves: 0, peakMaxDepth: 0 };
 
 	constructor(options: SimulationOptions) {
 		this.#random = seededRandom(options.seed);
@@ -273,7 +280,7 @@ export class TreeSimulation {
 		for (let round = 0; round < 10_000; round++) {
 			this.#nowMs += REBALANCE_COOLDOWN_MS;
 			const placed = this.#retryWaiting();
-			const stuck = this.#waiting.size > 0 && this.#open.shallowest() !== -1;
+			const stuck = [...this.#waiting].some((node) => this.#open.shallowest() !== -1 || (node.capacity > 0 && this.#leaves.shallowest() !== -1));
 			if (this.rebalance() === 0 && placed === 0 && !stuck) break;
 		}
 		this.#nextPassMs = this.#nowMs + REBALANCE_PASS_MS;
@@ -328,7 +335,7 @@ export class TreeSimulation {
 			}
 		}
 		const f = relayCount > 0 ? relayCapacity / relayCount : 0;
-		const { departures, reattachments, joins, planMs, refusals, rebalanceMoves, peakMaxDepth } = this.#counts;
+		const { departures, reattachments, joins, planMs, refusals, displacements, rebalanceMoves, peakMaxDepth } = this.#counts;
 		return {
 			listeners: this.#listeners.length,
 			attached,
@@ -343,6 +350,7 @@ export class TreeSimulation {
 			joins,
 			planMsPerJoin: joins > 0 ? planMs / joins : 0,
 			refusals,
+			displacements,
 			rebalanceMoves,
 			averageRelayCapacity: f,
 			averageDepthBound: f > 1 ? ceilLog(attached, f) + 2 : attached
@@ -377,6 +385,7 @@ export class TreeSimulation {
 				if (root === null) problems.push(`${node.peerId} is in a cycle`);
 				else if (!this.#waiting.has(root)) problems.push(`${node.peerId} is cut off and ${root.peerId} is not waiting for a place`);
 				else if (this.#open.shallowest() !== -1) problems.push(`${root.peerId} waits although a slot is free`);
+				else if (root.capacity > 0 && this.#leaves.shallowest() !== -1) problems.push(`${root.peerId} relays and waits although it could take a leaf's place`);
 			}
 			if (rested && node.engine!.backup !== null && node.depth !== null && !this.#backupIsSafe(node)) {
 				problems.push(`${node.peerId} has backup ${node.engine!.backup}: its parent, itself, gone, or inside its own subtree`);
@@ -440,7 +449,8 @@ export class TreeSimulation {
 		if (this.#waiting.size === 0) return 0;
 		let placed = 0;
 		for (const node of [...this.#waiting]) {
-			if (this.#open.shallowest() === -1) break;
+			// Nothing free: only a relay may still get in, in a leaf's place.
+			if (this.#open.shallowest() === -1 && (node.capacity === 0 || this.#leaves.shallowest() === -1)) continue;
 			this.#waiting.delete(node);
 			if (this.#place(node)) placed++;
 		}
@@ -454,7 +464,7 @@ export class TreeSimulation {
 		for (let steps = 0; steps < STEPS_PER_PLACE; steps++) {
 			const step = engine.step(this.#nowMs, view, { standbyReady: false, dialing: false });
 			if (step.kind !== 'attach') break;
-			if (this.#request(node, step.parent.peerId, step.lost)) {
+			if (this.#request(node, step.parent.peerId, step.lost, step.displace ?? null)) {
 				if (node.orphaned) {
 					node.orphaned = false;
 					this.#counts.reattachments++;
@@ -476,7 +486,7 @@ export class TreeSimulation {
 		const engine = node.engine!;
 		const step = engine.step(this.#nowMs, this.#view(view), { standbyReady: false, dialing: !mayMove });
 		if (step.kind !== 'move') return false;
-		if (!this.#request(node, step.parent.peerId, null)) {
+		if (!this.#request(node, step.parent.peerId, null, null)) {
 			engine.avoid(step.parent.peerId, this.#nowMs, RETRY_CANDIDATE_AFTER_MS);
 			return false;
 		}
@@ -484,15 +494,36 @@ export class TreeSimulation {
 		return true;
 	}
 
-	/** `node` asks `parentId` for a slot (naming the parent it lost): admitChild decides, as in the app. */
-	#request(node: SimNode, parentId: string, lost: string | null): boolean {
+	/**
+	 * `node` asks `parentId` for a slot (naming the parent it lost, and the leaf whose place it would
+	 * take): admitChild decides, as in the app. A displaced leaf then repairs.
+	 */
+	#request(node: SimNode, parentId: string, lost: string | null, displace: string | null): boolean {
 		const parent = this.#byPeerId.get(parentId);
 		if (!parent || parent.depth === null || parent === node || this.#inSubtree(parent, node)) return this.#refused();
 		const dead = lost === null ? undefined : parent.kids.find((kid) => kid.peerId === lost && kid.crashedAt !== null);
-		const admission = admitChild({ depth: parent.depth, capacity: parent.capacity, children: parent.children, standbys: 0 }, 'child', dead && { peerId: dead.peerId, silentMs: this.#nowMs - dead.crashedAt! });
+		const leaf = displace === null ? undefined : parent.kids.find((kid) => kid.peerId === displace && kid.alive);
+		const admission = admitChild(
+			{ depth: parent.depth, capacity: parent.capacity, children: parent.children, standbys: 0 },
+			'child',
+			dead && { peerId: dead.peerId, silentMs: this.#nowMs - dead.crashedAt! },
+			displace === null ? undefined : { peerId: displace, leafIsOurs: leaf?.capacity === 0, askerRelays: node.capacity > 0, sinceLastMs: this.#nowMs - parent.displacedAt }
+		);
 		if (!admission.accept) return this.#refused();
-		if (admission.evict && dead) this.#detach(dead);
+		if (admission.evict && admission.evict === dead?.peerId) this.#detach(dead);
 		if (node.parentNode) this.#detach(node);
+		if (leaf && admission.evict === leaf.peerId) {
+			parent.displacedAt = this.#nowMs;
+			this.#counts.displacements++;
+			this.#detach(leaf);
+			this.#setSubtreeDepth(leaf, null);
+			this.#attach(node, parent);
+			node.engine!.attached(parent.peerId, parent.depth);
+			// The leaf's link closed: it repairs (no grandparent named), most likely into the relay's free slots.
+			leaf.engine!.lost(parent.peerId, null);
+			this.#place(leaf);
+			return true;
+		}
 		this.#attach(node, parent);
 		node.engine!.attached(parent.peerId, parent.depth);
 		return true;
@@ -517,11 +548,15 @@ export class TreeSimulation {
 		return { candidates, lookup: this.#lookup };
 	}
 
-	/** What a detached node sees: the shallowest free slots. */
+	/** What a detached node sees: the shallowest free slots; with none anywhere, the shallowest leaves (a relay may take one's place). */
 	#joinView(): TreeAdvert[] {
 		const view: SimNode[] = [];
 		const freeDepth = this.#open.shallowest();
 		if (freeDepth !== -1) this.#sample(this.#open.level(freeDepth), view);
+		else {
+			const leafDepth = this.#leaves.shallowest();
+			if (leafDepth !== -1) this.#sample(this.#leaves.level(leafDepth), view);
+		}
 		return view;
 	}
 
