@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { advert } from './test-adverts';
 import { admitChild, DISPLACE_EVERY_MS, PARENT_SILENCE_MS, RETRY_CANDIDATE_AFTER_MS, TreeEngine, UNCONFIRMED_FALLBACK_MS, type TreeView } from './tree-engine';
 import { REBALANCE_COOLDOWN_MS, type TreeAdvert } from './tree-planner';
 
-const node = (peerId: string, depth: number | null, capacity: number, children = 0, parent: string | null = null): TreeAdvert => ({
-	peerId,
-	depth,
-	capacity,
-	children,
-	parent
-});
+const node = advert;
 const viewOf = (adverts: TreeAdvert[], unconfirmed?: TreeView['unconfirmed']): TreeView => {
 	const byId = new Map(adverts.map((a) => [a.peerId, a]));
 	return { candidates: adverts, lookup: (id) => byId.get(id), unconfirmed };

@@ -1,29 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { advert, lookupIn } from './test-adverts';
 import {
 	ceilLog,
 	chainPassesThrough,
 	chooseBackup,
+	chooseLeafToDisplace,
 	chooseParent,
 	isUsableBackup,
 	MAX_CHILDREN,
 	planRebalance,
 	REBALANCE_COOLDOWN_MS,
-	uploadCapacity,
-	type TreeAdvert
+	uploadCapacity
 } from './tree-planner';
 
-const node = (peerId: string, depth: number | null, capacity: number, children = 0, parent: string | null = null): TreeAdvert => ({
-	peerId,
-	depth,
-	capacity,
-	children,
-	parent
-});
+const node = advert;
 const NONE = new Set<string>();
-const lookupIn = (adverts: TreeAdvert[]) => {
-	const byId = new Map(adverts.map((a) => [a.peerId, a]));
-	return (id: string) => byId.get(id);
-};
 
 describe('upload capacity', () => {
 	it('spends half the upload, in whole 166 kbps streams', () => {
@@ -110,6 +101,17 @@ describe('choosing a backup', () => {
 		expect(isUsableBackup(self, node('b', null, 4, 0))).toBe(false);
 		const moved = node('b', 2, 4, 0, 'me');
 		expect(isUsableBackup(self, moved, lookupIn([moved, self]))).toBe(false);
+	});
+});
+
+describe('a leaf’s place, for a relay with nowhere else to go', () => {
+	it('is the shallowest leaf’s, spread by hash, never a stage member’s, a relay’s, a detached one’s or one below us', () => {
+		const leaves = [node('deep', 3, 0, 0, 'r'), node('shallow1', 1, 0, 0, 'S'), node('shallow2', 1, 0, 0, 'S')];
+		expect(['shallow1', 'shallow2']).toContain(chooseLeafToDisplace('me', leaves, NONE)?.peerId);
+		expect(chooseLeafToDisplace('me', [node('S', 0, 0), node('relay', 1, 2, 0, 'S'), node('gone', null, 0, 0, 'S')], NONE)).toBeNull();
+		const below = node('below', 2, 0, 0, 'me');
+		expect(chooseLeafToDisplace('me', [below, node('me', 1, 2, 1, 'S')], NONE, lookupIn([below, node('me', 1, 2, 1, 'S')]))).toBeNull();
+		expect(chooseLeafToDisplace('me', leaves, new Set(['shallow1', 'shallow2']))?.peerId).toBe('deep');
 	});
 });
 
