@@ -582,13 +582,13 @@ export class AudioRoom implements HostedAudio {
 		const now = performance.now();
 		const dead = lost ? this.#children.get(lost) : undefined;
 		// Capacities as their (gossip-signed) adverts say: a leaf's slot goes only to a member that relays.
-		const capacityOf = (peerId: string) => this.#session.presence.members.get(peerId)?.tree?.c ?? 0;
+		const capacityOf = (peerId: string) => this.#session.presence.members.get(peerId)?.tree?.c;
 		const admission = admitChild(
 			{ depth: this.#tree.depth, capacity: this.capacity, children: this.#children.size, standbys: this.#standbys.size },
 			as === 'standby' ? 'standby' : 'child',
 			dead && lost ? { peerId: lost, silentMs: now - dead.link.lastReceivedAt } : undefined,
 			displace && as === 'listener'
-				? { peerId: displace, leafIsOurs: this.#children.has(displace) && capacityOf(displace) === 0, askerRelays: capacityOf(remote) > 0, sinceLastMs: now - this.#displacedAt }
+				? { peerId: displace, leafIsOurs: this.#children.has(displace) && capacityOf(displace) === 0, askerRelays: (capacityOf(remote) ?? 0) > 0, sinceLastMs: now - this.#displacedAt }
 				: undefined
 		);
 		if (!admission.accept) return { accept: false, reason: 'full' };
@@ -768,7 +768,7 @@ export class AudioRoom implements HostedAudio {
 				void this.#attach(step.parent.peerId, step.parent.depth!);
 				break;
 			case 'wait':
-				if (this.#dialing.size === 0 && now - this.#noParentTracedAt > 5_000 && now - step.since > 0) this.#traceNoParent(adverts, now);
+				if (this.#dialing.size === 0 && now - this.#noParentTracedAt > 5_000) this.#traceNoParent(adverts, now);
 				return;
 		}
 		this.#keepStandby(this.#tree.backup === null ? null : (adverts.get(this.#tree.backup) ?? null));
