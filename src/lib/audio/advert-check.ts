@@ -19,7 +19,7 @@ export interface ClaimedPlace {
 	childTags: readonly number[];
 }
 
-// Deeper than any real tree (bench:tree: depth 8 at 100,000 listeners): a longer chain is a lie or a loop.
+// Deeper than any real tree (bench:tree: at most 22 at 1,000,000 listeners, during churn): a longer chain is a lie or a loop.
 const MAX_CHAIN = 64;
 
 /**
