@@ -88,16 +88,19 @@ export async function waitHears(page: Page, speaker: string, hz: number, timeout
 			{ timeout, polling: 50 }
 		)
 		.catch(async () => {
-			// What the page says it did with its audio, and where it sits: the failure explains itself.
-			const account = await page
-				.evaluate(() => {
-					const g = globalThis as unknown as { __stanzaTrace?: unknown; __stanzaAudio?: { tree(): unknown } };
-					const lines = String(g.__stanzaTrace ?? '').split('\n').filter((l) => l.includes('audio'));
-					return `${JSON.stringify(g.__stanzaAudio?.tree() ?? null)}\n${lines.slice(-20).join('\n')}`;
-				})
-				.catch((err: unknown) => `(page unavailable: ${String(err)})`);
-			throw new Error(`no ${hz} Hz from …${speaker.slice(-6)} within ${timeout} ms; this page's tree and audio trace:\n${account}`);
+			throw new Error(`no ${hz} Hz from …${speaker.slice(-6)} within ${timeout} ms; this page's tree and audio trace:\n${await audioAccount(page)}`);
 		});
+}
+
+/** What the page says it did with its audio, where it sits, and what its jitter buffers hold: a failure explains itself. */
+async function audioAccount(page: Page): Promise<string> {
+	return page
+		.evaluate(() => {
+			const g = globalThis as unknown as { __stanzaTrace?: unknown; __stanzaAudio?: { tree(): unknown; stats?(): unknown } };
+			const lines = String(g.__stanzaTrace ?? '').split('\n').filter((l) => l.includes('audio'));
+			return `${JSON.stringify(g.__stanzaAudio?.tree() ?? null)}\n${JSON.stringify(g.__stanzaAudio?.stats?.() ?? null)}\n${lines.slice(-20).join('\n')}`;
+		})
+		.catch((err: unknown) => `(page unavailable: ${String(err)})`);
 }
 
 /**
@@ -127,7 +130,7 @@ export async function waitOutputTones(page: Page, hzs: number[], timeout = 10_00
 		)
 		.catch(async () => {
 			const last = await page.evaluate((hzs) => (globalThis as unknown as { __outputShares: Shares }).__outputShares(hzs), hzs).catch((err: unknown) => String(err));
-			throw new Error(`the mixer's output never held ${hzs.join(' and ')} Hz within ${timeout} ms; last: ${JSON.stringify(last)}`);
+			throw new Error(`the mixer's output never held ${hzs.join(' and ')} Hz within ${timeout} ms; last: ${JSON.stringify(last)}; this page's tree, jitter buffers and audio trace:\n${await audioAccount(page)}`);
 		});
 }
 
