@@ -156,7 +156,7 @@ export class TreeEngine {
 	 * anyone above it) moves. A parent whose depth is unknown (its chain does not check out yet)
 	 * leaves ours as it was.
 	 */
-	refreshDepth(lookup: AdvertLookup): void {
+	#refreshDepth(lookup: AdvertLookup): void {
 		const parentDepth = this.#parent === null ? undefined : lookup(this.#parent)?.depth;
 		if (parentDepth !== undefined && parentDepth !== null) this.#depth = parentDepth + 1;
 	}
@@ -167,11 +167,10 @@ export class TreeEngine {
 	 */
 	step(now: number, view: TreeView, links: { standbyReady: boolean; dialing: boolean }): TreeStep {
 		for (const [peerId, until] of this.#avoid) if (until < now) this.#avoid.delete(peerId);
-		const self = this.advert(0);
 		if (this.#parent === null) {
 			if (links.standbyReady) return { kind: 'activate-standby' };
 			if (links.dialing) return { kind: 'wait', since: this.#noConfirmedSince ?? now };
-			const attach = this.#choose(self, view);
+			const attach = this.#choose(this.advert(0), view);
 			if (attach) {
 				this.#noConfirmedSince = null;
 				return { kind: 'attach', parent: attach.parent, lost: this.#lost, why: attach.why, ...(attach.displace ? { displace: attach.displace } : {}) };
@@ -186,12 +185,12 @@ export class TreeEngine {
 			return { kind: 'wait', since: this.#noConfirmedSince };
 		}
 		this.#noConfirmedSince = null;
-		this.refreshDepth(view.lookup);
-		const upkept = this.advert(0);
-		const backup = chooseBackup(upkept, this.#notAvoided(view.candidates), view.lookup);
+		this.#refreshDepth(view.lookup);
+		const self = this.advert(0);
+		const backup = chooseBackup(self, this.#notAvoided(view.candidates), view.lookup);
 		this.#backup = backup?.peerId ?? null;
 		if (!links.dialing) {
-			const plan = planRebalance(upkept, view.candidates, { nowMs: now, lastMoveMs: this.#lastMoveMs }, view.lookup);
+			const plan = planRebalance(self, view.candidates, { nowMs: now, lastMoveMs: this.#lastMoveMs }, view.lookup);
 			if (plan.kind === 'move') {
 				this.#lastMoveMs = now;
 				return plan;
