@@ -11,10 +11,10 @@ export const TONES = [440, 660];
 export async function installProbe(page: Page): Promise<void> {
 	await page.waitForFunction(() => Boolean((globalThis as { __stanzaAudio?: unknown }).__stanzaAudio), null, { timeout: 20_000 });
 	await page.evaluate((tones) => {
-		type Probe = { last: Record<string, Record<number, number>>; gaps: Record<string, Record<number, number>> };
+		type Probe = { last: Record<string, Record<number, number>>; gaps: Record<string, Record<number, number>>; level: Record<number, { at: number; level: number }> };
 		const g = globalThis as unknown as { __stanzaAudio: { tap(fn: (speaker: string, s: Float32Array) => void): void }; __probe?: Probe; __tonePower?: unknown };
 		if (g.__probe) return;
-		const probe: Probe = { last: {}, gaps: {} };
+		const probe: Probe = { last: {}, gaps: {}, level: {} };
 		g.__probe = probe;
 		const power = (s: Float32Array, hz: number) => {
 			const k = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
@@ -35,7 +35,10 @@ export async function installProbe(page: Page): Promise<void> {
 			const now = performance.now();
 			for (const hz of tones) {
 				// A pure tone's Goertzel power is about energy/2; speech or noise leaves it far lower.
-				if (power(samples, hz) / energy < 0.25) continue;
+				const p = power(samples, hz);
+				if (p / energy < 0.25) continue;
+				// The tone's level as decoded (Goertzel power per sample: a²/4 for a sine of amplitude a).
+				probe.level[hz] = { at: now, level: p / samples.length };
 				const last = (probe.last[speaker] ??= {});
 				const gaps = (probe.gaps[speaker] ??= {});
 				if (last[hz] !== undefined) gaps[hz] = Math.max(gaps[hz] ?? 0, now - last[hz]);
@@ -105,32 +108,49 @@ async function audioAccount(page: Page): Promise<string> {
 
 /**
  * Waits until every tone in `hzs` is in what the page's mixer sends to the speakers at once: the
- * decoded frames the probe hears (above) are really played, not only decoded. Needs installProbe().
+ * decoded frames the probe hears (above) are really played, not only decoded. Each tone must come out
+ * at no less than a quarter of the level it was decoded at (half its amplitude), whatever the other
+ * tone's level: a speaker whose voice processing turned it down is still played. Needs installProbe().
  */
 export async function waitOutputTones(page: Page, hzs: number[], timeout = 10_000): Promise<void> {
-	type Shares = (hzs: number[]) => { energy: number; shares: number[] };
+	type Levels = (hzs: number[]) => { energy: number; output: number[]; decoded: (number | null)[] };
 	await page.evaluate(() => {
-		const g = globalThis as unknown as { __stanzaAudio: { output(): Float32Array }; __tonePower: (s: Float32Array, hz: number) => number; __outputShares: Shares };
-		g.__outputShares = (hzs) => {
+		const g = globalThis as unknown as {
+			__stanzaAudio: { output(): Float32Array };
+			__tonePower: (s: Float32Array, hz: number) => number;
+			__probe: { level: Record<number, { at: number; level: number }> };
+			__outputLevels: Levels;
+		};
+		g.__outputLevels = (hzs) => {
 			const samples = g.__stanzaAudio.output();
 			let energy = 0;
 			for (let i = 0; i < samples.length; i++) energy += samples[i] * samples[i];
-			return { energy, shares: hzs.map((hz) => g.__tonePower(samples, hz) / energy) };
+			const now = performance.now();
+			return {
+				energy,
+				output: hzs.map((hz) => g.__tonePower(samples, hz) / samples.length),
+				// Only a level decoded within the last 300 ms: the output holds what was decoded just before.
+				decoded: hzs.map((hz) => {
+					const d = g.__probe.level[hz];
+					return d && now - d.at <= 300 ? d.level : null;
+				})
+			};
 		};
 	});
 	await page
 		.waitForFunction(
 			(hzs) => {
-				const { energy, shares } = (globalThis as unknown as { __outputShares: Shares }).__outputShares(hzs);
-				// Two equal tones mixed each hold about a quarter of the energy in this measure; noise holds far less.
-				return energy > 1e-3 && shares.every((share) => share > 0.1);
+				const { energy, output, decoded } = (globalThis as unknown as { __outputLevels: Levels }).__outputLevels(hzs);
+				return energy > 1e-3 && output.every((level, i) => decoded[i] !== null && level >= 0.25 * decoded[i]!);
 			},
 			hzs,
 			{ timeout, polling: 50 }
 		)
 		.catch(async () => {
-			const last = await page.evaluate((hzs) => (globalThis as unknown as { __outputShares: Shares }).__outputShares(hzs), hzs).catch((err: unknown) => String(err));
-			throw new Error(`the mixer's output never held ${hzs.join(' and ')} Hz within ${timeout} ms; last: ${JSON.stringify(last)}; this page's tree, jitter buffers and audio trace:\n${await audioAccount(page)}`);
+			const last = await page.evaluate((hzs) => (globalThis as unknown as { __outputLevels: Levels }).__outputLevels(hzs), hzs).catch((err: unknown) => String(err));
+			throw new Error(
+				`the mixer's output never held ${hzs.join(' and ')} Hz at a quarter of their decoded level within ${timeout} ms; last (levels a²/4): ${JSON.stringify(last)}; this page's tree, jitter buffers and audio trace:\n${await audioAccount(page)}`
+			);
 		});
 }
 
