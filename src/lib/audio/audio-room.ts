@@ -38,7 +38,7 @@ import { MEDIA_PROTOCOL, type AttachAs, type AttachRequest } from './media-signa
 import { Microphone, MicrophoneError, type MicFailure } from './microphone';
 import { verifiedDepths, type ClaimedPlace } from './advert-check';
 import { PacketSigner, PacketVerifier } from './packet-auth';
-import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, seqAdd, speakerTag, type DecodedPacket } from './packet-codec';
+import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, encodeVoiceQuiet, seqAdd, speakerTag, voiceQuietTag, type DecodedPacket } from './packet-codec';
 import type { StageAudio } from './stage-audio';
 import { beforeMute, StreamGuard } from './stream-guard';
 import { chooseParent, type TreeAdvert } from './tree-planner';
@@ -60,6 +60,7 @@ import {
 	noteLag,
 	notePacket,
 	noteRepairing,
+	noteVoiceQuiet,
 	quietToTell,
 	withheldTooLong,
 	type ParentClock
@@ -113,6 +114,9 @@ interface LinkInfo extends ParentClock {
 	lastSentAt: number;
 	/** As a parent's: when it became ours. */
 	adoptedAt?: number;
+	/** As a child's: when we last told it our audio stopped flowing (REPAIRING), and each voice that did (VOICE_QUIET). */
+	toldQuietAt?: number;
+	toldVoicesAt?: Map<string, number>;
 }
 
 export class AudioRoom implements HostedAudio {
@@ -172,8 +176,8 @@ export class AudioRoom implements HostedAudio {
 	readonly #verifying = new Set<string>();
 	#selfMuted = false;
 	#lastOwnFrameAt = -Infinity;
-	/** When our children were last told we are repairing (#tellRepairing). */
-	#quietToldAt = -Infinity;
+	/** Each voice we pass on (a speaker's PeerId): when it last flowed to us, from whichever parent or stage link (#tellQuiet). */
+	readonly #voicesFlowedAt = new Map<string, number>();
 	/** When we last let a leaf child go for a relay (tree-engine.ts DISPLACE_EVERY_MS). */
 	#displacedAt = -Infinity;
 	/** Since when some speaker has been sending, as far as this member knows (null: nobody is). */
@@ -483,6 +487,10 @@ export class AudioRoom implements HostedAudio {
 			}
 			if (packet.flags & FLAG_MARKER && packet.flags & FLAG_DTX && from.link.role === 'standby') this.#activate(from);
 			else if (packet.flags & FLAG_MARKER && from === this.#parent) noteRepairing(from, performance.now());
+			else if (from === this.#parent) {
+				const voice = this.#allowed.get(voiceQuietTag(packet) ?? CONTROL_TAG);
+				if (voice) noteVoiceQuiet(from, voice, performance.now());
+			}
 			return; // otherwise link liveness only
 		}
 		if (from === this.#standby || from.link.role === 'standby') return; // idle until activated
@@ -698,9 +706,7 @@ export class AudioRoom implements HostedAudio {
 		}
 		this.#judgeNextTick = false;
 		this.#reclaimSilentChildren(now);
-		// Our own audio stopped flowing (our parent's, or our microphone's): our children hear it from us
-		// before their patience with us runs out (withholding.ts QUIET_NOTICE_MS).
-		if (quietToTell(this.#speaker ? this.#lastOwnFrameAt : this.#parent?.audioAt, this.#quietToldAt, now)) this.#tellRepairing(now);
+		this.#tellQuiet(now);
 		if (this.#speaker) {
 			this.#watchMic(now);
 			this.#linkSpeakers();
@@ -866,8 +872,40 @@ export class AudioRoom implements HostedAudio {
 
 	/** Our children will hear nothing from us for a moment: say so, so they wait instead of leaving too (once per quiet spell counts for them). */
 	#tellRepairing(now: number): void {
-		this.#quietToldAt = now;
-		for (const child of this.#children.values()) if (child.link.send(REPAIRING)) child.lastSentAt = now;
+		for (const child of this.#children.values()) {
+			if (!child.link.send(REPAIRING)) continue;
+			child.lastSentAt = now;
+			child.toldQuietAt = now;
+		}
+	}
+
+	/**
+	 * What stopped flowing to us, our children hear from us before their patience with us runs out
+	 * (withholding.ts QUIET_NOTICE_MS), once per quiet spell: all our audio (our parent's, or a
+	 * speaker's microphone's) as REPAIRING, and each voice we pass on that stopped while others may go
+	 * on as VOICE_QUIET. A child adopted during a spell is told too.
+	 */
+	#tellQuiet(now: number): void {
+		const all = this.#speaker ? this.#lastOwnFrameAt : this.#parent?.audioAt;
+		const stage = this.#session.room.view.stage;
+		const flows: [string, number | undefined][] = this.#speaker
+			? [[this.#me, this.#lastOwnFrameAt], ...[...this.#speakerLinks].map(([peerId, info]): [string, number | undefined] => [peerId, info.audioAt])]
+			: [...(this.#parent?.speakers ?? [])].map(([peerId, flow]): [string, number | undefined] => [peerId, flow.audioAt]);
+		// Remembered across parents: a voice the last parent passed on and this one has not (yet) stops too.
+		for (const [peerId, at] of flows) if (at !== undefined && at > (this.#voicesFlowedAt.get(peerId) ?? -Infinity)) this.#voicesFlowedAt.set(peerId, at);
+		for (const peerId of this.#voicesFlowedAt.keys()) if (!stage.has(peerId)) this.#voicesFlowedAt.delete(peerId);
+		for (const child of this.#children.values()) {
+			if (quietToTell(all, child.toldQuietAt ?? -Infinity, now) && child.link.send(REPAIRING)) {
+				child.lastSentAt = now;
+				child.toldQuietAt = now;
+			}
+			const told = (child.toldVoicesAt ??= new Map());
+			for (const [peerId, at] of this.#voicesFlowedAt) {
+				if (!quietToTell(at, told.get(peerId) ?? -Infinity, now) || !child.link.send(encodeVoiceQuiet(this.#tagOf(peerId)))) continue;
+				child.lastSentAt = now;
+				told.set(peerId, now);
+			}
+		}
 	}
 
 	async #attach(peerId: string, parentDepth: number, lost?: string, displace?: string): Promise<void> {

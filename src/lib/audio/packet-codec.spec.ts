@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+	CONTROL_TAG,
 	decodePacket,
 	encodePacket,
+	encodeVoiceQuiet,
 	FLAG_DTX,
 	FLAG_MARKER,
 	HEADER_BYTES,
@@ -13,6 +15,7 @@ import {
 	seqDiff,
 	seqNewer,
 	speakerTag,
+	voiceQuietTag,
 	type AudioPacket
 } from './packet-codec';
 
@@ -150,6 +153,29 @@ describe('audio packet codec', () => {
 				expect(() => decodePacket(bytes)).toThrow(PacketError);
 			})
 		);
+	});
+});
+
+describe('VOICE_QUIET control packet', () => {
+	it('names a speaker by its tag in a header-only control packet, and round-trips any tag (property)', () => {
+		expect(Array.from(encodeVoiceQuiet(0x11223344))).toEqual([2, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0x11, 0x22, 0x33, 0x44]);
+		fc.assert(
+			fc.property(fc.integer({ min: 1, max: 0xffff_ffff }), (tag) => {
+				expect(voiceQuietTag(decodePacket(encodeVoiceQuiet(tag)))).toBe(tag);
+			})
+		);
+	});
+
+	it('is told apart from every other packet: keep-alive, REPAIRING, GOODBYE, speaker audio', () => {
+		const control = (flags: number, seq: number, captureTs = 0) => decodePacket(encodePacket(packet({ speakerTag: CONTROL_TAG, flags, seq, captureTs, payload: new Uint8Array() })));
+		expect(voiceQuietTag(control(FLAG_DTX, 0))).toBeNull();
+		expect(voiceQuietTag(control(FLAG_MARKER, 0))).toBeNull();
+		expect(voiceQuietTag(control(FLAG_DTX, 1))).toBeNull();
+		expect(voiceQuietTag(control(FLAG_MARKER, 2, 5))).toBeNull();
+		// Naming tag 0 (no speaker) is refused both ways.
+		expect(voiceQuietTag(control(0, 2, 0))).toBeNull();
+		expect(() => encodeVoiceQuiet(CONTROL_TAG)).toThrow(PacketError);
+		expect(voiceQuietTag(decodePacket(encode(packet({ seq: 2, captureTs: 9 }))))).toBeNull();
 	});
 });
 

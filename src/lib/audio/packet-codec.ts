@@ -93,6 +93,25 @@ export function encodePacket(packet: AudioPacket, signature: Uint8Array | null =
 	return bytes;
 }
 
+/**
+ * VOICE_QUIET, a link control packet (tag 0, no flags, seq 2): "this speaker's audio stopped
+ * reaching me", the speaker named by its tag in `captureTs`. A relay sends it to its children when
+ * one voice it passes on stops flowing while others may go on (withholding.ts), so they do not take
+ * it for a relay that holds that voice back. Peers of older versions take it for a keep-alive.
+ */
+export const VOICE_QUIET_SEQ = 2;
+
+export function encodeVoiceQuiet(tag: number): Uint8Array {
+	if (tag === CONTROL_TAG) throw new PacketError('VOICE_QUIET names a speaker: tag 0 is the control tag');
+	return encodePacket({ flags: 0, speakerTag: CONTROL_TAG, seq: VOICE_QUIET_SEQ, captureTs: tag, payload: new Uint8Array() });
+}
+
+/** The speaker tag a VOICE_QUIET packet names, or null when `packet` is not one. */
+export function voiceQuietTag(packet: DecodedPacket): number | null {
+	const isNotice = packet.speakerTag === CONTROL_TAG && packet.flags === 0 && packet.seq === VOICE_QUIET_SEQ;
+	return isNotice && packet.captureTs !== CONTROL_TAG ? packet.captureTs : null;
+}
+
 /** Header and payload: what a speaker signs. */
 export function packetBody(packet: AudioPacket): Uint8Array {
 	checkU32('speakerTag', packet.speakerTag);

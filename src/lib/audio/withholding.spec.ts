@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { delayJudgedAt } from './test-streams';
 import {
 	FLOW_WINDOW_MS,
-	HELD_BACK_MS,
 	LATE_MS,
 	LATE_SPAN_MS,
 	REPAIR_GRACE_MS,
@@ -12,6 +11,7 @@ import {
 	noteAudio,
 	notePacket,
 	noteRepairing,
+	noteVoiceQuiet,
 	QUIET_NOTICE_MS,
 	quietToTell,
 	withheldTooLong,
@@ -121,14 +121,23 @@ describe('withholding', () => {
 describe('holding one speaker back', () => {
 	/**
 	 * A parent adopted at 0 that passes on speaker A's packets while `a(t)` and B's while `b(t)`,
-	 * 20 ms apart each; the child asks about B every tick. Returns when it judged B held back.
+	 * 20 ms apart each, and says B stopped reaching it (VOICE_QUIET) when `quiet(t)`; the child asks
+	 * about B every tick. Returns when it judged B held back.
 	 */
-	function heldBackAt(b: (t: number) => boolean, context: Partial<QuietContext> = {}, a: (t: number) => boolean = () => true): number {
+	function heldBackAt(
+		b: (t: number) => boolean,
+		context: Partial<QuietContext> = {},
+		a: (t: number) => boolean = () => true,
+		quiet: (t: number) => boolean = () => false
+	): number {
 		const clock: ParentClock = { audioAt: 0 };
 		const ctx: QuietContext = { expectingSince: 0, ownResumedAt: -Infinity, depth: 1, ...context };
 		for (let t = 10; t <= 20_000; t += 10) {
 			const speaker = t % 20 === 0 ? (a(t) ? 'A' : null) : b(t) ? 'B' : null;
-			if (speaker) {
+			if (quiet(t)) {
+				notePacket(clock, t);
+				noteVoiceQuiet(clock, 'B', t);
+			} else if (speaker) {
 				notePacket(clock, t);
 				noteAudio(clock, t, speaker);
 			} else if (t % KEEPALIVE === 0) notePacket(clock, t);
@@ -137,21 +146,41 @@ describe('holding one speaker back', () => {
 		return Infinity;
 	}
 
-	it('judges a parent that passes one speaker on and stops passing another', () => {
+	it('judges a parent that passes one speaker on and stops passing another, in under a second to depth 3', () => {
 		const at = heldBackAt((t) => t <= 2_000);
-		expect(at).toBeGreaterThan(1_990 + HELD_BACK_MS);
-		expect(at).toBeLessThanOrEqual(2_000 + HELD_BACK_MS + TICK);
-		expect(heldBackAt((t) => t <= 2_000, { depth: 3 })).toBeGreaterThan(1_990 + HELD_BACK_MS + 200);
+		expect(at).toBeGreaterThan(1_990 + WITHHELD_MS);
+		expect(at).toBeLessThanOrEqual(2_000 + WITHHELD_MS + TICK);
+		const deep = heldBackAt((t) => t <= 2_000, { depth: 3 });
+		expect(deep).toBeGreaterThan(1_990 + WITHHELD_MS + 200);
+		expect(deep).toBeLessThan(2_000 + 1_000 + TICK);
 	});
 
 	it('judges one that never passes that speaker on, from when the child expected it', () => {
-		expect(heldBackAt(() => false)).toBe(HELD_BACK_MS + TICK);
-		expect(heldBackAt(() => false, { expectingSince: 5_000 })).toBe(5_000 + HELD_BACK_MS + TICK);
+		expect(heldBackAt(() => false)).toBe(WITHHELD_MS + TICK);
+		expect(heldBackAt(() => false, { expectingSince: 5_000 })).toBe(5_000 + WITHHELD_MS + TICK);
 	});
 
 	it('judges one that trickles that speaker’s packets', () => {
 		const at = heldBackAt((t) => t <= 2_000 || t % 300 === 10);
-		expect(at).toBeLessThanOrEqual(2_000 + FLOW_WINDOW_MS + HELD_BACK_MS + TICK);
+		expect(at).toBeLessThanOrEqual(2_000 + FLOW_WINDOW_MS + WITHHELD_MS + TICK);
+	});
+
+	it('waits out the grace for a parent that said the voice stopped reaching it, an honest relay told before its child’s patience ran out', () => {
+		// B stops at 2 s; the relay's own inflow of B stopped then too, and it says so QUIET_NOTICE_MS later.
+		const told = 2_000 + QUIET_NOTICE_MS;
+		expect(told).toBeLessThan(2_000 + WITHHELD_MS - 200);
+		expect(heldBackAt((t) => t <= 2_000, {}, undefined, (t) => t === told + 10)).toBeGreaterThan(told + REPAIR_GRACE_MS);
+		// B comes back at 4 s and stops again at 5 s: a new spell, a new notice, a new grace.
+		const b = (t: number) => t <= 2_000 || (t >= 4_000 && t <= 5_000);
+		expect(heldBackAt(b, {}, undefined, (t) => t === told + 10 || t === 5_410)).toBeGreaterThan(5_410 + REPAIR_GRACE_MS);
+	});
+
+	it('gives a censoring parent that keeps saying the voice stopped reaching it one grace, not an endless one', () => {
+		const at = heldBackAt((t) => t <= 2_000, {}, undefined, (t) => t > 2_400 && t % 500 === 10);
+		expect(at).toBeGreaterThan(2_510 + REPAIR_GRACE_MS);
+		expect(at).toBeLessThanOrEqual(2_510 + REPAIR_GRACE_MS + TICK);
+		// One that never passed B on buys a single grace too.
+		expect(heldBackAt(() => false, {}, undefined, (t) => t % 500 === 10)).toBeLessThanOrEqual(10 + REPAIR_GRACE_MS + TICK);
 	});
 
 	it('never judges one that passes both on, half of one lost on the way', () => {

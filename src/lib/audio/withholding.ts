@@ -32,14 +32,12 @@
 // long before WITHHELD_MS, whatever happened above it, so a parent that lets no audio flow and says
 // nothing is treated as failed after 0.8 s, 100 ms more per level of depth (the member right below a
 // withholder moves first). That is under a second to depth 3, where it was 1.3 s while a relay said
-// so only once it had given up on its own parent (PARENT_SILENCE_MS, 1 s).
+// so only once it had given up on its own parent (PARENT_SILENCE_MS, 1 s). One voice that stops while
+// others flow is told the same way (VOICE_QUIET, per voice) and judged by the same patience (heldBack):
+// it was 1.3 s while no relay said which voice its parent stopped passing on.
 export const QUIET_NOTICE_MS = 400;
 export const WITHHELD_MS = 800;
 export const WITHHELD_PER_DEPTH_MS = 100;
-// One speaker held back while others flow has no such notice (a relay does not tell its children
-// which voices its parent stopped passing on), and the speakers' own word of what they pass on
-// (their advert's `h`) takes a presence round to change: judged after 1.3 s, as before.
-export const HELD_BACK_MS = 1_300;
 /** A parent that said it is repairing gets this long before its silence counts against it (3 s after it gave up on its own parent). */
 export const REPAIR_GRACE_MS = 3_600;
 /** Packets that come again after this long without any came from (or reach) a tab that stalled. */
@@ -65,10 +63,15 @@ export interface Flow {
 	recentAudio?: number[];
 }
 
+/** One speaker's flow from a parent, and when the parent said that voice stopped reaching it (VOICE_QUIET), the first time since it last flowed. */
+export interface VoiceFlow extends Flow {
+	quietAt?: number;
+}
+
 /** What a child knows of its parent's link, each a performance.now() of the child's: its flow, and more. */
 export interface ParentClock extends Flow {
-	/** The flow per speaker whose packets it passed on (PeerId → its flow). */
-	speakers?: Map<string, Flow>;
+	/** The flow per speaker whose packets it passed on, or that it said stopped reaching it (PeerId → its flow). */
+	speakers?: Map<string, VoiceFlow>;
 	/** When it said it is repairing: the first time since its last audio. */
 	repairingAt?: number;
 	/** The last packet of any kind from it. */
@@ -82,8 +85,8 @@ export interface ParentClock extends Flow {
 	lateBy?: number;
 }
 
-/** Whether a grace taken at `mark` is spent: taken after the parent's audio last flowed. */
-function spent(clock: ParentClock, mark: number | undefined): boolean {
+/** Whether a grace taken at `mark` is spent: taken after the parent's audio (or the one voice's) last flowed. */
+function spent(clock: Flow, mark: number | undefined): boolean {
 	return mark !== undefined && mark > (clock.audioAt ?? 0);
 }
 
@@ -97,10 +100,14 @@ function flow(clock: Flow, now: number): void {
 /** A genuine audio packet of `speaker`'s from the parent arrived `now` (signed by its speaker, fresh, not a copy already had). */
 export function noteAudio(clock: ParentClock, now: number, speaker: string): void {
 	flow(clock, now);
+	flow(voice(clock, speaker), now);
+}
+
+function voice(clock: ParentClock, speaker: string): VoiceFlow {
 	const speakers = (clock.speakers ??= new Map());
 	let own = speakers.get(speaker);
 	if (!own) speakers.set(speaker, (own = {}));
-	flow(own, now);
+	return own;
 }
 
 /** Any packet from the parent arrived `now` (call before looking at what it is). */
@@ -112,6 +119,12 @@ export function notePacket(clock: ParentClock, now: number): void {
 /** The parent said it lost its own parent and is repairing. */
 export function noteRepairing(clock: ParentClock, now: number): void {
 	if (!spent(clock, clock.repairingAt)) clock.repairingAt = now;
+}
+
+/** The parent said `speaker`'s audio stopped reaching it (VOICE_QUIET): the grace for that voice, once between two spells of it flowing. */
+export function noteVoiceQuiet(clock: ParentClock, speaker: string, now: number): void {
+	const own = voice(clock, speaker);
+	if (!spent(own, own.quietAt)) own.quietAt = now;
 }
 
 /** Whether a packet that arrives `lagMs` after its speaker marked it sent is too late to play or pass on, at `depth`. */
@@ -184,12 +197,16 @@ export function withheldTooLong(clock: ParentClock, now: number, context: QuietC
  * it passes one speaker on and not another (a relay censoring a voice). `context.expectingSince`
  * is since when this speaker has been sending and the parent's branch has carried it (the speaker
  * the branch hangs from hears it: its advert's `h`), and no earlier than when the parent became
- * ours. No grace applies: a parent that passes audio on is neither repairing nor stalled (a stalled
- * one's backlog carries every speaker's packets alike). While no audio flows at all, this says no:
- * withheldTooLong judges that.
+ * ours. The same patience as for all audio (WITHHELD_MS and a step per level), and the same
+ * grace: a parent that said this voice stopped reaching it (VOICE_QUIET, sent by every member
+ * whose inflow of a voice stops for QUIET_NOTICE_MS) gets REPAIR_GRACE_MS, once between two spells
+ * of that voice flowing from it. A stalled parent's backlog carries every speaker's packets alike,
+ * so no stall grace applies. While no audio flows at all, this says no: withheldTooLong judges that.
  */
 export function heldBack(clock: ParentClock, speaker: string, now: number, context: QuietContext): boolean {
 	if (clock.audioAt === undefined || now - clock.audioAt > FLOW_WINDOW_MS) return false;
-	const quietSince = Math.max(clock.speakers?.get(speaker)?.audioAt ?? -Infinity, context.expectingSince, context.ownResumedAt);
-	return now - quietSince > limitAt(context.depth, HELD_BACK_MS);
+	const own = clock.speakers?.get(speaker);
+	if (own?.quietAt !== undefined && now - own.quietAt < REPAIR_GRACE_MS) return false;
+	const quietSince = Math.max(own?.audioAt ?? -Infinity, own?.quietAt ?? -Infinity, context.expectingSince, context.ownResumedAt);
+	return now - quietSince > limitAt(context.depth);
 }
