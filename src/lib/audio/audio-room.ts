@@ -535,7 +535,7 @@ export class AudioRoom implements HostedAudio {
 			const sent = this.#guard.sentBefore(speaker, packet.seq);
 			const lag = sent === undefined ? undefined : Math.max(0, arrivedAt - sent);
 			const depth = this.#tree.depth ?? 1;
-			if (from === this.#parent) noteLag(from, now, lag, depth);
+			if (from === this.#parent) noteLag(from, now, lag, depth, speaker);
 			if (lag !== undefined && isLate(lag, depth)) {
 				this.#late++;
 				return this.#refuseStale(`late by ${Math.round(lag)} ms from ${shortId(speaker)} via ${shortId(from.link.peerId)}`);

@@ -201,6 +201,14 @@ describe('delaying', () => {
 		expect(late).toBeGreaterThan(LATE_SPAN_MS / 20);
 	});
 
+	it('judges a relay that delays two speakers whose marks come at other times: one’s packets on time do not hide the other’s lateness', () => {
+		// A's mark at 4 s, B's at 6 s: B's packets that its mark has not covered yet, or covered lately, come "on time" while A's are late.
+		const { judgedAt: at } = delayJudgedAt((_, sentAt) => sentAt + 3_000, { markOffsets: [0, 2_000] });
+		expect(at).toBeLessThan(4_000 + LATE_MS + LATE_SPAN_MS + 200);
+		for (const delay of [2_100, 4_500]) expect(delayJudgedAt((_, sentAt) => sentAt + delay, { markOffsets: [0, 2_000] }).judgedAt, `${delay} ms`).toBeLessThan(Infinity);
+		expect(delayJudgedAt((_, sentAt) => sentAt + 300, { markOffsets: [0, 2_000] }).judgedAt).toBe(Infinity);
+	});
+
 	it('judges longer delays too, and shorter ones only once they pass the limit by the span', () => {
 		for (const delay of [2_100, 3_000, 4_500, 8_000]) expect(delayJudgedAt((_, sentAt) => sentAt + delay).judgedAt, `${delay} ms`).toBeLessThan(Infinity);
 		for (const delay of [0, 300, 1_200, 1_900]) expect(delayJudgedAt((_, sentAt) => sentAt + delay).judgedAt, `${delay} ms`).toBe(Infinity);

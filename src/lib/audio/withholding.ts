@@ -63,9 +63,17 @@ export interface Flow {
 	recentAudio?: number[];
 }
 
-/** One speaker's flow from a parent, and when the parent said that voice stopped reaching it (VOICE_QUIET), the first time since it last flowed. */
+/**
+ * One speaker's flow from a parent; when the parent said that voice stopped reaching it
+ * (VOICE_QUIET), the first time since it last flowed; and its run of late packets (noteLag).
+ */
 export interface VoiceFlow extends Flow {
 	quietAt?: number;
+	/** When the late packets it delivers lately began to come (a run broken by an on-time packet or a pause). */
+	lateSince?: number;
+	/** When the last of them came, and how late it was (ms after its speaker marked it sent). */
+	lateAt?: number;
+	lateBy?: number;
 }
 
 /** What a child knows of its parent's link, each a performance.now() of the child's: its flow, and more. */
@@ -78,10 +86,7 @@ export interface ParentClock extends Flow {
 	packetAt?: number;
 	/** When its packets came again after a gap: the first time since its last audio. */
 	resumedAt?: number;
-	/** When the late packets it delivers lately began to come (a run broken by an on-time packet or a pause). */
-	lateSince?: number;
-	/** When the last of them came, and how late it was (ms after its speaker marked it sent). */
-	lateAt?: number;
+	/** How late (ms after its speaker marked it sent) the last late packet it delivered came, for the trace. */
 	lateBy?: number;
 }
 
@@ -133,29 +138,36 @@ export function isLate(lagMs: number, depth: number): boolean {
 }
 
 /**
- * A genuine packet from the parent arrived `now`, `lagMs` after its speaker marked it sent
- * (undefined: no mark covers it yet). A late one extends the parent's run of late packets (or
- * starts one, after a pause of more than FLOW_WINDOW_MS); one on time ends it.
+ * A genuine packet of `speaker`'s from the parent arrived `now`, `lagMs` after its speaker marked it
+ * sent (undefined: no mark covers it yet). A late one extends that speaker's run of late packets
+ * from this parent (or starts one, after a pause of more than FLOW_WINDOW_MS); one on time ends it.
+ * Runs are per speaker: speakers mark at their own times, so while a delaying relay's packets of
+ * one speaker are late, another's may not be shown late yet (its mark is still to come), and those
+ * must not end the first one's run (an e2e run: two speakers, delayed 3 s, never judged late).
  */
-export function noteLag(clock: ParentClock, now: number, lagMs: number | undefined, depth: number): void {
+export function noteLag(clock: ParentClock, now: number, lagMs: number | undefined, depth: number, speaker: string): void {
 	if (lagMs === undefined) return;
+	const run = voice(clock, speaker);
 	if (!isLate(lagMs, depth)) {
-		clock.lateSince = undefined;
+		run.lateSince = undefined;
 		return;
 	}
-	if (clock.lateSince === undefined || now - (clock.lateAt ?? -Infinity) > FLOW_WINDOW_MS) clock.lateSince = now;
-	clock.lateAt = now;
-	clock.lateBy = lagMs;
+	if (run.lateSince === undefined || now - (run.lateAt ?? -Infinity) > FLOW_WINDOW_MS) run.lateSince = now;
+	run.lateAt = now;
+	run.lateBy = clock.lateBy = lagMs;
 }
 
 /**
- * Whether the parent has kept delivering late packets for LATE_SPAN_MS, the last of them lately: it
- * delays the audio. No grace applies: a relay that says it is repairing, or stalled, has no reason
- * to deliver a packet late again and again; its backlog comes in one burst.
+ * Whether the parent has kept delivering one speaker's packets late for LATE_SPAN_MS, the last of
+ * them lately: it delays the audio. No grace applies: a relay that says it is repairing, or
+ * stalled, has no reason to deliver a packet late again and again; its backlog comes in one burst.
  */
 export function delayed(clock: ParentClock, now: number): boolean {
-	if (clock.lateSince === undefined || clock.lateAt === undefined || now - clock.lateAt > FLOW_WINDOW_MS) return false;
-	return clock.lateAt - clock.lateSince >= LATE_SPAN_MS;
+	for (const run of clock.speakers?.values() ?? []) {
+		if (run.lateSince === undefined || run.lateAt === undefined || now - run.lateAt > FLOW_WINDOW_MS) continue;
+		if (run.lateAt - run.lateSince >= LATE_SPAN_MS) return true;
+	}
+	return false;
 }
 
 export interface QuietContext {
