@@ -84,6 +84,24 @@ describe('tree engine: repair order', () => {
 		expect(new TreeEngine('laptop', 4).step(0, viewOf(withSlot), IDLE)).toMatchObject({ parent: { peerId: 'deepRelay' }, why: 'free slot' });
 	});
 
+	it('as a relay whose best free slot lies deeper than it was, takes the place of a leaf at its old depth or above; a leaf takes the slot', () => {
+		const tree = [node('S', 0, 2, 2), node('G', 1, 1, 1, 'S'), node('phone', 2, 0, 0, 'G'), node('deepSlot', 5, 4, 0, 'x')];
+		/** A member that was at depth 2 under P, which is gone (its parent unknown). */
+		const orphan = (capacity: number) => {
+			const engine = new TreeEngine('me', capacity);
+			engine.attached('P', 1);
+			engine.lost('P', null);
+			return engine;
+		};
+		// Its subtree stays where it was instead of sinking three levels; the phone repairs (into its slots, likely).
+		expect(orphan(3).step(10, viewOf(tree), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'G' }, why: 'a leaf’s place', displace: 'phone' });
+		expect(orphan(0).step(10, viewOf(tree), IDLE)).toMatchObject({ parent: { peerId: 'deepSlot' }, why: 'free slot' });
+		// A leaf deeper than it was would not help, and a free slot no deeper than it was comes first.
+		const deeperLeaf = tree.map((a) => (a.peerId === 'phone' ? node('phone', 3, 0, 0, 'G') : a));
+		expect(orphan(3).step(10, viewOf(deeperLeaf), IDLE)).toMatchObject({ parent: { peerId: 'deepSlot' }, why: 'free slot' });
+		expect(orphan(3).step(10, viewOf([...tree, node('near', 1, 3, 1, 'S')]), IDLE)).toMatchObject({ parent: { peerId: 'near' }, why: 'free slot' });
+	});
+
 	it('keeps a forger away longer than a refusal would', () => {
 		const engine = new TreeEngine('me', 0);
 		engine.avoid('x', 0, 600_000);

@@ -8,10 +8,12 @@
  * A listener without a parent asks, in order: the parent it lost's parent
  * (naming the lost one, so that parent may free that slot: admitChild), its
  * backup (chosen while it still knew its depth), the best free slot now
- * (tree-planner.ts chooseParent); a relay that finds no free slot at all
- * asks the parent of the shallowest leaf to take it in the leaf's place
- * (the leaf repairs, most likely into the relay's free slots: a room whose
- * slots are all held by phones still admits a newcomer who can relay);
+ * (tree-planner.ts chooseParent); a relay that finds no free slot at all,
+ * or only one deeper than it was (its subtree would sink with it), asks the
+ * parent of the shallowest leaf (at its old depth or above) to take it in the
+ * leaf's place (the leaf repairs, most likely into the relay's free slots: a
+ * room whose slots are all held by phones still admits a newcomer who can
+ * relay, and an orphaned subtree keeps its height);
  * after UNCONFIRMED_FALLBACK_MS without any of these, a slot whose depth
  * only its holder vouches for. With a parent, it
  * keeps a backup and moves up when a slot two levels shallower frees
@@ -208,11 +210,24 @@ export class TreeEngine {
 		if (backup && isUsableBackup(self, backup, view.lookup) && !this.#avoid.has(backup.peerId)) return { parent: backup, why: 'backup' };
 		const avoided = new Set(this.#avoid.keys());
 		const best = chooseParent(this.me, view.candidates, avoided, { lookup: view.lookup });
-		if (best) return { parent: best, why: 'free slot' };
-		if (this.capacity === 0) return null;
+		// A relay whose best free slot lies deeper than it was would sink there with its whole subtree
+		// (a full tree's free slots are at the bottom): it takes the place of a leaf at its old depth or
+		// above instead, if one is there (the leaf repairs, likely into our slots). With no free slot at
+		// all, any leaf's place.
+		const sinks = best !== null && self.depth !== null && best.depth !== null && best.depth >= self.depth;
+		if (this.capacity > 0 && (best === null || sinks)) {
+			const place = this.#leafPlace(view, avoided, best === null ? Infinity : self.depth!);
+			if (place) return place;
+		}
+		return best ? { parent: best, why: 'free slot' } : null;
+	}
+
+	/** The place of the shallowest leaf no deeper than `maxDepth` (not in our subtree), asked of its parent. */
+	#leafPlace(view: TreeView, avoided: ReadonlySet<string>, maxDepth: number): { parent: TreeAdvert; why: Why; displace: string } | null {
 		const leaf = chooseLeafToDisplace(this.me, view.candidates, avoided, view.lookup);
-		const leafParent = leaf?.parent ? view.lookup(leaf.parent) : undefined;
-		return leaf && leafParent && leafParent.depth !== null && !avoided.has(leafParent.peerId) ? { parent: leafParent, why: 'a leaf’s place', displace: leaf.peerId } : null;
+		if (!leaf || leaf.depth === null || leaf.depth > maxDepth || leaf.parent === null) return null;
+		const parent = view.lookup(leaf.parent);
+		return parent && parent.depth !== null && !avoided.has(parent.peerId) ? { parent, why: 'a leaf’s place', displace: leaf.peerId } : null;
 	}
 
 	*#notAvoided(adverts: Iterable<TreeAdvert>): Iterable<TreeAdvert> {

@@ -460,7 +460,7 @@ export class TreeSimulation {
 	/** A detached node steps until a parent takes it, STEPS_PER_PLACE at most; otherwise it waits. Returns whether it was placed. */
 	#place(node: SimNode): boolean {
 		const engine = node.engine!;
-		const view = this.#view(this.#joinView());
+		const view = this.#view(this.#joinView(node.orphaned && node.capacity > 0));
 		for (let steps = 0; steps < STEPS_PER_PLACE; steps++) {
 			const step = engine.step(this.#nowMs, view, { standbyReady: false, dialing: false });
 			if (step.kind !== 'attach') break;
@@ -548,12 +548,16 @@ export class TreeSimulation {
 		return { candidates, lookup: this.#lookup };
 	}
 
-	/** What a detached node sees: the shallowest free slots; with none anywhere, the shallowest leaves (a relay may take one's place). */
-	#joinView(): TreeAdvert[] {
+	/**
+	 * What a detached node sees: the shallowest free slots; with none anywhere, the shallowest leaves (a
+	 * relay may take one's place). An orphan that relays (`orphanRelay`) sees the shallowest leaves
+	 * beside the free slots: it takes a leaf's place rather than sink with its subtree (tree-engine.ts).
+	 */
+	#joinView(orphanRelay = false): TreeAdvert[] {
 		const view: SimNode[] = [];
 		const freeDepth = this.#open.shallowest();
 		if (freeDepth !== -1) this.#sample(this.#open.level(freeDepth), view);
-		else {
+		if (freeDepth === -1 || orphanRelay) {
 			const leafDepth = this.#leaves.shallowest();
 			if (leafDepth !== -1) this.#sample(this.#leaves.level(leafDepth), view);
 		}
