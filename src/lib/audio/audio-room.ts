@@ -872,11 +872,14 @@ export class AudioRoom implements HostedAudio {
 
 	/** Our children will hear nothing from us for a moment: say so, so they wait instead of leaving too (once per quiet spell counts for them). */
 	#tellRepairing(now: number): void {
-		for (const child of this.#children.values()) {
-			if (!child.link.send(REPAIRING)) continue;
-			child.lastSentAt = now;
-			child.toldQuietAt = now;
-		}
+		for (const child of this.#children.values()) if (this.#tell(child, REPAIRING, now)) child.toldQuietAt = now;
+	}
+
+	/** Sends a control packet to a child; whether it went. */
+	#tell(child: LinkInfo, bytes: Uint8Array, now: number): boolean {
+		if (!child.link.send(bytes)) return false;
+		child.lastSentAt = now;
+		return true;
 	}
 
 	/**
@@ -895,15 +898,10 @@ export class AudioRoom implements HostedAudio {
 		for (const [peerId, at] of flows) if (at !== undefined && at > (this.#voicesFlowedAt.get(peerId) ?? -Infinity)) this.#voicesFlowedAt.set(peerId, at);
 		for (const peerId of this.#voicesFlowedAt.keys()) if (!stage.has(peerId)) this.#voicesFlowedAt.delete(peerId);
 		for (const child of this.#children.values()) {
-			if (quietToTell(all, child.toldQuietAt ?? -Infinity, now) && child.link.send(REPAIRING)) {
-				child.lastSentAt = now;
-				child.toldQuietAt = now;
-			}
+			if (quietToTell(all, child.toldQuietAt ?? -Infinity, now) && this.#tell(child, REPAIRING, now)) child.toldQuietAt = now;
 			const told = (child.toldVoicesAt ??= new Map());
 			for (const [peerId, at] of this.#voicesFlowedAt) {
-				if (!quietToTell(at, told.get(peerId) ?? -Infinity, now) || !child.link.send(encodeVoiceQuiet(this.#tagOf(peerId)))) continue;
-				child.lastSentAt = now;
-				told.set(peerId, now);
+				if (quietToTell(at, told.get(peerId) ?? -Infinity, now) && this.#tell(child, encodeVoiceQuiet(this.#tagOf(peerId)), now)) told.set(peerId, now);
 			}
 		}
 	}

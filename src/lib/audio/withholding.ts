@@ -143,7 +143,7 @@ export function isLate(lagMs: number, depth: number): boolean {
  * from this parent (or starts one, after a pause of more than FLOW_WINDOW_MS); one on time ends it.
  * Runs are per speaker: speakers mark at their own times, so while a delaying relay's packets of
  * one speaker are late, another's may not be shown late yet (its mark is still to come), and those
- * must not end the first one's run (an e2e run: two speakers, delayed 3 s, never judged late).
+ * must not end the first one's run (in the unit model, two speakers delayed 3 s were never judged late).
  */
 export function noteLag(clock: ParentClock, now: number, lagMs: number | undefined, depth: number, speaker: string): void {
 	if (lagMs === undefined) return;
@@ -179,8 +179,8 @@ export interface QuietContext {
 	depth: number;
 }
 
-function limitAt(depth: number, base = WITHHELD_MS): number {
-	return base + WITHHELD_PER_DEPTH_MS * Math.max(0, depth - 1);
+function limitAt(depth: number): number {
+	return WITHHELD_MS + WITHHELD_PER_DEPTH_MS * Math.max(0, depth - 1);
 }
 
 /**
