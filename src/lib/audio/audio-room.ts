@@ -831,7 +831,7 @@ export class AudioRoom implements HostedAudio {
 		// Late first: a delaying relay's late packets are dropped, so its audio may also look withheld.
 		let verdict: string | null = delayed(parent, now) ? 'late' : null;
 		verdict ??= withheldTooLong(parent, now, { ...context, expectingSince: this.#expectingSince }) ? 'all' : null;
-		verdict ??= expected.find((p) => heldBack(parent, p, now, { ...context, expectingSince: Math.max(this.#expectingFrom.get(p)!, parent.adoptedAt ?? now) })) ?? null;
+		verdict ??= expected.find((p) => heldBack(parent, p, now, { ...context, parent: parent.link.peerId, expectingSince: Math.max(this.#expectingFrom.get(p)!, parent.adoptedAt ?? now) })) ?? null;
 		if (!verdict) return null;
 		if (now - (this.#withheldAt.get(verdict) ?? -Infinity) < WITHHOLD_STREAK_MS) {
 			this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;

@@ -187,6 +187,11 @@ describe('holding one speaker back', () => {
 		expect(heldBackAt((t) => t % 40 === 10)).toBe(Infinity);
 	});
 
+	it('never judges a speaker that is the parent for its own voice, and still judges it for another’s', () => {
+		expect(heldBackAt(() => false, { parent: 'B' })).toBe(Infinity);
+		expect(heldBackAt(() => false, { parent: 'A' })).toBe(WITHHELD_MS + TICK);
+	});
+
 	it('leaves a parent that passes nothing at all to the silence and withholding rules', () => {
 		expect(heldBackAt((t) => t <= 2_000, {}, (t) => t <= 2_000)).toBe(Infinity);
 	});

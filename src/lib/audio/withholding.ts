@@ -177,6 +177,8 @@ export interface QuietContext {
 	ownResumedAt: number;
 	/** Our depth in the tree (1: the speaker's own child). */
 	depth: number;
+	/** The parent's PeerId, where it matters (heldBack: a speaker is not judged for its own voice). */
+	parent?: string;
 }
 
 function limitAt(depth: number): number {
@@ -214,8 +216,15 @@ export function withheldTooLong(clock: ParentClock, now: number, context: QuietC
  * whose inflow of a voice stops for QUIET_NOTICE_MS) gets REPAIR_GRACE_MS, once between two spells
  * of that voice flowing from it. A stalled parent's backlog carries every speaker's packets alike,
  * so no stall grace applies. While no audio flows at all, this says no: withheldTooLong judges that.
+ *
+ * A speaker that is our parent is not judged for its own voice: it is nobody's relay for it, and
+ * what it sends of itself is its own choice (it could mute). Its own voice comes from its
+ * microphone and encoder, not from a link, so on a loaded device it stalls apart from the voices it
+ * relays: an honest speaker was judged for it at 0.8 s in the e2e loop. If it sends the others and
+ * not itself, for 0.8 s, that is no censorship of anyone but itself.
  */
 export function heldBack(clock: ParentClock, speaker: string, now: number, context: QuietContext): boolean {
+	if (speaker === context.parent) return false;
 	if (clock.audioAt === undefined || now - clock.audioAt > FLOW_WINDOW_MS) return false;
 	const own = clock.speakers?.get(speaker);
 	if (own?.quietAt !== undefined && now - own.quietAt < REPAIR_GRACE_MS) return false;
