@@ -84,7 +84,7 @@ describe('tree engine: repair order', () => {
 		expect(new TreeEngine('laptop', 4).step(0, viewOf(withSlot), IDLE)).toMatchObject({ parent: { peerId: 'deepRelay' }, why: 'free slot' });
 	});
 
-	it('as a relay whose best free slot lies deeper than it was, takes the place of a leaf at its old depth or above; a leaf takes the slot', () => {
+	it('as a relay whose best free slot lies deeper than it was, takes the place of a leaf that puts it higher than that slot would; a leaf takes the slot', () => {
 		const tree = [node('S', 0, 2, 2), node('G', 1, 1, 1, 'S'), node('phone', 2, 0, 0, 'G'), node('deepSlot', 5, 4, 0, 'x')];
 		/** A member that was at depth 2 under P, which is gone (its parent unknown). */
 		const orphan = (capacity: number) => {
@@ -96,10 +96,26 @@ describe('tree engine: repair order', () => {
 		// Its subtree stays where it was instead of sinking three levels; the phone repairs (into its slots, likely).
 		expect(orphan(3).step(10, viewOf(tree), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'G' }, why: 'a leaf’s place', displace: 'phone' });
 		expect(orphan(0).step(10, viewOf(tree), IDLE)).toMatchObject({ parent: { peerId: 'deepSlot' }, why: 'free slot' });
-		// A leaf deeper than it was would not help, and a free slot no deeper than it was comes first.
-		const deeperLeaf = tree.map((a) => (a.peerId === 'phone' ? node('phone', 3, 0, 0, 'G') : a));
-		expect(orphan(3).step(10, viewOf(deeperLeaf), IDLE)).toMatchObject({ parent: { peerId: 'deepSlot' }, why: 'free slot' });
+		// A leaf deeper than it was still sinks it less than the slot at depth 6 would (a crashed relay's
+		// orphans often find no leaf at their own depth); one at the slot's depth or below would not help.
+		const leafAt = (depth: number) => tree.map((a) => (a.peerId === 'phone' ? node('phone', depth, 0, 0, 'G') : a));
+		expect(orphan(3).step(10, viewOf(leafAt(5)), IDLE)).toMatchObject({ parent: { peerId: 'G' }, why: 'a leaf’s place', displace: 'phone' });
+		expect(orphan(3).step(10, viewOf(leafAt(6)), IDLE)).toMatchObject({ parent: { peerId: 'deepSlot' }, why: 'free slot' });
+		// A free slot no deeper than it was comes first.
 		expect(orphan(3).step(10, viewOf([...tree, node('near', 1, 3, 1, 'S')]), IDLE)).toMatchObject({ parent: { peerId: 'near' }, why: 'free slot' });
+	});
+
+	it('after a leaf’s parent refused it, asks for another leaf’s place under another parent before it takes a deeper slot', () => {
+		const tree = [node('S', 0, 2, 2), node('G', 1, 1, 1, 'S'), node('H', 1, 1, 1, 'S'), node('phone', 2, 0, 0, 'G'), node('tablet', 3, 0, 0, 'H'), node('deepSlot', 5, 4, 0, 'x')];
+		const engine = new TreeEngine('me', 3);
+		engine.attached('P', 1);
+		engine.lost('P', null);
+		expect(engine.step(10, viewOf(tree), IDLE)).toMatchObject({ parent: { peerId: 'G' }, displace: 'phone' });
+		// G let a leaf go for another relay moments ago (admitChild: once per DISPLACE_EVERY_MS) and refused.
+		engine.avoid('G', 20, RETRY_CANDIDATE_AFTER_MS);
+		expect(engine.step(30, viewOf(tree), IDLE)).toMatchObject({ parent: { peerId: 'H' }, displace: 'tablet' });
+		engine.avoid('H', 40, RETRY_CANDIDATE_AFTER_MS);
+		expect(engine.step(50, viewOf(tree), IDLE)).toMatchObject({ parent: { peerId: 'deepSlot' }, why: 'free slot' });
 	});
 
 	it('keeps a forger away longer than a refusal would', () => {

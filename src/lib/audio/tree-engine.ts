@@ -211,23 +211,30 @@ export class TreeEngine {
 		const avoided = new Set(this.#avoid.keys());
 		const best = chooseParent(this.me, view.candidates, avoided, { lookup: view.lookup });
 		// A relay whose best free slot lies deeper than it was would sink there with its whole subtree
-		// (a full tree's free slots are at the bottom): it takes the place of a leaf at its old depth or
-		// above instead, if one is there (the leaf repairs, likely into our slots). With no free slot at
-		// all, any leaf's place.
+		// (a full tree's free slots are at the bottom): it takes the place of a leaf that puts it higher
+		// than that slot would, if one is there (the leaf repairs, likely into our slots): at its old
+		// depth or above at best, else as little below it as there is a leaf (the orphans of a relay high
+		// up find no leaf at their own depth). With no free slot at all, any leaf's place. A leaf whose
+		// parent refused us (it lets one go once per DISPLACE_EVERY_MS) is passed over for another's.
 		const sinks = best !== null && self.depth !== null && best.depth !== null && best.depth >= self.depth;
 		if (this.capacity > 0 && (best === null || sinks)) {
-			const place = this.#leafPlace(view, avoided, best === null ? Infinity : self.depth!);
+			const place = this.#leafPlace(view, avoided, best === null ? Infinity : best.depth!);
 			if (place) return place;
 		}
 		return best ? { parent: best, why: 'free slot' } : null;
 	}
 
-	/** The place of the shallowest leaf no deeper than `maxDepth` (not in our subtree), asked of its parent. */
+	/** The place of the shallowest leaf no deeper than `maxDepth` (not in our subtree, its parent not avoided), asked of its parent. */
 	#leafPlace(view: TreeView, avoided: ReadonlySet<string>, maxDepth: number): { parent: TreeAdvert; why: Why; displace: string } | null {
-		const leaf = chooseLeafToDisplace(this.me, view.candidates, avoided, view.lookup);
+		const leaf = chooseLeafToDisplace(this.me, this.#notUnder(view.candidates, avoided), avoided, view.lookup);
 		if (!leaf || leaf.depth === null || leaf.depth > maxDepth || leaf.parent === null) return null;
 		const parent = view.lookup(leaf.parent);
 		return parent && parent.depth !== null && !avoided.has(parent.peerId) ? { parent, why: 'a leaf’s place', displace: leaf.peerId } : null;
+	}
+
+	/** The adverts whose parent is not avoided: a leaf under a parent that just refused us is no place to ask for. */
+	*#notUnder(adverts: Iterable<TreeAdvert>, avoided: ReadonlySet<string>): Iterable<TreeAdvert> {
+		for (const advert of adverts) if (advert.parent === null || !avoided.has(advert.parent)) yield advert;
 	}
 
 	*#notAvoided(adverts: Iterable<TreeAdvert>): Iterable<TreeAdvert> {

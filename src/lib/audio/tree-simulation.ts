@@ -550,17 +550,18 @@ export class TreeSimulation {
 
 	/**
 	 * What a detached node sees: the shallowest free slots; with none anywhere, the shallowest leaves (a
-	 * relay may take one's place). An orphan that relays (`orphanRelay`) sees the shallowest leaves
-	 * beside the free slots: it takes a leaf's place rather than sink with its subtree (tree-engine.ts).
+	 * relay may take one's place). An orphan that relays (`orphanRelay`) sees, beside the free slots,
+	 * leaves of every level from the shallowest down to the free slots' parents: it takes a leaf's place
+	 * rather than sink with its subtree, and passes over a leaf whose parent refused it (tree-engine.ts).
 	 */
 	#joinView(orphanRelay = false): TreeAdvert[] {
 		const view: SimNode[] = [];
 		const freeDepth = this.#open.shallowest();
 		if (freeDepth !== -1) this.#sample(this.#open.level(freeDepth), view);
-		if (freeDepth === -1 || orphanRelay) {
-			const leafDepth = this.#leaves.shallowest();
-			if (leafDepth !== -1) this.#sample(this.#leaves.level(leafDepth), view);
-		}
+		const leafDepth = this.#leaves.shallowest();
+		if (leafDepth === -1) return view;
+		if (freeDepth === -1) this.#sample(this.#leaves.level(leafDepth), view);
+		else if (orphanRelay) for (let depth = leafDepth; depth <= freeDepth; depth++) this.#sample(this.#leaves.level(depth), view);
 		return view;
 	}
 
