@@ -128,11 +128,13 @@ describe('holding one speaker back', () => {
 		b: (t: number) => boolean,
 		context: Partial<QuietContext> = {},
 		a: (t: number) => boolean = () => true,
-		quiet: (t: number) => boolean = () => false
+		quiet: (t: number) => boolean = () => false,
+		stalled: (t: number) => boolean = () => false
 	): number {
 		const clock: ParentClock = { audioAt: 0 };
 		const ctx: QuietContext = { expectingSince: 0, ownResumedAt: -Infinity, depth: 1, ...context };
 		for (let t = 10; t <= 20_000; t += 10) {
+			if (stalled(t)) continue;
 			const speaker = t % 20 === 0 ? (a(t) ? 'A' : null) : b(t) ? 'B' : null;
 			if (quiet(t)) {
 				notePacket(clock, t);
@@ -187,9 +189,24 @@ describe('holding one speaker back', () => {
 		expect(heldBackAt((t) => t % 40 === 10)).toBe(Infinity);
 	});
 
-	it('never judges a speaker that is the parent for its own voice, and still judges it for another’s', () => {
-		expect(heldBackAt(() => false, { parent: 'B' })).toBe(Infinity);
+	it('judges a speaker that is the parent for its own voice as for another’s', () => {
+		expect(heldBackAt(() => false, { parent: 'B' })).toBe(WITHHELD_MS + TICK);
 		expect(heldBackAt(() => false, { parent: 'A' })).toBe(WITHHELD_MS + TICK);
+	});
+
+	it('waits, after a speaker parent’s tab stalled, for its own voice to come through its encoder again', () => {
+		// Nothing comes from 2 s to 2.9 s; then A's backlog flows at once, and B's own voice only at 3.4 s.
+		const stall = (t: number) => t > 2_000 && t < 2_900;
+		const own = (t: number) => t <= 2_000 || t >= 3_400;
+		expect(heldBackAt(own, { parent: 'B' }, undefined, undefined, stall)).toBe(Infinity);
+		// Had B been a voice it relays, its backlog would have come with A's: judged.
+		expect(heldBackAt(own, { parent: 'A' }, undefined, undefined, stall)).toBeLessThan(3_400);
+		// A speaker that keeps stalling (0.4 s in every 0.7 s) and never sends itself again gets that grace
+		// once: from its first resumption, at 2.52 s, not from each (then it would never be judged).
+		const stalls = (t: number) => t > 2_000 && t % 700 > 0 && t % 700 < 420;
+		const at = heldBackAt((t) => t <= 2_000, { parent: 'B' }, undefined, undefined, stalls);
+		expect(at).toBeGreaterThan(2_520 + WITHHELD_MS);
+		expect(at).toBeLessThan(3_500);
 	});
 
 	it('leaves a parent that passes nothing at all to the silence and withholding rules', () => {

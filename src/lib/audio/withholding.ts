@@ -74,6 +74,8 @@ export interface VoiceFlow extends Flow {
 	/** When the last of them came, and how late it was (ms after its speaker marked it sent). */
 	lateAt?: number;
 	lateBy?: number;
+	/** When the parent's packets came again after a gap, the first time since this voice last flowed (heldBack: a speaker's own voice). */
+	resumedAt?: number;
 }
 
 /** What a child knows of its parent's link, each a performance.now() of the child's: its flow, and more. */
@@ -117,7 +119,10 @@ function voice(clock: ParentClock, speaker: string): VoiceFlow {
 
 /** Any packet from the parent arrived `now` (call before looking at what it is). */
 export function notePacket(clock: ParentClock, now: number): void {
-	if (clock.packetAt !== undefined && now - clock.packetAt > RESUME_GAP_MS && !spent(clock, clock.resumedAt)) clock.resumedAt = now;
+	if (clock.packetAt !== undefined && now - clock.packetAt > RESUME_GAP_MS) {
+		if (!spent(clock, clock.resumedAt)) clock.resumedAt = now;
+		for (const run of clock.speakers?.values() ?? []) if (!spent(run, run.resumedAt)) run.resumedAt = now;
+	}
 	clock.packetAt = now;
 }
 
@@ -177,7 +182,7 @@ export interface QuietContext {
 	ownResumedAt: number;
 	/** Our depth in the tree (1: the speaker's own child). */
 	depth: number;
-	/** The parent's PeerId, where it matters (heldBack: a speaker is not judged for its own voice). */
+	/** The parent's PeerId, where it matters (heldBack: a speaker's own voice gets the stall grace). */
 	parent?: string;
 }
 
@@ -214,20 +219,22 @@ export function withheldTooLong(clock: ParentClock, now: number, context: QuietC
  * ours. The same patience as for all audio (WITHHELD_MS and a step per level), and the same
  * grace: a parent that said this voice stopped reaching it (VOICE_QUIET, sent by every member
  * whose inflow of a voice stops for QUIET_NOTICE_MS) gets REPAIR_GRACE_MS, once between two spells
- * of that voice flowing from it. A stalled parent's backlog carries every speaker's packets alike,
- * so no stall grace applies. While no audio flows at all, this says no: withheldTooLong judges that.
+ * of that voice flowing from it. A stalled parent's backlog carries every voice it relays alike,
+ * so no stall grace applies to those. While no audio flows at all, this says no: withheldTooLong judges that.
  *
- * A speaker that is our parent is not judged for its own voice: it is nobody's relay for it, and
- * what it sends of itself is its own choice (it could mute). Its own voice comes from its
- * microphone and encoder, not from a link, so on a loaded device it stalls apart from the voices it
- * relays: an honest speaker was judged for it at 0.8 s in the e2e loop. If it sends the others and
- * not itself, for 0.8 s, that is no censorship of anyone but itself.
+ * A speaker that is our parent is judged for its own voice too (it could send the others to its
+ * children and not itself), with one difference: its own voice comes from its microphone, encoder
+ * and signer, not from a link, so after its tab stalls the voices it relays flow again at once while
+ * its own takes a moment longer, and it says so (VOICE_QUIET names itself) only once its tick runs.
+ * So the stall grace applies to its own voice, once between two spells of that voice flowing: the
+ * patience counts from when its packets came again. (In the e2e loop an honest speaker on a loaded
+ * tab was judged for its own voice at 0.8 s without this grace; a stall is the likely cause.)
  */
 export function heldBack(clock: ParentClock, speaker: string, now: number, context: QuietContext): boolean {
-	if (speaker === context.parent) return false;
 	if (clock.audioAt === undefined || now - clock.audioAt > FLOW_WINDOW_MS) return false;
 	const own = clock.speakers?.get(speaker);
 	if (own?.quietAt !== undefined && now - own.quietAt < REPAIR_GRACE_MS) return false;
-	const quietSince = Math.max(own?.audioAt ?? -Infinity, own?.quietAt ?? -Infinity, context.expectingSince, context.ownResumedAt);
+	const stalled = speaker === context.parent ? (own?.resumedAt ?? -Infinity) : -Infinity;
+	const quietSince = Math.max(own?.audioAt ?? -Infinity, own?.quietAt ?? -Infinity, context.expectingSince, context.ownResumedAt, stalled);
 	return now - quietSince > limitAt(context.depth);
 }
