@@ -229,7 +229,8 @@ export class TreeEngine {
 		const leaf = chooseLeafToDisplace(this.me, this.#notUnder(view.candidates, avoided), avoided, view.lookup);
 		if (!leaf || leaf.depth === null || leaf.depth > maxDepth || leaf.parent === null) return null;
 		const parent = view.lookup(leaf.parent);
-		return parent && parent.depth !== null && !avoided.has(parent.peerId) ? { parent, why: 'a leaf’s place', displace: leaf.peerId } : null;
+		// (Its parent is not avoided: #notUnder passed over such leaves.)
+		return parent && parent.depth !== null ? { parent, why: 'a leaf’s place', displace: leaf.peerId } : null;
 	}
 
 	/** The adverts whose parent is not avoided: a leaf under a parent that just refused us is no place to ask for. */
