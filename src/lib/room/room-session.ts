@@ -42,6 +42,8 @@ const ROOM_NEIGHBOURS = 8;
 // Gossip can drop a message while meshes form; a periodic sync repairs it. 20 s keeps the cost trivial.
 const ANTI_ENTROPY_MS = 20_000;
 const EXPIRY_SWEEP_MS = 1_000;
+// How long a count of the room's listeners is reused (#listenersShown).
+const LISTENER_COUNT_MS = 1_000;
 // Put out of the room, a member asks this often whether it was let back in (members refuse its syncs until then).
 const OUT_CHECK_MS = 5_000;
 // Coalesces a burst of new subscribers into one presence message.
@@ -124,6 +126,7 @@ export class RoomSession implements HostedRoom {
 	#settleTimer: ReturnType<typeof setTimeout> | undefined;
 	/** Whether we beat every few seconds (on the stage, or a hand up) rather than at a listener's share. */
 	#beatsOften = false;
+	#listenerCount: { at: number; value: number } | null = null;
 	/** The commitment of a key we drew for our own remove/ban: its update is sealed with the key before it. */
 	#rekeying: string | null = null;
 	#keyRetry: ReturnType<typeof setTimeout> | undefined;
@@ -746,8 +749,22 @@ export class RoomSession implements HostedRoom {
 		return role === 'creator' || role === 'moderator' || role === 'speaker' || this.#myState.hand !== null;
 	}
 
-	/** Listeners in the room, ourselves included: those we show, or as many as the others' beats imply (room-size.ts). */
+	/**
+	 * Listeners in the room, ourselves included: those we show, or as many as the others' beats imply (room-size.ts).
+	 * Counted afresh at most once per LISTENER_COUNT_MS: it walks and sorts the whole presence table, and every
+	 * newcomer's first presence asks for it (#answersNewcomers), so in a room of 10,000 a burst of joins would
+	 * cost each member a 10,000-entry sort per joiner. The count moves slowly; a second's staleness changes
+	 * only how soon we answer one newcomer.
+	 */
 	#listenersShown(): number {
+		const now = Date.now();
+		if (this.#listenerCount === null || now - this.#listenerCount.at >= LISTENER_COUNT_MS || now < this.#listenerCount.at) {
+			this.#listenerCount = { at: now, value: this.#countListeners() };
+		}
+		return this.#listenerCount.value;
+	}
+
+	#countListeners(): number {
 		let listeners = 1;
 		const beats: number[] = [];
 		for (const [peerId, entry] of this.presence.members) {
