@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { VirtualClock } from './virtual-clock';
+
+describe('VirtualClock', () => {
+	let clock: VirtualClock | null = null;
+	afterEach(() => {
+		clock?.uninstall();
+		clock = null;
+	});
+	const installed = (startMs = 1_000_000) => {
+		clock = new VirtualClock(startMs);
+		clock.install();
+		return clock;
+	};
+
+	it('fires timers in the order they fall due (ties in the order set), with Date.now and performance.now on its time', async () => {
+		const c = installed();
+		const fired: string[] = [];
+		setTimeout(() => fired.push(`b ${Date.now()}`), 30);
+		setTimeout(() => fired.push(`a ${Date.now()}`), 10);
+		setTimeout(() => fired.push(`c ${performance.now()}`), 30);
+		await c.advance(20);
+		expect(fired).toEqual(['a 1000010']);
+		expect(Date.now()).toBe(1_000_020);
+		await c.advance(20);
+		expect(fired).toEqual(['a 1000010', 'b 1000030', 'c 30']);
+		expect(Date.now()).toBe(1_000_040);
+		expect(c.pending).toBe(0);
+	});
+
+	it('cancels what is cleared, and repeats intervals until cleared, even from their own callback', async () => {
+		const c = installed();
+		let ticks = 0;
+		const cancelled = setTimeout(() => ticks += 100, 5);
+		clearTimeout(cancelled);
+		const interval: ReturnType<typeof setInterval> = setInterval(() => {
+			if (++ticks === 3) clearInterval(interval);
+		}, 10);
+		await c.advance(100);
+		expect(ticks).toBe(3);
+		expect(c.pending).toBe(0);
+	});
+
+	it('lets promise work a callback started finish before the next timer fires', async () => {
+		const c = installed();
+		const order: string[] = [];
+		setTimeout(() => {
+			void Promise.resolve()
+				.then(() => Promise.resolve())
+				.then(() => order.push('work of the first'));
+		}, 10);
+		setTimeout(() => order.push('second'), 10);
+		await c.advance(10);
+		expect(order).toEqual(['work of the first', 'second']);
+	});
+
+	it('fires the other timers when one throws, then reports what was thrown', async () => {
+		const c = installed();
+		let after = false;
+		setTimeout(() => {
+			throw new Error('boom');
+		}, 1);
+		setTimeout(() => (after = true), 2);
+		await expect(c.advance(5)).rejects.toThrow('a timer callback threw');
+		expect(after).toBe(true);
+	});
+
+	it('gives the real clock and timers back when uninstalled', async () => {
+		const realSetTimeout = globalThis.setTimeout;
+		const c = installed(0);
+		expect(Date.now()).toBe(0);
+		c.uninstall();
+		expect(globalThis.setTimeout).toBe(realSetTimeout);
+		expect(Date.now()).toBeGreaterThan(1_600_000_000_000);
+		await new Promise((resolve) => setTimeout(resolve, 1));
+	});
+});

@@ -1,0 +1,171 @@
+/**
+ * A virtual clock for bench:sim (a test harness, never shipped):
+ * setTimeout, setInterval, Date.now and performance.now answer to it while it
+ * is installed, and time moves only when advance() is called. Everything else
+ * runs for real (WebCrypto, the streams' promises): before each timer fires,
+ * the real event loop gets a turn (one setImmediate), so promise work that a
+ * callback started has run before the next timer fires. Work waiting on a
+ * thread (WebCrypto's) may take more turns, and virtual time may move on
+ * meanwhile, as real time moves on while a CPU works.
+ *
+ * It lets one process run rooms of 1,000 members at the pace of their own
+ * timers rather than of this one CPU doing the work of all of them: with real
+ * timers, a room that size falls behind its own beats and the figures measure
+ * the machine. Vitest's fake timers do the same job, but scan every pending
+ * timer for each one fired; with thousands pending, that scan took 58 % of a
+ * 200-member run. Timers here sit in a binary heap.
+ */
+import { setImmediate as realImmediate } from 'node:timers/promises';
+
+interface Timer {
+	readonly id: number;
+	at: number;
+	readonly seq: number;
+	readonly interval: number | null;
+	readonly fn: (...args: unknown[]) => void;
+	readonly args: unknown[];
+}
+
+/** What setTimeout hands back in Node: callers may unref it, or coerce it to a number. */
+class Handle {
+	constructor(readonly id: number) {}
+	ref(): this {
+		return this;
+	}
+	unref(): this {
+		return this;
+	}
+	hasRef(): boolean {
+		return true;
+	}
+	[Symbol.toPrimitive](): number {
+		return this.id;
+	}
+}
+
+export class VirtualClock {
+	#now: number;
+	#perfOrigin: number;
+	#seq = 0;
+	readonly #heap: Timer[] = [];
+	readonly #live = new Map<number, Timer>();
+	readonly #errors: unknown[] = [];
+	#restore: (() => void) | null = null;
+
+	constructor(startMs = Date.now()) {
+		this.#now = startMs;
+		this.#perfOrigin = startMs;
+	}
+
+	/** Virtual ms since the epoch. */
+	get now(): number {
+		return this.#now;
+	}
+
+	get pending(): number {
+		return this.#live.size;
+	}
+
+	install(): void {
+		if (this.#restore) return;
+		const saved = {
+			setTimeout: globalThis.setTimeout,
+			clearTimeout: globalThis.clearTimeout,
+			setInterval: globalThis.setInterval,
+			clearInterval: globalThis.clearInterval,
+			dateNow: Date.now,
+			perfNow: performance.now
+		};
+		const clear = (handle: unknown) => this.#clear(handle);
+		Object.assign(globalThis, {
+			setTimeout: (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => this.#add(fn, ms, args, false),
+			setInterval: (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => this.#add(fn, ms, args, true),
+			clearTimeout: clear,
+			clearInterval: clear
+		});
+		Date.now = () => this.#now;
+		performance.now = () => this.#now - this.#perfOrigin;
+		this.#restore = () => {
+			Object.assign(globalThis, { setTimeout: saved.setTimeout, clearTimeout: saved.clearTimeout, setInterval: saved.setInterval, clearInterval: saved.clearInterval });
+			Date.now = saved.dateNow;
+			performance.now = saved.perfNow;
+		};
+	}
+
+	uninstall(): void {
+		this.#restore?.();
+		this.#restore = null;
+	}
+
+	/** Lets `ms` of virtual time pass, firing each timer due in it in order. Throws what a callback threw. */
+	async advance(ms: number): Promise<void> {
+		const until = this.#now + Math.max(0, ms);
+		for (;;) {
+			await realImmediate();
+			const next = this.#heap[0];
+			if (next === undefined || next.at > until) break;
+			this.#pop();
+			if (!this.#live.has(next.id)) continue; // cleared
+			this.#now = Math.max(this.#now, next.at);
+			if (next.interval === null) this.#live.delete(next.id);
+			else {
+				next.at = this.#now + next.interval;
+				this.#push(next);
+			}
+			try {
+				next.fn(...next.args);
+			} catch (err) {
+				this.#errors.push(err);
+			}
+		}
+		this.#now = until;
+		if (this.#errors.length > 0) throw new AggregateError(this.#errors.splice(0), 'a timer callback threw');
+	}
+
+	#add(fn: (...args: unknown[]) => void, ms: number | undefined, args: unknown[], repeat: boolean): Handle {
+		if (typeof fn !== 'function') throw new TypeError('callback must be a function');
+		const delay = Math.max(repeat ? 1 : 0, Number(ms) || 0);
+		const timer: Timer = { id: ++this.#seq, at: this.#now + delay, seq: this.#seq, interval: repeat ? delay : null, fn, args };
+		this.#live.set(timer.id, timer);
+		this.#push(timer);
+		return new Handle(timer.id);
+	}
+
+	#clear(handle: unknown): void {
+		const id = handle instanceof Handle ? handle.id : Number(handle);
+		this.#live.delete(id); // its heap entry is skipped when it comes up
+	}
+
+	#before(a: Timer, b: Timer): boolean {
+		return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+	}
+
+	#push(timer: Timer): void {
+		const heap = this.#heap;
+		heap.push(timer);
+		let i = heap.length - 1;
+		while (i > 0) {
+			const up = (i - 1) >> 1;
+			if (!this.#before(heap[i], heap[up])) break;
+			[heap[i], heap[up]] = [heap[up], heap[i]];
+			i = up;
+		}
+	}
+
+	#pop(): void {
+		const heap = this.#heap;
+		const last = heap.pop()!;
+		if (heap.length === 0) return;
+		heap[0] = last;
+		for (let i = 0; ; ) {
+			const l = 2 * i + 1;
+			const r = l + 1;
+			let min = i;
+			if (l < heap.length && this.#before(heap[l], heap[min])) min = l;
+			if (r < heap.length && this.#before(heap[r], heap[min])) min = r;
+			if (min === i) break;
+			[heap[i], heap[min]] = [heap[min], heap[i]];
+			i = min;
+		}
+	}
+}
