@@ -65,6 +65,20 @@ describe('VirtualClock', () => {
 		expect(after).toBe(true);
 	});
 
+	it('leaves a real timer set before install to the real clear, without cancelling a virtual one', async () => {
+		let realFired = false;
+		const real = setTimeout(() => (realFired = true), 1);
+		const c = installed();
+		let virtualFired = 0;
+		for (let i = 0; i < 50; i++) setTimeout(() => virtualFired++, 1);
+		clearTimeout(real);
+		await c.advance(1);
+		expect(virtualFired).toBe(50);
+		c.uninstall();
+		await new Promise((resolve) => setTimeout(resolve, 5));
+		expect(realFired).toBe(false);
+	});
+
 	it('gives the real clock and timers back when uninstalled', async () => {
 		const realSetTimeout = globalThis.setTimeout;
 		const c = installed(0);
