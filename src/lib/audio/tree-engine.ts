@@ -156,9 +156,10 @@ export class TreeEngine {
 	/**
 	 * Our depth is our parent's plus one, as its advert now says: it changes when the parent (or
 	 * anyone above it) moves. A parent whose depth is unknown (its chain does not check out yet)
-	 * leaves ours as it was.
+	 * leaves ours as it was. Every step does this; the simulator also calls it when a move above
+	 * changes a node's depth between its steps.
 	 */
-	#refreshDepth(lookup: AdvertLookup): void {
+	refreshDepth(lookup: AdvertLookup): void {
 		const parentDepth = this.#parent === null ? undefined : lookup(this.#parent)?.depth;
 		if (parentDepth !== undefined && parentDepth !== null) this.#depth = parentDepth + 1;
 	}
@@ -187,7 +188,7 @@ export class TreeEngine {
 			return { kind: 'wait', since: this.#noConfirmedSince };
 		}
 		this.#noConfirmedSince = null;
-		this.#refreshDepth(view.lookup);
+		this.refreshDepth(view.lookup);
 		const self = this.advert(0);
 		const backup = chooseBackup(self, this.#notAvoided(view.candidates), view.lookup);
 		this.#backup = backup?.peerId ?? null;

@@ -16,6 +16,11 @@
  *   its link closing).
  * - Links are made at once (the app: a WebRTC dial) and there are no
  *   reserve (standby) links: a repair always asks for a slot.
+ * - When a move or repair above a node changes its depth, its engine learns
+ *   the new depth at once (the app: at its next tick after its parent's
+ *   advert changes, up to 250 ms a level). Before, it learned only when the
+ *   simulator stepped it, and a relay that had been lifted could repair
+ *   into a backup as deep as its stale depth, its subtree sinking with it.
  * - A crashed parent's orphans notice after PARENT_SILENCE_MS plus a tick,
  *   and its own parent reclaims its slot after CHILD_SILENCE_MS plus a tick
  *   unless an orphan asked for it first; goodbyes act at once. Until noticed,
@@ -360,7 +365,7 @@ export class TreeSimulation {
 	/**
 	 * Everything that must hold, as messages (empty = all good). `rested`:
 	 * after settle(), when every crash has been noticed and rebalancing has
-	 * come to rest, so orphans and depth are checked too.
+	 * come to rest, so orphans and backups are checked too.
 	 */
 	invariantViolations(rested: boolean): string[] {
 		const problems: string[] = [];
@@ -379,7 +384,7 @@ export class TreeSimulation {
 				if (reached === null) problems.push(`${node.peerId} has depth ${node.depth} but no path to the stage`);
 				else if (reached !== node.depth) problems.push(`${node.peerId} advertises depth ${node.depth}, is at ${reached}`);
 				if (node.engine!.parent !== node.parent) problems.push(`${node.peerId}'s engine has parent ${node.engine!.parent}, the tree ${node.parent}`);
-				if (rested && node.engine!.depth !== node.depth) problems.push(`${node.peerId}'s engine says depth ${node.engine!.depth}, is at ${node.depth}`);
+				if (node.engine!.depth !== node.depth) problems.push(`${node.peerId}'s engine says depth ${node.engine!.depth}, is at ${node.depth}`);
 			} else if (rested) {
 				const root = this.#detachedRoot(node);
 				if (root === null) problems.push(`${node.peerId} is in a cycle`);
@@ -623,6 +628,9 @@ export class TreeSimulation {
 			const node = stack.pop()!;
 			const d = depths.pop()!;
 			node.depth = d;
+			// Its engine follows its parent's advert at its next tick in the app (every 50 ms), not only
+			// when the simulator steps it: a stale depth would let it repair into a backup deeper than it is.
+			if (node !== root) node.engine?.refreshDepth(this.#lookup);
 			this.#reindex(node);
 			for (const kid of node.kids) {
 				stack.push(kid);
