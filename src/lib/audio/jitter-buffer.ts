@@ -16,10 +16,12 @@
  * in 30 s under load; growing after a gap and shrinking slowly gave 1–2.)
  * A one-off spike does not hold it up for those 10 s: jitter above what the
  * last 2 s saw counts only if it came back at least 2 s apart (two 1-s
- * buckets of arrival time, not neighbours, both reached it). A tab stalled
- * for a second gets every packet of that second at once, each "late" by up
- * to a second: that is one event, not 1 % of the network's behaviour, while
- * Wi-Fi power saving or a GC every few seconds recurs and keeps its margin.
+ * buckets of arrival time, not neighbours, both reached it). A relay whose
+ * tab stalled for a second sends every packet of that second at once, each
+ * "late" by up to a second: that is one event, not 1 % of the network's
+ * behaviour, while Wi-Fi power saving or a GC every few seconds recurs and
+ * keeps its margin. Our own tab stalling (no pop for 100 ms) is not the
+ * network at all: packets due meanwhile are left out of the measure.
  *
  * - Grow fast: when the frame due is missing and nothing newer has arrived,
  *   the stream is late rather than lost, so we conceal one frame without
@@ -97,6 +99,11 @@ const QUIET_SHRINK_AFTER_MS = 500;
 const QUIET_SHRINK_CALM_MS = 10_000;
 // A due shrink waits this long (divided the same way) for a silence/DTX frame before dropping a voiced one.
 const SHRINK_FORCE_MS = 1_000;
+// No pop for this long: our own tab stalled (pops come every 10 ms). Packets due while it did were held
+// up by us, not by the network: they are left out of the jitter measure. A bigger target could not cover
+// such a stall anyway (what bridges one is how far ahead the mixer is fed), and counted, one stall made
+// any one-off delay in the next 10 s look recurring (bench:audio: a frame more delay for 8 s after one).
+const OWN_STALL_MS = 100;
 // 100 ms of loss in a row: Opus PLC has faded to silence by then and the
 // stream is more likely gone than late: stop concealing and re-buffer.
 const MAX_LOSS_RUN = 5;
@@ -168,6 +175,9 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 	#lastHeadroomMs = 0;
 	#quiet = false;
 	#lateAtMs = Number.NEGATIVE_INFINITY;
+	#lastPopMs: number | null = null;
+	/** The last stretch without pops (our tab stalled). */
+	#ownStall = { fromMs: Number.NEGATIVE_INFINITY, toMs: Number.NEGATIVE_INFINITY };
 	#counts = { played: 0, concealed: 0, silent: 0, lateDropped: 0, duplicates: 0, skipped: 0 };
 
 	/** Takes a packet as it arrives; arrivalMs on the same clock as pop()'s nowMs. */
@@ -185,19 +195,22 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 		}
 
 		const transit = arrivalMs - ts / SAMPLES_PER_MS;
-		this.#transits.add(transit);
+		const ownStall = this.#dueWhileStalled(ts, arrivalMs);
+		if (!ownStall) this.#transits.add(transit);
 		const jitter = transit - this.#transits.min();
-		this.#jitters.add(jitter);
-		this.#recentJitters.add(jitter);
-		this.#jitterPeaks.add(arrivalMs, jitter);
-		this.#updateTarget();
+		if (!ownStall) {
+			this.#jitters.add(jitter);
+			this.#recentJitters.add(jitter);
+			this.#jitterPeaks.add(arrivalMs, jitter);
+			this.#updateTarget();
+		}
 
 		if (this.#started && ts < this.#nextTs - FRAME_SAMPLES / 2) {
 			this.#counts.lateDropped++;
 			this.#recentlyHandled.add(seq);
 			// Grow now by what this packet lacked, instead of waiting for the next ones to be late too;
 			// but not for a straggler we would never have waited for.
-			if (jitter <= MAX_TARGET_MS) {
+			if (jitter <= MAX_TARGET_MS && !ownStall) {
 				this.#lateAtMs = arrivalMs;
 				const lackingFrames = Math.ceil((jitter - this.#lastHeadroomMs) / FRAME_MS);
 				this.#growFrames = Math.max(this.#growFrames, lackingFrames);
@@ -213,6 +226,8 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 
 	/** Called by the playout clock once per 20 ms frame: what to hand the decoder now. */
 	pop(nowMs: number): Playout<P> {
+		if (this.#lastPopMs !== null && nowMs - this.#lastPopMs > OWN_STALL_MS) this.#ownStall = { fromMs: this.#lastPopMs, toMs: nowMs };
+		this.#lastPopMs = nowMs;
 		if (!this.#started && !this.#tryStart(nowMs)) return WAIT;
 		const headroomMs = this.#catchUp(nowMs);
 		this.#lastHeadroomMs = headroomMs;
@@ -377,6 +392,18 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 		}
 		this.#transits.clear();
 		for (const entry of this.#queue) this.#transits.add(entry.transit);
+	}
+
+	/**
+	 * Whether a packet was due (capture time + the smallest recent transit) while our own tab stalled:
+	 * the last stretch without pops, or the one going on now (the packets a stalled tab is handed before
+	 * its first pop).
+	 */
+	#dueWhileStalled(ts: number, arrivalMs: number): boolean {
+		if (this.#transits.size() === 0) return false;
+		const dueMs = ts / SAMPLES_PER_MS + this.#transits.min();
+		if (this.#lastPopMs !== null && arrivalMs - this.#lastPopMs > OWN_STALL_MS) return dueMs >= this.#lastPopMs;
+		return dueMs >= this.#ownStall.fromMs && dueMs <= this.#ownStall.toMs;
 	}
 
 	#headroomMs(nowMs: number, ts: number): number {
