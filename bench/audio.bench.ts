@@ -11,11 +11,13 @@
  * - addedMsPerHop: median difference between consecutive depths.
  * - jitterTargetMsByDepth: each listener's jitter-buffer target at the end of that window.
  * - spikeRecoveryMs: the deepest listener's main thread is blocked for 1 s (a
- *   busy loop); from its end until the last burst that arrives more than
- *   20 ms later than that listener's median before (0: none did; bursts vary
- *   by tens of ms in steady state, so the samples and the 90th percentile
- *   before are kept beside it); spikePeakMs
- *   the worst burst after it.
+ *   busy loop); from its end until the first burst from which 2 s of bursts
+ *   all arrive within 20 ms of that listener's median before (0: from the
+ *   first; bursts vary by tens of ms in steady state, so the samples and the
+ *   90th percentile before are kept beside it); spikeLastInflatedMs, until
+ *   the last burst more than 20 ms late in the 12 s after (a lone slow burst
+ *   late in the window counts there: what spikeRecoveryMs was before
+ *   2026-12-05); spikePeakMs the worst burst after it.
  * - speakerToSpeakerMs: the same bursts from one speaker to a second speaker on stage, who
  *   hears them through the native WebRTC voice of their stage link
  *   (stage-audio.ts), timestamped as they enter the page's audio graph; plus
@@ -164,8 +166,14 @@ it('measures the audio tree', async () => {
 		});
 		await leafPage.page.waitForTimeout(12_000); // a measurement window after the spike
 		const after = (await latenciesSince(spikeEnd)).filter((l) => l.ms >= 0);
-		const lastInflated = after.filter((l) => l.ms > before + 20).at(-1);
-		const spikeRecoveryMs = lastInflated ? Math.round(lastInflated.at - spikeEnd) : 0;
+		// Back: the first burst from which 2 s of bursts all arrive within 20 ms of before (0: the first after
+		// the spike did). A lone slow burst later in the window is the loaded machine, not the spike: it is
+		// kept apart as spikeLastInflatedMs (the last burst more than 20 ms late, 0: none), what this figure was before.
+		const inBounds = (l: { ms: number }) => l.ms <= before + 20;
+		const backAt = after.findIndex((l, i) => after.slice(i).filter((m) => m.at - l.at <= 2_000).every(inBounds) && after.at(-1)!.at - l.at >= 2_000);
+		const spikeRecoveryMs = backAt === 0 ? 0 : backAt === -1 ? Math.round(after.at(-1)!.at - spikeEnd) : Math.round(after[backAt].at - spikeEnd);
+		const lastInflated = after.filter((l) => !inBounds(l)).at(-1);
+		const spikeLastInflatedMs = lastInflated ? Math.round(lastInflated.at - spikeEnd) : 0;
 		const spikePeakMs = round(Math.max(before, ...after.map((l) => l.ms)));
 
 		// —— 5 % loss on every link of the chain, with and without redundancy (link-frame.ts) ——
@@ -378,6 +386,7 @@ it('measures the audio tree', async () => {
 			addedMsPerHop,
 			jitterTargetMsByDepth,
 			spikeRecoveryMs,
+			spikeLastInflatedMs,
 			spikePeakMs,
 			spikeSteadyCeilingMs: round(steadyCeiling),
 			joinToFirstAudioMs: Math.round(median(joins)),
@@ -414,7 +423,7 @@ audio benchmark (medians, real Chromium on loopback; each figure includes output
   e2eMsByDepth          ${JSON.stringify(e2eMsByDepth)}   (goal ≤ ${GOALS.e2eMsAtDepth3} at depth 3)
   addedMsPerHop         ${addedMsPerHop}   (goal ≤ ${GOALS.addedMsPerHop})
   jitterTargetMsByDepth ${JSON.stringify(jitterTargetMsByDepth)}   (the jitter buffer's share of each figure above)
-  spikeRecoveryMs       ${spikeRecoveryMs}   (1 s main-thread block at depth ${deepest}: until within 20 ms of ${round(before)} again (p90 before + 20: ${round(steadyCeiling)}), peak ${spikePeakMs}; goal ≤ ${GOALS.spikeRecoveryMs})
+  spikeRecoveryMs       ${spikeRecoveryMs}   (1 s main-thread block at depth ${deepest}: until within 20 ms of ${round(before)} again for 2 s (p90 before + 20: ${round(steadyCeiling)}), peak ${spikePeakMs}, last burst > 20 ms late ${spikeLastInflatedMs}; goal ≤ ${GOALS.spikeRecoveryMs})
   concealedPctAtDepth3Loss5 ${concealedPctAtDepth3Loss5}   (5 % of messages dropped on every link; goal ≤ ${GOALS.concealedPctAtDepth3Loss5}; by depth ${JSON.stringify(withRedundancy.concealedPctByDepth)}, without redundancy ${JSON.stringify(withoutRedundancy.concealedPctByDepth)}, with no loss ${JSON.stringify(noLoss.concealedPctByDepth)})
   e2eMsAtDepth3Loss5    ${e2eMsAtDepth3Loss5}   (goal ≤ ${GOALS.e2eMsAtDepth3Loss5}; by depth ${JSON.stringify(withRedundancy.e2eMs)}, without redundancy ${JSON.stringify(withoutRedundancy.e2eMs)})
   joinToFirstAudioMs    ${results.joinToFirstAudioMs}   (goal ≤ ${GOALS.joinToFirstAudioMs}; ${failedJoins} of 5 joins heard nothing in 60 s)
