@@ -170,8 +170,10 @@ it('measures the audio tree', async () => {
 		// the spike did). A lone slow burst later in the window is the loaded machine, not the spike: it is
 		// kept apart as spikeLastInflatedMs (the last burst more than 20 ms late, 0: none), what this figure was before.
 		const inBounds = (l: { ms: number }) => l.ms <= before + 20;
-		const backAt = after.findIndex((l, i) => after.slice(i).filter((m) => m.at - l.at <= 2_000).every(inBounds) && after.at(-1)!.at - l.at >= 2_000);
-		const spikeRecoveryMs = backAt === 0 ? 0 : backAt === -1 ? Math.round(after.at(-1)!.at - spikeEnd) : Math.round(after[backAt].at - spikeEnd);
+		// (No burst heard after it, or none staying back: the whole window.)
+		const windowEnd = after.at(-1)?.at ?? spikeEnd + 12_000;
+		const backAt = after.findIndex((l, i) => after.slice(i).filter((m) => m.at - l.at <= 2_000).every(inBounds) && windowEnd - l.at >= 2_000);
+		const spikeRecoveryMs = backAt === 0 ? 0 : Math.round((backAt === -1 ? windowEnd : after[backAt].at) - spikeEnd);
 		const lastInflated = after.filter((l) => !inBounds(l)).at(-1);
 		const spikeLastInflatedMs = lastInflated ? Math.round(lastInflated.at - spikeEnd) : 0;
 		const spikePeakMs = round(Math.max(before, ...after.map((l) => l.ms)));

@@ -283,24 +283,33 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 			if (attempt === 3) throw new Error(`${why}\n${(await pair.relay.trace()).split('\n').filter((l) => l.includes('audio')).slice(-15).join('\n')}`);
 			return recordB(attempt + 1);
 		};
-		const { relay: replayer, child } = await recordB(1);
-		const muteSelf = second.page.getByRole('button', { name: 'Mute myself' });
-		await muteSelf.click();
-		try {
-			await waitSilent(child.page, b, B);
-			const stale = async () => ((await treeOf(child.page)) as unknown as { stale: number }).stale;
-			const silentSince = await child.page.evaluate(() => performance.now());
-			const staleBefore = await stale();
-			// Signed by B, sent again: each is refused as not fresh, so none reaches the child's speaker.
-			const replayed = await replayer.page.evaluate(() => (globalThis as unknown as Hooks).__replay());
-			expect(replayed).toBeGreaterThanOrEqual(100);
-			// Most reach the child (the tree may still move it to another parent meanwhile): each is refused.
-			await expect.poll(async () => (await stale()) - staleBefore, { timeout: 10_000 }).toBeGreaterThanOrEqual(replayed / 2);
-			expect(await lastHeard(child.page, b, B)).toBeLessThan(silentSince);
-		} finally {
-			await second.page.getByRole('button', { name: 'Unmute myself' }).click();
+		// The replay goes out on the links it was recorded on, seconds later (B mutes, the child falls
+		// silent): if the tree moved the child meanwhile, those links are closed (loop run of 93360e9: 22
+		// of 100 sent). Then record and replay again, up to three times.
+		let heard: RoomPage;
+		for (let attempt = 1; ; attempt++) {
+			const { relay: replayer, child } = await recordB(1);
+			heard = child;
+			await second.page.getByRole('button', { name: 'Mute myself' }).click();
+			try {
+				await waitSilent(child.page, b, B);
+				const stale = async () => ((await treeOf(child.page)) as unknown as { stale: number }).stale;
+				const silentSince = await child.page.evaluate(() => performance.now());
+				const staleBefore = await stale();
+				// Signed by B, sent again: each is refused as not fresh, so none reaches the child's speaker.
+				const replayed = await replayer.page.evaluate(() => (globalThis as unknown as Hooks).__replay());
+				if (replayed < 100 && attempt < 3) continue;
+				expect(replayed, `${replayer.name} replayed ${replayed} on links still open; ${child.name}'s tree now ${JSON.stringify(await treeOf(child.page))}`).toBeGreaterThanOrEqual(100);
+				// Most reach the child (the tree may still move it to another parent meanwhile): each is refused.
+				await expect.poll(async () => (await stale()) - staleBefore, { timeout: 10_000 }).toBeGreaterThanOrEqual(replayed / 2);
+				expect(await lastHeard(child.page, b, B)).toBeLessThan(silentSince);
+				break;
+			} finally {
+				// (recordB waits until the next child hears B again.)
+				await second.page.getByRole('button', { name: 'Unmute myself' }).click();
+			}
 		}
-		await waitHears(child.page, b, B);
+		await waitHears(heard.page, b, B);
 	});
 
 	it('a banned listener running code that ignores its ban is cut off by every peer it was linked to', async () => {

@@ -102,7 +102,8 @@ const SHRINK_FORCE_MS = 1_000;
 // No pop for this long: our own tab stalled (pops come every 10 ms). Packets due while it did were held
 // up by us, not by the network: they are left out of the jitter measure. A bigger target could not cover
 // such a stall anyway (what bridges one is how far ahead the mixer is fed), and counted, one stall made
-// any one-off delay in the next 10 s look recurring (bench:audio: a frame more delay for 8 s after one).
+// any one-off delay in the next 10 s look recurring (a unit case: a target of 33 ms where 20 was due, 7.5 s
+// after; bench:audio once saw a frame more delay from 5.5 to 11 s after a 1 s block, as this would give).
 const OWN_STALL_MS = 100;
 // 100 ms of loss in a row: Opus PLC has faded to silence by then and the
 // stream is more likely gone than late: stop concealing and re-buffer.
