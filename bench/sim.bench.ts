@@ -36,7 +36,7 @@ import { expect, it } from 'vitest';
 import { InMemoryNetwork } from '../src/lib/net/in-memory-network';
 import { ROOM_TOPIC_PREFIX } from '../src/lib/room/room-topic-protocol';
 import { makeRoom } from '../src/lib/room/test-peers';
-import { directPeers, joinSession, leaveSession, type SessionMember } from '../src/lib/room/test-sessions';
+import { directPeers, joinSession, leaveSession, notSettled, type SessionMember } from '../src/lib/room/test-sessions';
 import { VirtualClock } from '../src/lib/net/virtual-clock';
 
 const SIZES = (process.env.BENCH_SIM_SIZES ?? '100,1000').split(',').map(Number);
@@ -52,10 +52,6 @@ const median = (xs: number[]) => {
 const round = (x: number) => Math.round(x * 10) / 10;
 const share = (x: number) => Math.round(x * 100) / 100;
 const wallNow = performance.now.bind(performance);
-
-function everyonePresent(members: SessionMember[]): boolean {
-	return members.every((m) => m.peer.room.view.exists && members.every((other) => other === m || m.session.presence.members.has(other.peer.id)));
-}
 
 /** Lets virtual time pass in steps until `done`, giving real work (crypto, streams) its turns first; throws past `limitMs`. */
 async function until(clock: VirtualClock, done: () => boolean, what: string, limitMs: number, stepMs: number): Promise<number> {
@@ -88,7 +84,7 @@ async function measure(n: number) {
 	try {
 		for (const peer of [creator, ...peers]) members.push(await joinSession(network, peer, key));
 		progress('all opened');
-		const joinMs = await until(clock, () => everyonePresent(members), `n=${n}: everyone present`, 300_000, 10);
+		const joinMs = await until(clock, () => notSettled(members) === null, `n=${n}: everyone present`, 300_000, 10);
 		progress('everyone present');
 
 		// Beats and announces set during the joins ran at the pace of a smaller room: the window opens once the

@@ -44,14 +44,18 @@ export async function leaveSession(member: SessionMember): Promise<void> {
 	member.node.stop();
 }
 
-/** Everyone has the room and shows everyone else present. */
+/** What keeps the room from being settled (everyone has the room and shows everyone else present), or null. */
+export function notSettled(members: SessionMember[]): string | null {
+	for (const m of members) {
+		if (!m.peer.room.view.exists) return `${m.peer.name} does not have the room`;
+		for (const other of members) if (other !== m && !m.session.presence.members.has(other.peer.id)) return `${m.peer.name} does not show ${other.peer.name}`;
+	}
+	return null;
+}
+
+/** Waits until everyone has the room and shows everyone else present. */
 export async function settled(members: SessionMember[], wait: { timeout: number; interval: number }): Promise<void> {
-	await vi.waitFor(() => {
-		for (const m of members) {
-			expect(m.peer.room.view.exists).toBe(true);
-			for (const other of members) if (other !== m) expect(m.session.presence.members.has(other.peer.id)).toBe(true);
-		}
-	}, wait);
+	await vi.waitFor(() => expect(notSettled(members)).toBeNull(), wait);
 }
 
 /** The members a member holds a direct connection to (a joiner's first catch-up through the relay's circuit is not one). */
