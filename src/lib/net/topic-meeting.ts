@@ -481,8 +481,9 @@ export class TopicMeeting {
 		this.#events.onHeard?.(from);
 		if (this.#isDirect(from)) {
 			if (joining) void this.#probeStale(from);
-			// A neighbour that needed us when it linked may be content now: links past our most can go.
-			else this.#trim();
+			// A neighbour that needed us when it linked may be content now, and one that dialed us before
+			// we heard it (a joiner, most often) only now counts as a neighbour: links past our most can go.
+			this.#trim();
 			return;
 		}
 		traceEvent('meet:heard', `${this.name}: ${shortId(from)}${full ? ' (full)' : open ? '' : ' (content)'}`);
