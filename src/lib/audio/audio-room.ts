@@ -45,6 +45,7 @@ import { chooseParent, type TreeAdvert } from './tree-planner';
 import {
 	admitChild,
 	CHILD_SILENCE_MS,
+	LEFT_BRANCH_MS,
 	PARENT_SILENCE_MS,
 	RETRY_CANDIDATE_AFTER_MS,
 	TICK_MS,
@@ -54,6 +55,7 @@ import {
 import {
 	FLOW_WINDOW_MS,
 	delayed,
+	fullerBranch,
 	heldBack,
 	isLate,
 	noteAudio,
@@ -62,8 +64,10 @@ import {
 	noteRepairing,
 	noteVoiceQuiet,
 	quietToTell,
+	shortBranch,
 	withheldTooLong,
-	type ParentClock
+	type ParentClock,
+	type ShortSpell
 } from './withholding';
 
 // A tick this late means our own thread stalled (a loaded CPU, a phone waking): the packets that
@@ -187,6 +191,8 @@ export class AudioRoom implements HostedAudio {
 	/** When each kind of withholding verdict (#withholding's answers) was last given. */
 	readonly #withheldAt = new Map<string, number>();
 	#judgeWithholdingAfter = 0;
+	/** Since when the branch we hang from has lacked a voice another branch carries (#judgeBranch). */
+	#shortSpell: ShortSpell | null = null;
 	/** When our own thread last came back from a stall: nothing we failed to take meanwhile was withheld. */
 	#resumedAt = -Infinity;
 	#timer: ReturnType<typeof setInterval> | undefined;
@@ -751,7 +757,7 @@ export class AudioRoom implements HostedAudio {
 			} else if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} passes audio on but holds back ${shortId(withholding)}'s: repairing around it`);
 			else traceEvent('audio: parent lost', `${shortId(parent.link.peerId)}: ${parent.link.open ? `silent for ${Math.round(now - parent.link.lastReceivedAt)} ms` : 'link closed'}`);
 			this.#dropParent(parent, adverts, now);
-		}
+		} else if (parent) this.#judgeBranch(parent, now);
 		// The reserve link counts while it is up and alive: switching to it is one message, no new connection.
 		const standbyReady = !!this.#standby?.link.open && now - this.#standby.link.lastReceivedAt < CHILD_SILENCE_MS;
 		const step = this.#tree.step(now, this.#treeView(adverts), { standbyReady, dialing: this.#dialing.size > 0 });
@@ -839,6 +845,33 @@ export class AudioRoom implements HostedAudio {
 		}
 		this.#withheldAt.set(verdict, now);
 		return verdict;
+	}
+
+	/**
+	 * Whether the branch our parent hangs from has lacked, for long enough, a voice that another
+	 * speaker's branch carries along with all the others (withholding.ts fullerBranch): if so, the
+	 * engine moves us out of that branch to a free slot in another (make before break) and keeps out
+	 * of it for LEFT_BRANCH_MS.
+	 */
+	#judgeBranch(parent: LinkInfo, now: number): void {
+		const root = this.#branchRoot(parent.link.peerId);
+		if (root === null) {
+			this.#shortSpell = null;
+			return;
+		}
+		const view = this.#session.room.view;
+		const members = this.#session.presence.members;
+		const voices = [...view.stage].map((peerId) => {
+			const entry = members.get(peerId);
+			return { peerId, tag: this.#tagOf(peerId), sending: !view.modMuted.has(peerId) && !entry?.muted && entry?.tree?.s === true, passes: entry?.tree?.h };
+		});
+		const fuller = fullerBranch(root, voices);
+		const judged = shortBranch(this.#shortSpell, root, fuller, now, { ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 });
+		this.#shortSpell = judged.spell;
+		if (!judged.leave) return;
+		this.#shortSpell = null;
+		traceEvent('audio: short branch', `${shortId(root)}'s branch leaves out a voice ${shortId(fuller!)}'s carries: moving out of it`);
+		this.#tree.leaveBranch(root, now, LEFT_BRANCH_MS);
 	}
 
 	/** The speaker at the top of `peerId`'s branch, by the adverts' parents (null: the chain breaks or loops). */

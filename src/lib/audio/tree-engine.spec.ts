@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { advert } from './test-adverts';
-import { admitChild, DISPLACE_EVERY_MS, PARENT_SILENCE_MS, RETRY_CANDIDATE_AFTER_MS, TreeEngine, UNCONFIRMED_FALLBACK_MS, type TreeView } from './tree-engine';
+import { admitChild, DISPLACE_EVERY_MS, LEFT_BRANCH_MS, PARENT_SILENCE_MS, RETRY_CANDIDATE_AFTER_MS, TreeEngine, UNCONFIRMED_FALLBACK_MS, type TreeView } from './tree-engine';
 import { REBALANCE_COOLDOWN_MS, type TreeAdvert } from './tree-planner';
 
 const node = advert;
@@ -147,6 +147,47 @@ describe('tree engine: with a parent', () => {
 		expect(engine.step(100_000 + REBALANCE_COOLDOWN_MS, viewOf(adverts), IDLE).kind).toBe('move');
 		// Not while a dial is under way.
 		expect(engine.step(200_000, viewOf(adverts), { standbyReady: false, dialing: true })).toEqual({ kind: 'stay' });
+	});
+});
+
+describe('tree engine: leaving a speaker’s branch', () => {
+	// Two speakers, both full: A's branch (L1 under A with a free slot, L2 under L1 with two) and B's (M1 and M2 alike).
+	const room = () => [node('A', 0, 1, 1), node('L1', 1, 2, 1, 'A'), node('L2', 2, 2, 0, 'L1'), node('B', 0, 1, 1), node('M1', 1, 2, 1, 'B'), node('M2', 2, 2, 0, 'M1')];
+
+	it('moves to a free slot outside the branch, even a deeper one, and keeps out of it (rebalancing and repair included) for LEFT_BRANCH_MS', () => {
+		const engine = new TreeEngine('me', 2);
+		engine.attached('L1', 1); // depth 2, under A
+		const adverts = room();
+		expect(engine.step(0, viewOf(adverts), IDLE)).toEqual({ kind: 'stay' });
+		engine.leaveBranch('A', 10, LEFT_BRANCH_MS);
+		// Not L1 (a free slot a level up) or L2 (under L1, under A): M1, at the depth we are.
+		expect(engine.step(20, viewOf(adverts), IDLE)).toEqual({ kind: 'move', parent: adverts[4], why: 'fuller branch' });
+		// Nothing new while that dial is under way; then, moved, no backup or rebalance leads back into A's branch.
+		expect(engine.step(30, viewOf(adverts), { standbyReady: false, dialing: true })).toEqual({ kind: 'stay' });
+		engine.attached('M1', 1);
+		const moved = [...adverts.map((a) => (a.peerId === 'M1' ? node('M1', 1, 2, 2, 'B') : a)), node('me', 2, 2, 0, 'M1')];
+		expect(engine.step(40, viewOf(moved), IDLE)).toEqual({ kind: 'stay' });
+		expect(engine.backup).toBe('M2');
+		// M1 fails: the repair asks M1's parent B, then the backup M2, and once both refused, nobody: never
+		// L1 or L2, though they have room.
+		engine.lost('M1', 'B');
+		const gone = moved.filter((a) => a.peerId !== 'M1');
+		expect(engine.step(50, viewOf(gone), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'B' } });
+		engine.avoid('B', 50, RETRY_CANDIDATE_AFTER_MS);
+		expect(engine.step(60, viewOf(gone), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'M2' }, why: 'backup' });
+		engine.avoid('M2', 60, RETRY_CANDIDATE_AFTER_MS);
+		expect(engine.step(70, viewOf(gone), IDLE)).toMatchObject({ kind: 'wait' });
+		// Once LEFT_BRANCH_MS has gone by, A's branch is a place like any other again.
+		expect(engine.step(10 + LEFT_BRANCH_MS + 1, viewOf(moved.filter((a) => a.peerId !== 'M1')), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'L1' } });
+	});
+
+	it('stays where it is when no free slot lies outside the branch: one voice less is better than none', () => {
+		const engine = new TreeEngine('me', 0);
+		engine.attached('A', 0);
+		const full = room().map((a) => (a.peerId.startsWith('M') ? { ...a, children: a.capacity } : a));
+		engine.leaveBranch('A', 0, LEFT_BRANCH_MS);
+		expect(engine.step(10, viewOf(full), IDLE)).toEqual({ kind: 'stay' });
+		expect(engine.parent).toBe('A');
 	});
 });
 

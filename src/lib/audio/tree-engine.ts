@@ -18,9 +18,11 @@
  * only its holder vouches for. With a parent, it
  * keeps a backup and moves up when a slot two levels shallower frees
  * (planRebalance). A candidate that refused or failed is left alone for a
- * while (avoid).
+ * while (avoid). A speaker's whole branch can be left too (leaveBranch: it
+ * does not carry every voice another branch does): the engine moves out of it
+ * to a free slot elsewhere and keeps out of it for a while.
  */
-import { chooseBackup, chooseLeafToDisplace, chooseParent, isUsableBackup, planRebalance, type AdvertLookup, type TreeAdvert } from './tree-planner';
+import { chainPassesThrough, chooseBackup, chooseLeafToDisplace, chooseParent, isUsableBackup, planRebalance, type AdvertLookup, type TreeAdvert } from './tree-planner';
 
 // Silence from the parent that means it is gone (a link that closes, or a parent that says goodbye
 // as its tab closes, is replaced at once; this is for crashes and lost networks). Every link carries
@@ -46,6 +48,9 @@ export const UNCONFIRMED_FALLBACK_MS = 5_000;
 // A parent lets at most one leaf go for a relay in this long: a hostile member that keeps leaving
 // and asking again to push leaves around moves one leaf every 10 s, each repaired in a moment.
 export const DISPLACE_EVERY_MS = 10_000;
+// A speaker's branch that was left (leaveBranch) is kept out of this long: a listener that came back
+// at once to a branch still short would hear one voice less again for a while before it left again.
+export const LEFT_BRANCH_MS = 30_000;
 
 /** What a member knows of the tree when it takes a step. */
 export interface TreeView {
@@ -67,7 +72,7 @@ export type TreeStep =
 	/** No parent and nowhere to go yet (`since`: as of when). */
 	| { kind: 'wait'; since: number }
 	/** A slot at least two levels shallower is free: move there (the old parent is let go once the new one feeds us). */
-	| { kind: 'move'; parent: TreeAdvert };
+	| { kind: 'move'; parent: TreeAdvert; why?: 'fuller branch' };
 
 type Why = 'grandparent' | 'backup' | 'free slot' | 'a leaf’s place' | 'unconfirmed';
 
@@ -82,6 +87,8 @@ export class TreeEngine {
 	/** The parent we lost, named when we ask for a new one: only its own parent may free its slot for us. */
 	#lost: string | null = null;
 	readonly #avoid = new Map<string, number>();
+	/** Speakers whose branches (each the speaker and everyone whose chain passes through it) we keep out of, until when. */
+	readonly #leftBranches = new Map<string, number>();
 	#lastMoveMs = Number.NEGATIVE_INFINITY;
 	/** Since when, as an orphan, we have found no free slot with a confirmed depth (null: we have one, or a parent). */
 	#noConfirmedSince: number | null = null;
@@ -119,6 +126,12 @@ export class TreeEngine {
 		const until = now + ms;
 		if ((this.#avoid.get(peerId) ?? Number.NEGATIVE_INFINITY) < until) this.#avoid.set(peerId, until);
 		if (this.#backup === peerId) this.#backup = null;
+	}
+
+	/** Moves out of `root`'s branch (at the next step, to a free slot outside it) and keeps out of it until `now + ms`. */
+	leaveBranch(root: string, now: number, ms: number): void {
+		const until = now + ms;
+		if ((this.#leftBranches.get(root) ?? Number.NEGATIVE_INFINITY) < until) this.#leftBranches.set(root, until);
 	}
 
 	isAvoided(peerId: string, now: number): boolean {
@@ -170,6 +183,8 @@ export class TreeEngine {
 	 */
 	step(now: number, view: TreeView, links: { standbyReady: boolean; dialing: boolean }): TreeStep {
 		for (const [peerId, until] of this.#avoid) if (until < now) this.#avoid.delete(peerId);
+		for (const [root, until] of this.#leftBranches) if (until < now) this.#leftBranches.delete(root);
+		if (this.#leftBranches.size > 0) view = { ...view, candidates: [...this.#outsideLeftBranches(view.candidates, view.lookup)] };
 		if (this.#parent === null) {
 			if (links.standbyReady) return { kind: 'activate-standby' };
 			if (links.dialing) return { kind: 'wait', since: this.#noConfirmedSince ?? now };
@@ -192,6 +207,15 @@ export class TreeEngine {
 		const self = this.advert(0);
 		const backup = chooseBackup(self, this.#notAvoided(view.candidates), view.lookup);
 		this.#backup = backup?.peerId ?? null;
+		if (!links.dialing && this.#inLeftBranch(this.#parent, view.lookup)) {
+			// Out of a branch we left, to the best free slot elsewhere (the parent we have is let go once the
+			// new one feeds us); with none free, we stay: one voice less is better than none.
+			const elsewhere = chooseParent(this.me, view.candidates, new Set(this.#avoid.keys()), { lookup: view.lookup });
+			if (elsewhere) {
+				this.#lastMoveMs = now;
+				return { kind: 'move', parent: elsewhere, why: 'fuller branch' };
+			}
+		}
 		if (!links.dialing) {
 			const plan = planRebalance(self, view.candidates, { nowMs: now, lastMoveMs: this.#lastMoveMs }, view.lookup);
 			if (plan.kind === 'move') {
@@ -206,9 +230,10 @@ export class TreeEngine {
 	#choose(self: TreeAdvert, view: TreeView): { parent: TreeAdvert; why: Why; displace?: string } | null {
 		const grandparent = this.#grandparent ? view.lookup(this.#grandparent) : undefined;
 		this.#grandparent = null;
-		if (grandparent && grandparent.depth !== null && !this.#avoid.has(grandparent.peerId)) return { parent: grandparent, why: 'grandparent' };
+		const usable = (advert: TreeAdvert | undefined): advert is TreeAdvert => !!advert && !this.#avoid.has(advert.peerId) && !this.#inLeftBranch(advert.peerId, view.lookup);
+		if (usable(grandparent) && grandparent.depth !== null) return { parent: grandparent, why: 'grandparent' };
 		const backup = this.#backup ? view.lookup(this.#backup) : undefined;
-		if (backup && isUsableBackup(self, backup, view.lookup) && !this.#avoid.has(backup.peerId)) return { parent: backup, why: 'backup' };
+		if (usable(backup) && isUsableBackup(self, backup, view.lookup)) return { parent: backup, why: 'backup' };
 		const avoided = new Set(this.#avoid.keys());
 		const best = chooseParent(this.me, view.candidates, avoided, { lookup: view.lookup });
 		// A relay whose best free slot lies deeper than it was would sink there with its whole subtree
@@ -241,6 +266,20 @@ export class TreeEngine {
 
 	*#notAvoided(adverts: Iterable<TreeAdvert>): Iterable<TreeAdvert> {
 		for (const advert of adverts) if (!this.#avoid.has(advert.peerId)) yield advert;
+	}
+
+	/** Whether `peerId` is in a branch we left: its speaker, or a member whose chain (by the adverts) passes through it. */
+	#inLeftBranch(peerId: string, lookup: AdvertLookup): boolean {
+		if (this.#leftBranches.size === 0) return false;
+		if (this.#leftBranches.has(peerId)) return true;
+		const advert = lookup(peerId);
+		if (!advert) return false;
+		for (const root of this.#leftBranches.keys()) if (chainPassesThrough(advert, root, lookup)) return true;
+		return false;
+	}
+
+	*#outsideLeftBranches(adverts: Iterable<TreeAdvert>, lookup: AdvertLookup): Iterable<TreeAdvert> {
+		for (const advert of adverts) if (!this.#inLeftBranch(advert.peerId, lookup)) yield advert;
 	}
 }
 

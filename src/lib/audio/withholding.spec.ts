@@ -5,7 +5,10 @@ import {
 	LATE_MS,
 	LATE_SPAN_MS,
 	REPAIR_GRACE_MS,
+	SHORT_BRANCH_MS,
+	SHORT_BRANCH_PER_DEPTH_MS,
 	WITHHELD_MS,
+	fullerBranch,
 	heldBack,
 	isLate,
 	noteAudio,
@@ -14,8 +17,11 @@ import {
 	noteVoiceQuiet,
 	QUIET_NOTICE_MS,
 	quietToTell,
+	shortBranch,
 	withheldTooLong,
 	type ParentClock,
+	type ShortSpell,
+	type StageVoice,
 	type QuietContext
 } from './withholding';
 
@@ -292,5 +298,63 @@ describe('telling the children', () => {
 		// A relay whose parent went silent says so after QUIET_NOTICE_MS: its child waits out the grace, not WITHHELD_MS.
 		const at = judgedAt((t) => (t === QUIET_NOTICE_MS + TICK ? 'repairing' : keepalives(t)));
 		expect(at).toBeGreaterThanOrEqual(QUIET_NOTICE_MS + TICK + REPAIR_GRACE_MS);
+	});
+});
+
+describe('a branch that leaves a voice out', () => {
+	// Speakers A, B and C (tags 1, 2, 3); `passes` is each one's advert's h.
+	const stage = (a: number[] | undefined, b: number[] | undefined, c: number[] | undefined, sending = [true, true, true]): StageVoice[] => [
+		{ peerId: 'A', tag: 1, sending: sending[0], passes: a },
+		{ peerId: 'B', tag: 2, sending: sending[1], passes: b },
+		{ peerId: 'C', tag: 3, sending: sending[2], passes: c }
+	];
+
+	it('names a branch that carries every flowing voice when ours leaves one out', () => {
+		// A speaker running modified code passes itself and C on, and says nothing of B, whose voice flows to B's and C's branches.
+		expect(fullerBranch('A', stage([1, 3], [2, 3], [1, 2, 3]))).toBe('C');
+		expect(fullerBranch('A', stage([1, 3], [1, 2, 3], [1, 3]))).toBe('B');
+	});
+
+	it('says nothing when ours carries them all, when no branch carries more, or of a voice that does not flow', () => {
+		expect(fullerBranch('A', stage([1, 2, 3], [1, 2, 3], [1, 2, 3]))).toBeNull();
+		// A and B cannot reach each other: every branch is short, none is better.
+		expect(fullerBranch('A', stage([1, 3], [2, 3], [3]))).toBeNull();
+		// B sends (its advert says so) but no speaker passes its voice on, itself included: a microphone that stalled.
+		expect(fullerBranch('A', stage([1, 3], [1, 3], [1, 3]))).toBeNull();
+		// B does not send: nobody owes its voice.
+		expect(fullerBranch('A', stage([1, 3], [2, 3], [1, 2, 3], [true, false, true]))).toBeNull();
+		// B passes nothing on and sends nothing, C is silent and passes only A: A's branch carries all that flows.
+		expect(fullerBranch('A', stage([1], undefined, [1], [true, false, false]))).toBeNull();
+		// The speaker we hang from is no longer on stage: another check's business.
+		expect(fullerBranch('X', stage([1, 3], [2, 3], [1, 2, 3]))).toBeNull();
+	});
+
+	it('is left once short for SHORT_BRANCH_MS and a step per level, counted afresh for another branch and after our own stall', () => {
+		const context = { ownResumedAt: -Infinity, depth: 1 };
+		let spell: ShortSpell | null = null;
+		const at = (now: number, root: string, fuller: string | null, ctx = context) => {
+			const judged = shortBranch(spell, root, fuller, now, ctx);
+			spell = judged.spell;
+			return judged.leave;
+		};
+		expect(at(0, 'A', 'C')).toBe(false);
+		expect(at(SHORT_BRANCH_MS, 'A', 'C')).toBe(false);
+		// Ours carries all again for a moment: the spell starts over.
+		expect(at(SHORT_BRANCH_MS + 10, 'A', null)).toBe(false);
+		expect(at(SHORT_BRANCH_MS + 20, 'A', 'C')).toBe(false);
+		expect(at(2 * SHORT_BRANCH_MS + 20, 'A', 'C')).toBe(false);
+		expect(at(2 * SHORT_BRANCH_MS + 21, 'A', 'C')).toBe(true);
+		// We moved to B's branch, which turns short: a new spell, and a second more at depth 2.
+		spell = null;
+		const deeper = { ownResumedAt: -Infinity, depth: 2 };
+		expect(at(10_000, 'B', 'C', deeper)).toBe(false);
+		expect(at(10_000 + SHORT_BRANCH_MS + 1, 'B', 'C', deeper)).toBe(false);
+		expect(at(10_000 + SHORT_BRANCH_MS + SHORT_BRANCH_PER_DEPTH_MS + 1, 'B', 'C', deeper)).toBe(true);
+		// Our own tab stalled during the spell: counted from when it came back.
+		spell = null;
+		expect(at(20_000, 'A', 'C')).toBe(false);
+		const stalled = { ownResumedAt: 22_000, depth: 1 };
+		expect(at(20_000 + SHORT_BRANCH_MS + 1, 'A', 'C', stalled)).toBe(false);
+		expect(at(22_000 + SHORT_BRANCH_MS + 1, 'A', 'C', stalled)).toBe(true);
 	});
 });

@@ -238,3 +238,56 @@ export function heldBack(clock: ParentClock, speaker: string, now: number, conte
 	const quietSince = Math.max(own?.audioAt ?? -Infinity, own?.quietAt ?? -Infinity, context.expectingSince, context.ownResumedAt, stalled);
 	return now - quietSince > limitAt(context.depth);
 }
+
+// A branch that lacks a voice another speaker's branch carries along with all the others is left
+// after 4 s, and a second more per level below the first (the top of the branch moves first, and
+// takes its subtree along): far longer than the verdicts above, because an honest speaker's branch
+// is short too while a stage link of its fails or is still forming (a speaker just came on stage),
+// and half a second without a fellow's audio takes that fellow out of its `h` (audio-room.ts).
+export const SHORT_BRANCH_MS = 4_000;
+export const SHORT_BRANCH_PER_DEPTH_MS = 1_000;
+
+/** A speaker on stage, as its presence tells a listener: its tag, whether it sends, and the voices it passes on (its advert's `h`, tags). */
+export interface StageVoice {
+	peerId: string;
+	tag: number;
+	sending: boolean;
+	passes: readonly number[] | undefined;
+}
+
+/**
+ * The speaker whose branch carries every voice flowing in the room (a sending speaker's that some
+ * speaker passes on) while the branch we hang from, `root`'s, leaves one out; null when ours
+ * carries them all, or no other branch does either. A speaker decides what its branch carries: one
+ * running modified code can leave a fellow out of its `h` and hold that voice back, and then
+ * heldBack never expects it of our parent. Listeners hear the room only through their branch, so
+ * a short one is worth leaving whether its speaker is honest (a stage link down) or not; when every
+ * branch is short (two speakers who cannot reach each other), none is better, and this says null.
+ */
+export function fullerBranch(root: string, stage: readonly StageVoice[]): string | null {
+	const flowing = new Set(stage.flatMap((s) => s.passes ?? []));
+	const wanted = stage.filter((s) => s.sending && flowing.has(s.tag)).map((s) => s.tag);
+	const carriesAll = (s: StageVoice) => wanted.every((tag) => s.passes?.includes(tag) ?? false);
+	const ours = stage.find((s) => s.peerId === root);
+	if (!ours || carriesAll(ours)) return null;
+	return stage.find((s) => s.peerId !== root && carriesAll(s))?.peerId ?? null;
+}
+
+/** Since when the branch we hang from (`root`) has been short while another was fuller (fullerBranch), or null. */
+export interface ShortSpell {
+	root: string;
+	since: number;
+}
+
+/**
+ * The spell, updated for `now` (a fuller branch `fuller`, or null): it starts when ours turns short,
+ * ends when it is not or when we hang from another speaker. `leave` once it has lasted
+ * SHORT_BRANCH_MS and a step per level, counted from our own tab's last stall at the earliest
+ * (a stalled tab's view of presence is old).
+ */
+export function shortBranch(spell: ShortSpell | null, root: string, fuller: string | null, now: number, context: { ownResumedAt: number; depth: number }): { spell: ShortSpell | null; leave: boolean } {
+	if (fuller === null) return { spell: null, leave: false };
+	const current = spell?.root === root ? spell : { root, since: now };
+	const limit = SHORT_BRANCH_MS + SHORT_BRANCH_PER_DEPTH_MS * Math.max(0, context.depth - 1);
+	return { spell: current, leave: now - Math.max(current.since, context.ownResumedAt) > limit };
+}
