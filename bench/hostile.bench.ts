@@ -12,7 +12,8 @@
  *   refuse (ms per record, signatures checked).
  * - audio packets: forgeries a relaying listener could make, and replays of
  *   genuine signed packets (within the stream, during a mute, after the
- *   speaker reloaded), every one refused; a relay that delays the stream, judged; and what authentication costs per packet (WebCrypto Ed25519,
+ *   speaker reloaded), every one refused; a relay that delays the stream, judged; a speaker that
+ *   holds a fellow back from its branch, left; and what authentication costs per packet (WebCrypto Ed25519,
  *   Node's OpenSSL here; Chromium's BoringSSL in the app), as microseconds and
  *   as the share of a core it adds to one relayed 50-packet/s stream.
  * - key rotation: attacks on the key protocol (a wrong key for a commitment,
@@ -37,7 +38,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { PacketSigner, PacketVerifier } from '../src/lib/audio/packet-auth';
 import { decodePacket, encodePacket, seqAdd, SIGNATURE_BYTES } from '../src/lib/audio/packet-codec';
 import { StreamGuard } from '../src/lib/audio/stream-guard';
-import { delayJudgedAt } from '../src/lib/audio/test-streams';
+import { delayJudgedAt, shortBranchLeftAt } from '../src/lib/audio/test-streams';
 import { lpStream, streamPair } from '@libp2p/utils';
 import { RoomUpdateError } from '../src/lib/room/room-doc';
 import { askKey, encodeKeyMessage, giveKey, serveKey, type KeyParty } from '../src/lib/room/room-key-protocol';
@@ -290,6 +291,9 @@ async function audioPackets() {
 			[2_500, 4_000, 8_000].every((d) => delayJudgedAt((_, sentAt) => sentAt + d).judgedAt < Infinity) &&
 				delayJudgedAt((_, sentAt) => sentAt + Math.min(3_000, sentAt * 0.2)).judgedAt < Infinity
 		],
+		// A speaker that holds a fellow back from its branch and leaves it out of its `h`: no child expects that
+		// voice of its parent, but listeners compare branches (withholding.ts fullerBranch) and move out.
+		['audio: a speaker leaves a fellow out of its h and holds that voice back from its branch', [1, 2, 4].every((depth) => shortBranchLeftAt(depth) < Infinity)],
 		...(await replays(key, speaker))
 	];
 	const time = async (n: number, fn: () => Promise<unknown>) => {

@@ -3,7 +3,10 @@
  * withholding.ts lateness): for the unit tests and bench:hostile.
  */
 import { StreamGuard } from './stream-guard';
-import { delayed, isLate, noteLag, type ParentClock } from './withholding';
+import { advert, lookupIn } from './test-adverts';
+import { LEFT_BRANCH_MS, TreeEngine } from './tree-engine';
+import { chainPassesThrough } from './tree-planner';
+import { delayed, fullerBranch, isLate, noteLag, shortBranch, type ParentClock, type ShortSpell, type StageVoice } from './withholding';
 
 /** How often a child judges its parent (audio-room.ts TICK_MS). */
 const TICK_MS = 50;
@@ -46,3 +49,39 @@ export function delayJudgedAt(arrives: (seq: number, sentAt: number) => number |
 	}
 	return { judgedAt: Infinity, late };
 }
+
+/**
+ * A speaker A that leaves a fellow B out of its `h` (and holds B's voice back from its branch) while B
+ * sends and lists both: a listener at `depth` in A's branch. The listener judges its branch and steps its engine every tick, as audio-room.ts
+ * does; returns when the engine moves it into B's branch (Infinity: never, within `untilMs`).
+ */
+export function shortBranchLeftAt(depth: number, { untilMs = 20_000 } = {}): number {
+	// Two chains alike, each member feeding one: A's ends in us; B's has a free slot at the end, where
+	// we hang now (no move-up tempts us there: it is no shallower).
+	const chain = (top: string, name: string, free: boolean) => [
+		advert(top, 0, free && depth === 1 ? 2 : 1, 1),
+		...Array.from({ length: depth - 1 }, (_, i) => advert(`${name}${i + 1}`, i + 1, free && i === depth - 2 ? 2 : 1, 1, i === 0 ? top : `${name}${i}`))
+	];
+	const parent = depth === 1 ? 'A' : `L${depth - 1}`;
+	const adverts = [...chain('A', 'L', false), ...chain('B', 'M', true)];
+	const lookup = lookupIn(adverts);
+	const stage: StageVoice[] = [
+		{ peerId: 'A', tag: 1, sending: true, passes: [1] },
+		{ peerId: 'B', tag: 2, sending: true, passes: [1, 2] }
+	];
+	const engine = new TreeEngine('me', 1);
+	engine.attached(parent, depth - 1);
+	let spell: ShortSpell | null = null;
+	for (let now = 0; now <= untilMs; now += TICK_MS) {
+		const judged = shortBranch(spell, 'A', fullerBranch('A', stage), now, { ownResumedAt: Number.NEGATIVE_INFINITY, depth });
+		spell = judged.spell;
+		if (judged.leave) {
+			spell = null;
+			engine.leaveBranch('A', now, LEFT_BRANCH_MS);
+		}
+		const step = engine.step(now, { candidates: adverts, lookup }, { standbyReady: false, dialing: false });
+		if (step.kind === 'move' && (step.parent.peerId === 'B' || chainPassesThrough(step.parent, 'B', lookup))) return now;
+	}
+	return Number.POSITIVE_INFINITY;
+}
+

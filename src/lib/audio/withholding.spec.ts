@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { delayJudgedAt } from './test-streams';
+import { delayJudgedAt, shortBranchLeftAt } from './test-streams';
 import {
 	FLOW_WINDOW_MS,
 	LATE_MS,
@@ -356,5 +356,11 @@ describe('a branch that leaves a voice out', () => {
 		const stalled = { ownResumedAt: 22_000, depth: 1 };
 		expect(at(20_000 + SHORT_BRANCH_MS + 1, 'A', 'C', stalled)).toBe(false);
 		expect(at(22_000 + SHORT_BRANCH_MS + 1, 'A', 'C', stalled)).toBe(true);
+	});
+
+	it('takes a listener out of a branch whose speaker holds a fellow back, top of the branch first', () => {
+		// Judged each tick (50 ms) after the patience, then moved by the engine at that same tick.
+		expect(shortBranchLeftAt(1)).toBe(SHORT_BRANCH_MS + 50);
+		expect(shortBranchLeftAt(3)).toBe(SHORT_BRANCH_MS + 2 * SHORT_BRANCH_PER_DEPTH_MS + 50);
 	});
 });
