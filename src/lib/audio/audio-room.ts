@@ -644,6 +644,9 @@ export class AudioRoom implements HostedAudio {
 			};
 		} else {
 			if (this.#children.size >= this.capacity) {
+				// Admitted when a slot was free, but another child's link opened first (decide() does not
+				// hold the slot while a link sets up): the child sees its new parent's link close at once.
+				traceEvent('audio: over capacity', `${shortId(link.peerId)}'s link opened after our last slot was taken: closed`);
 				link.close();
 				return;
 			}
