@@ -818,10 +818,7 @@ export class AudioRoom implements HostedAudio {
 	#withholding(parent: LinkInfo, now: number): string | null {
 		const view = this.#session.room.view;
 		const members = this.#session.presence.members;
-		const sending = [...view.stage].filter((p) => {
-			const entry = members.get(p);
-			return p !== this.#me && !view.modMuted.has(p) && !entry?.muted && entry?.tree?.s === true;
-		});
+		const sending = [...view.stage].filter((p) => p !== this.#me && this.#sends(p));
 		if (sending.length === 0) {
 			this.#expectingSince = null;
 			this.#expectingFrom.clear();
@@ -862,12 +859,8 @@ export class AudioRoom implements HostedAudio {
 			this.#shortSpell = null;
 			return;
 		}
-		const view = this.#session.room.view;
 		const members = this.#session.presence.members;
-		const voices = [...view.stage].map((peerId) => {
-			const entry = members.get(peerId);
-			return { peerId, tag: this.#tagOf(peerId), sending: !view.modMuted.has(peerId) && !entry?.muted && entry?.tree?.s === true, passes: entry?.tree?.h };
-		});
+		const voices = [...this.#session.room.view.stage].map((peerId) => ({ peerId, tag: this.#tagOf(peerId), sending: this.#sends(peerId), passes: members.get(peerId)?.tree?.h }));
 		const fuller = fullerBranch(root, voices);
 		const judged = shortBranch(this.#shortSpell, root, fuller, now, { ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 });
 		this.#shortSpell = judged.spell;
@@ -875,6 +868,12 @@ export class AudioRoom implements HostedAudio {
 		this.#shortSpell = null;
 		traceEvent('audio: short branch', `${shortId(root)}'s branch leaves out a voice ${shortId(fuller!)}'s carries: moving out of it`);
 		this.#tree.leaveBranch(root, now, LEFT_BRANCH_MS);
+	}
+
+	/** Whether speaker `peerId` sends, as far as we know: its advert says so (`s`), and neither it nor a moderator muted it. */
+	#sends(peerId: string): boolean {
+		const entry = this.#session.presence.members.get(peerId);
+		return !this.#session.room.view.modMuted.has(peerId) && !entry?.muted && entry?.tree?.s === true;
 	}
 
 	/** The speaker at the top of `peerId`'s branch, by the adverts' parents (null: the chain breaks or loops). */
