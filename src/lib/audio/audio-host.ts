@@ -21,6 +21,7 @@ export interface HostedAudio {
 	cipherFor(): RoomCipher;
 	decide(request: AttachRequest, remote: string): LinkDecision;
 	adopt(link: MediaLink): void;
+	abandon(remote: string): void;
 }
 
 export class AudioHost extends RoomDirectory<HostedAudio> {
@@ -39,7 +40,8 @@ export class AudioHost extends RoomDirectory<HostedAudio> {
 						return chosen ? chosen.decide(request, remote) : { accept: false, reason: 'no-audio' };
 					}
 				);
-				if (result && chosen) chosen.adopt(result.link);
+				if (result) chosen?.adopt(result.link);
+				else chosen?.abandon(remote);
 			},
 			{ maxInboundStreams: 16, runOnLimitedConnection: false }
 		);

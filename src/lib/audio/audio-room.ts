@@ -40,6 +40,7 @@ import { verifiedDepths, type ClaimedPlace } from './advert-check';
 import { PacketSigner, PacketVerifier } from './packet-auth';
 import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, encodeVoiceQuiet, seqAdd, speakerTag, voiceQuietTag, type DecodedPacket } from './packet-codec';
 import type { StageAudio } from './stage-audio';
+import { SlotHolds } from './slot-holds';
 import { beforeMute, StreamGuard } from './stream-guard';
 import { chooseParent, type TreeAdvert } from './tree-planner';
 import {
@@ -156,6 +157,8 @@ export class AudioRoom implements HostedAudio {
 	readonly #children = new Map<string, LinkInfo>();
 	/** Children held in reserve: they activate the link when their own parent fails. */
 	readonly #standbys = new Map<string, LinkInfo>();
+	/** Slots promised to children and standbys whose links are still setting up (slot-holds.ts). */
+	readonly #holds = new SlotHolds(CONNECT_TIMEOUT_MS);
 	/** Our own reserve link to the backup parent, ready before it is needed. */
 	#standby: LinkInfo | null = null;
 	readonly #speakerLinks = new Map<string, LinkInfo>();
@@ -598,7 +601,12 @@ export class AudioRoom implements HostedAudio {
 		// Capacities as their (gossip-signed) adverts say: a leaf's slot goes only to a member that relays.
 		const capacityOf = (peerId: string) => this.#session.presence.members.get(peerId)?.tree?.c;
 		const admission = admitChild(
-			{ depth: this.#tree.depth, capacity: this.capacity, children: this.#children.size, standbys: this.#standbys.size },
+			{
+				depth: this.#tree.depth,
+				capacity: this.capacity,
+				children: this.#children.size + this.#holds.count('child', now, remote),
+				standbys: this.#standbys.size + this.#holds.count('standby', now, remote)
+			},
 			as === 'standby' ? 'standby' : 'child',
 			dead && lost ? { peerId: lost, silentMs: now - dead.link.lastReceivedAt } : undefined,
 			displace && as === 'listener'
@@ -606,6 +614,7 @@ export class AudioRoom implements HostedAudio {
 				: undefined
 		);
 		if (!admission.accept) return { accept: false, reason: 'full' };
+		this.#holds.hold(remote, as === 'standby' ? 'standby' : 'child', now);
 		if (as === 'standby') return { accept: true, role: 'standby' };
 		if (admission.releaseStandby) {
 			// A real child outranks a reserve: release one standby (it picks another backup).
@@ -622,6 +631,7 @@ export class AudioRoom implements HostedAudio {
 	}
 
 	adopt(link: MediaLink): void {
+		this.#holds.release(link.peerId);
 		const info: LinkInfo = { link, lastSentAt: performance.now() };
 		if (link.role === 'speaker') {
 			this.#speakerLinks.get(link.peerId)?.link.close();
@@ -644,8 +654,7 @@ export class AudioRoom implements HostedAudio {
 			};
 		} else {
 			if (this.#children.size >= this.capacity) {
-				// Admitted when a slot was free, but another child's link opened first (decide() does not
-				// hold the slot while a link sets up): the child sees its new parent's link close at once.
+				// Admitted with a slot held for it, but a standby took a slot meanwhile (#activate).
 				traceEvent('audio: over capacity', `${shortId(link.peerId)}'s link opened after our last slot was taken: closed`);
 				link.close();
 				return;
@@ -660,6 +669,11 @@ export class AudioRoom implements HostedAudio {
 		link.onPacket = (bytes, again) => this.#onPacket(info, bytes, again);
 		this.#advertise();
 		this.#events.onChange();
+	}
+
+	/** `remote`'s link request ended without a link (refused, or its handshake failed): free what it held. */
+	abandon(remote: string): void {
+		this.#holds.release(remote);
 	}
 
 	/** A standby child whose parent failed: feed it from now on, if a slot is still free. */
