@@ -46,7 +46,6 @@ import { chooseParent, type TreeAdvert } from './tree-planner';
 import {
 	admitChild,
 	CHILD_SILENCE_MS,
-	LEFT_BRANCH_MS,
 	PARENT_SILENCE_MS,
 	RETRY_CANDIDATE_AFTER_MS,
 	TICK_MS,
@@ -57,6 +56,7 @@ import {
 	FLOW_WINDOW_MS,
 	delayed,
 	fullerBranch,
+	shortBranches,
 	heldBack,
 	isLate,
 	noteAudio,
@@ -864,8 +864,8 @@ export class AudioRoom implements HostedAudio {
 	/**
 	 * Whether the branch our parent hangs from has lacked, for long enough, a voice that another
 	 * speaker's branch carries along with all the others (withholding.ts fullerBranch): if so, the
-	 * engine moves us out of that branch to a free slot in another (make before break) and keeps out
-	 * of it for LEFT_BRANCH_MS.
+	 * engine moves us out of that branch to a free slot in another (make before break), and keeps out
+	 * of it (longer each time in a row) and of every other branch short now (tree-engine.ts leaveBranch).
 	 */
 	#judgeBranch(parent: LinkInfo, now: number): void {
 		const root = this.#branchRoot(parent.link.peerId);
@@ -880,8 +880,8 @@ export class AudioRoom implements HostedAudio {
 		this.#shortSpell = judged.spell;
 		if (!judged.leave) return;
 		this.#shortSpell = null;
-		traceEvent('audio: short branch', `${shortId(root)}'s branch leaves out a voice ${shortId(fuller!)}'s carries: moving out of it`);
-		this.#tree.leaveBranch(root, now, LEFT_BRANCH_MS);
+		const ms = this.#tree.leaveBranch(root, now, shortBranches(voices));
+		traceEvent('audio: short branch', `${shortId(root)}'s branch leaves out a voice ${shortId(fuller!)}'s carries: moving out of it for ${ms / 1000} s`);
 	}
 
 	/** Whether speaker `peerId` sends, as far as we know: its advert says so (`s`), and neither it nor a moderator muted it. */

@@ -4,7 +4,7 @@
  */
 import { StreamGuard } from './stream-guard';
 import { advert, lookupIn } from './test-adverts';
-import { LEFT_BRANCH_MS, TreeEngine } from './tree-engine';
+import { TreeEngine } from './tree-engine';
 import { chainPassesThrough } from './tree-planner';
 import { delayed, fullerBranch, isLate, noteLag, shortBranch, type ParentClock, type ShortSpell, type StageVoice } from './withholding';
 
@@ -77,7 +77,7 @@ export function shortBranchLeftAt(depth: number, { untilMs = 20_000 } = {}): num
 		spell = judged.spell;
 		if (judged.leave) {
 			spell = null;
-			engine.leaveBranch('A', now, LEFT_BRANCH_MS);
+			engine.leaveBranch('A', now);
 		}
 		const step = engine.step(now, { candidates: adverts, lookup }, { standbyReady: false, dialing: false });
 		if (step.kind === 'move' && (step.parent.peerId === 'B' || chainPassesThrough(step.parent, 'B', lookup))) return now;

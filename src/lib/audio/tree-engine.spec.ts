@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { advert } from './test-adverts';
-import { admitChild, DISPLACE_EVERY_MS, LEFT_BRANCH_MS, PARENT_SILENCE_MS, RETRY_CANDIDATE_AFTER_MS, TreeEngine, UNCONFIRMED_FALLBACK_MS, type TreeView } from './tree-engine';
+import { admitChild, DISPLACE_EVERY_MS, LEFT_AGAIN_WITHIN_MS, LEFT_BRANCH_MAX_MS, LEFT_BRANCH_MS, PARENT_SILENCE_MS, RETRY_CANDIDATE_AFTER_MS, TreeEngine, UNCONFIRMED_FALLBACK_MS, type TreeView } from './tree-engine';
 import { REBALANCE_COOLDOWN_MS, type TreeAdvert } from './tree-planner';
 
 const node = advert;
@@ -159,7 +159,7 @@ describe('tree engine: leaving a speaker’s branch', () => {
 		engine.attached('L1', 1); // depth 2, under A
 		const adverts = room();
 		expect(engine.step(0, viewOf(adverts), IDLE)).toEqual({ kind: 'stay' });
-		engine.leaveBranch('A', 10, LEFT_BRANCH_MS);
+		engine.leaveBranch('A', 10);
 		// Not L1 (a free slot a level up) or L2 (under L1, under A): M1, at the depth we are.
 		expect(engine.step(20, viewOf(adverts), IDLE)).toEqual({ kind: 'move', parent: adverts[4], why: 'fuller branch' });
 		// Nothing new while that dial is under way; then, moved, no backup or rebalance leads back into A's branch.
@@ -181,11 +181,40 @@ describe('tree engine: leaving a speaker’s branch', () => {
 		expect(engine.step(10 + LEFT_BRANCH_MS + 1, viewOf(moved.filter((a) => a.peerId !== 'M1')), IDLE)).toMatchObject({ kind: 'attach', parent: { peerId: 'L1' } });
 	});
 
+	it('keeps out of a branch it leaves again and again longer each time, and of other branches short now for LEFT_BRANCH_MS', () => {
+		const engine = new TreeEngine('me', 2);
+		expect(engine.leaveBranch('A', 0, ['A', 'C'])).toBe(LEFT_BRANCH_MS);
+		expect(engine.leaveBranch('A', 40_000)).toBe(2 * LEFT_BRANCH_MS);
+		expect(engine.leaveBranch('A', 110_000)).toBe(4 * LEFT_BRANCH_MS);
+		expect(engine.leaveBranch('A', 240_000)).toBe(LEFT_BRANCH_MAX_MS);
+		expect(engine.leaveBranch('A', 500_000)).toBe(LEFT_BRANCH_MAX_MS);
+		// Short once more after a long while: a place like any other again, kept out of for the first time's span.
+		expect(engine.leaveBranch('A', 500_000 + LEFT_AGAIN_WITHIN_MS + 1)).toBe(LEFT_BRANCH_MS);
+		// C's branch, short when we left A's at 0, was not left itself: its first leave is a first.
+		expect(engine.leaveBranch('C', 50_000)).toBe(LEFT_BRANCH_MS);
+	});
+
+	it('does not move from one short branch into another', () => {
+		// A third speaker C whose branch (N1, a free slot at depth 1) is short as well: only B's M1 is a way out of A's.
+		const adverts = [...room(), node('C', 0, 1, 1), node('N1', 1, 2, 0, 'C')];
+		const engine = new TreeEngine('me', 2);
+		engine.attached('L1', 1);
+		engine.leaveBranch('A', 10, ['A', 'C']);
+		expect(engine.step(20, viewOf(adverts), IDLE)).toEqual({ kind: 'move', parent: adverts[4], why: 'fuller branch' });
+		// With M1 gone, a listener that knew only A's branch short goes to N1 (depth 1), in C's short branch;
+		// one that left C's too goes to M2 (depth 2), in B's, the branch that carries every voice.
+		const naive = new TreeEngine('me', 2);
+		naive.attached('L1', 1);
+		naive.leaveBranch('A', 10);
+		expect(naive.step(20, viewOf(adverts.filter((a) => a.peerId !== 'M1')), IDLE)).toMatchObject({ kind: 'move', parent: { peerId: 'N1' } });
+		expect(engine.step(30, viewOf(adverts.filter((a) => a.peerId !== 'M1')), IDLE)).toMatchObject({ kind: 'move', parent: { peerId: 'M2' } });
+	});
+
 	it('stays where it is when no free slot lies outside the branch: one voice less is better than none', () => {
 		const engine = new TreeEngine('me', 0);
 		engine.attached('A', 0);
 		const full = room().map((a) => (a.peerId.startsWith('M') ? { ...a, children: a.capacity } : a));
-		engine.leaveBranch('A', 0, LEFT_BRANCH_MS);
+		engine.leaveBranch('A', 0);
 		expect(engine.step(10, viewOf(full), IDLE)).toEqual({ kind: 'stay' });
 		expect(engine.parent).toBe('A');
 	});

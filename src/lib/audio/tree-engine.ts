@@ -51,6 +51,12 @@ export const DISPLACE_EVERY_MS = 10_000;
 // A speaker's branch that was left (leaveBranch) is kept out of this long: a listener that came back
 // at once to a branch still short would hear one voice less again for a while before it left again.
 export const LEFT_BRANCH_MS = 30_000;
+// Leaving the same branch again within LEFT_AGAIN_WITHIN_MS of the last time doubles how long we keep
+// out of it, up to LEFT_BRANCH_MAX_MS: a branch that stays short (a speaker that keeps a fellow out
+// for good) is not tried again every 34 s, while one that was short for a moment (a stage link that
+// failed once) is a place like any other after 30 s.
+export const LEFT_AGAIN_WITHIN_MS = 600_000;
+export const LEFT_BRANCH_MAX_MS = 240_000;
 
 /** What a member knows of the tree when it takes a step. */
 export interface TreeView {
@@ -89,6 +95,8 @@ export class TreeEngine {
 	readonly #avoid = new Map<string, number>();
 	/** Speakers whose branches (each the speaker and everyone whose chain passes through it) we keep out of, until when. */
 	readonly #leftBranches = new Map<string, number>();
+	/** Per speaker whose branch we left: when we last did, and how many times in a row (LEFT_AGAIN_WITHIN_MS apart at most). */
+	readonly #leaves = new Map<string, { at: number; times: number }>();
 	#lastMoveMs = Number.NEGATIVE_INFINITY;
 	/** Since when, as an orphan, we have found no free slot with a confirmed depth (null: we have one, or a parent). */
 	#noConfirmedSince: number | null = null;
@@ -128,9 +136,22 @@ export class TreeEngine {
 		if (this.#backup === peerId) this.#backup = null;
 	}
 
-	/** Moves out of `root`'s branch (at the next step, to a free slot outside it) and keeps out of it until `now + ms`. */
-	leaveBranch(root: string, now: number, ms: number): void {
-		const until = now + ms;
+	/**
+	 * Moves out of `root`'s branch (at the next step, to a free slot outside it) and keeps out of it for
+	 * LEFT_BRANCH_MS, doubled for each time in a row we left it (up to LEFT_BRANCH_MAX_MS); and out of
+	 * `alsoShort`'s branches (short too, now) for LEFT_BRANCH_MS. Returns how long `root`'s is kept out of.
+	 */
+	leaveBranch(root: string, now: number, alsoShort: readonly string[] = []): number {
+		const last = this.#leaves.get(root);
+		const times = last && now - last.at <= LEFT_AGAIN_WITHIN_MS ? last.times + 1 : 1;
+		this.#leaves.set(root, { at: now, times });
+		const ms = Math.min(LEFT_BRANCH_MS * 2 ** (times - 1), LEFT_BRANCH_MAX_MS);
+		this.#keepOut(root, now + ms);
+		for (const other of alsoShort) if (other !== root) this.#keepOut(other, now + LEFT_BRANCH_MS);
+		return ms;
+	}
+
+	#keepOut(root: string, until: number): void {
 		if ((this.#leftBranches.get(root) ?? Number.NEGATIVE_INFINITY) < until) this.#leftBranches.set(root, until);
 	}
 
@@ -184,6 +205,7 @@ export class TreeEngine {
 	step(now: number, view: TreeView, links: { standbyReady: boolean; dialing: boolean }): TreeStep {
 		for (const [peerId, until] of this.#avoid) if (until < now) this.#avoid.delete(peerId);
 		for (const [root, until] of this.#leftBranches) if (until < now) this.#leftBranches.delete(root);
+		for (const [root, last] of this.#leaves) if (now - last.at > LEFT_AGAIN_WITHIN_MS) this.#leaves.delete(root);
 		if (this.#leftBranches.size > 0) view = { ...view, candidates: [...this.#outsideLeftBranches(view.candidates, view.lookup)] };
 		if (this.#parent === null) {
 			if (links.standbyReady) return { kind: 'activate-standby' };

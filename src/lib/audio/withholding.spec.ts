@@ -18,6 +18,7 @@ import {
 	QUIET_NOTICE_MS,
 	quietToTell,
 	shortBranch,
+	shortBranches,
 	withheldTooLong,
 	type ParentClock,
 	type ShortSpell,
@@ -313,6 +314,16 @@ describe('a branch that leaves a voice out', () => {
 		// A speaker running modified code passes itself and C on, and says nothing of B, whose voice flows to B's and C's branches.
 		expect(fullerBranch('A', stage([1, 3], [2, 3], [1, 2, 3]))).toBe('C');
 		expect(fullerBranch('A', stage([1, 3], [1, 2, 3], [1, 3]))).toBe('B');
+	});
+
+	it('lists every short branch while some branch carries every voice, so a listener leaving one does not land in another', () => {
+		expect(shortBranches(stage([1, 3], [2, 3], [1, 2, 3]))).toEqual(['A', 'B']);
+		expect(shortBranches(stage([1, 3], [1, 2, 3], [1, 3]))).toEqual(['A', 'C']);
+		expect(shortBranches(stage([1, 2, 3], [1, 2, 3], [1, 2, 3]))).toEqual([]);
+		// Every branch short: none is better, none is left.
+		expect(shortBranches(stage([1, 3], [2, 3], [3]))).toEqual([]);
+		// B does not send: nobody owes its voice, and A's branch is not short for lacking it.
+		expect(shortBranches(stage([1, 3], [2, 3], [1, 2, 3], [true, false, true]))).toEqual(['B']);
 	});
 
 	it('says nothing when ours carries them all, when no branch carries more, or of a voice that does not flow', () => {

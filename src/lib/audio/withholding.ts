@@ -265,12 +265,28 @@ export interface StageVoice {
  * branch is short (two speakers who cannot reach each other), none is better, and this says null.
  */
 export function fullerBranch(root: string, stage: readonly StageVoice[]): string | null {
-	const flowing = new Set(stage.flatMap((s) => s.passes ?? []));
-	const wanted = stage.filter((s) => s.sending && flowing.has(s.tag)).map((s) => s.tag);
-	const carriesAll = (s: StageVoice) => wanted.every((tag) => s.passes?.includes(tag) ?? false);
+	const carriesAll = carriesEveryVoice(stage);
 	const ours = stage.find((s) => s.peerId === root);
 	if (!ours || carriesAll(ours)) return null;
 	return stage.find((s) => s.peerId !== root && carriesAll(s))?.peerId ?? null;
+}
+
+/**
+ * Every speaker whose branch is short now (leaves out a voice that some other branch carries along
+ * with all the rest): a listener leaving its own short branch keeps out of these as well, so that it
+ * does not move from one short branch into another. Empty when no branch carries every voice.
+ */
+export function shortBranches(stage: readonly StageVoice[]): string[] {
+	const carriesAll = carriesEveryVoice(stage);
+	if (!stage.some(carriesAll)) return [];
+	return stage.filter((s) => !carriesAll(s)).map((s) => s.peerId);
+}
+
+/** Whether a speaker's branch carries every voice flowing in the room: each sending speaker's that some speaker passes on. */
+function carriesEveryVoice(stage: readonly StageVoice[]): (speaker: StageVoice) => boolean {
+	const flowing = new Set(stage.flatMap((s) => s.passes ?? []));
+	const wanted = stage.filter((s) => s.sending && flowing.has(s.tag)).map((s) => s.tag);
+	return (s) => wanted.every((tag) => s.passes?.includes(tag) ?? false);
 }
 
 /** Since when the branch we hang from (`root`) has been short while another was fuller (fullerBranch), or null. */
