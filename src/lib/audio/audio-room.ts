@@ -56,7 +56,6 @@ import {
 	FLOW_WINDOW_MS,
 	delayed,
 	fullerBranch,
-	shortBranches,
 	heldBack,
 	isLate,
 	noteAudio,
@@ -66,6 +65,7 @@ import {
 	noteVoiceQuiet,
 	quietToTell,
 	shortBranch,
+	shortBranches,
 	withheldTooLong,
 	type ParentClock,
 	type ShortSpell
@@ -654,7 +654,8 @@ export class AudioRoom implements HostedAudio {
 			};
 		} else {
 			if (this.#children.size >= this.capacity) {
-				// Admitted with a slot held for it, but a standby took a slot meanwhile (#activate).
+				// Admitted with a slot held for it (decide), yet none is free now: our capacity was lowered
+				// while its link set up, say. The child sees its new parent's link close, and repairs.
 				traceEvent('audio: over capacity', `${shortId(link.peerId)}'s link opened after our last slot was taken: closed`);
 				link.close();
 				return;
