@@ -292,6 +292,10 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 			heard = child;
 			await second.page.getByRole('button', { name: 'Mute myself' }).click();
 			try {
+				// The child refuses B's packets from before the mute once B's presence saying so reaches it
+				// (stream-guard.ts beforeMute). Until then a packet it missed, replayed, is as fresh as B's
+				// own late audio (loop run of a6bdb65: one decoded 1.5 ms after the child went silent).
+				await child.waitMember('stage', b, { muted: true });
 				await waitSilent(child.page, b, B);
 				const stale = async () => ((await treeOf(child.page)) as unknown as { stale: number }).stale;
 				const silentSince = await child.page.evaluate(() => performance.now());
