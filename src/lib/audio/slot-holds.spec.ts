@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SlotHolds } from './slot-holds';
+import { admitChild } from './tree-engine';
 
 describe('SlotHolds', () => {
 	it('counts a held slot until its link opens or fails', () => {
@@ -40,10 +41,11 @@ describe('SlotHolds', () => {
 		const capacity = 1;
 		const holds = new SlotHolds(10_000);
 		const children = new Set<string>();
+		// As audio-room.ts decide() asks: the engine's admission rule, held slots counted as children.
 		const admit = (peerId: string, now: number) => {
-			const ok = children.size + holds.count('child', now, peerId) < capacity;
-			if (ok) holds.hold(peerId, 'child', now);
-			return ok;
+			const { accept } = admitChild({ depth: 1, capacity, children: children.size + holds.count('child', now, peerId), standbys: 0 }, 'child');
+			if (accept) holds.hold(peerId, 'child', now);
+			return accept;
 		};
 		expect(admit('first', 0)).toBe(true);
 		expect(admit('second', 40)).toBe(false);
