@@ -37,41 +37,56 @@ export function outputLatencyMs(context: AudioContext): number {
 
 class SpeakerStream {
 	readonly buffer = new JitterBuffer<AudioPacket>();
-	readonly decoder: AudioDecoder;
+	decoder: AudioDecoder;
 	last: Float32Array | null = null;
 	concealed = 0;
 	/** Decoded frames whose slot was not known (played as soon as they can be): should stay 0. */
 	unplaced = 0;
+	/** Decoders that failed and were replaced (a frame it could not decode). */
+	restarts = 0;
 	readonly level = new LevelMeter();
 	/** The slot (AudioContext ms) of each frame being decoded, in order: the decoder gives one frame per chunk, in order. */
 	#slots: number[] = [];
+	#closed = false;
 
-	constructor(onDecoded: (samples: Float32Array, slotMs: number | undefined) => void) {
-		this.decoder = new AudioDecoder({
+	constructor(readonly onDecoded: (samples: Float32Array, slotMs: number | undefined) => void) {
+		this.decoder = this.#open();
+	}
+
+	/**
+	 * A decoder for this speaker. One that fails (a frame it cannot decode) is closed for good by
+	 * WebCodecs ("Close AudioDecoder" with an EncodingError: configure() then throws), so a fresh one
+	 * takes its place; the frames the failed one held are never output.
+	 */
+	#open(): AudioDecoder {
+		const decoder: AudioDecoder = new AudioDecoder({
 			output: (data) => {
 				const samples = new Float32Array(data.numberOfFrames);
 				data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
 				const slotMs = this.#slots.shift();
 				data.close();
-				onDecoded(samples, slotMs);
+				this.onDecoded(samples, slotMs);
 			},
 			error: () => {
-				// A corrupt frame can break the decoder: start it afresh (what it held is never output).
+				if (this.#closed || decoder !== this.decoder) return;
 				this.#slots = [];
-				try {
-					this.decoder.configure(DECODER_CONFIG);
-				} catch {
-					/* closed */
-				}
+				this.restarts++;
+				this.decoder = this.#open();
 			}
 		});
-		this.decoder.configure(DECODER_CONFIG);
+		decoder.configure(DECODER_CONFIG);
+		return decoder;
 	}
 
 	decode(chunk: EncodedAudioChunk, slotMs: number): void {
 		this.decoder.decode(chunk);
 		this.#slots.push(slotMs);
 		if (this.#slots.length > MAX_PENDING_DECODES) this.#slots.shift();
+	}
+
+	close(): void {
+		this.#closed = true;
+		if (this.decoder.state !== 'closed') this.decoder.close();
 	}
 }
 
@@ -125,7 +140,7 @@ export class AudioOutput {
 		const stream = this.#speakers.get(speaker);
 		if (!stream) return;
 		this.#speakers.delete(speaker);
-		if (stream.decoder.state !== 'closed') stream.decoder.close();
+		stream.close();
 		this.#mixer.port.postMessage({ speaker, end: true });
 	}
 
@@ -146,8 +161,8 @@ export class AudioOutput {
 		return samples;
 	}
 
-	stats(): Record<string, ReturnType<JitterBuffer['stats']> & { concealed: number; unplaced: number }> {
-		return Object.fromEntries([...this.#speakers].map(([id, s]) => [id, { ...s.buffer.stats(), concealed: s.concealed, unplaced: s.unplaced }]));
+	stats(): Record<string, ReturnType<JitterBuffer['stats']> & { concealed: number; unplaced: number; decoderRestarts: number }> {
+		return Object.fromEntries([...this.#speakers].map(([id, s]) => [id, { ...s.buffer.stats(), concealed: s.concealed, unplaced: s.unplaced, decoderRestarts: s.restarts }]));
 	}
 
 	async close(): Promise<void> {
