@@ -13,7 +13,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hears, installProbe, lastHeard, longestGap, resetGaps, treeOf, waitHears, waitOutputTones, waitRepaired, waitSilent } from './support/audio-probe';
+import { hears, installProbe, lastHeard, longestGap, resetGaps, roomAccount, treeOf, waitHears, waitOutputTones, waitRepaired, waitSilent } from './support/audio-probe';
 import { e2eFixture } from './support/fixture';
 import { hostileHooks } from './support/hostile-hooks';
 import type { RoomPage } from './support/room-page';
@@ -152,11 +152,15 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 	it('every listener hears both speakers, the tree settles at depth ≤ 3, and nobody relays to more than one', async () => {
 		// Generous: four listeners finding their places while six real-time tabs share two cores can take
 		// a while (how fast a join or repair is, is bench:audio's business).
+		// On failure, every page's account of its audio: the silent listener's parent's side too.
+		const explain = async (err: unknown) => {
+			throw new Error(`${String(err)}\nthe whole room:\n${await roomAccount([creator, second, ...listeners])}`, { cause: err });
+		};
 		for (const listener of listeners) {
-			await waitHears(listener.page, a, A, 45_000);
-			await waitHears(listener.page, b, B, 45_000);
+			await waitHears(listener.page, a, A, 45_000).catch(explain);
+			await waitHears(listener.page, b, B, 45_000).catch(explain);
 			// And both come out of its speakers, mixed: the mixer plays what was decoded.
-			await waitOutputTones(listener.page, [A, B], 15_000);
+			await waitOutputTones(listener.page, [A, B], 15_000).catch(explain);
 		}
 		// A joiner that saw a shallower slot's advert not yet confirmed (advert-check.ts) may land a level
 		// deeper; move-ups (planRebalance, at most one per 5 s per member) bring such a chain back up. And

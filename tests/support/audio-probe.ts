@@ -95,15 +95,39 @@ export async function waitHears(page: Page, speaker: string, hz: number, timeout
 		});
 }
 
-/** What the page says it did with its audio, where it sits, and what its jitter buffers hold: a failure explains itself. */
-async function audioAccount(page: Page): Promise<string> {
-	return page
-		.evaluate(() => {
-			const g = globalThis as unknown as { __stanzaTrace?: unknown; __stanzaAudio?: { tree(): unknown; stats?(): unknown } };
+/**
+ * What the page says it did with its audio, where it sits, and what its jitter buffers hold, and what
+ * they did over the next second (played, concealed, dropped late or skipped: are packets still coming,
+ * and where do they go?): a failure explains itself.
+ */
+export async function audioAccount(page: Page): Promise<string> {
+	const read = () =>
+		page.evaluate(() => {
+			const g = globalThis as unknown as { __stanzaTrace?: unknown; __stanzaAudio?: { tree(): unknown; stats?(): Record<string, Record<string, number>> } };
 			const lines = String(g.__stanzaTrace ?? '').split('\n').filter((l) => l.includes('audio'));
-			return `${JSON.stringify(g.__stanzaAudio?.tree() ?? null)}\n${JSON.stringify(g.__stanzaAudio?.stats?.() ?? null)}\n${lines.slice(-20).join('\n')}`;
-		})
-		.catch((err: unknown) => `(page unavailable: ${String(err)})`);
+			return { tree: g.__stanzaAudio?.tree() ?? null, stats: g.__stanzaAudio?.stats?.() ?? {}, lines: lines.slice(-20) };
+		});
+	try {
+		const before = await read();
+		await new Promise((resolve) => setTimeout(resolve, 1_000));
+		const after = await read();
+		const perSecond = Object.fromEntries(
+			Object.entries(after.stats).map(([speaker, now]) => {
+				const then = before.stats[speaker] ?? {};
+				const moved = (key: string) => (now[key] ?? 0) - (then[key] ?? 0);
+				return [speaker.slice(-6), { played: moved('played'), concealed: moved('concealed'), lateDropped: moved('lateDropped'), skipped: moved('skipped'), buffered: now.bufferedFrames }];
+			})
+		);
+		return `${JSON.stringify(after.tree)}\n${JSON.stringify(after.stats)}\nover the next second: ${JSON.stringify(perSecond)}\n${after.lines.join('\n')}`;
+	} catch (err) {
+		return `(page unavailable: ${String(err)})`;
+	}
+}
+
+/** Every page's account (audioAccount), named: where a listener fell silent, what its parent and the rest saw. */
+export async function roomAccount(pages: { name: string; page: Page; myPeerId(): Promise<string> }[]): Promise<string> {
+	const accounts = await Promise.all(pages.map(async (p) => `— ${p.name} (…${(await p.myPeerId().catch(() => '?')).slice(-6)}):\n${await audioAccount(p.page)}`));
+	return accounts.join('\n');
 }
 
 /**

@@ -316,8 +316,20 @@ export class AudioRoom implements HostedAudio {
 			micLabel: this.#mic?.track?.label ?? null,
 			stale: this.#stale,
 			late: this.#late,
-			recovered: this.#recovered
+			recovered: this.#recovered,
+			fromParent: this.#parentFlow()
 		};
+	}
+
+	/** How long ago our parent's last packet, last audio, and each speaker's last audio through it came (ms; diagnostics). */
+	#parentFlow(): { packetMs: number | null; audioMs: number | null; voices: Record<string, number | null> } | null {
+		const parent = this.#parent;
+		if (!parent) return null;
+		const now = performance.now();
+		const ago = (at: number | undefined) => (at === undefined ? null : Math.round(now - at));
+		const voices: Record<string, number | null> = {};
+		for (const [peerId, flow] of parent.speakers ?? []) voices[shortId(peerId)] = ago(flow.audioAt);
+		return { packetMs: ago(parent.packetAt), audioMs: ago(parent.audioAt), voices };
 	}
 
 	// —— the room's verified state decides who is a speaker and who is heard ——
