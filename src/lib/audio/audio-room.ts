@@ -627,6 +627,8 @@ export class AudioRoom implements HostedAudio {
 		);
 		if (!admission.accept) return { accept: false, reason: 'full' };
 		this.#holds.hold(remote, as === 'standby' ? 'standby' : 'child', now);
+		// The slot is promised: the advert says so now, so others stop asking for it (#currentAdvert).
+		this.#advertise();
 		if (as === 'standby') return { accept: true, role: 'standby' };
 		if (admission.releaseStandby) {
 			// A real child outranks a reserve: release one standby (it picks another backup).
@@ -687,6 +689,7 @@ export class AudioRoom implements HostedAudio {
 	/** `remote`'s link request ended without a link (refused, or its handshake failed): free what it held. */
 	abandon(remote: string): void {
 		this.#holds.release(remote);
+		this.#advertise();
 	}
 
 	/** A standby child whose parent failed: feed it from now on, if a slot is still free. */
@@ -1073,7 +1076,9 @@ export class AudioRoom implements HostedAudio {
 		return {
 			d: this.#tree.depth,
 			c: this.capacity,
-			k: this.#children.size,
+			// Slots promised to links still setting up count as taken (slot-holds.ts): a free slot advertised
+			// while one is held draws requests that can only be refused 'full'.
+			k: this.#children.size + this.#holds.count('child', performance.now()),
 			p: this.parentId,
 			t: [...this.#children.keys()].map((peerId) => this.#tagOf(peerId)),
 			...(this.#sendingNow() ? { s: true as const } : {}),
