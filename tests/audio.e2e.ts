@@ -159,8 +159,10 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 		for (const listener of listeners) {
 			await waitHears(listener.page, a, A, 45_000).catch(explain);
 			await waitHears(listener.page, b, B, 45_000).catch(explain);
-			// And both come out of its speakers, mixed: the mixer plays what was decoded.
-			await waitOutputTones(listener.page, [A, B], 15_000).catch(explain);
+			// And both come out of its speakers, mixed: the mixer plays what was decoded. As patient as the
+			// waits above: a listener that heard both may be repairing a moment later (CI stop 40: a depth-3
+			// listener on a machine far slower than this one decoded nothing for the 15 s this once allowed).
+			await waitOutputTones(listener.page, [A, B], 45_000).catch(explain);
 		}
 		// A joiner that saw a shallower slot's advert not yet confirmed (advert-check.ts) may land a level
 		// deeper; move-ups (planRebalance, at most one per 5 s per member) bring such a chain back up. And
