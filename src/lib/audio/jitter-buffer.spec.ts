@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FRAME_MS, JitterBuffer, MAX_TARGET_MS, MIN_TARGET_MS, type JitterPacket, type Playout } from './jitter-buffer';
+import { FRAME_MS, JitterBuffer, MAX_TARGET_MS, MIN_TARGET_MS, type JitterPacket, type Playout, type PushOutcome } from './jitter-buffer';
 import { FLAG_DTX, seqAdd } from './packet-codec';
 import { seededRandom } from './tree-simulation';
 
@@ -44,6 +44,8 @@ interface Run {
 	/** bufferedFrames after each pop. */
 	levels: number[];
 	buffer: JitterBuffer;
+	/** What push() said of each packet, in arrival order. */
+	pushes: { seq: number; outcome: PushOutcome }[];
 }
 
 /** Feeds deliveries in arrival order and pops every 20 ms from popFromMs until untilMs. */
@@ -60,10 +62,11 @@ function run(
 		.sort((a, b) => a.arrivalMs - b.arrivalMs);
 	const outcomes: Playout[] = [];
 	const levels: number[] = [];
+	const pushes: Run['pushes'] = [];
 	let next = 0;
 	for (let t = options.popFromMs ?? 0; t < untilMs; t += FRAME_MS) {
 		while (next < arriving.length && arriving[next].arrivalMs <= t) {
-			buffer.push(arriving[next].packet, arriving[next].arrivalMs);
+			pushes.push({ seq: arriving[next].packet.seq, outcome: buffer.push(arriving[next].packet, arriving[next].arrivalMs) });
 			next++;
 		}
 		if (options.skipPops?.(t)) continue;
@@ -73,7 +76,7 @@ function run(
 		levels.push(buffer.stats().bufferedFrames);
 		options.observe?.(t, buffer);
 	}
-	return { outcomes, levels, buffer };
+	return { outcomes, levels, buffer, pushes };
 }
 
 const playedSeqs = (outcomes: Playout[]) => outcomes.flatMap((o) => (o.kind === 'frame' ? [o.packet.seq] : []));
@@ -130,17 +133,34 @@ describe('jitter buffer: ordering, loss, duplicates', () => {
 			{ packet: { ...d.packet }, arrivalMs: d.arrivalMs! + 3 },
 			{ packet: { ...d.packet }, arrivalMs: d.arrivalMs! + 150 }
 		]);
-		const { outcomes, buffer } = run([...original, ...copies], 1_500);
+		const { outcomes, buffer, pushes } = run([...original, ...copies], 1_500);
 		expect(playedSeqs(outcomes)).toEqual(range(1_000, 50));
 		expect(buffer.stats().duplicates).toBe(100);
+		expect(pushes.filter((p) => p.outcome === 'duplicate')).toHaveLength(100);
 		expect(buffer.stats().lateDropped).toBe(0);
 	});
 
 	it('drops a packet that arrives after its frame was concealed, and counts it', () => {
-		const { outcomes, buffer } = run(speaker({ frames: 100, transitMs: (k) => (k === 40 ? 400 : 5) }), 2_500);
+		const { outcomes, buffer, pushes } = run(speaker({ frames: 100, transitMs: (k) => (k === 40 ? 400 : 5) }), 2_500);
 		expect(buffer.stats().lateDropped).toBe(1);
+		// And says so: that one too late, every other buffered.
+		expect(pushes.filter((p) => p.outcome !== 'buffered')).toEqual([{ seq: 1_040, outcome: 'late' }]);
 		expect(playedSeqs(outcomes)).not.toContain(1_040);
 		expect(count(whilePlaying(outcomes), 'conceal', 'loss')).toBe(1);
+	});
+
+	it('tells packets too late for the network from those due while its own tab stalled', () => {
+		// From 10 to 11 s every other frame comes 300 ms late. Our tab popping on throughout: each was
+		// concealed before it came (the frames after it were there), too late to play. Our tab stalled
+		// 10–11 s instead: the ones that came after it woke were due while it stalled, which says nothing
+		// of the path they came by.
+		const deliveries = () => speaker({ frames: 750, transitMs: (k) => (k >= 500 && k < 550 && k % 2 === 1 ? 305 : 5) });
+		const network = run(deliveries(), 15_000).pushes.filter((p) => p.outcome !== 'buffered');
+		const ownStall = run(deliveries(), 15_000, { skipPops: (t) => t >= 10_000 && t < 11_000 }).pushes.filter((p) => p.outcome !== 'buffered');
+		expect(network.filter((p) => p.outcome === 'late').length).toBeGreaterThanOrEqual(20);
+		expect(network.some((p) => p.outcome === 'late-own-stall')).toBe(false);
+		expect(ownStall.filter((p) => p.outcome === 'late-own-stall').length).toBeGreaterThanOrEqual(5);
+		expect(ownStall.some((p) => p.outcome === 'late')).toBe(false);
 	});
 
 	it('follows seq and timestamp across the 2^32 wrap', () => {

@@ -127,6 +127,9 @@ export type Playout<P extends JitterPacket = JitterPacket> =
 	/** Not playing: before the first talkspurt, or re-buffering after a long gap. Output silence. */
 	| { kind: 'wait' };
 
+/** What push() did with a packet. */
+export type PushOutcome = 'buffered' | 'duplicate' | 'late' | 'late-own-stall';
+
 export interface JitterStats {
 	/** Frames handed to the decoder. */
 	played: number;
@@ -181,8 +184,13 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 	#ownStall = { fromMs: Number.NEGATIVE_INFINITY, toMs: Number.NEGATIVE_INFINITY };
 	#counts = { played: 0, concealed: 0, silent: 0, lateDropped: 0, duplicates: 0, skipped: 0 };
 
-	/** Takes a packet as it arrives; arrivalMs on the same clock as pop()'s nowMs. */
-	push(packet: P, arrivalMs: number): void {
+	/**
+	 * Takes a packet as it arrives; arrivalMs on the same clock as pop()'s nowMs. Says what became of
+	 * it: buffered to play, a copy of one already had, or too late to play (its frame was concealed or
+	 * skipped already), for the network's doing or (`late-own-stall`) because it was due while our own
+	 * tab stalled.
+	 */
+	push(packet: P, arrivalMs: number): PushOutcome {
 		const seq = this.#seqs.unwrap(packet.seq);
 		const newestTs = this.#timestamps.newest();
 		const ts = this.#timestamps.unwrap(packet.captureTs);
@@ -192,7 +200,7 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 		while (at > 0 && this.#queue[at - 1].seq >= seq) at--;
 		if (this.#queue[at]?.seq === seq || this.#recentlyHandled.has(seq)) {
 			this.#counts.duplicates++;
-			return;
+			return 'duplicate';
 		}
 
 		const transit = arrivalMs - ts / SAMPLES_PER_MS;
@@ -216,13 +224,14 @@ export class JitterBuffer<P extends JitterPacket = JitterPacket> {
 				const lackingFrames = Math.ceil((jitter - this.#lastHeadroomMs) / FRAME_MS);
 				this.#growFrames = Math.max(this.#growFrames, lackingFrames);
 			}
-			return;
+			return ownStall ? 'late-own-stall' : 'late';
 		}
 		this.#queue.splice(at, 0, { packet, seq, ts, transit });
 		if (this.#queue.length > MAX_BUFFERED) {
 			this.#queue.shift();
 			this.#counts.skipped++;
 		}
+		return 'buffered';
 	}
 
 	/** Called by the playout clock once per 20 ms frame: what to hand the decoder now. */
