@@ -2,11 +2,12 @@
  * A speaker's stream, delivered as a test says, judged as a child judges it (stream-guard.ts marks,
  * withholding.ts lateness): for the unit tests and bench:hostile.
  */
+import { JitterBuffer } from './jitter-buffer';
 import { StreamGuard } from './stream-guard';
 import { advert, lookupIn } from './test-adverts';
 import { TreeEngine } from './tree-engine';
 import { chainPassesThrough } from './tree-planner';
-import { delayed, fullerBranch, isLate, noteLag, shortBranch, type ParentClock, type ShortSpell, type StageVoice } from './withholding';
+import { delayed, fullerBranch, isLate, noteLag, notePacket, notePlayable, shortBranch, unevenVoice, type ParentClock, type ShortSpell, type StageVoice } from './withholding';
 
 /** How often a child judges its parent (audio-room.ts TICK_MS). */
 const TICK_MS = 50;
@@ -48,6 +49,58 @@ export function delayJudgedAt(arrives: (seq: number, sentAt: number) => number |
 		if (at % TICK_MS === 0.5 && delayed(clock, at)) return { judgedAt: at, late };
 	}
 	return { judgedAt: Infinity, late };
+}
+
+/**
+ * Speaker A sends a packet every 20 ms from t = 0; `arrives(seq, sentAt)` says when the parent
+ * delivers each (null: never). The child plays them through a real jitter buffer, popping every 20 ms
+ * except while its own tab stalls (`stall`: [from, to); what arrives meanwhile is handled at `to`, after
+ * its first pop),
+ * tells the withholding rules what became of each packet (notePacket, notePlayable) and judges every
+ * tick at `depth`, as audio-room.ts does. Returns when it judged the parent uneven (Infinity: never,
+ * in `untilMs`), and how many packets came too late to play.
+ */
+export function unevenJudgedAt(arrives: (seq: number, sentAt: number) => number | null, { untilMs = 20_000, depth = 1, stall = [Infinity, Infinity] as [number, number] } = {}) {
+	const buffer = new JitterBuffer();
+	const clock: ParentClock = {};
+	const stalled = (t: number) => t >= stall[0] && t < stall[1];
+	const events: [at: number, order: number, what: () => void][] = [];
+	let late = 0;
+	let ownResumedAt = Number.NEGATIVE_INFINITY;
+	let judged: number | null = null;
+	for (let seq = 1; seq * 20 <= untilMs; seq++) {
+		const sentAt = seq * 20;
+		const arrival = arrives(seq, sentAt);
+		if (arrival === null) continue;
+		// What came while our tab stalled is handled once it wakes, after its first pop.
+		const at = stalled(arrival) ? stall[1] : arrival;
+		const packet = { seq, captureTs: sentAt * 48, flags: 0, payload: new Uint8Array(1) };
+		events.push([
+			at,
+			stalled(arrival) ? 2 : 0,
+			() => {
+				notePacket(clock, at);
+				const outcome = buffer.push(packet, at);
+				if (outcome === 'late') late++;
+				notePlayable(clock, at, 'A', outcome === 'late' ? 'late' : outcome === 'late-own-stall' ? 'excused' : 'on-time');
+			}
+		]);
+	}
+	for (let t = 0; t <= untilMs; t += 10) {
+		if (stalled(t)) continue;
+		if (t === stall[1]) ownResumedAt = t;
+		events.push([
+			t,
+			1,
+			() => {
+				if (t % 20 === 0) buffer.pop(t);
+				if (t % TICK_MS === 0 && judged === null && unevenVoice(clock, t, { ownResumedAt, depth })) judged = t;
+			}
+		]);
+	}
+	events.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+	for (const [, , what] of events) what();
+	return { judgedAt: judged ?? Infinity, late };
 }
 
 /**

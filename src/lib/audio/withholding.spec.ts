@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { delayJudgedAt, shortBranchLeftAt } from './test-streams';
+import { seededRandom } from './tree-simulation';
+import { delayJudgedAt, shortBranchLeftAt, unevenJudgedAt } from './test-streams';
 import {
 	FLOW_WINDOW_MS,
 	LATE_MS,
 	LATE_SPAN_MS,
 	REPAIR_GRACE_MS,
 	SHORT_BRANCH_MS,
+	UNEVEN_MIN_PACKETS,
+	UNEVEN_PER_DEPTH_MS,
 	SHORT_BRANCH_PER_DEPTH_MS,
 	WITHHELD_MS,
 	fullerBranch,
@@ -279,6 +282,52 @@ describe('delaying', () => {
 		expect(skewed.judgedAt).toBe(Infinity);
 		expect(skewed.late).toBeGreaterThan(0);
 		expect(skewed.late).toBeLessThanOrEqual((5 * (200 + 80 - 100)) / 20);
+	});
+});
+
+describe('passing audio on unevenly', () => {
+	/**
+	 * A relay that, from 4 s on, sends each message after a random delay below `jitterMs` (seeded); each
+	 * packet rides in two messages (its own and the next: link-frame.ts), so it comes with the earlier.
+	 */
+	const jittered = (jitterMs: number, seed = 5) => {
+		const random = seededRandom(seed);
+		const delays = Array.from({ length: 2_000 }, () => random() * jitterMs);
+		return (seq: number, sentAt: number) => sentAt + 10 + (sentAt < 4_000 ? 0 : Math.min(delays[seq], 20 + delays[seq + 1]));
+	};
+
+	it('judges a relay that passes each packet on after a different delay below 1.2 s, within 3 s, though none is late by the marks', () => {
+		for (const seed of [5, 6, 7]) {
+			const { judgedAt, late } = unevenJudgedAt(jittered(1_200, seed));
+			expect(judgedAt, `seed ${seed}`).toBeGreaterThan(4_000);
+			expect(judgedAt, `seed ${seed}`).toBeLessThan(7_000);
+			expect(late).toBeGreaterThan(UNEVEN_MIN_PACKETS / 2);
+			// Each delay is below what the marks call late (LATE_MS at depth 1): only this rule can tell.
+			expect(isLate(1_200 + 10, 1)).toBe(false);
+		}
+	});
+
+	it('judges deeper members a second later per level, so the member right below the relay moves first', () => {
+		const at = (depth: number) => unevenJudgedAt(jittered(1_200), { depth }).judgedAt;
+		expect(at(2) - at(1)).toBeGreaterThanOrEqual(UNEVEN_PER_DEPTH_MS);
+		expect(at(3) - at(1)).toBeGreaterThanOrEqual(2 * UNEVEN_PER_DEPTH_MS);
+		expect(at(3)).toBeLessThan(Infinity);
+	});
+
+	it('never judges an honest path with up to 100 ms of jitter and 5 % loss', () => {
+		const random = seededRandom(9);
+		expect(unevenJudgedAt((_, sentAt) => (random() < 0.05 ? null : sentAt + 10 + random() * 100)).judgedAt).toBe(Infinity);
+	});
+
+	it('never judges a relay whose tab stalled for 900 ms and then delivered its backlog at once', () => {
+		// (A parent quiet for longer is the silence rule's: PARENT_SILENCE_MS.)
+		expect(unevenJudgedAt((_, sentAt) => (sentAt + 10 >= 5_000 && sentAt + 10 < 5_900 ? 5_900 : sentAt + 10)).judgedAt).toBe(Infinity);
+	});
+
+	it('never holds against the parent what came late because our own tab stalled', () => {
+		// 1.5 s without a pop: the 75 packets of it are handed over after the first pop once it wakes, too
+		// late to play, but due while it stalled. Counted, they would be 75 of the last 2 s's 100.
+		expect(unevenJudgedAt((_, sentAt) => sentAt + 10, { stall: [5_000, 6_500] })).toEqual({ judgedAt: Infinity, late: 0 });
 	});
 });
 

@@ -54,6 +54,20 @@ export const FLOW_WINDOW_MS = 500;
 export const LATE_MS = 1_500;
 export const LATE_PER_DEPTH_MS = 100;
 export const LATE_SPAN_MS = 500;
+// A relay can also pass every packet on, on time by the marks, but each after a different delay: the
+// child's jitter buffer (at most 200 ms deep) then drops most of them as too late to play while every
+// rule above sees the voice flow on time. So a parent whose packets of one speaker came, over the last
+// 2 s, at least 25 of them (half that speaker's pace), more than half too late to play, has failed too.
+// Not counted: packets due while our own tab stalled (the jitter buffer tells those apart). A stalled
+// honest relay's backlog comes in one burst, late by as long as it stalled: under a second (the silence
+// rule takes a parent quiet for longer), so at most ~45 of a window's 100, not more than half.
+// A relay passes on what it gets as it gets it, so below an uneven one its whole subtree sees the same:
+// the member right below it moves first (taking its subtree along), the others only once it has held a
+// second longer per level.
+export const UNEVEN_WINDOW_MS = 2_000;
+export const UNEVEN_MIN_PACKETS = 25;
+export const UNEVEN_LATE_SHARE = 0.5;
+export const UNEVEN_PER_DEPTH_MS = 1_000;
 
 /** When audio last flowed (see flow()), and the packets that tell. */
 export interface Flow {
@@ -76,6 +90,10 @@ export interface VoiceFlow extends Flow {
 	lateBy?: number;
 	/** When the parent's packets came again after a gap, the first time since this voice last flowed (heldBack: a speaker's own voice). */
 	resumedAt?: number;
+	/** This voice's packets of the last UNEVEN_WINDOW_MS that count (notePlayable): when each came, and whether too late to play. */
+	arrivals?: { at: number; late: boolean }[];
+	/** Since when more than UNEVEN_LATE_SHARE of them have been too late (unevenVoice). */
+	unevenSince?: number;
 }
 
 /** What a child knows of its parent's link, each a performance.now() of the child's: its flow, and more. */
@@ -173,6 +191,41 @@ export function delayed(clock: ParentClock, now: number): boolean {
 		if (run.lateAt - run.lateSince >= LATE_SPAN_MS) return true;
 	}
 	return false;
+}
+
+/**
+ * What became of a genuine packet of `speaker`'s from the parent, arrived `now`: in time to play, too
+ * late to play (by the marks, or for the jitter buffer), or excused: due while our own tab stalled
+ * (not counted).
+ */
+export function notePlayable(clock: ParentClock, now: number, speaker: string, outcome: 'on-time' | 'late' | 'excused'): void {
+	const run = voice(clock, speaker);
+	const arrivals = (run.arrivals ??= []);
+	while (arrivals.length > 0 && now - arrivals[0].at > UNEVEN_WINDOW_MS) arrivals.shift();
+	if (outcome === 'excused') return;
+	arrivals.push({ at: now, late: outcome === 'late' });
+}
+
+/**
+ * The speaker whose packets from the parent came mostly too late to play over the last
+ * UNEVEN_WINDOW_MS (counted from our own last stall at the earliest), for UNEVEN_PER_DEPTH_MS per level
+ * below the first, with how many of how many; null if none did. Call every tick: it keeps track of
+ * since when.
+ */
+export function unevenVoice(clock: ParentClock, now: number, context: Pick<QuietContext, 'ownResumedAt' | 'depth'>): { speaker: string; late: number; counted: number } | null {
+	const since = Math.max(now - UNEVEN_WINDOW_MS, context.ownResumedAt);
+	let found: { speaker: string; late: number; counted: number } | null = null;
+	for (const [speaker, run] of clock.speakers ?? []) {
+		const counted = (run.arrivals ?? []).filter((a) => a.at >= since);
+		const late = counted.filter((a) => a.late).length;
+		if (counted.length < UNEVEN_MIN_PACKETS || late <= UNEVEN_LATE_SHARE * counted.length) {
+			run.unevenSince = undefined;
+			continue;
+		}
+		run.unevenSince ??= now;
+		if (!found && now - run.unevenSince >= UNEVEN_PER_DEPTH_MS * Math.max(0, context.depth - 1)) found = { speaker, late, counted: counted.length };
+	}
+	return found;
 }
 
 export interface QuietContext {
