@@ -38,7 +38,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { PacketSigner, PacketVerifier } from '../src/lib/audio/packet-auth';
 import { decodePacket, encodePacket, seqAdd, SIGNATURE_BYTES } from '../src/lib/audio/packet-codec';
 import { StreamGuard } from '../src/lib/audio/stream-guard';
-import { delayJudgedAt, shortBranchLeftAt } from '../src/lib/audio/test-streams';
+import { delayJudgedAt, shortBranchLeftAt, unevenJudgedAt } from '../src/lib/audio/test-streams';
+import { seededRandom } from '../src/lib/audio/tree-simulation';
 import { lpStream, streamPair } from '@libp2p/utils';
 import { RoomUpdateError } from '../src/lib/room/room-doc';
 import { askKey, encodeKeyMessage, giveKey, serveKey, type KeyParty } from '../src/lib/room/room-key-protocol';
@@ -290,6 +291,16 @@ async function audioPackets() {
 			'audio: a relay passes the stream on seconds late (2.5-8 s, or growing to 3 s)',
 			[2_500, 4_000, 8_000].every((d) => delayJudgedAt((_, sentAt) => sentAt + d).judgedAt < Infinity) &&
 				delayJudgedAt((_, sentAt) => sentAt + Math.min(3_000, sentAt * 0.2)).judgedAt < Infinity
+		],
+		// Every packet passed on, none late by the marks, each after its own delay below 0.8–1.2 s: the child's
+		// jitter buffer drops most as too late to play (withholding.ts unevenVoice).
+		[
+			'audio: a relay passes each packet on after a different delay (below 0.8-1.2 s)',
+			[800, 1_000, 1_200].every((jitterMs) => {
+				const random = seededRandom(jitterMs);
+				const delays = Array.from({ length: 1_100 }, () => random() * jitterMs);
+				return unevenJudgedAt((seq, sentAt) => sentAt + 10 + (sentAt < 4_000 ? 0 : Math.min(delays[seq], 20 + delays[seq + 1]))).judgedAt < Infinity;
+			})
 		],
 		// A speaker that holds a fellow back from its branch and leaves it out of its `h`: no child expects that
 		// voice of its parent, but listeners compare branches (withholding.ts fullerBranch) and move out.

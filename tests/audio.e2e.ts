@@ -2,7 +2,8 @@
  * Audio trees, told as one room's story in scenarios that run in order and
  * share the room: two speakers and four listeners with fan-out 1 (depths 1
  * and 2); a relaying listener closes mid-stream; a relaying listener
- * withholds the audio but keeps its links alive; one forges what it forwards; one replays a
+ * withholds the audio but keeps its links alive; one holds a speaker back, one delays the
+ * audio, one passes it on too unevenly to play; one forges what it forwards; one replays a
  * muted speaker's packets; a listener is banned while running code that ignores its
  * ban; the relay node stops; a moderator mutes a speaker. Every check detects
  * the tone itself. A refused microphone is its own room, and so is a room
@@ -220,7 +221,7 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 	 * silence limit): that round proves nothing, a fresh pair is tried.
 	 */
 	async function repairedAroundMisbehaviour(
-		flag: '__withhold' | '__withholdTag' | '__delay' | '__forge',
+		flag: '__withhold' | '__withholdTag' | '__delay' | '__jitter' | '__forge',
 		verdict: (line: string, relayId: string) => boolean,
 		what: string,
 		{ value = true as unknown, speaker = a, hz = A } = {}
@@ -262,6 +263,12 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 	it('a relaying listener that passes the audio on seconds late is repaired around', async () => {
 		const verdict = (l: string, relayId: string) => l.includes('audio: withheld') && l.includes(`…${relayId.slice(-6)} passes audio on`) && l.includes(' ms late');
 		await repairedAroundMisbehaviour('__delay', verdict, 'the delay', { value: 3_000 });
+	});
+
+	it('a relaying listener that passes the audio on too unevenly to play is repaired around', async () => {
+		// Each message after its own delay below 1.2 s: none late by the marks (1.5 s), most too late for the child's jitter buffer.
+		const verdict = (l: string, relayId: string) => l.includes('audio: withheld') && l.includes(`…${relayId.slice(-6)} passes`) && l.includes('too unevenly to play');
+		await repairedAroundMisbehaviour('__jitter', verdict, 'the uneven delays', { value: 1_200 });
 	});
 
 	it('a relaying listener that forges what it forwards is cut off, and its child hears the real speaker again', async () => {

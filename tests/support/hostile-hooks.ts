@@ -8,7 +8,9 @@
  * censors one voice); `__delay` (ms) sends each message carrying audio up to that long after it was
  * given, and a keep-alive in its place at once: a relay that passes the audio on late, its link alive.
  * The delay grows by DELAY_RAMP ms a ms from 0, so the audio keeps flowing (at 83 % of its pace) and
- * no gap gives the relay away to the withholding rules; `__ignoreBan` makes the page's own code unable
+ * no gap gives the relay away to the withholding rules; `__jitter` (ms) sends each message carrying
+ * audio after its own random delay below that, and a keep-alive in its place at once: a relay that
+ * passes the audio on, on time by the marks, but too unevenly to play; `__ignoreBan` makes the page's own code unable
  * to close its WebRTC links, so only the far ends can cut them; `__recordTag`
  * (4 bytes) keeps a copy of every audio packet with that speaker tag the page
  * sends, with its channel, and `__replay()` sends them all again on the same
@@ -22,6 +24,7 @@ export function hostileHooks(): void {
 		__withhold?: boolean;
 		__withholdTag?: number[];
 		__delay?: number;
+		__jitter?: number;
 		__ignoreBan?: boolean;
 		__channels: RTCDataChannel[];
 		__recordTag?: number[];
@@ -71,6 +74,11 @@ export function hostileHooks(): void {
 			delayedSince ??= performance.now();
 			const held = bytes.slice();
 			setTimeout(() => this.readyState === 'open' && send.call(this, held), Math.min(g.__delay, (performance.now() - delayedSince) * DELAY_RAMP));
+			return send.call(this, keepAlive);
+		}
+		if (g.__jitter) {
+			const held = bytes.slice();
+			setTimeout(() => this.readyState === 'open' && send.call(this, held), Math.random() * g.__jitter);
 			return send.call(this, keepAlive);
 		}
 		const censored = g.__withholdTag;

@@ -9,7 +9,7 @@
  * silence until audio returns.
  */
 import { LevelMeter, QUIET_LEVEL } from './level-meter';
-import { FRAME_MS, JitterBuffer } from './jitter-buffer';
+import { FRAME_MS, JitterBuffer, type PushOutcome } from './jitter-buffer';
 import { DECODER_CONFIG, FRAME_SAMPLES, SAMPLE_RATE } from './opus-config';
 import type { AudioPacket } from './packet-codec';
 import mixerWorkletUrl from './worklets/mixer.worklet.js?url';
@@ -121,8 +121,8 @@ export class AudioOutput {
 		if (this.context.state === 'suspended') await this.context.resume();
 	}
 
-	/** A packet from `speaker`, already authorized by the caller. */
-	push(speaker: string, packet: AudioPacket): void {
+	/** A packet from `speaker`, already authorized by the caller; what its jitter buffer did with it. */
+	push(speaker: string, packet: AudioPacket): PushOutcome {
 		let stream = this.#speakers.get(speaker);
 		if (!stream) {
 			const created = new SpeakerStream((samples, slotMs) => {
@@ -132,7 +132,7 @@ export class AudioOutput {
 			stream = created;
 			this.#speakers.set(speaker, stream);
 		}
-		stream.buffer.push(packet, this.#nowMs());
+		return stream.buffer.push(packet, this.#nowMs());
 	}
 
 	/** Stops playing a speaker (left the stage, muted by a moderator). */

@@ -61,13 +61,16 @@ import {
 	noteAudio,
 	noteLag,
 	notePacket,
+	notePlayable,
 	noteRepairing,
 	noteVoiceQuiet,
 	quietToTell,
 	shortBranch,
 	shortBranches,
+	unevenVoice,
 	withheldTooLong,
 	type ParentClock,
+	type QuietContext,
 	type ShortSpell
 } from './withholding';
 
@@ -559,13 +562,17 @@ export class AudioRoom implements HostedAudio {
 			if (from === this.#parent) noteLag(from, now, lag, depth, speaker);
 			if (lag !== undefined && isLate(lag, depth)) {
 				this.#late++;
+				if (from === this.#parent) notePlayable(from, now, speaker, 'late');
 				return this.#refuseStale(`late by ${Math.round(lag)} ms from ${shortId(speaker)} via ${shortId(from.link.peerId)}`);
 			}
 			noteAudio(from, now, speaker);
 			if (again) this.#recovered++;
 			for (const child of this.#children.values()) if (child !== from && child.link.sendAudio(bytes, now)) child.lastSentAt = now;
 			// A fellow speaker's voice plays from its native track when its stage link carries one (#hearVoice).
-			if (!this.#stage.has(speaker)) this.#output.push(speaker, packet);
+			if (this.#stage.has(speaker)) return;
+			const outcome = this.#output.push(speaker, packet);
+			// Whether it came in time to play, for #withholding's unevenVoice (excused: due while our own tab stalled).
+			if (from === this.#parent) notePlayable(from, now, speaker, outcome === 'late' ? 'late' : outcome === 'buffered' ? 'on-time' : 'excused');
 		});
 	}
 
@@ -784,10 +791,7 @@ export class AudioRoom implements HostedAudio {
 		const silent = parent && (!parent.link.open || now - parent.link.lastReceivedAt > PARENT_SILENCE_MS);
 		const withholding = parent && !silent ? this.#withholding(parent, now) : null;
 		if (parent && (silent || withholding)) {
-			if (withholding === 'all') traceEvent('audio: withheld', `${shortId(parent.link.peerId)} sends keep-alives but no audio: repairing around it`);
-			else if (withholding === 'late') {
-				traceEvent('audio: withheld', `${shortId(parent.link.peerId)} passes audio on ${Math.round(parent.lateBy ?? 0)} ms late: repairing around it`);
-			} else if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} passes audio on but holds back ${shortId(withholding)}'s: repairing around it`);
+			if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} ${withholding}: repairing around it`);
 			else traceEvent('audio: parent lost', `${shortId(parent.link.peerId)}: ${parent.link.open ? `silent for ${Math.round(now - parent.link.lastReceivedAt)} ms` : 'link closed'}`);
 			this.#dropParent(parent, adverts, now);
 		} else if (parent) this.#judgeBranch(parent, now);
@@ -843,7 +847,8 @@ export class AudioRoom implements HostedAudio {
 	 * the relay that stalled is honest, its keep-alives merely came before its backlog of audio),
 	 * and not right after two alike such verdicts in a row (then the speaker, not the parents, is the likely fault).
 	 * Or it passes audio on, but late (delayed): it keeps delivering packets seconds after their speakers
-	 * marked them sent. Returns the speaker held back, 'all', 'late', or null.
+	 * marked them sent. Or it passes a voice on so unevenly that most of it comes too late to play
+	 * (withholding.ts unevenVoice). Returns what it did, for the trace, or null.
 	 */
 	#withholding(parent: LinkInfo, now: number): string | null {
 		const view = this.#session.room.view;
@@ -863,18 +868,27 @@ export class AudioRoom implements HostedAudio {
 		for (const p of this.#expectingFrom.keys()) if (!expected.includes(p)) this.#expectingFrom.delete(p);
 		for (const p of expected) if (!this.#expectingFrom.has(p)) this.#expectingFrom.set(p, now);
 		if (now < this.#judgeWithholdingAfter) return null;
-		const context = { ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 };
-		// Late first: a delaying relay's late packets are dropped, so its audio may also look withheld.
-		let verdict: string | null = delayed(parent, now) ? 'late' : null;
-		verdict ??= withheldTooLong(parent, now, { ...context, expectingSince: this.#expectingSince }) ? 'all' : null;
-		verdict ??= expected.find((p) => heldBack(parent, p, now, { ...context, parent: parent.link.peerId, expectingSince: Math.max(this.#expectingFrom.get(p)!, parent.adoptedAt ?? now) })) ?? null;
+		const verdict = this.#verdict(parent, now, { expectingSince: this.#expectingSince, ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 }, expected);
 		if (!verdict) return null;
-		if (now - (this.#withheldAt.get(verdict) ?? -Infinity) < WITHHOLD_STREAK_MS) {
+		if (now - (this.#withheldAt.get(verdict.kind) ?? -Infinity) < WITHHOLD_STREAK_MS) {
 			this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
 			traceEvent('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
 		}
-		this.#withheldAt.set(verdict, now);
-		return verdict;
+		this.#withheldAt.set(verdict.kind, now);
+		return verdict.what;
+	}
+
+	/** The first rule `parent` fails, if any: its kind (alike verdicts in a row point upstream) and what it did, for the trace. */
+	#verdict(parent: LinkInfo, now: number, context: QuietContext, expected: string[]): { kind: string; what: string } | null {
+		// Late first: a delaying relay's late packets are dropped, so its audio may also look withheld.
+		if (delayed(parent, now)) return { kind: 'late', what: `passes audio on ${Math.round(parent.lateBy ?? 0)} ms late` };
+		if (withheldTooLong(parent, now, context)) return { kind: 'all', what: 'sends keep-alives but no audio' };
+		const held = expected.find((p) => heldBack(parent, p, now, { ...context, parent: parent.link.peerId, expectingSince: Math.max(this.#expectingFrom.get(p)!, parent.adoptedAt ?? now) }));
+		if (held) return { kind: held, what: `passes audio on but holds back ${shortId(held)}'s` };
+		// Or it passes a voice on so unevenly that most of it comes too late to play.
+		const uneven = unevenVoice(parent, now, context);
+		if (uneven) return { kind: 'uneven', what: `passes ${shortId(uneven.speaker)}'s audio on too unevenly to play (${uneven.late} of ${uneven.counted} packets too late in 2 s)` };
+		return null;
 	}
 
 	/**
