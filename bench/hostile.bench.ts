@@ -38,8 +38,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { PacketSigner, PacketVerifier } from '../src/lib/audio/packet-auth';
 import { decodePacket, encodePacket, seqAdd, SIGNATURE_BYTES } from '../src/lib/audio/packet-codec';
 import { StreamGuard } from '../src/lib/audio/stream-guard';
-import { delayJudgedAt, shortBranchLeftAt, unevenJudgedAt } from '../src/lib/audio/test-streams';
-import { seededRandom } from '../src/lib/audio/tree-simulation';
+import { delayJudgedAt, jitteredRelay, shortBranchLeftAt, unevenJudgedAt } from '../src/lib/audio/test-streams';
 import { lpStream, streamPair } from '@libp2p/utils';
 import { RoomUpdateError } from '../src/lib/room/room-doc';
 import { askKey, encodeKeyMessage, giveKey, serveKey, type KeyParty } from '../src/lib/room/room-key-protocol';
@@ -296,11 +295,7 @@ async function audioPackets() {
 		// jitter buffer drops most as too late to play (withholding.ts unevenVoice).
 		[
 			'audio: a relay passes each packet on after a different delay (below 0.8-1.2 s)',
-			[800, 1_000, 1_200].every((jitterMs) => {
-				const random = seededRandom(jitterMs);
-				const delays = Array.from({ length: 1_100 }, () => random() * jitterMs);
-				return unevenJudgedAt((seq, sentAt) => sentAt + 10 + (sentAt < 4_000 ? 0 : Math.min(delays[seq], 20 + delays[seq + 1]))).judgedAt < Infinity;
-			})
+			[800, 1_000, 1_200].every((jitterMs) => unevenJudgedAt(jitteredRelay(jitterMs, jitterMs)).judgedAt < Infinity)
 		],
 		// A speaker that holds a fellow back from its branch and leaves it out of its `h`: no child expects that
 		// voice of its parent, but listeners compare branches (withholding.ts fullerBranch) and move out.

@@ -49,7 +49,10 @@ class SpeakerStream {
 	#slots: number[] = [];
 	#closed = false;
 
-	constructor(readonly onDecoded: (samples: Float32Array, slotMs: number | undefined) => void) {
+	readonly #onDecoded: (samples: Float32Array, slotMs: number | undefined) => void;
+
+	constructor(onDecoded: (samples: Float32Array, slotMs: number | undefined) => void) {
+		this.#onDecoded = onDecoded;
 		this.decoder = this.#open();
 	}
 
@@ -65,7 +68,7 @@ class SpeakerStream {
 				data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
 				const slotMs = this.#slots.shift();
 				data.close();
-				this.onDecoded(samples, slotMs);
+				this.#onDecoded(samples, slotMs);
 			},
 			error: () => {
 				if (this.#closed || decoder !== this.decoder) return;

@@ -7,6 +7,7 @@ import { StreamGuard } from './stream-guard';
 import { advert, lookupIn } from './test-adverts';
 import { TreeEngine } from './tree-engine';
 import { chainPassesThrough } from './tree-planner';
+import { seededRandom } from './tree-simulation';
 import { delayed, fullerBranch, isLate, noteLag, notePacket, notePlayable, shortBranch, unevenVoice, type ParentClock, type ShortSpell, type StageVoice } from './withholding';
 
 /** How often a child judges its parent (audio-room.ts TICK_MS). */
@@ -49,6 +50,18 @@ export function delayJudgedAt(arrives: (seq: number, sentAt: number) => number |
 		if (at % TICK_MS === 0.5 && delayed(clock, at)) return { judgedAt: at, late };
 	}
 	return { judgedAt: Infinity, late };
+}
+
+/**
+ * A relay that, from `fromMs` on, sends each message after its own random delay below `jitterMs`
+ * (seeded), an `arrives` for unevenJudgedAt: each packet rides in two messages (its own and the
+ * next, link-frame.ts), so it comes with the earlier of the two; 10 ms on the way otherwise.
+ */
+export function jitteredRelay(jitterMs: number, seed: number, fromMs = 4_000): (seq: number, sentAt: number) => number {
+	const random = seededRandom(seed);
+	const delays: number[] = [];
+	const delay = (seq: number) => (delays[seq] ??= random() * jitterMs);
+	return (seq, sentAt) => sentAt + 10 + (sentAt < fromMs ? 0 : Math.min(delay(seq), 20 + delay(seq + 1)));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from './tree-simulation';
-import { delayJudgedAt, shortBranchLeftAt, unevenJudgedAt } from './test-streams';
+import { delayJudgedAt, jitteredRelay, shortBranchLeftAt, unevenJudgedAt } from './test-streams';
 import {
 	FLOW_WINDOW_MS,
 	LATE_MS,
@@ -286,29 +286,19 @@ describe('delaying', () => {
 });
 
 describe('passing audio on unevenly', () => {
-	/**
-	 * A relay that, from 4 s on, sends each message after a random delay below `jitterMs` (seeded); each
-	 * packet rides in two messages (its own and the next: link-frame.ts), so it comes with the earlier.
-	 */
-	const jittered = (jitterMs: number, seed = 5) => {
-		const random = seededRandom(seed);
-		const delays = Array.from({ length: 2_000 }, () => random() * jitterMs);
-		return (seq: number, sentAt: number) => sentAt + 10 + (sentAt < 4_000 ? 0 : Math.min(delays[seq], 20 + delays[seq + 1]));
-	};
-
 	it('judges a relay that passes each packet on after a different delay below 1.2 s, within 3 s, though none is late by the marks', () => {
+		// Each delay is below what the marks call late (LATE_MS at depth 1): only this rule can tell.
+		expect(isLate(1_200 + 10, 1)).toBe(false);
 		for (const seed of [5, 6, 7]) {
-			const { judgedAt, late } = unevenJudgedAt(jittered(1_200, seed));
+			const { judgedAt, late } = unevenJudgedAt(jitteredRelay(1_200, seed));
 			expect(judgedAt, `seed ${seed}`).toBeGreaterThan(4_000);
 			expect(judgedAt, `seed ${seed}`).toBeLessThan(7_000);
 			expect(late).toBeGreaterThan(UNEVEN_MIN_PACKETS / 2);
-			// Each delay is below what the marks call late (LATE_MS at depth 1): only this rule can tell.
-			expect(isLate(1_200 + 10, 1)).toBe(false);
 		}
 	});
 
 	it('judges deeper members a second later per level, so the member right below the relay moves first', () => {
-		const at = (depth: number) => unevenJudgedAt(jittered(1_200), { depth }).judgedAt;
+		const at = (depth: number) => unevenJudgedAt(jitteredRelay(1_200, 5), { depth }).judgedAt;
 		expect(at(2) - at(1)).toBeGreaterThanOrEqual(UNEVEN_PER_DEPTH_MS);
 		expect(at(3) - at(1)).toBeGreaterThanOrEqual(2 * UNEVEN_PER_DEPTH_MS);
 		expect(at(3)).toBeLessThan(Infinity);
