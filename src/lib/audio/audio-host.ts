@@ -4,13 +4,18 @@
  * node has open: it asks the host for the room's key and decision.
  *
  * Made once per node by whoever made the node (app-state.svelte.ts) and
- * handed to each AudioRoom: no module keeps rooms of its own.
+ * handed to each AudioRoom: no module keeps rooms of its own. It holds the
+ * node's link transport (link-pipe.ts), for the links it serves and those its
+ * rooms dial: WebRTC in the app, in-memory pipes in unit tests.
  */
 import type { Connection, Stream } from '@libp2p/interface';
 import { RoomDirectory } from '../net/room-directory';
 import type { RoomCipher } from '../room/room-crypto';
+import type { StanzaNode } from '../net/libp2p-node';
+import type { LinkTransport } from './link-pipe';
 import { serveLink, type MediaLink } from './media-link';
 import { MEDIA_PROTOCOL, type AttachRequest } from './media-signal-protocol';
+import { webrtcTransport } from './webrtc-pipe';
 
 export type LinkDecision = { accept: true; role: 'child' | 'standby' | 'speaker' } | { accept: false; reason: 'full' | 'not-allowed' | 'no-audio' };
 
@@ -25,6 +30,13 @@ export interface HostedAudio {
 }
 
 export class AudioHost extends RoomDirectory<HostedAudio> {
+	readonly transport: LinkTransport;
+
+	constructor(node: StanzaNode, transport: LinkTransport = webrtcTransport) {
+		super(node);
+		this.transport = transport;
+	}
+
 	protected async register(find: (roomId: string) => HostedAudio | undefined): Promise<void> {
 		await this.node.handle(
 			MEDIA_PROTOCOL,
@@ -34,7 +46,7 @@ export class AudioHost extends RoomDirectory<HostedAudio> {
 				const result = await serveLink(
 					stream,
 					remote,
-					{ lookupCipher: (roomId) => find(roomId)?.cipherFor() ?? null, iceServers: (roomId) => find(roomId)?.iceServers ?? [] },
+					{ lookupCipher: (roomId) => find(roomId)?.cipherFor() ?? null, iceServers: (roomId) => find(roomId)?.iceServers ?? [], transport: this.transport },
 					(roomId, request) => {
 						chosen = find(roomId);
 						return chosen ? chosen.decide(request, remote) : { accept: false, reason: 'no-audio' };

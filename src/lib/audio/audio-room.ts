@@ -31,7 +31,7 @@ import type { RoomSession } from '../room/room-session';
 import type { TreeWire } from '../room/room-topic-protocol';
 import type { StanzaNode } from '../net/libp2p-node';
 import { shortId, traceEvent } from '../diagnostics/trace';
-import type { AudioOutput } from './audio-output';
+import type { OpenVoiceSource, StagePlayer, VoiceSink, VoiceSource } from './audio-ports';
 import { LinkRefusedError, dialLink, type MediaLink, type RemoteVoice } from './media-link';
 import type { AudioHost, HostedAudio, LinkDecision } from './audio-host';
 import { MEDIA_PROTOCOL, type AttachAs, type AttachRequest } from './media-signal-protocol';
@@ -39,7 +39,6 @@ import { Microphone, MicrophoneError, type MicFailure } from './microphone';
 import { verifiedDepths, type ClaimedPlace } from './advert-check';
 import { PacketSigner, PacketVerifier } from './packet-auth';
 import { CONTROL_TAG, FLAG_DTX, FLAG_MARKER, decodePacket, encodePacket, encodeVoiceQuiet, seqAdd, speakerTag, voiceQuietTag, type DecodedPacket } from './packet-codec';
-import type { StageAudio } from './stage-audio';
 import { SlotHolds } from './slot-holds';
 import { beforeMute, StreamGuard } from './stream-guard';
 import { chooseParent, type TreeAdvert } from './tree-planner';
@@ -136,8 +135,10 @@ export class AudioRoom implements HostedAudio {
 	readonly #session: RoomSession;
 	readonly #node: StanzaNode;
 	readonly #cipher: RoomCipher;
-	readonly #output: AudioOutput;
-	readonly #stage: StageAudio;
+	readonly #output: VoiceSink;
+	readonly #stage: StagePlayer;
+	readonly #openMicrophone: OpenVoiceSource;
+	readonly #trace: (event: string, detail: string) => void;
 	/** Our voice as stage links send it: a copy of the microphone's track, so self-mute can silence it alone. */
 	#voice: MediaStreamTrack | null = null;
 	readonly #events: AudioRoomEvents;
@@ -166,7 +167,7 @@ export class AudioRoom implements HostedAudio {
 	#standby: LinkInfo | null = null;
 	readonly #speakerLinks = new Map<string, LinkInfo>();
 	readonly #dialing = new Set<string>();
-	#mic: Microphone | null = null;
+	#mic: VoiceSource | null = null;
 	#seq = Math.floor(Math.random() * 2 ** 32) >>> 0;
 	/** Where this member's stream as a speaker starts: a new one (another random seq) with every reload. */
 	readonly #streamStart = seqAdd(this.#seq, 1);
@@ -214,8 +215,19 @@ export class AudioRoom implements HostedAudio {
 
 	constructor(
 		session: RoomSession,
-		output: AudioOutput,
-		options: { host: AudioHost; capacity: number; iceServers: RTCIceServer[]; canSpeak?: boolean; stage: StageAudio; microphone?: () => string | null },
+		output: VoiceSink,
+		options: {
+			host: AudioHost;
+			capacity: number;
+			iceServers: RTCIceServer[];
+			canSpeak?: boolean;
+			stage: StagePlayer;
+			microphone?: () => string | null;
+			/** Opens the microphone: the browser's (microphone.ts) unless told otherwise (unit tests). */
+			openMicrophone?: OpenVoiceSource;
+			/** Where this room's audio events are recorded: the page's trace, or (many members in one process) one of their own. */
+			trace?: (event: string, detail: string) => void;
+		},
 		events: AudioRoomEvents
 	) {
 		this.#session = session;
@@ -227,6 +239,8 @@ export class AudioRoom implements HostedAudio {
 		this.#events = events;
 		this.#iceServers = options.iceServers;
 		this.#microphone = options.microphone ?? (() => null);
+		this.#trace = options.trace ?? traceEvent;
+		this.#openMicrophone = options.openMicrophone ?? ((onFrame, onFailure, deviceId) => Microphone.open(onFrame, onFailure, deviceId));
 		this.capacity = options.capacity;
 		this.canSpeak = options.canSpeak ?? true;
 		this.#me = session.me.peerId.toString();
@@ -353,7 +367,7 @@ export class AudioRoom implements HostedAudio {
 		for (const info of this.#links()) {
 			const peer = info.link.peerId;
 			if (view.removed.has(peer) || view.banned.has(peer)) {
-				traceEvent('audio: cut', `${shortId(peer)} is out of the room`);
+				this.#trace('audio: cut', `${shortId(peer)} is out of the room`);
 				info.link.close();
 			}
 		}
@@ -402,8 +416,8 @@ export class AudioRoom implements HostedAudio {
 		this.micState = 'starting';
 		this.#events.onChange();
 		try {
-			let opened: Microphone | null = null;
-			const mic = await Microphone.open(
+			let opened: VoiceSource | null = null;
+			const mic = await this.#openMicrophone(
 				(frame) => this.#sendOwn(frame.payload, frame.captureTs),
 				(reason) => opened && this.#micFailed(opened, reason),
 				this.#microphone()
@@ -421,18 +435,18 @@ export class AudioRoom implements HostedAudio {
 			// Still 'starting': 'on' once the first frame is encoded (#watchMic).
 		} catch (err) {
 			this.micState = err instanceof MicrophoneError ? err.reason : 'capture';
-			traceEvent('audio: mic', `did not open: ${String(err)}`);
+			this.#trace('audio: mic', `did not open: ${String(err)}`);
 		}
 		this.#events.onChange();
 	}
 
-	#micFailed(mic: Microphone, reason: MicFailure): void {
+	#micFailed(mic: VoiceSource, reason: MicFailure): void {
 		if (this.#mic !== mic) return;
 		mic.close();
 		this.#mic = null;
 		this.#setVoice(null);
 		this.micState = reason;
-		traceEvent('audio: mic', `failed: ${reason}`);
+		this.#trace('audio: mic', `failed: ${reason}`);
 		this.#advertise();
 		this.#events.onChange();
 	}
@@ -446,7 +460,7 @@ export class AudioRoom implements HostedAudio {
 		if (flowing) state = 'on';
 		else if (state === 'on' || (state === 'starting' && now - this.#micOpenedAt > FIRST_FRAME_MS)) state = 'capture';
 		if (state === this.micState) return;
-		traceEvent('audio: mic', `${this.micState} → ${state}`);
+		this.#trace('audio: mic', `${this.micState} → ${state}`);
 		this.micState = state;
 		this.#events.onChange();
 	}
@@ -503,7 +517,7 @@ export class AudioRoom implements HostedAudio {
 		if (packet.speakerTag === CONTROL_TAG) {
 			if (packet.seq === 1 && packet.flags === FLAG_DTX) {
 				// The far end is closing (a hostile one can only end its own link with us this way).
-				traceEvent('audio: goodbye', `${from.link.role} ${shortId(from.link.peerId)} closed`);
+				this.#trace('audio: goodbye', `${from.link.role} ${shortId(from.link.peerId)} closed`);
 				if (from !== this.#parent) return from.link.close();
 				// Our parent is closing: repair as for a silent one (its parent first, naming it), and do not ask it again.
 				this.#dropParent(from, this.#adverts(), performance.now());
@@ -579,13 +593,13 @@ export class AudioRoom implements HostedAudio {
 	/** Counts a signed packet refused as not fresh; traced one in 50. */
 	#refuseStale(what: string): void {
 		this.#stale++;
-		if (this.#stale % 50 === 1) traceEvent('audio: stale', `${what} (${this.#stale} so far)`);
+		if (this.#stale % 50 === 1) this.#trace('audio: stale', `${what} (${this.#stale} so far)`);
 	}
 
 	/** A link delivered a packet its speaker did not sign: whoever sent it forged it. Cut it and never take audio from it again. */
 	#forged(from: LinkInfo, speaker: string): void {
 		if (!from.link.open) return;
-		traceEvent('audio: forged', `a packet "from" ${shortId(speaker)} via ${shortId(from.link.peerId)}: link closed`);
+		this.#trace('audio: forged', `a packet "from" ${shortId(speaker)} via ${shortId(from.link.peerId)}: link closed`);
 		this.#tree.avoid(from.link.peerId, performance.now(), FORGER_AVOID_MS);
 		from.link.close();
 	}
@@ -645,7 +659,7 @@ export class AudioRoom implements HostedAudio {
 		if (admission.evict === displace && displace) {
 			// A relay with nowhere else to go takes this leaf's slot; the leaf repairs, likely under the relay.
 			this.#displacedAt = now;
-			traceEvent('audio: displaced', `${shortId(displace)} (relays nothing) makes way for ${shortId(remote)}, which relays`);
+			this.#trace('audio: displaced', `${shortId(displace)} (relays nothing) makes way for ${shortId(remote)}, which relays`);
 			this.#children.get(displace)?.link.close();
 		} else if (admission.evict) dead?.link.close(); // an orphan of our silent child: that slot would be freed a moment later anyway
 		return { accept: true, role: 'child' };
@@ -677,7 +691,7 @@ export class AudioRoom implements HostedAudio {
 			if (this.#children.size >= this.capacity) {
 				// Admitted with a slot held for it (decide), yet none is free now: our capacity was lowered
 				// while its link set up, say. The child sees its new parent's link close, and repairs.
-				traceEvent('audio: over capacity', `${shortId(link.peerId)}'s link opened after our last slot was taken: closed`);
+				this.#trace('audio: over capacity', `${shortId(link.peerId)}'s link opened after our last slot was taken: closed`);
 				link.close();
 				return;
 			}
@@ -724,9 +738,9 @@ export class AudioRoom implements HostedAudio {
 			if (!(await this.#session.connectTo(peerId, AbortSignal.timeout(CONNECT_TIMEOUT_MS)))) throw new Error('no direct connection');
 			if (this.#stopped) return null;
 			const stream = await this.#node.dialProtocol(peerIdFromString(peerId) as PeerId, MEDIA_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
-			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers, lost, displace });
+			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers, transport: this.#host.transport, lost, displace });
 		} catch (err) {
-			traceEvent('audio: link failed', `${as} ${shortId(peerId)}: ${String(err)}`);
+			this.#trace('audio: link failed', `${as} ${shortId(peerId)}: ${String(err)}`);
 			this.#tree.avoid(peerId, performance.now(), err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5);
 			return null;
 		} finally {
@@ -747,7 +761,7 @@ export class AudioRoom implements HostedAudio {
 		if (late > STALLED_TICK_MS && !this.#judgeNextTick) {
 			this.#judgeNextTick = true;
 			this.#resumedAt = now;
-			if (late > 1_000) traceEvent('audio: stalled', `no tick for ${Math.round(late)} ms: silence judged at the next`);
+			if (late > 1_000) this.#trace('audio: stalled', `no tick for ${Math.round(late)} ms: silence judged at the next`);
 			return;
 		}
 		this.#judgeNextTick = false;
@@ -791,8 +805,8 @@ export class AudioRoom implements HostedAudio {
 		const silent = parent && (!parent.link.open || now - parent.link.lastReceivedAt > PARENT_SILENCE_MS);
 		const withholding = parent && !silent ? this.#withholding(parent, now) : null;
 		if (parent && (silent || withholding)) {
-			if (withholding) traceEvent('audio: withheld', `${shortId(parent.link.peerId)} ${withholding}: repairing around it`);
-			else traceEvent('audio: parent lost', `${shortId(parent.link.peerId)}: ${parent.link.open ? `silent for ${Math.round(now - parent.link.lastReceivedAt)} ms` : 'link closed'}`);
+			if (withholding) this.#trace('audio: withheld', `${shortId(parent.link.peerId)} ${withholding}: repairing around it`);
+			else this.#trace('audio: parent lost', `${shortId(parent.link.peerId)}: ${parent.link.open ? `silent for ${Math.round(now - parent.link.lastReceivedAt)} ms` : 'link closed'}`);
 			this.#dropParent(parent, adverts, now);
 		} else if (parent) this.#judgeBranch(parent, now);
 		// The reserve link counts while it is up and alive: switching to it is one message, no new connection.
@@ -808,9 +822,9 @@ export class AudioRoom implements HostedAudio {
 			}
 			case 'attach':
 				if (step.why === 'unconfirmed') {
-					traceEvent('audio: unconfirmed parent', `no confirmed free slot for ${Math.round(step.waitedMs ?? 0)} ms: trying ${shortId(step.parent.peerId)}, which says depth ${step.parent.depth}`);
+					this.#trace('audio: unconfirmed parent', `no confirmed free slot for ${Math.round(step.waitedMs ?? 0)} ms: trying ${shortId(step.parent.peerId)}, which says depth ${step.parent.depth}`);
 				}
-				if (step.displace) traceEvent('audio: no free slot', `asking ${shortId(step.parent.peerId)} for ${shortId(step.displace)}'s place (it relays nothing)`);
+				if (step.displace) this.#trace('audio: no free slot', `asking ${shortId(step.parent.peerId)} for ${shortId(step.displace)}'s place (it relays nothing)`);
 				void this.#attach(step.parent.peerId, step.parent.depth!, step.lost ?? undefined, step.displace);
 				return;
 			case 'move':
@@ -835,7 +849,7 @@ export class AudioRoom implements HostedAudio {
 		const unverified = [...adverts.values()].filter((a) => a.depth === null && a.children < a.capacity).length;
 		// Every advert as we see it (claimed depth → verified, children/capacity, parent): enough to tell a stale view from a full tree.
 		const seen = [...adverts.values()].map((a) => `${shortId(a.peerId)} d${this.#claims.get(a.peerId)?.depth ?? '-'}→${a.depth ?? '?'} ${a.children}/${a.capacity} ↑${a.parent ? shortId(a.parent) : '-'}`);
-		traceEvent('audio: no parent', `no free slot among ${adverts.size} adverts (${this.#tree.avoidedCount} avoided, ${unverified} free but with a depth their chain does not confirm): ${seen.join(', ')}`);
+		this.#trace('audio: no parent', `no free slot among ${adverts.size} adverts (${this.#tree.avoidedCount} avoided, ${unverified} free but with a depth their chain does not confirm): ${seen.join(', ')}`);
 	}
 
 	/**
@@ -872,7 +886,7 @@ export class AudioRoom implements HostedAudio {
 		if (!verdict) return null;
 		if (now - (this.#withheldAt.get(verdict.kind) ?? -Infinity) < WITHHOLD_STREAK_MS) {
 			this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
-			traceEvent('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
+			this.#trace('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
 		}
 		this.#withheldAt.set(verdict.kind, now);
 		return verdict.what;
@@ -911,7 +925,7 @@ export class AudioRoom implements HostedAudio {
 		if (!judged.leave) return;
 		this.#shortSpell = null;
 		const ms = this.#tree.leaveBranch(root, now, shortBranches(voices));
-		traceEvent('audio: short branch', `${shortId(root)}'s branch leaves out a voice ${shortId(fuller!)}'s carries: moving out of it for ${ms / 1000} s`);
+		this.#trace('audio: short branch', `${shortId(root)}'s branch leaves out a voice ${shortId(fuller!)}'s carries: moving out of it for ${ms / 1000} s`);
 	}
 
 	/** Whether speaker `peerId` sends, as far as we know: its advert says so (`s`), and neither it nor a moderator muted it. */
@@ -993,7 +1007,7 @@ export class AudioRoom implements HostedAudio {
 			return;
 		}
 		performance.mark('stanza:audio-attached');
-		traceEvent('audio: attached', `to ${shortId(peerId)} at depth ${parentDepth + 1}`);
+		this.#trace('audio: attached', `to ${shortId(peerId)} at depth ${parentDepth + 1}`);
 		this.#becomeChildOf({ link, lastSentAt: performance.now() }, parentDepth);
 	}
 
@@ -1007,7 +1021,7 @@ export class AudioRoom implements HostedAudio {
 		info.link.onPacket = (bytes, again) => this.#onPacket(info, bytes, again);
 		info.link.onClose = () => {
 			if (this.#parent === info) {
-				traceEvent('audio: parent lost', `${shortId(info.link.peerId)}: link closed`);
+				this.#trace('audio: parent lost', `${shortId(info.link.peerId)}: link closed`);
 				this.#parent = null;
 				this.#tree.lost(info.link.peerId, null);
 				this.#events.onChange();

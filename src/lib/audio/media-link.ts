@@ -1,21 +1,26 @@
 /**
- * One edge of the audio tree: an RTCPeerConnection of its own (never
- * libp2p's, which libp2p may prune at any time) carrying a single unordered,
- * no-retransmit data channel. Audio packets are forwarded on it as they are;
- * a late packet is worth nothing, so nothing is ever retransmitted or queued.
+ * One edge of the audio tree, whatever carries it (link-pipe.ts: a WebRTC
+ * connection of its own in the app, an in-memory pipe in unit tests). Audio
+ * packets are forwarded on it as they are; a late packet is worth nothing, so
+ * nothing is ever retransmitted or queued.
  *
- * A link between two speakers also carries each one's voice as a native
- * WebRTC audio track (one sendrecv transceiver, negotiated with the data
- * channel in the same offer): that is what a speaker hears the stage through
- * (stage-audio.ts), while the data channel still brings the signed packets it
- * relays to its own listeners.
+ * A link between two speakers also carries each one's voice natively (the
+ * pipe's voice): that is what a speaker hears the stage through
+ * (stage-audio.ts), while the link still brings the signed packets it relays
+ * to its own listeners.
+ *
+ * dialLink and serveLink ask and answer over /stanza/media/1.0.0
+ * (media-signal-protocol.ts), then hand the signaling stream to the pipe to
+ * connect over.
  */
 import type { Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { RoomCipher } from '../room/room-crypto';
 import { decodeLinkFrame, LinkFrameError, RedundantSender } from './link-frame';
-import { askShortFrames } from './stage-sdp';
+import type { LinkPipe, LinkTransport, RemoteVoice, SignalPort } from './link-pipe';
 import { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, SignalError, type AttachAs, type AttachRequest, type RefuseReason, type SignalMessage } from './media-signal-protocol';
+
+export type { RemoteVoice } from './link-pipe';
 
 // 16 KiB ≈ 80 packets ≈ 1.6 s of one stream: a channel that far behind is
 // congested, and queueing more would only add delay. Drop instead.
@@ -35,12 +40,6 @@ export const linkLab = { loss: 0, redundancy: true };
 
 /** How this end sees the other: its parent, its child, a standby child held in reserve, a fellow speaker. */
 export type LinkRole = 'parent' | 'child' | 'standby' | 'speaker';
-
-/** A fellow speaker's voice as WebRTC delivers it. */
-export interface RemoteVoice {
-	track: MediaStreamTrack;
-	receiver: RTCRtpReceiver;
-}
 
 export class LinkRefusedError extends Error {
 	override name = 'LinkRefusedError';
@@ -62,52 +61,29 @@ export class MediaLink {
 	onClose: () => void = () => {};
 	/** A stage link: the far end's voice arrived as a native track (it may come before the link is adopted). */
 	onVoice: (voice: RemoteVoice) => void = () => {};
-	readonly #pc: RTCPeerConnection;
-	readonly #channel: RTCDataChannel;
-	#voice: RTCRtpTransceiver | null = null;
+	readonly #pipe: LinkPipe;
 	#remoteVoice: RemoteVoice | null = null;
 	#closed = false;
 	readonly #redundancy = new RedundantSender(REDUNDANCY_KEEP_MS);
 
-	constructor(peerId: string, role: LinkRole, pc: RTCPeerConnection) {
+	constructor(peerId: string, role: LinkRole, pipe: LinkPipe) {
 		this.peerId = peerId;
 		this.role = role;
-		this.#pc = pc;
-		// negotiated: both sides create the same channel, so no extra round trip for it.
-		this.#channel = pc.createDataChannel('stanza-audio', { negotiated: true, id: 0, ordered: false, maxRetransmits: 0 });
-		this.#channel.binaryType = 'arraybuffer';
-		this.#channel.onmessage = (event) => {
+		this.#pipe = pipe;
+		pipe.onMessage = (bytes) => {
 			this.lastReceivedAt = performance.now();
-			if (event.data instanceof ArrayBuffer) this.#receive(new Uint8Array(event.data));
+			this.#receive(bytes);
 		};
 		// Silence is counted from when audio could first flow, not from when setup began (which can
 		// take seconds on a busy device): otherwise a fresh link looks dead at its first check.
-		this.#channel.onopen = () => (this.lastReceivedAt = performance.now());
-		this.#channel.onclose = () => this.close();
-		pc.onconnectionstatechange = () => {
-			if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.close();
-		};
+		pipe.onOpen = () => (this.lastReceivedAt = performance.now());
+		pipe.onClose = () => this.close();
 		if (role === 'speaker') {
-			pc.ontrack = (event) => {
-				if (event.track.kind !== 'audio' || this.#closed) return;
-				this.#remoteVoice = { track: event.track, receiver: event.receiver };
-				this.onVoice(this.#remoteVoice);
+			pipe.onVoice = (voice) => {
+				if (this.#closed) return;
+				this.#remoteVoice = voice;
+				this.onVoice(voice);
 			};
-		}
-	}
-
-	/** The dialing speaker offers a voice both ways. */
-	offerVoice(): void {
-		this.#voice = this.#pc.addTransceiver('audio', { direction: 'sendrecv' });
-		withCaptureTimes(this.#voice);
-	}
-
-	/** The answering speaker takes the offered voice and sends its own back (call between the offer and the answer). */
-	answerVoice(): void {
-		this.#voice = this.#pc.getTransceivers().find((t) => t.receiver.track.kind === 'audio') ?? null;
-		if (this.#voice) {
-			this.#voice.direction = 'sendrecv';
-			withCaptureTimes(this.#voice);
 		}
 	}
 
@@ -118,22 +94,11 @@ export class MediaLink {
 
 	/** What we send as our voice on a stage link (null: nothing, as when the microphone is closed). No renegotiation. */
 	sendVoice(track: MediaStreamTrack | null): void {
-		if (!this.#voice || this.#closed || this.#voice.sender.track === track) return;
-		this.#voice.sender.replaceTrack(track).catch(() => {}); // a link closing meanwhile: nothing to send on
+		if (!this.#closed) this.#pipe.sendVoice(track);
 	}
 
 	get open(): boolean {
-		return !this.#closed && this.#channel.readyState === 'open';
-	}
-
-	opened(signal: AbortSignal): Promise<void> {
-		if (this.#channel.readyState === 'open') return Promise.resolve();
-		return new Promise((resolve, reject) => {
-			const fail = () => reject(new Error('audio link did not open'));
-			this.#channel.addEventListener('open', () => resolve(), { once: true });
-			this.#channel.addEventListener('close', fail, { once: true });
-			signal.addEventListener('abort', fail, { once: true });
-		});
+		return !this.#closed && this.#pipe.open;
 	}
 
 	#receive(bytes: Uint8Array): void {
@@ -159,13 +124,13 @@ export class MediaLink {
 
 	/** Sends a message as it is (control packets) unless the channel is backed up; returns whether it went. */
 	send(bytes: Uint8Array): boolean {
-		if (!this.open || this.#channel.bufferedAmount > MAX_SEND_BACKLOG_BYTES) {
+		if (!this.open || this.#pipe.backlog > MAX_SEND_BACKLOG_BYTES) {
 			this.dropped++;
 			return false;
 		}
 		if (linkLab.loss > 0 && Math.random() < linkLab.loss) return true; // lost on the way (diagnostics only)
 		try {
-			this.#channel.send(bytes as Uint8Array<ArrayBuffer>);
+			this.#pipe.send(bytes);
 			return true;
 		} catch {
 			this.dropped++;
@@ -177,8 +142,7 @@ export class MediaLink {
 		if (this.#closed) return;
 		this.#closed = true;
 		try {
-			this.#channel.close();
-			this.#pc.close();
+			this.#pipe.close();
 		} finally {
 			this.onClose();
 		}
@@ -191,12 +155,15 @@ interface Signaling {
 	signal: AbortSignal;
 }
 
+/** The signaling stream as the pipe sees it: sealed messages either way. */
+const portOf = (s: Signaling): SignalPort => ({ send: (message) => send(s, message), receive: () => receive(s), signal: s.signal });
+
 /** Asks `peerId` (over `stream`) to link up as `as`; resolves once audio can flow. */
 export async function dialLink(
 	stream: Stream,
 	peerId: string,
 	as: AttachAs,
-	ctx: { roomId: string; cipher: RoomCipher; iceServers: RTCIceServer[]; lost?: string; displace?: string }
+	ctx: { roomId: string; cipher: RoomCipher; iceServers: RTCIceServer[]; transport: LinkTransport; lost?: string; displace?: string }
 ): Promise<MediaLink> {
 	const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
 	const s: Signaling = { lp: lpStream(stream, { maxDataLength: MAX_SIGNAL_BYTES }), cipher: ctx.cipher, signal };
@@ -207,13 +174,9 @@ export async function dialLink(
 		const reply = await receive(s);
 		if (reply.t === 'refuse') throw new LinkRefusedError(reply.reason);
 		if (reply.t !== 'accept') throw new SignalError('expected accept or refuse');
-		const pc = new RTCPeerConnection({ iceServers: ctx.iceServers });
-		link = new MediaLink(peerId, as === 'speaker' ? 'speaker' : 'parent', pc);
-		if (as === 'speaker') link.offerVoice();
-		trickle(pc, s);
-		await pc.setLocalDescription(await pc.createOffer());
-		await send(s, { t: 'offer', sdp: pc.localDescription!.sdp });
-		await negotiate(pc, link, s, 'answer');
+		const pending = ctx.transport.create({ voice: as === 'speaker', iceServers: ctx.iceServers });
+		link = new MediaLink(peerId, as === 'speaker' ? 'speaker' : 'parent', pending.pipe);
+		await pending.offer(portOf(s));
 		void stream.close().catch(() => {});
 		return link;
 	} catch (err) {
@@ -230,7 +193,7 @@ export async function dialLink(
 export async function serveLink(
 	stream: Stream,
 	peerId: string,
-	ctx: { lookupCipher: (roomId: string) => RoomCipher | null; iceServers: (roomId: string) => RTCIceServer[] },
+	ctx: { lookupCipher: (roomId: string) => RoomCipher | null; iceServers: (roomId: string) => RTCIceServer[]; transport: LinkTransport },
 	decide: (roomId: string, request: AttachRequest) => { accept: true; role: LinkRole } | { accept: false; reason: RefuseReason }
 ): Promise<{ link: MediaLink; roomId: string } | null> {
 	const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
@@ -250,16 +213,9 @@ export async function serveLink(
 			return null;
 		}
 		await send(s, { t: 'accept' });
-		const pc = new RTCPeerConnection({ iceServers: ctx.iceServers(roomId) });
-		link = new MediaLink(peerId, verdict.role, pc);
-		trickle(pc, s);
-		const offer = await receive(s);
-		if (offer.t !== 'offer') throw new SignalError('expected an offer');
-		await pc.setRemoteDescription({ type: 'offer', sdp: askShortFrames(offer.sdp) });
-		if (verdict.role === 'speaker') link.answerVoice();
-		await pc.setLocalDescription(await pc.createAnswer());
-		await send(s, { t: 'answer', sdp: pc.localDescription!.sdp });
-		await negotiate(pc, link, s, null);
+		const pending = ctx.transport.create({ voice: verdict.role === 'speaker', iceServers: ctx.iceServers(roomId) });
+		link = new MediaLink(peerId, verdict.role, pending.pipe);
+		await pending.answer(portOf(s));
 		void stream.close().catch(() => {});
 		return { link, roomId };
 	} catch (err) {
@@ -269,69 +225,10 @@ export async function serveLink(
 	}
 }
 
-/** Reads answer (if awaited) and candidates until the data channel opens. */
-async function negotiate(pc: RTCPeerConnection, link: MediaLink, s: Signaling, awaiting: 'answer' | null): Promise<void> {
-	const opened = link.opened(s.signal);
-	let done = false;
-	void opened.then(
-		() => (done = true),
-		() => (done = true)
-	);
-	const reading = (async () => {
-		let needAnswer = awaiting === 'answer';
-		while (!done) {
-			let message: SignalMessage;
-			try {
-				message = await receive(s);
-			} catch (err) {
-				if (done) return;
-				throw err;
-			}
-			if (message.t === 'answer' && needAnswer) {
-				needAnswer = false;
-				await pc.setRemoteDescription({ type: 'answer', sdp: askShortFrames(message.sdp) });
-			} else if (message.t === 'ice') {
-				if (message.candidate) await pc.addIceCandidate(message.candidate).catch(() => {});
-			} else {
-				throw new SignalError(`unexpected ${message.t}`);
-			}
-		}
-	})();
-	await Promise.race([opened, reading.then(() => opened)]);
-}
-
-function trickle(pc: RTCPeerConnection, s: Signaling): void {
-	pc.onicecandidate = (event) => {
-		void send(s, { t: 'ice', candidate: event.candidate ? event.candidate.toJSON() : null }).catch(() => {});
-	};
-}
-
 async function send(s: Signaling, message: SignalMessage): Promise<void> {
 	await s.lp.write(await s.cipher.seal('media', encodeSignal(message)), { signal: s.signal });
 }
 
 async function receive(s: Signaling): Promise<SignalMessage> {
 	return decodeSignal(await s.cipher.open('media', (await s.lp.read({ signal: s.signal })).subarray()));
-}
-
-const ABS_CAPTURE_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
-
-/**
- * Has a stage voice carry its capture time (the abs-capture-time RTP header extension, offered but
- * stopped by default in Chromium): the receiver's RTCRtpSynchronizationSource then gives
- * `captureTimestamp`, so the latency of a voice is read from WebRTC itself (stage-audio.ts, delays()).
- * 17 bytes a packet; where the API is missing (Firefox), nothing changes.
- */
-function withCaptureTimes(transceiver: RTCRtpTransceiver): void {
-	const t = transceiver as RTCRtpTransceiver & {
-		getHeaderExtensionsToNegotiate?(): { uri: string; direction: RTCRtpTransceiverDirection | 'stopped' }[];
-		setHeaderExtensionsToNegotiate?(extensions: { uri: string; direction: RTCRtpTransceiverDirection | 'stopped' }[]): void;
-	};
-	try {
-		const extensions = t.getHeaderExtensionsToNegotiate?.();
-		if (!extensions?.some((e) => e.uri === ABS_CAPTURE_TIME)) return;
-		t.setHeaderExtensionsToNegotiate!(extensions.map((e) => (e.uri === ABS_CAPTURE_TIME ? { ...e, direction: 'sendrecv' } : e)));
-	} catch {
-		// An older browser's shape: the voice goes without capture times.
-	}
 }

@@ -1,0 +1,195 @@
+/**
+ * The media-link port's real adapter (link-pipe.ts): an RTCPeerConnection of
+ * its own (never libp2p's, which libp2p may prune at any time) carrying a
+ * single unordered, no-retransmit data channel. A link between two speakers
+ * also carries each one's voice as a native WebRTC audio track (one sendrecv
+ * transceiver, negotiated with the data channel in the same offer): that is
+ * what a speaker hears the stage through (stage-audio.ts).
+ *
+ * Offer, answer and ICE candidates travel over the signaling port
+ * (media-signal-protocol.ts); the pipe is open when the data channel is.
+ */
+import type { LinkPipe, LinkTransport, PendingPipe, RemoteVoice, SignalPort } from './link-pipe';
+import { SignalError } from './media-signal-protocol';
+import { askShortFrames } from './stage-sdp';
+
+class RtcPipe implements LinkPipe {
+	onMessage: (bytes: Uint8Array) => void = () => {};
+	onOpen: () => void = () => {};
+	onClose: () => void = () => {};
+	onVoice: (voice: RemoteVoice) => void = () => {};
+	readonly pc: RTCPeerConnection;
+	readonly #channel: RTCDataChannel;
+	#voice: RTCRtpTransceiver | null = null;
+	#closed = false;
+
+	constructor(pc: RTCPeerConnection, voice: boolean) {
+		this.pc = pc;
+		// negotiated: both sides create the same channel, so no extra round trip for it.
+		this.#channel = pc.createDataChannel('stanza-audio', { negotiated: true, id: 0, ordered: false, maxRetransmits: 0 });
+		this.#channel.binaryType = 'arraybuffer';
+		this.#channel.onmessage = (event) => {
+			if (event.data instanceof ArrayBuffer) this.onMessage(new Uint8Array(event.data));
+		};
+		this.#channel.onopen = () => this.onOpen();
+		this.#channel.onclose = () => this.close();
+		pc.onconnectionstatechange = () => {
+			if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.close();
+		};
+		if (voice) {
+			pc.ontrack = (event) => {
+				if (event.track.kind !== 'audio' || this.#closed) return;
+				this.onVoice({ track: event.track, receiver: event.receiver });
+			};
+		}
+	}
+
+	/** The dialing speaker offers a voice both ways. */
+	offerVoice(): void {
+		this.#voice = this.pc.addTransceiver('audio', { direction: 'sendrecv' });
+		withCaptureTimes(this.#voice);
+	}
+
+	/** The answering speaker takes the offered voice and sends its own back (call between the offer and the answer). */
+	answerVoice(): void {
+		this.#voice = this.pc.getTransceivers().find((t) => t.receiver.track.kind === 'audio') ?? null;
+		if (this.#voice) {
+			this.#voice.direction = 'sendrecv';
+			withCaptureTimes(this.#voice);
+		}
+	}
+
+	sendVoice(track: MediaStreamTrack | null): void {
+		if (!this.#voice || this.#closed || this.#voice.sender.track === track) return;
+		this.#voice.sender.replaceTrack(track).catch(() => {}); // a link closing meanwhile: nothing to send on
+	}
+
+	get open(): boolean {
+		return !this.#closed && this.#channel.readyState === 'open';
+	}
+
+	get backlog(): number {
+		return this.#channel.bufferedAmount;
+	}
+
+	send(bytes: Uint8Array): void {
+		this.#channel.send(bytes as Uint8Array<ArrayBuffer>);
+	}
+
+	opened(signal: AbortSignal): Promise<void> {
+		if (this.#channel.readyState === 'open') return Promise.resolve();
+		return new Promise((resolve, reject) => {
+			const fail = () => reject(new Error('audio link did not open'));
+			this.#channel.addEventListener('open', () => resolve(), { once: true });
+			this.#channel.addEventListener('close', fail, { once: true });
+			signal.addEventListener('abort', fail, { once: true });
+		});
+	}
+
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		try {
+			this.#channel.close();
+			this.pc.close();
+		} finally {
+			this.onClose();
+		}
+	}
+}
+
+class PendingRtcPipe implements PendingPipe {
+	readonly pipe: RtcPipe;
+	readonly #voice: boolean;
+
+	constructor(options: { voice: boolean; iceServers: RTCIceServer[] }) {
+		this.pipe = new RtcPipe(new RTCPeerConnection({ iceServers: options.iceServers }), options.voice);
+		this.#voice = options.voice;
+	}
+
+	async offer(port: SignalPort): Promise<void> {
+		const pc = this.pipe.pc;
+		if (this.#voice) this.pipe.offerVoice();
+		trickle(pc, port);
+		await pc.setLocalDescription(await pc.createOffer());
+		await port.send({ t: 'offer', sdp: pc.localDescription!.sdp });
+		await negotiate(this.pipe, port, 'answer');
+	}
+
+	async answer(port: SignalPort): Promise<void> {
+		const pc = this.pipe.pc;
+		trickle(pc, port);
+		const offer = await port.receive();
+		if (offer.t !== 'offer') throw new SignalError('expected an offer');
+		await pc.setRemoteDescription({ type: 'offer', sdp: askShortFrames(offer.sdp) });
+		if (this.#voice) this.pipe.answerVoice();
+		await pc.setLocalDescription(await pc.createAnswer());
+		await port.send({ t: 'answer', sdp: pc.localDescription!.sdp });
+		await negotiate(this.pipe, port, null);
+	}
+}
+
+/** The app's transport: every link a WebRTC connection of its own. */
+export const webrtcTransport: LinkTransport = {
+	create: (options) => new PendingRtcPipe(options)
+};
+
+/** Reads answer (if awaited) and candidates until the data channel opens. */
+async function negotiate(pipe: RtcPipe, port: SignalPort, awaiting: 'answer' | null): Promise<void> {
+	const pc = pipe.pc;
+	const opened = pipe.opened(port.signal);
+	let done = false;
+	void opened.then(
+		() => (done = true),
+		() => (done = true)
+	);
+	const reading = (async () => {
+		let needAnswer = awaiting === 'answer';
+		while (!done) {
+			let message;
+			try {
+				message = await port.receive();
+			} catch (err) {
+				if (done) return;
+				throw err;
+			}
+			if (message.t === 'answer' && needAnswer) {
+				needAnswer = false;
+				await pc.setRemoteDescription({ type: 'answer', sdp: askShortFrames(message.sdp) });
+			} else if (message.t === 'ice') {
+				if (message.candidate) await pc.addIceCandidate(message.candidate).catch(() => {});
+			} else {
+				throw new SignalError(`unexpected ${message.t}`);
+			}
+		}
+	})();
+	await Promise.race([opened, reading.then(() => opened)]);
+}
+
+function trickle(pc: RTCPeerConnection, port: SignalPort): void {
+	pc.onicecandidate = (event) => {
+		void port.send({ t: 'ice', candidate: event.candidate ? event.candidate.toJSON() : null }).catch(() => {});
+	};
+}
+
+const ABS_CAPTURE_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
+
+/**
+ * Has a stage voice carry its capture time (the abs-capture-time RTP header extension, offered but
+ * stopped by default in Chromium): the receiver's RTCRtpSynchronizationSource then gives
+ * `captureTimestamp`, so the latency of a voice is read from WebRTC itself (stage-audio.ts, delays()).
+ * 17 bytes a packet; where the API is missing (Firefox), nothing changes.
+ */
+function withCaptureTimes(transceiver: RTCRtpTransceiver): void {
+	const t = transceiver as RTCRtpTransceiver & {
+		getHeaderExtensionsToNegotiate?(): { uri: string; direction: RTCRtpTransceiverDirection | 'stopped' }[];
+		setHeaderExtensionsToNegotiate?(extensions: { uri: string; direction: RTCRtpTransceiverDirection | 'stopped' }[]): void;
+	};
+	try {
+		const extensions = t.getHeaderExtensionsToNegotiate?.();
+		if (!extensions?.some((e) => e.uri === ABS_CAPTURE_TIME)) return;
+		t.setHeaderExtensionsToNegotiate!(extensions.map((e) => (e.uri === ABS_CAPTURE_TIME ? { ...e, direction: 'sendrecv' } : e)));
+	} catch {
+		// An older browser's shape: the voice goes without capture times.
+	}
+}
