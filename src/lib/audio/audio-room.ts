@@ -745,6 +745,8 @@ export class AudioRoom implements HostedAudio {
 			return null;
 		} finally {
 			this.#dialing.delete(peerId);
+			// The link runs on a connection of its own (link-pipe.ts): the room's overlay may trim this one.
+			this.#session.release(peerId);
 		}
 	}
 

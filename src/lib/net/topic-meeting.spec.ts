@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork, webrtcAddr, type InMemoryNode } from './in-memory-network';
 import { encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
-import { TopicMeeting } from './topic-meeting';
+import { TopicMeeting, TRIM_GRACE_MS } from './topic-meeting';
 
 /** Says where `node` is on the topic, as a member's meeting would ("full": it wants no more neighbours). */
 async function announce(node: InMemoryNode, name: string, open: boolean): Promise<void> {
@@ -28,6 +28,9 @@ function meetingOf(node: InMemoryNode, target: number, shunned: Set<string>): To
 	meetings.push(meeting);
 	return meeting;
 }
+
+// A trim waits until the links it would close are TRIM_GRACE_MS old.
+const TRIMMED = { timeout: TRIM_GRACE_MS + 2_000 };
 
 /** Our meeting, joined, keeping at most 12 neighbours (target 8), and `n` other nodes not yet linked to us. */
 async function crowd(n: number): Promise<{ fabric: InMemoryNetwork; me: InMemoryNode; meeting: TopicMeeting; others: InMemoryNode[] }> {
@@ -170,7 +173,9 @@ describe('TopicMeeting: members the room put out', () => {
 		// One we ask for (an audio parent), then everyone dials us at once, before our `full` reaches them.
 		expect(await meeting.connect(content[0].id, AbortSignal.timeout(1_000))).toBe(true);
 		for (const n of content.slice(1)) if (!me.connections.some((c) => c.remotePeer.equals(n.peerId))) fabric.connect(n, me);
-		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12));
+		// Not at once: a peer that just dialed opens its stream a round trip after its connection opened.
+		expect(meeting.neighbours()).toBe(16);
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12), TRIMMED);
 		const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
 		expect(linked(content[0])).toBe(true);
 		expect(needy.every(linked)).toBe(true);
@@ -185,7 +190,7 @@ describe('TopicMeeting: members the room put out', () => {
 		await vi.waitFor(() => expect(meeting.neighbours()).toBe(15));
 		// They found their neighbours; nothing about our connections changes, only what they say.
 		for (const n of peers) await announce(n, 'room:r', false);
-		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12));
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12), TRIMMED);
 	});
 
 	it('closes links past its most to peers it first hears after they linked, joiners among them', async () => {
@@ -198,7 +203,7 @@ describe('TopicMeeting: members the room put out', () => {
 		for (const n of peers) fabric.connect(n, me);
 		expect(meeting.neighbours()).toBe(0);
 		for (const n of peers) await announceJoining(n, 'room:r', false);
-		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12));
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12), TRIMMED);
 	});
 
 	it('counts a peer that dialed us as we dialed it once: closing one of its two connections is not one neighbour less', async () => {
@@ -209,11 +214,40 @@ describe('TopicMeeting: members the room put out', () => {
 			fabric.connect(n, me);
 			fabric.connect(me, n);
 		}
-		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12));
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12), TRIMMED);
 		const linked = content.filter((n) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId)));
 		expect(linked).toHaveLength(12);
 		// Every peer trimmed is gone at its end too: no half-closed duplicate is left counting there.
 		for (const n of content.filter((n) => !linked.includes(n))) expect(n.connections.some((c) => c.remotePeer.equals(me.peerId))).toBe(false);
+	});
+
+	it('closes a connection it made only for connect() once released, when it holds neighbours enough or the peer says it is full', async () => {
+		const { fabric, me, meeting, others } = await crowd(12);
+		const [stranger, fullParent, ...rest] = others;
+		const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+		// Few neighbours: the connection made for an audio link stays once released, a neighbour like any other.
+		expect(await meeting.connect(stranger.id, AbortSignal.timeout(1_000))).toBe(true);
+		meeting.release(stranger.id);
+		expect(linked(stranger)).toBe(true);
+		// A peer whose announce says it is full has no use for us: the connection goes once released.
+		fullParent.topics.add(await meetTopicFor('room:r'));
+		fabric.publish(fullParent, await meetTopicFor('room:r'), encodeMeetAnnounce({ addrs: [webrtcAddr(fullParent.id)], open: false, full: true }));
+		expect(await meeting.connect(fullParent.id, AbortSignal.timeout(1_000))).toBe(true);
+		meeting.release(fullParent.id);
+		expect(linked(fullParent)).toBe(false);
+		// Neighbours enough (past the target of 8): a connection made for a link goes once released; one held before stays.
+		for (const n of rest) fabric.connect(n, me);
+		for (const n of rest) await announce(n, 'room:r', false);
+		expect(meeting.neighbours()).toBe(10);
+		const extra = await fabric.node();
+		await announce(extra, 'room:r', false);
+		expect(linked(extra)).toBe(false);
+		expect(await meeting.connect(extra.id, AbortSignal.timeout(1_000))).toBe(true);
+		meeting.release(extra.id);
+		expect(linked(extra)).toBe(false);
+		expect(await meeting.connect(rest[0].id, AbortSignal.timeout(1_000))).toBe(true);
+		meeting.release(rest[0].id);
+		expect(linked(rest[0])).toBe(true);
 	});
 
 	it('reaches a peer it never heard through the relay it holds a reservation on, but never a shunned one', async () => {

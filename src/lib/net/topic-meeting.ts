@@ -67,6 +67,11 @@ const STALE_PROBE_MIN_AGE_MS = 3_000;
 
 // Streams of Stanza's own protocols (sync, keys, media set-up): a connection carrying one is busy.
 const OUR_PROTOCOLS = '/stanza/';
+// A connection younger than this is not trimmed: the peer that dialed it opens its stream (an audio
+// link's set-up, a sync) a round trip after the connection opens, and a trim at the open would cut
+// it before it carried anything. In the in-memory room of 120 with audio (audio-room.spec.ts), every
+// listener dial to a parent over its cap was cut that way, and a repairing listener stayed deaf.
+export const TRIM_GRACE_MS = 3_000;
 // An audio parent, a standby and the speakers: far fewer than this are asked for at a time.
 const MAX_ASKED_FOR = 64;
 // Our announces say we are new (meet-protocol.ts "j") for this long after we join the topic, and
@@ -170,8 +175,12 @@ export class TopicMeeting {
 	#joinedAt = 0;
 	/** Set while #trim closes connections. */
 	#trimming = false;
+	/** A trim to come, once the connections too young to trim now are old enough. */
+	#retrim: ReturnType<typeof setTimeout> | undefined;
 	/** Peers asked for by connect(), the latest MAX_ASKED_FOR: never trimmed. */
 	readonly #askedFor = new Set<string>();
+	/** Of those, the ones connect() dialed a new connection to (none was held): closed again on release(). */
+	readonly #madeFor = new Set<string>();
 	#announced = false;
 	/** Peers whose direct connection is being asked whether it still leads anywhere. */
 	readonly #probing = new Set<string>();
@@ -211,6 +220,8 @@ export class TopicMeeting {
 		if (this.#askedFor.size > MAX_ASKED_FOR) this.#askedFor.delete(this.#askedFor.values().next().value as string);
 		if (this.#isDirect(peerId)) return true;
 		if (this.#stopped) return false;
+		this.#madeFor.add(peerId);
+		if (this.#madeFor.size > MAX_ASKED_FOR) this.#madeFor.delete(this.#madeFor.values().next().value as string);
 		// Not heard yet (in a large room, not every member answers a newcomer): it is most likely
 		// reachable through a relay we hold a reservation on, as we are.
 		const addrs = this.#known.get(peerId)?.addrs ?? this.#myAddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, `/p2p/${peerId}`));
@@ -282,6 +293,7 @@ export class TopicMeeting {
 	#forget(peerId: string): void {
 		this.#known.delete(peerId);
 		this.#askedFor.delete(peerId);
+		this.#madeFor.delete(peerId);
 		this.#queue.delete(peerId);
 		clearTimeout(this.#retryTimers.get(peerId));
 		this.#retryTimers.delete(peerId);
@@ -310,6 +322,7 @@ export class TopicMeeting {
 		clearTimeout(this.#interval);
 		clearInterval(this.#addressPoll);
 		clearTimeout(this.#throttle);
+		clearTimeout(this.#retrim);
 		for (const t of this.#yieldTimers.values()) clearTimeout(t);
 		for (const t of this.#retryTimers.values()) clearTimeout(t);
 		this.#queue.clear();
@@ -382,7 +395,8 @@ export class TopicMeeting {
 	 * that do not need us (their last announce said they were content or
 	 * full), that we did not ask for (connect(): an audio parent, a speaker),
 	 * and that carry no stream of ours (sync, keys, an audio link being set
-	 * up). An audio link itself runs on its own RTCPeerConnection, which
+	 * up), nor connections younger than TRIM_GRACE_MS (their stream may not be
+	 * open yet). An audio link itself runs on its own RTCPeerConnection, which
 	 * outlives the libp2p connection that set it up.
 	 */
 	#trim(): void {
@@ -399,12 +413,19 @@ export class TopicMeeting {
 			else byPeer.set(peerId, [c]);
 		}
 		const surplus: Connection[] = [];
+		const now = Date.now();
+		let youngest = -Infinity;
 		for (const [peerId, connections] of byPeer) {
 			if (excess <= 0) break;
 			const peer = this.#known.get(peerId);
 			if (!peer || (peer.open && !peer.full) || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
 			if (!connections.some((c) => isDirectConnection(c.remoteAddr.toString()))) continue;
 			if (connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)))) continue;
+			const opened = Math.max(...connections.map((c) => c.timeline.open));
+			if (now - opened < TRIM_GRACE_MS) {
+				youngest = Math.max(youngest, opened);
+				continue;
+			}
 			traceEvent('meet:trim', `${this.name}: ${shortId(peerId)}`);
 			excess--;
 			surplus.push(...connections);
@@ -417,6 +438,32 @@ export class TopicMeeting {
 		} finally {
 			this.#trimming = false;
 		}
+		if (excess > 0 && youngest > -Infinity && this.#retrim === undefined) {
+			this.#retrim = setTimeout(() => {
+				this.#retrim = undefined;
+				this.#trim();
+			}, youngest + TRIM_GRACE_MS - now);
+		}
+	}
+
+	/**
+	 * What connect() asked for is done with (an audio link set up on its own connection, or refused):
+	 * the connection to `peerId` is an ordinary neighbour again, trimmed like any other past the cap.
+	 */
+	release(peerId: string): void {
+		const made = this.#madeFor.delete(peerId);
+		if (!this.#askedFor.delete(peerId) || this.#stopped) return;
+		// Dialed only for that, while we hold neighbours enough or it holds too many (its announce said
+		// full): closed now, not left to the trims, each of which waits for the other side's announce to
+		// say it needs no more (in a big room, announces are minutes apart). In the in-memory room of 120
+		// with audio (audio-room.spec.ts), members held 60 to 119 connections without this.
+		const connections = this.#connectionsTo(peerId);
+		if (made && (this.neighbours() > this.#target || this.#known.get(peerId)?.full) && !connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)))) {
+			traceEvent('meet:release', `${this.name}: ${shortId(peerId)}`);
+			for (const c of connections) c.close().catch(() => {});
+			return;
+		}
+		this.#trim();
 	}
 
 	#watchForAddresses(): void {

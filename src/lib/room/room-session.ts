@@ -279,6 +279,11 @@ export class RoomSession implements HostedRoom {
 		return (await this.#meeting?.connect(peerId, signal)) ?? false;
 	}
 
+	/** What connectTo was for is done (its link set up or refused): that connection may be trimmed again. */
+	release(peerId: string): void {
+		this.#meeting?.release(peerId);
+	}
+
 	get roomId(): string {
 		return this.room.roomId;
 	}
