@@ -93,11 +93,13 @@ describe('AudioRoom: a room of 200 on the in-memory network', () => {
 		const window = listeners().map((m, i) => speakers.map((s, j) => ({ played: m.sink.counts(s).played - before[i][j].played, concealed: m.sink.counts(s).concealed - before[i][j].concealed })));
 		const played = window.flat().reduce((n, c) => n + c.played, 0);
 		const concealed = window.flat().reduce((n, c) => n + c.concealed, 0);
-		log(`steady: ${played} frames played, ${concealed} concealed`);
+		const least = Math.min(...window.flat().map((c) => c.played));
+		log(`steady: ${played} frames played, ${concealed} concealed; the least any listener played of a voice: ${least}`);
 		expect(deaf()).toEqual([]);
-		// Each voice for 3 s is 150 frames of 20 ms; the buffers' catch-up may skip a few.
-		expect(Math.min(...window.flat().map((c) => c.played))).toBeGreaterThan(120);
-		expect(concealed / (played + concealed)).toBeLessThan(0.01);
+		// Each voice for 3 s is 150 frames of 20 ms, less what a buffer skips to shorten its delay or a move in
+		// the tree costs. Concealed: 0.5 to 0.9 % in runs here (buffers still settling after the churn).
+		expect(least).toBeGreaterThan(100);
+		expect(concealed / (played + concealed)).toBeLessThan(0.02);
 
 		// Few connections each: the room's overlay keeps about 8 a member, tree and stage links included, and
 		// trims past 12 once it can tell who needs whom (topic-meeting.ts). 200 members opening the room at
