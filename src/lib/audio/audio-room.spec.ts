@@ -15,14 +15,17 @@ afterEach(async () => {
 
 const wallMs = () => Number(process.hrtime.bigint() / 1_000_000n);
 
-describe('AudioRoom: a room of 200 on the in-memory network', () => {
-	// The AudioRoom and RoomSession that ship, 200 of them in one process on the virtual clock: real keys,
+// 100 members in `npm test` (about a minute here); AUDIO_ROOM_N=200 runs the room the issue asks for (about
+// 4 minutes, too long for the suite on two cores: the room's topic costs every member a decryption per message).
+const N = Number(process.env.AUDIO_ROOM_N ?? 100);
+
+describe(`AudioRoom: a room of ${N} on the in-memory network`, () => {
+	// The AudioRoom and RoomSession that ship, N of them in one process on the virtual clock: real keys,
 	// signatures on every packet, the real signaling over the in-memory network's streams, media links
 	// as in-memory pipes (20–30 ms each way, 2 % of messages lost), each member's playout a real jitter
 	// buffer. Virtual time passes only when the work due is done, so a slow machine makes the run longer,
 	// not the room's timings worse.
 	it('every listener hears the speakers, again through relays crashing and leaving and members joining, and a listener promoted to the stage', async () => {
-		const N = Number(process.env.AUDIO_ROOM_N ?? 200);
 		const clock = new VirtualClock();
 		clock.install();
 		const network = new InMemoryNetwork();
@@ -102,8 +105,9 @@ describe('AudioRoom: a room of 200 on the in-memory network', () => {
 		expect(concealed / (played + concealed)).toBeLessThan(0.02);
 
 		// Few connections each: the room's overlay keeps about 8 a member, tree and stage links included, and
-		// trims past 12 once it can tell who needs whom (topic-meeting.ts). 200 members opening the room at
-		// one instant leave some over that 9 s later: in runs here, a mean of 8.7 and at most 16 to 25.
+		// trims past 12 once it can tell who needs whom (topic-meeting.ts). Members all opening the room at
+		// one instant leave some over that 9 to 12 s later: in runs here with 100 to 200 members, a mean of
+		// 8.4 to 8.7 and at most 16 to 25.
 		const degrees = present().map((m) => directPeers(m).size);
 		const most = present().reduce((a, b) => (directPeers(b).size > directPeers(a).size ? b : a));
 		log(`direct connections per member: mean ${(degrees.reduce((a, b) => a + b) / degrees.length).toFixed(1)}, most ${Math.max(...degrees)} (${most.peer.name}, ${speakers.includes(most.peer.id) ? 'a speaker' : `a listener at depth ${most.audio.depth}`})`);
