@@ -15,7 +15,7 @@ afterEach(async () => {
 
 const wallMs = () => Number(process.hrtime.bigint() / 1_000_000n);
 
-// 100 members in `npm test` (about a minute here); AUDIO_ROOM_N=200 runs the room the issue asks for (about
+// 100 members in `npm test` (about 1.5 minutes here); AUDIO_ROOM_N=200 runs the room the issue asks for (about
 // 4 minutes, too long for the suite on two cores: the room's topic costs every member a decryption per message).
 const N = Number(process.env.AUDIO_ROOM_N ?? 100);
 
@@ -90,7 +90,10 @@ describe(`AudioRoom: a room of ${N} on the in-memory network`, () => {
 		log(`all ${listeners().length} hear the promoted speaker too, ${promotedMs} ms later`);
 		expect(promotedMs).toBeLessThanOrEqual(10_000);
 
-		// Then steady, for 3 s: what each listener plays of each voice, and what it conceals.
+		// Then steady, for 3 s: what each listener plays of each voice, and what it conceals. Not at once: a
+		// jitter buffer just started (the promoted voice's everywhere, and every voice's at a listener that
+		// moved) conceals 1 to 3 % of its first seconds under this jitter and loss while it grows to its target.
+		await pass(clock, 5_000);
 		const before = listeners().map((m) => speakers.map((s) => m.sink.counts(s)));
 		await pass(clock, 3_000);
 		const window = listeners().map((m, i) => speakers.map((s, j) => ({ played: m.sink.counts(s).played - before[i][j].played, concealed: m.sink.counts(s).concealed - before[i][j].concealed })));
@@ -100,7 +103,7 @@ describe(`AudioRoom: a room of ${N} on the in-memory network`, () => {
 		log(`steady: ${played} frames played, ${concealed} concealed; the least any listener played of a voice: ${least}`);
 		expect(deaf()).toEqual([]);
 		// Each voice for 3 s is 150 frames of 20 ms, less what a buffer skips to shorten its delay or a move in
-		// the tree costs. Concealed: 0.5 to 0.9 % in runs here (buffers still settling after the churn).
+		// the tree costs.
 		expect(least).toBeGreaterThan(100);
 		expect(concealed / (played + concealed)).toBeLessThan(0.02);
 
