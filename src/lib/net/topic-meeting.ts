@@ -177,6 +177,8 @@ export class TopicMeeting {
 	#trimming = false;
 	/** A trim to come, once the connections too young to trim now are old enough. */
 	#retrim: ReturnType<typeof setTimeout> | undefined;
+	/** When we saw each connection open (performance.now()), for the trim's grace. */
+	readonly #openedAt = new WeakMap<Connection, number>();
 	/** Peers asked for by connect(), the latest MAX_ASKED_FOR: never trimmed. */
 	readonly #askedFor = new Set<string>();
 	/** Of those, the ones connect() dialed a new connection to (none was held): closed again on release(). */
@@ -413,7 +415,7 @@ export class TopicMeeting {
 			else byPeer.set(peerId, [c]);
 		}
 		const surplus: Connection[] = [];
-		const now = Date.now();
+		const now = performance.now();
 		let youngest = -Infinity;
 		for (const [peerId, connections] of byPeer) {
 			if (excess <= 0) break;
@@ -421,7 +423,8 @@ export class TopicMeeting {
 			if (!peer || (peer.open && !peer.full) || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
 			if (!connections.some((c) => isDirectConnection(c.remoteAddr.toString()))) continue;
 			if (connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)))) continue;
-			const opened = Math.max(...connections.map((c) => c.timeline.open));
+			// Opened before we were looking (our join): old enough.
+			const opened = Math.max(...connections.map((c) => this.#openedAt.get(c) ?? -Infinity));
 			if (now - opened < TRIM_GRACE_MS) {
 				youngest = Math.max(youngest, opened);
 				continue;
@@ -481,7 +484,8 @@ export class TopicMeeting {
 	};
 
 	/** We came to want neighbours, stopped wanting them, or became full or not: the room hears it now, not in 15 s. */
-	#onConnectionsChanged = () => {
+	#onConnectionsChanged = (event: Event) => {
+		if (event.type === 'connection:open') this.#openedAt.set((event as CustomEvent<Connection>).detail, performance.now());
 		this.#trim();
 		const now = this.#state();
 		if (this.#said && (now.open !== this.#said.open || now.full !== this.#said.full)) this.announceSoon();
