@@ -37,7 +37,7 @@ import { InMemoryNetwork } from '../src/lib/net/in-memory-network';
 import { ROOM_TOPIC_PREFIX } from '../src/lib/room/room-topic-protocol';
 import { makeRoom } from '../src/lib/room/test-peers';
 import { directPeers, joinSession, leaveSession, notSettled, type SessionMember } from '../src/lib/room/test-sessions';
-import { VirtualClock } from '../src/lib/net/virtual-clock';
+import { until, VirtualClock } from '../src/lib/net/virtual-clock';
 
 const SIZES = (process.env.BENCH_SIM_SIZES ?? '100,1000').split(',').map(Number);
 // At least the longest safety-net interval at the size (n / 2 s), or a burst of beats that joins left
@@ -54,17 +54,6 @@ const share = (x: number) => Math.round(x * 100) / 100;
 const wallNow = performance.now.bind(performance);
 
 /** Lets virtual time pass in steps until `done`, giving real work (crypto, streams) its turns first; throws past `limitMs`. */
-async function until(clock: VirtualClock, done: () => boolean, what: string, limitMs: number, stepMs: number): Promise<number> {
-	const t0 = clock.now;
-	while (!done()) {
-		for (let turn = 0; turn < 20 && !done(); turn++) await clock.advance(0);
-		if (done()) break;
-		if (clock.now - t0 > limitMs) throw new Error(`${what}: not after ${limitMs} virtual ms`);
-		await clock.advance(stepMs);
-	}
-	return clock.now - t0;
-}
-
 async function measure(n: number) {
 	const network = new InMemoryNetwork();
 	const { creator, peers, key } = await makeRoom(Array.from({ length: n - 1 }, (_, i) => `member${i}`));
@@ -84,7 +73,7 @@ async function measure(n: number) {
 	try {
 		for (const peer of [creator, ...peers]) members.push(await joinSession(network, peer, key));
 		progress('all opened');
-		const joinMs = await until(clock, () => notSettled(members) === null, `n=${n}: everyone present`, 300_000, 10);
+		const joinMs = await until(clock, () => notSettled(members) === null, 300_000, () => `n=${n}: everyone present`, 10);
 		progress('everyone present');
 
 		// Beats and announces set during the joins ran at the pace of a smaller room: the window opens once the
@@ -105,7 +94,7 @@ async function measure(n: number) {
 			const target = peers[i];
 			const t0 = clock.now;
 			await creator.room.addOp({ kind: 'makeModerator', target: target.id }, creator);
-			await until(clock, () => members.every((m) => m.peer.room.view.moderators.has(target.id)), `n=${n}: act ${i + 1} reaching every member`, 60_000, 1);
+			await until(clock, () => members.every((m) => m.peer.room.view.moderators.has(target.id)), 60_000, () => `n=${n}: act ${i + 1} reaching every member`, 1);
 			converge.push(clock.now - t0);
 		}
 		progress('done');

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryNetwork } from '../net/in-memory-network';
-import { VirtualClock } from '../net/virtual-clock';
+import { pass, until, VirtualClock } from '../net/virtual-clock';
 import { makeRoom, sync } from '../room/test-peers';
 import { directPeers } from '../room/test-sessions';
 import { MemoryLinks } from './memory-links';
-import { hears, joinAudio, leaveAudio, pass, until, type AudioMember } from './test-audio-rooms';
+import { hears, joinAudio, leaveAudio, type AudioMember } from './test-audio-rooms';
 import { seededRandom } from './tree-simulation';
 
 let cleanup: (() => Promise<void>) | null = null;

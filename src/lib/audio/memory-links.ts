@@ -35,10 +35,10 @@ class MemoryPipe implements LinkPipe {
 	peer: MemoryPipe | null = null;
 	#open = false;
 	#closed = false;
-	readonly #links: MemoryLinks;
+	readonly #links: Medium;
 	readonly #waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
-	constructor(links: MemoryLinks, owner: string) {
+	constructor(links: Medium, owner: string) {
 		this.#links = links;
 		this.owner = owner;
 	}
@@ -106,9 +106,9 @@ class MemoryPipe implements LinkPipe {
 
 class PendingMemoryPipe implements PendingPipe {
 	readonly pipe: MemoryPipe;
-	readonly #links: MemoryLinks;
+	readonly #links: Medium;
 
-	constructor(links: MemoryLinks, pipe: MemoryPipe) {
+	constructor(links: Medium, pipe: MemoryPipe) {
 		this.#links = links;
 		this.pipe = pipe;
 	}
@@ -136,47 +136,25 @@ class PendingMemoryPipe implements PendingPipe {
 	}
 }
 
-/** Every in-memory link of one test room: make one transport per member with `transport(peerId)`. */
-export class MemoryLinks {
+/** What the pipes of one room share: the network's behaviour, the offers on the table, the members gone. Private to this file. */
+class Medium {
 	readonly #latencyMs: number;
 	readonly #jitterMs: number;
 	readonly #loss: number;
 	readonly #random: () => number;
 	readonly #offers = new Map<string, MemoryPipe>();
-	readonly #pipes = new Set<MemoryPipe>();
 	readonly #dead = new Set<string>();
 	#offerSeq = 0;
 
-	constructor(options: MemoryLinkOptions = {}) {
+	constructor(options: MemoryLinkOptions) {
 		this.#latencyMs = options.latencyMs ?? 10;
 		this.#jitterMs = options.jitterMs ?? 0;
 		this.#loss = options.loss ?? 0;
 		this.#random = options.random ?? Math.random;
 	}
 
-	transport(owner: string): LinkTransport {
-		return {
-			create: () => {
-				const pipe = new MemoryPipe(this, owner);
-				this.#pipes.add(pipe);
-				return new PendingMemoryPipe(this, pipe);
-			}
-		};
-	}
-
-	/** `owner` vanishes: its pipes carry nothing more either way, and close nothing. */
-	crash(owner: string): void {
+	kill(owner: string): void {
 		this.#dead.add(owner);
-	}
-
-	/** Open pipes `owner` holds (its audio links). */
-	openPipes(owner: string): number {
-		let n = 0;
-		for (const pipe of this.#pipes) {
-			if (pipe.closed) this.#pipes.delete(pipe);
-			else if (pipe.owner === owner && pipe.open) n++;
-		}
-		return n;
 	}
 
 	isDead(owner: string): boolean {
@@ -205,5 +183,40 @@ export class MemoryLinks {
 
 	withdraw(id: string): void {
 		this.#offers.delete(id);
+	}
+}
+
+/** Every in-memory link of one test room: make one transport per member with `transport(peerId)`. */
+export class MemoryLinks {
+	readonly #medium: Medium;
+	readonly #pipes = new Set<MemoryPipe>();
+
+	constructor(options: MemoryLinkOptions = {}) {
+		this.#medium = new Medium(options);
+	}
+
+	transport(owner: string): LinkTransport {
+		return {
+			create: () => {
+				const pipe = new MemoryPipe(this.#medium, owner);
+				this.#pipes.add(pipe);
+				return new PendingMemoryPipe(this.#medium, pipe);
+			}
+		};
+	}
+
+	/** `owner` vanishes: its pipes carry nothing more either way, and close nothing. */
+	crash(owner: string): void {
+		this.#medium.kill(owner);
+	}
+
+	/** Open pipes `owner` holds (its audio links). */
+	openPipes(owner: string): number {
+		let n = 0;
+		for (const pipe of this.#pipes) {
+			if (pipe.closed) this.#pipes.delete(pipe);
+			else if (pipe.owner === owner && pipe.open) n++;
+		}
+		return n;
 	}
 }

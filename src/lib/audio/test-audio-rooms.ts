@@ -7,7 +7,6 @@
  */
 import { Trace } from '../diagnostics/trace';
 import type { InMemoryNetwork } from '../net/in-memory-network';
-import type { VirtualClock } from '../net/virtual-clock';
 import { joinSession, leaveSession, type SessionMember } from '../room/test-sessions';
 import type { TestPeer } from '../room/test-peers';
 import { AudioHost } from './audio-host';
@@ -48,25 +47,4 @@ export async function leaveAudio(member: AudioMember): Promise<void> {
 /** Whether `member` played a frame of `speaker` within the last `withinMs`. */
 export function hears(member: AudioMember, speaker: string, withinMs = 200): boolean {
 	return performance.now() - member.sink.counts(speaker).lastPlayedAt <= withinMs;
-}
-
-/** Lets virtual time pass in steps until `done`, giving real work (crypto, streams) its turns first; throws past `limitMs` with `why()`. */
-export async function until(clock: VirtualClock, done: () => boolean, limitMs: number, why: () => string, stepMs = 10): Promise<number> {
-	const t0 = clock.now;
-	while (!done()) {
-		for (let turn = 0; turn < 20 && !done(); turn++) await clock.advance(0);
-		if (done()) break;
-		if (clock.now - t0 > limitMs) throw new Error(`not after ${limitMs} virtual ms: ${why()}`);
-		await clock.advance(stepMs);
-	}
-	return clock.now - t0;
-}
-
-/** Lets `ms` of virtual time pass in steps, giving real work its turns before each. */
-export async function pass(clock: VirtualClock, ms: number, stepMs = 10): Promise<void> {
-	const end = clock.now + ms;
-	while (clock.now < end) {
-		for (let turn = 0; turn < 20; turn++) await clock.advance(0);
-		await clock.advance(Math.min(stepMs, end - clock.now));
-	}
 }

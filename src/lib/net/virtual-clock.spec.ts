@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from './virtual-clock';
+import { pass, until, VirtualClock } from './virtual-clock';
 
 describe('VirtualClock', () => {
 	let clock: VirtualClock | null = null;
@@ -88,4 +88,25 @@ describe('VirtualClock', () => {
 		expect(Date.now()).toBeGreaterThan(1_600_000_000_000);
 		await new Promise((resolve) => setTimeout(resolve, 1));
 	});
+
+	it('until steps time until a condition holds, letting promises settle first, and says why it gave up', async () => {
+		const c = installed();
+		let ready = false;
+		setTimeout(() => void Promise.resolve().then(() => (ready = true)), 95);
+		expect(await until(c, () => ready, 1_000, () => 'never')).toBe(100);
+		let settled = false;
+		void Promise.resolve().then(() => (settled = true));
+		expect(await until(c, () => settled, 1_000, () => 'never')).toBe(0);
+		await expect(until(c, () => false, 50, () => 'still waiting')).rejects.toThrow('not after 50 virtual ms: still waiting');
+	});
+
+	it('pass lets exactly the time asked for go by, firing what falls due', async () => {
+		const c = installed();
+		const fired: number[] = [];
+		setInterval(() => fired.push(performance.now()), 40);
+		await pass(c, 100, 30);
+		expect(Date.now()).toBe(1_000_100);
+		expect(fired).toEqual([40, 80]);
+	});
 });
+
