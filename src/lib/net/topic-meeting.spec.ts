@@ -1,8 +1,8 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork, webrtcAddr, type InMemoryNode } from './in-memory-network';
-import { encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
-import { TopicMeeting, TRIM_GRACE_MS } from './topic-meeting';
+import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
+import { TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
 
 /** Says where `node` is on the topic, as a member's meeting would ("full": it wants no more neighbours). */
 async function announce(node: InMemoryNode, name: string, open: boolean): Promise<void> {
@@ -340,3 +340,46 @@ describe('TopicMeeting: a room of many', () => {
 		}
 	}, 60_000);
 });
+
+describe('TopicMeeting: sealed announces (a room’s, with its key)', () => {
+	// A stand-in for the room key's sealing: a marker before the announce. Opening anything else throws, as AES-GCM does.
+	const MARK = [0x53, 0x54, 0x5a, 0x01];
+	const seal: AnnounceSeal = {
+		overhead: MARK.length,
+		seal: async (announce) => new Uint8Array([...MARK, ...announce]),
+		open: async (sealed) => {
+			if (!MARK.every((b, i) => sealed[i] === b)) throw new Error('not sealed with this secret');
+			return sealed.slice(MARK.length);
+		}
+	};
+
+	it('publishes only sealed announces, and neither hears nor dials a peer whose announce is not sealed with the secret', async () => {
+		const fabric = new InMemoryNetwork();
+		const [me, spy, outsider, member] = [await fabric.node(), await fabric.node(), await fabric.node(), await fabric.node()];
+		const topic = await meetTopicFor('room:r');
+		const seen: Uint8Array[] = [];
+		spy.pubsub.subscribe(topic);
+		spy.pubsub.addEventListener('message', (e) => {
+			const { detail } = e as CustomEvent<{ topic: string; data: Uint8Array; from: { toString(): string } }>;
+			if (detail.topic === topic && detail.from.toString() === me.id) seen.push(detail.data);
+		});
+		const meeting = new TopicMeeting(me.asNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: 4, seal });
+		meetings.push(meeting);
+		await meeting.join();
+		await vi.waitFor(() => expect(seen.length).toBeGreaterThan(0));
+		// What the relay (or anyone on the topic) sees of us is not an announce: it names none of our addresses.
+		for (const data of seen) {
+			expect(() => decodeMeetAnnounce(data, me.id)).toThrow();
+			expect(decodeMeetAnnounce(await seal.open(data), me.id).addrs).toEqual(expect.arrayContaining([expect.stringContaining(me.id)]));
+		}
+
+		// An outsider's plain announce first, then a member's sealed one: the member is heard, the outsider neither heard nor dialed.
+		await announce(outsider, 'room:r', true);
+		member.topics.add(topic);
+		fabric.publish(member, topic, await seal.seal(encodeMeetAnnounce({ addrs: [webrtcAddr(member.id)], open: true })));
+		await vi.waitFor(() => expect(meeting.heard()).toContain(member.id));
+		expect(meeting.heard()).not.toContain(outsider.id);
+		expect(fabric.dials.filter((d) => d.includes(outsider.id))).toEqual([]);
+	});
+});
+

@@ -189,12 +189,29 @@ describe('authority: key epochs', () => {
 		expect(all[0].room.view.keyEpochs).toEqual([epoch(1), epoch(2)]);
 	});
 
-	it('takes a commitment only on a remove or ban, and only in its form', async () => {
+	it('starts an epoch on a moderator’s rekey, with nobody put out; nobody else’s, and never a commitment twice', async () => {
+		const { creator, mod, speaker, listener, all } = await setup();
+		expect(await act(mod, { kind: 'ban', target: listener.id, epoch: epoch(1) }, all)).toBe(true);
+		// The key of epoch 1 was lost with the one who drew it: the creator draws another.
+		expect(await act(creator, { kind: 'rekey', epoch: epoch(2) }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.keyEpochs).toEqual([epoch(1), epoch(2)]);
+		for (const p of all) expect(p.room.view.keyEpochAuthors.get(epoch(2))).toBe(creator.id);
+		expect(roleOf(all[0].room.view, listener.id)).toBe('banned');
+		expect(await act(speaker, { kind: 'rekey', epoch: epoch(3) }, all)).toBe(false);
+		expect(await act(mod, { kind: 'rekey', epoch: epoch(1) }, all)).toBe(false);
+		expect(await act(mod, { kind: 'rekey', epoch: epoch(3) }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.keyEpochs).toEqual([epoch(1), epoch(2), epoch(3)]);
+	});
+
+	it('takes a commitment only on a remove, ban or rekey, and only in its form', async () => {
 		const { mod, listener } = await setup();
 		const context = { roomId: mod.room.roomId, author: mod.peerId, privateKey: mod.privateKey, ...mod.room.placement(), now: 0 };
 		await expect(signOp({ kind: 'ban', target: listener.id, epoch: 'short' }, context)).rejects.toThrow('key commitment');
 		await expect(signOp({ kind: 'mute', target: listener.id, epoch: epoch(1) } as unknown as OpIntent, context)).rejects.toThrow('unexpected op field epoch');
 		expect((await signOp({ kind: 'remove', target: listener.id, epoch: epoch(1) }, context)).body).toMatchObject({ epoch: epoch(1) });
+		await expect(signOp({ kind: 'rekey' } as unknown as OpIntent, context)).rejects.toThrow('key commitment');
+		await expect(signOp({ kind: 'rekey', epoch: epoch(1), target: listener.id } as unknown as OpIntent, context)).rejects.toThrow('unexpected op field target');
+		expect((await signOp({ kind: 'rekey', epoch: epoch(1) }, context)).body).toMatchObject({ kind: 'rekey', epoch: epoch(1) });
 	});
 
 	it('drops the commitment of a ban voided by the revocation of its author', async () => {

@@ -22,6 +22,9 @@
  * - ban X: out of the room until the creator readmits X.
  *   A remove or ban that takes effect and carries `epoch` (a key commitment)
  *   starts a new content-key epoch: view.keyEpochs, oldest first.
+ * - rekey: a moderator starts a new epoch with nobody put out (a new
+ *   commitment only): the remedy when an epoch's key was lost with the one
+ *   who drew it (room-session.ts).
  * - makeModerator X: a moderator promotes X (onto the stage).
  * - revokeModerator X: the creator only.
  * - end: the creator only; nothing takes effect afterwards.
@@ -78,8 +81,8 @@ export interface RoomView {
 	banned: ReadonlySet<string>;
 	ended: boolean;
 	/**
-	 * Commitments to the room's content keys, oldest first: each remove or ban
-	 * that takes effect and carries one starts a new key epoch (room-keys.ts).
+	 * Commitments to the room's content keys, oldest first: each remove, ban or
+	 * rekey that takes effect and carries one starts a new key epoch (room-keys.ts).
 	 * The last is the key the room seals its topic with now.
 	 */
 	keyEpochs: readonly string[];
@@ -216,6 +219,11 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 
 	const isModerator = (p: string) => s.moderators.has(p);
 	const isOut = (p: string) => s.removed.has(p) || s.banned.has(p);
+	const newEpoch = (epoch: string, author: string) => {
+		if (s.keyEpochs.includes(epoch)) return;
+		s.keyEpochs.push(epoch);
+		s.keyEpochAuthors.set(epoch, author);
+	};
 	/** A moderator may act on X unless X is the creator, or X is a moderator and the actor is not the creator. */
 	const mayActOn = (actor: string, target: string) =>
 		isModerator(actor) && target !== s.creator && target !== actor && (!isModerator(target) || actor === s.creator);
@@ -284,10 +292,11 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 					s.removed.delete(body.target);
 					s.banned.add(body.target);
 				} else s.removed.add(body.target);
-				if (body.epoch !== undefined && !s.keyEpochs.includes(body.epoch)) {
-					s.keyEpochs.push(body.epoch);
-					s.keyEpochAuthors.set(body.epoch, author);
-				}
+				if (body.epoch !== undefined) newEpoch(body.epoch, author);
+				return true;
+			case 'rekey':
+				if (!isModerator(author) || s.keyEpochs.includes(body.epoch)) return false;
+				newEpoch(body.epoch, author);
 				return true;
 			case 'readmit':
 				// A removal any moderator may undo; a ban only the creator (who can undo every moderator's act).

@@ -31,7 +31,8 @@
  *    bad signature rejects the update whole (honest peers relay only
  *    verified records, so the sender is hostile);
  * 5. write the kept records; the room never grows past what one sync frame
- *    carries (MAX_ROOM_BYTES, MAX_ROOM_RECORDS).
+ *    carries (MAX_ROOM_BYTES, MAX_ROOM_RECORDS, and a reserve above them for
+ *    the creator's records alone).
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { fromString } from 'uint8arrays';
@@ -49,6 +50,10 @@ export const MAX_UPDATE_BYTES = 8 * 1024 * 1024;
 // An honest room after 10,000 joins and 1,000 hand raises holds ~100 KB (npm run bench:room).
 export const MAX_ROOM_BYTES = 4 * 1024 * 1024;
 export const MAX_ROOM_RECORDS = 20_000;
+// Above the cap, room for the creator's records alone: a moderator that filled the room on purpose cannot
+// stop the creator from demoting it, undoing its bans and readmitting (docs/PROTOCOL.md). Still one frame.
+export const CREATOR_RESERVE_BYTES = 256 * 1024;
+export const CREATOR_RESERVE_RECORDS = 1_000;
 // A whole room arrives in one update when a joiner syncs; more than a room can hold is hostile.
 const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS;
 // Records waiting for their parents (gossip can deliver a child first); bounded, oldest out first.
@@ -101,7 +106,7 @@ export class RoomDoc {
 		return this.#stored;
 	}
 
-	/** Bytes of stored records: bounded by MAX_ROOM_BYTES. */
+	/** Bytes of stored records: bounded by MAX_ROOM_BYTES, plus CREATOR_RESERVE_BYTES of the creator's. */
 	get storedBytes(): number {
 		return this.#bytes;
 	}
@@ -238,11 +243,21 @@ export class RoomDoc {
 		}
 		let bytes = this.#bytes;
 		let count = this.#stored.size;
+		// Full: from the first record past the cap, nothing more is stored but the creator's, into its reserve
+		// (a room this size was filled on purpose; see docs/PROTOCOL.md), and none that names a record dropped.
+		let full = false;
+		const dropped = new Set<string>();
 		for (const op of [...keep].map((id) => byId.get(id)!).sort(compareOps)) {
+			const creators = op.body.author === trial.creator;
+			const over = (extraBytes: number, extraCount: number) => bytes + op.bytes.length > MAX_ROOM_BYTES + extraBytes || count + 1 > MAX_ROOM_RECORDS + extraCount;
+			if (!creators && !full && over(0, 0)) full = true;
+			if ((!creators && full) || (creators && over(CREATOR_RESERVE_BYTES, CREATOR_RESERVE_RECORDS)) || op.body.parents.some((p) => dropped.has(p))) {
+				keep.delete(op.id);
+				dropped.add(op.id);
+				continue;
+			}
 			bytes += op.bytes.length;
 			count++;
-			// Full: nothing more is stored (a room this size was filled on purpose; see docs/PROTOCOL.md).
-			if (bytes > MAX_ROOM_BYTES || count > MAX_ROOM_RECORDS) keep.delete(op.id);
 		}
 		return keep;
 	}

@@ -47,8 +47,8 @@ export const TARGETED_KINDS = [
 	'revokeModerator'
 ] as const;
 export type TargetedKind = (typeof TARGETED_KINDS)[number];
-export type OpKind = 'genesis' | 'meta' | 'accept' | 'decline' | 'end' | 'profile' | TargetedKind;
-const KNOWN_KINDS: ReadonlySet<unknown> = new Set<string>(['genesis', 'meta', 'accept', 'decline', 'end', 'profile', ...TARGETED_KINDS]);
+export type OpKind = 'genesis' | 'meta' | 'accept' | 'decline' | 'end' | 'profile' | 'rekey' | TargetedKind;
+const KNOWN_KINDS: ReadonlySet<unknown> = new Set<string>(['genesis', 'meta', 'accept', 'decline', 'end', 'profile', 'rekey', ...TARGETED_KINDS]);
 // The shape of a record kind: what a later version may name one. A kind of this shape that this version does not know
 // is read as `unknown` (authority.ts keeps a few of them by stage members, with no effect): see docs/PROTOCOL.md.
 const KIND = /^[a-z][A-Za-z0-9]{0,31}$/;
@@ -80,6 +80,8 @@ export type OpBody = OpHeader &
 		| { kind: Exclude<TargetedKind, 'remove' | 'ban'>; target: string }
 		// `epoch`: the commitment to a new room key (room-keys.ts): the act that puts someone out rotates the key.
 		| { kind: 'remove' | 'ban'; target: string; epoch?: string }
+		// A new room key with nobody put out: a moderator's remedy when the current key was lost with the one who drew it.
+		| { kind: 'rekey'; epoch: string }
 	);
 
 /** What a caller provides; the codec fills in v, room, author, lamport, parents and ts. */
@@ -245,6 +247,9 @@ function checkBody(body: unknown, roomId: string): asserts body is OpBody {
 	} else if (kind === 'accept' || kind === 'decline') {
 		allowed.add('invitation');
 		if (typeof b.invitation !== 'string' || !OP_ID.test(b.invitation)) throw new OpError('op invitation must be an op id');
+	} else if (kind === 'rekey') {
+		allowed.add('epoch');
+		if (!(typeof b.epoch === 'string' && EPOCH.test(b.epoch))) throw new OpError('op epoch must be a key commitment');
 	} else if ((TARGETED_KINDS as readonly unknown[]).includes(kind)) {
 		allowed.add('target');
 		if (typeof b.target !== 'string' || !ed25519PeerId(b.target)) throw new OpError('op target is not an Ed25519 PeerId');

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork } from '../net/in-memory-network';
+import { decodeMeetAnnounce, meetTopicFor } from '../net/meet-protocol';
 import { PRESENCE_SETTLE_MS } from './presence';
 import { ROOM_KEY_PROTOCOL } from './room-key-protocol';
+import { epochCommitment } from './room-keys';
 import { RoomDoc } from './room-doc';
 import { turnedAwayBy } from './room-session';
 import { makeRoom, type TestPeer } from './test-peers';
@@ -38,10 +40,10 @@ async function putOut(moderator: Member, kind: 'remove' | 'ban', target: TestPee
 }
 
 /** A room of `names` (the creator first), everyone in it and shown present to everyone. */
-async function openRoom(names: string[], options: { honestOut?: boolean } = {}, wait = WAIT) {
+async function openRoom(names: string[], options: SessionOptions = {}, wait = WAIT) {
 	const network = new InMemoryNetwork();
 	const { creator, peers, key } = await makeRoom(names);
-	const members = [await join(network, creator, key)];
+	const members = [await join(network, creator, key, { rekeyAfterMs: options.rekeyAfterMs })];
 	for (const p of peers) members.push(await join(network, p, key, options));
 	await settled(members, wait);
 	return { network, key, members };
@@ -126,6 +128,37 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		await vi.waitFor(() => expect(ana.session.presence.members.get(cy.peer.id)).toMatchObject({ hand: 2 }), WAIT);
 	}, 60_000);
 
+	it('draws a new key when the current one was lost with the moderator who drew it: the room reads itself again, the banned one still nothing', async () => {
+		const { members } = await openRoom(['ana', 'ben', 'cy'], { rekeyAfterMs: 1_000 });
+		const [host, ana, ben, cy] = members;
+		await host.peer.room.addOp({ kind: 'makeModerator', target: ana.peer.id }, host.peer);
+		await vi.waitFor(() => expect(members.every((m) => m.peer.room.view.moderators.has(ana.peer.id))).toBe(true), WAIT);
+
+		// ana bans cy under a key it never hands on (its tab closed first), and is gone.
+		const lost = await epochCommitment(host.peer.room.roomId, crypto.getRandomValues(new Uint8Array(32)));
+		await ana.peer.room.addOp({ kind: 'ban', target: cy.peer.id, epoch: lost }, ana.peer);
+		await vi.waitFor(() => expect([host, ben].every((m) => m.keys.wanted === lost)).toBe(true), WAIT);
+		await leave(ana);
+
+		// The creator, a moderator still there, takes it for lost and rekeys; ben is given the new key.
+		await vi.waitFor(() => expect(host.peer.room.view.keyEpochs.length).toBe(2), WAIT);
+		const [, fresh] = host.peer.room.view.keyEpochs;
+		expect(host.peer.room.view.keyEpochs[0]).toBe(lost);
+		expect(host.peer.room.view.keyEpochAuthors.get(fresh)).toBe(host.peer.id);
+		await vi.waitFor(() => expect(holds(host, fresh) && holds(ben, fresh)).toBe(true), WAIT);
+
+		// Both speak on the topic again, under the new key; cy, banned and asking, is handed nothing and reads none of it.
+		const unreadable = cy.session.topicStats.unreadable;
+		await ben.session.setPresence({ hand: 4 });
+		await vi.waitFor(() => expect(host.session.presence.members.get(ben.peer.id)).toMatchObject({ hand: 4 }), WAIT);
+		await vi.waitFor(() => expect(cy.session.topicStats.unreadable).toBeGreaterThan(unreadable), WAIT);
+		expect(cy.keys.has(fresh)).toBe(false);
+		expect(cy.session.presence.members.get(ben.peer.id)?.hand ?? null).toBe(null);
+		// Only a moderator draws: ben, who lacked the key as long, signed nothing.
+		expect(host.peer.room.view.keyEpochAuthors.get(lost)).toBe(ana.peer.id);
+		expect([...host.peer.room.view.keyEpochAuthors.values()].includes(ben.peer.id)).toBe(false);
+	}, 60_000);
+
 	it('lets a removed member back in: it hears of its readmission, gets the current key and is shown again', async () => {
 		const { members } = await openRoom(['ana', 'ben'], { honestOut: true });
 		const [host, ana, ben] = members;
@@ -142,6 +175,48 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		await ben.session.setPresence({ hand: 3 });
 		await vi.waitFor(() => expect(ana.session.presence.members.get(ben.peer.id)).toMatchObject({ hand: 3 }), WAIT);
 	}, 60_000);
+});
+
+describe('RoomSession: a ban undone', () => {
+	it('lets a banned member back in once the creator readmits it (a moderator cannot): it gets the current key and is heard again', async () => {
+		const { members } = await openRoom(['ana', 'ben', 'cy'], { honestOut: true });
+		const [host, ana, ben, cy] = members;
+		await host.peer.room.addOp({ kind: 'makeModerator', target: ana.peer.id }, host.peer);
+		await vi.waitFor(() => expect(members.every((m) => m.peer.room.view.moderators.has(ana.peer.id))).toBe(true), WAIT);
+
+		const epoch = await putOut(ana, 'ban', ben.peer);
+		await vi.waitFor(() => expect([host, ana, cy].every((m) => holds(m, epoch))).toBe(true), WAIT);
+		await vi.waitFor(() => expect(ben.peer.room.view.banned.has(ben.peer.id)).toBe(true), WAIT);
+		await expect(ana.peer.room.addOp({ kind: 'readmit', target: ben.peer.id }, ana.peer)).rejects.toThrow('rules do not allow');
+
+		await host.peer.room.addOp({ kind: 'readmit', target: ben.peer.id }, host.peer);
+		await vi.waitFor(() => expect(ben.peer.room.view.banned.has(ben.peer.id)).toBe(false), WAIT);
+		await vi.waitFor(() => expect(holds(ben, epoch)).toBe(true), WAIT);
+		await ben.session.setPresence({ hand: 5 });
+		await vi.waitFor(() => expect(cy.session.presence.members.get(ben.peer.id)).toMatchObject({ hand: 5 }), WAIT);
+	}, 60_000);
+});
+
+describe('RoomSession: meet announces', () => {
+	it('seals its announces with the room key: the relay and outsiders on the topic read no PeerId or address in them', async () => {
+		const network = new InMemoryNetwork();
+		const { creator, key, roomId } = await makeRoom([]);
+		const spy = await network.node();
+		const topic = await meetTopicFor(`room:${roomId}`);
+		const seen: Uint8Array[] = [];
+		spy.pubsub.subscribe(topic);
+		spy.pubsub.addEventListener('message', (e) => {
+			const { detail } = e as CustomEvent<{ topic: string; data: Uint8Array }>;
+			if (detail.topic === topic) seen.push(detail.data);
+		});
+		const host = await join(network, creator, key);
+		await vi.waitFor(() => expect(seen.length).toBeGreaterThan(0), WAIT);
+		for (const data of seen) {
+			expect(() => decodeMeetAnnounce(data, creator.id)).toThrow();
+			expect(new TextDecoder().decode(data)).not.toContain(creator.id);
+			expect(decodeMeetAnnounce(await host.keys.open('meet', data), creator.id).addrs.every((a) => a.endsWith(`/p2p/${creator.id}`))).toBe(true);
+		}
+	});
 });
 
 describe('turnedAwayBy', () => {

@@ -57,6 +57,11 @@ const PRESENCE_SOON_SPACING_MS = 500;
 // A member missing the current key asks again this often, a few peers at a time, until it has it.
 const KEY_RETRY_MS = [250, 500, 1_000, 2_000, 4_000] as const;
 const KEY_ASKS_PER_ROUND = 3;
+// A moderator that has lacked the current key this long (asking all the while) takes it for lost, say with
+// the moderator who drew it and vanished before handing it on, and starts a new epoch (a `rekey`): until
+// then every member that knows of the epoch stays silent on the topic. Up to half again at random, so that
+// several moderators rarely draw at once (if they do, the later epoch wins and the earlier key is unused).
+export const REKEY_AFTER_MS = 20_000;
 // A member asks for a picture once per digest (room/pictures.ts); a few more for reloads, no floods.
 const PICTURES_PER_MINUTE = 3;
 const PICTURE_BURST = 3;
@@ -132,6 +137,9 @@ export class RoomSession implements HostedRoom {
 	#keyRetry: ReturnType<typeof setTimeout> | undefined;
 	#keyAttempt = 0;
 	#fetchingKey = false;
+	/** The commitment we lack and the timer after which, a moderator, we take its key for lost (REKEY_AFTER_MS). */
+	#lostKey: { commitment: string; timer: ReturnType<typeof setTimeout> } | null = null;
+	readonly #rekeyAfterMs: number;
 	#unsubscribeView: (() => void) | null = null;
 	#streamMark: (() => { start: number; mark: number } | undefined) | null = null;
 	#started = false;
@@ -151,8 +159,16 @@ export class RoomSession implements HostedRoom {
 	 * parent stops listing it (presence.ts), not only when its beats run out. `host`: the rooms open
 	 * on our node, which serves this one's streams while it runs.
 	 */
-	constructor(host: RoomHost, room: RoomDoc, keys: RoomKeys, me: RoomMember, events: RoomSessionEvents, options: { tagOf?: (peerId: string) => number } = {}) {
+	constructor(
+		host: RoomHost,
+		room: RoomDoc,
+		keys: RoomKeys,
+		me: RoomMember,
+		events: RoomSessionEvents,
+		options: { tagOf?: (peerId: string) => number; rekeyAfterMs?: number } = {}
+	) {
 		this.presence = new PresenceTable(options.tagOf);
+		this.#rekeyAfterMs = options.rekeyAfterMs ?? REKEY_AFTER_MS;
 		this.#host = host;
 		this.#node = host.node;
 		this.room = room;
@@ -331,6 +347,7 @@ export class RoomSession implements HostedRoom {
 		clearTimeout(this.#beat);
 		clearTimeout(this.#settleTimer);
 		clearTimeout(this.#keyRetry);
+		clearTimeout(this.#lostKey?.timer);
 		clearInterval(this.#outCheck);
 		this.#unsubscribeView?.();
 		this.#meeting?.leave();
@@ -444,6 +461,7 @@ export class RoomSession implements HostedRoom {
 		const current = this.#keys.current;
 		if (current && current !== before && this.#keys.has(current)) this.#gotKey(current, 'held');
 		if (this.#keys.wanted) this.#fetchKeySoon(0);
+		this.#watchForLostKey();
 		// Onto the stage or off it: the room hears our new beat now, not at the end of the old one.
 		if (this.#started && this.#beatsOften !== this.#shouldBeatOften()) this.#presenceSoonAfter();
 	}
@@ -474,6 +492,41 @@ export class RoomSession implements HostedRoom {
 				}
 			})
 		);
+	}
+
+	/** While we lack the current key, a timer runs (reset when another epoch is wanted): see REKEY_AFTER_MS. */
+	#watchForLostKey(): void {
+		const wanted = this.#keys.wanted;
+		if (this.#lostKey && this.#lostKey.commitment === wanted) return;
+		clearTimeout(this.#lostKey?.timer);
+		this.#lostKey = null;
+		if (!wanted || this.#stopped) return;
+		const waitMs = this.#rekeyAfterMs * (1 + Math.random() / 2);
+		this.#lostKey = { commitment: wanted, timer: setTimeout(() => void this.#rekeyIfLost(wanted), waitMs) };
+	}
+
+	/**
+	 * Nobody handed us the current key in all this time: as a moderator, we draw a new one and sign a `rekey`. No
+	 * member can read a topic message sealed with the lost key, so the record goes by sync to every member we
+	 * are connected to (and on from them), and the key after it to each (#gotKey). Not a moderator: we wait on.
+	 */
+	async #rekeyIfLost(commitment: string): Promise<void> {
+		this.#lostKey = null;
+		if (this.#stopped || this.#keys.wanted !== commitment) return;
+		if (this.#out || !this.room.view.moderators.has(this.#me.peerId.toString())) {
+			this.#watchForLostKey();
+			return;
+		}
+		traceEvent('key:lost', `${commitment.slice(0, 8)}: none of the room handed it on in ${Math.round(this.#rekeyAfterMs / 1000)} s; drawing a new one`);
+		try {
+			const epoch = await this.drawEpochKey();
+			await this.room.addOp({ kind: 'rekey', epoch }, this.#me);
+		} catch (err) {
+			traceEvent('key:rekey-failed', String(err));
+			this.#watchForLostKey();
+			return;
+		}
+		await Promise.all(this.#roomConnections().map((peerId) => this.syncWith(peerId)));
 	}
 
 	#fetchKeySoon(delayMs: number): void {

@@ -9,7 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { expect } from 'vitest';
 import * as Y from 'yjs';
 import type { RoomView } from './authority';
-import { clientIdFor, MAX_ROOM_BYTES, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
+import { clientIdFor, CREATOR_RESERVE_BYTES, MAX_ROOM_BYTES, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
 import { newRoomKey, roomIdFor } from './room-link';
 import { MAX_OP_BYTES, opId, signOp, type OpIntent, type SignedOp } from './room-op-codec';
 import { MAX_SYNC_FRAME_BYTES } from './room-sync-protocol';
@@ -201,6 +201,7 @@ export function summarize(view: RoomView): ViewSummary {
  * reloads from its own stored bytes to the same room and every record in effect; a
  * new joiner syncing from any of them gets it without an error; honest peers
  * sync each other without an error; stored bytes stay within MAX_ROOM_BYTES
+ * (plus the creator's reserve)
  * and a whole room fits in one sync frame. Throws (vitest expect) otherwise.
  */
 export async function checkHonest(w: HostileWorld): Promise<ViewSummary> {
@@ -212,7 +213,7 @@ export async function checkHonest(w: HostileWorld): Promise<ViewSummary> {
 		expect(summarize(p.room.view), `${p.name} shows the same room`).toEqual(expected);
 		const stored = Y.encodeStateAsUpdate(p.room.doc);
 		expect(stored.length).toBeLessThan(MAX_SYNC_FRAME_BYTES);
-		expect(p.room.storedBytes).toBeLessThanOrEqual(MAX_ROOM_BYTES);
+		expect(p.room.storedBytes).toBeLessThanOrEqual(MAX_ROOM_BYTES + CREATOR_RESERVE_BYTES);
 		const reloaded = new RoomDoc(w.roomId, w.key);
 		await reloaded.applyUpdate(stored, 'storage');
 		expect(summarize(reloaded.view), `${p.name} reloads to the same room`).toEqual(expected);
@@ -573,6 +574,39 @@ export const HOSTILE_ATTACKS: Attack[] = [
 			expect(view.title).toBe('Test room');
 			for (const p of w.honest) expect(p.room.storedBytes).toBeLessThanOrEqual(MAX_ROOM_BYTES);
 		}
+	},
+	{
+		name: 'a moderator fills the room to its cap with valid records: the creator still demotes it and undoes its ban',
+		async run(w) {
+			await honestAct(w, w.mod, { kind: 'ban', target: w.listener.id });
+			let at = w.mod.room.placement();
+			const chain: SignedOp[] = [];
+			// ~1.3 KiB a record to near the 4 MiB cap, then mutes and unmutes (~0.4 KiB) past it, so that what is
+			// left free is less than one of those.
+			let size = w.mod.room.storedBytes;
+			for (let i = 0; size < MAX_ROOM_BYTES + 64 * 1024; i++) {
+				const big = size < MAX_ROOM_BYTES - 64 * 1024;
+				const intent: OpIntent = big ? { kind: 'meta', title: `fill ${i}`, description: 'x'.repeat(1000) } : { kind: i % 2 ? 'mute' : 'unmute', target: w.speaker.id };
+				const op = await forge(w.mod, intent, at);
+				chain.push(op);
+				size += op.bytes.length;
+				at = { lamport: op.body.lamport + 1, parents: [op.id] };
+			}
+			for (const p of w.honest) if (p !== w.mod) await deliver(p, recordsUpdate(chain));
+			await deliver(w.mod, recordsUpdate(chain));
+			for (const p of w.honest) expect(p.room.storedBytes).toBeGreaterThan(MAX_ROOM_BYTES - 2 * 1024);
+			// Full: a speaker's record is not stored anywhere...
+			const speakers = await forge(w.speaker, { kind: 'profile', name: 'A name as long as a name can be: forty', avatar: { e: '🦊', c: 3 } }, w.speaker.room.placement());
+			for (const p of w.honest) await deliver(p, recordsUpdate([speakers]));
+			for (const p of w.honest) expect(p.room.ops.has(speakers.id)).toBe(false);
+			// ...but the creator's are, on every peer: the moderator demoted, the ban undone.
+			await honestAct(w, w.creator, { kind: 'revokeModerator', target: w.mod.id });
+			await honestAct(w, w.creator, { kind: 'readmit', target: w.listener.id });
+			const view = await checkHonest(w);
+			expect(view.moderators).toEqual([w.creator.id]);
+			expect(view.banned).toEqual([]);
+			for (const p of w.honest) expect(p.room.storedBytes).toBeGreaterThan(MAX_ROOM_BYTES - 2 * 1024);
+		}
 	}
 ];
 
@@ -603,8 +637,8 @@ type ByzantineMove =
 type YEdit = { op: 'set' | 'delete' | 'text' | 'array' | 'root'; key: number; value: number; bytes: Uint8Array };
 type HonestMove = { t: 'honest'; actor: number; kind: number; target: number };
 
-const BYZ_KINDS: OpIntent['kind'][] = ['makeModerator', 'ban', 'readmit', 'remove', 'revokeModerator', 'invite', 'mute', 'moveToAudience', 'end', 'meta', 'profile'];
-const HONEST_KINDS: OpIntent['kind'][] = ['meta', 'invite', 'moveToAudience', 'mute', 'unmute', 'remove', 'readmit', 'ban', 'makeModerator', 'revokeModerator', 'profile'];
+const BYZ_KINDS: OpIntent['kind'][] = ['makeModerator', 'ban', 'readmit', 'remove', 'revokeModerator', 'invite', 'mute', 'moveToAudience', 'end', 'meta', 'profile', 'rekey'];
+const HONEST_KINDS: OpIntent['kind'][] = ['meta', 'invite', 'moveToAudience', 'mute', 'unmute', 'remove', 'readmit', 'ban', 'makeModerator', 'revokeModerator', 'profile', 'rekey'];
 // Kinds no version of this code knows (a later version's, as far as this one can tell), and one it reserves.
 const FUTURE_KINDS = ['poll', 'pinnedLink', 'unknown', 'Bad kind', 'x'.repeat(40)];
 
@@ -612,6 +646,8 @@ function intentFor(kind: OpIntent['kind'], target: string, title: string): OpInt
 	if (kind === 'meta') return { kind, title };
 	if (kind === 'profile') return title.length % 2 ? { kind, name: title } : { kind, name: title, avatar: { e: '🦊', c: title.length % 8 } };
 	if (kind === 'end') return { kind };
+	// A key commitment's form (43 base64url characters), one per title.
+	if (kind === 'rekey') return { kind, epoch: `k${title.replace(/[^A-Za-z0-9]/g, '')}`.padEnd(43, '_').slice(0, 43) };
 	return { kind, target } as OpIntent;
 }
 

@@ -21,6 +21,8 @@ export interface SessionMember {
 export interface SessionOptions {
 	honestOut?: boolean;
 	onTurnedAway?: (turnedAway: boolean) => void;
+	/** How long a moderator lacks the current key before it takes it for lost (room-session.ts REKEY_AFTER_MS). */
+	rekeyAfterMs?: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface SessionOptions {
 export async function joinSession(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: SessionOptions = {}): Promise<SessionMember> {
 	const node = await network.node(peer.privateKey);
 	const keys = await RoomKeys.create(peer.room.roomId, key);
-	const session = new RoomSession(new RoomHost(node.asNode), peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {}, onTurnedAway: options.onTurnedAway });
+	const session = new RoomSession(new RoomHost(node.asNode), peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {}, onTurnedAway: options.onTurnedAway }, { rekeyAfterMs: options.rekeyAfterMs });
 	const isOut = () => peer.room.view.removed.has(peer.id) || peer.room.view.banned.has(peer.id);
 	if (options.honestOut) peer.room.subscribe(() => session.setOut(isOut()));
 	await session.start({ out: isOut() });
