@@ -341,8 +341,10 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 		const pages = new Map([...remaining.map((l, i) => [ids[i], l] as const), [a, creator], [b, second]]);
 		const openAudioLinks = () =>
 			banned.page.evaluate(() => (globalThis as unknown as { __channels: RTCDataChannel[] }).__channels.filter((c) => c.label === 'stanza-audio' && c.readyState === 'open').length);
+		const topic = () => banned.page.evaluate(() => (globalThis as unknown as { __stanzaRoom: { topic(): { opened: number; unreadable: number } } }).__stanzaRoom.topic());
 		await banned.page.evaluate(() => ((globalThis as { __ignoreBan?: boolean }).__ignoreBan = true));
 		expect(await openAudioLinks(), 'the listener holds open audio links before the ban').toBeGreaterThanOrEqual(linked.length);
+		const before = await topic();
 		await creator.memberAction('audience', bannedId, 'Ban');
 		// Its own code closes nothing (see hostileHooks): each of its audio links must be closed by the far end.
 		await banned.page
@@ -369,6 +371,18 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 				.not.toContain(bannedId);
 		}
 		for (const listener of remaining) await waitHears(listener.page, a, A);
+		// It hears nothing more (bench:audio times the cut: banToCutMs)...
+		await waitSilent(banned.page, a, A);
+		// ...and reads nothing said after the ban: the key rotated (what reaches it is now unreadable), and a
+		// hand raised since reaches the creator but opens nothing at the banned page.
+		await expect.poll(async () => (await topic()).unreadable, { timeout: 15_000, message: 'the banned page still reads the topic' }).toBeGreaterThan(before.unreadable);
+		const settled = await topic();
+		const raiser = remaining[0];
+		await raiser.page.getByRole('button', { name: 'Raise hand' }).click();
+		await creator.waitMember('hands', await raiser.myPeerId(), { hand: true });
+		await expect.poll(async () => (await topic()).unreadable, { timeout: 15_000 }).toBeGreaterThan(settled.unreadable);
+		expect((await topic()).opened, 'the banned page opened nothing sealed after the rotation').toBe(settled.opened);
+		await raiser.page.getByRole('button', { name: 'Lower hand' }).click();
 	});
 
 	it('with the relay node gone, audio keeps flowing over the direct links', async () => {
