@@ -25,6 +25,14 @@
  *   WebCrypto, in-memory streams) and costs its giver the CPU time it took
  *   here; each hop adds one network round trip (REKEY_RTT_MS, assumed, not
  *   measured). Median of 5 random overlays: when the last member holds it.
+ * - banToSilenceMs: the AudioRoom and RoomSession that ship, 13 members on
+ *   the in-memory network and the virtual clock (audio-room.spec.ts's
+ *   harness: links 20-30 ms each way, 2 % lost), one speaker, listeners
+ *   relaying to two; a relaying listener whose own code ignores its ban (it
+ *   closes nothing, asks for links again) is banned by the creator: from the
+ *   ban's signing until the last frame it plays (banToCutMs: until every
+ *   audio link it held is closed at both ends). Virtual time: the protocol's
+ *   figure, not this CPU's. Median of BAN_RUNS rooms.
  * Writes bench/results/hostile.json: attacksTried (distinct attack kinds),
  * attacksBroke (must be 0), propertyRuns, and the rest.
  */
@@ -40,13 +48,20 @@ import { decodePacket, encodePacket, seqAdd, SIGNATURE_BYTES } from '../src/lib/
 import { StreamGuard } from '../src/lib/audio/stream-guard';
 import { delayJudgedAt, jitteredRelay, shortBranchLeftAt, unevenJudgedAt } from '../src/lib/audio/test-streams';
 import { lpStream, streamPair } from '@libp2p/utils';
+import { MemoryLinks } from '../src/lib/audio/memory-links';
+import { hears, joinAudio, leaveAudio, type AudioMember } from '../src/lib/audio/test-audio-rooms';
+import { seededRandom } from '../src/lib/audio/tree-simulation';
+import { InMemoryNetwork } from '../src/lib/net/in-memory-network';
+import { pass, until, VirtualClock } from '../src/lib/net/virtual-clock';
 import { RoomUpdateError } from '../src/lib/room/room-doc';
 import { askKey, encodeKeyMessage, giveKey, serveKey, type KeyParty } from '../src/lib/room/room-key-protocol';
 import { ROOM_KEY_BYTES, RoomKeys } from '../src/lib/room/room-keys';
 import { newRoomKey } from '../src/lib/room/room-link';
-import { forge, HOSTILE_ATTACKS, hostileScript, hostileWorld, makeIdentity, playHostileScript, recordsUpdate } from '../src/lib/room/test-peers';
+import { forge, HOSTILE_ATTACKS, hostileScript, hostileWorld, makeIdentity, makeRoom, playHostileScript, recordsUpdate } from '../src/lib/room/test-peers';
 
 const PROPERTY_RUNS = 300;
+const BAN_RUNS = 5;
+const BAN_GOAL_MS = 1_000;
 const FUZZ_RUNS = 20_000;
 const REKEY_MEMBERS = 1_000;
 const REKEY_NEIGHBOURS = 8;
@@ -120,11 +135,15 @@ it('runs every hostile-peer attack', async () => {
 		if (!held) broke.push(`keys: ${name}`);
 	}
 	const rekey = await rekeySpread();
+	const ban = await banToSilence();
 
 	const results = {
 		rekeyMsAt1000Members: rekey.medianMs,
 		rekeyGiveMsCpu: rekey.giveMs,
 		rekeyRttMsAssumed: REKEY_RTT_MS,
+		banToSilenceMs: ban.silenceMs,
+		banToCutMs: ban.cutMs,
+		banRuns: ban.runs,
 		packetAuthUsPerPacket: audio.verifyUs,
 		packetSignUsPerPacket: audio.signUs,
 		authCpuPctPerRelayedStream: audio.cpuPct,
@@ -149,10 +168,41 @@ it('runs every hostile-peer attack', async () => {
   audio packet: verify ${audio.verifyUs} µs, sign ${audio.signUs} µs (medians of 5 × 2,000)
   checking one relayed stream (50 packets/s) takes ${audio.cpuPct} % of a core
   rekey at ${REKEY_MEMBERS} members (${REKEY_NEIGHBOURS} neighbours, ${REKEY_RTT_MS} ms RTT assumed): last member holds the key after ${rekey.medianMs} ms (median of 5 overlays; ${rekey.runs.join(', ')}); one give costs ${rekey.giveMs} ms of CPU here
+  ban → silence at the banned relaying listener (its code ignoring the ban): ${ban.silenceMs} ms, its links all closed after ${ban.cutMs} ms (virtual, median of ${BAN_RUNS} rooms of 13; goal ≤ ${BAN_GOAL_MS}: ${ban.silenceMs <= BAN_GOAL_MS ? 'met' : 'not met'})
 wrote bench/results/hostile.json`);
 	expect(results.attacksTried).toBeGreaterThanOrEqual(20);
 	expect(results.attacksBroke).toBe(0);
 }, 1_800_000);
+
+/** See banToSilenceMs above. */
+async function banToSilence(): Promise<{ silenceMs: number; cutMs: number; runs: { silenceMs: number; cutMs: number }[] }> {
+	const runs: { silenceMs: number; cutMs: number }[] = [];
+	for (let run = 0; run < BAN_RUNS; run++) {
+		const clock = new VirtualClock();
+		clock.install();
+		const members: AudioMember[] = [];
+		try {
+			const network = new InMemoryNetwork();
+			const links = new MemoryLinks({ latencyMs: 20, jitterMs: 10, loss: 0.02, random: seededRandom(run + 1) });
+			const { creator, peers, key } = await makeRoom(Array.from({ length: 12 }, (_, i) => `member${i}`));
+			for (const p of [creator, ...peers]) members.push(await joinAudio(network, links, p, key, 2));
+			const [host, ...listeners] = members;
+			await until(clock, () => listeners.every((m) => hears(m, creator.id)), 30_000, () => 'not every listener hears the speaker');
+			const banned = listeners.find((m) => m.audio.childCount > 0 && m.audio.parentId !== null) ?? listeners[0];
+			const epoch = await host.session.drawEpochKey();
+			const t0 = performance.now();
+			await creator.room.addOp({ kind: 'ban', target: banned.peer.id, epoch }, creator);
+			await until(clock, () => links.openPipes(banned.peer.id) === 0, 10_000, () => `${links.openPipes(banned.peer.id)} links of the banned listener still open`);
+			const cutMs = performance.now() - t0;
+			await pass(clock, 2_000);
+			runs.push({ silenceMs: Math.round(banned.sink.counts(creator.id).lastPlayedAt - t0), cutMs: Math.round(cutMs) });
+		} finally {
+			for (const m of members) await leaveAudio(m).catch(() => {});
+			clock.uninstall();
+		}
+	}
+	return { silenceMs: median(runs.map((r) => r.silenceMs)), cutMs: median(runs.map((r) => r.cutMs)), runs };
+}
 
 /** Attacks on the key protocol, each run with the real code over in-memory streams: true when it held. */
 async function keyAttacks(): Promise<[string, boolean][]> {
