@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork, webrtcAddr, type InMemoryNode } from './in-memory-network';
 import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
-import { TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
+import { OPEN_HOLDS_MS, TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
 
 /** Says where `node` is on the topic, as a member's meeting would ("full": it wants no more neighbours). */
 async function announce(node: InMemoryNode, name: string, open: boolean): Promise<void> {
@@ -191,6 +191,25 @@ describe('TopicMeeting: members the room put out', () => {
 		// They found their neighbours; nothing about our connections changes, only what they say.
 		for (const n of peers) await announce(n, 'room:r', false);
 		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12), TRIMMED);
+	});
+
+	it('closes links past its most to peers whose need is old news: a "need neighbours" announce holds OPEN_HOLDS_MS, not until the next one', async () => {
+		// In a big room a member's next announce comes minutes later: members opening a room of 100 at once
+		// all said they needed neighbours, and some kept 16 to 25 links for good.
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others: peers } = await crowd(15);
+			for (const n of peers) await announce(n, 'room:r', true);
+			for (const n of peers) fabric.connect(n, me);
+			await vi.advanceTimersByTimeAsync(0);
+			expect(meeting.neighbours()).toBe(15);
+			await vi.advanceTimersByTimeAsync(OPEN_HOLDS_MS - 1_000);
+			expect(meeting.neighbours()).toBe(15);
+			await vi.advanceTimersByTimeAsync(2_000);
+			expect(meeting.neighbours()).toBe(12);
+		} finally {
+			vi.useRealTimers();
+		}
 	});
 
 	it('closes links past its most to peers it first hears after they linked, joiners among them', async () => {

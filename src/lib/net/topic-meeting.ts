@@ -72,6 +72,11 @@ const OUR_PROTOCOLS = '/stanza/';
 // it before it carried anything. In the in-memory room of 120 with audio (audio-room.spec.ts), every
 // listener dial to a parent over its cap was cut that way, and a repairing listener stayed deaf.
 export const TRIM_GRACE_MS = 3_000;
+// A peer's announce that it needs neighbours protects its link to us from a trim this long: long enough to
+// find others (a joiner has its neighbours in about a second), not until its next announce, which in a big
+// room comes minutes later. Members opening a room of 100 at one instant all announce that they need
+// neighbours, and some held 16 to 25 connections for good (audio-room.spec.ts) before this.
+export const OPEN_HOLDS_MS = 6_000;
 // An audio parent, a standby and the speakers: far fewer than this are asked for at a time.
 const MAX_ASKED_FOR = 64;
 // Our announces say we are new (meet-protocol.ts "j") for this long after we join the topic, and
@@ -177,6 +182,8 @@ export class TopicMeeting {
 	#trimming = false;
 	/** A trim to come, once the connections too young to trim now are old enough. */
 	#retrim: ReturnType<typeof setTimeout> | undefined;
+	/** When #retrim fires (performance.now()), or Infinity. */
+	#retrimAt = Infinity;
 	/** When we saw each connection open (performance.now()), for the trim's grace. */
 	readonly #openedAt = new WeakMap<Connection, number>();
 	/** Peers asked for by connect(), the latest MAX_ASKED_FOR: never trimmed. */
@@ -395,7 +402,7 @@ export class TopicMeeting {
 	 * Past maxNeighbours (members arriving back to back dial us before our
 	 * `full` announce reaches them): closes surplus links, but only to peers
 	 * that do not need us (their last announce said they were content or
-	 * full), that we did not ask for (connect(): an audio parent, a speaker),
+	 * full, or said otherwise more than OPEN_HOLDS_MS ago), that we did not ask for (connect(): an audio parent, a speaker),
 	 * and that carry no stream of ours (sync, keys, an audio link being set
 	 * up), nor connections younger than TRIM_GRACE_MS (their stream may not be
 	 * open yet). An audio link itself runs on its own RTCPeerConnection, which
@@ -417,10 +424,15 @@ export class TopicMeeting {
 		const surplus: Connection[] = [];
 		const now = performance.now();
 		let youngest = -Infinity;
+		let holdsUntil = Infinity;
 		for (const [peerId, connections] of byPeer) {
 			if (excess <= 0) break;
 			const peer = this.#known.get(peerId);
-			if (!peer || (peer.open && !peer.full) || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
+			if (!peer || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
+			if (peer.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS) {
+				holdsUntil = Math.min(holdsUntil, peer.heardAt + OPEN_HOLDS_MS);
+				continue;
+			}
 			if (!connections.some((c) => isDirectConnection(c.remoteAddr.toString()))) continue;
 			if (connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)))) continue;
 			// Opened before we were looking (our join): old enough.
@@ -441,11 +453,16 @@ export class TopicMeeting {
 		} finally {
 			this.#trimming = false;
 		}
-		if (excess > 0 && youngest > -Infinity && this.#retrim === undefined) {
+		// Still past the cap with links young or protected: look again once the first of them may go.
+		const again = Math.min(youngest > -Infinity ? youngest + TRIM_GRACE_MS : Infinity, holdsUntil);
+		if (excess > 0 && again < this.#retrimAt) {
+			clearTimeout(this.#retrim);
+			this.#retrimAt = again;
 			this.#retrim = setTimeout(() => {
 				this.#retrim = undefined;
+				this.#retrimAt = Infinity;
 				this.#trim();
-			}, youngest + TRIM_GRACE_MS - now);
+			}, Math.max(0, again - now));
 		}
 	}
 
