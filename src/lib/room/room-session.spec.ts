@@ -5,6 +5,7 @@ import { PRESENCE_SETTLE_MS } from './presence';
 import { ROOM_KEY_PROTOCOL } from './room-key-protocol';
 import { epochCommitment } from './room-keys';
 import { RoomDoc } from './room-doc';
+import { roleOf } from './authority';
 import { turnedAwayBy } from './room-session';
 import { makeRoom, type TestPeer } from './test-peers';
 import { directPeers, joinSession, leaveSession, settled, type SessionMember, type SessionOptions } from './test-sessions';
@@ -50,6 +51,21 @@ async function openRoom(names: string[], options: SessionOptions = {}, wait = WA
 }
 
 const holds = (m: Member, epoch: string) => m.keys.current === epoch && m.keys.has(epoch);
+
+/** The creator makes `target` a moderator, and every member's verified room shows it. */
+async function promote(creator: Member, target: Member, members: Member[]): Promise<void> {
+	await creator.peer.room.addOp({ kind: 'makeModerator', target: target.peer.id }, creator.peer);
+	await vi.waitFor(() => expect(members.every((m) => m.peer.room.view.moderators.has(target.peer.id))).toBe(true), WAIT);
+}
+
+/** `by` lets `out` back in: it hears of it (asking every OUT_CHECK_MS, 5 s: members serve no sync to someone out), gets the current key, and `reader` reads its next presence. */
+async function letBackIn(by: Member, out: Member, epoch: string, reader: Member, hand: number): Promise<void> {
+	await by.peer.room.addOp({ kind: 'readmit', target: out.peer.id }, by.peer);
+	await vi.waitFor(() => expect(roleOf(out.peer.room.view, out.peer.id)).not.toMatch(/removed|banned/), WAIT);
+	await vi.waitFor(() => expect(holds(out, epoch)).toBe(true), WAIT);
+	await out.session.setPresence({ hand });
+	await vi.waitFor(() => expect(reader.session.presence.members.get(out.peer.id)).toMatchObject({ hand }), WAIT);
+}
 
 describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 	it('gives the new key to every member still in, never to the banned one, who reads nothing said after it', async () => {
@@ -131,8 +147,7 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 	it('draws a new key when the current one was lost with the moderator who drew it: the room reads itself again, the banned one still nothing', async () => {
 		const { members } = await openRoom(['ana', 'ben', 'cy'], { rekeyAfterMs: 1_000 });
 		const [host, ana, ben, cy] = members;
-		await host.peer.room.addOp({ kind: 'makeModerator', target: ana.peer.id }, host.peer);
-		await vi.waitFor(() => expect(members.every((m) => m.peer.room.view.moderators.has(ana.peer.id))).toBe(true), WAIT);
+		await promote(host, ana, members);
 
 		// ana bans cy under a key it never hands on (its tab closed first), and is gone.
 		const lost = await epochCommitment(host.peer.room.roomId, crypto.getRandomValues(new Uint8Array(32)));
@@ -167,13 +182,8 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		await vi.waitFor(() => expect(holds(ana, epoch)).toBe(true), WAIT);
 		expect(ben.keys.has(epoch)).toBe(false);
 
-		// Members serve no sync to someone out: ben learns of the readmission by asking (every OUT_CHECK_MS, 5 s).
-		await host.peer.room.addOp({ kind: 'readmit', target: ben.peer.id }, host.peer);
-		await vi.waitFor(() => expect(ben.peer.room.view.removed.has(ben.peer.id)).toBe(false), WAIT);
-		await vi.waitFor(() => expect(holds(ben, epoch)).toBe(true), WAIT);
 		// Back in, it speaks with the current key, and those in read it.
-		await ben.session.setPresence({ hand: 3 });
-		await vi.waitFor(() => expect(ana.session.presence.members.get(ben.peer.id)).toMatchObject({ hand: 3 }), WAIT);
+		await letBackIn(host, ben, epoch, ana, 3);
 	}, 60_000);
 });
 
@@ -181,19 +191,14 @@ describe('RoomSession: a ban undone', () => {
 	it('lets a banned member back in once the creator readmits it (a moderator cannot): it gets the current key and is heard again', async () => {
 		const { members } = await openRoom(['ana', 'ben', 'cy'], { honestOut: true });
 		const [host, ana, ben, cy] = members;
-		await host.peer.room.addOp({ kind: 'makeModerator', target: ana.peer.id }, host.peer);
-		await vi.waitFor(() => expect(members.every((m) => m.peer.room.view.moderators.has(ana.peer.id))).toBe(true), WAIT);
+		await promote(host, ana, members);
 
 		const epoch = await putOut(ana, 'ban', ben.peer);
 		await vi.waitFor(() => expect([host, ana, cy].every((m) => holds(m, epoch))).toBe(true), WAIT);
 		await vi.waitFor(() => expect(ben.peer.room.view.banned.has(ben.peer.id)).toBe(true), WAIT);
 		await expect(ana.peer.room.addOp({ kind: 'readmit', target: ben.peer.id }, ana.peer)).rejects.toThrow('rules do not allow');
 
-		await host.peer.room.addOp({ kind: 'readmit', target: ben.peer.id }, host.peer);
-		await vi.waitFor(() => expect(ben.peer.room.view.banned.has(ben.peer.id)).toBe(false), WAIT);
-		await vi.waitFor(() => expect(holds(ben, epoch)).toBe(true), WAIT);
-		await ben.session.setPresence({ hand: 5 });
-		await vi.waitFor(() => expect(cy.session.presence.members.get(ben.peer.id)).toMatchObject({ hand: 5 }), WAIT);
+		await letBackIn(host, ben, epoch, cy, 5);
 	}, 60_000);
 });
 
