@@ -108,11 +108,10 @@ describe(`AudioRoom: a room of ${N} on the in-memory network`, () => {
 		// the tree costs.
 		expect(least).toBeGreaterThan(100);
 		// Concealed over all listeners: 0.16 to 2.4 % in twelve runs here on 2026-12-05 (with and without that
-		// day's change to the meeting's trims alike), one listener's move in the tree costing it and those below
-		// it a few frames each; the median listener's share stays low (0 to 0.67 % in the runs that printed it:
-		// 3 frames of about 450). Bounds: 3 % and 1.5 %.
+		// day's change to the meeting's trims alike). It is spread over the listeners, not a few moves: the
+		// median listener's share (printed above) was 0 to 0.89 % in runs at 0.2 to 1.0 % overall, so it bounds
+		// nothing the overall share does not.
 		expect(concealed / (played + concealed)).toBeLessThan(0.03);
-		expect(medianShare).toBeLessThan(0.015);
 
 		// Few connections each: the room's overlay keeps about 8 a member, tree and stage links included, and
 		// trims past 12 once it can tell who needs whom (topic-meeting.ts), a peer's "I need neighbours"
