@@ -194,7 +194,7 @@ export async function longestGap(page: Page, speaker: string, hz: number): Promi
 	);
 }
 
-export async function treeOf(page: Page): Promise<{ speaker: boolean; depth: number | null; parent: string | null; children: string[]; standby: string | null }> {
+export async function treeOf(page: Page): Promise<{ speaker: boolean; capacity: number; depth: number | null; parent: string | null; children: string[]; standby: string | null }> {
 	return page.evaluate(() => (globalThis as unknown as { __stanzaAudio: { tree(): never } }).__stanzaAudio.tree());
 }
 

@@ -323,6 +323,7 @@ export class AudioRoom implements HostedAudio {
 	snapshot() {
 		return {
 			speaker: this.#speaker,
+			capacity: this.capacity,
 			depth: this.#tree.depth,
 			parent: this.parentId,
 			backup: this.#tree.backup,
@@ -830,6 +831,7 @@ export class AudioRoom implements HostedAudio {
 				void this.#attach(step.parent.peerId, step.parent.depth!, step.lost ?? undefined, step.displace);
 				return;
 			case 'move':
+				this.#trace('audio: moving', `to ${shortId(step.parent.peerId)} at depth ${step.parent.depth! + 1} (${step.why ?? 'a slot two levels up is free'}), from ${this.#parent ? shortId(this.#parent.link.peerId) : '-'}`);
 				void this.#attach(step.parent.peerId, step.parent.depth!);
 				break;
 			case 'wait':
