@@ -180,7 +180,7 @@ export class TopicMeeting {
 	#joinedAt = 0;
 	/** Set while #trim closes connections. */
 	#trimming = false;
-	/** A trim to come, once the connections too young to trim now are old enough. */
+	/** A trim to come, once the first connection spared now may go: one too young (TRIM_GRACE_MS), or one whose open announce has aged (OPEN_HOLDS_MS). */
 	#retrim: ReturnType<typeof setTimeout> | undefined;
 	/** When #retrim fires (performance.now()), or Infinity. */
 	#retrimAt = Infinity;
