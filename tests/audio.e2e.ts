@@ -270,6 +270,8 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 				everyone.map(async (p, i) => (p === child ? '' : `  ${p.name}:\n${(await p.trace()).split('\n').filter((l) => l.includes('audio: ') && parseFloat(l) >= sinces[i]).map((l) => `    ${l}`).join('\n')}\n`))
 			);
 			rounds.push(`round ${round}: ${child.name} left ${relay.name} without judging it:\n${lines.join('\n')}\n${others.join('')}`);
+			// In the log of a run that passes too: a scenario that often needs a second round is near failing.
+			console.warn(`${what}: ${rounds.at(-1)}`);
 		}
 		throw new Error(`${what} was never the reason the child left:\n${rounds.join('\n')}`);
 	}
