@@ -16,9 +16,10 @@
  * delete a record, make Yjs hold two values under one key, or leave
  * half-integrated structs behind: none of its items ever reach the document.
  * (A record's Yjs id is 53 bits of its hash: claiming it first takes a
- * second preimage. The one residue: an author who grinds ~2^26.5 records of
- * its own can make two of them share an id, and a peer holding one is not
- * offered the other — see docs/PROTOCOL.md.)
+ * second preimage. An author who grinds ~2^26.5 records of its own can make
+ * two of them share a Yjs client id; the second one a peer gets is stored
+ * at the next clock, and two peers holding one each look alike by state
+ * vector: sync then compares digest() too, see room-sync-protocol.ts.)
  *
  * What is kept, in this order so refused input costs little:
  * 1. size caps: the update, the number of records in it, each record;
@@ -73,10 +74,18 @@ export function clientIdFor(opId: string): number {
 	return id;
 }
 
+export interface RoomDocOptions {
+	/** The Yjs client id each record is written under (tests: a collision on demand); clientIdFor by default. */
+	clientIdFor?: (opId: string) => number;
+}
+
 export class RoomDoc {
 	readonly roomId: string;
 	readonly doc = new Y.Doc();
 	readonly #key: Uint8Array;
+	readonly #clientIdFor: (opId: string) => number;
+	/** digest() until the next write. */
+	#digest: Promise<Uint8Array> | null = null;
 	readonly #ops: Y.Map<Uint8Array>;
 	readonly #stored = new Map<string, SignedOp>();
 	/** Stored ops no stored op names as a parent: what the next local op has seen. */
@@ -90,9 +99,10 @@ export class RoomDoc {
 	/** Serializes changes: each is judged against the document as the previous one left it. */
 	#queue: Promise<unknown> = Promise.resolve();
 
-	constructor(roomId: string, key: Uint8Array) {
+	constructor(roomId: string, key: Uint8Array, options: RoomDocOptions = {}) {
 		this.roomId = roomId;
 		this.#key = key;
+		this.#clientIdFor = options.clientIdFor ?? clientIdFor;
 		this.#ops = this.doc.getMap<Uint8Array>(OPS_MAP);
 		this.#view = deriveRoom([]);
 	}
@@ -114,6 +124,15 @@ export class RoomDoc {
 	/** Signatures this document has checked: what hostile input cost it (tests, benchmarks). */
 	get signatureChecks(): number {
 		return this.#signatureChecks;
+	}
+
+	/**
+	 * 16 bytes of SHA-256 over the stored record ids, sorted: two documents hold the same records
+	 * exactly when their digests match, whatever Yjs ids the records sit under.
+	 */
+	digest(): Promise<Uint8Array> {
+		this.#digest ??= crypto.subtle.digest('SHA-256', new TextEncoder().encode([...this.#stored.keys()].sort().join(','))).then((d) => new Uint8Array(d, 0, 16));
+		return this.#digest;
 	}
 
 	/** Records waiting for their parents (in memory only). */
@@ -268,11 +287,12 @@ export class RoomDoc {
 		const clientId = this.doc.clientID;
 		this.doc.transact(() => {
 			for (const op of sorted) {
-				this.doc.clientID = clientIdFor(op.id);
+				this.doc.clientID = this.#clientIdFor(op.id);
 				this.#ops.set(op.id, op.bytes);
 			}
 		}, origin);
 		this.doc.clientID = clientId;
+		this.#digest = null;
 		for (const op of sorted) {
 			this.#stored.set(op.id, op);
 			this.#bytes += op.bytes.length;

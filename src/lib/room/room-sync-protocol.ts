@@ -7,10 +7,21 @@
  * (SyncStep1 = state vector, SyncStep2 = the missing updates).
  *
  *   dialer → listener   room id (UTF-8, plain: the listener must know which room)
- *   dialer → listener   sealed SyncStep1(dialer's state vector)
- *   listener → dialer   sealed SyncStep2(what the dialer lacks), sealed SyncStep1(listener's state vector)
+ *   dialer → listener   sealed SyncStep1(dialer's state vector) ‖ digest
+ *   listener → dialer   sealed SyncStep2(what the dialer lacks), sealed SyncStep1(listener's state vector) ‖ digest
  *   dialer → listener   sealed SyncStep2(what the listener lacks)
  *   both close
+ *
+ * The digest (a varUint8Array after the y-protocols message, which earlier
+ * versions read past) is RoomDoc.digest(): which records a side holds. Two
+ * records can share a Yjs client id (an author that ground ~2^26.5 of its
+ * own; room-doc.ts), and then two sides each holding one of them have equal
+ * state vectors and would never offer it. So a side whose state vector (as
+ * it sent it) equals the other's while the digests differ sends its whole
+ * room in its SyncStep2, not the difference; both sides see the same and
+ * do so. When the vectors differ too, this sync evens them out and the next
+ * one (anti-entropy) finds the digests apart. A peer that lies about its
+ * digest gets the whole room, as it could by sending an empty state vector.
  *
  * Every SyncStep2 goes through the receiving RoomDoc's gate: a member can
  * only hand over records that verify. A listener that does not have the room
@@ -60,11 +71,13 @@ export async function syncAsDialer(stream: Stream, party: SyncParty, signal: Abo
 	const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES });
 	try {
 		await lp.write(new TextEncoder().encode(party.room.roomId), { signal });
-		await writeSealed(lp, party, encodeStep1(party.room.doc), signal);
+		// What we say we hold is weighed against what they say, not against what their answer added.
+		const mine = await ownState(party.room);
+		await writeSealed(lp, party, encodeStep1(mine), signal);
 		await receiveStep2(lp, party, signal);
 		const theirState = await readSealedMessage(lp, party, signal);
 		if (theirState.type !== syncProtocol.messageYjsSyncStep1) throw new RoomSyncError('expected the listener’s state vector');
-		await writeSealed(lp, party, encodeStep2(party.room.doc, theirState.payload), signal);
+		await writeSealed(lp, party, encodeStep2(party.room.doc, mine, theirState), signal);
 		await stream.close({ signal });
 	} catch (err) {
 		stream.abort(err instanceof Error ? err : new Error(String(err)));
@@ -92,8 +105,9 @@ export async function serveSync(stream: Stream, remotePeer: string, lookup: (roo
 		}
 		const theirState = await readSealedMessage(lp, party, signal);
 		if (theirState.type !== syncProtocol.messageYjsSyncStep1) throw new RoomSyncError('expected the dialer’s state vector');
-		await writeSealed(lp, party, encodeStep2(party.room.doc, theirState.payload), signal);
-		await writeSealed(lp, party, encodeStep1(party.room.doc), signal);
+		const mine = await ownState(party.room);
+		await writeSealed(lp, party, encodeStep2(party.room.doc, mine, theirState), signal);
+		await writeSealed(lp, party, encodeStep1(mine), signal);
 		await receiveStep2(lp, party, signal);
 		await stream.close({ signal });
 	} catch (err) {
@@ -107,27 +121,61 @@ async function receiveStep2(lp: LengthPrefixedStream, party: SyncParty, signal: 
 	await party.room.applyUpdate(message.payload, 'sync');
 }
 
-function encodeStep1(doc: Y.Doc): Uint8Array {
+/** What a side says it holds in its SyncStep1: its state vector and its records' digest. */
+interface OwnState {
+	stateVector: Uint8Array;
+	digest: Uint8Array;
+}
+
+async function ownState(room: RoomDoc): Promise<OwnState> {
+	return { stateVector: Y.encodeStateVector(room.doc), digest: await room.digest() };
+}
+
+function encodeStep1(mine: OwnState): Uint8Array {
 	const encoder = encoding.createEncoder();
-	syncProtocol.writeSyncStep1(encoder, doc);
+	encoding.writeVarUint(encoder, syncProtocol.messageYjsSyncStep1);
+	encoding.writeVarUint8Array(encoder, mine.stateVector);
+	encoding.writeVarUint8Array(encoder, mine.digest);
 	return encoding.toUint8Array(encoder);
 }
 
-function encodeStep2(doc: Y.Doc, stateVector: Uint8Array): Uint8Array {
+/** What the other side lacks by its state vector, or the whole room when the vectors match and the digests do not (see the header). */
+function encodeStep2(doc: Y.Doc, mine: OwnState, theirs: SyncMessage): Uint8Array {
 	const encoder = encoding.createEncoder();
 	try {
-		syncProtocol.writeSyncStep2(encoder, doc, stateVector);
+		const whole = theirs.digest !== undefined && !equalBytes(theirs.digest, mine.digest) && sameStateVector(mine.stateVector, theirs.payload);
+		syncProtocol.writeSyncStep2(encoder, doc, whole ? EMPTY_STATE_VECTOR : theirs.payload);
 	} catch {
 		throw new RoomSyncError('malformed state vector');
 	}
 	return encoding.toUint8Array(encoder);
 }
 
+const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
+
+function sameStateVector(a: Uint8Array, b: Uint8Array): boolean {
+	const [x, y] = [Y.decodeStateVector(a), Y.decodeStateVector(b)];
+	return x.size === y.size && [...x].every(([client, clock]) => y.get(client) === clock);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+	return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 async function writeSealed(lp: LengthPrefixedStream, party: SyncParty, message: Uint8Array, signal: AbortSignal): Promise<void> {
 	await lp.write(await party.cipher.seal('sync', message), { signal });
 }
 
-async function readSealedMessage(lp: LengthPrefixedStream, party: SyncParty, signal: AbortSignal): Promise<{ type: number; payload: Uint8Array }> {
+/** One sync message; a SyncStep1 from this version on also carries the sender's digest. */
+interface SyncMessage {
+	type: number;
+	payload: Uint8Array;
+	digest?: Uint8Array;
+}
+
+const DIGEST_BYTES = 16;
+
+async function readSealedMessage(lp: LengthPrefixedStream, party: SyncParty, signal: AbortSignal): Promise<SyncMessage> {
 	const frame = (await lp.read({ signal })).subarray();
 	if (frame.length === 1 && frame[0] === SYNC_REFUSED) throw new RoomSyncRefusedError();
 	const opened = await party.cipher.open('sync', frame);
@@ -135,7 +183,11 @@ async function readSealedMessage(lp: LengthPrefixedStream, party: SyncParty, sig
 		const decoder = decoding.createDecoder(opened);
 		const type = decoding.readVarUint(decoder);
 		const payload = decoding.readVarUint8Array(decoder);
-		return { type, payload };
+		// An earlier version sends no digest: then the state vector alone decides, as it did there.
+		if (type !== syncProtocol.messageYjsSyncStep1 || !decoding.hasContent(decoder)) return { type, payload };
+		const digest = decoding.readVarUint8Array(decoder);
+		if (digest.length !== DIGEST_BYTES) throw new RoomSyncError('malformed digest');
+		return { type, payload, digest };
 	} catch {
 		throw new RoomSyncError('malformed sync message');
 	}
