@@ -78,7 +78,8 @@ describe('room sync over a stream', () => {
 		expect(removed.view.exists).toBe(false);
 	});
 
-	it('drops garbage frames without touching the room', async () => {
+	/** A member serving a dialer that runs its own code: the room id is sent, the rest is up to the test. */
+	async function servingHandBuilt() {
 		const { creator, key } = await makeRoom([]);
 		const member = await party(creator.room, key);
 		const before = creator.room.ops.size;
@@ -86,6 +87,11 @@ describe('room sync over a stream', () => {
 		const served = serveSync(b, 'x', () => member, 2_000);
 		const lp = lpStream(a);
 		await lp.write(new TextEncoder().encode(creator.room.roomId));
+		return { creator, member, before, b, served, lp };
+	}
+
+	it('drops garbage frames without touching the room', async () => {
+		const { creator, before, b, served, lp } = await servingHandBuilt();
 		await lp.write(new Uint8Array(64).fill(7));
 		await served;
 		expect(b.status).toBe('aborted');
@@ -155,13 +161,7 @@ describe('room sync over a stream', () => {
 	});
 
 	it('refuses a state vector whose digest is not 16 bytes, and changes nothing', async () => {
-		const { creator, key } = await makeRoom([]);
-		const member = await party(creator.room, key);
-		const before = creator.room.ops.size;
-		const [a, b] = await streamPair();
-		const served = serveSync(b, 'x', () => member, 2_000);
-		const lp = lpStream(a);
-		await lp.write(new TextEncoder().encode(creator.room.roomId));
+		const { creator, member, before, b, served, lp } = await servingHandBuilt();
 		const step1 = encoding.createEncoder();
 		syncProtocol.writeSyncStep1(step1, new Y.Doc());
 		encoding.writeVarUint8Array(step1, new Uint8Array(5));
