@@ -19,7 +19,8 @@
  * second preimage. An author who grinds ~2^26.5 records of its own can make
  * two of them share a Yjs client id; the second one a peer gets is stored
  * at the next clock, and two peers holding one each look alike by state
- * vector: sync then compares digest() too, see room-sync-protocol.ts.)
+ * vector: sync sends every record under such an id and compares digest()
+ * too, see room-sync-protocol.ts.)
  *
  * What is kept, in this order so refused input costs little:
  * 1. size caps: the update, the number of records in it, each record;
@@ -36,7 +37,7 @@
  *    the creator's records alone).
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface';
-import { fromString } from 'uint8arrays';
+import { fromString, toString } from 'uint8arrays';
 import * as Y from 'yjs';
 import { compareOps, deriveRoom, type RoomView } from './authority';
 import { roomIdFor } from './room-link';
@@ -61,6 +62,8 @@ const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS;
 const MAX_PENDING = 256;
 // Signatures paid for pooling per update: a flood of orphans costs at most this many checks.
 const MAX_PENDING_PER_UPDATE = 32;
+// Peers' digests remembered as having had our whole state (wholeSentTo); oldest out first.
+const MAX_WHOLE_SENT = 1_024;
 
 export class RoomUpdateError extends Error {
 	override name = 'RoomUpdateError';
@@ -86,6 +89,8 @@ export class RoomDoc {
 	readonly #clientIdFor: (opId: string) => number;
 	/** digest() until the next write. */
 	#digest: Promise<Uint8Array> | null = null;
+	/** Digests (base64) of peers this document's whole current state went to (room-sync-protocol.ts); emptied by every write. */
+	readonly #wholeSentTo = new Set<string>();
 	readonly #ops: Y.Map<Uint8Array>;
 	readonly #stored = new Map<string, SignedOp>();
 	/** Stored ops no stored op names as a parent: what the next local op has seen. */
@@ -133,6 +138,19 @@ export class RoomDoc {
 	digest(): Promise<Uint8Array> {
 		this.#digest ??= crypto.subtle.digest('SHA-256', new TextEncoder().encode([...this.#stored.keys()].sort().join(','))).then((d) => new Uint8Array(d, 0, 16));
 		return this.#digest;
+	}
+
+	/**
+	 * Whether this document's whole current state already went to a peer whose digest was `theirs`
+	 * (room-sync-protocol.ts: not again until either side stores something).
+	 */
+	wholeSentTo(theirs: Uint8Array): boolean {
+		return this.#wholeSentTo.has(toString(theirs, 'base64'));
+	}
+
+	noteWholeSentTo(theirs: Uint8Array): void {
+		this.#wholeSentTo.add(toString(theirs, 'base64'));
+		if (this.#wholeSentTo.size > MAX_WHOLE_SENT) this.#wholeSentTo.delete(this.#wholeSentTo.values().next().value!);
 	}
 
 	/** Records waiting for their parents (in memory only). */
@@ -293,6 +311,7 @@ export class RoomDoc {
 		}, origin);
 		this.doc.clientID = clientId;
 		this.#digest = null;
+		this.#wholeSentTo.clear();
 		for (const op of sorted) {
 			this.#stored.set(op.id, op);
 			this.#bytes += op.bytes.length;

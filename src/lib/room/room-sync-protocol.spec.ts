@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { RoomCipher, RoomCryptoError } from './room-crypto';
-import { RoomDoc } from './room-doc';
+import { clientIdFor, RoomDoc } from './room-doc';
+import type { SignedOp } from './room-op-codec';
 import { newRoomKey } from './room-link';
 import { RoomSyncRefusedError, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { makeRoom, recordsUpdate } from './test-peers';
@@ -78,8 +79,7 @@ describe('room sync over a stream', () => {
 		expect(removed.view.exists).toBe(false);
 	});
 
-	/** A member serving a dialer that runs its own code: the room id is sent, the rest is up to the test. */
-	async function servingHandBuilt() {
+	it('drops garbage frames without touching the room', async () => {
 		const { creator, key } = await makeRoom([]);
 		const member = await party(creator.room, key);
 		const before = creator.room.ops.size;
@@ -87,16 +87,31 @@ describe('room sync over a stream', () => {
 		const served = serveSync(b, 'x', () => member, 2_000);
 		const lp = lpStream(a);
 		await lp.write(new TextEncoder().encode(creator.room.roomId));
-		return { creator, member, before, b, served, lp };
-	}
-
-	it('drops garbage frames without touching the room', async () => {
-		const { creator, before, b, served, lp } = await servingHandBuilt();
 		await lp.write(new Uint8Array(64).fill(7));
 		await served;
 		expect(b.status).toBe('aborted');
 		expect(creator.room.ops.size).toBe(before);
 	});
+
+	/** A SyncStep2 that carries nothing. */
+	function emptyStep2(): Uint8Array {
+		const encoder = encoding.createEncoder();
+		syncProtocol.writeSyncStep2(encoder, new Y.Doc(), new Uint8Array([0]));
+		return encoding.toUint8Array(encoder);
+	}
+
+	/** A dialer running its own code, to `member`: the room id, then a SyncStep1 of `vectorOf`'s state vector and `digest` if given. */
+	async function dialByHand(member: SyncParty, vectorOf: Y.Doc, digest?: Uint8Array) {
+		const [a, b] = await streamPair();
+		const served = serveSync(b, 'by hand', () => member, 2_000);
+		const lp = lpStream(a);
+		await lp.write(new TextEncoder().encode(member.room.roomId));
+		const step1 = encoding.createEncoder();
+		syncProtocol.writeSyncStep1(step1, vectorOf);
+		if (digest) encoding.writeVarUint8Array(step1, digest);
+		await lp.write(await member.cipher.seal('sync', encoding.toUint8Array(step1)));
+		return { lp, served, b };
+	}
 
 	/** Runs one whole exchange between two parties over an in-memory stream. */
 	async function exchange(dialer: SyncParty, listener: SyncParty): Promise<void> {
@@ -106,34 +121,67 @@ describe('room sync over a stream', () => {
 		await served;
 	}
 
-	it('trades two records that share a Yjs client id, which state vectors alone never offer', async () => {
-		// Every record under one client id: what an author that ground a collision gets for two of its records.
-		const { creator, peers, key, roomId } = await makeRoom(['one', 'two', 'three']);
-		const colliding = () => new RoomDoc(roomId, key, { clientIdFor: () => 7 });
-		const [left, right] = [colliding(), colliding()];
-		for (const doc of [left, right]) await doc.applyUpdate(Y.encodeStateAsUpdate(creator.room.doc), 'test');
-		// Three records that each name only the genesis, signed on copies of the room as it began.
+	/**
+	 * A room and two records (each naming only the genesis) that share Yjs client id 7, as two records an
+	 * author ground to collide do, and documents that file them so; every other record under its own id.
+	 */
+	async function collidingPair() {
+		const { creator, peers, key, roomId } = await makeRoom(['one', 'two']);
 		const genesis = Y.encodeStateAsUpdate(creator.room.doc);
-		const ops = [];
+		const ops: SignedOp[] = [];
 		for (const peer of peers) {
 			const copy = new RoomDoc(roomId, key);
 			await copy.applyUpdate(genesis, 'test');
 			ops.push(await copy.addOp({ kind: 'makeModerator', target: peer.id }, creator));
 		}
-		await left.applyUpdate(recordsUpdate([ops[0], ops[2]]), 'test');
-		await right.applyUpdate(recordsUpdate([ops[1]]), 'test');
+		const colliding = new Set(ops.map((op) => op.id));
+		const member = async (...held: SignedOp[]) => {
+			const doc = new RoomDoc(roomId, key, { clientIdFor: (id) => (colliding.has(id) ? 7 : clientIdFor(id)) });
+			await doc.applyUpdate(genesis, 'test');
+			for (const op of held) await doc.applyUpdate(recordsUpdate([op]), 'test'); // one by one: in this order of clocks
+			return doc;
+		};
 		const everything = [...creator.room.ops.keys(), ...ops.map((op) => op.id)].sort();
-		// The vectors differ ({7: 3} and {7: 2}): this sync evens them out, one record short on each side.
-		await exchange(await party(left, key), await party(right, key));
+		return { key, ops, member, everything };
+	}
+
+	it('trades two records that share a Yjs client id, one held on each side: equal vectors, digests apart', async () => {
+		const { key, ops, member, everything } = await collidingPair();
+		const [left, right] = [await member(ops[0]), await member(ops[1])];
 		expect(Y.encodeStateVector(left.doc)).toEqual(Y.encodeStateVector(right.doc));
-		expect([...left.ops.keys()].sort()).not.toEqual(everything);
-		expect([...right.ops.keys()].sort()).not.toEqual(everything);
-		// The next one (anti-entropy) finds equal vectors and different digests: each side sends its whole room.
-		await exchange(await party(right, key), await party(left, key));
+		await exchange(await party(left, key), await party(right, key));
 		expect([...left.ops.keys()].sort()).toEqual(everything);
 		expect([...right.ops.keys()].sort()).toEqual(everything);
 		expect(await left.digest()).toEqual(await right.digest());
-		for (const peer of peers) expect(left.view.moderators.has(peer.id) && right.view.moderators.has(peer.id)).toBe(true);
+	});
+
+	it('hands over the one of two colliding records the other side lacks, whatever clock each holds it at', async () => {
+		// Both at the right, the first one's clock 1 there; the left holds that one at clock 0, and its vector counts it.
+		const { key, ops, member, everything } = await collidingPair();
+		const [left, right] = [await member(ops[0]), await member(ops[1], ops[0])];
+		await exchange(await party(left, key), await party(right, key));
+		expect([...left.ops.keys()].sort()).toEqual(everything);
+		expect(left.view.moderators).toEqual(right.view.moderators);
+	});
+
+	it('sends a peer that claims another digest at an equal vector the whole room once per state of ours, not at every sync', async () => {
+		const { creator, peers, key } = await makeRoom(['one']);
+		const member = await party(creator.room, key);
+		const claimed = new Uint8Array(16).fill(9);
+		/** One sync by a dialer that holds what the member holds (its vector) but claims another digest: the answer's size. */
+		const answerSize = async () => {
+			const { lp, served } = await dialByHand(member, creator.room.doc, claimed);
+			const size = (await member.cipher.open('sync', (await lp.read()).subarray())).length;
+			await lp.read();
+			await lp.write(await member.cipher.seal('sync', emptyStep2()));
+			await served;
+			return size;
+		};
+		expect(await answerSize()).toBeGreaterThan(creator.room.storedBytes);
+		expect(await answerSize()).toBe(emptyStep2().length);
+		// A record stored since: the member's state is new, and goes whole once more.
+		await creator.room.addOp({ kind: 'makeModerator', target: peers[0].id }, creator);
+		expect(await answerSize()).toBeGreaterThan(creator.room.storedBytes);
 	});
 
 	it('still serves a dialer of an earlier version, whose state vector comes without a digest', async () => {
@@ -141,13 +189,7 @@ describe('room sync over a stream', () => {
 		await creator.room.addOp({ kind: 'makeModerator', target: peers[0].id }, creator);
 		const member = await party(creator.room, key);
 		const older = await party(new RoomDoc(creator.room.roomId, key), key);
-		const [a, b] = await streamPair();
-		const served = serveSync(b, 'older', () => member, 2_000);
-		const lp = lpStream(a);
-		await lp.write(new TextEncoder().encode(creator.room.roomId));
-		const step1 = encoding.createEncoder();
-		syncProtocol.writeSyncStep1(step1, older.room.doc);
-		await lp.write(await older.cipher.seal('sync', encoding.toUint8Array(step1)));
+		const { lp, served } = await dialByHand(member, older.room.doc);
 		const answer = await older.cipher.open('sync', (await lp.read()).subarray());
 		const decoder = decoding.createDecoder(answer);
 		expect(syncProtocol.readSyncMessage(decoder, encoding.createEncoder(), older.room.doc, null)).toBe(syncProtocol.messageYjsSyncStep2);
@@ -161,11 +203,9 @@ describe('room sync over a stream', () => {
 	});
 
 	it('refuses a state vector whose digest is not 16 bytes, and changes nothing', async () => {
-		const { creator, member, before, b, served, lp } = await servingHandBuilt();
-		const step1 = encoding.createEncoder();
-		syncProtocol.writeSyncStep1(step1, new Y.Doc());
-		encoding.writeVarUint8Array(step1, new Uint8Array(5));
-		await lp.write(await member.cipher.seal('sync', encoding.toUint8Array(step1)));
+		const { creator, key } = await makeRoom([]);
+		const before = creator.room.ops.size;
+		const { lp, served, b } = await dialByHand(await party(creator.room, key), new Y.Doc(), new Uint8Array(5));
 		// No answer at all: the stream is aborted at once.
 		expect(await lp.read().then(() => 'answered', () => 'aborted')).toBe('aborted');
 		await served;

@@ -15,13 +15,19 @@
  * The digest (a varUint8Array after the y-protocols message, which earlier
  * versions read past) is RoomDoc.digest(): which records a side holds. Two
  * records can share a Yjs client id (an author that ground ~2^26.5 of its
- * own; room-doc.ts), and then two sides each holding one of them have equal
- * state vectors and would never offer it. So a side whose state vector (as
- * it sent it) equals the other's while the digests differ sends its whole
- * room in its SyncStep2, not the difference; both sides see the same and
- * do so. When the vectors differ too, this sync evens them out and the next
- * one (anti-entropy) finds the digests apart. A peer that lies about its
- * digest gets the whole room, as it could by sending an empty state vector.
+ * own; room-doc.ts: the second one a peer stores goes at the next clock).
+ * Yjs offers items by clock, not by record, so a vector can count a
+ * different record at a clock than ours holds there:
+ * - a side holding more than one record under a client id sends all of
+ *   them, whatever the other's vector says (an honest room has none);
+ * - two sides each holding one have equal vectors: a side whose vector (as
+ *   it sent it) equals the other's while the digests differ sends its whole
+ *   room, not the difference. Both sides see the same and do so. Not again
+ *   to that digest until either side stores something (RoomDoc.wholeSentTo):
+ *   each side may refuse the other's record (a full room), and the digests
+ *   then stay apart for good.
+ * A peer that lies about its digest gets the whole room once per state of
+ * ours, as it could by sending an empty state vector.
  *
  * Every SyncStep2 goes through the receiving RoomDoc's gate: a member can
  * only hand over records that verify. A listener that does not have the room
@@ -77,8 +83,10 @@ export async function syncAsDialer(stream: Stream, party: SyncParty, signal: Abo
 		await receiveStep2(lp, party, signal);
 		const theirState = await readSealedMessage(lp, party, signal);
 		if (theirState.type !== syncProtocol.messageYjsSyncStep1) throw new RoomSyncError('expected the listener’s state vector');
-		await writeSealed(lp, party, encodeStep2(party.room.doc, mine, theirState), signal);
+		const answer = answerTo(party.room, mine, theirState);
+		await writeSealed(lp, party, answer.step2, signal);
 		await stream.close({ signal });
+		await noteWhole(party.room, mine, theirState, answer.whole);
 	} catch (err) {
 		stream.abort(err instanceof Error ? err : new Error(String(err)));
 		throw err;
@@ -106,10 +114,12 @@ export async function serveSync(stream: Stream, remotePeer: string, lookup: (roo
 		const theirState = await readSealedMessage(lp, party, signal);
 		if (theirState.type !== syncProtocol.messageYjsSyncStep1) throw new RoomSyncError('expected the dialer’s state vector');
 		const mine = await ownState(party.room);
-		await writeSealed(lp, party, encodeStep2(party.room.doc, mine, theirState), signal);
+		const answer = answerTo(party.room, mine, theirState);
+		await writeSealed(lp, party, answer.step2, signal);
 		await writeSealed(lp, party, encodeStep1(mine), signal);
 		await receiveStep2(lp, party, signal);
 		await stream.close({ signal });
+		await noteWhole(party.room, mine, theirState, answer.whole);
 	} catch (err) {
 		stream.abort(err instanceof Error ? err : new Error(String(err)));
 	}
@@ -139,23 +149,34 @@ function encodeStep1(mine: OwnState): Uint8Array {
 	return encoding.toUint8Array(encoder);
 }
 
-/** What the other side lacks by its state vector, or the whole room when the vectors match and the digests do not (see the header). */
-function encodeStep2(doc: Y.Doc, mine: OwnState, theirs: SyncMessage): Uint8Array {
-	const encoder = encoding.createEncoder();
+/**
+ * Our SyncStep2: what the other side lacks by its state vector, with every record under a client id
+ * we hold more than one under; or the whole room when the vectors match and the digests do not,
+ * unless this state of ours went whole to that digest already (see the header).
+ */
+function answerTo(room: RoomDoc, mine: OwnState, theirs: SyncMessage): { step2: Uint8Array; whole: boolean } {
+	let vector: Map<number, number>;
 	try {
-		const whole = theirs.digest !== undefined && !equalBytes(theirs.digest, mine.digest) && sameStateVector(mine.stateVector, theirs.payload);
-		syncProtocol.writeSyncStep2(encoder, doc, whole ? EMPTY_STATE_VECTOR : theirs.payload);
+		vector = Y.decodeStateVector(theirs.payload);
 	} catch {
 		throw new RoomSyncError('malformed state vector');
 	}
-	return encoding.toUint8Array(encoder);
+	const own = Y.decodeStateVector(mine.stateVector);
+	const whole = theirs.digest !== undefined && !equalBytes(theirs.digest, mine.digest) && sameVector(own, vector) && !room.wholeSentTo(theirs.digest);
+	if (whole) vector.clear();
+	for (const [client, clock] of own) if (clock > 1) vector.delete(client);
+	const encoder = encoding.createEncoder();
+	syncProtocol.writeSyncStep2(encoder, room.doc, Y.encodeStateVector(vector));
+	return { step2: encoding.toUint8Array(encoder), whole };
 }
 
-const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
+/** After a whole-room answer that went through: remembered, while our state is still the one sent. */
+async function noteWhole(room: RoomDoc, mine: OwnState, theirs: SyncMessage, whole: boolean): Promise<void> {
+	if (whole && equalBytes(await room.digest(), mine.digest)) room.noteWholeSentTo(theirs.digest!);
+}
 
-function sameStateVector(a: Uint8Array, b: Uint8Array): boolean {
-	const [x, y] = [Y.decodeStateVector(a), Y.decodeStateVector(b)];
-	return x.size === y.size && [...x].every(([client, clock]) => y.get(client) === clock);
+function sameVector(a: Map<number, number>, b: Map<number, number>): boolean {
+	return a.size === b.size && [...a].every(([client, clock]) => b.get(client) === clock);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
