@@ -18,9 +18,9 @@
  * (A record's Yjs id is 53 bits of its hash: claiming it first takes a
  * second preimage. An author who grinds ~2^26.5 records of its own can make
  * two of them share a Yjs client id; the second one a peer gets is stored
- * at the next clock, and two peers holding one each look alike by state
- * vector: sync sends every record under such an id and compares digest()
- * too, see room-sync-protocol.ts.)
+ * at the next clock, and a state vector that counts a record there may
+ * count the other one: sync also sends each record's fingerprint, see
+ * room-sync-protocol.ts.)
  *
  * What is kept, in this order so refused input costs little:
  * 1. size caps: the update, the number of records in it, each record;
@@ -37,7 +37,7 @@
  *    the creator's records alone).
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface';
-import { fromString, toString } from 'uint8arrays';
+import { fromString } from 'uint8arrays';
 import * as Y from 'yjs';
 import { compareOps, deriveRoom, type RoomView } from './authority';
 import { roomIdFor } from './room-link';
@@ -62,11 +62,17 @@ const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS;
 const MAX_PENDING = 256;
 // Signatures paid for pooling per update: a flood of orphans costs at most this many checks.
 const MAX_PENDING_PER_UPDATE = 32;
-// Peers' digests remembered as having had our whole state (wholeSentTo); oldest out first.
-const MAX_WHOLE_SENT = 1_024;
 
 export class RoomUpdateError extends Error {
 	override name = 'RoomUpdateError';
+}
+
+// A record's fingerprint: bytes 8–15 of its id, past the 53 bits its Yjs client id is made of, so two
+// records an author ground to share a client id (~2^26.5 tries) still differ here (both: ~2^58.5).
+export const FINGERPRINT_BYTES = 8;
+
+export function fingerprintOf(opId: string): Uint8Array {
+	return fromString(opId, 'base64url').subarray(8, 8 + FINGERPRINT_BYTES);
 }
 
 /** The Yjs client id a record is written under: 53 bits of its SHA-256 (the op id is its first 16 bytes). */
@@ -87,10 +93,8 @@ export class RoomDoc {
 	readonly doc = new Y.Doc();
 	readonly #key: Uint8Array;
 	readonly #clientIdFor: (opId: string) => number;
-	/** digest() until the next write. */
-	#digest: Promise<Uint8Array> | null = null;
-	/** Digests (base64) of peers this document's whole current state went to (room-sync-protocol.ts); emptied by every write. */
-	readonly #wholeSentTo = new Set<string>();
+	/** fingerprints() until the next write. */
+	#fingerprints: Uint8Array | null = null;
 	readonly #ops: Y.Map<Uint8Array>;
 	readonly #stored = new Map<string, SignedOp>();
 	/** Stored ops no stored op names as a parent: what the next local op has seen. */
@@ -132,25 +136,25 @@ export class RoomDoc {
 	}
 
 	/**
-	 * 16 bytes of SHA-256 over the stored record ids, sorted: two documents hold the same records
-	 * exactly when their digests match, whatever Yjs ids the records sit under.
+	 * Every stored record's fingerprint (fingerprintOf), one after another: what sync sends beside the
+	 * state vector, which counts records per Yjs client id but cannot tell two that share one apart.
 	 */
-	digest(): Promise<Uint8Array> {
-		this.#digest ??= crypto.subtle.digest('SHA-256', new TextEncoder().encode([...this.#stored.keys()].sort().join(','))).then((d) => new Uint8Array(d, 0, 16));
-		return this.#digest;
+	fingerprints(): Uint8Array {
+		if (!this.#fingerprints) {
+			const all = new Uint8Array(this.#stored.size * FINGERPRINT_BYTES);
+			let at = 0;
+			for (const id of this.#stored.keys()) {
+				all.set(fingerprintOf(id), at);
+				at += FINGERPRINT_BYTES;
+			}
+			this.#fingerprints = all;
+		}
+		return this.#fingerprints;
 	}
 
-	/**
-	 * Whether this document's whole current state already went to a peer whose digest was `theirs`
-	 * (room-sync-protocol.ts: not again until either side stores something).
-	 */
-	wholeSentTo(theirs: Uint8Array): boolean {
-		return this.#wholeSentTo.has(toString(theirs, 'base64'));
-	}
-
-	noteWholeSentTo(theirs: Uint8Array): void {
-		this.#wholeSentTo.add(toString(theirs, 'base64'));
-		if (this.#wholeSentTo.size > MAX_WHOLE_SENT) this.#wholeSentTo.delete(this.#wholeSentTo.values().next().value!);
+	/** The Yjs client id the record `opId` is stored under. */
+	clientOf(opId: string): number {
+		return this.#clientIdFor(opId);
 	}
 
 	/** Records waiting for their parents (in memory only). */
@@ -310,8 +314,7 @@ export class RoomDoc {
 			}
 		}, origin);
 		this.doc.clientID = clientId;
-		this.#digest = null;
-		this.#wholeSentTo.clear();
+		this.#fingerprints = null;
 		for (const op of sorted) {
 			this.#stored.set(op.id, op);
 			this.#bytes += op.bytes.length;

@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import { RoomCipher, RoomCryptoError } from './room-crypto';
 import { clientIdFor, RoomDoc } from './room-doc';
 import type { SignedOp } from './room-op-codec';
+import { compareOps, MAX_PROFILES_PER_AUTHOR } from './authority';
 import { newRoomKey } from './room-link';
 import { RoomSyncRefusedError, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
 import { makeRoom, recordsUpdate } from './test-peers';
@@ -93,13 +94,6 @@ describe('room sync over a stream', () => {
 		expect(creator.room.ops.size).toBe(before);
 	});
 
-	/** A SyncStep2 that carries nothing. */
-	function emptyStep2(): Uint8Array {
-		const encoder = encoding.createEncoder();
-		syncProtocol.writeSyncStep2(encoder, new Y.Doc(), new Uint8Array([0]));
-		return encoding.toUint8Array(encoder);
-	}
-
 	/** A dialer running its own code, to `member`: the room id, then a SyncStep1 of `vectorOf`'s state vector and `digest` if given. */
 	async function dialByHand(member: SyncParty, vectorOf: Y.Doc, digest?: Uint8Array) {
 		const [a, b] = await streamPair();
@@ -142,17 +136,16 @@ describe('room sync over a stream', () => {
 			return doc;
 		};
 		const everything = [...creator.room.ops.keys(), ...ops.map((op) => op.id)].sort();
-		return { key, ops, member, everything };
+		return { key, ops, member, everything, creator, genesis, roomId };
 	}
 
-	it('trades two records that share a Yjs client id, one held on each side: equal vectors, digests apart', async () => {
+	it('trades two records that share a Yjs client id, one held on each side: the vectors alike, the fingerprints not', async () => {
 		const { key, ops, member, everything } = await collidingPair();
 		const [left, right] = [await member(ops[0]), await member(ops[1])];
 		expect(Y.encodeStateVector(left.doc)).toEqual(Y.encodeStateVector(right.doc));
 		await exchange(await party(left, key), await party(right, key));
 		expect([...left.ops.keys()].sort()).toEqual(everything);
 		expect([...right.ops.keys()].sort()).toEqual(everything);
-		expect(await left.digest()).toEqual(await right.digest());
 	});
 
 	it('hands over the one of two colliding records the other side lacks, whatever clock each holds it at', async () => {
@@ -164,24 +157,22 @@ describe('room sync over a stream', () => {
 		expect(left.view.moderators).toEqual(right.view.moderators);
 	});
 
-	it('sends a peer that claims another digest at an equal vector the whole room once per state of ours, not at every sync', async () => {
-		const { creator, peers, key } = await makeRoom(['one']);
-		const member = await party(creator.room, key);
-		const claimed = new Uint8Array(16).fill(9);
-		/** One sync by a dialer that holds what the member holds (its vector) but claims another digest: the answer's size. */
-		const answerSize = async () => {
-			const { lp, served } = await dialByHand(member, creator.room.doc, claimed);
-			const size = (await member.cipher.open('sync', (await lp.read()).subarray())).length;
-			await lp.read();
-			await lp.write(await member.cipher.seal('sync', emptyStep2()));
-			await served;
-			return size;
-		};
-		expect(await answerSize()).toBeGreaterThan(creator.room.storedBytes);
-		expect(await answerSize()).toBe(emptyStep2().length);
-		// A record stored since: the member's state is new, and goes whole once more.
-		await creator.room.addOp({ kind: 'makeModerator', target: peers[0].id }, creator);
-		expect(await answerSize()).toBeGreaterThan(creator.room.storedBytes);
+	it('trades them though the vectors differ by a record one side holds and the other refuses for good', async () => {
+		// The creator's 17 profiles, each naming only the genesis: the room takes 16 per author, the first 16 in order.
+		const { key, ops, member, creator, genesis, roomId } = await collidingPair();
+		const profiles: SignedOp[] = [];
+		for (let i = 0; i <= MAX_PROFILES_PER_AUTHOR; i++) {
+			const copy = new RoomDoc(roomId, key);
+			await copy.applyUpdate(genesis, 'test');
+			profiles.push(await copy.addOp({ kind: 'profile', name: `Name ${i}` }, creator));
+		}
+		profiles.sort(compareOps);
+		// The right took the last 16 before it heard of the first, and keeps the 17th; the left will always refuse it.
+		const [left, right] = [await member(ops[0], profiles[0]), await member(ops[1], ...profiles.slice(1))];
+		await exchange(await party(left, key), await party(right, key));
+		expect(Y.encodeStateVector(left.doc)).not.toEqual(Y.encodeStateVector(right.doc));
+		expect(right.ops.has(profiles.at(-1)!.id) && !left.ops.has(profiles.at(-1)!.id)).toBe(true);
+		for (const doc of [left, right]) expect(ops.every((op) => doc.ops.has(op.id))).toBe(true);
 	});
 
 	it('still serves a dialer of an earlier version, whose state vector comes without a digest', async () => {
@@ -193,7 +184,7 @@ describe('room sync over a stream', () => {
 		const answer = await older.cipher.open('sync', (await lp.read()).subarray());
 		const decoder = decoding.createDecoder(answer);
 		expect(syncProtocol.readSyncMessage(decoder, encoding.createEncoder(), older.room.doc, null)).toBe(syncProtocol.messageYjsSyncStep2);
-		await lp.read(); // the listener's state vector, and its digest after it
+		await lp.read(); // the listener's state vector, and its fingerprints after it
 		const step2 = encoding.createEncoder();
 		syncProtocol.writeSyncStep2(step2, older.room.doc, new Uint8Array([0]));
 		await lp.write(await older.cipher.seal('sync', encoding.toUint8Array(step2)));
@@ -202,7 +193,7 @@ describe('room sync over a stream', () => {
 		expect([...older.room.doc.getMap('ops').keys()].sort()).toEqual([...creator.room.ops.keys()].sort());
 	});
 
-	it('refuses a state vector whose digest is not 16 bytes, and changes nothing', async () => {
+	it('refuses a state vector whose fingerprints are not whole 8-byte ones, and changes nothing', async () => {
 		const { creator, key } = await makeRoom([]);
 		const before = creator.room.ops.size;
 		const { lp, served, b } = await dialByHand(await party(creator.room, key), new Y.Doc(), new Uint8Array(5));

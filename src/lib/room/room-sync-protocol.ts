@@ -7,27 +7,22 @@
  * (SyncStep1 = state vector, SyncStep2 = the missing updates).
  *
  *   dialer → listener   room id (UTF-8, plain: the listener must know which room)
- *   dialer → listener   sealed SyncStep1(dialer's state vector) ‖ digest
- *   listener → dialer   sealed SyncStep2(what the dialer lacks), sealed SyncStep1(listener's state vector) ‖ digest
+ *   dialer → listener   sealed SyncStep1(dialer's state vector) ‖ fingerprints
+ *   listener → dialer   sealed SyncStep2(what the dialer lacks), sealed SyncStep1(listener's state vector) ‖ fingerprints
  *   dialer → listener   sealed SyncStep2(what the listener lacks)
  *   both close
  *
- * The digest (a varUint8Array after the y-protocols message, which earlier
- * versions read past) is RoomDoc.digest(): which records a side holds. Two
- * records can share a Yjs client id (an author that ground ~2^26.5 of its
- * own; room-doc.ts: the second one a peer stores goes at the next clock).
- * Yjs offers items by clock, not by record, so a vector can count a
- * different record at a clock than ours holds there:
- * - a side holding more than one record under a client id sends all of
- *   them, whatever the other's vector says (an honest room has none);
- * - two sides each holding one have equal vectors: a side whose vector (as
- *   it sent it) equals the other's while the digests differ sends its whole
- *   room, not the difference. Both sides see the same and do so. Not again
- *   to that digest until either side stores something (RoomDoc.wholeSentTo):
- *   each side may refuse the other's record (a full room), and the digests
- *   then stay apart for good.
- * A peer that lies about its digest gets the whole room once per state of
- * ours, as it could by sending an empty state vector.
+ * The fingerprints (a varUint8Array after the y-protocols message, which
+ * earlier versions read past) are RoomDoc.fingerprints(): 8 bytes of each
+ * record id the sender holds. Two records can share a Yjs client id (an
+ * author that ground ~2^26.5 of its own; room-doc.ts), and Yjs offers items
+ * by clock, not by record: a vector that counts one record under that id
+ * may count the other. So the answer is the difference by the other side's
+ * vector, plus every item under a client id where we hold a record whose
+ * fingerprint the other did not send. An honest room has no such client id
+ * and the answer is the plain difference. From a peer of an earlier version
+ * (no fingerprints), every item under a client id where we hold more than
+ * one record.
  *
  * Every SyncStep2 goes through the receiving RoomDoc's gate: a member can
  * only hand over records that verify. A listener that does not have the room
@@ -45,7 +40,8 @@ import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import type { RoomCipher } from './room-crypto';
-import type { RoomDoc } from './room-doc';
+import { CREATOR_RESERVE_RECORDS, FINGERPRINT_BYTES, fingerprintOf, MAX_ROOM_RECORDS, type RoomDoc } from './room-doc';
+import { toString } from 'uint8arrays';
 
 export const ROOM_SYNC_PROTOCOL = '/stanza/room-sync/1.0.0';
 // A room's whole history of records is a few hundred KB at most; 8 MiB bounds a hostile peer.
@@ -77,16 +73,12 @@ export async function syncAsDialer(stream: Stream, party: SyncParty, signal: Abo
 	const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES });
 	try {
 		await lp.write(new TextEncoder().encode(party.room.roomId), { signal });
-		// What we say we hold is weighed against what they say, not against what their answer added.
-		const mine = await ownState(party.room);
-		await writeSealed(lp, party, encodeStep1(mine), signal);
+		await writeSealed(lp, party, encodeStep1(party.room), signal);
 		await receiveStep2(lp, party, signal);
 		const theirState = await readSealedMessage(lp, party, signal);
 		if (theirState.type !== syncProtocol.messageYjsSyncStep1) throw new RoomSyncError('expected the listener’s state vector');
-		const answer = answerTo(party.room, mine, theirState);
-		await writeSealed(lp, party, answer.step2, signal);
+		await writeSealed(lp, party, answerTo(party.room, theirState), signal);
 		await stream.close({ signal });
-		await noteWhole(party.room, mine, theirState, answer.whole);
 	} catch (err) {
 		stream.abort(err instanceof Error ? err : new Error(String(err)));
 		throw err;
@@ -113,13 +105,10 @@ export async function serveSync(stream: Stream, remotePeer: string, lookup: (roo
 		}
 		const theirState = await readSealedMessage(lp, party, signal);
 		if (theirState.type !== syncProtocol.messageYjsSyncStep1) throw new RoomSyncError('expected the dialer’s state vector');
-		const mine = await ownState(party.room);
-		const answer = answerTo(party.room, mine, theirState);
-		await writeSealed(lp, party, answer.step2, signal);
-		await writeSealed(lp, party, encodeStep1(mine), signal);
+		await writeSealed(lp, party, answerTo(party.room, theirState), signal);
+		await writeSealed(lp, party, encodeStep1(party.room), signal);
 		await receiveStep2(lp, party, signal);
 		await stream.close({ signal });
-		await noteWhole(party.room, mine, theirState, answer.whole);
 	} catch (err) {
 		stream.abort(err instanceof Error ? err : new Error(String(err)));
 	}
@@ -131,70 +120,53 @@ async function receiveStep2(lp: LengthPrefixedStream, party: SyncParty, signal: 
 	await party.room.applyUpdate(message.payload, 'sync');
 }
 
-/** What a side says it holds in its SyncStep1: its state vector and its records' digest. */
-interface OwnState {
-	stateVector: Uint8Array;
-	digest: Uint8Array;
-}
-
-async function ownState(room: RoomDoc): Promise<OwnState> {
-	return { stateVector: Y.encodeStateVector(room.doc), digest: await room.digest() };
-}
-
-function encodeStep1(mine: OwnState): Uint8Array {
+function encodeStep1(room: RoomDoc): Uint8Array {
 	const encoder = encoding.createEncoder();
-	encoding.writeVarUint(encoder, syncProtocol.messageYjsSyncStep1);
-	encoding.writeVarUint8Array(encoder, mine.stateVector);
-	encoding.writeVarUint8Array(encoder, mine.digest);
+	syncProtocol.writeSyncStep1(encoder, room.doc);
+	encoding.writeVarUint8Array(encoder, room.fingerprints());
 	return encoding.toUint8Array(encoder);
 }
 
 /**
- * Our SyncStep2: what the other side lacks by its state vector, with every record under a client id
- * we hold more than one under; or the whole room when the vectors match and the digests do not,
- * unless this state of ours went whole to that digest already (see the header).
+ * Our SyncStep2: what the other side lacks by its state vector, and every item under a client id
+ * where we hold a record it did not fingerprint (or, from an earlier version, more than one record).
  */
-function answerTo(room: RoomDoc, mine: OwnState, theirs: SyncMessage): { step2: Uint8Array; whole: boolean } {
+function answerTo(room: RoomDoc, theirs: SyncMessage): Uint8Array {
 	let vector: Map<number, number>;
 	try {
 		vector = Y.decodeStateVector(theirs.payload);
 	} catch {
 		throw new RoomSyncError('malformed state vector');
 	}
-	const own = Y.decodeStateVector(mine.stateVector);
-	const whole = theirs.digest !== undefined && !equalBytes(theirs.digest, mine.digest) && sameVector(own, vector) && !room.wholeSentTo(theirs.digest);
-	if (whole) vector.clear();
-	for (const [client, clock] of own) if (clock > 1) vector.delete(client);
+	if (theirs.fingerprints) {
+		const held = new Set<string>();
+		for (let at = 0; at < theirs.fingerprints.length; at += FINGERPRINT_BYTES) held.add(toString(theirs.fingerprints.subarray(at, at + FINGERPRINT_BYTES), 'base64'));
+		for (const id of room.ops.keys()) {
+			const client = room.clientOf(id);
+			if (vector.has(client) && !held.has(toString(fingerprintOf(id), 'base64'))) vector.delete(client);
+		}
+	} else {
+		for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(room.doc))) if (clock > 1) vector.delete(client);
+	}
 	const encoder = encoding.createEncoder();
 	syncProtocol.writeSyncStep2(encoder, room.doc, Y.encodeStateVector(vector));
-	return { step2: encoding.toUint8Array(encoder), whole };
+	return encoding.toUint8Array(encoder);
 }
 
-/** After a whole-room answer that went through: remembered, while our state is still the one sent. */
-async function noteWhole(room: RoomDoc, mine: OwnState, theirs: SyncMessage, whole: boolean): Promise<void> {
-	if (whole && equalBytes(await room.digest(), mine.digest)) room.noteWholeSentTo(theirs.digest!);
-}
-
-function sameVector(a: Map<number, number>, b: Map<number, number>): boolean {
-	return a.size === b.size && [...a].every(([client, clock]) => b.get(client) === clock);
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-	return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
 
 async function writeSealed(lp: LengthPrefixedStream, party: SyncParty, message: Uint8Array, signal: AbortSignal): Promise<void> {
 	await lp.write(await party.cipher.seal('sync', message), { signal });
 }
 
-/** One sync message; a SyncStep1 from this version on also carries the sender's digest. */
+/** One sync message; a SyncStep1 from this version on also carries the sender's record fingerprints. */
 interface SyncMessage {
 	type: number;
 	payload: Uint8Array;
-	digest?: Uint8Array;
+	fingerprints?: Uint8Array;
 }
 
-const DIGEST_BYTES = 16;
+// More fingerprints than a room can hold records is hostile.
+const MAX_FINGERPRINT_BYTES = (MAX_ROOM_RECORDS + CREATOR_RESERVE_RECORDS) * FINGERPRINT_BYTES;
 
 async function readSealedMessage(lp: LengthPrefixedStream, party: SyncParty, signal: AbortSignal): Promise<SyncMessage> {
 	const frame = (await lp.read({ signal })).subarray();
@@ -204,11 +176,11 @@ async function readSealedMessage(lp: LengthPrefixedStream, party: SyncParty, sig
 		const decoder = decoding.createDecoder(opened);
 		const type = decoding.readVarUint(decoder);
 		const payload = decoding.readVarUint8Array(decoder);
-		// An earlier version sends no digest: then the state vector alone decides, as it did there.
+		// An earlier version sends no fingerprints (see answerTo).
 		if (type !== syncProtocol.messageYjsSyncStep1 || !decoding.hasContent(decoder)) return { type, payload };
-		const digest = decoding.readVarUint8Array(decoder);
-		if (digest.length !== DIGEST_BYTES) throw new RoomSyncError('malformed digest');
-		return { type, payload, digest };
+		const fingerprints = decoding.readVarUint8Array(decoder);
+		if (fingerprints.length % FINGERPRINT_BYTES !== 0 || fingerprints.length > MAX_FINGERPRINT_BYTES) throw new RoomSyncError('malformed fingerprints');
+		return { type, payload, fingerprints };
 	} catch {
 		throw new RoomSyncError('malformed sync message');
 	}
