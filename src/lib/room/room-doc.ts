@@ -19,8 +19,8 @@
  * second preimage. An author who grinds ~2^26.5 records of its own can make
  * two of them share a Yjs client id; the second one a peer gets is stored
  * at the next clock, and a state vector that counts a record there may
- * count the other one: sync also sends each record's fingerprint, see
- * room-sync-protocol.ts.)
+ * count the other one: sync also sends the ids of the records each side
+ * holds, see room-sync-protocol.ts.)
  *
  * What is kept, in this order so refused input costs little:
  * 1. size caps: the update, the number of records in it, each record;
@@ -41,7 +41,7 @@ import { fromString } from 'uint8arrays';
 import * as Y from 'yjs';
 import { compareOps, deriveRoom, type RoomView } from './authority';
 import { roomIdFor } from './room-link';
-import { ed25519PeerId, MAX_OP_BYTES, MAX_PARENTS, OpError, parseOp, signOp, verifySignature, type OpIntent, type SignedOp } from './room-op-codec';
+import { ed25519PeerId, MAX_OP_BYTES, MAX_PARENTS, OP_ID_BYTES, OpError, parseOp, signOp, verifySignature, type OpIntent, type SignedOp } from './room-op-codec';
 
 export const OPS_MAP = 'ops';
 /** Origin tag for changes made by this peer through the API. */
@@ -56,8 +56,8 @@ export const MAX_ROOM_RECORDS = 20_000;
 // stop the creator from demoting it, undoing its bans and readmitting (docs/PROTOCOL.md). Still one frame.
 export const CREATOR_RESERVE_BYTES = 256 * 1024;
 export const CREATOR_RESERVE_RECORDS = 1_000;
-// A whole room arrives in one update when a joiner syncs; more than a room can hold is hostile.
-const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS;
+// A whole room arrives in one update when a joiner syncs (its creator's reserve included); more than a room can hold is hostile.
+export const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS + CREATOR_RESERVE_RECORDS;
 // Records waiting for their parents (gossip can deliver a child first); bounded, oldest out first.
 const MAX_PENDING = 256;
 // Signatures paid for pooling per update: a flood of orphans costs at most this many checks.
@@ -65,14 +65,6 @@ const MAX_PENDING_PER_UPDATE = 32;
 
 export class RoomUpdateError extends Error {
 	override name = 'RoomUpdateError';
-}
-
-// A record's fingerprint: bytes 8–15 of its id, past the 53 bits its Yjs client id is made of, so two
-// records an author ground to share a client id (~2^26.5 tries) still differ here (both: ~2^58.5).
-export const FINGERPRINT_BYTES = 8;
-
-export function fingerprintOf(opId: string): Uint8Array {
-	return fromString(opId, 'base64url').subarray(8, 8 + FINGERPRINT_BYTES);
 }
 
 /** The Yjs client id a record is written under: 53 bits of its SHA-256 (the op id is its first 16 bytes). */
@@ -93,8 +85,8 @@ export class RoomDoc {
 	readonly doc = new Y.Doc();
 	readonly #key: Uint8Array;
 	readonly #clientIdFor: (opId: string) => number;
-	/** fingerprints() until the next write. */
-	#fingerprints: Uint8Array | null = null;
+	/** recordIds() until the next write. */
+	#recordIds: Uint8Array | null = null;
 	readonly #ops: Y.Map<Uint8Array>;
 	readonly #stored = new Map<string, SignedOp>();
 	/** Stored ops no stored op names as a parent: what the next local op has seen. */
@@ -136,20 +128,20 @@ export class RoomDoc {
 	}
 
 	/**
-	 * Every stored record's fingerprint (fingerprintOf), one after another: what sync sends beside the
-	 * state vector, which counts records per Yjs client id but cannot tell two that share one apart.
+	 * Every stored record's id (OP_ID_BYTES each), one after another: what sync sends beside the state
+	 * vector, which counts records per Yjs client id but cannot tell two that share one apart.
 	 */
-	fingerprints(): Uint8Array {
-		if (!this.#fingerprints) {
-			const all = new Uint8Array(this.#stored.size * FINGERPRINT_BYTES);
+	recordIds(): Uint8Array {
+		if (!this.#recordIds) {
+			const all = new Uint8Array(this.#stored.size * OP_ID_BYTES);
 			let at = 0;
 			for (const id of this.#stored.keys()) {
-				all.set(fingerprintOf(id), at);
-				at += FINGERPRINT_BYTES;
+				all.set(fromString(id, 'base64url'), at);
+				at += OP_ID_BYTES;
 			}
-			this.#fingerprints = all;
+			this.#recordIds = all;
 		}
-		return this.#fingerprints;
+		return this.#recordIds;
 	}
 
 	/** The Yjs client id the record `opId` is stored under. */
@@ -314,7 +306,7 @@ export class RoomDoc {
 			}
 		}, origin);
 		this.doc.clientID = clientId;
-		this.#fingerprints = null;
+		this.#recordIds = null;
 		for (const op of sorted) {
 			this.#stored.set(op.id, op);
 			this.#bytes += op.bytes.length;

@@ -28,6 +28,8 @@ export const OP_VERSION = 2;
 export const MAX_OP_BYTES = 6 * 1024;
 // Heads an author names; more than 32 concurrent branches is not a room of people, and the highest one is always named.
 export const MAX_PARENTS = 32;
+/** An op id is this many bytes of the op's SHA-256 (base64url in text). */
+export const OP_ID_BYTES = 16;
 const OP_ID = /^[A-Za-z0-9_-]{22}$/;
 // A key commitment: base64url of a SHA-256 digest.
 const EPOCH = /^[A-Za-z0-9_-]{43}$/;
@@ -169,7 +171,7 @@ function frame(bytes: Uint8Array, roomId: string): { payload: Uint8Array; signat
 
 export async function opId(bytes: Uint8Array): Promise<string> {
 	const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
-	return toString(digest.subarray(0, 16), 'base64url');
+	return toString(digest.subarray(0, OP_ID_BYTES), 'base64url');
 }
 
 // Parsed PeerIds by string: a room has few authors and targets, and parsing one is most of what a record costs to read.

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { RoomCipher, RoomCryptoError } from './room-crypto';
-import { clientIdFor, RoomDoc } from './room-doc';
-import type { SignedOp } from './room-op-codec';
+import { clientIdFor, MAX_RECORDS_PER_UPDATE, RoomDoc } from './room-doc';
+import { OP_ID_BYTES, type SignedOp } from './room-op-codec';
 import { compareOps, MAX_PROFILES_PER_AUTHOR } from './authority';
 import { newRoomKey } from './room-link';
 import { RoomSyncRefusedError, serveSync, syncAsDialer, type SyncParty } from './room-sync-protocol';
@@ -94,15 +94,15 @@ describe('room sync over a stream', () => {
 		expect(creator.room.ops.size).toBe(before);
 	});
 
-	/** A dialer running its own code, to `member`: the room id, then a SyncStep1 of `vectorOf`'s state vector and `digest` if given. */
-	async function dialByHand(member: SyncParty, vectorOf: Y.Doc, digest?: Uint8Array) {
+	/** A dialer running its own code, to `member`: the room id, then a SyncStep1 of `vectorOf`'s state vector and `recordIds` if given. */
+	async function dialByHand(member: SyncParty, vectorOf: Y.Doc, recordIds?: Uint8Array) {
 		const [a, b] = await streamPair();
 		const served = serveSync(b, 'by hand', () => member, 2_000);
 		const lp = lpStream(a);
 		await lp.write(new TextEncoder().encode(member.room.roomId));
 		const step1 = encoding.createEncoder();
 		syncProtocol.writeSyncStep1(step1, vectorOf);
-		if (digest) encoding.writeVarUint8Array(step1, digest);
+		if (recordIds) encoding.writeVarUint8Array(step1, recordIds);
 		await lp.write(await member.cipher.seal('sync', encoding.toUint8Array(step1)));
 		return { lp, served, b };
 	}
@@ -139,7 +139,7 @@ describe('room sync over a stream', () => {
 		return { key, ops, member, everything, creator, genesis, roomId };
 	}
 
-	it('trades two records that share a Yjs client id, one held on each side: the vectors alike, the fingerprints not', async () => {
+	it('trades two records that share a Yjs client id, one held on each side: the vectors alike, the ids not', async () => {
 		const { key, ops, member, everything } = await collidingPair();
 		const [left, right] = [await member(ops[0]), await member(ops[1])];
 		expect(Y.encodeStateVector(left.doc)).toEqual(Y.encodeStateVector(right.doc));
@@ -167,15 +167,33 @@ describe('room sync over a stream', () => {
 			profiles.push(await copy.addOp({ kind: 'profile', name: `Name ${i}` }, creator));
 		}
 		profiles.sort(compareOps);
-		// The right took the last 16 before it heard of the first, and keeps the 17th; the left will always refuse it.
-		const [left, right] = [await member(ops[0], profiles[0]), await member(ops[1], ...profiles.slice(1))];
+		// The right took the last 16 before it heard of the first, and keeps the 17th; the left refuses it for good.
+		const [left, right] = [await member(profiles[0]), await member(...profiles.slice(1))];
 		await exchange(await party(left, key), await party(right, key));
+		const last = profiles.at(-1)!.id;
+		expect(right.ops.has(last) && !left.ops.has(last)).toBe(true);
+		// Then one of the pair reaches each side.
+		await left.applyUpdate(recordsUpdate([ops[0]]), 'test');
+		await right.applyUpdate(recordsUpdate([ops[1]]), 'test');
 		expect(Y.encodeStateVector(left.doc)).not.toEqual(Y.encodeStateVector(right.doc));
-		expect(right.ops.has(profiles.at(-1)!.id) && !left.ops.has(profiles.at(-1)!.id)).toBe(true);
+		await exchange(await party(right, key), await party(left, key));
 		for (const doc of [left, right]) expect(ops.every((op) => doc.ops.has(op.id))).toBe(true);
+		expect(left.ops.has(last)).toBe(false);
 	});
 
-	it('still serves a dialer of an earlier version, whose state vector comes without a digest', async () => {
+	it('hands a dialer of an earlier version, which names no records, every record under a client id it holds more than one under', async () => {
+		const { key, ops, member } = await collidingPair();
+		const [older, listener] = [await member(ops[0]), await member(ops[1], ops[0])];
+		const { lp, served } = await dialByHand(await party(listener, key), older.doc);
+		const answer = decoding.createDecoder(await (await party(older, key)).cipher.open('sync', (await lp.read()).subarray()));
+		expect(decoding.readVarUint(answer)).toBe(syncProtocol.messageYjsSyncStep2);
+		await older.applyUpdate(decoding.readVarUint8Array(answer), 'test');
+		expect(older.ops.has(ops[1].id)).toBe(true);
+		lp.unwrap().abort(new Error('done'));
+		await served;
+	});
+
+	it('still serves a dialer of an earlier version, whose state vector comes without record ids', async () => {
 		const { creator, peers, key } = await makeRoom(['mod']);
 		await creator.room.addOp({ kind: 'makeModerator', target: peers[0].id }, creator);
 		const member = await party(creator.room, key);
@@ -184,7 +202,7 @@ describe('room sync over a stream', () => {
 		const answer = await older.cipher.open('sync', (await lp.read()).subarray());
 		const decoder = decoding.createDecoder(answer);
 		expect(syncProtocol.readSyncMessage(decoder, encoding.createEncoder(), older.room.doc, null)).toBe(syncProtocol.messageYjsSyncStep2);
-		await lp.read(); // the listener's state vector, and its fingerprints after it
+		await lp.read(); // the listener's state vector, and its record ids after it
 		const step2 = encoding.createEncoder();
 		syncProtocol.writeSyncStep2(step2, older.room.doc, new Uint8Array([0]));
 		await lp.write(await older.cipher.seal('sync', encoding.toUint8Array(step2)));
@@ -193,14 +211,16 @@ describe('room sync over a stream', () => {
 		expect([...older.room.doc.getMap('ops').keys()].sort()).toEqual([...creator.room.ops.keys()].sort());
 	});
 
-	it('refuses a state vector whose fingerprints are not whole 8-byte ones, and changes nothing', async () => {
-		const { creator, key } = await makeRoom([]);
-		const before = creator.room.ops.size;
-		const { lp, served, b } = await dialByHand(await party(creator.room, key), new Y.Doc(), new Uint8Array(5));
-		// No answer at all: the stream is aborted at once.
-		expect(await lp.read().then(() => 'answered', () => 'aborted')).toBe('aborted');
-		await served;
-		expect(b.status).toBe('aborted');
-		expect(creator.room.ops.size).toBe(before);
+	it('refuses record ids that are not whole 16-byte ones, or more than a room holds, and changes nothing', async () => {
+		for (const ids of [new Uint8Array(5), new Uint8Array((MAX_RECORDS_PER_UPDATE + 1) * OP_ID_BYTES)]) {
+			const { creator, key } = await makeRoom([]);
+			const before = creator.room.ops.size;
+			const { lp, served, b } = await dialByHand(await party(creator.room, key), new Y.Doc(), ids);
+			// No answer at all: the stream is aborted at once.
+			expect(await lp.read().then(() => 'answered', () => 'aborted')).toBe('aborted');
+			await served;
+			expect(b.status).toBe('aborted');
+			expect(creator.room.ops.size).toBe(before);
+		}
 	});
 });

@@ -7,22 +7,21 @@
  * (SyncStep1 = state vector, SyncStep2 = the missing updates).
  *
  *   dialer → listener   room id (UTF-8, plain: the listener must know which room)
- *   dialer → listener   sealed SyncStep1(dialer's state vector) ‖ fingerprints
- *   listener → dialer   sealed SyncStep2(what the dialer lacks), sealed SyncStep1(listener's state vector) ‖ fingerprints
+ *   dialer → listener   sealed SyncStep1(dialer's state vector) ‖ record ids
+ *   listener → dialer   sealed SyncStep2(what the dialer lacks), sealed SyncStep1(listener's state vector) ‖ record ids
  *   dialer → listener   sealed SyncStep2(what the listener lacks)
  *   both close
  *
- * The fingerprints (a varUint8Array after the y-protocols message, which
- * earlier versions read past) are RoomDoc.fingerprints(): 8 bytes of each
- * record id the sender holds. Two records can share a Yjs client id (an
+ * The record ids (a varUint8Array after the y-protocols message, which
+ * earlier versions read past) are RoomDoc.recordIds(): the 16-byte id of
+ * every record the sender holds. Two records can share a Yjs client id (an
  * author that ground ~2^26.5 of its own; room-doc.ts), and Yjs offers items
  * by clock, not by record: a vector that counts one record under that id
  * may count the other. So the answer is the difference by the other side's
- * vector, plus every item under a client id where we hold a record whose
- * fingerprint the other did not send. An honest room has no such client id
- * and the answer is the plain difference. From a peer of an earlier version
- * (no fingerprints), every item under a client id where we hold more than
- * one record.
+ * vector, plus every item under a client id where we hold a record the
+ * other did not name. An honest room has no such client id and the answer
+ * is the plain difference. To a peer of an earlier version (no ids), every
+ * item under a client id where we hold more than one record.
  *
  * Every SyncStep2 goes through the receiving RoomDoc's gate: a member can
  * only hand over records that verify. A listener that does not have the room
@@ -40,7 +39,8 @@ import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import type { RoomCipher } from './room-crypto';
-import { CREATOR_RESERVE_RECORDS, FINGERPRINT_BYTES, fingerprintOf, MAX_ROOM_RECORDS, type RoomDoc } from './room-doc';
+import { MAX_RECORDS_PER_UPDATE, type RoomDoc } from './room-doc';
+import { OP_ID_BYTES } from './room-op-codec';
 import { toString } from 'uint8arrays';
 
 export const ROOM_SYNC_PROTOCOL = '/stanza/room-sync/1.0.0';
@@ -123,13 +123,13 @@ async function receiveStep2(lp: LengthPrefixedStream, party: SyncParty, signal: 
 function encodeStep1(room: RoomDoc): Uint8Array {
 	const encoder = encoding.createEncoder();
 	syncProtocol.writeSyncStep1(encoder, room.doc);
-	encoding.writeVarUint8Array(encoder, room.fingerprints());
+	encoding.writeVarUint8Array(encoder, room.recordIds());
 	return encoding.toUint8Array(encoder);
 }
 
 /**
  * Our SyncStep2: what the other side lacks by its state vector, and every item under a client id
- * where we hold a record it did not fingerprint (or, from an earlier version, more than one record).
+ * where we hold a record it did not name (or, to an earlier version, more than one record).
  */
 function answerTo(room: RoomDoc, theirs: SyncMessage): Uint8Array {
 	let vector: Map<number, number>;
@@ -138,13 +138,10 @@ function answerTo(room: RoomDoc, theirs: SyncMessage): Uint8Array {
 	} catch {
 		throw new RoomSyncError('malformed state vector');
 	}
-	if (theirs.fingerprints) {
+	if (theirs.recordIds) {
 		const held = new Set<string>();
-		for (let at = 0; at < theirs.fingerprints.length; at += FINGERPRINT_BYTES) held.add(toString(theirs.fingerprints.subarray(at, at + FINGERPRINT_BYTES), 'base64'));
-		for (const id of room.ops.keys()) {
-			const client = room.clientOf(id);
-			if (vector.has(client) && !held.has(toString(fingerprintOf(id), 'base64'))) vector.delete(client);
-		}
+		for (let at = 0; at < theirs.recordIds.length; at += OP_ID_BYTES) held.add(toString(theirs.recordIds.subarray(at, at + OP_ID_BYTES), 'base64url'));
+		for (const id of room.ops.keys()) if (!held.has(id)) vector.delete(room.clientOf(id));
 	} else {
 		for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(room.doc))) if (clock > 1) vector.delete(client);
 	}
@@ -153,20 +150,19 @@ function answerTo(room: RoomDoc, theirs: SyncMessage): Uint8Array {
 	return encoding.toUint8Array(encoder);
 }
 
-
 async function writeSealed(lp: LengthPrefixedStream, party: SyncParty, message: Uint8Array, signal: AbortSignal): Promise<void> {
 	await lp.write(await party.cipher.seal('sync', message), { signal });
 }
 
-/** One sync message; a SyncStep1 from this version on also carries the sender's record fingerprints. */
+/** One sync message; a SyncStep1 from this version on also carries the ids of the sender's records. */
 interface SyncMessage {
 	type: number;
 	payload: Uint8Array;
-	fingerprints?: Uint8Array;
+	recordIds?: Uint8Array;
 }
 
-// More fingerprints than a room can hold records is hostile.
-const MAX_FINGERPRINT_BYTES = (MAX_ROOM_RECORDS + CREATOR_RESERVE_RECORDS) * FINGERPRINT_BYTES;
+// More ids than a room can hold records is hostile.
+const MAX_RECORD_ID_BYTES = MAX_RECORDS_PER_UPDATE * OP_ID_BYTES;
 
 async function readSealedMessage(lp: LengthPrefixedStream, party: SyncParty, signal: AbortSignal): Promise<SyncMessage> {
 	const frame = (await lp.read({ signal })).subarray();
@@ -176,11 +172,11 @@ async function readSealedMessage(lp: LengthPrefixedStream, party: SyncParty, sig
 		const decoder = decoding.createDecoder(opened);
 		const type = decoding.readVarUint(decoder);
 		const payload = decoding.readVarUint8Array(decoder);
-		// An earlier version sends no fingerprints (see answerTo).
+		// An earlier version sends no record ids (see answerTo).
 		if (type !== syncProtocol.messageYjsSyncStep1 || !decoding.hasContent(decoder)) return { type, payload };
-		const fingerprints = decoding.readVarUint8Array(decoder);
-		if (fingerprints.length % FINGERPRINT_BYTES !== 0 || fingerprints.length > MAX_FINGERPRINT_BYTES) throw new RoomSyncError('malformed fingerprints');
-		return { type, payload, fingerprints };
+		const recordIds = decoding.readVarUint8Array(decoder);
+		if (recordIds.length % OP_ID_BYTES !== 0 || recordIds.length > MAX_RECORD_ID_BYTES) throw new RoomSyncError('malformed record ids');
+		return { type, payload, recordIds };
 	} catch {
 		throw new RoomSyncError('malformed sync message');
 	}
