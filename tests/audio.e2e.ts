@@ -287,7 +287,12 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 	});
 
 	it('a relaying listener that passes the audio on seconds late is repaired around', async () => {
-		const verdict = (l: string, relayId: string) => l.includes('audio: withheld') && l.includes(`…${relayId.slice(-6)} passes audio on`) && l.includes(' ms late');
+		// Judged late by the marks, or too late to play: as the delay crosses the late mark, network jitter
+		// makes its packets alternate between late and on time, which breaks the late run while most of
+		// them already come too late to play (loop run 2 of e3d1dd2, round 1). Either verdict is about this
+		// relay's timing; withholding.spec holds each rule to its own case.
+		const verdict = (l: string, relayId: string) =>
+			l.includes('audio: withheld') && l.includes(`…${relayId.slice(-6)} passes`) && (l.includes(' ms late') || l.includes('too unevenly to play'));
 		await repairedAroundMisbehaviour('__delay', verdict, 'the delay', { value: 3_000 });
 	});
 
