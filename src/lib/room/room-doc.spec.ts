@@ -133,6 +133,12 @@ describe('RoomDoc gate', () => {
 		expect(listed(creator.room)).toEqual([...creator.room.ops.keys()].sort());
 		expect(listed(apart)).toEqual(listed(creator.room));
 		expect(Y.encodeStateVector(apart.doc)).not.toEqual(Y.encodeStateVector(creator.room.doc));
+		// The list is kept between writes, and made again after one: a record written here, and one received.
+		await creator.room.addOp({ kind: 'revokeModerator', target: peers[0].id }, creator);
+		expect(listed(creator.room)).toEqual([...creator.room.ops.keys()].sort());
+		expect(listed(apart)).toHaveLength(creator.room.ops.size - 1);
+		await apart.applyUpdate(Y.encodeStateAsUpdate(creator.room.doc), 'test');
+		expect(listed(apart)).toEqual(listed(creator.room));
 	});
 });
 
