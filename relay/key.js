@@ -8,7 +8,8 @@
  * reused on later starts. A file that exists but cannot be read or decoded is
  * an error, never silently replaced: replacing it would change the PeerId.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 
@@ -62,9 +63,15 @@ async function readKey(file) {
 }
 
 /**
- * Creates the key file with mode 0600 and never replaces an existing one
- * (`wx` fails if the file exists, so two relays started at once cannot both
- * win and end up with different identities).
+ * Creates the key file with mode 0600, whole, and never replaces an existing
+ * one, so two relays started at once cannot both win and end up with
+ * different identities.
+ *
+ * The key is written to a file of its own beside the key file, then linked
+ * under the key file's name, which fails if that name exists. Written in
+ * place (`wx`), the file existed empty for as long as the write took, and a
+ * start that read it then took it for corrupt (two starts racing, on a
+ * loaded machine). A file system without hard links gets the `wx` write.
  *
  * @param {string} file
  * @param {Uint8Array} bytes
@@ -72,13 +79,25 @@ async function readKey(file) {
  */
 async function writeKeyExclusive(file, bytes) {
 	const dir = dirname(file);
+	const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.new`;
 	try {
 		// 0700: the folder holds a secret; an existing folder keeps its mode.
 		await mkdir(dir, { recursive: true, mode: 0o700 });
-		await writeFile(file, bytes, { mode: 0o600, flag: 'wx' });
+		await writeFile(draft, bytes, { mode: 0o600, flag: 'wx' });
+		try {
+			await link(draft, file);
+		} catch (err) {
+			if (!NO_HARD_LINKS.has(/** @type {NodeJS.ErrnoException} */ (err).code ?? '')) throw err;
+			await writeFile(file, bytes, { mode: 0o600, flag: 'wx' });
+		}
 		return true;
 	} catch (err) {
 		if (/** @type {NodeJS.ErrnoException} */ (err).code === 'EEXIST') return false;
 		throw new Error(`cannot write relay key file ${file}: ${/** @type {Error} */ (err).message}`, { cause: err });
+	} finally {
+		await rm(draft, { force: true }).catch(() => {});
 	}
 }
+
+/** What link() fails with where the file system has no hard links (FAT, some network and FUSE mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);

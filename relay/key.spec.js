@@ -1,10 +1,38 @@
 // @ts-check
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadOrCreateKey } from './key.js';
+
+// Writes that create their file with `wx` can be made slow between creating and filling it, as on a loaded machine.
+const slowWrites = vi.hoisted(() => ({ ms: 0 }));
+// A file system without hard links: link() fails with this code.
+const noHardLinks = vi.hoisted(() => ({ code: '' }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+	/** @type {typeof import('node:fs/promises')} */
+	const fs = await importOriginal();
+	return {
+		...fs,
+		/** @type {typeof fs.link} */
+		link: async (from, to) => {
+			if (noHardLinks.code) throw Object.assign(new Error(`${noHardLinks.code}: operation not permitted, link`), { code: noHardLinks.code });
+			return fs.link(from, to);
+		},
+		/** @type {typeof fs.writeFile} */
+		writeFile: async (file, data, options) => {
+			if (slowWrites.ms === 0 || typeof options !== 'object' || options?.flag !== 'wx') return fs.writeFile(file, data, options);
+			const handle = await fs.open(/** @type {string} */ (file), 'wx', options.mode ?? 0o666);
+			try {
+				await new Promise((resolve) => setTimeout(resolve, slowWrites.ms));
+				await handle.writeFile(/** @type {Uint8Array} */ (data));
+			} finally {
+				await handle.close();
+			}
+		}
+	};
+});
 
 /** @type {string} */
 let dir;
@@ -47,6 +75,40 @@ describe('loadOrCreateKey', () => {
 		const file = join(dir, 'relay-key');
 		const [a, b] = await Promise.all([loadOrCreateKey(file), loadOrCreateKey(file)]);
 		expect(peerIdFromPrivateKey(a.privateKey).toString()).toBe(peerIdFromPrivateKey(b.privateKey).toString());
+	});
+
+	it('never shows a racing start the file half-written, however long the write takes', async () => {
+		// A start that read the key file after another had created it and before its bytes were in took it
+		// for corrupt (a loop run of the unit tests, two files at a time, on 2026-12-06). Here every write
+		// takes 30 ms between creating its file and filling it, and starts come every 5 ms meanwhile.
+		const file = join(dir, 'relay-key');
+		slowWrites.ms = 30;
+		try {
+			const starts = await Promise.all(Array.from({ length: 8 }, (_, i) => new Promise((resolve) => setTimeout(resolve, i * 5)).then(() => loadOrCreateKey(file))));
+			expect(new Set(starts.map((s) => peerIdFromPrivateKey(s.privateKey).toString())).size).toBe(1);
+			expect(starts.filter((s) => s.created)).toHaveLength(1);
+		} finally {
+			slowWrites.ms = 0;
+		}
+		// Nothing left beside the key, and the key is the creator's, readable by its owner only.
+		expect(await readdir(dir)).toEqual(['relay-key']);
+		expect((await stat(file)).mode & 0o777).toBe(0o600);
+	});
+
+	it('creates the file where the file system has no hard links, and still reuses it', async () => {
+		const file = join(dir, 'relay-key');
+		noHardLinks.code = 'EPERM';
+		try {
+			const first = await loadOrCreateKey(file);
+			expect(first.created).toBe(true);
+			expect(await readdir(dir)).toEqual(['relay-key']);
+			expect((await stat(file)).mode & 0o777).toBe(0o600);
+			const again = await loadOrCreateKey(file);
+			expect(again.created).toBe(false);
+			expect(peerIdFromPrivateKey(again.privateKey).equals(peerIdFromPrivateKey(first.privateKey))).toBe(true);
+		} finally {
+			noHardLinks.code = '';
+		}
 	});
 
 	it('refuses a corrupt key file, names it, and leaves it untouched', async () => {
