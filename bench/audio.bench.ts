@@ -30,6 +30,12 @@
  *   every 100 ms), plus WebRTC's mean playout delay to the audio device
  *   (stagePlayoutMs, media-playout stats). No Web Audio graph or tap in the
  *   way, which the burst onsets above pass through.
+ * - nativeSpeakerToSpeakerMs, nativeSpeakerToSpeakerPtime10Ms: the baseline
+ *   for speakerToSpeakerMs: two pages that open the microphone as the app does
+ *   and talk over one plain RTCPeerConnection (no Stanza code), timed exactly
+ *   as speakerToSpeakerMs (native-voice.ts); with Chromium's 20 ms Opus frames,
+ *   and with the 10 ms ones the stage asks for. What the stage adds over native
+ *   WebRTC is speakerToSpeakerMs less the second.
  * - concealedPctAtDepth3Loss5, e2eMsAtDepth3Loss5: every page of the chain
  *   drops 5 % of the messages its audio links send (media-link.ts linkLab,
  *   uniform random, as netlab's nftables rule does; not netlab itself: its
@@ -58,6 +64,7 @@ import { installProbe, longestGap, resetGaps, treeOf, waitHears, waitRepaired } 
 import { launchBrowser, newPeerPage } from '../tests/support/browser.js';
 import { startRelay, type RelayProcess } from '../tests/support/relay-process.js';
 import { hostileHooks } from '../tests/support/hostile-hooks';
+import { measureNativeVoice, type NativeVoiceRun } from './native-voice';
 import { RoomPage } from '../tests/support/room-page';
 import { writeBurstWav, writeToneWav } from '../tests/support/tone.js';
 
@@ -272,7 +279,7 @@ it('measures the audio tree', async () => {
 			await stageHost.page.waitForTimeout(8_000); // a measurement window, as above
 			const stageSent = await onsets(stageHost.page);
 			const stageGot = await onsets(stageGuest.page);
-			stageMs.push(...stageGot.map((t) => t - Math.max(...stageSent.filter((s) => s <= t && t - s < 400))).filter((x) => x >= 0));
+			stageMs.push(...stageGot.map((t) => t - Math.max(...stageSent.filter((s) => s <= t && t - s < 400))).filter((x) => Number.isFinite(x) && x >= 0));
 			const delays = await stageGuest.page.evaluate(() => (globalThis as unknown as { __delays: { captureToTrackMs: number | null; playoutMs: number | null }[] }).__delays);
 			captureToTrack.push(...delays.flatMap((d) => (d.captureToTrackMs === null ? [] : [d.captureToTrackMs])));
 			playout.push(...delays.flatMap((d) => (d.playoutMs === null ? [] : [d.playoutMs])));
@@ -283,6 +290,28 @@ it('measures the audio tree', async () => {
 		const stageCaptureToTrackMs = round(median(captureToTrack));
 		const stagePlayoutMs = round(median(playout));
 		const speakerToSpeakerWebrtcMs = round(stageCaptureToTrackMs + stagePlayoutMs);
+
+		// —— the same timing on plain WebRTC between two pages (no Stanza code), with Chromium's 20 ms frames and
+		// with the stage's 10 ms ones: what the stage adds over native. Three pairs each, taking turns. ——
+		const native = { default: [] as NativeVoiceRun[], short: [] as NativeVoiceRun[] };
+		let nativeFailure: string | null = null;
+		try {
+			for (let run = 0; run < 3; run++) {
+				native.default.push(await measureNativeVoice(bursts, tone, relay.url, 8_000, { shortFrames: false }));
+				native.short.push(await measureNativeVoice(bursts, tone, relay.url, 8_000, { shortFrames: true }));
+			}
+		} catch (err) {
+			// Said in the results, instead of losing every figure around it.
+			nativeFailure = String(err).split('\n')[0];
+		}
+		const nativeOf = (runs: NativeVoiceRun[]) => ({
+			ms: round(median(runs.flatMap((r) => r.onsetMs))),
+			bursts: runs.flatMap((r) => r.onsetMs).length,
+			playoutMs: round(median(runs.flatMap((r) => (r.playoutMs === null ? [] : [r.playoutMs])))),
+			outputLatencyMs: round(median(runs.map((r) => r.outputLatencyMs)))
+		});
+		const nativeDefault = nativeOf(native.default);
+		const nativeShort = nativeOf(native.short);
 
 		// —— repair gap: speaker → relay → leaf; the relay's tab is closed ——
 		const gaps: number[] = [];
@@ -381,6 +410,9 @@ it('measures the audio tree', async () => {
 		const results = {
 			speakerToSpeakerMs,
 			speakerToSpeakerWebrtcMs,
+			nativeSpeakerToSpeakerMs: nativeDefault.ms,
+			nativeSpeakerToSpeakerPtime10Ms: nativeShort.ms,
+			native: { default: nativeDefault, ptime10: nativeShort, failure: nativeFailure },
 			stageCaptureToTrackMs,
 			stagePlayoutMs,
 			outputLatencyMs,
@@ -421,6 +453,8 @@ it('measures the audio tree', async () => {
 audio benchmark (medians, real Chromium on loopback; each figure includes outputLatencyMs):
   speakerToSpeakerMs    ${speakerToSpeakerMs}   (speaker → speaker, native voice, burst onsets + outputLatencyMs; goal ≤ ${GOALS.speakerToSpeakerMs}; ${stageMs.length} bursts, 3 pairs)
   speakerToSpeakerWebrtcMs ${speakerToSpeakerWebrtcMs}   (the same voice timed by WebRTC: capture → track ${stageCaptureToTrackMs} (abs-capture-time, ${captureToTrack.length} readings) + playout ${stagePlayoutMs} (media-playout stats))
+  nativeSpeakerToSpeakerMs ${nativeDefault.ms}   (plain WebRTC between two pages, no Stanza code, timed as speakerToSpeakerMs; ${nativeDefault.bursts} bursts, 3 pairs; playout ${nativeDefault.playoutMs}, output latency ${nativeDefault.outputLatencyMs})
+  nativeSpeakerToSpeakerPtime10Ms ${nativeShort.ms}   (the same with the stage's 10 ms frames; ${nativeShort.bursts} bursts, 3 pairs; playout ${nativeShort.playoutMs})${nativeFailure ? `\n  the native baseline failed: ${nativeFailure}` : ''}
   outputLatencyMs       ${outputLatencyMs}   (the AudioContext's baseLatency + outputLatency)
   e2eMsByDepth          ${JSON.stringify(e2eMsByDepth)}   (goal ≤ ${GOALS.e2eMsAtDepth3} at depth 3)
   addedMsPerHop         ${addedMsPerHop}   (goal ≤ ${GOALS.addedMsPerHop})
