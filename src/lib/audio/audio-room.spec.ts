@@ -4,6 +4,7 @@ import { pass, until, VirtualClock } from '../net/virtual-clock';
 import { makeRoom, sync } from '../room/test-peers';
 import { directPeers } from '../room/test-sessions';
 import { MemoryLinks } from './memory-links';
+import { frameSource } from './memory-audio';
 import { hears, joinAudio, leaveAudio, type AudioMember } from './test-audio-rooms';
 import { seededRandom } from './tree-simulation';
 
@@ -126,4 +127,52 @@ describe(`AudioRoom: a room of ${N} on the in-memory network`, () => {
 		// Audio links: a parent, a standby, two children and their standbys at capacity 2, or a speaker's fellows.
 		expect(Math.max(...present().map((m) => links.openPipes(m.peer.id)))).toBeLessThanOrEqual(6);
 	}, 600_000);
+});
+
+describe('AudioRoom: a speaker whose microphone drops most of its frames', () => {
+	// A loaded device's capture loses the frames its reader comes too late for: the speaker still sends one
+	// every 100 ms, so its last frame is never 400 ms old, while its voice no longer flows by the measure
+	// its children judge it by (withholding.ts FLOWING_PACKETS). It must tell them so (VOICE_QUIET), or
+	// they judge it as holding its own voice back, leave it, and free its slot for a subtree to move into.
+	it('tells its children its own voice stopped, so they keep it as their parent', async () => {
+		const clock = new VirtualClock();
+		clock.install();
+		const network = new InMemoryNetwork();
+		const links = new MemoryLinks({ latencyMs: 20, jitterMs: 5, loss: 0, random: seededRandom(3) });
+		const { creator, peers, key } = await makeRoom(['a', 'b', 'l1', 'l2']);
+		const members: AudioMember[] = [];
+		cleanup = async () => {
+			for (const m of members) await leaveAudio(m).catch(() => {});
+			clock.uninstall();
+		};
+		const [second, ...rest] = peers;
+		const invitation = await creator.room.addOp({ kind: 'invite', target: second.id }, creator);
+		await sync(creator, second);
+		await second.room.addOp({ kind: 'accept', invitation: invitation.id }, second);
+		await sync(second, creator);
+		let dropping = false;
+		members.push(await joinAudio(network, links, creator, key, 1));
+		members.push(await joinAudio(network, links, second, key, 1, frameSource((frame) => dropping && frame % 5 !== 0)));
+		for (const p of rest) members.push(await joinAudio(network, links, p, key, 1));
+		const listeners = members.slice(2);
+		const speakers = [creator.id, second.id];
+		const state = () => JSON.stringify(listeners.map((m) => [m.peer.name, m.audio.parentId?.slice(-6), speakers.map((s) => hears(m, s))]));
+		// Each speaker's one slot holds a listener: one of them hangs from B.
+		await until(clock, () => listeners.every((m) => speakers.every((s) => hears(m, s))) && listeners.some((m) => m.audio.parentId === second.id), 30_000, state);
+		const child = listeners.find((m) => m.audio.parentId === second.id)!;
+		await pass(clock, 2_000);
+		expect(child.audio.parentId).toBe(second.id);
+		const before = child.trace.entries.length;
+		// Four frames in five lost for 3 s: less than the grace a notice buys (REPAIR_GRACE_MS), far more than WITHHELD_MS.
+		dropping = true;
+		await pass(clock, 3_000);
+		const judged = child.trace.entries.slice(before).filter((e) => e.event.startsWith('audio: withheld'));
+		expect(judged.map((e) => e.detail)).toEqual([]);
+		expect(child.audio.parentId).toBe(second.id);
+		expect(hears(child, creator.id)).toBe(true);
+		// Its microphone well again, the child hears it in full through the same link.
+		dropping = false;
+		await until(clock, () => hears(child, second.id, 40), 5_000, state);
+		expect(child.audio.parentId).toBe(second.id);
+	}, 60_000);
 });

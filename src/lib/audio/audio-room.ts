@@ -62,12 +62,14 @@ import {
 	notePacket,
 	notePlayable,
 	noteRepairing,
+	noteSent,
 	noteVoiceQuiet,
 	quietToTell,
 	shortBranch,
 	shortBranches,
 	unevenVoice,
 	withheldTooLong,
+	type Flow,
 	type ParentClock,
 	type QuietContext,
 	type ShortSpell
@@ -187,6 +189,8 @@ export class AudioRoom implements HostedAudio {
 	readonly #verifying = new Set<string>();
 	#selfMuted = false;
 	#lastOwnFrameAt = -Infinity;
+	/** Our own voice's flow as our children measure it (withholding.ts noteSent): what #tellQuiet tells them by. */
+	readonly #ownFlow: Flow = {};
 	/** Each voice we pass on (a speaker's PeerId): when it last flowed to us, from whichever parent or stage link (#tellQuiet). */
 	readonly #voicesFlowedAt = new Map<string, number>();
 	/** When we last let a leaf child go for a relay (tree-engine.ts DISPLACE_EVERY_MS). */
@@ -498,6 +502,7 @@ export class AudioRoom implements HostedAudio {
 			if (!bytes) return;
 			const now = performance.now();
 			this.#lastOwnFrameAt = now;
+			noteSent(this.#ownFlow, now);
 			this.#sentSeq = packet.seq;
 			for (const info of this.#speakerLinks.values()) if (info.link.sendAudio(bytes, now)) info.lastSentAt = now;
 			for (const info of this.#children.values()) if (info.link.sendAudio(bytes, now)) info.lastSentAt = now;
@@ -986,10 +991,10 @@ export class AudioRoom implements HostedAudio {
 	 * on as VOICE_QUIET. A child adopted during a spell is told too.
 	 */
 	#tellQuiet(now: number): void {
-		const all = this.#speaker ? this.#lastOwnFrameAt : this.#parent?.audioAt;
+		const all = this.#speaker ? this.#ownFlow.audioAt : this.#parent?.audioAt;
 		const stage = this.#session.room.view.stage;
 		const flows: [string, number | undefined][] = this.#speaker
-			? [[this.#me, this.#lastOwnFrameAt], ...[...this.#speakerLinks].map(([peerId, info]): [string, number | undefined] => [peerId, info.audioAt])]
+			? [[this.#me, this.#ownFlow.audioAt], ...[...this.#speakerLinks].map(([peerId, info]): [string, number | undefined] => [peerId, info.audioAt])]
 			: [...(this.#parent?.speakers ?? [])].map(([peerId, flow]): [string, number | undefined] => [peerId, flow.audioAt]);
 		// Remembered across parents: a voice the last parent passed on and this one has not (yet) stops too.
 		for (const [peerId, at] of flows) if (at !== undefined && at > (this.#voicesFlowedAt.get(peerId) ?? -Infinity)) this.#voicesFlowedAt.set(peerId, at);

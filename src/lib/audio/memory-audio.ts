@@ -5,7 +5,8 @@
  *
  * - `frameSource`: a microphone that encodes a 20 ms frame every 20 ms, its
  *   payload numbering the frame, so a listener can tell the speaker's own
- *   frames from anything else;
+ *   frames from anything else; or drops the frames `drops` says (a loaded
+ *   device's capture, which loses frames its reader came too late for);
  * - `PlayoutSink`: what a listener would play: a real jitter buffer per
  *   speaker (jitter-buffer.ts), popped every 20 ms, counting frames played
  *   and concealed, so "hears the speaker" means frames came out in time;
@@ -19,8 +20,8 @@ import type { AudioPacket } from './packet-codec';
 // An Opus frame at 32 kb/s is about 80 bytes: a packet the size the app sends.
 const PAYLOAD_BYTES = 80;
 
-/** A microphone that encodes a numbered frame every 20 ms from the moment it opens. */
-export function frameSource(): OpenVoiceSource {
+/** A microphone that encodes a numbered frame every 20 ms from the moment it opens, less those `drops` says it lost. */
+export function frameSource(drops: (frame: number) => boolean = () => false): OpenVoiceSource {
 	return async (onFrame) => {
 		let muted = false;
 		let frame = 0;
@@ -33,9 +34,10 @@ export function frameSource(): OpenVoiceSource {
 			close: () => clearInterval(timer)
 		};
 		const timer = setInterval(() => {
+			frame++;
+			if (drops(frame)) return;
 			source.framesEncoded++;
 			source.lastEncodedAt = performance.now();
-			frame++;
 			if (muted) return;
 			const payload = new Uint8Array(PAYLOAD_BYTES);
 			new DataView(payload.buffer).setUint32(0, frame);

@@ -10,6 +10,7 @@ import type { InMemoryNetwork } from '../net/in-memory-network';
 import { joinSession, leaveSession, type SessionMember } from '../room/test-sessions';
 import type { TestPeer } from '../room/test-peers';
 import { AudioHost } from './audio-host';
+import type { OpenVoiceSource } from './audio-ports';
 import { AudioRoom } from './audio-room';
 import { frameSource, PlayoutSink, SilentStage } from './memory-audio';
 import type { MemoryLinks } from './memory-links';
@@ -21,8 +22,15 @@ export interface AudioMember extends SessionMember {
 	trace: Trace;
 }
 
-/** `peer` opens the room with audio, `capacity` children at most. */
-export async function joinAudio(network: InMemoryNetwork, links: MemoryLinks, peer: TestPeer, key: Uint8Array, capacity: number): Promise<AudioMember> {
+/** `peer` opens the room with audio, `capacity` children at most; its microphone a `frameSource` unless another is given. */
+export async function joinAudio(
+	network: InMemoryNetwork,
+	links: MemoryLinks,
+	peer: TestPeer,
+	key: Uint8Array,
+	capacity: number,
+	microphone: OpenVoiceSource = frameSource()
+): Promise<AudioMember> {
 	const member = await joinSession(network, peer, key);
 	const sink = new PlayoutSink();
 	const trace = new Trace();
@@ -30,7 +38,7 @@ export async function joinAudio(network: InMemoryNetwork, links: MemoryLinks, pe
 	const audio = new AudioRoom(
 		member.session,
 		sink,
-		{ host, capacity, iceServers: [], stage: new SilentStage(), openMicrophone: frameSource(), trace: (event, detail) => trace.add(performance.now(), event, detail) },
+		{ host, capacity, iceServers: [], stage: new SilentStage(), openMicrophone: microphone, trace: (event, detail) => trace.add(performance.now(), event, detail) },
 		{ onChange: () => {}, onLevels: () => {} }
 	);
 	await audio.start();

@@ -17,12 +17,14 @@ import {
 	noteAudio,
 	notePacket,
 	noteRepairing,
+	noteSent,
 	noteVoiceQuiet,
 	QUIET_NOTICE_MS,
 	quietToTell,
 	shortBranch,
 	shortBranches,
 	withheldTooLong,
+	type Flow,
 	type ParentClock,
 	type ShortSpell,
 	type StageVoice,
@@ -330,6 +332,44 @@ describe('telling the children', () => {
 		expect(quietToTell(2_000, 1_450, 2_500)).toBe(true);
 		// Nothing ever flowed: nothing to tell.
 		expect(quietToTell(undefined, -Infinity, 5_000)).toBe(false);
+	});
+
+	it('says a speaker’s own voice stopped when its microphone drops most frames, by the measure its children judge it by', () => {
+		// Its frames every 20 ms until 2 s, then one in five (a loaded device's capture), each sent; at its
+		// child, which also gets a fellow speaker's voice in full from it, B's flow and A's. The speaker tells
+		// the child B stopped once what it measures (`by`) has been quiet for QUIET_NOTICE_MS. Returns when
+		// the child judged it, and when it was told.
+		function judged(by: 'own flow' | 'last frame'): { at: number; toldAt: number } {
+			const own: Flow = {};
+			const child: ParentClock = { audioAt: 0 };
+			const ctx: QuietContext = { expectingSince: 0, ownResumedAt: -Infinity, depth: 1, parent: 'B' };
+			let toldAt = -Infinity;
+			let lastFrameAt = -Infinity;
+			for (let t = 20; t <= 4_000; t += 20) {
+				notePacket(child, t);
+				noteAudio(child, t, 'A');
+				if (t <= 2_000 || t % 100 === 0) {
+					noteSent(own, t);
+					lastFrameAt = t;
+					noteAudio(child, t, 'B');
+				}
+				if (t % TICK === 0 && quietToTell(by === 'own flow' ? own.audioAt : lastFrameAt, toldAt, t)) {
+					toldAt = t;
+					noteVoiceQuiet(child, 'B', t);
+				}
+				if (t % TICK === 0 && heldBack(child, 'B', t, ctx)) return { at: t, toldAt };
+			}
+			return { at: Infinity, toldAt };
+		}
+		// By its last frame (never 400 ms old), it says nothing, and the child judges it within ~1.2 s.
+		const frame = judged('last frame');
+		expect(frame.toldAt).toBe(-Infinity);
+		expect(frame.at).toBeLessThan(2_000 + FLOW_WINDOW_MS + WITHHELD_MS + TICK);
+		// By its flow, it tells the child before then, and the child waits out its grace (past the 4 s run).
+		const flow = judged('own flow');
+		expect(flow.toldAt).toBeGreaterThan(2_000 + QUIET_NOTICE_MS);
+		expect(flow.toldAt).toBeLessThan(frame.at);
+		expect(flow.at).toBe(Infinity);
 	});
 
 	it('tells them well before their own patience runs out, at any depth', () => {

@@ -122,6 +122,16 @@ function flow(clock: Flow, now: number): void {
 	if (recent.length === FLOWING_PACKETS && now - recent[0] <= FLOW_WINDOW_MS) clock.audioAt = now;
 }
 
+/**
+ * A speaker sent a frame of its own `now`. Its own voice counts as flowing by the measure its
+ * children judge it by (FLOWING_PACKETS within FLOW_WINDOW_MS), not from its last frame: a
+ * microphone on a loaded device can drop most frames while one still goes out every few hundred ms,
+ * and a speaker that then said nothing would be judged as holding its own voice back (quietToTell).
+ */
+export function noteSent(own: Flow, now: number): void {
+	flow(own, now);
+}
+
 /** A genuine audio packet of `speaker`'s from the parent arrived `now` (signed by its speaker, fresh, not a copy already had). */
 export function noteAudio(clock: ParentClock, now: number, speaker: string): void {
 	flow(clock, now);
