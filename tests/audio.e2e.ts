@@ -231,12 +231,20 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 		}
 	});
 
+	// The relay, at depth 1, can leave its own place first. In the 10-run loop of 76e5021 it judged its
+	// honest speaker as holding that speaker's own voice back, went a level down, and its child (now two
+	// levels below the slot it had freed) moved up: 3 of 53 rounds proved nothing, all in runs 9 and 10,
+	// and run 9's scenario passed only in its third and last round. That cause is gone (a loaded
+	// speaker's microphone dropping frames now tells its children so, withholding.ts noteSent), but a
+	// loaded machine may move the tree in other ways: a fresh pair is a fresh chance, five of them.
+	const ROUNDS = 5;
+
 	/**
 	 * Turns a misbehaviour on in a relaying listener (`flag` among its hostile hooks, set to `value`) until
 	 * its child has repaired around it and hears `hz` from `speaker` again, and passes when the child's
 	 * own trace, since that round began, gives `verdict` about that relay. The child may leave for
 	 * another reason first (a move-up planned meanwhile, or a loaded relay's tab stalling past the
-	 * silence limit): that round proves nothing, a fresh pair is tried.
+	 * silence limit): that round proves nothing, a fresh pair is tried, up to ROUNDS in all.
 	 */
 	async function repairedAroundMisbehaviour(
 		flag: '__withhold' | '__withholdTag' | '__delay' | '__jitter' | '__forge',
@@ -245,7 +253,7 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 		{ value = true as unknown, speaker = a, hz = A } = {}
 	): Promise<void> {
 		const rounds: string[] = [];
-		for (let round = 1; round <= 3; round++) {
+		for (let round = 1; round <= ROUNDS; round++) {
 			const { relay, relayId, child } = await relayAndChild();
 			const since = await child.page.evaluate(() => performance.now());
 			const everyone = [creator, second, ...remaining];
