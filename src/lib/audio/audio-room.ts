@@ -92,7 +92,7 @@ const ACTIVATE = encodePacket({ flags: FLAG_DTX | FLAG_MARKER, speakerTag: CONTR
 const REPAIRING = encodePacket({ flags: FLAG_MARKER, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
 /** Sent on every link as the page closes: "I am gone", so the far end repairs now instead of after a silence. */
 const GOODBYE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 1, captureTs: 0, payload: new Uint8Array() });
-// A speaker counts as sending while it advertises so and its last own frame is this recent.
+// A speaker counts as sending while it advertises so and its own voice flowed this recently (as its children count a flow).
 const SENDING_WITHIN_MS = 1_000;
 // A speaker lists a voice as passed on (its advert's `h`) while it flowed this recently: a fellow's to it, or its own microphone's.
 const HEARD_WITHIN_MS = FLOW_WINDOW_MS;
@@ -188,8 +188,7 @@ export class AudioRoom implements HostedAudio {
 	/** Packets whose signature is being checked, by speaker tag and seq. */
 	readonly #verifying = new Set<string>();
 	#selfMuted = false;
-	#lastOwnFrameAt = -Infinity;
-	/** Our own voice's flow as our children measure it (withholding.ts noteSent): what #tellQuiet tells them by. */
+	/** Our own voice's flow, measured as our children measure it (withholding.ts noteSent): what `s`, `h` and #tellQuiet go by. */
 	readonly #ownFlow: Flow = {};
 	/** Each voice we pass on (a speaker's PeerId): when it last flowed to us, from whichever parent or stage link (#tellQuiet). */
 	readonly #voicesFlowedAt = new Map<string, number>();
@@ -501,7 +500,6 @@ export class AudioRoom implements HostedAudio {
 			const bytes = await signed.catch(() => null);
 			if (!bytes) return;
 			const now = performance.now();
-			this.#lastOwnFrameAt = now;
 			noteSent(this.#ownFlow, now);
 			this.#sentSeq = packet.seq;
 			for (const info of this.#speakerLinks.values()) if (info.link.sendAudio(bytes, now)) info.lastSentAt = now;
@@ -1082,9 +1080,13 @@ export class AudioRoom implements HostedAudio {
 		});
 	}
 
-	/** Whether this member is a speaker whose microphone is sending right now. */
+	/**
+	 * Whether this member is a speaker whose microphone is sending right now: its voice flowed within
+	 * `withinMs` by the measure its children judge a flow by, so a microphone that drops most frames on
+	 * a loaded device stops counting as sending, as they see it, instead of one frame in a while keeping it up.
+	 */
 	#sendingNow(withinMs = SENDING_WITHIN_MS): boolean {
-		return this.#speaker && this.#mic !== null && !this.#selfMuted && performance.now() - this.#lastOwnFrameAt < withinMs;
+		return this.#speaker && this.#mic !== null && !this.#selfMuted && performance.now() - (this.#ownFlow.audioAt ?? -Infinity) < withinMs;
 	}
 
 	/**
