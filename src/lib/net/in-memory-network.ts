@@ -105,10 +105,11 @@ export class InMemoryNetwork {
 		}
 		this.otherEnd.set(ends[0][1], ends[1][1]);
 		this.otherEnd.set(ends[1][1], ends[0][1]);
-		for (const [from, connection] of ends) {
-			from.connections.push(connection);
-			from.dispatchEvent(new CustomEvent('connection:open', { detail: connection }));
-		}
+		// Open at both ends before either hears of it, as a libp2p connection is once upgraded: a stream
+		// opened from the first end's 'connection:open' must reach the other end's handler, not find no
+		// connection there (a returning member's sync on connecting failed that way, its first chance gone).
+		for (const [from, connection] of ends) from.connections.push(connection);
+		for (const [from, connection] of ends) from.dispatchEvent(new CustomEvent('connection:open', { detail: connection }));
 	}
 
 	/** Whether `connection` still leads to `remote` (not an end left open after the remote vanished). */
