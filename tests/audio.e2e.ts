@@ -231,14 +231,15 @@ describe.sequential('an audio room of two speakers and four listeners', { timeou
 		}
 	});
 
-	// The relay, at depth 1, can leave its own place first. In the 10-run loop of 76e5021 it judged its
-	// honest speaker as holding that speaker's own voice back, went a level down, and its child (now two
-	// levels below the slot it had freed) moved up: 3 of 53 rounds proved nothing, all in runs 9 and 10,
-	// and run 9's scenario passed only in its third and last round. That verdict's cause is fixed (a
-	// loaded speaker's microphone dropping frames, withholding.ts noteSent), but in run 10 the same relay
-	// also judged that speaker as passing its fellow on too unevenly, which a loaded speaker tab may
-	// really do: a fresh pair is a fresh chance, up to five, none begun past ROUNDS_BUDGET_MS (a round
-	// can wait a minute on the tree settling and half a minute on the repair, inside the test's 240 s).
+	// A listener at depth 1 (the relay, or another) can leave its place first. In the 10-run loop of
+	// 76e5021 one judged its honest speaker as holding that speaker's own voice back and left its slot,
+	// and the child (now two levels below a free slot) moved up into it: 3 of 53 rounds proved nothing
+	// (twice the relay, once another listener), all in runs 9 and 10, and run 9's scenario passed only
+	// in its third and last round. That verdict's cause is fixed (a loaded speaker's microphone dropping
+	// frames, withholding.ts noteSent), but in run 10 the relay also judged that speaker as passing its
+	// fellow on too unevenly, which a loaded speaker tab may really do: a fresh pair is a fresh chance,
+	// up to five, none begun past ROUNDS_BUDGET_MS (a round can wait a minute on the tree settling and
+	// half a minute on the repair, inside the test's 240 s).
 	const ROUNDS = 5;
 	const ROUNDS_BUDGET_MS = 140_000;
 
