@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { trace } from '../diagnostics/trace';
 import { InMemoryNetwork } from '../net/in-memory-network';
 import { decodeMeetAnnounce, meetTopicFor } from '../net/meet-protocol';
 import { PRESENCE_SETTLE_MS } from './presence';
@@ -132,7 +133,13 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		const back = await join(network, cy.peer, key);
 		// Sealed under the old key, its presence reaches the others (who still read it) at once...
 		await vi.waitFor(() => expect(ana.session.presence.members.has(cy.peer.id)).toBe(true), WAIT);
-		await vi.waitFor(() => expect(back.keys.wanted).toBe(epoch), WAIT);
+		// Once in a while (two loop runs of 9 on 2026-12-06) no sync reached it in 20 s: the failure says
+		// what its connections and every sync of the run did.
+		await vi.waitFor(() => expect(back.keys.wanted).toBe(epoch), WAIT).catch((err: unknown) => {
+			const connections = back.node.connections.map((c) => `${c.remotePeer.toString().slice(-6)} ${c.remoteAddr.toString().includes('p2p-circuit') ? 'relayed' : 'direct'} ${c.status}`);
+			const lines = trace.toString().split('\n').filter((l) => /sync:|meet|room:/.test(l)).slice(-60);
+			throw new Error(`${String(err)}\ncy …${cy.peer.id.slice(-6)}'s connections: ${connections.join(', ')}\n${lines.join('\n')}`, { cause: err });
+		});
 		// ...but it reads nobody until it holds the new key. Past the time it gives a room to be heard in
 		// (PRESENCE_SETTLE_MS after its presence first reached someone), it has still counted nobody away.
 		await new Promise((resolve) => setTimeout(resolve, PRESENCE_SETTLE_MS + 1_000));
