@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { trace } from '../diagnostics/trace';
+import { isDirectConnection } from '../net/connection-kind';
 import { InMemoryNetwork } from '../net/in-memory-network';
 import { decodeMeetAnnounce, meetTopicFor } from '../net/meet-protocol';
 import { PRESENCE_SETTLE_MS } from './presence';
@@ -136,7 +137,7 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		// Once in a while (two loop runs of 9 on 2026-12-06) no sync reached it in 20 s: the failure says
 		// what its connections and every sync of the run did.
 		await vi.waitFor(() => expect(back.keys.wanted).toBe(epoch), WAIT).catch((err: unknown) => {
-			const connections = back.node.connections.map((c) => `${c.remotePeer.toString().slice(-6)} ${c.remoteAddr.toString().includes('p2p-circuit') ? 'relayed' : 'direct'} ${c.status}`);
+			const connections = back.node.connections.map((c) => `${c.remotePeer.toString().slice(-6)} ${isDirectConnection(c.remoteAddr.toString()) ? 'direct' : 'relayed'} ${c.status}`);
 			const lines = trace.toString().split('\n').filter((l) => /sync:|meet|room:/.test(l)).slice(-60);
 			throw new Error(`${String(err)}\ncy …${cy.peer.id.slice(-6)}'s connections: ${connections.join(', ')}\n${lines.join('\n')}`, { cause: err });
 		});
