@@ -1,14 +1,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { trace } from '../diagnostics/trace';
+import { shortId, trace } from '../diagnostics/trace';
 import { isDirectConnection } from '../net/connection-kind';
 import { InMemoryNetwork } from '../net/in-memory-network';
 import { decodeMeetAnnounce, meetTopicFor } from '../net/meet-protocol';
 import { PRESENCE_SETTLE_MS } from './presence';
 import { ROOM_KEY_PROTOCOL } from './room-key-protocol';
+import { ROOM_SYNC_PROTOCOL } from './room-sync-protocol';
+import { roomTopicFor } from './room-topic-protocol';
 import { epochCommitment } from './room-keys';
 import { RoomDoc } from './room-doc';
 import { roleOf } from './authority';
-import { turnedAwayBy } from './room-session';
+import { turnedAwayBy, UNREADABLE_SYNC_MS } from './room-session';
 import { makeRoom, type TestPeer } from './test-peers';
 import { directPeers, joinSession, leaveSession, settled, type SessionMember, type SessionOptions } from './test-sessions';
 
@@ -151,6 +153,76 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		for (const m of [host, ana]) expect(back.session.presence.members.has(m.peer.id)).toBe(true);
 		await back.session.setPresence({ hand: 2 });
 		await vi.waitFor(() => expect(ana.session.presence.members.get(cy.peer.id)).toMatchObject({ hand: 2 }), WAIT);
+	}, 60_000);
+
+	it('brings up to date a member back with a room older than a ban whose syncs on connecting all missed: what it cannot read makes it sync', async () => {
+		const { network, key, members } = await openRoom(['ana', 'ben', 'cy']);
+		const [host, ana, ben, cy] = members;
+		await leave(cy);
+		const epoch = await putOut(host, 'ban', ben.peer);
+		await vi.waitFor(() => expect(holds(ana, epoch)).toBe(true), WAIT);
+		await leave(ben); // banned, it would still sync with cy
+
+		// Every sync between cy and those in misses until let through (a busy peer, a timeout): theirs refuse
+		// cy's, and they start none with cy.
+		let missing = true;
+		const notStarted = new Set<string>();
+		for (const m of [host, ana]) {
+			const serve = m.node.handlers.get(ROOM_SYNC_PROTOCOL)!;
+			m.node.handlers.set(ROOM_SYNC_PROTOCOL, async (stream, connection) => {
+				if (missing && connection.remotePeer.toString() === cy.peer.id) stream.abort(new Error('busy'));
+				else await serve(stream, connection);
+			});
+			const syncWith = m.session.syncWith.bind(m.session);
+			m.session.syncWith = async (peer, ...rest) => {
+				if (missing && !Array.isArray(peer) && peer.toString() === cy.peer.id) return void notStarted.add(m.peer.name);
+				return syncWith(peer, ...rest);
+			};
+		}
+		const since = performance.now();
+		const back = await join(network, cy.peer, key);
+		// cy's syncs over its direct connections to both failed (a relayed catch-up's label says so; theirs with
+		// each other do not fail), and neither started one with cy.
+		const missedDirect = () =>
+			[host, ana].filter((m) => trace.entries.some((e) => e.at >= since && e.event === 'sync:failed' && e.detail.startsWith(`${shortId(m.peer.id)}: `))).length;
+		await vi.waitFor(() => expect([missedDirect(), notStarted.size]).toEqual([2, 2]), WAIT).catch((err: unknown) => {
+			const lines = trace.toString().split('\n').filter((l) => /sync:|meet|room:/.test(l)).slice(-60);
+			throw new Error(`${String(err)}\nnot started: ${[...notStarted].join(', ')}\n${lines.join('\n')}`, { cause: err });
+		});
+		missing = false;
+		expect(back.peer.room.view.banned.has(ben.peer.id)).toBe(false);
+
+		// Those in speak under the new key, which cy cannot read: that makes it sync, well before anti-entropy
+		// would (20 s, and only with members whose presence it reads: none, lacking the key).
+		let hand = 0;
+		await vi.waitFor(
+			async () => {
+				await ana.session.setPresence({ hand: ++hand });
+				expect(back.peer.room.view.banned.has(ben.peer.id)).toBe(true);
+			},
+			{ timeout: 12_000, interval: 1_000 }
+		);
+		await vi.waitFor(() => expect(holds(back, epoch)).toBe(true), WAIT);
+		await vi.waitFor(() => expect(back.session.presence.members.get(ana.peer.id)?.hand).toBe(hand), WAIT);
+	}, 60_000);
+
+	it('syncs at most once per few seconds with a member whose topic messages it cannot read, however many it sends', async () => {
+		const { members } = await openRoom(['ana']);
+		const [host, ana] = members;
+		const topic = await roomTopicFor(host.peer.room.roomId);
+		const unreadable = host.session.topicStats.unreadable;
+		const from = trace.entries.at(-1)?.at ?? 0;
+		// Junk on the topic from ana for 6 s, twenty messages every 100 ms.
+		let sent = 0;
+		const start = Date.now();
+		while (Date.now() - start < 6_000) {
+			for (let i = 0; i < 20; i++, sent++) await ana.node.pubsub.publish(topic, crypto.getRandomValues(new Uint8Array(200)));
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		await vi.waitFor(() => expect(host.session.topicStats.unreadable).toBe(unreadable + sent), WAIT);
+		const syncs = trace.entries.filter((e) => e.at > from && e.event === 'sync:unreadable' && e.detail === shortId(ana.peer.id)).map((e) => e.at);
+		expect(syncs.length).toBeGreaterThanOrEqual(1);
+		for (let k = 1; k < syncs.length; k++) expect(syncs[k] - syncs[k - 1]).toBeGreaterThanOrEqual(UNREADABLE_SYNC_MS - 50);
 	}, 60_000);
 
 	it('draws a new key when the current one was lost with the moderator who drew it: the room reads itself again, the banned one still nothing', async () => {

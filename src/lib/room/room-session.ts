@@ -4,8 +4,10 @@
  * - Topic: sealed Yjs updates and presence on the room's gossipsub topic.
  * - Meeting: members find each other (net/topic-meeting.ts) and connect
  *   directly, so the room lives on without the relay or its creator.
- * - Sync: on every direct connection, and every ANTI_ENTROPY_MS with a random
- *   member, the two sides exchange state vectors over /stanza/room-sync.
+ * - Sync: on every direct connection, every ANTI_ENTROPY_MS with a random
+ *   member, and with a member whose topic message we cannot open
+ *   (UNREADABLE_SYNC_MS), the two sides exchange state vectors over
+ *   /stanza/room-sync.
  * - Keys: after a remove or ban the topic is sealed with a new key
  *   (room-keys.ts); members hand it to each other over /stanza/room-key,
  *   never to someone the verified state says is out.
@@ -41,6 +43,13 @@ import { KEY_TIMEOUT_MS, PICTURE_TIMEOUT_MS, SYNC_TIMEOUT_MS, type HostedRoom, t
 const ROOM_NEIGHBOURS = 8;
 // Gossip can drop a message while meshes form; a periodic sync repairs it. 20 s keeps the cost trivial.
 const ANTI_ENTROPY_MS = 20_000;
+// A topic message we cannot open, from a member we hold a direct connection to, most likely means our copy
+// of the room lacks a key epoch: we came back with a room older than a remove or ban, and the syncs on
+// connecting missed (a busy peer, a timeout). Until we hold the key we read nobody's presence, so
+// anti-entropy alone could wait its full period. We sync with that member instead, at most this often
+// per member, one such sync at a time: junk from a hostile member costs a state-vector exchange every
+// few seconds, no more.
+export const UNREADABLE_SYNC_MS = 5_000;
 const EXPIRY_SWEEP_MS = 1_000;
 // How long a count of the room's listeners is reused (#listenersShown).
 const LISTENER_COUNT_MS = 1_000;
@@ -119,6 +128,9 @@ export class RoomSession implements HostedRoom {
 	/** Members that refused us a sync, saying the room put us out, since a sync last got through (see turnedAway). */
 	readonly #refusedBy = new Set<string>();
 	#catchingUp = false;
+	/** When we last synced with a member because its topic message was unreadable to us (UNREADABLE_SYNC_MS), and whether one runs. */
+	readonly #unreadableSyncAt = new Map<string, number>();
+	#syncingUnreadable = false;
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
 	#lastSoon = 0;
@@ -693,6 +705,7 @@ export class RoomSession implements HostedRoom {
 			this.topicStats.opened++;
 		} catch {
 			this.topicStats.unreadable++;
+			void this.#syncOnUnreadable(from);
 			return; // junk, a key we do not hold (yet), or malformed: dropped without a word
 		}
 		const role = roleOf(this.room.view, from);
@@ -871,9 +884,31 @@ export class RoomSession implements HostedRoom {
 		if (this.presence.expire(Date.now())) this.#events.onPresence();
 	}
 
+	/** See UNREADABLE_SYNC_MS. */
+	async #syncOnUnreadable(from: string): Promise<void> {
+		if (this.#out || this.#stopped || this.#syncingUnreadable || this.#keys.wanted || this.#isOut(from)) return; // wanted: the key fetch is on it
+		const now = Date.now();
+		for (const [peerId, at] of this.#unreadableSyncAt) if (now - at >= UNREADABLE_SYNC_MS) this.#unreadableSyncAt.delete(peerId);
+		if (this.#unreadableSyncAt.has(from)) return;
+		const direct = this.#node
+			.getConnections()
+			.find((c) => c.status === 'open' && c.remotePeer.toString() === from && isDirectConnection(c.remoteAddr.toString()));
+		if (!direct) return;
+		this.#unreadableSyncAt.set(from, now);
+		this.#syncingUnreadable = true;
+		try {
+			traceEvent('sync:unreadable', shortId(from));
+			await this.syncWith(direct.remotePeer);
+		} finally {
+			this.#syncingUnreadable = false;
+		}
+		if (this.#keys.wanted) this.#fetchKeySoon(0);
+	}
+
 	async #antiEntropy(): Promise<void> {
 		if (this.#out) return; // #checkLetBackIn syncs, more often, with whoever we heard
-		const members = new Set(this.presence.members.keys());
+		// Those we heard announce count too: a member lacking the current key reads nobody's presence.
+		const members = new Set([...this.presence.members.keys(), ...(this.#meeting?.heard() ?? [])]);
 		const candidates = this.#node
 			.getConnections()
 			.filter((c) => c.status === 'open' && members.has(c.remotePeer.toString()) && isDirectConnection(c.remoteAddr.toString()));
