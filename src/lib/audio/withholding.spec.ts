@@ -316,6 +316,24 @@ describe('passing audio on unevenly', () => {
 		expect(unevenJudgedAt((_, sentAt) => (sentAt + 10 >= 5_000 && sentAt + 10 < 5_900 ? 5_900 : sentAt + 10)).judgedAt).toBe(Infinity);
 	});
 
+	it('never judges a new parent on a slower or burstier path: the jitter buffer holds for it rather than drop its packets late', () => {
+		// After a move (at 4 s), each packet comes up to 900 ms later than on the old path, bunched into
+		// bursts of up to 500 ms, at the full pace or a quarter of it (a loaded relay's). The old path's
+		// shorter transit stays in the buffer's window for 2 s: none of this may count as late.
+		for (const slower of [100, 300, 900]) {
+			for (const burstMs of [0, 200, 500]) {
+				for (const keep of [1, 4]) {
+					const arrives = (seq: number, sentAt: number) => {
+						if (sentAt < 4_000) return sentAt + 10;
+						if (seq % keep !== 0) return null;
+						return (burstMs ? Math.ceil(sentAt / burstMs) * burstMs : sentAt) + 10 + slower;
+					};
+					expect(unevenJudgedAt(arrives, { untilMs: 10_000 }), `${slower} ms slower, ${burstMs} ms bursts, 1 in ${keep}`).toEqual({ judgedAt: Infinity, late: 0 });
+				}
+			}
+		}
+	});
+
 	it('never holds against the parent what came late because our own tab stalled', () => {
 		// 1.5 s without a pop: the 75 packets of it are handed over after the first pop once it wakes, too
 		// late to play, but due while it stalled. Counted, they would be 75 of the last 2 s's 100.
