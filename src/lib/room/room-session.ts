@@ -46,9 +46,9 @@ const ANTI_ENTROPY_MS = 20_000;
 // A topic message we cannot open, from a member we hold a direct connection to, most likely means our copy
 // of the room lacks a key epoch: we came back with a room older than a remove or ban, and the syncs on
 // connecting missed (a busy peer, a timeout). Until we hold the key we read nobody's presence, so
-// anti-entropy alone could wait its full period. We sync with that member instead, at most this often
-// per member, one such sync at a time: junk from a hostile member costs a state-vector exchange every
-// few seconds, no more.
+// anti-entropy alone could wait its full period. We sync with that member instead, one such sync at a
+// time, and with each member no sooner than this after the last one ended (#syncOnUnreadable): junk on
+// the topic costs us a state-vector exchange with its sender every few seconds, no more.
 export const UNREADABLE_SYNC_MS = 5_000;
 const EXPIRY_SWEEP_MS = 1_000;
 // How long a count of the room's listeners is reused (#listenersShown).
@@ -128,9 +128,10 @@ export class RoomSession implements HostedRoom {
 	/** Members that refused us a sync, saying the room put us out, since a sync last got through (see turnedAway). */
 	readonly #refusedBy = new Set<string>();
 	#catchingUp = false;
-	/** When we last synced with a member because its topic message was unreadable to us (UNREADABLE_SYNC_MS), and whether one runs. */
+	/** Syncs because a member's topic message was unreadable to us (UNREADABLE_SYNC_MS): when each member's last one ended, the member of the one running, and those waiting their turn. */
 	readonly #unreadableSyncAt = new Map<string, number>();
-	#syncingUnreadable = false;
+	#unreadableSyncing: string | null = null;
+	readonly #unreadableWaiting = new Set<string>();
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
 	#lastSoon = 0;
@@ -884,25 +885,48 @@ export class RoomSession implements HostedRoom {
 		if (this.presence.expire(Date.now())) this.#events.onPresence();
 	}
 
-	/** See UNREADABLE_SYNC_MS. */
+	/**
+	 * See UNREADABLE_SYNC_MS. The time counts from when a sync ends, so a member that stalls the syncs
+	 * it gets (up to SYNC_TIMEOUT_MS each) holds no more of our time than one that answers. Members
+	 * unreadable to us while a sync runs wait their turn, oldest first, so such members cannot crowd out
+	 * the rest (only those we hold a direct connection to wait: as many as our connections at most).
+	 * Not while we are out (members refuse us), lack a key the room already names (the key fetch is on
+	 * it), or for a member the room put out.
+	 */
 	async #syncOnUnreadable(from: string): Promise<void> {
-		if (this.#out || this.#stopped || this.#syncingUnreadable || this.#keys.wanted || this.#isOut(from)) return; // wanted: the key fetch is on it
-		const now = Date.now();
-		for (const [peerId, at] of this.#unreadableSyncAt) if (now - at >= UNREADABLE_SYNC_MS) this.#unreadableSyncAt.delete(peerId);
-		if (this.#unreadableSyncAt.has(from)) return;
+		if (this.#out || this.#stopped || this.#keys.wanted || this.#isOut(from)) return;
 		const direct = this.#node
 			.getConnections()
 			.find((c) => c.status === 'open' && c.remotePeer.toString() === from && isDirectConnection(c.remoteAddr.toString()));
 		if (!direct) return;
-		this.#unreadableSyncAt.set(from, now);
-		this.#syncingUnreadable = true;
+		if (this.#unreadableSyncing !== null) {
+			if (from !== this.#unreadableSyncing) this.#unreadableWaiting.add(from);
+			return;
+		}
+		this.#forgetUnreadableSyncs();
+		if (this.#unreadableSyncAt.has(from)) return;
+		this.#unreadableSyncAt.set(from, Date.now());
+		this.#unreadableSyncing = from;
 		try {
 			traceEvent('sync:unreadable', shortId(from));
 			await this.syncWith(direct.remotePeer);
 		} finally {
-			this.#syncingUnreadable = false;
+			this.#unreadableSyncing = null;
+			this.#unreadableSyncAt.set(from, Date.now());
 		}
 		if (this.#keys.wanted) this.#fetchKeySoon(0);
+		// The next in turn; one synced with lately asks again with its next message, if it still sends any.
+		this.#forgetUnreadableSyncs();
+		for (const peerId of this.#unreadableWaiting) if (this.#unreadableSyncAt.has(peerId)) this.#unreadableWaiting.delete(peerId);
+		const [next] = this.#unreadableWaiting;
+		if (next === undefined) return;
+		this.#unreadableWaiting.delete(next);
+		await this.#syncOnUnreadable(next);
+	}
+
+	#forgetUnreadableSyncs(): void {
+		const now = Date.now();
+		for (const [peerId, at] of this.#unreadableSyncAt) if (now - at >= UNREADABLE_SYNC_MS) this.#unreadableSyncAt.delete(peerId);
 	}
 
 	async #antiEntropy(): Promise<void> {
