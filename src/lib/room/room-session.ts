@@ -50,6 +50,8 @@ const ANTI_ENTROPY_MS = 20_000;
 // time, and with each member no sooner than this after the last one ended (#syncOnUnreadable): junk on
 // the topic costs us a state-vector exchange with its sender every few seconds, no more.
 export const UNREADABLE_SYNC_MS = 5_000;
+// Members waiting their turn for such a sync: as many as a node keeps connections (libp2p-node.ts).
+const MAX_UNREADABLE_WAITING = 64;
 const EXPIRY_SWEEP_MS = 1_000;
 // How long a count of the room's listeners is reused (#listenersShown).
 const LISTENER_COUNT_MS = 1_000;
@@ -128,7 +130,7 @@ export class RoomSession implements HostedRoom {
 	/** Members that refused us a sync, saying the room put us out, since a sync last got through (see turnedAway). */
 	readonly #refusedBy = new Set<string>();
 	#catchingUp = false;
-	/** Syncs because a member's topic message was unreadable to us (UNREADABLE_SYNC_MS): when each member's last one ended, the member of the one running, and those waiting their turn. */
+	/** Syncs because a member's topic message was unreadable to us (#syncOnUnreadable): when each member's last one ended, the member of the one running, and those waiting their turn. */
 	readonly #unreadableSyncAt = new Map<string, number>();
 	#unreadableSyncing: string | null = null;
 	readonly #unreadableWaiting = new Set<string>();
@@ -886,42 +888,41 @@ export class RoomSession implements HostedRoom {
 	}
 
 	/**
-	 * See UNREADABLE_SYNC_MS. The time counts from when a sync ends, so a member that stalls the syncs
-	 * it gets (up to SYNC_TIMEOUT_MS each) holds no more of our time than one that answers. Members
-	 * unreadable to us while a sync runs wait their turn, oldest first, so such members cannot crowd out
-	 * the rest (only those we hold a direct connection to wait: as many as our connections at most).
-	 * Not while we are out (members refuse us), lack a key the room already names (the key fetch is on
-	 * it), or for a member the room put out.
+	 * See UNREADABLE_SYNC_MS. Members whose messages we cannot read wait their turn, oldest first, and
+	 * one sync runs at a time: several members stalling the syncs they get (up to SYNC_TIMEOUT_MS each)
+	 * delay another by one sync each, no more. A member's turn comes no sooner than UNREADABLE_SYNC_MS
+	 * after its last such sync ended. The queue holds directly connected members only, at most
+	 * MAX_UNREADABLE_WAITING, and only while a sync runs; one that left or was put out meanwhile is
+	 * skipped. None of it while we are out (members refuse us) or lack a key the room already names
+	 * (the key fetch is on it).
 	 */
 	async #syncOnUnreadable(from: string): Promise<void> {
-		if (this.#out || this.#stopped || this.#keys.wanted || this.#isOut(from)) return;
-		const direct = this.#node
-			.getConnections()
-			.find((c) => c.status === 'open' && c.remotePeer.toString() === from && isDirectConnection(c.remoteAddr.toString()));
-		if (!direct) return;
-		if (this.#unreadableSyncing !== null) {
-			if (from !== this.#unreadableSyncing) this.#unreadableWaiting.add(from);
-			return;
-		}
+		if (this.#out || this.#stopped || this.#keys.wanted || this.#isOut(from) || !this.#directTo(from)) return;
 		this.#forgetUnreadableSyncs();
-		if (this.#unreadableSyncAt.has(from)) return;
-		this.#unreadableSyncAt.set(from, Date.now());
-		this.#unreadableSyncing = from;
-		try {
-			traceEvent('sync:unreadable', shortId(from));
-			await this.syncWith(direct.remotePeer);
-		} finally {
-			this.#unreadableSyncing = null;
-			this.#unreadableSyncAt.set(from, Date.now());
+		if (this.#unreadableSyncAt.has(from) || from === this.#unreadableSyncing) return;
+		if (this.#unreadableWaiting.size < MAX_UNREADABLE_WAITING) this.#unreadableWaiting.add(from);
+		if (this.#unreadableSyncing !== null) return; // the loop below, running, comes to it
+		while (this.#unreadableWaiting.size > 0 && !this.#out && !this.#stopped && !this.#keys.wanted) {
+			const [peerId] = this.#unreadableWaiting;
+			this.#unreadableWaiting.delete(peerId);
+			this.#forgetUnreadableSyncs();
+			const direct = this.#directTo(peerId);
+			if (!direct || this.#unreadableSyncAt.has(peerId) || this.#isOut(peerId)) continue;
+			this.#unreadableSyncing = peerId;
+			try {
+				traceEvent('sync:unreadable', shortId(peerId));
+				await this.syncWith(direct.remotePeer);
+			} finally {
+				this.#unreadableSyncing = null;
+				this.#unreadableSyncAt.set(peerId, Date.now());
+			}
 		}
+		this.#unreadableWaiting.clear();
 		if (this.#keys.wanted) this.#fetchKeySoon(0);
-		// The next in turn; one synced with lately asks again with its next message, if it still sends any.
-		this.#forgetUnreadableSyncs();
-		for (const peerId of this.#unreadableWaiting) if (this.#unreadableSyncAt.has(peerId)) this.#unreadableWaiting.delete(peerId);
-		const [next] = this.#unreadableWaiting;
-		if (next === undefined) return;
-		this.#unreadableWaiting.delete(next);
-		await this.#syncOnUnreadable(next);
+	}
+
+	#directTo(peerId: string): Connection | undefined {
+		return this.#node.getConnections().find((c) => c.status === 'open' && c.remotePeer.toString() === peerId && isDirectConnection(c.remoteAddr.toString()));
 	}
 
 	#forgetUnreadableSyncs(): void {
