@@ -921,8 +921,13 @@ export class RoomSession implements HostedRoom {
 		if (this.#keys.wanted) this.#fetchKeySoon(0);
 	}
 
+	/** Our open direct connections (a relayed circuit is not one). */
+	#directConnections(): Connection[] {
+		return this.#node.getConnections().filter((c) => c.status === 'open' && isDirectConnection(c.remoteAddr.toString()));
+	}
+
 	#directTo(peerId: string): Connection | undefined {
-		return this.#node.getConnections().find((c) => c.status === 'open' && c.remotePeer.toString() === peerId && isDirectConnection(c.remoteAddr.toString()));
+		return this.#directConnections().find((c) => c.remotePeer.toString() === peerId);
 	}
 
 	#forgetUnreadableSyncs(): void {
@@ -934,9 +939,7 @@ export class RoomSession implements HostedRoom {
 		if (this.#out) return; // #checkLetBackIn syncs, more often, with whoever we heard
 		// Those we heard announce count too: a member lacking the current key reads nobody's presence.
 		const members = new Set([...this.presence.members.keys(), ...(this.#meeting?.heard() ?? [])]);
-		const candidates = this.#node
-			.getConnections()
-			.filter((c) => c.status === 'open' && members.has(c.remotePeer.toString()) && isDirectConnection(c.remoteAddr.toString()));
+		const candidates = this.#directConnections().filter((c) => members.has(c.remotePeer.toString()));
 		const pick = candidates[Math.floor(Math.random() * candidates.length)];
 		if (pick) await this.syncWith(pick.remotePeer);
 	}
