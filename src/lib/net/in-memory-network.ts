@@ -69,6 +69,12 @@ export class InMemoryNetwork {
 	 * closes as it opens (both ends dialing at once through the relay): one dial each.
 	 */
 	readonly loseNextDial = new Set<string>();
+	/**
+	 * PeerIds whose next direct dials (as many as the count) join a relayed dial to them already under way
+	 * (a sync through the relay, say) and resolve with that relayed connection, as libp2p's dial queue
+	 * does with two dials to one peer.
+	 */
+	readonly joinRelayedDials = new Map<string, number>();
 	/** Each connection's end at the other node. */
 	readonly otherEnd = new WeakMap<InMemoryConnection, InMemoryConnection>();
 
@@ -81,7 +87,8 @@ export class InMemoryNetwork {
 		return node;
 	}
 
-	connect(a: InMemoryNode, b: InMemoryNode, kind: 'direct' | 'relayed' = 'direct'): void {
+	/** A connection between `a` and `b`; returns `a`'s end. */
+	connect(a: InMemoryNode, b: InMemoryNode, kind: 'direct' | 'relayed' = 'direct'): InMemoryConnection {
 		const ends: [InMemoryNode, InMemoryConnection][] = [];
 		// Closing one end closes this connection's other end, not every connection between the two.
 		const closePair = () => {
@@ -110,6 +117,7 @@ export class InMemoryNetwork {
 		// connection there (a returning member's sync on connecting failed that way, its first chance gone).
 		for (const [from, connection] of ends) from.connections.push(connection);
 		for (const [from, connection] of ends) from.dispatchEvent(new CustomEvent('connection:open', { detail: connection }));
+		return ends[0][1];
 	}
 
 	/** Whether `connection` still leads to `remote` (not an end left open after the remote vanished). */
@@ -253,14 +261,33 @@ export class InMemoryNode extends EventTarget {
 		this.handlers.set(protocol, handler);
 	}
 
-	async dial(addrs: Multiaddr[] | Multiaddr): Promise<void> {
+	/** The connection the dial resolved with (libp2p's does too), or, lost as it opened, a closed one. */
+	async dial(addrs: Multiaddr[] | Multiaddr): Promise<InMemoryConnection> {
 		const list = Array.isArray(addrs) ? addrs : [addrs];
 		const remote = this.#remoteAt(list);
 		this.network.dials.push(`${this.id}→${remote.id}`);
 		if (!this.network.relays) throw new Error('no relay to reach the peer through');
 		const kind = list.some((a) => isDirectConnection(a.toString())) ? 'direct' : 'relayed';
-		if (kind === 'direct' && this.network.loseNextDial.delete(remote.id)) return;
-		this.network.connect(this, remote, kind);
+		const joins = this.network.joinRelayedDials.get(remote.id) ?? 0;
+		if (kind === 'direct' && joins > 0) {
+			if (joins === 1) this.network.joinRelayedDials.delete(remote.id);
+			else this.network.joinRelayedDials.set(remote.id, joins - 1);
+			return this.network.connect(this, remote, 'relayed');
+		}
+		if (kind === 'direct' && this.network.loseNextDial.delete(remote.id)) {
+			// Closed before either end heard of it.
+			const lost: InMemoryConnection = {
+				remotePeer: remote.peerId,
+				remoteAddr: multiaddr(webrtcAddr(remote.id)),
+				status: 'closed',
+				streams: [],
+				timeline: { open: Date.now() },
+				close: async () => {},
+				abort: () => {}
+			};
+			return lost;
+		}
+		return this.network.connect(this, remote, kind);
 	}
 
 	/** A stream to `peer`'s handler for `protocol`: over a connection we hold, or (addresses) a relayed one made for it. */

@@ -82,6 +82,44 @@ describe('TopicMeeting: a dial whose connection closes as it opens', () => {
 	});
 });
 
+describe('TopicMeeting: a dial that joins a dial through the relay already under way', () => {
+	it('is tried again at once, reusing that connection, by the meeting and by connect(), and then only once', async () => {
+		vi.useFakeTimers();
+		try {
+			const fabric = new InMemoryNetwork();
+			const [me, peer, other] = [await fabric.node(), await fabric.node(), await fabric.node()];
+			const meeting = meetingOf(me, 4, new Set());
+			await meeting.join();
+			// A joiner's sync through the relay dialed the member as it was heard; our dial joins it
+			// and resolves with that relayed connection (libp2p's dial queue merges dials by peer).
+			fabric.joinRelayedDials.set(peer.id, 1);
+			await announce(peer, 'room:r', false);
+			await vi.advanceTimersByTimeAsync(0);
+			expect(fabric.dials).toEqual([`${me.id}→${peer.id}`, `${me.id}→${peer.id}`]);
+			expect(meeting.neighbours()).toBe(1);
+
+			// Joined twice: not dialed a third time (the next announce is the next chance).
+			const busy = await fabric.node();
+			fabric.joinRelayedDials.set(busy.id, 2);
+			await announce(busy, 'room:r', false);
+			await vi.advanceTimersByTimeAsync(0);
+			expect(fabric.dials.filter((d) => d === `${me.id}→${busy.id}`)).toHaveLength(2);
+			expect(meeting.neighbours()).toBe(1);
+			await vi.advanceTimersByTimeAsync(60_000);
+			expect(fabric.dials.filter((d) => d === `${me.id}→${busy.id}`)).toHaveLength(2);
+
+			// Asked for by the audio tree: the same, with no wait.
+			fabric.joinRelayedDials.set(other.id, 1);
+			const connected = meeting.connect(other.id, AbortSignal.timeout(5_000));
+			await vi.advanceTimersByTimeAsync(0);
+			expect(await connected).toBe(true);
+			expect(fabric.dials.filter((d) => d === `${me.id}→${other.id}`)).toHaveLength(2);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+});
+
 describe('TopicMeeting: a member that reloads', () => {
 	it('is met again within seconds, though our connection to its old page never closed; a live connection is kept', async () => {
 		vi.useFakeTimers();

@@ -54,6 +54,14 @@ const MAX_DIAL_ATTEMPTS = 4;
 // closed as it opened: in bench:net about one join in five through a relay, after which the next try
 // came only with the peer's next announce, a second later. Tried again this soon, once.
 const LOST_DIAL_RETRY_MS = 100;
+// A dial that resolves with a relayed connection joined a dial to the same peer already under way
+// through the relay (libp2p's dial queue merges dials by peer): a joiner's sync through the relay
+// starts as it hears a member, as our dial does. That connection is up now, and a dial made at once
+// reuses it for the WebRTC signaling. It was taken for a lost one and tried again 100 ms later: a
+// joiner's first direct connection came that much later (bench:net's room link).
+function joinedRelayedDial(connection: { status: string; remoteAddr: { toString(): string } } | undefined): boolean {
+	return connection?.status === 'open' && !isDirectConnection(connection.remoteAddr.toString());
+}
 // A joiner's announce from a peer we hold a direct connection to: the page at the other end of that
 // connection has most likely gone (a reload) without the close reaching us, and libp2p's monitor
 // notices only within its ping interval and timeout (up to 45 s, libp2p-node.ts). Meanwhile we took
@@ -237,18 +245,23 @@ export class TopicMeeting {
 		if (addrs.length === 0) return false;
 		traceEvent('meet:connect', `${shortId(peerId)}${this.#known.has(peerId) ? '' : ' (through our relays)'}`);
 		for (let attempt = 1; ; attempt++) {
+			let joined = false;
+			const steps = new DialSteps(peerId);
 			try {
-				await this.#node.dial(
+				const connection = await this.#node.dial(
 					addrs.map((a) => multiaddr(a)),
-					{ signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }
+					{ signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]), onProgress: steps.note }
 				);
+				steps.done('connect');
 				if (this.#isDirect(peerId) || attempt > 1) return this.#isDirect(peerId);
-				traceEvent('meet:connect-lost', `${shortId(peerId)}: its connection closed as it opened`);
+				joined = joinedRelayedDial(connection);
+				traceEvent(joined ? 'meet:connect-joined' : 'meet:connect-lost', `${shortId(peerId)}: ${joined ? 'joined a dial through the relay' : 'its connection closed as it opened'}`);
 			} catch (err) {
+				steps.done('connect (failed)');
 				traceEvent('meet:connect-failed', `${shortId(peerId)}: ${String(err)}`);
 				if (this.#isDirect(peerId) || attempt > 1 || !(err instanceof Error && err.name === 'ConnectionClosedError')) return this.#isDirect(peerId);
 			}
-			await new Promise((resolve) => setTimeout(resolve, LOST_DIAL_RETRY_MS));
+			if (!joined) await new Promise((resolve) => setTimeout(resolve, LOST_DIAL_RETRY_MS));
 			if (this.#stopped || signal.aborted) return this.#isDirect(peerId);
 		}
 	}
@@ -677,18 +690,26 @@ export class TopicMeeting {
 	async #dial(peerId: string, pending: PendingDial): Promise<void> {
 		this.#dialing.add(peerId);
 		traceEvent('meet:dial', `${shortId(peerId)} (attempt ${pending.attempt + 1})`);
+		let joined = false;
+		const steps = new DialSteps(peerId);
 		try {
-			await this.#node.dial(
+			const connection = await this.#node.dial(
 				pending.addrs.map((a) => multiaddr(a)),
-				{ signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }
+				{ signal: AbortSignal.timeout(DIAL_TIMEOUT_MS), onProgress: steps.note }
 			);
+			steps.done('dial');
 			if (this.#isDirect(peerId)) traceEvent('meet:dialed', shortId(peerId));
-			else {
+			else if (joinedRelayedDial(connection)) {
+				// Dialed again at once (below), reusing that connection; once, as a lost dial is.
+				joined = pending.attempt === 0;
+				traceEvent('meet:dial-joined', `${shortId(peerId)}: joined a dial through the relay`);
+			} else {
 				traceEvent('meet:dial-lost', `${shortId(peerId)}: its connection closed as it opened`);
 				// Once: a peer that closes it again is full or turning us away, and its next announce says so.
 				if (pending.attempt === 0) this.#retryLater(peerId, pending, true);
 			}
 		} catch (err) {
+			steps.done('dial (failed)');
 			traceEvent('meet:dial-failed', `${shortId(peerId)}: ${String(err)}`);
 			if (!this.#isDirect(peerId)) {
 				this.#events.onDialError(peerId, err);
@@ -696,7 +717,8 @@ export class TopicMeeting {
 			}
 		} finally {
 			this.#dialing.delete(peerId);
-			this.#pump();
+			if (joined && !this.#stopped) this.#requestDial(peerId, pending.addrs, pending.attempt + 1);
+			else this.#pump();
 		}
 	}
 
@@ -711,5 +733,39 @@ export class TopicMeeting {
 				if (!this.#isDirect(peerId)) this.#requestDial(peerId, pending.addrs, attempt);
 			}, lost && attempt === 1 ? LOST_DIAL_RETRY_MS : backoffDelay(attempt - 1))
 		);
+	}
+}
+
+// The steps of a dial worth timing (libp2p's progress events), by the short name the trace gives them:
+// a relayed connection's hop, the relay's answer, its noise handshake; then WebRTC's signaling stream,
+// SDP offer sent, answer read, ICE done.
+const DIAL_STEPS: Record<string, string> = {
+	'circuit-relay:open-hop-stream': 'hop',
+	'circuit-relay:read-connect-response': 'relay',
+	'upgrader:encrypt-outbound-connection': 'noise',
+	'webrtc:open-signaling-stream': 'signal',
+	'webrtc:send-sdp-offer': 'offer',
+	'webrtc:read-ice-candidates': 'answer',
+	'webrtc:close-signaling-stream': 'ice'
+};
+
+/** Times a dial's steps and traces them as one line ("meet:dial-steps"): where a slow first connection spends its time. */
+class DialSteps {
+	readonly #peerId: string;
+	readonly #start = performance.now();
+	readonly #steps: string[] = [];
+
+	constructor(peerId: string) {
+		this.#peerId = peerId;
+	}
+
+	readonly note = (event: { type: string }): void => {
+		const name = DIAL_STEPS[event.type];
+		if (name) this.#steps.push(`${name} ${Math.round(performance.now() - this.#start)}`);
+	};
+
+	/** Traces the steps, when the dial took any worth timing (not one that found a connection). */
+	done(what: string): void {
+		if (this.#steps.length > 0) traceEvent('meet:dial-steps', `${what} ${shortId(this.#peerId)}: ${this.#steps.join(', ')}, done ${Math.round(performance.now() - this.#start)} ms`);
 	}
 }
