@@ -1,5 +1,5 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork, webrtcAddr, type InMemoryNode } from './in-memory-network';
 import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
 import { OPEN_HOLDS_MS, TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
@@ -43,80 +43,75 @@ async function crowd(n: number): Promise<{ fabric: InMemoryNetwork; me: InMemory
 	return { fabric, me, meeting, others };
 }
 
-describe('TopicMeeting: a dial whose connection closes as it opens', () => {
-	it('is tried again within 100 ms, once, by the meeting and by connect(), not a backoff or an announce later', async () => {
-		vi.useFakeTimers();
-		try {
-			const fabric = new InMemoryNetwork();
-			const [me, peer, other] = [await fabric.node(), await fabric.node(), await fabric.node()];
-			const meeting = meetingOf(me, 4, new Set());
-			await meeting.join();
-			fabric.loseNextDial.add(peer.id);
-			// Content with its neighbours: we dial, whichever PeerId is smaller.
-			await announce(peer, 'room:r', false);
-			await vi.advanceTimersByTimeAsync(0);
-			expect(fabric.dials).toEqual([`${me.id}→${peer.id}`]);
-			expect(meeting.neighbours()).toBe(0);
-			await vi.advanceTimersByTimeAsync(100);
-			expect(fabric.dials).toEqual([`${me.id}→${peer.id}`, `${me.id}→${peer.id}`]);
-			expect(meeting.neighbours()).toBe(1);
+describe('TopicMeeting: a dial that leaves no direct connection', () => {
+	beforeEach(() => vi.useFakeTimers());
+	afterEach(() => vi.useRealTimers());
 
-			// A peer whose connections close as they open twice (full, or turning us away) is not dialed a third time.
-			const closing = await fabric.node();
-			fabric.loseNextDial.add(closing.id);
-			await announce(closing, 'room:r', false);
-			await vi.advanceTimersByTimeAsync(0);
-			fabric.loseNextDial.add(closing.id);
-			await vi.advanceTimersByTimeAsync(60_000);
-			expect(fabric.dials.filter((d) => d === `${me.id}→${closing.id}`)).toHaveLength(2);
+	/** Our meeting, joined, and two other nodes; `dialsTo(node)`: how many times we dialed it. */
+	async function dialer() {
+		const fabric = new InMemoryNetwork();
+		const [me, peer, other] = [await fabric.node(), await fabric.node(), await fabric.node()];
+		const meeting = meetingOf(me, 4, new Set());
+		await meeting.join();
+		const dialsTo = (node: InMemoryNode) => fabric.dials.filter((d) => d === `${me.id}→${node.id}`).length;
+		return { fabric, meeting, peer, other, dialsTo };
+	}
 
-			// Asked for by the audio tree (a parent it never heard): the same.
-			fabric.loseNextDial.add(other.id);
-			const connected = meeting.connect(other.id, AbortSignal.timeout(5_000));
-			await vi.advanceTimersByTimeAsync(100);
-			expect(await connected).toBe(true);
-			expect(fabric.dials.filter((d) => d === `${me.id}→${other.id}`)).toHaveLength(2);
-		} finally {
-			vi.useRealTimers();
-		}
+	it('closed as it opened: is tried again within 100 ms, once, by the meeting and by connect(), not a backoff or an announce later', async () => {
+		const { fabric, meeting, peer, other, dialsTo } = await dialer();
+		fabric.loseNextDial.add(peer.id);
+		// Content with its neighbours: we dial, whichever PeerId is smaller.
+		await announce(peer, 'room:r', false);
+		await vi.advanceTimersByTimeAsync(0);
+		expect(dialsTo(peer)).toBe(1);
+		expect(meeting.neighbours()).toBe(0);
+		await vi.advanceTimersByTimeAsync(100);
+		expect(dialsTo(peer)).toBe(2);
+		expect(meeting.neighbours()).toBe(1);
+
+		// A peer whose connections close as they open twice (full, or turning us away) is not dialed a third time.
+		const closing = await fabric.node();
+		fabric.loseNextDial.add(closing.id);
+		await announce(closing, 'room:r', false);
+		await vi.advanceTimersByTimeAsync(0);
+		fabric.loseNextDial.add(closing.id);
+		await vi.advanceTimersByTimeAsync(60_000);
+		expect(dialsTo(closing)).toBe(2);
+
+		// Asked for by the audio tree (a parent it never heard): the same.
+		fabric.loseNextDial.add(other.id);
+		const connected = meeting.connect(other.id, AbortSignal.timeout(5_000));
+		await vi.advanceTimersByTimeAsync(100);
+		expect(await connected).toBe(true);
+		expect(dialsTo(other)).toBe(2);
 	});
-});
 
-describe('TopicMeeting: a dial that joins a dial through the relay already under way', () => {
-	it('is tried again at once, reusing that connection, by the meeting and by connect(), and then only once', async () => {
-		vi.useFakeTimers();
-		try {
-			const fabric = new InMemoryNetwork();
-			const [me, peer, other] = [await fabric.node(), await fabric.node(), await fabric.node()];
-			const meeting = meetingOf(me, 4, new Set());
-			await meeting.join();
-			// A joiner's sync through the relay dialed the member as it was heard; our dial joins it
-			// and resolves with that relayed connection (libp2p's dial queue merges dials by peer).
-			fabric.joinRelayedDials.set(peer.id, 1);
-			await announce(peer, 'room:r', false);
-			await vi.advanceTimersByTimeAsync(0);
-			expect(fabric.dials).toEqual([`${me.id}→${peer.id}`, `${me.id}→${peer.id}`]);
-			expect(meeting.neighbours()).toBe(1);
+	it('joined a dial through the relay under way: is tried again at once, reusing that connection, by the meeting and by connect(), and then only once', async () => {
+		const { fabric, meeting, peer, other, dialsTo } = await dialer();
+		// A joiner's sync through the relay dialed the member as it was heard; our dial joins it
+		// and resolves with that relayed connection (libp2p's dial queue merges dials by peer).
+		fabric.joinRelayedDials.set(peer.id, 1);
+		await announce(peer, 'room:r', false);
+		await vi.advanceTimersByTimeAsync(0);
+		expect(dialsTo(peer)).toBe(2);
+		expect(meeting.neighbours()).toBe(1);
 
-			// Joined twice: not dialed a third time (the next announce is the next chance).
-			const busy = await fabric.node();
-			fabric.joinRelayedDials.set(busy.id, 2);
-			await announce(busy, 'room:r', false);
-			await vi.advanceTimersByTimeAsync(0);
-			expect(fabric.dials.filter((d) => d === `${me.id}→${busy.id}`)).toHaveLength(2);
-			expect(meeting.neighbours()).toBe(1);
-			await vi.advanceTimersByTimeAsync(60_000);
-			expect(fabric.dials.filter((d) => d === `${me.id}→${busy.id}`)).toHaveLength(2);
+		// Joined twice: not dialed a third time (the next announce is the next chance).
+		const busy = await fabric.node();
+		fabric.joinRelayedDials.set(busy.id, 2);
+		await announce(busy, 'room:r', false);
+		await vi.advanceTimersByTimeAsync(0);
+		expect(dialsTo(busy)).toBe(2);
+		expect(meeting.neighbours()).toBe(1);
+		await vi.advanceTimersByTimeAsync(60_000);
+		expect(dialsTo(busy)).toBe(2);
 
-			// Asked for by the audio tree: the same, with no wait.
-			fabric.joinRelayedDials.set(other.id, 1);
-			const connected = meeting.connect(other.id, AbortSignal.timeout(5_000));
-			await vi.advanceTimersByTimeAsync(0);
-			expect(await connected).toBe(true);
-			expect(fabric.dials.filter((d) => d === `${me.id}→${other.id}`)).toHaveLength(2);
-		} finally {
-			vi.useRealTimers();
-		}
+		// Asked for by the audio tree: the same, with no wait.
+		fabric.joinRelayedDials.set(other.id, 1);
+		const connected = meeting.connect(other.id, AbortSignal.timeout(5_000));
+		await vi.advanceTimersByTimeAsync(0);
+		expect(await connected).toBe(true);
+		expect(dialsTo(other)).toBe(2);
 	});
 });
 
