@@ -75,6 +75,12 @@ export class InMemoryNetwork {
 	 * does with two dials to one peer.
 	 */
 	readonly joinRelayedDials = new Map<string, number>();
+	/**
+	 * PeerIds whose next direct dial fails as libp2p's does when the connection it returns closed as
+	 * it opened ("Remote closed connection during opening", a ConnectionClosedError): one dial each.
+	 * (Set with joinRelayedDials too, the join comes first.)
+	 */
+	readonly closeNextDialOpening = new Set<string>();
 	/** Each connection's end at the other node. */
 	readonly otherEnd = new WeakMap<InMemoryConnection, InMemoryConnection>();
 
@@ -273,6 +279,9 @@ export class InMemoryNode extends EventTarget {
 			if (joins === 1) this.network.joinRelayedDials.delete(remote.id);
 			else this.network.joinRelayedDials.set(remote.id, joins - 1);
 			return this.network.connect(this, remote, 'relayed');
+		}
+		if (kind === 'direct' && this.network.closeNextDialOpening.delete(remote.id)) {
+			throw Object.assign(new Error('Remote closed connection during opening'), { name: 'ConnectionClosedError' });
 		}
 		if (kind === 'direct' && this.network.loseNextDial.delete(remote.id)) {
 			// Closed before either end heard of it.

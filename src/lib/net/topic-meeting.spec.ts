@@ -54,11 +54,11 @@ describe('TopicMeeting: a dial that leaves no direct connection', () => {
 		const meeting = meetingOf(me, 4, new Set());
 		await meeting.join();
 		const dialsTo = (node: InMemoryNode) => fabric.dials.filter((d) => d === `${me.id}→${node.id}`).length;
-		return { fabric, meeting, peer, other, dialsTo };
+		return { fabric, me, meeting, peer, other, dialsTo };
 	}
 
 	it('closed as it opened: is tried again within 100 ms, once, by the meeting and by connect(), not a backoff or an announce later', async () => {
-		const { fabric, meeting, peer, other, dialsTo } = await dialer();
+		const { fabric, me, meeting, peer, other, dialsTo } = await dialer();
 		fabric.loseNextDial.add(peer.id);
 		// Content with its neighbours: we dial, whichever PeerId is smaller.
 		await announce(peer, 'room:r', false);
@@ -84,6 +84,16 @@ describe('TopicMeeting: a dial that leaves no direct connection', () => {
 		await vi.advanceTimersByTimeAsync(100);
 		expect(await connected).toBe(true);
 		expect(dialsTo(other)).toBe(2);
+
+		// Reported as "Remote closed connection during opening" (libp2p's ConnectionClosedError): the same.
+		const reported = await fabric.node();
+		fabric.closeNextDialOpening.add(reported.id);
+		await announce(reported, 'room:r', false);
+		await vi.advanceTimersByTimeAsync(0);
+		expect(dialsTo(reported)).toBe(1);
+		await vi.advanceTimersByTimeAsync(100);
+		expect(dialsTo(reported)).toBe(2);
+		expect(me.connections.some((c) => c.remotePeer.equals(reported.peerId))).toBe(true);
 	});
 
 	it('joined a dial through the relay under way: is tried again at once, reusing that connection, by the meeting and by connect(), and then only once', async () => {
@@ -112,6 +122,20 @@ describe('TopicMeeting: a dial that leaves no direct connection', () => {
 		await vi.advanceTimersByTimeAsync(0);
 		expect(await connected).toBe(true);
 		expect(dialsTo(other)).toBe(2);
+	});
+
+	it('joined a dial through the relay: is dialed again in the place it leaves, before the dials queued meanwhile', async () => {
+		const { fabric, me, dialsTo } = await dialer();
+		// A joiner hears a room of four at once: two dials run, two wait.
+		const room = [await fabric.node(), await fabric.node(), await fabric.node(), await fabric.node()];
+		const topic = await meetTopicFor('room:r');
+		for (const node of room) node.topics.add(topic);
+		fabric.joinRelayedDials.set(room[0].id, 1);
+		for (const node of room) fabric.publish(node, topic, encodeMeetAnnounce({ addrs: [webrtcAddr(node.id)], open: false }));
+		await vi.advanceTimersByTimeAsync(0);
+		expect(room.map(dialsTo)).toEqual([2, 1, 1, 1]);
+		const order = fabric.dials.filter((d) => d.startsWith(`${me.id}→`)).map((d) => room.findIndex((n) => d.endsWith(n.id)));
+		expect(order.slice(0, 3)).toEqual([0, 1, 0]);
 	});
 });
 

@@ -670,9 +670,13 @@ export class TopicMeeting {
 		while (!this.#stopped && this.#dialing.size < MAX_PARALLEL_DIALS && this.#queue.size > 0) {
 			const [peerId, pending] = this.#queue.entries().next().value as [string, PendingDial];
 			this.#queue.delete(peerId);
-			if (this.#isDirect(peerId) || !this.#wantsNeighbours() || this.#shunned(peerId) || this.#known.get(peerId)?.full) continue;
-			void this.#dial(peerId, pending);
+			if (this.#dialable(peerId)) void this.#dial(peerId, pending);
 		}
+	}
+
+	/** Whether a dial to `peerId` is still wanted: not stopped, not linked yet, we want neighbours, it takes them and is not shunned. */
+	#dialable(peerId: string): boolean {
+		return !this.#stopped && !this.#isDirect(peerId) && this.#wantsNeighbours() && !this.#shunned(peerId) && !this.#known.get(peerId)?.full;
 	}
 
 	#isDirect(peerId: string): boolean {
@@ -702,7 +706,7 @@ export class TopicMeeting {
 			else if (joinedRelayedDial(connection)) {
 				// Dialed again at once (below), reusing that connection; once, as a lost dial is.
 				joined = pending.attempt === 0;
-				traceEvent('meet:dial-joined', `${shortId(peerId)}: joined a dial through the relay`);
+				traceEvent('meet:dial-joined', `${shortId(peerId)}: joined a dial through the relay${joined ? '' : ' (not dialed again)'}`);
 			} else {
 				traceEvent('meet:dial-lost', `${shortId(peerId)}: its connection closed as it opened`);
 				// Once: a peer that closes it again is full or turning us away, and its next announce says so.
@@ -713,11 +717,14 @@ export class TopicMeeting {
 			traceEvent('meet:dial-failed', `${shortId(peerId)}: ${String(err)}`);
 			if (!this.#isDirect(peerId)) {
 				this.#events.onDialError(peerId, err);
-				this.#retryLater(peerId, pending);
+				// "Remote closed connection during opening" is a lost dial too (LOST_DIAL_RETRY_MS).
+				this.#retryLater(peerId, pending, pending.attempt === 0 && err instanceof Error && err.name === 'ConnectionClosedError');
 			}
 		} finally {
 			this.#dialing.delete(peerId);
-			if (joined && !this.#stopped) this.#requestDial(peerId, pending.addrs, pending.attempt + 1);
+			// The redial takes the place this dial leaves, not one behind the dials queued meanwhile
+			// (a joiner hears a whole room at once): its relayed connection is up now.
+			if (joined && this.#dialable(peerId)) void this.#dial(peerId, { addrs: pending.addrs, attempt: pending.attempt + 1 });
 			else this.#pump();
 		}
 	}
