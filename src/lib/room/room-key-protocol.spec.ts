@@ -89,6 +89,27 @@ describe('room key protocol', () => {
 		await served;
 	});
 
+	it('hands out no key an op in its view does not name yet: the op it came ahead of may put the asker out', async () => {
+		const { base, holder, asker, epoch } = await room();
+		// A member given the key a moment before the ban that names it reaches it; the banned one asks,
+		// having heard of the ban first.
+		const ahead = await RoomKeys.create('room', base);
+		await ahead.add(holder.rawKey(epoch)!);
+		expect(ahead.has(epoch)).toBe(true);
+		const [a, b] = await streamPair();
+		const aheadParty = await party(ahead);
+		const serving = serveKey(b, 'banned', () => aheadParty, 2_000);
+		expect(await askKey(a, await party(asker), epoch, AbortSignal.timeout(2_000))).toBeNull();
+		await serving;
+		expect(asker.wanted).toBe(epoch);
+		// Once the op is in its view, it answers (to whoever that view still counts in).
+		ahead.setEpochs([epoch]);
+		const [c, d] = await streamPair();
+		const named = serveKey(d, 'member', () => aheadParty, 2_000);
+		expect(await askKey(c, await party(asker), epoch, AbortSignal.timeout(2_000))).toEqual(holder.rawKey(epoch));
+		await named;
+	});
+
 	it('refuses an answer that is not the key asked for', async () => {
 		const { asker, epoch, base } = await room();
 		const liar = await RoomKeys.create('room', base);

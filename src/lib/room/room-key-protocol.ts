@@ -132,7 +132,8 @@ export async function serveKey(stream: Stream, remotePeer: string, lookup: (room
 		const request = decodeKeyMessage(await party.keys.open('key', (await lp.read({ signal })).subarray()));
 		let answer: KeyMessage;
 		if (request.type === 'want') {
-			const key = party.keys.rawKey(request.commitment);
+			// Only a key our verified view names: see RoomKeys.namedKey.
+			const key = party.keys.namedKey(request.commitment);
 			answer = key ? { type: 'key', key } : { type: 'none' };
 		} else if (request.type === 'give') {
 			await party.received(request.key);

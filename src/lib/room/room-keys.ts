@@ -90,6 +90,16 @@ export class RoomKeys {
 		return this.#held.get(commitment)?.raw;
 	}
 
+	/**
+	 * The key for `commitment` when we hold it and an op in our verified view names it: the only keys we
+	 * hand to a member who asks. A key can reach us before the op that names it (a moderator pushes it as
+	 * it signs), and the op is what puts someone out: until it is here, we cannot tell whom it was drawn
+	 * against, and would hand it to the member it bans, who learned the commitment from the op first.
+	 */
+	namedKey(commitment: string): Uint8Array | undefined {
+		return this.#epochs.includes(commitment) ? this.rawKey(commitment) : undefined;
+	}
+
 	/** Draws a fresh key for a new epoch and holds it; returns its commitment for the op. */
 	async draw(): Promise<string> {
 		const raw = crypto.getRandomValues(new Uint8Array(ROOM_KEY_BYTES));
