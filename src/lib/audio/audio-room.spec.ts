@@ -178,14 +178,15 @@ describe('AudioRoom: a speaker whose microphone drops most of its frames', () =>
 		expect(judged.map((e) => `${e.event} ${e.detail}`)).toEqual([]);
 		expect(listeners.map((m) => m.audio.parentId)).toEqual(parents);
 		for (const m of listeners) expect(hears(m, creator.id), m.peer.name).toBe(true);
-		// Its microphone well again, every listener hears it through the same parent: 100 frames in 2 s less
-		// what a jitter buffer grown during the trickle skips to shorten its delay (67 to 100 in runs here),
-		// where the trickle played 20.
+		// Its microphone well again, every listener hears it through the same parent: 100 frames in 2 s (100 for
+		// each listener in 80 runs here), where the trickle played 20. Before the virtual clock waited for
+		// WebCrypto work, a busy process let each signature take up to 630 virtual ms, the speaker's packets fell
+		// further behind its microphone, and listeners played 43 to 100.
 		dropping = false;
 		await pass(clock, 1_000);
 		const played = listeners.map((m) => m.sink.counts(second.id).played);
 		await pass(clock, 2_000);
-		listeners.forEach((m, i) => expect(m.sink.counts(second.id).played - played[i], m.peer.name).toBeGreaterThanOrEqual(50));
+		listeners.forEach((m, i) => expect(m.sink.counts(second.id).played - played[i], m.peer.name).toBeGreaterThanOrEqual(90));
 		expect(listeners.map((m) => m.audio.parentId)).toEqual(parents);
 	}, 60_000);
 });

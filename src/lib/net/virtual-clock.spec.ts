@@ -54,6 +54,24 @@ describe('VirtualClock', () => {
 		expect(order).toEqual(['work of the first', 'second']);
 	});
 
+	it('lets WebCrypto work under way, and what its result starts, settle before the next timer fires', async () => {
+		const c = installed();
+		const order: string[] = [];
+		// Tens of milliseconds of hashing on Node's thread pool: far more than one turn of the event loop.
+		const big = new Uint8Array(32 * 1024 * 1024);
+		setTimeout(() => {
+			void crypto.subtle
+				.digest('SHA-256', big)
+				.then(() => crypto.subtle.digest('SHA-256', big))
+				.then(() => order.push('hashed twice'));
+		}, 10);
+		setTimeout(() => order.push('next timer'), 11);
+		await c.advance(20);
+		expect(order).toEqual(['hashed twice', 'next timer']);
+		c.uninstall();
+		expect(Object.hasOwn(crypto.subtle, 'digest')).toBe(false);
+	});
+
 	it('fires the other timers when one throws, then reports what was thrown', async () => {
 		const c = installed();
 		let after = false;

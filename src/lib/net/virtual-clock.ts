@@ -4,9 +4,13 @@
  * is installed, and time moves only when advance() is called. Everything else
  * runs for real (WebCrypto, the streams' promises): before each timer fires,
  * the real event loop gets a turn (one setImmediate), so promise work that a
- * callback started has run before the next timer fires. Work waiting on a
- * thread (WebCrypto's) may take more turns, and virtual time may move on
- * meanwhile, as real time moves on while a CPU works.
+ * callback started has run before the next timer fires; and WebCrypto work
+ * under way (it runs on Node's thread pool, so a turn of the loop does not
+ * wait for it) settles first too. A signature or a decryption takes well
+ * under a millisecond on a phone; left to run while virtual time moved on,
+ * one here took up to 630 virtual ms on a busy machine (a speaker's packets,
+ * each signed, then fell further behind its microphone every second), so a
+ * test measured this process's load instead of the room's timings.
  *
  * It lets one process run rooms of 1,000 members at the pace of their own
  * timers rather than of this one CPU doing the work of all of them (with real
@@ -50,6 +54,8 @@ export class VirtualClock {
 	readonly #heap: Timer[] = [];
 	readonly #live = new Map<number, Timer>();
 	readonly #errors: unknown[] = [];
+	/** WebCrypto operations started while installed and not yet settled. */
+	readonly #crypto = new Set<Promise<unknown>>();
 	#restore: (() => void) | null = null;
 
 	constructor(startMs = Date.now()) {
@@ -86,10 +92,12 @@ export class VirtualClock {
 		});
 		Date.now = () => this.#now;
 		performance.now = () => this.#now - this.#perfOrigin;
+		const unwatch = this.#watchCrypto();
 		this.#restore = () => {
 			Object.assign(globalThis, { setTimeout: saved.setTimeout, clearTimeout: saved.clearTimeout, setInterval: saved.setInterval, clearInterval: saved.clearInterval });
 			Date.now = saved.dateNow;
 			performance.now = saved.perfNow;
+			unwatch();
 		};
 	}
 
@@ -103,6 +111,7 @@ export class VirtualClock {
 		const until = this.#now + Math.max(0, ms);
 		for (;;) {
 			await realImmediate();
+			await this.#cryptoSettled();
 			const next = this.#heap[0];
 			if (next === undefined || next.at > until) break;
 			this.#pop();
@@ -121,6 +130,41 @@ export class VirtualClock {
 		}
 		this.#now = until;
 		if (this.#errors.length > 0) throw new AggregateError(this.#errors.splice(0), 'a timer callback threw');
+	}
+
+	/** Counts each WebCrypto operation as under way until it settles (own properties over SubtleCrypto's methods). */
+	#watchCrypto(): () => void {
+		const subtle = globalThis.crypto?.subtle as unknown as Record<string, (...args: unknown[]) => Promise<unknown>> | undefined;
+		if (!subtle) return () => {};
+		const names = ['encrypt', 'decrypt', 'sign', 'verify', 'digest', 'generateKey', 'deriveKey', 'deriveBits', 'importKey', 'exportKey', 'wrapKey', 'unwrapKey'];
+		for (const name of names) {
+			const real = subtle[name];
+			if (typeof real !== 'function') continue;
+			Object.defineProperty(subtle, name, {
+				configurable: true,
+				writable: true,
+				value: (...args: unknown[]) => {
+					const work = real.apply(subtle, args);
+					const settled: Promise<unknown> = work.then(
+						() => this.#crypto.delete(settled),
+						() => this.#crypto.delete(settled)
+					);
+					this.#crypto.add(settled);
+					return work;
+				}
+			});
+		}
+		return () => {
+			for (const name of names) delete subtle[name];
+		};
+	}
+
+	/** Waits for the WebCrypto work under way, and for what its results started (which may start more). */
+	async #cryptoSettled(): Promise<void> {
+		while (this.#crypto.size > 0) {
+			await Promise.all(this.#crypto);
+			await realImmediate();
+		}
 	}
 
 	#add(fn: (...args: unknown[]) => void, ms: number | undefined, args: unknown[], repeat: boolean): Handle {
