@@ -282,6 +282,27 @@ describe('TopicMeeting: members the room put out', () => {
 		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12), TRIMMED);
 	});
 
+	it('counts, and closes past its most, links to members the room knows (presence) that it has not heard announce', async () => {
+		// In a room of 100, announces come minutes apart: a member that arrived after them hears few of the peers
+		// that link to it. A depth-1 relay among the arrivals, dialed by orphans and standbys it never heard,
+		// counted none of them, never trimmed, never said it was full, and held 28 links in one run.
+		const fabric = new InMemoryNetwork();
+		const me = await fabric.node();
+		const members = new Set<string>();
+		const meeting = new TopicMeeting(me.asNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: 8, member: (p) => members.has(p) });
+		meetings.push(meeting);
+		await meeting.join();
+		const peers: InMemoryNode[] = [];
+		for (let i = 0; i < 16; i++) peers.push(await fabric.node());
+		const [stranger, ...known] = peers;
+		for (const n of known) members.add(n.id);
+		for (const n of peers) fabric.connect(n, me);
+		expect(meeting.neighbours()).toBe(15);
+		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12), TRIMMED);
+		// A peer neither heard nor known to be in the room is none of the meeting's business: left alone.
+		expect(me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(stranger.peerId))).toBe(true);
+	});
+
 	it('counts a peer that dialed us as we dialed it once: closing one of its two connections is not one neighbour less', async () => {
 		const { fabric, me, meeting, others: content } = await crowd(16);
 		for (const n of content) await announce(n, 'room:r', false);

@@ -133,6 +133,16 @@ export interface MeetingOptions {
 	 */
 	shunned?: (peerId: string) => boolean;
 	/**
+	 * Peers known to be on the topic by other means (a room's presence),
+	 * though their announce has not reached us: in a large room announces
+	 * come minutes apart, so a member that arrived after them hears few of
+	 * the peers that link to it (audio repairs and standbys most of all). A
+	 * direct connection to one counts as a neighbour's, and past our most it
+	 * may be closed like one whose peer said it needs none: we never heard it
+	 * ask. Default: none.
+	 */
+	member?: (peerId: string) => boolean;
+	/**
 	 * How many are on the topic, as the caller knows it (a room's presence):
 	 * sets our safety-net interval. Default: the peers we heard announce.
 	 */
@@ -173,6 +183,7 @@ export class TopicMeeting {
 	#said: { open: boolean; full: boolean } | null = null;
 	readonly #seal: AnnounceSeal | null;
 	readonly #shunned: (peerId: string) => boolean;
+	readonly #member: (peerId: string) => boolean;
 	readonly #population: () => number;
 	readonly #known = new Map<string, KnownPeer>();
 	#topic: string | null = null;
@@ -210,18 +221,23 @@ export class TopicMeeting {
 		this.#max = options.maxNeighbours ?? Math.ceil(options.targetNeighbours * 1.5);
 		this.#seal = options.seal ?? null;
 		this.#shunned = options.shunned ?? (() => false);
+		this.#member = options.member ?? (() => false);
 		this.#population = options.population ?? (() => this.#known.size + 1);
 	}
 
-	/** Direct connections to peers heard on this topic. */
+	/** Direct connections to peers heard on this topic, or known by the caller to be on it (`member`). */
 	neighbours(): number {
 		// One pass over our connections (tens), not one per peer heard (up to MAX_KNOWN_PEERS).
 		const direct = new Set<string>();
 		for (const c of this.#node.getConnections()) {
 			const peerId = c.remotePeer.toString();
-			if (c.status === 'open' && this.#known.has(peerId) && isDirectConnection(c.remoteAddr.toString()) && !this.#shunned(peerId)) direct.add(peerId);
+			if (c.status === 'open' && this.#onTopic(peerId) && isDirectConnection(c.remoteAddr.toString()) && !this.#shunned(peerId)) direct.add(peerId);
 		}
 		return direct.size;
+	}
+
+	#onTopic(peerId: string): boolean {
+		return this.#known.has(peerId) || this.#member(peerId);
 	}
 
 	/**
@@ -415,7 +431,8 @@ export class TopicMeeting {
 	 * Past maxNeighbours (members arriving back to back dial us before our
 	 * `full` announce reaches them): closes surplus links, but only to peers
 	 * that do not need us (their last announce said they were content or
-	 * full, or said otherwise more than OPEN_HOLDS_MS ago), that we did not ask for (connect(): an audio parent, a speaker),
+	 * full, or said otherwise more than OPEN_HOLDS_MS ago, or members we have
+	 * not heard announce at all), that we did not ask for (connect(): an audio parent, a speaker),
 	 * and that carry no stream of ours (sync, keys, an audio link being set
 	 * up), nor connections younger than TRIM_GRACE_MS (their stream may not be
 	 * open yet). An audio link itself runs on its own RTCPeerConnection, which
@@ -441,8 +458,8 @@ export class TopicMeeting {
 		for (const [peerId, connections] of byPeer) {
 			if (excess <= 0) break;
 			const peer = this.#known.get(peerId);
-			if (!peer || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
-			if (peer.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS) {
+			if (!(peer || this.#member(peerId)) || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
+			if (peer?.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS) {
 				holdsUntil = Math.min(holdsUntil, peer.heardAt + OPEN_HOLDS_MS);
 				continue;
 			}

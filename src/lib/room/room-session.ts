@@ -230,6 +230,9 @@ export class RoomSession implements HostedRoom {
 					overhead: SEAL_OVERHEAD_BYTES
 				},
 				shunned: (peerId) => this.#isOut(peerId),
+				// Presence reaches a newcomer from every member that moves in the audio tree, the peers that link to
+				// it most, long before their next announce (in a room of 100, minutes apart).
+				member: (peerId) => this.presence.members.has(peerId),
 				population: () => this.presence.members.size + 1
 			}
 		);
