@@ -4,6 +4,7 @@
  * flags WebRTC needs on a loopback-only network (docs/TESTING.md), and
  * Debian's Firefox ESR, driven over WebDriver BiDi.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +87,21 @@ export async function launchFirefox(options = {}) {
 	const usableHome = home !== undefined && existsSync(home) && statSync(home).uid === process.getuid?.();
 	const env = usableHome ? process.env : { ...process.env, HOME: mkdtempSync(join(tmpdir(), 'stanza-firefox-home-')) };
 	const prefs = options.fakeToneHz ? { ...FIREFOX_PREFS, 'media.navigator.audio.fake_frequency': options.fakeToneHz } : FIREFOX_PREFS;
-	return firefox.launch({ channel: 'moz-firefox', executablePath: FIREFOX_PATH, headless: true, firefoxUserPrefs: prefs, env });
+	try {
+		return await firefox.launch({ channel: 'moz-firefox', executablePath: FIREFOX_PATH, headless: true, firefoxUserPrefs: prefs, env });
+	} catch (err) {
+		// An older Firefox than Debian's current ESR lacks WebDriver BiDi commands playwright-core sends at
+		// launch: 140.12 ESR (what an install from stale package lists gets) answers network.addDataCollector
+		// with "unknown command". Say which Firefox, and what to do, instead of the protocol's words alone.
+		if (!/unknown command/.test(String(err))) throw err;
+		let version = 'an unknown version';
+		try {
+			version = execFileSync(FIREFOX_PATH, ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
+		} catch {
+			// the version is only for the message
+		}
+		throw new Error(`${version} at ${FIREFOX_PATH} lacks a WebDriver BiDi command that playwright-core sends (tested with Firefox 153.8 ESR): run 'apt-get update && apt-get install firefox-esr' for Debian's current ESR, or set FIREFOX_PATH. ${String(err).split('\n')[0]}`, { cause: err });
+	}
 }
 
 /**
