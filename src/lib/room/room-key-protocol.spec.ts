@@ -110,6 +110,20 @@ describe('room key protocol', () => {
 		await named;
 	});
 
+	it('judges the asker again as it answers: the ban naming the key may land while it reads the request', async () => {
+		// A member whose view counted the asker in when the stream opened, and that holds the key, gets the op
+		// that bans the asker (and names the key) before the request is read. Before, it answered the key.
+		const { holder, asker, epoch } = await room();
+		const holderParty = await party(holder);
+		let lookups = 0;
+		const [a, b] = await streamPair();
+		const serving = serveKey(b, 'dee', () => (lookups++ === 0 ? holderParty : null), 2_000);
+		await expect(askKey(a, await party(asker), epoch, AbortSignal.timeout(2_000))).rejects.toThrow();
+		await serving;
+		expect(lookups).toBe(2);
+		expect(asker.has(epoch)).toBe(false);
+	});
+
 	it('refuses an answer that is not the key asked for', async () => {
 		const { asker, epoch, base } = await room();
 		const liar = await RoomKeys.create('room', base);

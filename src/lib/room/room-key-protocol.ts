@@ -14,7 +14,8 @@
  * listener's check: libp2p connections are end-to-end encrypted and
  * authenticated (Noise, also through a relay's circuit), so only the peer the
  * connection names reads the answer, and a listener serves no one its
- * verified room state says is removed or banned. A key is believed only if it
+ * verified room state says is removed or banned, judged again as it answers
+ * (the op that bans someone may land while it reads the request). A key is believed only if it
  * hashes to a commitment a verified op carries, so a member can send a wrong
  * key but never make anyone use one.
  */
@@ -127,12 +128,16 @@ export async function serveKey(stream: Stream, remotePeer: string, lookup: (room
 	try {
 		const idBytes = (await lp.read({ signal })).subarray();
 		if (idBytes.length > MAX_ROOM_ID_BYTES) throw new KeyProtocolError('room id too long');
-		const party = lookup(new TextDecoder().decode(idBytes), remotePeer);
+		const roomId = new TextDecoder().decode(idBytes);
+		const party = lookup(roomId, remotePeer);
 		if (!party) throw new KeyProtocolError('no such room here');
 		const request = decodeKeyMessage(await party.keys.open('key', (await lp.read({ signal })).subarray()));
 		let answer: KeyMessage;
 		if (request.type === 'want') {
-			// Only a key our verified view names: see RoomKeys.namedKey.
+			// Only a key our verified view names (RoomKeys.namedKey), and only if that view still counts the
+			// asker in, both judged now: the op that names a new key is the one that puts someone out, and it
+			// may have landed while we read the request (a banned member that heard of its ban first asks at once).
+			if (!lookup(roomId, remotePeer)) throw new KeyProtocolError('no such room here');
 			const key = party.keys.namedKey(request.commitment);
 			answer = key ? { type: 'key', key } : { type: 'none' };
 		} else if (request.type === 'give') {
