@@ -148,6 +148,17 @@ describe('tree engine: with a parent', () => {
 		// Not while a dial is under way.
 		expect(engine.step(200_000, viewOf(adverts), { standbyReady: false, dialing: true })).toEqual({ kind: 'stay' });
 	});
+
+	it('never moves up to a member it keeps away from: a free slot offered by a relay that withheld or forged is the bait', () => {
+		const engine = new TreeEngine('me', 3);
+		engine.attached('P', 3); // depth 4
+		const adverts = [node('P', 3, 2, 1, 'Q'), node('slot', 2, 4, 1, 'R')];
+		engine.avoid('slot', 100_000, 600_000);
+		expect(engine.step(100_000, viewOf(adverts), IDLE)).toEqual({ kind: 'stay' });
+		expect(engine.step(100_000 + REBALANCE_COOLDOWN_MS, viewOf(adverts), IDLE)).toEqual({ kind: 'stay' });
+		// Once that has run out, it is a slot like any other.
+		expect(engine.step(700_001, viewOf(adverts), IDLE)).toMatchObject({ kind: 'move', parent: { peerId: 'slot' } });
+	});
 });
 
 describe('tree engine: leaving a speaker’s branch', () => {

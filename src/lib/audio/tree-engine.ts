@@ -239,7 +239,8 @@ export class TreeEngine {
 			}
 		}
 		if (!links.dialing) {
-			const plan = planRebalance(self, view.candidates, { nowMs: now, lastMoveMs: this.#lastMoveMs }, view.lookup);
+			// Never up to a member we keep away from (it refused us, withheld, forged): the slot it offers is the bait.
+			const plan = planRebalance(self, this.#notAvoided(view.candidates), { nowMs: now, lastMoveMs: this.#lastMoveMs }, view.lookup);
 			if (plan.kind === 'move') {
 				this.#lastMoveMs = now;
 				return plan;
