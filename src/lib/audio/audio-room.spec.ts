@@ -1,10 +1,16 @@
+import { peerIdFromString } from '@libp2p/peer-id';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryNetwork } from '../net/in-memory-network';
 import { pass, until, VirtualClock } from '../net/virtual-clock';
 import { makeRoom, sync } from '../room/test-peers';
-import { directPeers } from '../room/test-sessions';
+import { shortId } from '../diagnostics/trace';
+import { directPeers, joinSession, leaveSession, type SessionMember } from '../room/test-sessions';
+import type { LinkTransport } from './link-pipe';
 import { MemoryLinks } from './memory-links';
 import { frameSource } from './memory-audio';
+import { dialLink, type MediaLink } from './media-link';
+import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
+import { CONTROL_TAG, encodePacket, FLAG_DTX } from './packet-codec';
 import { hears, joinAudio, leaveAudio, type AudioMember } from './test-audio-rooms';
 import { seededRandom } from './tree-simulation';
 
@@ -189,4 +195,161 @@ describe('AudioRoom: a speaker whose microphone drops most of its frames', () =>
 		listeners.forEach((m, i) => expect(m.sink.counts(second.id).played - played[i], m.peer.name).toBeGreaterThanOrEqual(90));
 		expect(listeners.map((m) => m.audio.parentId)).toEqual(parents);
 	}, 60_000);
+});
+
+describe('AudioRoom: a link the room stops allowing while it sets up', () => {
+	// A member running its own code asks for links and finishes their handshakes when it likes: what it was
+	// admitted to when it asked must not outlast the room's state saying otherwise once the link opens.
+	async function room(names: string[]) {
+		const clock = new VirtualClock();
+		clock.install();
+		const network = new InMemoryNetwork();
+		const links = new MemoryLinks({ latencyMs: 20, jitterMs: 5, loss: 0, random: seededRandom(5) });
+		const { creator, peers, key } = await makeRoom(names);
+		const members: AudioMember[] = [];
+		const sessions: SessionMember[] = [];
+		cleanup = async () => {
+			for (const m of members) await leaveAudio(m).catch(() => {});
+			for (const m of sessions) await leaveSession(m).catch(() => {});
+			clock.uninstall();
+		};
+		return { clock, network, links, creator, peers, key, members, sessions };
+	}
+
+	/** `from` (a session with no AudioRoom: its own code) asks `to` for a link as `as`; once accepted, it runs `beforeOffer` before it makes its offer. */
+	async function askLink(from: SessionMember, to: string, as: AttachAs, links: MemoryLinks, beforeOffer: () => Promise<void> = async () => {}): Promise<MediaLink> {
+		const own = links.transport(from.peer.id);
+		const transport: LinkTransport = {
+			create: (options) => {
+				const pending = own.create(options);
+				return { pipe: pending.pipe, answer: (port) => pending.answer(port), offer: async (port) => (await beforeOffer(), pending.offer(port)) };
+			}
+		};
+		expect(await from.session.connectTo(to, AbortSignal.timeout(5_000))).toBe(true);
+		const stream = await from.node.asNode.dialProtocol(peerIdFromString(to), MEDIA_PROTOCOL);
+		return dialLink(stream, to, as, { roomId: from.peer.room.roomId, cipher: from.session.cipher, iceServers: [], transport });
+	}
+
+	/** What `asking` settles to, the clock running meanwhile. */
+	async function settle<T>(clock: VirtualClock, asking: Promise<T>): Promise<PromiseSettledResult<T>> {
+		let result: PromiseSettledResult<T> | undefined;
+		asking.then(
+			(value) => (result = { status: 'fulfilled', value }),
+			(reason: unknown) => (result = { status: 'rejected', reason })
+		);
+		await until(clock, () => result !== undefined, 15_000, () => 'the link request never settled');
+		return result!;
+	}
+
+	it('closes a link whose asker was banned between its request and its link opening, and sends it nothing', async () => {
+		const { clock, network, links, creator, peers, key, members, sessions } = await room(['relay', 'mallory']);
+		const [relay, mallory] = peers;
+		members.push(await joinAudio(network, links, creator, key, 1));
+		members.push(await joinAudio(network, links, relay, key, 4));
+		const [host, listener] = members;
+		await until(clock, () => hears(listener, creator.id), 30_000, () => `the relay does not hear the speaker: ${JSON.stringify(listener.audio.snapshot())}`);
+		const attacker = await joinSession(network, mallory, key);
+		sessions.push(attacker);
+		// Admitted while in good standing; its offer held back until the ban has reached the relay.
+		const asked = await settle(
+			clock,
+			askLink(attacker, relay.id, 'listener', links, async () => {
+				const epoch = await host.session.drawEpochKey();
+				await creator.room.addOp({ kind: 'ban', target: mallory.id, epoch }, creator);
+				await sync(creator, relay);
+				expect(relay.room.view.banned.has(mallory.id)).toBe(true);
+			})
+		);
+		if (asked.status === 'rejected') throw asked.reason;
+		const link = asked.value;
+		let packets = 0;
+		link.onPacket = () => packets++;
+		await pass(clock, 2_000);
+		expect(link.open).toBe(false);
+		expect(packets).toBe(0);
+		expect(listener.audio.childCount).toBe(0);
+		expect(links.openPipes(mallory.id)).toBe(0);
+	}, 60_000);
+
+	it('keeps one link per child however many requests it sends at once: the others close', async () => {
+		const { clock, network, links, creator, peers, key, members, sessions } = await room(['relay', 'mallory']);
+		const [relay, mallory] = peers;
+		members.push(await joinAudio(network, links, creator, key, 1));
+		members.push(await joinAudio(network, links, relay, key, 4));
+		const [, listener] = members;
+		await until(clock, () => hears(listener, creator.id), 30_000, () => `the relay does not hear the speaker: ${JSON.stringify(listener.audio.snapshot())}`);
+		const attacker = await joinSession(network, mallory, key);
+		sessions.push(attacker);
+		const asked = await settle(clock, Promise.allSettled([0, 1, 2].map(() => askLink(attacker, relay.id, 'listener', links))));
+		if (asked.status === 'rejected') throw asked.reason;
+		const opened = asked.value.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+		expect(opened.length).toBeGreaterThanOrEqual(2); // all three were admitted before any link opened
+		await pass(clock, 1_000);
+		expect(listener.audio.childCount).toBe(1);
+		expect(opened.filter((l) => l.open).length).toBe(1);
+		expect(links.openPipes(mallory.id)).toBe(1);
+	}, 60_000);
+
+	it('closes the stage link with a speaker moved to the audience, though that speaker\'s own code does not: it no longer gets the others\' voice', async () => {
+		const { clock, network, links, creator, peers, key, members } = await room(['second', 'l1']);
+		const [second, l1] = peers;
+		const invitation = await creator.room.addOp({ kind: 'invite', target: second.id }, creator);
+		await sync(creator, second);
+		await second.room.addOp({ kind: 'accept', invitation: invitation.id }, second);
+		await sync(second, creator);
+		members.push(await joinAudio(network, links, creator, key, 2));
+		members.push(await joinAudio(network, links, second, key, 2));
+		members.push(await joinAudio(network, links, l1, key, 2));
+		const [a, b] = members;
+		await until(clock, () => a.audio.snapshot().speakers.length > 0 && hears(b, creator.id), 30_000, () => `no stage link: ${JSON.stringify(a.audio.snapshot())}`);
+		expect(a.audio.snapshot().speakers).toEqual([second.id]);
+		// Its node cut off from the room (its stage link runs on a pipe of its own), it never learns that the
+		// creator moves it to the audience: like code that ignores it, it keeps its end of the link open.
+		b.node.stop();
+		await creator.room.addOp({ kind: 'moveToAudience', target: second.id }, creator);
+		expect(creator.room.view.stage.has(second.id)).toBe(false);
+		await pass(clock, 1_000);
+		expect(a.audio.snapshot().speakers).toEqual([]);
+		expect(b.audio.snapshot().speakers).toEqual([]);
+		expect(a.trace.entries.filter((e) => e.event === 'audio: cut').map((e) => e.detail)).toContain(`${shortId(second.id)} left the stage`);
+	}, 60_000);
+});
+
+describe('AudioRoom: a relay that withholds the audio from a child that keeps coming back', () => {
+	// Two verdicts alike within WITHHOLD_STREAK_MS against two different parents point upstream, and the
+	// child stops judging for a while. Against the same parent twice (the child came back once its short
+	// avoid ran out: no other slot), they point at that parent: it is kept away from for longer, and the
+	// child goes on judging. Before, the second verdict stopped all judging for 30 s, and the child's third
+	// visit to the withholding relay went unjudged: 30 s deaf with a live link.
+	it('keeps away from it after the second verdict, and never stops judging', async () => {
+		const clock = new VirtualClock();
+		clock.install();
+		const network = new InMemoryNetwork();
+		const keepAlive = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 0, captureTs: 0, payload: new Uint8Array() });
+		let withholder = '';
+		let sent = 0;
+		// Like the e2e hook (tests/support/hostile-hooks.ts): a keep-alive in place of every message but one in 20.
+		const tamper = (owner: string, bytes: Uint8Array) => (owner === withholder && ++sent % 20 !== 0 ? keepAlive.slice() : bytes);
+		const links = new MemoryLinks({ latencyMs: 20, jitterMs: 5, loss: 0, random: seededRandom(9), tamper });
+		const { creator, peers, key } = await makeRoom(['relay', 'child']);
+		const members: AudioMember[] = [];
+		cleanup = async () => {
+			for (const m of members) await leaveAudio(m).catch(() => {});
+			clock.uninstall();
+		};
+		const [relay, child] = peers;
+		members.push(await joinAudio(network, links, creator, key, 1));
+		members.push(await joinAudio(network, links, relay, key, 2));
+		members.push(await joinAudio(network, links, child, key, 0));
+		const c = members[2];
+		await until(clock, () => c.audio.parentId === relay.id && hears(c, creator.id), 30_000, () => `the child does not hear through the relay: ${JSON.stringify(c.audio.snapshot())}`);
+		withholder = relay.id;
+		const verdicts = () => c.trace.entries.filter((e) => e.event === 'audio: withheld' && e.detail.startsWith(shortId(relay.id)));
+		await until(clock, () => verdicts().length >= 2, 30_000, () => `${verdicts().length} verdicts: ${c.trace.toString().split('\n').slice(-10).join('\n')}`);
+		const second = performance.now();
+		await pass(clock, 20_000);
+		expect(c.trace.entries.filter((e) => e.event === 'audio: withheld twice')).toEqual([]);
+		expect(c.trace.entries.filter((e) => e.at > second && e.event === 'audio: attached')).toEqual([]);
+		expect(c.audio.parentId).toBeNull();
+	}, 90_000);
 });

@@ -32,7 +32,7 @@ import type { TreeWire } from '../room/room-topic-protocol';
 import type { StanzaNode } from '../net/libp2p-node';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import type { OpenVoiceSource, StagePlayer, VoiceSink, VoiceSource } from './audio-ports';
-import { LinkRefusedError, dialLink, type MediaLink, type RemoteVoice } from './media-link';
+import { LinkRefusedError, dialLink, type LinkRole, type MediaLink, type RemoteVoice } from './media-link';
 import type { AudioHost, HostedAudio, LinkDecision } from './audio-host';
 import { MEDIA_PROTOCOL, type AttachAs, type AttachRequest } from './media-signal-protocol';
 import { Microphone, MicrophoneError, type MicFailure } from './microphone';
@@ -96,12 +96,14 @@ const GOODBYE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 1,
 const SENDING_WITHIN_MS = 1_000;
 // A speaker lists a voice as passed on (its advert's `h`) while it flowed this recently: a fellow's to it, or its own microphone's.
 const HEARD_WITHIN_MS = FLOW_WINDOW_MS;
-// Two parents in a row judged withholding the same way (all audio, one speaker's, or late) within this
-// window means the fault is upstream of both (a speaker that says it sends and does not, or marks seqs
-// it has not sent): stop judging for WITHHOLD_BACKOFF_MS instead of churning. Two different verdicts
-// (another kind, or another speaker held back) are two different parents' doing.
+// Two different parents in a row judged withholding the same way (all audio, one speaker's, or late)
+// within this window means the fault is upstream of both (a speaker that says it sends and does not, or
+// marks seqs it has not sent): stop judging for WITHHOLD_BACKOFF_MS instead of churning. Two different
+// verdicts (another kind, or another speaker held back) are two different parents' doing; the same parent
+// judged twice is its own doing, and it is kept away from for REPEAT_WITHHOLDER_AVOID_MS instead.
 const WITHHOLD_STREAK_MS = 10_000;
 const WITHHOLD_BACKOFF_MS = 30_000;
+const REPEAT_WITHHOLDER_AVOID_MS = 60_000;
 // A member caught forging audio is not linked to again for the rest of the visit (well, 10 minutes).
 const FORGER_AVOID_MS = 10 * 60_000;
 /** 'on' only while encoded frames flow; 'starting' until the first one; otherwise why nothing is sent. */
@@ -199,7 +201,8 @@ export class AudioRoom implements HostedAudio {
 	/** Per speaker: since when its audio has been expected from the parent we have now (#withholding). */
 	#expectingFrom = new Map<string, number>();
 	/** When each kind of withholding verdict (#withholding's answers) was last given. */
-	readonly #withheldAt = new Map<string, number>();
+	/** By verdict kind, when we last judged a parent so, and which parent. */
+	readonly #withheldAt = new Map<string, { at: number; parent: string }>();
 	#judgeWithholdingAfter = 0;
 	/** Since when the branch we hang from has lacked a voice another branch carries (#judgeBranch). */
 	#shortSpell: ShortSpell | null = null;
@@ -367,11 +370,12 @@ export class AudioRoom implements HostedAudio {
 		}
 		this.#allowed = allowed;
 		for (const info of this.#speakerLinks.values()) this.#stage.setHeard(info.link.peerId, this.#heard(info.link.peerId));
-		// Out of the room is out of the audio: every link with a removed or banned member closes now.
+		// Out of the room is out of the audio: every link with a removed or banned member closes now, and a
+		// stage link with a member no longer on stage (its voice is not played, but it would still get ours).
 		for (const info of this.#links()) {
 			const peer = info.link.peerId;
-			if (view.removed.has(peer) || view.banned.has(peer)) {
-				this.#trace('audio: cut', `${shortId(peer)} is out of the room`);
+			if (!this.#mayHold(peer, info.link.role)) {
+				this.#trace('audio: cut', `${shortId(peer)} ${view.removed.has(peer) || view.banned.has(peer) ? 'is out of the room' : 'left the stage'}`);
 				info.link.close();
 			}
 		}
@@ -623,6 +627,18 @@ export class AudioRoom implements HostedAudio {
 		return this.#iceServers;
 	}
 
+	/**
+	 * Whether the room's verified state lets `peerId` hold a link with us as `role` now: nobody out of the
+	 * room, and a stage link only between two members on stage. Checked as a request arrives (decide), again
+	 * as its link opens (adopt, #activate, #dial: the state may change while a link sets up), and at every
+	 * change of the state (#onView).
+	 */
+	#mayHold(peerId: string, role: LinkRole): boolean {
+		const view = this.#session.room.view;
+		if (view.removed.has(peerId) || view.banned.has(peerId)) return false;
+		return role !== 'speaker' || (this.#speaker && view.stage.has(peerId));
+	}
+
 	/** Whether to take an incoming link request, and as what. */
 	decide({ as, lost, displace }: AttachRequest, remote: string): LinkDecision {
 		const view = this.#session.room.view;
@@ -671,6 +687,13 @@ export class AudioRoom implements HostedAudio {
 
 	adopt(link: MediaLink): void {
 		this.#holds.release(link.peerId);
+		if (this.#stopped || !this.#mayHold(link.peerId, link.role)) {
+			// Admitted when it asked; the room's state changed while its link set up (a ban, a step down).
+			this.#trace('audio: cut', `${shortId(link.peerId)}'s ${link.role} link opened after the room stopped allowing it: closed`);
+			link.close();
+			this.#advertise();
+			return;
+		}
 		const info: LinkInfo = { link, lastSentAt: performance.now() };
 		if (link.role === 'speaker') {
 			this.#speakerLinks.get(link.peerId)?.link.close();
@@ -692,6 +715,9 @@ export class AudioRoom implements HostedAudio {
 				if (this.#standbys.get(link.peerId) === info) this.#standbys.delete(link.peerId);
 			};
 		} else {
+			// One link per child: a second request it sent while its first was setting up (decide refuses
+			// only a child already adopted) replaces the first, which would otherwise stay open untracked.
+			this.#children.get(link.peerId)?.link.close();
 			if (this.#children.size >= this.capacity) {
 				// Admitted with a slot held for it (decide), yet none is free now: our capacity was lowered
 				// while its link set up, say. The child sees its new parent's link close, and repairs.
@@ -720,7 +746,7 @@ export class AudioRoom implements HostedAudio {
 	/** A standby child whose parent failed: feed it from now on, if a slot is still free. */
 	#activate(info: LinkInfo): void {
 		this.#standbys.delete(info.link.peerId);
-		if (this.#children.size >= this.capacity || this.#tree.depth === null) {
+		if (this.#children.size >= this.capacity || this.#tree.depth === null || !this.#mayHold(info.link.peerId, 'child') || this.#children.has(info.link.peerId)) {
 			info.link.close(); // it falls back to its other repair paths
 			return;
 		}
@@ -742,7 +768,13 @@ export class AudioRoom implements HostedAudio {
 			if (!(await this.#session.connectTo(peerId, AbortSignal.timeout(CONNECT_TIMEOUT_MS)))) throw new Error('no direct connection');
 			if (this.#stopped) return null;
 			const stream = await this.#node.dialProtocol(peerIdFromString(peerId) as PeerId, MEDIA_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
-			return await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers, transport: this.#host.transport, lost, displace });
+			const link = await dialLink(stream, peerId, as, { roomId: this.#session.room.roomId, cipher: this.#cipher, iceServers: this.#iceServers, transport: this.#host.transport, lost, displace });
+			if (this.#stopped || !this.#mayHold(peerId, link.role)) {
+				this.#trace('audio: cut', `${as} link to ${shortId(peerId)} opened after the room stopped allowing it: closed`);
+				link.close();
+				return null;
+			}
+			return link;
 		} catch (err) {
 			this.#trace('audio: link failed', `${as} ${shortId(peerId)}: ${String(err)}`);
 			this.#tree.avoid(peerId, performance.now(), err instanceof LinkRefusedError ? RETRY_CANDIDATE_AFTER_MS : RETRY_CANDIDATE_AFTER_MS / 5);
@@ -891,11 +923,17 @@ export class AudioRoom implements HostedAudio {
 		if (now < this.#judgeWithholdingAfter) return null;
 		const verdict = this.#verdict(parent, now, { expectingSince: this.#expectingSince, ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 }, expected);
 		if (!verdict) return null;
-		if (now - (this.#withheldAt.get(verdict.kind) ?? -Infinity) < WITHHOLD_STREAK_MS) {
-			this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
-			this.#trace('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
+		const last = this.#withheldAt.get(verdict.kind);
+		if (last && now - last.at < WITHHOLD_STREAK_MS) {
+			if (last.parent === parent.link.peerId) {
+				// Judged again after we came back to it: its own doing, not upstream's (#dropParent's short avoid ran out).
+				this.#tree.avoid(parent.link.peerId, now, REPEAT_WITHHOLDER_AVOID_MS);
+			} else {
+				this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
+				this.#trace('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
+			}
 		}
-		this.#withheldAt.set(verdict.kind, now);
+		this.#withheldAt.set(verdict.kind, { at: now, parent: parent.link.peerId });
 		return verdict.what;
 	}
 
