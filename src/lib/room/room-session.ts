@@ -133,6 +133,9 @@ export class RoomSession implements HostedRoom {
 	/** Syncs because a member's topic message was unreadable to us (#syncOnUnreadable): when each member's last one ended, the member of the one running, and those waiting their turn. */
 	readonly #unreadableSyncAt = new Map<string, number>();
 	#unreadableSyncing: string | null = null;
+	/** Members whose messages we could not read while their turn was not due: synced with once it is (#syncUnreadableLater). */
+	readonly #unreadableLater = new Set<string>();
+	#unreadableLaterTimer: ReturnType<typeof setTimeout> | undefined;
 	readonly #unreadableWaiting = new Set<string>();
 	#stopped = false;
 	#presenceSoon: ReturnType<typeof setTimeout> | undefined;
@@ -365,6 +368,7 @@ export class RoomSession implements HostedRoom {
 		clearTimeout(this.#beat);
 		clearTimeout(this.#settleTimer);
 		clearTimeout(this.#keyRetry);
+		clearTimeout(this.#unreadableLaterTimer);
 		clearTimeout(this.#lostKey?.timer);
 		clearInterval(this.#outCheck);
 		this.#unsubscribeView?.();
@@ -709,6 +713,7 @@ export class RoomSession implements HostedRoom {
 		try {
 			message = decodeTopicMessage(await this.#keys.openTopic(sealed));
 			this.topicStats.opened++;
+			this.#unreadableLater.delete(from); // we read it now: no sync owed
 		} catch {
 			this.topicStats.unreadable++;
 			void this.#syncOnUnreadable(from);
@@ -897,12 +902,15 @@ export class RoomSession implements HostedRoom {
 	 * after its last such sync ended. The queue holds directly connected members only, at most
 	 * MAX_UNREADABLE_WAITING, and only while a sync runs; one that left or was put out meanwhile is
 	 * skipped. None of it while we are out (members refuse us) or lack a key the room already names
-	 * (the key fetch is on it).
+	 * (the key fetch is on it). A message that comes before a member's turn is due is not forgotten:
+	 * its turn comes when due (#syncUnreadableLater), unless we read that member meanwhile: a listener
+	 * in a big room may speak up once a minute. Each sync is given SYNC_TIMEOUT_MS and a second more,
+	 * whatever part of it does not heed its signal, so the turns cannot stall.
 	 */
 	async #syncOnUnreadable(from: string): Promise<void> {
 		if (this.#out || this.#stopped || this.#keys.wanted || this.#isOut(from) || !this.#directTo(from)) return;
 		this.#forgetUnreadableSyncs();
-		if (this.#unreadableSyncAt.has(from) || from === this.#unreadableSyncing) return;
+		if (this.#unreadableSyncAt.has(from) || from === this.#unreadableSyncing) return this.#syncUnreadableLater(from);
 		if (this.#unreadableWaiting.size < MAX_UNREADABLE_WAITING) this.#unreadableWaiting.add(from);
 		if (this.#unreadableSyncing !== null) return; // the loop below, running, comes to it
 		while (this.#unreadableWaiting.size > 0 && !this.#out && !this.#stopped && !this.#keys.wanted) {
@@ -912,12 +920,15 @@ export class RoomSession implements HostedRoom {
 			const direct = this.#directTo(peerId);
 			if (!direct || this.#unreadableSyncAt.has(peerId) || this.#isOut(peerId)) continue;
 			this.#unreadableSyncing = peerId;
+			let bound: ReturnType<typeof setTimeout> | undefined;
 			try {
 				traceEvent('sync:unreadable', shortId(peerId));
-				await this.syncWith(direct.remotePeer);
+				const timedOut = new Promise<void>((resolve) => (bound = setTimeout(resolve, SYNC_TIMEOUT_MS + 1_000)));
+				await Promise.race([this.syncWith(direct.remotePeer), timedOut]);
 			} finally {
+				clearTimeout(bound);
 				this.#unreadableSyncing = null;
-				this.#unreadableSyncAt.set(peerId, Date.now());
+				this.#unreadableSyncAt.set(peerId, performance.now());
 			}
 		}
 		this.#unreadableWaiting.clear();
@@ -934,8 +945,34 @@ export class RoomSession implements HostedRoom {
 	}
 
 	#forgetUnreadableSyncs(): void {
-		const now = Date.now();
+		const now = performance.now();
 		for (const [peerId, at] of this.#unreadableSyncAt) if (now - at >= UNREADABLE_SYNC_MS) this.#unreadableSyncAt.delete(peerId);
+	}
+
+	/** `from` sent what we cannot read before its turn was due: its turn comes when due (see #syncOnUnreadable). */
+	#syncUnreadableLater(from: string): void {
+		if (!this.#unreadableLater.has(from) && this.#unreadableLater.size < MAX_UNREADABLE_WAITING) {
+			this.#unreadableLater.add(from);
+			traceEvent('sync:unreadable-later', shortId(from));
+		}
+		if (this.#unreadableLaterTimer !== undefined || this.#stopped) return;
+		// The first turn due; one still syncing is due UNREADABLE_SYNC_MS after it ends, so look again then at the latest.
+		const now = performance.now();
+		let due = now + UNREADABLE_SYNC_MS;
+		for (const peerId of this.#unreadableLater) {
+			const at = this.#unreadableSyncAt.get(peerId);
+			if (at !== undefined) due = Math.min(due, at + UNREADABLE_SYNC_MS);
+		}
+		this.#unreadableLaterTimer = setTimeout(() => {
+			this.#unreadableLaterTimer = undefined;
+			this.#forgetUnreadableSyncs();
+			for (const peerId of [...this.#unreadableLater]) {
+				if (this.#unreadableSyncAt.has(peerId) || peerId === this.#unreadableSyncing) continue;
+				this.#unreadableLater.delete(peerId);
+				void this.#syncOnUnreadable(peerId);
+			}
+			if (this.#unreadableLater.size > 0) this.#syncUnreadableLater([...this.#unreadableLater][0]);
+		}, Math.max(0, due - now));
 	}
 
 	async #antiEntropy(): Promise<void> {
