@@ -27,6 +27,7 @@ import { multiaddr } from '@multiformats/multiaddr';
  * @property {number} maxConnectionsPerIp WebSocket connections one client IP may hold.
  * @property {number} maxTopics Gossipsub topics the relay mirrors at once.
  * @property {number} maxTopicsPerPeer Mirrored topics one peer's subscriptions may account for.
+ * @property {number} maxTopicsPerIp Mirrored topics the peers behind one client IP (an IPv6 /64) may account for.
  * @property {number} maxHallwayRooms Public rooms whose latest hallway announcement the relay keeps.
  * @property {number} maxSocketsPerIp TCP connections of any kind (page loads, WebSockets, half-open) one client IP may hold.
  * @property {number} maxPendingPerIp Connections from one IP that have not yet sent a complete request head.
@@ -56,6 +57,49 @@ const MIB = 1024 * 1024;
 export const MAX_FEDERATED = 16;
 
 /**
+ * How long the relay stays on a topic after its last peer left (topic-mirror.js). Leaving at once
+ * let one gossip frame of alternating subscribe/unsubscribe entries make the relay join and leave
+ * 5,000 times, each announced to every connected peer. 30 s also covers a page reload or a
+ * reconnect, which would otherwise cost the room a leave and a join.
+ */
+export const TOPIC_GRACE_MS = 30_000;
+
+/**
+ * New topics the peers behind one client IP may make the relay join: 2 a second, in bursts of 64
+ * (NEW_TOPIC_RATE × NEW_TOPIC_BURST_SECONDS). Each join (and the leave that follows it) is announced
+ * to every connected peer; a browser joins 2 topics a room, so the burst is 32 rooms opened at once
+ * behind one address, and a topic already carried costs nothing.
+ */
+export const NEW_TOPIC_RATE = 2;
+export const NEW_TOPIC_BURST_SECONDS = 32;
+
+/**
+ * Subscription entries one browser's gossip frame may carry (gossip-limits.js). A browser sends all
+ * its topics in one frame when it connects: 2 a room plus the hallway, and --max-topics-per-peer
+ * (32) already stops mirroring past 16 rooms. Federated relays, which send every topic they carry,
+ * are held only to gossipsub's decode limit (libp2p-node.js).
+ */
+export const MAX_SUBSCRIPTIONS_PER_FRAME = 64;
+
+/**
+ * Messages one gossip frame may carry: gossipsub checks each one's signature before Stanza's
+ * per-peer limits see it, so this bounds the work one frame costs (gossipsub's default is 5,000).
+ * A browser publishes and forwards one message per frame; only its answer to the relay's IWANT
+ * bundles several, and in the star the relay has nearly always seen them already.
+ */
+export const MAX_MESSAGES_PER_FRAME = 16;
+
+/**
+ * Bytes the relay queues on one stream to a peer that is not reading, in largest gossip messages
+ * (--max-gossip-message): 4 × 264 KiB ≈ 1 MiB by default. yamux's default is Infinity: a client
+ * that stops reading (grants no more yamux window) would grow the relay by all its rooms say.
+ * Past this the stream is reset; what the peer's window allows (256 KiB until it reads) is in
+ * flight on top of it. An honest slow reader falls this far behind only when stalled, and a
+ * stalled one is dropped by the ping timeout anyway.
+ */
+export const OUTBOUND_BUFFER_MESSAGES = 4;
+
+/**
  * Integer options: default, accepted range, unit for messages, and why.
  *
  * @type {Record<string, { def: number, min: number, max: number, unit: string }>}
@@ -80,6 +124,10 @@ const INTEGER_OPTIONS = {
 	// A browser joins 2 topics per room (room + meet); 32 is 16 rooms at once. With 32 connections
 	// per IP one address can account for at most 1024 mirrored topics, a quarter of the default cap.
 	'max-topics-per-peer': { def: 32, min: 1, max: 1_000_000, unit: '' },
+	// Peer ids cost nothing, so the per-peer cap alone let 4 addresses (32 connections × 32 topics each)
+	// fill --max-topics. 128 is 64 rooms from one household or office (2 topics a room), and it takes
+	// 32 addresses to fill the default cap.
+	'max-topics-per-ip': { def: 128, min: 1, max: 1_000_000, unit: '' },
 	// Each kept announcement is at most 2 KiB: 256 rooms are 512 KiB at most, and the list a newcomer fetches stays small.
 	'max-hallway-rooms': { def: 256, min: 1, max: 100_000, unit: '' },
 	// The 32 WebSockets per IP plus page loads (a browser opens up to 6 per origin, a few tabs behind one NAT).
@@ -157,6 +205,8 @@ Options:
   --max-connections-per-ip <n>   WebSocket connections per client IP (default 32)
   --max-topics <n>               gossipsub topics mirrored at once (default 4096)
   --max-topics-per-peer <n>      mirrored topics one peer's subscriptions may add (default 32)
+  --max-topics-per-ip <n>        mirrored topics the peers behind one client IP may add
+                                 (default 128; an IPv6 client counts by its /64)
   --max-hallway-rooms <n>        public rooms kept for GET /v1/hallway (default 256;
                                  4 per creator, 8 per client IP)
   --trust-proxy                  client IP from X-Forwarded-For (behind a reverse proxy only)
@@ -438,6 +488,7 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 			maxConnectionsPerIp: numbers['max-connections-per-ip'],
 			maxTopics: numbers['max-topics'],
 			maxTopicsPerPeer: numbers['max-topics-per-peer'],
+			maxTopicsPerIp: numbers['max-topics-per-ip'],
 			maxHallwayRooms: numbers['max-hallway-rooms'],
 			maxSocketsPerIp: numbers['max-sockets-per-ip'],
 			maxPendingPerIp: numbers['max-pending-per-ip'],

@@ -45,6 +45,7 @@ describe('parseConfig defaults', () => {
 			maxConnectionsPerIp: 32,
 			maxTopics: 4096,
 			maxTopicsPerPeer: 32,
+			maxTopicsPerIp: 128,
 			maxHallwayRooms: 256,
 			maxSocketsPerIp: 64,
 			maxPendingPerIp: 16,
@@ -296,7 +297,7 @@ describe('--help', () => {
 		for (const flag of [
 			'--host', '--port', '--announce', '--key-file', '--static', '--no-static', '--max-reservations',
 			'--reservation-ttl', '--circuit-data-limit', '--circuit-duration-limit', '--max-connections',
-			'--max-connections-per-ip', '--max-topics', '--trust-proxy', '--help', '--max-topics-per-peer',
+			'--max-connections-per-ip', '--max-topics', '--trust-proxy', '--help', '--max-topics-per-peer', '--max-topics-per-ip',
 			'--max-sockets-per-ip', '--max-pending-per-ip', '--headers-timeout', '--request-timeout', '--idle-timeout',
 			'--max-ws-frame', '--max-reservations-per-ip', '--max-gossip-message', '--gossip-rate', '--gossip-byte-rate',
 			'--metrics-port', '--metrics-host'

@@ -30,6 +30,8 @@
  * `TokenBuckets` reads no clock: time is passed in, so its spec is exact.
  */
 
+import { MAX_SUBSCRIPTIONS_PER_FRAME } from './config.js';
+
 /** @typedef {import('@libp2p/interface').PeerId} PeerId */
 
 /** Buckets hold 4 s of the sustained rate: a peer joining a room publishes presence and a few edits at once. */
@@ -53,14 +55,15 @@ export class TokenBuckets {
 	#buckets = new Map();
 
 	/**
-	 * @param {{ messageRate: number, byteRate: number, maxMessageBytes: number }} rates
-	 *   per second; the byte bucket always holds at least one largest message
+	 * @param {{ messageRate: number, byteRate: number, maxMessageBytes: number, burstSeconds?: number }} rates
+	 *   per second; the byte bucket always holds at least one largest message; buckets hold
+	 *   `burstSeconds` (default BURST_SECONDS) of the rate
 	 */
-	constructor({ messageRate, byteRate, maxMessageBytes }) {
+	constructor({ messageRate, byteRate, maxMessageBytes, burstSeconds = BURST_SECONDS }) {
 		this.#messageRate = messageRate;
 		this.#byteRate = byteRate;
-		this.#messageBurst = Math.max(1, messageRate * BURST_SECONDS);
-		this.#byteBurst = Math.max(maxMessageBytes, byteRate * BURST_SECONDS);
+		this.#messageBurst = Math.max(1, messageRate * burstSeconds);
+		this.#byteBurst = Math.max(maxMessageBytes, byteRate * burstSeconds);
 	}
 
 	/**
@@ -118,10 +121,20 @@ export class TokenBuckets {
 }
 
 /**
- * The part of gossipsub used here: its validator table.
+ * One gossip frame (RPC) as gossipsub decoded it, before it checks any signature.
+ *
+ * @typedef {{ subscriptions?: Array<{ topic?: string, subscribe?: boolean }>, messages?: Array<{ data?: Uint8Array, topic: string }> }} Frame
+ */
+
+/**
+ * The parts of gossipsub used here: its validator table (after signatures are checked), the
+ * method that takes each decoded frame (before), and the score's note of a message that failed
+ * gossipsub's own checks (a bad signature, a malformed sender or sequence number).
  *
  * @typedef {object} LimitedPubSub
  * @property {Map<string, (peer: PeerId, message: { data?: Uint8Array, topic: string }) => string | Promise<string>>} topicValidators
+ * @property {(from: PeerId, rpc: Frame) => Promise<void>} handleReceivedRpc
+ * @property {{ rejectInvalidMessage: (from: string, topic: string) => void }} score
  */
 
 /**
@@ -140,21 +153,67 @@ const MAX_STRIKE_KEYS = 1024;
  * mirrors topics it cannot list in advance, so the lookup itself answers
  * with the limiter (a validator set for a topic explicitly runs after it).
  *
+ * gossipsub checks a message's signature before any validator runs, and a
+ * message whose signature fails never reaches one: sent fast, such messages
+ * cost the relay a signature check each and counted against nothing. So two
+ * more hooks sit in front of the signature checks. Every decoded frame passes
+ * `handleReceivedRpc` first, where a browser's subscriptions beyond
+ * `maxSubscriptionsPerFrame` are cut off and the messages of a peer being hung
+ * up are dropped unchecked; and every message gossipsub finds invalid (its
+ * `score.rejectInvalidMessage`) is a strike, so a peer sending them, which no
+ * honest peer does, is hung up once its strikes are gone, as a flooder is. How
+ * many messages one frame may carry is gossipsub's decode limit (libp2p-node.js).
+ *
  * @param {{ pubsub: unknown, network: LimitNetwork, maxMessageBytes: number, messageRate: number, byteRate: number,
- *   refuse: (limit: 'gossip_message_size' | 'gossip_rate' | 'gossip_flood') => void, accepted: (bytes: number) => void, now?: () => number,
- *   unmetered?: (peer: string) => boolean }} options
+ *   refuse: (limit: 'gossip_message_size' | 'gossip_rate' | 'gossip_flood' | 'gossip_invalid' | 'subscriptions_per_frame') => void,
+ *   accepted: (bytes: number) => void, now?: () => number, unmetered?: (peer: string) => boolean, maxSubscriptionsPerFrame?: number }} options
  *   `accepted` is told the size of each message let through (metrics); `unmetered` names peers
- *   exempt from the rates, never from the size limit (federated relays: federation.js)
+ *   exempt from the rates and the frame limits, never from the size limit (federated relays: federation.js)
  * @returns {{ buckets: TokenBuckets, strikes: TokenBuckets, stop: () => void }}
  */
-export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byteRate, refuse, accepted, now = Date.now, unmetered = () => false }) {
-	const validators = /** @type {LimitedPubSub} */ (pubsub).topicValidators;
+export function limitGossip({
+	pubsub,
+	network,
+	maxMessageBytes,
+	messageRate,
+	byteRate,
+	refuse,
+	accepted,
+	now = Date.now,
+	unmetered = () => false,
+	maxSubscriptionsPerFrame = MAX_SUBSCRIPTIONS_PER_FRAME
+}) {
+	const gossip = /** @type {LimitedPubSub} */ (pubsub);
+	const validators = gossip.topicValidators;
 	if (!(validators instanceof Map)) throw new Error('gossipsub has no topicValidators map: cannot limit gossip');
+	if (typeof gossip.handleReceivedRpc !== 'function' || typeof gossip.score?.rejectInvalidMessage !== 'function') {
+		throw new Error('gossipsub has no handleReceivedRpc or score.rejectInvalidMessage: cannot limit gossip before signatures are checked');
+	}
 	const buckets = new TokenBuckets({ messageRate, byteRate, maxMessageBytes });
 	const strikes = new TokenBuckets({ messageRate, byteRate, maxMessageBytes });
 	/** Peers hung up on and not yet gone (their queued messages are still validated). */
 	const hangingUp = new Set();
+	/** @type {Map<string, PeerId>} peers that have sent messages, until they leave: who to hang up on when gossipsub names one invalid */
+	const senders = new Map();
 	const explicitGet = validators.get;
+	const handleFrame = gossip.handleReceivedRpc;
+	const rejectInvalid = gossip.score.rejectInvalidMessage;
+
+	/**
+	 * Takes a strike; hangs up on the peer once its strikes are gone.
+	 *
+	 * @param {PeerId} peer
+	 * @param {number} bytes
+	 */
+	const strike = (peer, bytes) => {
+		const key = peer.toString();
+		if (strikes.size > MAX_STRIKE_KEYS) strikes.prune(now());
+		if (!strikes.take(key, bytes, now()) && !hangingUp.has(key)) {
+			hangingUp.add(key);
+			refuse('gossip_flood');
+			network.hangUp(peer).catch(() => {});
+		}
+	};
 
 	/** @type {(peer: PeerId, message: { data?: Uint8Array, topic: string }) => string | Promise<string>} */
 	const limiter = (peer, message) => {
@@ -166,12 +225,7 @@ export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byt
 		const key = peer.toString();
 		if (!unmetered(key) && !buckets.take(key, bytes, now())) {
 			refuse('gossip_rate');
-			if (strikes.size > MAX_STRIKE_KEYS) strikes.prune(now());
-			if (!strikes.take(key, bytes, now()) && !hangingUp.has(key)) {
-				hangingUp.add(key);
-				refuse('gossip_flood');
-				network.hangUp(peer).catch(() => {});
-			}
+			strike(peer, bytes);
 			return IGNORE;
 		}
 		const explicit = explicitGet.call(validators, message.topic);
@@ -180,12 +234,47 @@ export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byt
 		return ACCEPT;
 	};
 
+	/**
+	 * Every decoded frame, before gossipsub reads its subscriptions or checks a signature.
+	 *
+	 * @param {PeerId} from
+	 * @param {Frame} rpc
+	 */
+	gossip.handleReceivedRpc = (from, rpc) => {
+		const key = from.toString();
+		if (unmetered(key)) return handleFrame.call(gossip, from, rpc);
+		let frame = rpc;
+		if (rpc.subscriptions && rpc.subscriptions.length > maxSubscriptionsPerFrame) {
+			refuse('subscriptions_per_frame');
+			frame = { ...frame, subscriptions: rpc.subscriptions.slice(0, maxSubscriptionsPerFrame) };
+		}
+		if (rpc.messages && rpc.messages.length > 0) {
+			if (hangingUp.has(key)) {
+				for (let i = 0; i < rpc.messages.length; i++) refuse('gossip_rate');
+				frame = { ...frame, messages: [] };
+			} else senders.set(key, from);
+		}
+		return handleFrame.call(gossip, from, frame);
+	};
+
+	/**
+	 * @param {string} from
+	 * @param {string} topic
+	 */
+	gossip.score.rejectInvalidMessage = (from, topic) => {
+		rejectInvalid.call(gossip.score, from, topic);
+		refuse('gossip_invalid');
+		const peer = senders.get(from);
+		if (peer && !unmetered(from)) strike(peer, 0);
+	};
+
 	validators.get = (topic) => (typeof topic === 'string' ? limiter : explicitGet.call(validators, topic));
 
 	/** @param {CustomEvent<PeerId>} event */
 	const onPeerDisconnect = (event) => {
 		const key = event.detail.toString();
 		hangingUp.delete(key);
+		senders.delete(key);
 		// A peer that struck keeps its empty bucket: reconnecting must not buy a flooder a fresh burst.
 		if (strikes.has(key)) {
 			if (buckets.size > MAX_STRIKE_KEYS) buckets.prune(now());
@@ -202,6 +291,8 @@ export function limitGossip({ pubsub, network, maxMessageBytes, messageRate, byt
 			stopped = true;
 			network.removeEventListener('peer:disconnect', onPeerDisconnect);
 			validators.get = explicitGet;
+			gossip.handleReceivedRpc = handleFrame;
+			gossip.score.rejectInvalidMessage = rejectInvalid;
 		}
 	};
 }

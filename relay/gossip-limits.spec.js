@@ -1,5 +1,6 @@
 // @ts-check
 import { describe, expect, it } from 'vitest';
+import { MAX_SUBSCRIPTIONS_PER_FRAME } from './config.js';
 import { BURST_SECONDS, limitGossip, TokenBuckets } from './gossip-limits.js';
 
 /** @param {string} id */
@@ -69,8 +70,18 @@ describe('limitGossip', () => {
 		/** @type {number[]} */
 		const accepted = [];
 		let now = 0;
+		/** @type {Array<{ from: string, subscriptions: number, messages: number }>} frames as gossipsub's own handler saw them */
+		const frames = [];
+		/** @type {string[]} what gossipsub's score was told of invalid messages: peer and topic */
+		const invalid = [];
+		const pubsub = {
+			topicValidators,
+			handleReceivedRpc: async (/** @type {import('@libp2p/interface').PeerId} */ from, /** @type {import('./gossip-limits.js').Frame} */ rpc) =>
+				void frames.push({ from: from.toString(), subscriptions: rpc.subscriptions?.length ?? 0, messages: rpc.messages?.length ?? 0 }),
+			score: { rejectInvalidMessage: (/** @type {string} */ from, /** @type {string} */ topic) => void invalid.push(`${from} ${topic}`) }
+		};
 		const limits = limitGossip({
-			pubsub: { topicValidators },
+			pubsub,
 			network: /** @type {import('./gossip-limits.js').LimitNetwork} */ (/** @type {unknown} */ (network)),
 			maxMessageBytes: 100,
 			messageRate: 1,
@@ -89,7 +100,20 @@ describe('limitGossip', () => {
 			if (!validator) throw new Error('no validator');
 			return validator(peer(from), { topic: 'stanza/room/1/x', data: new Uint8Array(size) });
 		};
-		return { topicValidators, events, refused, accepted, hungUp, limits, validate, tick: (/** @type {number} */ ms) => (now += ms) };
+		/**
+		 * A frame arriving from `from`, then gossipsub finding `bad` of its messages invalid (a bad signature).
+		 *
+		 * @param {string} from
+		 * @param {{ messages?: number, bad?: number, subscriptions?: number }} counts
+		 */
+		const frame = async (from, { messages = 0, bad = 0, subscriptions = 0 }) => {
+			await pubsub.handleReceivedRpc(peer(from), {
+				subscriptions: Array.from({ length: subscriptions }, (_, i) => ({ topic: `stanza/${i}`, subscribe: true })),
+				messages: Array.from({ length: messages }, () => ({ topic: 'stanza/room/1/x', data: new Uint8Array(10) }))
+			});
+			for (let i = 0; i < bad; i++) pubsub.score.rejectInvalidMessage(from, 'stanza/room/1/x');
+		};
+		return { topicValidators, pubsub, events, refused, accepted, hungUp, limits, validate, frame, frames, invalid, tick: (/** @type {number} */ ms) => (now += ms) };
 	}
 
 	it('accepts within the limits, rejects oversized, ignores over-rate; counts each', () => {
@@ -145,7 +169,7 @@ describe('limitGossip', () => {
 		expect(t.limits.buckets.size).toBe(0);
 	});
 
-	it('forgets a peer on disconnect and restores the validator table on stop (twice is safe)', () => {
+	it('forgets a peer on disconnect and restores the validator table and gossipsub\'s hooks on stop (twice is safe)', async () => {
 		const t = setup();
 		t.validate('a', 1);
 		t.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: peer('a') }));
@@ -153,5 +177,47 @@ describe('limitGossip', () => {
 		t.limits.stop();
 		t.limits.stop();
 		expect(t.topicValidators.get('stanza/room/1/x')).toBeUndefined();
+		await t.frame('a', { subscriptions: 500, bad: 1 });
+		expect(t.frames).toEqual([{ from: 'a', subscriptions: 500, messages: 0 }]);
+		expect(t.invalid).toEqual(['a stanza/room/1/x']);
+		expect(t.refused).toEqual([]);
+	});
+
+	it('counts each message that fails gossipsub\'s signature check as a strike, and hangs up on a peer that keeps sending them', async () => {
+		const t = setup();
+		// Never reaching the validator, bad signatures took nothing from any bucket: a peer could send them forever.
+		await t.frame('forger', { messages: BURST_SECONDS, bad: BURST_SECONDS });
+		expect(t.hungUp).toEqual([]);
+		await t.frame('forger', { messages: 1, bad: 1 });
+		expect(t.hungUp).toEqual(['forger']);
+		expect(t.refused.filter((r) => r === 'gossip_invalid')).toHaveLength(BURST_SECONDS + 1);
+		// gossipsub's own score is still told.
+		expect(t.invalid).toHaveLength(BURST_SECONDS + 1);
+		// A federated relay is counted, never hung up on.
+		await t.frame('relay2', { messages: 10 * BURST_SECONDS, bad: 10 * BURST_SECONDS });
+		expect(t.hungUp).toEqual(['forger']);
+	});
+
+	it('drops the messages of frames from a peer being hung up before gossipsub checks their signatures', async () => {
+		const t = setup();
+		for (let i = 0; i <= 2 * BURST_SECONDS; i++) t.validate('f', 10);
+		expect(t.hungUp).toEqual(['f']);
+		await t.frame('f', { messages: 16, subscriptions: 1 });
+		expect(t.frames.at(-1)).toEqual({ from: 'f', subscriptions: 1, messages: 0 });
+		// Another peer's frames pass whole; so do f's once it is gone and back.
+		await t.frame('b', { messages: 16 });
+		expect(t.frames.at(-1)).toEqual({ from: 'b', subscriptions: 0, messages: 16 });
+		t.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: peer('f') }));
+		await t.frame('f', { messages: 1 });
+		expect(t.frames.at(-1)).toEqual({ from: 'f', subscriptions: 0, messages: 1 });
+	});
+
+	it('cuts a browser\'s frame to MAX_SUBSCRIPTIONS_PER_FRAME subscriptions; a federated relay sends all it carries', async () => {
+		const t = setup();
+		await t.frame('a', { subscriptions: 5000 });
+		await t.frame('a', { subscriptions: MAX_SUBSCRIPTIONS_PER_FRAME });
+		await t.frame('relay2', { subscriptions: 4096 });
+		expect(t.frames.map((f) => f.subscriptions)).toEqual([MAX_SUBSCRIPTIONS_PER_FRAME, MAX_SUBSCRIPTIONS_PER_FRAME, 4096]);
+		expect(t.refused).toEqual(['subscriptions_per_frame']);
 	});
 });

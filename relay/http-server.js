@@ -22,6 +22,7 @@ import { connect, isIP } from 'node:net';
 import { join, relative, sep, isAbsolute } from 'node:path';
 import { GOODBYE_PATH, MAX_GOODBYE_BODY } from './goodbye.js';
 import { HALLWAY_PATH } from './hallway.js';
+import { refusalWarner } from './log.js';
 import { PerIpCounter } from './per-ip-counter.js';
 import { sendStaticFile } from './static-files.js';
 import { WsFrameGuard } from './ws-frame-guard.js';
@@ -76,9 +77,6 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 /** 5 s, Node's own default: browsers reuse a keep-alive connection at once or not at all. */
 const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
-/** A limit that keeps firing is logged at most this often, so an attack cannot flood the log. */
-const REFUSAL_LOG_INTERVAL_MS = 10_000;
-
 /** Defaults of the optional limits, equal to config.js's (for embedding and tests). */
 const DEFAULT_LIMITS = {
 	maxSocketsPerIp: 64,
@@ -127,8 +125,7 @@ export function createHttpServer(options) {
 	const pendingSockets = new WeakMap();
 	/** @type {Map<number, string>} loopback source port of a pipe to libp2p → client IP */
 	const upstreamIps = new Map();
-	/** @type {Map<string, number>} limit → when it was last logged */
-	const lastLogged = new Map();
+	const warnRefusal = refusalWarner(log);
 
 	/**
 	 * Counts a refusal and logs it, at most once per interval per limit.
@@ -138,10 +135,7 @@ export function createHttpServer(options) {
 	 */
 	const refused = (limit, message) => {
 		metrics?.refuse(limit);
-		const now = Date.now();
-		if (now - (lastLogged.get(limit) ?? -Infinity) < REFUSAL_LOG_INTERVAL_MS) return;
-		lastLogged.set(limit, now);
-		log.warn(`${message} (further refusals by this limit are counted in metrics, logged every ${REFUSAL_LOG_INTERVAL_MS / 1000} s)`);
+		warnRefusal(limit, message);
 	};
 
 	/**
@@ -185,7 +179,7 @@ export function createHttpServer(options) {
 		socket.on('error', () => socket.destroy());
 		// Behind a trusted proxy every socket comes from the proxy: only it can limit per client.
 		if (options.trustProxy) return;
-		const ip = normalizeIp(socket.remoteAddress ?? 'unknown');
+		const ip = ipKey(socket.remoteAddress ?? 'unknown');
 		if (!socketsPerIp.tryAcquire(ip)) {
 			refused('sockets_per_ip', `closed a connection from ${ip}: it already has ${limits.maxSocketsPerIp} (--max-sockets-per-ip)`);
 			socket.destroy();
@@ -539,7 +533,8 @@ export function resolveStaticPath(root, pathname) {
 }
 
 /**
- * The client's IP. Behind a reverse proxy (`--trust-proxy`) the socket peer
+ * The client's IP, as the key per-IP limits count it under (`ipKey`: an IPv6 client by its
+ * /64). Behind a reverse proxy (`--trust-proxy`) the socket peer
  * is the proxy, so the last `X-Forwarded-For` entry, the one our proxy
  * appended, is used; earlier entries come from the client and can be forged.
  *
@@ -551,18 +546,53 @@ export function clientIp(req, trustProxy) {
 		const header = req.headers['x-forwarded-for'];
 		const list = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
 		const last = list[list.length - 1].trim();
-		if (isIP(last) !== 0) return normalizeIp(last);
+		if (isIP(last) !== 0) return ipKey(last);
 	}
-	return normalizeIp(req.socket.remoteAddress ?? 'unknown');
+	return ipKey(req.socket.remoteAddress ?? 'unknown');
 }
 
 /**
- * `::ffff:1.2.3.4` (IPv4 on a dual-stack socket) and `1.2.3.4` are one client.
+ * The key every per-IP limit counts a client under. IPv4 as it is; IPv4 mapped into IPv6
+ * (`::ffff:1.2.3.4`, how a dual-stack socket reports IPv4, in any spelling) as that IPv4
+ * address; any other IPv6 address by its /64, e.g. `2001:db8:1:2::/64`. A home or phone
+ * line is routed a whole /64 (or more), so keyed on the full address one client had 2^64
+ * addresses to spread its connections, reservations and topics over.
  *
  * @param {string} ip
  */
-function normalizeIp(ip) {
-	return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+export function ipKey(ip) {
+	// A zone index (fe80::1%eth0) names one of our interfaces, not part of the client's address.
+	const address = ip.split('%')[0];
+	if (isIP(address) !== 6) return ip;
+	const groups = ipv6Groups(address);
+	if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+		return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join('.');
+	}
+	return `${groups
+		.slice(0, 4)
+		.map((g) => g.toString(16))
+		.join(':')}::/64`;
+}
+
+/**
+ * The eight 16-bit groups of a valid IPv6 address: `::` expanded, a dotted IPv4 tail converted.
+ *
+ * @param {string} address an address `isIP` calls IPv6
+ * @returns {number[]}
+ */
+function ipv6Groups(address) {
+	let text = address.toLowerCase();
+	const lastColon = text.lastIndexOf(':');
+	const tail = text.slice(lastColon + 1);
+	if (tail.includes('.')) {
+		const [a, b, c, d] = tail.split('.').map(Number);
+		text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+	}
+	const [head, rest] = text.split('::');
+	const left = head === '' ? [] : head.split(':');
+	const right = rest === undefined || rest === '' ? [] : rest.split(':');
+	const zeros = rest === undefined ? [] : Array(8 - left.length - right.length).fill('0');
+	return [...left, ...zeros, ...right].map((g) => parseInt(g, 16));
 }
 
 /**

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GOODBYE_PATH, MAX_GOODBYE_BODY } from './goodbye.js';
-import { createHttpServer, resolveStaticPath, WELL_KNOWN_PATH } from './http-server.js';
+import { clientIp, createHttpServer, resolveStaticPath, WELL_KNOWN_PATH } from './http-server.js';
 import { HALLWAY_PATH } from './hallway.js';
 import { createMetrics } from './metrics.js';
 
@@ -404,6 +404,35 @@ describe('goodbyes', () => {
 		const chunked = await get(port, GOODBYE_PATH, { method: 'POST', body: 'x'.repeat(MAX_GOODBYE_BODY * 4), headers: { 'Transfer-Encoding': 'chunked' } });
 		expect(chunked.status).toBe(413);
 		expect(calls).toBe(0);
+	});
+});
+
+describe('clientIp', () => {
+	/**
+	 * @param {string} remoteAddress
+	 * @param {string} [forwardedFor]
+	 */
+	const req = (remoteAddress, forwardedFor) =>
+		/** @type {import('node:http').IncomingMessage} */ (
+			/** @type {unknown} */ ({ socket: { remoteAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } })
+		);
+
+	it('keys an IPv6 client on its /64, which one line is handed whole, so it cannot spread over 2^64 addresses', () => {
+		expect(clientIp(req('2001:db8:1:2::1'), false)).toBe('2001:db8:1:2::/64');
+		expect(clientIp(req('2001:db8:1:2:ffff:ffff:ffff:fffe'), false)).toBe('2001:db8:1:2::/64');
+		expect(clientIp(req('2001:0DB8:0001:0002:0:0:0:9'), false)).toBe('2001:db8:1:2::/64');
+		expect(clientIp(req('2001:db8::9'), false)).toBe('2001:db8:0:0::/64');
+		expect(clientIp(req('2001:db8:1:3::1'), false)).toBe('2001:db8:1:3::/64');
+		expect(clientIp(req('fe80::1%eth0'), false)).toBe('fe80:0:0:0::/64');
+		expect(clientIp(req('192.0.2.1', 'x, 2001:db8:7:8:1:2:3:4'), true)).toBe('2001:db8:7:8::/64');
+	});
+
+	it('keys IPv4, and IPv4 mapped into IPv6 in any spelling, on the IPv4 address', () => {
+		expect(clientIp(req('192.0.2.1'), false)).toBe('192.0.2.1');
+		expect(clientIp(req('::ffff:192.0.2.1'), false)).toBe('192.0.2.1');
+		expect(clientIp(req('::FFFF:c000:201'), false)).toBe('192.0.2.1');
+		expect(clientIp(req('0:0:0:0:0:ffff:192.0.2.1'), false)).toBe('192.0.2.1');
+		expect(clientIp(req('::1', '::ffff:198.51.100.4'), true)).toBe('198.51.100.4');
 	});
 });
 

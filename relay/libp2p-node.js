@@ -16,6 +16,7 @@ import { webSockets } from '@libp2p/websockets';
 import { DIRECT_CONNECT_TICKS, FEDERATION_TAG, federatedPeers } from './federation.js';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p } from 'libp2p';
+import { MAX_MESSAGES_PER_FRAME, MAX_SUBSCRIPTIONS_PER_FRAME, OUTBOUND_BUFFER_MESSAGES } from './config.js';
 
 /** @typedef {import('@libp2p/interface').PrivateKey} PrivateKey */
 /** @typedef {import('@libp2p/gossipsub').GossipSub} GossipSub */
@@ -30,6 +31,7 @@ import { createLibp2p } from 'libp2p';
  * @property {number} circuitDurationLimit lifetime of a relayed connection, seconds
  * @property {number} maxConnections libp2p connections at once
  * @property {number} maxGossipMessage largest gossipsub message accepted, bytes
+ * @property {number} maxTopics topics the relay mirrors at once (a federated relay sends as many in one frame)
  */
 
 /**
@@ -71,6 +73,43 @@ const PING_INTERVAL_MS = 25_000;
  */
 const RPC_MESSAGES_PER_FRAME = 4;
 
+/** Topics the relay joins on its own besides the mirrored ones: the hallway (hallway.js). */
+const PINNED_TOPICS = 1;
+
+/**
+ * Bytes one stream may queue towards a peer that is not reading, before it is reset
+ * (config.js: OUTBOUND_BUFFER_MESSAGES): gossipsub's outbound stream and, through yamux,
+ * every other stream (relayed circuits wait for the peer to read, and carry at most
+ * --circuit-data-limit).
+ *
+ * @param {RelayLimits} limits
+ */
+export function outboundBufferBytes(limits) {
+	return OUTBOUND_BUFFER_MESSAGES * limits.maxGossipMessage;
+}
+
+/**
+ * gossipsub's limits on decoding one frame (RPC). The option replaces gossipsub's own
+ * defaults as a whole, so the ones kept are written out (its defaultDecodeRpcLimits,
+ * not exported).
+ *
+ * @param {RelayLimits} limits
+ */
+export function decodeRpcLimits(limits) {
+	return {
+		// A federated relay sends every topic it is on in one frame when it connects, and a
+		// frame over a decode limit is dropped whole. Browsers are held to fewer after decoding
+		// (gossip-limits.js: MAX_SUBSCRIPTIONS_PER_FRAME), which this never undercuts.
+		maxSubscriptions: Math.max(limits.maxTopics, MAX_SUBSCRIPTIONS_PER_FRAME) + PINNED_TOPICS,
+		maxMessages: MAX_MESSAGES_PER_FRAME,
+		maxIhaveMessageIDs: 5000,
+		maxIwantMessageIDs: 5000,
+		maxControlMessages: 5000,
+		maxIdontwantMessageIDs: 512,
+		maxPeerInfos: 16
+	};
+}
+
 /**
  * Creates and starts the relay's libp2p node.
  *
@@ -90,7 +129,8 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 		},
 		transports: [webSockets()],
 		connectionEncrypters: [noise()],
-		streamMuxers: [yamux()],
+		// yamux queues without bound by default (maxWriteBufferLength: Infinity) for a peer that reads nothing.
+		streamMuxers: [yamux({ streamOptions: { maxWriteBufferLength: outboundBufferBytes(limits) } })],
 		// libp2p drops a connection whose ping takes over 5 s by default. A browser on a phone
 		// that pauses the tab, or any busy machine, stalls longer: it lost its reservation, and
 		// everyone dialing it through us failed with NO_RESERVATION. 20 s still clears dead peers.
@@ -127,6 +167,9 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 				// Apps may publish before any other member has joined the room.
 				allowPublishToZeroTopicPeers: true,
 				maxInboundDataLength: limits.maxGossipMessage * RPC_MESSAGES_PER_FRAME,
+				decodeRpcLimits: decodeRpcLimits(limits),
+				// The same bound, where gossipsub sets it on its own outbound streams (else they inherit yamux's).
+				maxOutboundBufferSize: outboundBufferBytes(limits),
 				emitSelf: false,
 				Dhi: MESH_DEGREE_HIGH,
 				// Every peer reaches libp2p from 127.0.0.1 through the HTTP pipe (or

@@ -33,5 +33,27 @@ export function createLogger({ stdout = process.stdout, stderr = process.stderr,
 	};
 }
 
+/** A limit that keeps firing is logged at most this often, so an attack cannot flood the log. */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Warns about a limit's refusals at most once per REFUSAL_LOG_INTERVAL_MS per limit, however many
+ * addresses or peer ids hit it (peer ids cost nothing to make); the metrics count every refusal.
+ *
+ * @param {Logger} log
+ * @param {() => number} [now]
+ * @returns {(limit: string, message: string) => void}
+ */
+export function refusalWarner(log, now = Date.now) {
+	/** @type {Map<string, number>} limit → when it was last logged */
+	const lastLogged = new Map();
+	return (limit, message) => {
+		const at = now();
+		if (at - (lastLogged.get(limit) ?? -Infinity) < REFUSAL_LOG_INTERVAL_MS) return;
+		lastLogged.set(limit, at);
+		log.warn(`${message} (further refusals by this limit are counted in metrics, logged every ${REFUSAL_LOG_INTERVAL_MS / 1000} s)`);
+	};
+}
+
 /** A logger that drops everything: for tests and embedding. */
 export const silentLogger = /** @type {Logger} */ ({ info() {}, warn() {}, error() {} });

@@ -14,7 +14,7 @@ import { createRelayNode } from './libp2p-node.js';
 import { startTopicMirror } from './topic-mirror.js';
 import { federatedPeers } from './federation.js';
 import { startRelayExchange } from './relay-exchange.js';
-import { MAX_FEDERATED } from './config.js';
+import { MAX_FEDERATED, TOPIC_GRACE_MS } from './config.js';
 import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { limitGossip } from './gossip-limits.js';
 import { HALLWAY_TOPIC, startHallway } from './hallway.js';
@@ -87,23 +87,29 @@ export async function startRelay(config, { log }) {
 				circuitDataLimit: config.circuitDataLimit,
 				circuitDurationLimit: config.circuitDurationLimit,
 				maxConnections: config.maxConnections,
-				maxGossipMessage: config.maxGossipMessage
+				maxGossipMessage: config.maxGossipMessage,
+				maxTopics: config.maxTopics
 			},
 			federation
 		});
 		node = started.node;
+		const running = node;
 		const isFederated = (/** @type {string} */ peer) => federation.ids.has(peer);
 		mirror = startTopicMirror({
 			pubsub: node.services.pubsub,
 			network: node,
 			maxTopics: config.maxTopics,
 			maxTopicsPerPeer: config.maxTopicsPerPeer,
+			maxTopicsPerIp: config.maxTopicsPerIp,
+			ipOf: (peer) => {
+				const connection = running.getConnections(peer)[0];
+				return connection ? clientIpOf(connection.remoteAddr, http) : 'gone';
+			},
 			log,
 			refuse: metrics.refuse,
 			ignore: isFederated,
 			pinned: new Set([HALLWAY_TOPIC])
 		});
-		const running = node;
 		const hallway = startHallway({
 			pubsub: /** @type {import('./hallway.js').HallwayPubSub} */ (/** @type {unknown} */ (node.services.pubsub)),
 			maxRooms: config.maxHallwayRooms,
@@ -247,7 +253,8 @@ function registerGauges(metrics, { http, node, mirror, messageRate, byteRate }) 
 	metrics.gauge('circuits', 'relayed connections open through this relay', () =>
 		node.getConnections().reduce((n, c) => n + c.streams.filter((s) => s.protocol === RELAY_V2_STOP_CODEC).length, 0)
 	);
-	metrics.gauge('topics', 'gossipsub topics mirrored', () => mirror.topics().length);
+	metrics.gauge('topics', 'gossipsub topics mirrored for connected peers', () => mirror.topics().length - mirror.inGrace().length);
+	metrics.gauge('topics_in_grace', `gossipsub topics the relay stays on for ${TOPIC_GRACE_MS / 1000} s after their last peer left`, () => mirror.inGrace().length);
 	metrics.gauge('gossip_messages_per_second', 'gossip messages accepted per second, last 10 s', () => messageRate.perSecond(Date.now()));
 	metrics.gauge('gossip_bytes_per_second', 'gossip payload bytes accepted per second, last 10 s', () => byteRate.perSecond(Date.now()));
 	metrics.gauge('resident_memory_bytes', 'resident set size of the relay process', () => process.memoryUsage.rss());

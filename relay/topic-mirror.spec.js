@@ -1,5 +1,7 @@
 // @ts-check
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { NEW_TOPIC_BURST_SECONDS, NEW_TOPIC_RATE, TOPIC_GRACE_MS } from './config.js';
+import { REFUSAL_LOG_INTERVAL_MS } from './log.js';
 import { MAX_TOPIC_LENGTH, startTopicMirror } from './topic-mirror.js';
 
 /** @typedef {import('@libp2p/interface').PeerId} PeerId */
@@ -85,6 +87,10 @@ function recordingLog() {
 }
 
 describe('startTopicMirror', () => {
+	// The grace period runs on timers, and the rate and log limits on Date.now: both faked.
+	beforeEach(() => void vi.useFakeTimers());
+	afterEach(() => void vi.useRealTimers());
+
 	it('joins stanza/ topics that a connected peer joins, once, and ignores others', () => {
 		const net = fakeNetwork();
 		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
@@ -105,6 +111,7 @@ describe('startTopicMirror', () => {
 		expect(mirror.topics()).toEqual([]);
 		net.change('A', [['stanza/r', true]]);
 		net.change('A', [['stanza/r', false]]);
+		vi.advanceTimersByTime(TOPIC_GRACE_MS);
 		expect(mirror.topics()).toEqual([]);
 		expect(net.calls).toEqual(['subscribe stanza/r', 'unsubscribe stanza/r']);
 	});
@@ -120,7 +127,7 @@ describe('startTopicMirror', () => {
 		expect(net.calls).toEqual(['subscribe stanza/r']);
 	});
 
-	it('leaves a topic when its last subscriber unsubscribes', () => {
+	it('leaves a topic TOPIC_GRACE_MS after its last subscriber unsubscribes', () => {
 		const net = fakeNetwork();
 		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
 		net.connect('A');
@@ -130,11 +137,93 @@ describe('startTopicMirror', () => {
 		net.change('A', [['stanza/r', false]]);
 		expect(mirror.topics()).toEqual(['stanza/r']);
 		net.change('B', [['stanza/r', false]]);
+		vi.advanceTimersByTime(TOPIC_GRACE_MS - 1);
+		expect(mirror.topics()).toEqual(['stanza/r']);
+		expect(mirror.inGrace()).toEqual(['stanza/r']);
+		vi.advanceTimersByTime(1);
 		expect(mirror.topics()).toEqual([]);
+		expect(mirror.inGrace()).toEqual([]);
 		expect(net.relayTopics.size).toBe(0);
 	});
 
-	it('leaves a topic when its last subscriber disconnects, before gossipsub forgets the peer', () => {
+	it('stays on a topic whose peer comes back within the grace period, and leaves it a full grace after the last one goes', () => {
+		const net = fakeNetwork();
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
+		net.connect('A');
+		net.change('A', [['stanza/r', true]]);
+		net.change('A', [['stanza/r', false]]);
+		vi.advanceTimersByTime(TOPIC_GRACE_MS - 1);
+		net.change('A', [['stanza/r', true]]);
+		vi.advanceTimersByTime(TOPIC_GRACE_MS);
+		expect(mirror.topics()).toEqual(['stanza/r']);
+		net.disconnect('A');
+		vi.advanceTimersByTime(TOPIC_GRACE_MS);
+		expect(net.calls).toEqual(['subscribe stanza/r', 'unsubscribe stanza/r']);
+	});
+
+	it('joins a topic once for a frame of 1,000 alternating subscribe and unsubscribe entries, and leaves it only after the grace period', () => {
+		const net = fakeNetwork();
+		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
+		net.connect('churner');
+		net.change('churner', Array.from({ length: 1000 }, (_, i) => /** @type {[string, boolean]} */ (['stanza/churn', i % 2 === 0])));
+		expect(net.calls).toEqual(['subscribe stanza/churn']);
+		vi.advanceTimersByTime(TOPIC_GRACE_MS - 1);
+		expect(net.calls).toEqual(['subscribe stanza/churn']);
+		vi.advanceTimersByTime(1);
+		expect(net.calls).toEqual(['subscribe stanza/churn', 'unsubscribe stanza/churn']);
+		expect(mirror.topics()).toEqual([]);
+	});
+
+	it('limits how fast the peers behind one IP make the relay join new topics; topics it is on cost nothing', () => {
+		const net = fakeNetwork();
+		/** @type {string[]} */
+		const refusals = [];
+		const burst = NEW_TOPIC_RATE * NEW_TOPIC_BURST_SECONDS;
+		const mirror = startTopicMirror({
+			...net,
+			maxTopics: 10_000,
+			maxTopicsPerPeer: 10_000,
+			log: recordingLog().log,
+			ipOf: (p) => (p.toString().startsWith('x') ? '192.0.2.1' : '198.51.100.1'),
+			refuse: (limit) => void refusals.push(limit)
+		});
+		net.connect('x1');
+		net.connect('x2');
+		net.connect('y');
+		// Two peers behind one address, each subscribing then leaving new topics: one burst between them.
+		for (const peer of ['x1', 'x2']) {
+			for (let i = 0; i < burst; i++) net.change(peer, [[`stanza/${peer}/${i}`, true], [`stanza/${peer}/${i}`, false]]);
+		}
+		expect(mirror.topics()).toHaveLength(burst);
+		expect(refusals).toEqual(Array(burst).fill('topic_rate'));
+		// Topics the relay is on, still in their grace period, are joined again without cost.
+		net.change('x2', [['stanza/x1/0', true]]);
+		// Another address has its own burst; a second later the first has NEW_TOPIC_RATE more.
+		net.change('y', [['stanza/y/0', true]]);
+		vi.advanceTimersByTime(1000);
+		for (let i = 0; i <= NEW_TOPIC_RATE; i++) net.change('x1', [[`stanza/later/${i}`, true]]);
+		expect(mirror.topics()).toHaveLength(burst + 1 + NEW_TOPIC_RATE);
+		expect(refusals).toHaveLength(burst + 1);
+	});
+
+	it('when full, lets a new topic take the place of the oldest one in its grace period', () => {
+		const net = fakeNetwork();
+		const mirror = startTopicMirror({ ...net, maxTopics: 2, maxTopicsPerPeer: 10, log: recordingLog().log });
+		net.connect('A');
+		net.change('A', [['stanza/old', true], ['stanza/older', true]]);
+		net.change('A', [['stanza/older', false]]);
+		net.change('A', [['stanza/old', false]]);
+		net.change('A', [['stanza/new', true]]);
+		expect(mirror.topics()).toEqual(['stanza/old', 'stanza/new']);
+		expect(net.calls).toEqual(['subscribe stanza/old', 'subscribe stanza/older', 'unsubscribe stanza/older', 'subscribe stanza/new']);
+		// A topic someone is on is never pushed out.
+		net.change('A', [['stanza/new2', true], ['stanza/new3', true]]);
+		expect(mirror.topics()).toEqual(['stanza/new', 'stanza/new2']);
+		vi.advanceTimersByTime(TOPIC_GRACE_MS);
+		expect(net.calls.filter((c) => c.startsWith('unsubscribe'))).toEqual(['unsubscribe stanza/older', 'unsubscribe stanza/old']);
+	});
+
+	it('leaves a topic a grace period after its last subscriber disconnects, not when gossipsub forgets the peer', () => {
 		const net = fakeNetwork();
 		const mirror = startTopicMirror({ ...net, maxTopics: 10, maxTopicsPerPeer: 10, log: recordingLog().log });
 		net.connect('A');
@@ -142,9 +231,11 @@ describe('startTopicMirror', () => {
 		net.change('A', [['stanza/a', true], ['stanza/shared', true]]);
 		net.change('B', [['stanza/shared', true]]);
 		net.disconnect('A');
+		vi.advanceTimersByTime(TOPIC_GRACE_MS);
 		expect(mirror.topics()).toEqual(['stanza/shared']);
 		net.forget('A');
 		net.disconnect('B');
+		vi.advanceTimersByTime(TOPIC_GRACE_MS);
 		expect(mirror.topics()).toEqual([]);
 		expect(net.calls).toEqual([
 			'subscribe stanza/a',
@@ -186,11 +277,64 @@ describe('startTopicMirror', () => {
 
 		// The honest peer leaves junk/7: the junk peer's own (refused) subscription does not keep it.
 		net.change('honest', [['stanza/junk/7', false]]);
+		vi.advanceTimersByTime(TOPIC_GRACE_MS);
 		expect(mirror.topics()).toEqual(['stanza/junk/0', 'stanza/junk/1', 'stanza/room/1']);
 
-		// Leaving frees the peer's share at once.
+		// Leaving frees the peer's share at once; the relay leaves its topics after the grace period.
 		net.disconnect('junk');
-		expect(mirror.topics()).toEqual(['stanza/room/1']);
+		net.change('honest', [['stanza/room/2', true]]);
+		expect(mirror.topics()).toEqual(['stanza/junk/0', 'stanza/junk/1', 'stanza/room/1', 'stanza/room/2']);
+		vi.advanceTimersByTime(TOPIC_GRACE_MS);
+		expect(mirror.topics()).toEqual(['stanza/room/1', 'stanza/room/2']);
+	});
+
+	it('caps the topics the peers behind one IP keep mirrored, however many peer ids they use', () => {
+		const net = fakeNetwork();
+		/** @type {string[]} */
+		const refusals = [];
+		const { log, lines } = recordingLog();
+		const mirror = startTopicMirror({
+			...net,
+			maxTopics: 100,
+			maxTopicsPerPeer: 2,
+			maxTopicsPerIp: 4,
+			log,
+			ipOf: (p) => (p.toString().startsWith('sybil') ? '203.0.113.7' : '198.51.100.1'),
+			refuse: (limit) => void refusals.push(limit)
+		});
+		for (let i = 0; i < 10; i++) {
+			net.connect(`sybil${i}`);
+			net.change(`sybil${i}`, [[`stanza/junk/${i}/a`, true], [`stanza/junk/${i}/b`, true]]);
+		}
+		expect(mirror.topics()).toHaveLength(4);
+		expect(refusals).toEqual(Array(16).fill('topics_per_ip'));
+		expect(lines.filter((l) => l.includes('--max-topics-per-ip'))).toHaveLength(1);
+		// A topic one of its peers already counts costs the address nothing more; another address is not held back.
+		net.change('sybil9', [['stanza/junk/0/a', true]]);
+		net.connect('honest');
+		net.change('honest', [['stanza/room', true]]);
+		expect(mirror.topics()).toHaveLength(5);
+		expect(refusals).toHaveLength(16);
+		// Its peers leaving frees the address's share.
+		net.disconnect('sybil0');
+		net.disconnect('sybil9');
+		net.change('sybil5', [['stanza/junk/5/a', true]]);
+		expect(refusals).toHaveLength(16);
+	});
+
+	it('warns about each limit at most once per REFUSAL_LOG_INTERVAL_MS, however many peer ids hit it', () => {
+		const net = fakeNetwork();
+		const { log, lines } = recordingLog();
+		startTopicMirror({ ...net, maxTopics: 10_000, maxTopicsPerPeer: 1, log });
+		const overCap = (/** @type {string} */ id) => {
+			net.connect(id);
+			net.change(id, [[`stanza/${id}/a`, true], [`stanza/${id}/b`, true]]);
+		};
+		for (let i = 0; i < 20; i++) overCap(`minted${i}`);
+		expect(lines.filter((l) => l.includes('--max-topics-per-peer'))).toHaveLength(1);
+		vi.advanceTimersByTime(REFUSAL_LOG_INTERVAL_MS);
+		overCap('minted-later');
+		expect(lines.filter((l) => l.includes('--max-topics-per-peer'))).toHaveLength(2);
 	});
 
 	it('ignores a subscription that arrives after its peer disconnected', () => {

@@ -68,6 +68,15 @@ try {
 		const peer = await makePeer();
 		peers.push(peer);
 		await peer.dial(relayAddr);
+		// Once its gossip stream is open each subscription leaves in a frame of its own; before, all would
+		// leave in one frame, which the relay cuts to MAX_SUBSCRIPTIONS_PER_FRAME (or drops whole, past
+		// gossipsub's decode limit) before the mirror's caps are reached.
+		const streams = /** @type {{ streamsOutbound: Map<string, unknown> }} */ (/** @type {unknown} */ (peer.services.pubsub)).streamsOutbound;
+		const deadline = Date.now() + 10_000;
+		while (streams.size === 0) {
+			if (Date.now() > deadline) throw new Error('no gossip stream to the relay');
+			await new Promise((resolve) => setTimeout(resolve, 20));
+		}
 		for (let i = 0; i < count; i++) peer.services.pubsub.subscribe(`stanza/junk/${i}`);
 		result = { subscribed: count };
 	} else if (mode === 'flood') {
