@@ -90,16 +90,6 @@ export const MAX_SUBSCRIPTIONS_PER_FRAME = 64;
 export const MAX_MESSAGES_PER_FRAME = 16;
 
 /**
- * Bytes the relay queues on one stream to a peer that is not reading, in largest gossip messages
- * (--max-gossip-message): 4 × 264 KiB ≈ 1 MiB by default. yamux's default is Infinity: a client
- * that stops reading (grants no more yamux window) would grow the relay by all its rooms say.
- * Past this the stream is reset; what the peer's window allows (256 KiB until it reads) is in
- * flight on top of it. An honest slow reader falls this far behind only when stalled, and a
- * stalled one is dropped by the ping timeout anyway.
- */
-export const OUTBOUND_BUFFER_MESSAGES = 4;
-
-/**
  * Integer options: default, accepted range, unit for messages, and why.
  *
  * @type {Record<string, { def: number, min: number, max: number, unit: string }>}

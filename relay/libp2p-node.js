@@ -16,7 +16,7 @@ import { webSockets } from '@libp2p/websockets';
 import { DIRECT_CONNECT_TICKS, FEDERATION_TAG, federatedPeers } from './federation.js';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p } from 'libp2p';
-import { MAX_MESSAGES_PER_FRAME, MAX_SUBSCRIPTIONS_PER_FRAME, OUTBOUND_BUFFER_MESSAGES } from './config.js';
+import { MAX_MESSAGES_PER_FRAME, MAX_SUBSCRIPTIONS_PER_FRAME } from './config.js';
 
 /** @typedef {import('@libp2p/interface').PrivateKey} PrivateKey */
 /** @typedef {import('@libp2p/gossipsub').GossipSub} GossipSub */
@@ -77,18 +77,6 @@ const RPC_MESSAGES_PER_FRAME = 4;
 const PINNED_TOPICS = 1;
 
 /**
- * Bytes one stream may queue towards a peer that is not reading, before it is reset
- * (config.js: OUTBOUND_BUFFER_MESSAGES): gossipsub's outbound stream and, through yamux,
- * every other stream (relayed circuits wait for the peer to read, and carry at most
- * --circuit-data-limit).
- *
- * @param {RelayLimits} limits
- */
-export function outboundBufferBytes(limits) {
-	return OUTBOUND_BUFFER_MESSAGES * limits.maxGossipMessage;
-}
-
-/**
  * gossipsub's limits on decoding one frame (RPC). The option replaces gossipsub's own
  * defaults as a whole, so the ones kept are written out (its defaultDecodeRpcLimits,
  * not exported).
@@ -129,8 +117,7 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 		},
 		transports: [webSockets()],
 		connectionEncrypters: [noise()],
-		// yamux queues without bound by default (maxWriteBufferLength: Infinity) for a peer that reads nothing.
-		streamMuxers: [yamux({ streamOptions: { maxWriteBufferLength: outboundBufferBytes(limits) } })],
+		streamMuxers: [yamux()],
 		// libp2p drops a connection whose ping takes over 5 s by default. A browser on a phone
 		// that pauses the tab, or any busy machine, stalls longer: it lost its reservation, and
 		// everyone dialing it through us failed with NO_RESERVATION. 20 s still clears dead peers.
@@ -168,8 +155,6 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 				allowPublishToZeroTopicPeers: true,
 				maxInboundDataLength: limits.maxGossipMessage * RPC_MESSAGES_PER_FRAME,
 				decodeRpcLimits: decodeRpcLimits(limits),
-				// The same bound, where gossipsub sets it on its own outbound streams (else they inherit yamux's).
-				maxOutboundBufferSize: outboundBufferBytes(limits),
 				emitSelf: false,
 				Dhi: MESH_DEGREE_HIGH,
 				// Every peer reaches libp2p from 127.0.0.1 through the HTTP pipe (or

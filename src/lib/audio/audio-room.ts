@@ -96,14 +96,12 @@ const GOODBYE = encodePacket({ flags: FLAG_DTX, speakerTag: CONTROL_TAG, seq: 1,
 const SENDING_WITHIN_MS = 1_000;
 // A speaker lists a voice as passed on (its advert's `h`) while it flowed this recently: a fellow's to it, or its own microphone's.
 const HEARD_WITHIN_MS = FLOW_WINDOW_MS;
-// Two different parents in a row judged withholding the same way (all audio, one speaker's, or late)
-// within this window means the fault is upstream of both (a speaker that says it sends and does not, or
-// marks seqs it has not sent): stop judging for WITHHOLD_BACKOFF_MS instead of churning. Two different
-// verdicts (another kind, or another speaker held back) are two different parents' doing; the same parent
-// judged twice is its own doing, and it is kept away from for REPEAT_WITHHOLDER_AVOID_MS instead.
+// Two parents in a row judged withholding the same way (all audio, one speaker's, or late) within this
+// window means the fault is upstream of both (a speaker that says it sends and does not, or marks seqs
+// it has not sent): stop judging for WITHHOLD_BACKOFF_MS instead of churning. Two different verdicts
+// (another kind, or another speaker held back) are two different parents' doing.
 const WITHHOLD_STREAK_MS = 10_000;
 const WITHHOLD_BACKOFF_MS = 30_000;
-const REPEAT_WITHHOLDER_AVOID_MS = 60_000;
 // A member caught forging audio is not linked to again for the rest of the visit (well, 10 minutes).
 const FORGER_AVOID_MS = 10 * 60_000;
 /** 'on' only while encoded frames flow; 'starting' until the first one; otherwise why nothing is sent. */
@@ -201,8 +199,7 @@ export class AudioRoom implements HostedAudio {
 	/** Per speaker: since when its audio has been expected from the parent we have now (#withholding). */
 	#expectingFrom = new Map<string, number>();
 	/** When each kind of withholding verdict (#withholding's answers) was last given. */
-	/** By verdict kind, when we last judged a parent so, and which parent. */
-	readonly #withheldAt = new Map<string, { at: number; parent: string }>();
+	readonly #withheldAt = new Map<string, number>();
 	#judgeWithholdingAfter = 0;
 	/** Since when the branch we hang from has lacked a voice another branch carries (#judgeBranch). */
 	#shortSpell: ShortSpell | null = null;
@@ -923,17 +920,11 @@ export class AudioRoom implements HostedAudio {
 		if (now < this.#judgeWithholdingAfter) return null;
 		const verdict = this.#verdict(parent, now, { expectingSince: this.#expectingSince, ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 }, expected);
 		if (!verdict) return null;
-		const last = this.#withheldAt.get(verdict.kind);
-		if (last && now - last.at < WITHHOLD_STREAK_MS) {
-			if (last.parent === parent.link.peerId) {
-				// Judged again after we came back to it: its own doing, not upstream's (#dropParent's short avoid ran out).
-				this.#tree.avoid(parent.link.peerId, now, REPEAT_WITHHOLDER_AVOID_MS);
-			} else {
-				this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
-				this.#trace('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
-			}
+		if (now - (this.#withheldAt.get(verdict.kind) ?? -Infinity) < WITHHOLD_STREAK_MS) {
+			this.#judgeWithholdingAfter = now + WITHHOLD_BACKOFF_MS;
+			this.#trace('audio: withheld twice', 'the fault looks upstream of our parents: not judging for 30 s');
 		}
-		this.#withheldAt.set(verdict.kind, { at: now, parent: parent.link.peerId });
+		this.#withheldAt.set(verdict.kind, now);
 		return verdict.what;
 	}
 

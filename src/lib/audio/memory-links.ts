@@ -10,8 +10,7 @@
  * to `jitterMs`, in any order; a share `loss` never arrives. A crashed member's
  * pipes go dead without closing (nothing in, nothing out), as a tab that
  * vanished: the far ends notice by the silence. A pipe closed at one end
- * closes at the other one latency later, as a data channel does. `tamper`
- * stands for a member whose own code changes what it sends (a withholding relay).
+ * closes at the other one latency later, as a data channel does.
  */
 import type { LinkPipe, LinkTransport, PendingPipe, RemoteVoice, SignalPort } from './link-pipe';
 import { SignalError } from './media-signal-protocol';
@@ -22,8 +21,6 @@ export interface MemoryLinkOptions {
 	loss?: number;
 	/** Uniform in [0, 1): seed it for a deterministic run. */
 	random?: () => number;
-	/** What `owner`'s pipes send in place of `bytes` (null: nothing): a member running its own code. */
-	tamper?: (owner: string, bytes: Uint8Array) => Uint8Array | null;
 }
 
 const OFFER_PREFIX = 'v=0\r\ns=stanza-memory-link ';
@@ -58,8 +55,7 @@ class MemoryPipe implements LinkPipe {
 		if (!this.open) throw new Error('pipe not open');
 		const peer = this.peer;
 		if (!peer || this.#links.isDead(this.owner) || this.#links.lost()) return;
-		const copy = this.#links.tamper(this.owner, bytes.slice());
-		if (!copy) return;
+		const copy = bytes.slice();
 		setTimeout(() => peer.#deliver(copy), this.#links.delay());
 	}
 
@@ -146,7 +142,6 @@ class Medium {
 	readonly #jitterMs: number;
 	readonly #loss: number;
 	readonly #random: () => number;
-	readonly tamper: (owner: string, bytes: Uint8Array) => Uint8Array | null;
 	readonly #offers = new Map<string, MemoryPipe>();
 	readonly #dead = new Set<string>();
 	#offerSeq = 0;
@@ -156,7 +151,6 @@ class Medium {
 		this.#jitterMs = options.jitterMs ?? 0;
 		this.#loss = options.loss ?? 0;
 		this.#random = options.random ?? Math.random;
-		this.tamper = options.tamper ?? ((_, bytes) => bytes);
 	}
 
 	kill(owner: string): void {
