@@ -83,11 +83,14 @@ export const MAX_SUBSCRIPTIONS_PER_FRAME = 64;
 
 /**
  * Messages one gossip frame may carry: gossipsub checks each one's signature before Stanza's
- * per-peer limits see it, so this bounds the work one frame costs (gossipsub's default is 5,000).
- * A browser publishes and forwards one message per frame; only its answer to the relay's IWANT
- * bundles several, and in the star the relay has nearly always seen them already.
+ * per-peer limits see it, so this bounds the work one frame costs (gossipsub's default is 5,000:
+ * about half a second of signature checks in one frame). A browser publishes and forwards one
+ * message per frame, but its answer to the relay's IWANT carries every message asked for in one
+ * frame, and a frame over this limit is dropped whole: the relay would then miss messages it
+ * forwards to members it alone reaches. 128 is a busy room's few seconds of messages (most are
+ * a few hundred bytes) and about 13 ms of checks; invalid ones are strikes towards a hang-up.
  */
-export const MAX_MESSAGES_PER_FRAME = 16;
+export const MAX_MESSAGES_PER_FRAME = 128;
 
 /**
  * Integer options: default, accepted range, unit for messages, and why.
