@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork, webrtcAddr, type InMemoryNode } from './in-memory-network';
 import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
-import { OPEN_HOLDS_MS, TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
+import { ANNOUNCE_THROTTLE_MS, OPEN_HOLDS_MS, TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
 
 /** Says where `node` is on the topic, as a member's meeting would ("full": it wants no more neighbours). */
 async function announce(node: InMemoryNode, name: string, open: boolean): Promise<void> {
@@ -42,6 +42,30 @@ async function crowd(n: number): Promise<{ fabric: InMemoryNetwork; me: InMemory
 	for (let i = 0; i < n; i++) others.push(await fabric.node());
 	return { fabric, me, meeting, others };
 }
+
+describe('TopicMeeting: announcing', () => {
+	beforeEach(() => vi.useFakeTimers());
+	afterEach(() => vi.useRealTimers());
+
+	// A joiner's first meeting waits on the announces either way (its own once it holds a reservation, a
+	// member's answer): each used to wait ANNOUNCE_THROTTLE_MS first, a trailing-edge throttle.
+	it('announces at once after a quiet spell, and the rest of a burst of triggers in one announce ANNOUNCE_THROTTLE_MS later', async () => {
+		const fabric = new InMemoryNetwork();
+		const me = await fabric.node();
+		const meeting = meetingOf(me, 4, new Set());
+		await meeting.join();
+		await vi.advanceTimersByTimeAsync(1_000);
+		const before = fabric.published;
+		meeting.announceSoon();
+		await vi.advanceTimersByTimeAsync(0);
+		expect(fabric.published).toBe(before + 1);
+		for (let i = 0; i < 5; i++) meeting.announceSoon();
+		await vi.advanceTimersByTimeAsync(ANNOUNCE_THROTTLE_MS - 1);
+		expect(fabric.published).toBe(before + 1);
+		await vi.advanceTimersByTimeAsync(1);
+		expect(fabric.published).toBe(before + 2);
+	});
+});
 
 describe('TopicMeeting: a dial that leaves no direct connection', () => {
 	beforeEach(() => vi.useFakeTimers());

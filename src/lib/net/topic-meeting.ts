@@ -37,11 +37,12 @@ const ANNOUNCE_INTERVAL_MS = 15_000;
 // Safety-net announces the whole room receives per second, at most (30 members at 15 s); every
 // announce counts as one (room-size.ts).
 const ANNOUNCES_PER_SEC = 2;
-// Coalesces bursts of new subscribers into one announce, without delaying a first meeting much.
-const ANNOUNCE_THROTTLE_MS = 20;
+// At most one announce this often: the first of a burst of triggers (new subscribers, a newcomer
+// heard) goes at once, the rest of the burst in one announce this long after it.
+export const ANNOUNCE_THROTTLE_MS = 20;
 // While we hold no reservation, look for our first circuit address this often: a local list, and
 // every ms here delays our first announce (libp2p's own address event is debounced by a second).
-const ADDRESS_POLL_MS = 50;
+const ADDRESS_POLL_MS = 10;
 // Long enough for the smaller peer's dial (~260 ms on loopback, more over the internet) to land.
 const DIAL_YIELD_MS = 3_000;
 // A WebRTC dial through a relay that has not connected in 20 s will not.
@@ -189,6 +190,8 @@ export class TopicMeeting {
 	#topic: string | null = null;
 	#interval: ReturnType<typeof setTimeout> | undefined;
 	#throttle: ReturnType<typeof setTimeout> | undefined;
+	/** When we last announced (performance.now()): the throttle's leading edge. */
+	#announcedAt = -Infinity;
 	#addressPoll: ReturnType<typeof setInterval> | undefined;
 	readonly #dialing = new Set<string>();
 	/** Dials waiting for a free place, in the order they were asked for. */
@@ -376,10 +379,15 @@ export class TopicMeeting {
 	/** Announces our addresses shortly (coalesced). Safe to call often. */
 	announceSoon(): void {
 		if (this.#stopped || this.#throttle !== undefined) return;
+		const wait = this.#announcedAt + ANNOUNCE_THROTTLE_MS - performance.now();
+		if (wait <= 0) {
+			void this.#announce();
+			return;
+		}
 		this.#throttle = setTimeout(() => {
 			this.#throttle = undefined;
 			void this.#announce();
-		}, ANNOUNCE_THROTTLE_MS);
+		}, wait);
 	}
 
 	#myAddrs(): string[] {
@@ -395,6 +403,7 @@ export class TopicMeeting {
 			this.#watchForAddresses();
 			return;
 		}
+		this.#announcedAt = performance.now();
 		// Every announce is a beat: the next safety-net one is due a full interval from now.
 		const interval = this.#announceInterval();
 		clearTimeout(this.#interval);
