@@ -16,7 +16,9 @@ describe('media signal messages', () => {
 		{ t: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' },
 		{ t: 'answer', sdp: 'v=0\r\n' },
 		{ t: 'ice', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 } },
-		{ t: 'ice', candidate: null }
+		{ t: 'ice', candidate: null },
+		// Firefox's end of candidates: an empty candidate line, then null.
+		{ t: 'ice', candidate: { candidate: '', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: '2418638e' } }
 	])('round-trip %j', (message) => {
 		expect(decodeSignal(encodeSignal(message))).toEqual(message);
 	});
@@ -34,6 +36,8 @@ describe('media signal messages', () => {
 		['an offer without SDP', raw('{"t":"offer"}')],
 		['an offer with a non-SDP string', raw('{"t":"offer","sdp":"hello"}')],
 		['ice with a number', raw('{"t":"ice","candidate":5}')],
+		['ice whose candidate is not a candidate line', raw('{"t":"ice","candidate":{"candidate":"a=candidate:1 1 udp 1 127.0.0.1 5000 typ host"}}')],
+		['ice whose candidate line is far too long', raw(JSON.stringify({ t: 'ice', candidate: { candidate: `candidate:1 1 udp 1 127.0.0.1 5000 typ host${' x'.repeat(300)}` } }))],
 		['an unknown refusal', raw('{"t":"refuse","reason":"whatever"}')],
 		['an oversized message', raw(JSON.stringify({ t: 'offer', sdp: `v=0${'x'.repeat(MAX_SIGNAL_BYTES)}` }))]
 	])('refuses %s', (_label, bytes) => {

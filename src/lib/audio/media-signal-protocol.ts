@@ -14,6 +14,11 @@
  *   listener → dialer   { "t": "answer", "sdp": s }
  *   both ways           { "t": "ice", "candidate": RTCIceCandidateInit | null }   (null: no more)
  *
+ * An offer or answer holds one m=application section (the data channel), and
+ * on a speaker link one m=audio too, nothing else (stage-sdp.ts,
+ * linkSdpProblem); a candidate is "candidate:…" or "" (end of candidates), at
+ * most MAX_REMOTE_CANDIDATES of them a link. Anything else fails the setup.
+ *
  * "listener": the dialer wants the listener as its parent in the audio tree.
  * "standby": the same, held in reserve: the link stays idle (keep-alives
  * only) until the dialer activates it the moment its parent fails.
@@ -33,6 +38,29 @@ import { looksLikePeerId } from '../wire/peer-id-text';
 export const MEDIA_PROTOCOL = '/stanza/media/1.0.0';
 // SDP for one data channel is ~1 KB; candidates are ~200 bytes.
 export const MAX_SIGNAL_BYTES = 16 * 1024;
+
+/**
+ * The most ICE candidates (non-null `ice` messages, end-of-candidates markers
+ * included) one link's far end may send; one more fails the setup. Each
+ * remote candidate makes the browser send STUN connectivity checks to the
+ * address it names, so without a cap a member running code of its own could
+ * have another aim checks at any addresses it likes (a scanner, or a small
+ * reflector) for the whole 10 s of a setup, from as many links as it can get.
+ *
+ * An honest end sends far fewer: per local address (host) candidates for UDP
+ * and TCP, plus one server-reflexive per STUN server and a relayed one per TURN
+ * server and transport. Both ends use the max-bundle policy (webrtc-pipe.ts),
+ * so only the first section's transport gathers. Measured on a test machine
+ * with four addresses, loopback included (Chromium 156, Firefox 153 ESR):
+ * Chromium sends 2 (mDNS names), Firefox 9, or 17 when it offers a stage link
+ * (UDP and TCP for RTCP too: four per address), which the default bundle
+ * policy made 26. A Firefox speaker with a VPN, several IPv6 addresses and
+ * TURN is the nearest to the cap.
+ */
+export const MAX_REMOTE_CANDIDATES = 32;
+
+/** A candidate line is ~100–250 characters (a relayed IPv6 one the longest); anything far past that is not one. */
+const MAX_CANDIDATE_CHARS = 512;
 
 export type AttachAs = 'listener' | 'standby' | 'speaker';
 export type RefuseReason = 'full' | 'not-allowed' | 'no-audio';
@@ -88,6 +116,10 @@ export function decodeSignal(bytes: Uint8Array): SignalMessage {
 				throw new SignalError('ice needs a candidate or null');
 			}
 			const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = c as Record<string, unknown>;
+			// RTCIceCandidate.toJSON(): an a=candidate line without its "a=", or "" (end of candidates).
+			if ((candidate !== '' && !(candidate as string).startsWith('candidate:')) || (candidate as string).length > MAX_CANDIDATE_CHARS) {
+				throw new SignalError('ice needs a candidate line');
+			}
 			return {
 				t: 'ice',
 				candidate: {

@@ -1,5 +1,7 @@
 /**
- * What a stage link's session description asks of the far end's voice.
+ * What a link's session description from the far end must hold
+ * (linkSdpProblem), and what a stage link's asks of the far end's voice
+ * (askShortFrames).
  *
  * `a=ptime:10` (RFC 4566: the packet duration the receiver prefers) makes
  * Chromium's Opus encoder send 10 ms frames instead of 20: 10 ms less
@@ -31,4 +33,34 @@ export function askShortFrames(sdp: string): string {
 			return kept.join(eol);
 		})
 		.join('');
+}
+
+/**
+ * What is wrong with the media sections of a link's session description from
+ * the far end, or null when nothing is: a tree link holds the data channel's
+ * section (`m=application`) alone, a stage link that and one voice
+ * (`m=audio`). Checked before setRemoteDescription, since the far end may run
+ * code of its own: a browser would take extra sections (more voices, video, a
+ * second data section) and set them up.
+ *
+ * Only the count of each kind matters, not the order: Chromium and Firefox
+ * both write the voice first when the transceiver is added after the data
+ * channel (as webrtc-pipe.ts does), but nothing in JSEP makes that a rule. A
+ * port of 0 is no fault either: Firefox offers the data section bundle-only
+ * (`m=application 0 …`) under the max-bundle policy.
+ */
+export function linkSdpProblem(sdp: string, voice: boolean): string | null {
+	const kinds = sdp
+		.split(/\r?\n/)
+		.filter((line) => line.startsWith('m='))
+		.map((line) => line.slice(2).split(' ', 1)[0]);
+	const audio = kinds.filter((k) => k === 'audio').length;
+	const application = kinds.filter((k) => k === 'application').length;
+	const other = kinds.filter((k) => k !== 'audio' && k !== 'application');
+	const wanted = voice ? 'one m=audio and one m=application section' : 'one m=application section and no other';
+	if (other.length > 0) return `has an m=${other[0].slice(0, 20)} section (a ${voice ? 'stage' : 'tree'} link takes ${wanted})`;
+	if (application !== 1 || audio !== (voice ? 1 : 0)) {
+		return `has ${application} m=application and ${audio} m=audio sections (a ${voice ? 'stage' : 'tree'} link takes ${wanted})`;
+	}
+	return null;
 }

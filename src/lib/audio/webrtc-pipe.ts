@@ -7,11 +7,15 @@
  * what a speaker hears the stage through (stage-audio.ts).
  *
  * Offer, answer and ICE candidates travel over the signaling port
- * (media-signal-protocol.ts); the pipe is open when the data channel is.
+ * (media-signal-protocol.ts); the pipe is open when the data channel is. The
+ * far end is a member that may run code of its own: a description with other
+ * media sections than the link's (stage-sdp.ts, linkSdpProblem) or more than
+ * MAX_REMOTE_CANDIDATES candidates fails the setup, which closes the pipe, and
+ * a data channel it announces (ours is negotiated: none ever is) is closed.
  */
 import type { LinkPipe, LinkTransport, PendingPipe, RemoteVoice, SignalPort } from './link-pipe';
-import { SignalError } from './media-signal-protocol';
-import { askShortFrames } from './stage-sdp';
+import { MAX_REMOTE_CANDIDATES, SignalError } from './media-signal-protocol';
+import { askShortFrames, linkSdpProblem } from './stage-sdp';
 
 class RtcPipe implements LinkPipe {
 	onMessage: (bytes: Uint8Array) => void = () => {};
@@ -19,12 +23,15 @@ class RtcPipe implements LinkPipe {
 	onClose: () => void = () => {};
 	onVoice: (voice: RemoteVoice) => void = () => {};
 	readonly pc: RTCPeerConnection;
+	/** A stage link: one voice each way beside the data channel. */
+	readonly stage: boolean;
 	readonly #channel: RTCDataChannel;
 	#voice: RTCRtpTransceiver | null = null;
 	#closed = false;
 
 	constructor(pc: RTCPeerConnection, voice: boolean) {
 		this.pc = pc;
+		this.stage = voice;
 		// negotiated: both sides create the same channel, so no extra round trip for it.
 		this.#channel = pc.createDataChannel('stanza-audio', { negotiated: true, id: 0, ordered: false, maxRetransmits: 0 });
 		this.#channel.binaryType = 'arraybuffer';
@@ -33,6 +40,8 @@ class RtcPipe implements LinkPipe {
 		};
 		this.#channel.onopen = () => this.onOpen();
 		this.#channel.onclose = () => this.close();
+		// A negotiated channel is never announced, so any channel that is comes from the far end's own code.
+		pc.ondatachannel = (event) => event.channel.close();
 		pc.onconnectionstatechange = () => {
 			if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.close();
 		};
@@ -100,33 +109,54 @@ class RtcPipe implements LinkPipe {
 
 class PendingRtcPipe implements PendingPipe {
 	readonly pipe: RtcPipe;
-	readonly #voice: boolean;
 
 	constructor(options: { voice: boolean; iceServers: RTCIceServer[] }) {
-		this.pipe = new RtcPipe(new RTCPeerConnection({ iceServers: options.iceServers }), options.voice);
-		this.#voice = options.voice;
+		// max-bundle: one transport gathers candidates, not one per section (a stage link's offer has two), so
+		// an honest end stays well under MAX_REMOTE_CANDIDATES. Every browser the app runs in bundles.
+		this.pipe = new RtcPipe(new RTCPeerConnection({ iceServers: options.iceServers, bundlePolicy: 'max-bundle' }), options.voice);
 	}
 
-	async offer(port: SignalPort): Promise<void> {
-		const pc = this.pipe.pc;
-		if (this.#voice) this.pipe.offerVoice();
-		trickle(pc, port);
-		await pc.setLocalDescription(await pc.createOffer());
-		await port.send({ t: 'offer', sdp: pc.localDescription!.sdp });
-		await negotiate(this.pipe, port, 'answer');
+	offer(port: SignalPort): Promise<void> {
+		return this.#settingUp(async () => {
+			const pc = this.pipe.pc;
+			if (this.pipe.stage) this.pipe.offerVoice();
+			trickle(pc, port);
+			await pc.setLocalDescription(await pc.createOffer());
+			await port.send({ t: 'offer', sdp: pc.localDescription!.sdp });
+			await negotiate(this.pipe, port, 'answer');
+		});
 	}
 
-	async answer(port: SignalPort): Promise<void> {
-		const pc = this.pipe.pc;
-		trickle(pc, port);
-		const offer = await port.receive();
-		if (offer.t !== 'offer') throw new SignalError('expected an offer');
-		await pc.setRemoteDescription({ type: 'offer', sdp: askShortFrames(offer.sdp) });
-		if (this.#voice) this.pipe.answerVoice();
-		await pc.setLocalDescription(await pc.createAnswer());
-		await port.send({ t: 'answer', sdp: pc.localDescription!.sdp });
-		await negotiate(this.pipe, port, null);
+	answer(port: SignalPort): Promise<void> {
+		return this.#settingUp(async () => {
+			const pc = this.pipe.pc;
+			trickle(pc, port);
+			const offer = await port.receive();
+			if (offer.t !== 'offer') throw new SignalError('expected an offer');
+			checkShape('offer', offer.sdp, this.pipe.stage);
+			await pc.setRemoteDescription({ type: 'offer', sdp: askShortFrames(offer.sdp) });
+			if (this.pipe.stage) this.pipe.answerVoice();
+			await pc.setLocalDescription(await pc.createAnswer());
+			await port.send({ t: 'answer', sdp: pc.localDescription!.sdp });
+			await negotiate(this.pipe, port, null);
+		});
 	}
+
+	/** A setup that fails closes the pipe (media-link.ts closes its link too: closing twice is safe). */
+	async #settingUp(setup: () => Promise<void>): Promise<void> {
+		try {
+			await setup();
+		} catch (err) {
+			this.pipe.close();
+			throw err;
+		}
+	}
+}
+
+/** Refuses a description whose media sections are not the link's (stage-sdp.ts), before the browser sets any of them up. */
+function checkShape(type: 'offer' | 'answer', sdp: string, voice: boolean): void {
+	const problem = linkSdpProblem(sdp, voice);
+	if (problem) throw new SignalError(`the far end's ${type} ${problem}`);
 }
 
 /** The app's transport: every link a WebRTC connection of its own. */
@@ -145,6 +175,7 @@ async function negotiate(pipe: RtcPipe, port: SignalPort, awaiting: 'answer' | n
 	);
 	const reading = (async () => {
 		let needAnswer = awaiting === 'answer';
+		let candidates = 0;
 		while (!done) {
 			let message;
 			try {
@@ -153,11 +184,15 @@ async function negotiate(pipe: RtcPipe, port: SignalPort, awaiting: 'answer' | n
 				if (done) return;
 				throw err;
 			}
+			if (done || pipe.open) return; // open: what comes later is not setup (`done` follows the open event a few ticks late)
 			if (message.t === 'answer' && needAnswer) {
 				needAnswer = false;
+				checkShape('answer', message.sdp, pipe.stage);
 				await pc.setRemoteDescription({ type: 'answer', sdp: askShortFrames(message.sdp) });
 			} else if (message.t === 'ice') {
-				if (message.candidate) await pc.addIceCandidate(message.candidate).catch(() => {});
+				if (!message.candidate) continue;
+				if (++candidates > MAX_REMOTE_CANDIDATES) throw new SignalError(`the far end sent more than ${MAX_REMOTE_CANDIDATES} ICE candidates`);
+				await pc.addIceCandidate(message.candidate).catch(() => {});
 			} else {
 				throw new SignalError(`unexpected ${message.t}`);
 			}
