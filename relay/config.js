@@ -93,6 +93,25 @@ export const MAX_SUBSCRIPTIONS_PER_FRAME = 64;
 export const MAX_MESSAGES_PER_FRAME = 128;
 
 /**
+ * Largest gossip messages (--max-gossip-message) the relay queues on one browser's gossip stream
+ * when the browser does not read it: 8 × 264 KiB ≈ 2.06 MiB by default, on top of the yamux window
+ * already in flight (256 KiB at first, up to 16 MiB for a fast reader). Past it the stream is reset
+ * and the relay hangs up (gossip-streams.js), so the browser redials and both sides rebuild gossip:
+ * gossipsub never reopens a stream to a peer that stays connected. A room's usual traffic is tens of
+ * KB/s, so a stalled honest tab is dropped by the 20 s ping timeout long before this; it takes a peer
+ * that answers pings but reads no gossip, or 8 of the largest messages at once, unread.
+ */
+export const OUTBOUND_BUFFER_MESSAGES = 8;
+
+/**
+ * The same for a federated relay, which carries every room of both relays: 64 × 264 KiB ≈ 16.5 MiB,
+ * the yamux window's own ceiling, so a busy link can stall for seconds. At most MAX_FEDERATED (16)
+ * links: 264 MiB in all. Past it the stream is reset and gossipsub reopens it within
+ * DIRECT_CONNECT_TICKS (federated relays are its direct peers); the connection stays.
+ */
+export const FEDERATED_OUTBOUND_BUFFER_MESSAGES = 64;
+
+/**
  * Integer options: default, accepted range, unit for messages, and why.
  *
  * @type {Record<string, { def: number, min: number, max: number, unit: string }>}

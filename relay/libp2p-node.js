@@ -16,7 +16,8 @@ import { webSockets } from '@libp2p/websockets';
 import { DIRECT_CONNECT_TICKS, FEDERATION_TAG, federatedPeers } from './federation.js';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p } from 'libp2p';
-import { MAX_MESSAGES_PER_FRAME, MAX_SUBSCRIPTIONS_PER_FRAME } from './config.js';
+import { FEDERATED_OUTBOUND_BUFFER_MESSAGES, MAX_MESSAGES_PER_FRAME, MAX_SUBSCRIPTIONS_PER_FRAME, OUTBOUND_BUFFER_MESSAGES } from './config.js';
+import { guardGossipStreams } from './gossip-streams.js';
 
 /** @typedef {import('@libp2p/interface').PrivateKey} PrivateKey */
 /** @typedef {import('@libp2p/gossipsub').GossipSub} GossipSub */
@@ -99,14 +100,39 @@ export function decodeRpcLimits(limits) {
 }
 
 /**
+ * Bytes one gossip stream may queue for a peer that does not read it (config.js), by kind of peer.
+ *
+ * @param {RelayLimits} limits
+ */
+export function gossipStreamBounds(limits) {
+	return {
+		browser: OUTBOUND_BUFFER_MESSAGES * limits.maxGossipMessage,
+		federated: FEDERATED_OUTBOUND_BUFFER_MESSAGES * limits.maxGossipMessage
+	};
+}
+
+/**
+ * Bytes any stream may queue, whatever its protocol: a backstop (gossip streams get their own,
+ * smaller bound per peer). Never below --circuit-data-limit: a relayed circuit queues at most what
+ * it may carry (its pipe waits for the reader to drain), and an honest one must never be cut.
+ *
+ * @param {RelayLimits} limits
+ */
+export function streamWriteBound(limits) {
+	return Math.max(gossipStreamBounds(limits).browser, limits.circuitDataLimit);
+}
+
+/**
  * Creates and starts the relay's libp2p node.
  *
- * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits, federation?: ReturnType<typeof federatedPeers> }} options
- *   `announce`: public WebSocket multiaddrs without `/p2p/…`; `federation`: other relays (federation.js)
- * @returns {Promise<{ node: RelayLibp2p, internalPort: number }>}
- *   `internalPort`: where the HTTP front pipes WebSocket upgrades
+ * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits, federation?: ReturnType<typeof federatedPeers>,
+ *   onHangUp?: (peer: string, reason: 'backlog' | 'lost') => void }} options
+ *   `announce`: public WebSocket multiaddrs without `/p2p/…`; `federation`: other relays (federation.js);
+ *   `onHangUp`: told of each browser the relay hangs up on because gossip with it broke (gossip-streams.js)
+ * @returns {Promise<{ node: RelayLibp2p, internalPort: number, gossipStreams: import('./gossip-streams.js').GossipStreams }>}
+ *   `internalPort`: where the HTTP front pipes WebSocket upgrades; `gossipStreams`: stop it before the node
  */
-export async function createRelayNode({ privateKey, announce, limits, federation = federatedPeers([]) }) {
+export async function createRelayNode({ privateKey, announce, limits, federation = federatedPeers([]), onHangUp = () => {} }) {
 	const node = await createLibp2p({
 		privateKey,
 		start: false,
@@ -117,7 +143,9 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 		},
 		transports: [webSockets()],
 		connectionEncrypters: [noise()],
-		streamMuxers: [yamux()],
+		// yamux queues without bound by default (maxWriteBufferLength: Infinity) for a peer that reads
+		// nothing. Gossip streams get their own bound, per peer (gossip-streams.js); this covers the rest.
+		streamMuxers: [yamux({ streamOptions: { maxWriteBufferLength: streamWriteBound(limits) } })],
 		// libp2p drops a connection whose ping takes over 5 s by default. A browser on a phone
 		// that pauses the tab, or any busy machine, stalls longer: it lost its reservation, and
 		// everyone dialing it through us failed with NO_RESERVATION. 20 s still clears dead peers.
@@ -155,6 +183,8 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 				allowPublishToZeroTopicPeers: true,
 				maxInboundDataLength: limits.maxGossipMessage * RPC_MESSAGES_PER_FRAME,
 				decodeRpcLimits: decodeRpcLimits(limits),
+				// No maxOutboundBufferSize: gossipsub would set it on each outbound stream right after
+				// the middleware of gossip-streams.js has set that peer's own bound, overwriting it.
 				emitSelf: false,
 				Dhi: MESH_DEGREE_HIGH,
 				// Every peer reaches libp2p from 127.0.0.1 through the HTTP pipe (or
@@ -176,11 +206,24 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 			if (tcp?.value) internalPort = Number(tcp.value);
 		}
 	});
-	await node.start();
-	for (const { id } of federation.directPeers) await node.peerStore.merge(id, { tags: { [FEDERATION_TAG]: { value: 100 } } });
-	if (internalPort === null) {
-		await node.stop();
-		throw new Error(`libp2p did not report a port for ${INTERNAL_LISTEN_ADDR}`);
+	// Before start, so that the streams of federated links opened at start are bounded too.
+	const bounds = gossipStreamBounds(limits);
+	const gossipStreams = guardGossipStreams({
+		node,
+		pubsub: node.services.pubsub,
+		bound: bounds.browser,
+		federatedBound: bounds.federated,
+		isFederated: (peer) => federation.ids.has(peer),
+		onHangUp
+	});
+	try {
+		await node.start();
+		for (const { id } of federation.directPeers) await node.peerStore.merge(id, { tags: { [FEDERATION_TAG]: { value: 100 } } });
+		if (internalPort === null) throw new Error(`libp2p did not report a port for ${INTERNAL_LISTEN_ADDR}`);
+	} catch (err) {
+		gossipStreams.stop();
+		await Promise.resolve(node.stop()).catch(() => {});
+		throw err;
 	}
-	return { node: /** @type {RelayLibp2p} */ (/** @type {unknown} */ (node)), internalPort };
+	return { node: /** @type {RelayLibp2p} */ (/** @type {unknown} */ (node)), internalPort, gossipStreams };
 }

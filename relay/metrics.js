@@ -13,6 +13,8 @@
  * `limit` label, so an operator sees at once which limit an address hits.
  */
 
+import { OUTBOUND_BUFFER_MESSAGES } from './config.js';
+
 /** Metric names start with this, as Prometheus recommends (one namespace per exporter). */
 const PREFIX = 'stanza_relay_';
 
@@ -41,6 +43,7 @@ export const LIMITS = /** @type {const} */ ({
 	gossip_rate: 'gossip message dropped: peer above --gossip-rate or --gossip-byte-rate',
 	gossip_flood: 'connection closed: peer kept sending at over twice --gossip-rate or --gossip-byte-rate',
 	gossip_invalid: 'gossip message dropped by gossipsub: bad signature or malformed (each one a strike)',
+	gossip_backlog: `connection closed: the peer left more than ${OUTBOUND_BUFFER_MESSAGES} of the largest gossip messages unread (--max-gossip-message); it redials`,
 	goodbye_malformed: 'goodbye refused: body is not a room topic and base64 on two lines',
 	goodbye_rate: 'goodbye refused: its IP, or everyone, above the goodbye rate',
 	goodbye_topic: 'goodbye refused: a room topic the relay does not carry',

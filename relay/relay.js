@@ -14,16 +14,19 @@ import { createRelayNode } from './libp2p-node.js';
 import { startTopicMirror } from './topic-mirror.js';
 import { federatedPeers } from './federation.js';
 import { startRelayExchange } from './relay-exchange.js';
-import { MAX_FEDERATED, TOPIC_GRACE_MS } from './config.js';
+import { MAX_FEDERATED, OUTBOUND_BUFFER_MESSAGES, TOPIC_GRACE_MS } from './config.js';
 import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { limitGossip } from './gossip-limits.js';
 import { HALLWAY_TOPIC, startHallway } from './hallway.js';
 import { createMetrics, RateMeter } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
 import { guardReservations } from './reservation-guard.js';
+import { refusalWarner } from './log.js';
 
 /** @typedef {import('./config.js').RelayConfig} RelayConfig */
 /** @typedef {import('./log.js').Logger} Logger */
+
+const GOSSIP_STREAMS_LOST_HELP = 'connections closed because a gossip stream ended while they stayed up (gossipsub would not reopen it; the peer redials)';
 
 /**
  * @typedef {object} RunningRelay
@@ -78,6 +81,8 @@ export async function startRelay(config, { log }) {
 		const hosts = reachableHosts(config.host);
 		const announce = config.announce.length > 0 ? config.announce : hosts.map((h) => wsMultiaddr(h, port));
 		const federation = federatedPeers(config.federate);
+		const warn = refusalWarner(log);
+		metrics.count('gossip_streams_lost_total', GOSSIP_STREAMS_LOST_HELP, 0);
 		const started = await createRelayNode({
 			privateKey,
 			announce,
@@ -90,8 +95,18 @@ export async function startRelay(config, { log }) {
 				maxGossipMessage: config.maxGossipMessage,
 				maxTopics: config.maxTopics
 			},
-			federation
+			federation,
+			onHangUp(peer, reason) {
+				if (reason === 'backlog') {
+					metrics.refuse('gossip_backlog');
+					warn('gossip_backlog', `hung up on ${peer}: it left more than ${OUTBOUND_BUFFER_MESSAGES} of the largest gossip messages unread; it redials`);
+				} else {
+					metrics.count('gossip_streams_lost_total', GOSSIP_STREAMS_LOST_HELP);
+					warn('gossip_streams_lost', `hung up on ${peer}: its gossip stream ended while its connection stayed up (gossipsub would not reopen it); it redials`);
+				}
+			}
 		});
+		stoppers.push(started.gossipStreams);
 		node = started.node;
 		const running = node;
 		const isFederated = (/** @type {string} */ peer) => federation.ids.has(peer);
@@ -151,7 +166,7 @@ export async function startRelay(config, { log }) {
 				}
 			})
 		);
-		registerGauges(metrics, { http, node, mirror, messageRate, byteRate });
+		registerGauges(metrics, { http, node, mirror, messageRate, byteRate, gossipStreams: started.gossipStreams });
 		if (config.metricsPort !== null) {
 			metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, metrics });
 		}
@@ -243,9 +258,10 @@ function clientIpOf(addr, http) {
  *
  * @param {import('./metrics.js').Metrics} metrics
  * @param {{ http: ReturnType<typeof createHttpServer>, node: Awaited<ReturnType<typeof createRelayNode>>['node'],
- *   mirror: ReturnType<typeof startTopicMirror>, messageRate: RateMeter, byteRate: RateMeter }} parts
+ *   mirror: ReturnType<typeof startTopicMirror>, messageRate: RateMeter, byteRate: RateMeter,
+ *   gossipStreams: import('./gossip-streams.js').GossipStreams }} parts
  */
-function registerGauges(metrics, { http, node, mirror, messageRate, byteRate }) {
+function registerGauges(metrics, { http, node, mirror, messageRate, byteRate, gossipStreams }) {
 	metrics.gauge('websocket_connections', 'WebSocket connections piped to libp2p', () => http.pipedConnections);
 	metrics.gauge('tcp_connections', 'TCP connections to the public port, of any kind (0 behind --trust-proxy)', () => http.openSockets);
 	metrics.gauge('libp2p_connections', 'libp2p connections', () => node.getConnections().length);
@@ -257,6 +273,7 @@ function registerGauges(metrics, { http, node, mirror, messageRate, byteRate }) 
 	metrics.gauge('topics_in_grace', `gossipsub topics the relay stays on for ${TOPIC_GRACE_MS / 1000} s after their last peer left`, () => mirror.inGrace().length);
 	metrics.gauge('gossip_messages_per_second', 'gossip messages accepted per second, last 10 s', () => messageRate.perSecond(Date.now()));
 	metrics.gauge('gossip_bytes_per_second', 'gossip payload bytes accepted per second, last 10 s', () => byteRate.perSecond(Date.now()));
+	metrics.gauge('gossip_queued_bytes', 'bytes queued on gossip streams to peers that have not read them yet', gossipStreams.queuedBytes);
 	metrics.gauge('resident_memory_bytes', 'resident set size of the relay process', () => process.memoryUsage.rss());
 	metrics.gauge('cpu_seconds', 'CPU time the relay process has used, user plus system', () => {
 		const { user, system } = process.cpuUsage();
