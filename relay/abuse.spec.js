@@ -325,6 +325,27 @@ describe('one abusive IP against a real relay', () => {
 	);
 
 	it(
+		'unanswered gossip streams: peers that never answer the relay do not hold gossip to the peers after them',
+		async () => {
+			// gossipsub opened its outbound streams one at a time, each waiting up to 10 s for an answer:
+			// these 5 would have held every later peer's gossip for 50 s.
+			const stallers = await abuse(['stall', '5']);
+			try {
+				expect(stallers.report.stalled).toBe(5);
+				const [a, b] = [await honestPeer(), await honestPeer()];
+				try {
+					await expect(gossipBetween(a, b, 'stanza/room/1/after-stall', 1000)).resolves.toBe(true);
+				} finally {
+					await stopAll([a, b]);
+				}
+			} finally {
+				await stallers.leave();
+			}
+		},
+		TEST_MS
+	);
+
+	it(
 		'gossip flood: oversized messages rejected, one peer throttled to its rate and then hung up on, honest messages still flow',
 		async () => {
 			const topic = 'stanza/room/1/flooded';

@@ -18,6 +18,7 @@ import { yamux } from '@libp2p/yamux';
 import { createLibp2p } from 'libp2p';
 import { FEDERATED_OUTBOUND_BUFFER_MESSAGES, MAX_MESSAGES_PER_FRAME, MAX_SUBSCRIPTIONS_PER_FRAME, OUTBOUND_BUFFER_MESSAGES } from './config.js';
 import { guardGossipStreams } from './gossip-streams.js';
+import { openGossipStreamsConcurrently } from '../src/lib/net/gossip-outbound.js';
 
 /** @typedef {import('@libp2p/interface').PrivateKey} PrivateKey */
 /** @typedef {import('@libp2p/gossipsub').GossipSub} GossipSub */
@@ -216,6 +217,9 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 		isFederated: (peer) => federation.ids.has(peer),
 		onHangUp
 	});
+	// gossipsub opens its stream to each new peer one at a time, each waiting up to 10 s for an answer:
+	// a few peers that connect and answer nothing would hold every later peer's gossip for minutes.
+	openGossipStreamsConcurrently(node.services.pubsub);
 	try {
 		await node.start();
 		for (const { id } of federation.directPeers) await node.peerStore.merge(id, { tags: { [FEDERATION_TAG]: { value: 100 } } });

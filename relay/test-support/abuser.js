@@ -9,6 +9,8 @@
  *     node abuser.js <relay multiaddr> reserve <n>     n peers each ask for a reservation
  *     node abuser.js <relay multiaddr> topics <n>      one peer subscribes to n junk stanza/ topics
  *     node abuser.js <relay multiaddr> flood <n> <bytes> <topic>   one peer publishes n messages
+ *     node abuser.js <relay multiaddr> stall <n>       n peers connect, then leave every stream the relay
+ *                                                      opens to them after identify unanswered
  */
 import '../polyfill.js';
 import { WebSocket as Ws } from 'ws';
@@ -98,6 +100,42 @@ try {
 			await peer.services.pubsub.publish(topicArg, data);
 		}
 		result = { sent: count, ms: Date.now() - started };
+	} else if (mode === 'stall') {
+		// Each peer answers the relay's identify (so the relay's gossipsub learns it speaks gossip and
+		// queues a stream to it), then never answers the protocol negotiation of any stream the relay
+		// opens after it: libp2p's own handler is taken off the peer's connections, so those streams sit
+		// unread. Reported once the relay has identified every peer and opened at least one such stream.
+		let swallowed = 0;
+		/** @param {() => boolean} condition @param {string} what */
+		const until = async (condition, what) => {
+			const deadline = Date.now() + 10_000;
+			while (!condition()) {
+				if (Date.now() > deadline) throw new Error(what);
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			}
+		};
+		for (let i = 0; i < count; i++) {
+			const peer = await makePeer();
+			peers.push(peer);
+			let identified = false;
+			peer.use('/ipfs/id/1.0.0', (stream, connection, next) => {
+				identified = true;
+				next(stream, connection);
+			});
+			peer.addEventListener('connection:open', (event) => {
+				const connection = /** @type {any} */ (event.detail);
+				const muxer = connection.muxer;
+				muxer.removeEventListener('stream', connection.onIncomingStream);
+				muxer.addEventListener('stream', (/** @type {any} */ e) => {
+					if (!identified) return connection.onIncomingStream(e);
+					swallowed++;
+				});
+			});
+			await peer.dial(relayAddr);
+			await until(() => identified, 'the relay never identified the peer');
+		}
+		await until(() => swallowed > 0, 'the relay opened no stream after identify');
+		result = { stalled: count, swallowed };
 	} else {
 		throw new Error(`unknown mode ${mode}`);
 	}

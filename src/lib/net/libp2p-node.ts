@@ -15,6 +15,7 @@ import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { connectionGaterFor } from './connection-gater';
+import { openGossipStreamsConcurrently } from './gossip-outbound.js';
 
 export type StanzaServices = { identify: Identify; ping: Ping; pubsub: GossipSub };
 export type StanzaNode = Libp2p<StanzaServices>;
@@ -35,7 +36,9 @@ const PING_INTERVAL_MS = 25_000;
 const WEBRTC_DIAL_TIMEOUT_MS = 20_000;
 
 export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode> {
-	return createLibp2p({
+	const node = await createLibp2p({
+		// Started below, once gossipsub no longer opens its streams one peer at a time.
+		start: false,
 		privateKey: options.privateKey,
 		addresses: {
 			// Each '/p2p-circuit' holds a reservation on one connected relay (the
@@ -78,4 +81,9 @@ export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode
 			})
 		}
 	});
+	// A peer that connects and never answers would hold our gossip to every peer after it for 10 s
+	// each (gossip-outbound.js).
+	openGossipStreamsConcurrently(node.services.pubsub);
+	await node.start();
+	return node;
 }

@@ -1,0 +1,65 @@
+// @ts-check
+/**
+ * gossipsub opens its outbound stream to each new peer one at a time.
+ *
+ * @libp2p/gossipsub (17.x) queues every connected peer's outbound stream in one sequential queue
+ * (`outboundInflightQueue`, "This ensures that outbound stream creation happens sequentially"). Each
+ * stream waits for the peer's protocol negotiation, up to libp2p's 10 s, with no signal of its own.
+ * So one peer that connects and then does not answer (a modified client, or only a phone that locked
+ * its screen) holds every peer that connects after it for 10 s: the relay, or a member, sends them
+ * no gossip (no room messages, no presence) meanwhile. A few such connections from one address hold
+ * the queue for minutes.
+ *
+ * `openGossipStreamsConcurrently` makes each peer's outbound stream open on its own: the queue
+ * hands it over and goes on at once. Two attempts for the same peer never run together (gossipsub
+ * asks once per protocol it speaks, and once per connection): a request while one is under way is
+ * kept, and runs after it if gossipsub still has no stream to the peer (that first connection may
+ * have closed). Plain JavaScript so that the relay (relay/libp2p-node.js) and the app
+ * (libp2p-node.ts) use the same code.
+ */
+
+/**
+ * @typedef {{ toString(): string }} PeerIdLike
+ * @typedef {{ status?: string }} ConnectionLike
+ * @typedef {{
+ *   createOutboundStream(peerId: PeerIdLike, connection: ConnectionLike): Promise<void>,
+ *   streamsOutbound: Map<string, unknown>
+ * }} OutboundOpener
+ */
+
+/**
+ * @param {unknown} pubsub a started or unstarted gossipsub instance
+ * @returns {{ inFlight: () => number }} how many outbound streams are being opened now (tests, metrics)
+ */
+export function openGossipStreamsConcurrently(pubsub) {
+	const gossip = /** @type {OutboundOpener} */ (pubsub);
+	if (typeof gossip?.createOutboundStream !== 'function' || !(gossip.streamsOutbound instanceof Map)) {
+		throw new Error('gossipsub has no createOutboundStream or streamsOutbound: cannot open its streams concurrently');
+	}
+	const open = gossip.createOutboundStream.bind(gossip);
+	/** @type {Set<string>} */
+	const opening = new Set();
+	/** The latest request that came while the peer's stream was being opened. @type {Map<string, [PeerIdLike, ConnectionLike]>} */
+	const waiting = new Map();
+
+	/** @param {PeerIdLike} peerId @param {ConnectionLike} connection */
+	const start = (peerId, connection) => {
+		const id = peerId.toString();
+		if (opening.has(id)) {
+			waiting.set(id, [peerId, connection]);
+			return;
+		}
+		opening.add(id);
+		open(peerId, connection)
+			.catch(() => {}) // gossipsub logs its own failures and never rejects; nothing to add
+			.finally(() => {
+				opening.delete(id);
+				const next = waiting.get(id);
+				waiting.delete(id);
+				if (next && !gossip.streamsOutbound.has(id) && next[1].status !== 'closed') start(...next);
+			});
+	};
+
+	gossip.createOutboundStream = async (peerId, connection) => start(peerId, connection);
+	return { inFlight: () => opening.size };
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { openGossipStreamsConcurrently } from './gossip-outbound.js';
+
+type Peer = { toString(): string };
+type Conn = { status: string };
+
+/** gossipsub's shape: one sequential queue that awaits createOutboundStream for each request in turn. */
+class FakeGossip {
+	readonly streamsOutbound = new Map<string, Conn>();
+	readonly calls: string[] = [];
+	readonly #stalled = new Map<string, PromiseWithResolvers<void>>();
+	readonly #stall = new Set<string>();
+	#queue: Promise<void> = Promise.resolve();
+
+	stall(peer: string): void {
+		this.#stall.add(peer);
+	}
+
+	/** The stalled peer answers at last (or its connection fails: `open` false). */
+	release(peer: string, open = true, connection: Conn = { status: 'open' }): void {
+		this.#stall.delete(peer);
+		if (open) this.streamsOutbound.set(peer, connection);
+		this.#stalled.get(peer)?.resolve();
+	}
+
+	async createOutboundStream(peerId: Peer, connection: Conn): Promise<void> {
+		const id = peerId.toString();
+		this.calls.push(id);
+		if (this.streamsOutbound.has(id)) return;
+		if (this.#stall.has(id)) {
+			const wait = Promise.withResolvers<void>();
+			this.#stalled.set(id, wait);
+			await wait.promise;
+			return;
+		}
+		this.streamsOutbound.set(id, connection);
+	}
+
+	/** What gossipsub's onPeerConnected does: queue the peer, in order, one at a time. */
+	connect(peer: string, connection: Conn = { status: 'open' }): Promise<void> {
+		const id = { toString: () => peer };
+		this.#queue = this.#queue.then(() => this.createOutboundStream(id, connection));
+		return this.#queue;
+	}
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('openGossipStreamsConcurrently', () => {
+	it('opens a stream to a newcomer while an earlier peer does not answer', async () => {
+		const gossip = new FakeGossip();
+		const opener = openGossipStreamsConcurrently(gossip);
+		gossip.stall('stalled');
+		void gossip.connect('stalled');
+		await gossip.connect('newcomer');
+		expect(gossip.streamsOutbound.has('newcomer')).toBe(true);
+		expect(opener.inFlight()).toBe(1);
+		gossip.release('stalled');
+		await turn();
+		expect(opener.inFlight()).toBe(0);
+	});
+
+	it('shows the sequential queue it replaces would have held the newcomer', async () => {
+		const gossip = new FakeGossip();
+		gossip.stall('stalled');
+		void gossip.connect('stalled');
+		void gossip.connect('newcomer');
+		await turn();
+		expect(gossip.streamsOutbound.has('newcomer')).toBe(false);
+		gossip.release('stalled');
+		await turn();
+		await turn();
+		expect(gossip.streamsOutbound.has('newcomer')).toBe(true);
+	});
+
+	it('never opens two streams to one peer at once, and retries a request that came meanwhile if the first failed', async () => {
+		const gossip = new FakeGossip();
+		openGossipStreamsConcurrently(gossip);
+		gossip.stall('peer');
+		void gossip.connect('peer', { status: 'open' });
+		void gossip.connect('peer', { status: 'open' }); // a second protocol, or a second connection
+		void gossip.connect('peer', { status: 'open' });
+		await turn();
+		expect(gossip.calls).toEqual(['peer']);
+		gossip.release('peer', false); // the first connection closed before the peer answered
+		await turn();
+		expect(gossip.calls).toEqual(['peer', 'peer']);
+		expect(gossip.streamsOutbound.has('peer')).toBe(true);
+	});
+
+	it('drops a waiting request once the first attempt opened the stream, or its connection closed', async () => {
+		const gossip = new FakeGossip();
+		openGossipStreamsConcurrently(gossip);
+		gossip.stall('a');
+		void gossip.connect('a');
+		void gossip.connect('a');
+		gossip.stall('b');
+		void gossip.connect('b');
+		void gossip.connect('b', { status: 'closed' });
+		await turn();
+		gossip.release('a', true);
+		gossip.release('b', false);
+		await turn();
+		expect(gossip.calls).toEqual(['a', 'b']);
+	});
+
+	it('refuses a pubsub without the shape it patches', () => {
+		expect(() => openGossipStreamsConcurrently({})).toThrow(/createOutboundStream/);
+	});
+});
