@@ -12,6 +12,7 @@ import { dialLink, type MediaLink } from './media-link';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
 import { hears, joinAudio, leaveAudio, type AudioMember } from './test-audio-rooms';
 import { seededRandom } from './tree-simulation';
+import { speakerTag } from './packet-codec';
 
 let cleanup: (() => Promise<void>) | null = null;
 afterEach(async () => {
@@ -287,6 +288,25 @@ describe('AudioRoom: a link the room stops allowing while it sets up', () => {
 		expect(listener.audio.childCount).toBe(1);
 		expect(opened.filter((l) => l.open).length).toBe(1);
 		expect(links.openPipes(mallory.id)).toBe(1);
+	}, 60_000);
+
+	it('keeps a speaker heard when one who came on stage later has the same speaker tag (keys ground for a clash)', async () => {
+		const { clock, network, links, creator, peers, key, members } = await room(['second', 'l1']);
+		const [second, l1] = peers;
+		// Grinding about 2^32 keys gives a 32-bit tag clash; here every member's code sees one at once.
+		const tagOf = (peerId: string) => speakerTag(peerId === second.id ? creator.id : peerId);
+		const invitation = await creator.room.addOp({ kind: 'invite', target: second.id }, creator);
+		await sync(creator, second);
+		await second.room.addOp({ kind: 'accept', invitation: invitation.id }, second);
+		await sync(second, creator);
+		await sync(creator, l1);
+		for (const peer of [creator, second, l1]) members.push(await joinAudio(network, links, peer, key, 2, frameSource(), { tagOf }));
+		const listener = members[2];
+		await until(clock, () => hears(listener, creator.id), 30_000, () => `the listener does not hear the creator: ${JSON.stringify(listener.audio.snapshot())}`);
+		await pass(clock, 2_000);
+		expect(hears(listener, creator.id)).toBe(true);
+		expect(listener.sink.counts(second.id).played).toBe(0);
+		expect(listener.trace.entries.filter((e) => e.event === 'audio: tag clash').map((e) => e.detail)).toContain(`${shortId(second.id)} has ${shortId(creator.id)}'s speaker tag: not heard`);
 	}, 60_000);
 
 	it('closes the stage link with a speaker moved to the audience, though that speaker\'s own code does not: it no longer gets the others\' voice', async () => {

@@ -155,6 +155,7 @@ export class AudioRoom implements HostedAudio {
 	/** Own packets leave in the order they were captured, each once signed. */
 	#sending: Promise<void> = Promise.resolve();
 	readonly #tags = new Map<string, number>(); // peerId → tag, cached
+	readonly #speakerTag: (peerId: string) => number;
 	#allowed = new Map<number, string>(); // tag → speaker allowed to be heard now
 	#speaker = false;
 	#parent: LinkInfo | null = null;
@@ -230,6 +231,8 @@ export class AudioRoom implements HostedAudio {
 			openMicrophone?: OpenVoiceSource;
 			/** Where this room's audio events are recorded: the page's trace, or (many members in one process) one of their own. */
 			trace?: (event: string, detail: string) => void;
+			/** A member's speaker tag: speakerTag() (packet-codec.ts) unless a unit test makes two clash. */
+			tagOf?: (peerId: string) => number;
 		},
 		events: AudioRoomEvents
 	) {
@@ -243,6 +246,7 @@ export class AudioRoom implements HostedAudio {
 		this.#iceServers = options.iceServers;
 		this.#microphone = options.microphone ?? (() => null);
 		this.#trace = options.trace ?? traceEvent;
+		this.#speakerTag = options.tagOf ?? speakerTag;
 		this.#openMicrophone = options.openMicrophone ?? ((onFrame, onFailure, deviceId) => Microphone.open(onFrame, onFailure, deviceId));
 		this.capacity = options.capacity;
 		this.canSpeak = options.canSpeak ?? true;
@@ -357,8 +361,17 @@ export class AudioRoom implements HostedAudio {
 
 	async #onView(view: RoomView): Promise<void> {
 		const heard = [...view.stage].filter((p) => !view.modMuted.has(p));
+		// A speaker tag is 32 bits of the PeerId's hash: a member who grinds keys for one that matches a
+		// fellow speaker's, once on stage, would have its packets checked against its own key and the
+		// other's refused, silencing them. Whoever came on stage first keeps the tag (the stage lists
+		// members in the order the verified log put them there); the later one is not heard.
 		const allowed = new Map<number, string>();
-		for (const peerId of heard) allowed.set(this.#tagOf(peerId), peerId);
+		for (const peerId of heard) {
+			const tag = this.#tagOf(peerId);
+			const holder = allowed.get(tag);
+			if (holder === undefined) allowed.set(tag, peerId);
+			else this.#trace('audio: tag clash', `${shortId(peerId)} has ${shortId(holder)}'s speaker tag: not heard`);
+		}
 		for (const [tag, peerId] of this.#allowed) {
 			if (allowed.has(tag)) continue;
 			this.#output.drop(peerId);
@@ -1182,7 +1195,7 @@ export class AudioRoom implements HostedAudio {
 	#tagOf(peerId: string): number {
 		let tag = this.#tags.get(peerId);
 		if (tag === undefined) {
-			tag = speakerTag(peerId);
+			tag = this.#speakerTag(peerId);
 			this.#tags.set(peerId, tag);
 		}
 		return tag;

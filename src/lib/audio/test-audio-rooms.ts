@@ -29,7 +29,8 @@ export async function joinAudio(
 	peer: TestPeer,
 	key: Uint8Array,
 	capacity: number,
-	microphone: OpenVoiceSource = frameSource()
+	microphone: OpenVoiceSource = frameSource(),
+	options: { tagOf?: (peerId: string) => number } = {}
 ): Promise<AudioMember> {
 	const member = await joinSession(network, peer, key);
 	const sink = new PlayoutSink();
@@ -38,7 +39,7 @@ export async function joinAudio(
 	const audio = new AudioRoom(
 		member.session,
 		sink,
-		{ host, capacity, iceServers: [], stage: new SilentStage(), openMicrophone: microphone, trace: (event, detail) => trace.add(performance.now(), event, detail) },
+		{ host, capacity, iceServers: [], stage: new SilentStage(), openMicrophone: microphone, tagOf: options.tagOf, trace: (event, detail) => trace.add(performance.now(), event, detail) },
 		{ onChange: () => {}, onLevels: () => {} }
 	);
 	await audio.start();
