@@ -55,9 +55,13 @@ export const MAX_SIGNAL_BYTES = 16 * 1024;
  * Chromium sends 2 (mDNS names), Firefox 9, or 17 when it offers a stage link
  * (UDP and TCP for RTCP too: four per address), which the default bundle
  * policy made 26. A Firefox speaker with a VPN, several IPv6 addresses and
- * TURN is the nearest to the cap.
+ * TURN is the nearest to the cap: a speaker whose microphone is granted shows
+ * its real addresses (no mDNS names), and relayed candidates, the ones a user
+ * behind a strict NAT needs, come last. So the cap leaves room for about 15
+ * addresses, far above what a phone or laptop has. Candidates written into the
+ * offer or answer itself (`a=candidate:` lines) count too (stage-sdp.ts).
  */
-export const MAX_REMOTE_CANDIDATES = 32;
+export const MAX_REMOTE_CANDIDATES = 64;
 
 /** A candidate line is ~100–250 characters (a relayed IPv6 one the longest); anything far past that is not one. */
 const MAX_CANDIDATE_CHARS = 512;

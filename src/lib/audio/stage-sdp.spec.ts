@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { askShortFrames, linkSdpProblem } from './stage-sdp';
+import { askShortFrames, linkSdpProblem, sdpCandidateCount } from './stage-sdp';
 
 const OFFER = [
 	'v=0',
@@ -142,5 +142,13 @@ describe('linkSdpProblem', () => {
 	it('reads the section lines only, not attributes that mention a kind', () => {
 		const tricky = CHROMIUM_TREE_OFFER.replace('a=mid:0', 'a=mid:0\r\na=label:m=video');
 		expect(linkSdpProblem(tricky, false)).toBeNull();
+	});
+});
+
+describe('sdpCandidateCount', () => {
+	it('counts the candidate lines a description carries, whatever their line ends, and nothing else', () => {
+		expect(sdpCandidateCount(CHROMIUM_TREE_OFFER)).toBe(0);
+		const two = CHROMIUM_TREE_OFFER.replace('a=mid:0', 'a=mid:0\r\na=candidate:1 1 udp 2113937151 192.0.2.1 4000 typ host\na=candidate:2 1 tcp 1518280447 192.0.2.1 9 typ host tcptype active\r\na=end-of-candidates\r\na=x-candidate:3');
+		expect(sdpCandidateCount(two)).toBe(2);
 	});
 });

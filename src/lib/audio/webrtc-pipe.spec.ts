@@ -283,6 +283,45 @@ describe('the WebRTC pipe’s setup', () => {
 		expect(pending.pipe.open).toBe(false);
 	});
 
+	it.each(['answer', 'offer'] as const)('counts the candidates written into the description it is sent when it is the one to %s', async (role) => {
+		const inSdp = MAX_REMOTE_CANDIDATES - 2;
+		const sdp = withCandidates(chromiumSdp(false, role === 'answer' ? 'actpass' : 'active'), inSdp);
+		const [mine, far] = pair();
+		const pending = webrtcTransport.create({ voice: false, iceServers: [] });
+		const settled = outcome(role === 'answer' ? pending.answer(mine) : pending.offer(mine));
+		if (role === 'answer') {
+			await far.send({ t: 'offer', sdp });
+			await next(far, 'answer');
+		} else {
+			await next(far, 'offer');
+			await far.send({ t: 'answer', sdp });
+		}
+		for (let i = 1; i <= 3; i++) await far.send(hostile(i));
+		far.close();
+
+		const err = await settled;
+		expect(err).toBeInstanceOf(SignalError);
+		expect((err as Error).message).toBe(`the far end sent more than ${MAX_REMOTE_CANDIDATES} ICE candidates`);
+		const [pc] = FakePc.made;
+		expect(pc.remoteCandidates).toHaveLength(2);
+		expect(pc.closed).toBe(true);
+	});
+
+	it('refuses a description that carries more candidates than a link takes before applying it', async () => {
+		const [mine, far] = pair();
+		const pending = webrtcTransport.create({ voice: false, iceServers: [] });
+		const settled = outcome(pending.answer(mine));
+		await far.send({ t: 'offer', sdp: withCandidates(chromiumSdp(false, 'actpass'), MAX_REMOTE_CANDIDATES + 1) });
+		far.close();
+
+		const err = await settled;
+		expect(err).toBeInstanceOf(SignalError);
+		expect((err as Error).message).toBe(`the far end sent more than ${MAX_REMOTE_CANDIDATES} ICE candidates`);
+		const [pc] = FakePc.made;
+		expect(pc.remoteDescriptions).toHaveLength(0);
+		expect(pc.closed).toBe(true);
+	});
+
 	it('counts neither the end-of-candidates null nor anything once the link is open', async () => {
 		const [mine, far] = pair();
 		const pending = webrtcTransport.create({ voice: false, iceServers: [] });
@@ -350,3 +389,9 @@ describe('the WebRTC pipe’s setup', () => {
 		expect(serverPc.closed).toBe(false);
 	});
 });
+
+/** `sdp` with `n` host candidates written into its data section, as a browser that gathered before answering would. */
+function withCandidates(sdp: string, n: number): string {
+	const lines = Array.from({ length: n }, (_, i) => `a=candidate:${i + 500} 1 udp 2113937151 198.51.100.${(i % 250) + 1} ${6000 + i} typ host`);
+	return sdp.replace(/\r\n$/, '') + '\r\n' + lines.join('\r\n') + '\r\n';
+}

@@ -15,7 +15,7 @@
  */
 import type { LinkPipe, LinkTransport, PendingPipe, RemoteVoice, SignalPort } from './link-pipe';
 import { MAX_REMOTE_CANDIDATES, SignalError } from './media-signal-protocol';
-import { askShortFrames, linkSdpProblem } from './stage-sdp';
+import { askShortFrames, linkSdpProblem, sdpCandidateCount } from './stage-sdp';
 
 class RtcPipe implements LinkPipe {
 	onMessage: (bytes: Uint8Array) => void = () => {};
@@ -133,12 +133,12 @@ class PendingRtcPipe implements PendingPipe {
 			trickle(pc, port);
 			const offer = await port.receive();
 			if (offer.t !== 'offer') throw new SignalError('expected an offer');
-			checkShape('offer', offer.sdp, this.pipe.stage);
+			const inOffer = checkDescription('offer', offer.sdp, this.pipe.stage, 0);
 			await pc.setRemoteDescription({ type: 'offer', sdp: askShortFrames(offer.sdp) });
 			if (this.pipe.stage) this.pipe.answerVoice();
 			await pc.setLocalDescription(await pc.createAnswer());
 			await port.send({ t: 'answer', sdp: pc.localDescription!.sdp });
-			await negotiate(this.pipe, port, null);
+			await negotiate(this.pipe, port, null, inOffer);
 		});
 	}
 
@@ -153,10 +153,20 @@ class PendingRtcPipe implements PendingPipe {
 	}
 }
 
-/** Refuses a description whose media sections are not the link's (stage-sdp.ts), before the browser sets any of them up. */
-function checkShape(type: 'offer' | 'answer', sdp: string, voice: boolean): void {
+/**
+ * Refuses a description whose media sections are not the link's (stage-sdp.ts), or whose own
+ * candidates take the far end past MAX_REMOTE_CANDIDATES, before the browser sets any of them up;
+ * gives the candidates counted so far.
+ */
+function checkDescription(type: 'offer' | 'answer', sdp: string, voice: boolean, counted: number): number {
 	const problem = linkSdpProblem(sdp, voice);
 	if (problem) throw new SignalError(`the far end's ${type} ${problem}`);
+	return countCandidates(counted, sdpCandidateCount(sdp));
+}
+
+function countCandidates(counted: number, more: number): number {
+	if (counted + more > MAX_REMOTE_CANDIDATES) throw new SignalError(`the far end sent more than ${MAX_REMOTE_CANDIDATES} ICE candidates`);
+	return counted + more;
 }
 
 /** The app's transport: every link a WebRTC connection of its own. */
@@ -165,7 +175,7 @@ export const webrtcTransport: LinkTransport = {
 };
 
 /** Reads answer (if awaited) and candidates until the data channel opens. */
-async function negotiate(pipe: RtcPipe, port: SignalPort, awaiting: 'answer' | null): Promise<void> {
+async function negotiate(pipe: RtcPipe, port: SignalPort, awaiting: 'answer' | null, counted = 0): Promise<void> {
 	const pc = pipe.pc;
 	const opened = pipe.opened(port.signal);
 	let done = false;
@@ -175,7 +185,7 @@ async function negotiate(pipe: RtcPipe, port: SignalPort, awaiting: 'answer' | n
 	);
 	const reading = (async () => {
 		let needAnswer = awaiting === 'answer';
-		let candidates = 0;
+		let candidates = counted;
 		while (!done) {
 			let message;
 			try {
@@ -187,11 +197,11 @@ async function negotiate(pipe: RtcPipe, port: SignalPort, awaiting: 'answer' | n
 			if (done || pipe.open) return; // open: what comes later is not setup (`done` follows the open event a few ticks late)
 			if (message.t === 'answer' && needAnswer) {
 				needAnswer = false;
-				checkShape('answer', message.sdp, pipe.stage);
+				candidates = checkDescription('answer', message.sdp, pipe.stage, candidates);
 				await pc.setRemoteDescription({ type: 'answer', sdp: askShortFrames(message.sdp) });
 			} else if (message.t === 'ice') {
 				if (!message.candidate) continue;
-				if (++candidates > MAX_REMOTE_CANDIDATES) throw new SignalError(`the far end sent more than ${MAX_REMOTE_CANDIDATES} ICE candidates`);
+				candidates = countCandidates(candidates, 1);
 				await pc.addIceCandidate(message.candidate).catch(() => {});
 			} else {
 				throw new SignalError(`unexpected ${message.t}`);
