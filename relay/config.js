@@ -99,7 +99,8 @@ export const MAX_MESSAGES_PER_FRAME = 128;
  * and the relay hangs up (gossip-streams.js), so the browser redials and both sides rebuild gossip:
  * gossipsub never reopens a stream to a peer that stays connected. A room's usual traffic is tens of
  * KB/s, so a stalled honest tab is dropped by the 20 s ping timeout long before this; it takes a peer
- * that answers pings but reads no gossip, or 8 of the largest messages at once, unread.
+ * that answers pings but reads no gossip, one that reads more slowly than its rooms speak until this
+ * much is behind, or 8 of the largest messages at once, unread.
  */
 export const OUTBOUND_BUFFER_MESSAGES = 8;
 

@@ -12,9 +12,9 @@
  *
  * `openGossipStreamsConcurrently` makes each peer's outbound stream open on its own: the queue
  * hands it over and goes on at once. Two attempts for the same peer never run together (gossipsub
- * asks once per protocol it speaks, and once per connection): a request while one is under way is
- * kept, and runs after it if gossipsub still has no stream to the peer (that first connection may
- * have closed). Plain JavaScript so that the relay (relay/libp2p-node.js) and the app
+ * asks once per protocol it speaks, and once per connection): requests that come while one is under
+ * way are kept (one per connection), and if gossipsub still has no stream to the peer when it ends
+ * (its connection may have closed), the latest one on a connection still open runs next. Plain JavaScript so that the relay (relay/libp2p-node.js) and the app
  * (libp2p-node.ts) use the same code.
  */
 
@@ -39,14 +39,16 @@ export function openGossipStreamsConcurrently(pubsub) {
 	const open = gossip.createOutboundStream.bind(gossip);
 	/** @type {Set<string>} */
 	const opening = new Set();
-	/** The latest request that came while the peer's stream was being opened. @type {Map<string, [PeerIdLike, ConnectionLike]>} */
+	/** The requests that came while the peer's stream was being opened, one per connection, oldest first. @type {Map<string, Array<[PeerIdLike, ConnectionLike]>>} */
 	const waiting = new Map();
 
 	/** @param {PeerIdLike} peerId @param {ConnectionLike} connection */
 	const start = (peerId, connection) => {
 		const id = peerId.toString();
 		if (opening.has(id)) {
-			waiting.set(id, [peerId, connection]);
+			const queue = (waiting.get(id) ?? []).filter(([, c]) => c !== connection && c.status !== 'closed');
+			queue.push([peerId, connection]);
+			waiting.set(id, queue);
 			return;
 		}
 		opening.add(id);
@@ -54,9 +56,12 @@ export function openGossipStreamsConcurrently(pubsub) {
 			.catch(() => {}) // gossipsub logs its own failures and never rejects; nothing to add
 			.finally(() => {
 				opening.delete(id);
-				const next = waiting.get(id);
+				const queue = (waiting.get(id) ?? []).filter(([, c]) => c.status === 'open');
 				waiting.delete(id);
-				if (next && !gossip.streamsOutbound.has(id) && next[1].status !== 'closed') start(...next);
+				const next = queue.pop();
+				if (!next || gossip.streamsOutbound.has(id)) return;
+				if (queue.length > 0) waiting.set(id, queue);
+				start(...next);
 			});
 	};
 

@@ -104,6 +104,25 @@ describe('openGossipStreamsConcurrently', () => {
 		expect(gossip.calls).toEqual(['a', 'b']);
 	});
 
+	it('after a failed attempt, tries the latest request on a connection still open, not only the latest', async () => {
+		const gossip = new FakeGossip();
+		openGossipStreamsConcurrently(gossip);
+		gossip.stall('peer');
+		const first = { status: 'open' };
+		const live = { status: 'open' };
+		const closing = { status: 'open' };
+		void gossip.connect('peer', first);
+		void gossip.connect('peer', live);
+		void gossip.connect('peer', closing);
+		await turn();
+		closing.status = 'closing';
+		first.status = 'closed';
+		gossip.release('peer', false);
+		await turn();
+		expect(gossip.calls).toEqual(['peer', 'peer']);
+		expect(gossip.streamsOutbound.get('peer')).toBe(live);
+	});
+
 	it('refuses a pubsub without the shape it patches', () => {
 		expect(() => openGossipStreamsConcurrently({})).toThrow(/createOutboundStream/);
 	});

@@ -67,6 +67,33 @@ describe('TopicMeeting: announcing', () => {
 	});
 });
 
+describe('TopicMeeting: waiting for a reservation', () => {
+	beforeEach(() => vi.useFakeTimers());
+	afterEach(() => vi.useRealTimers());
+
+	it('looks for its first circuit address every 10 ms for 5 s, then 4 times a second, and announces once it has one', async () => {
+		const fabric = new InMemoryNetwork();
+		const me = await fabric.node();
+		const real = me.getMultiaddrs.bind(me);
+		let reserved = false;
+		const reads = vi.spyOn(me, 'getMultiaddrs').mockImplementation(() => (reserved ? real() : []));
+		const meeting = meetingOf(me, 4, new Set());
+		await meeting.join();
+		const before = fabric.published;
+		await vi.advanceTimersByTimeAsync(5_000);
+		const fast = reads.mock.calls.length;
+		expect(fast).toBeGreaterThanOrEqual(450);
+		await vi.advanceTimersByTimeAsync(10_000);
+		const slow = reads.mock.calls.length - fast;
+		expect(slow).toBeGreaterThanOrEqual(38);
+		expect(slow).toBeLessThanOrEqual(42);
+		expect(fabric.published).toBe(before);
+		reserved = true;
+		await vi.advanceTimersByTimeAsync(250);
+		expect(fabric.published).toBe(before + 1);
+	});
+});
+
 describe('TopicMeeting: a dial that leaves no direct connection', () => {
 	beforeEach(() => vi.useFakeTimers());
 	afterEach(() => vi.useRealTimers());

@@ -42,7 +42,11 @@ const ANNOUNCES_PER_SEC = 2;
 export const ANNOUNCE_THROTTLE_MS = 20;
 // While we hold no reservation, look for our first circuit address this often: a local list, and
 // every ms here delays our first announce (libp2p's own address event is debounced by a second).
+// After ADDRESS_FAST_POLL_FOR_MS without one (no relay answers: offline, or every relay down), every
+// ADDRESS_SLOW_POLL_MS, so a phone left offline does not read it 100 times a second.
 const ADDRESS_POLL_MS = 10;
+const ADDRESS_FAST_POLL_FOR_MS = 5_000;
+const ADDRESS_SLOW_POLL_MS = 250;
 // Long enough for the smaller peer's dial (~260 ms on loopback, more over the internet) to land.
 const DIAL_YIELD_MS = 3_000;
 // A WebRTC dial through a relay that has not connected in 20 s will not.
@@ -192,7 +196,7 @@ export class TopicMeeting {
 	#throttle: ReturnType<typeof setTimeout> | undefined;
 	/** When we last announced (performance.now()): the throttle's leading edge. */
 	#announcedAt = -Infinity;
-	#addressPoll: ReturnType<typeof setInterval> | undefined;
+	#addressPoll: ReturnType<typeof setTimeout> | undefined;
 	readonly #dialing = new Set<string>();
 	/** Dials waiting for a free place, in the order they were asked for. */
 	readonly #queue = new Map<string, PendingDial>();
@@ -361,7 +365,7 @@ export class TopicMeeting {
 	leave(): void {
 		this.#stopped = true;
 		clearTimeout(this.#interval);
-		clearInterval(this.#addressPoll);
+		clearTimeout(this.#addressPoll);
 		clearTimeout(this.#throttle);
 		clearTimeout(this.#retrim);
 		for (const t of this.#yieldTimers.values()) clearTimeout(t);
@@ -527,12 +531,14 @@ export class TopicMeeting {
 
 	#watchForAddresses(): void {
 		if (this.#addressPoll !== undefined || this.#stopped) return;
-		this.#addressPoll = setInterval(() => {
-			if (this.#myAddrs().length === 0) return;
-			clearInterval(this.#addressPoll);
+		const since = performance.now();
+		const poll = () => {
 			this.#addressPoll = undefined;
-			this.announceSoon();
-		}, ADDRESS_POLL_MS);
+			if (this.#stopped) return;
+			if (this.#myAddrs().length > 0) return this.announceSoon();
+			this.#addressPoll = setTimeout(poll, performance.now() - since < ADDRESS_FAST_POLL_FOR_MS ? ADDRESS_POLL_MS : ADDRESS_SLOW_POLL_MS);
+		};
+		this.#addressPoll = setTimeout(poll, ADDRESS_POLL_MS);
 	}
 
 	#onAddressesChanged = () => {
