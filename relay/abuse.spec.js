@@ -329,6 +329,7 @@ describe('one abusive IP against a real relay', () => {
 		async () => {
 			// gossipsub opened its outbound streams one at a time, each waiting up to 10 s for an answer:
 			// these 5 would have held every later peer's gossip for 50 s.
+			const before = await refusals('gossip_unanswered');
 			const stallers = await abuse(['stall', '5']);
 			try {
 				expect(stallers.report.stalled).toBe(5);
@@ -338,6 +339,8 @@ describe('one abusive IP against a real relay', () => {
 				} finally {
 					await stopAll([a, b]);
 				}
+				// Each would hear nothing for as long as it stayed (gossipsub does not try again): hung up on after 10 s.
+				await waitFor(async () => (await refusals('gossip_unanswered')) - before === 5, 'the peers that never answered hung up on');
 			} finally {
 				await stallers.leave();
 			}

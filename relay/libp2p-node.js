@@ -127,7 +127,7 @@ export function streamWriteBound(limits) {
  * Creates and starts the relay's libp2p node.
  *
  * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits, federation?: ReturnType<typeof federatedPeers>,
- *   onHangUp?: (peer: string, reason: 'backlog' | 'lost') => void }} options
+ *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered') => void }} options
  *   `announce`: public WebSocket multiaddrs without `/p2p/…`; `federation`: other relays (federation.js);
  *   `onHangUp`: told of each browser the relay hangs up on because gossip with it broke (gossip-streams.js)
  * @returns {Promise<{ node: RelayLibp2p, internalPort: number, gossipStreams: import('./gossip-streams.js').GossipStreams }>}
@@ -219,7 +219,17 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 	});
 	// gossipsub opens its stream to each new peer one at a time, each waiting up to 10 s for an answer:
 	// a few peers that connect and answer nothing would hold every later peer's gossip for minutes.
-	openGossipStreamsConcurrently(node.services.pubsub);
+	// One whose stream could not be opened at all (it never answered in 10 s) would hear nothing for as
+	// long as it stays: gossipsub does not try again on the same connection. Hung up on, it redials.
+	openGossipStreamsConcurrently(node.services.pubsub, {
+		onUnopened(peerId, connection) {
+			const peer = peerId.toString();
+			if (federation.ids.has(peer)) return; // gossipsub's directConnect tries a direct peer again
+			onHangUp(peer, 'unanswered');
+			const c = /** @type {{ close: () => Promise<void>, abort: (err: Error) => void }} */ (/** @type {unknown} */ (connection));
+			c.close().catch((err) => c.abort(err instanceof Error ? err : new Error(String(err))));
+		}
+	});
 	try {
 		await node.start();
 		for (const { id } of federation.directPeers) await node.peerStore.merge(id, { tags: { [FEDERATION_TAG]: { value: 100 } } });

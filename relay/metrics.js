@@ -43,6 +43,7 @@ export const LIMITS = /** @type {const} */ ({
 	gossip_rate: 'gossip message dropped: peer above --gossip-rate or --gossip-byte-rate',
 	gossip_flood: 'connection closed: peer kept sending at over twice --gossip-rate or --gossip-byte-rate',
 	gossip_invalid: 'gossip message dropped by gossipsub: bad signature or malformed (each one a strike)',
+	gossip_unanswered: 'connection closed: the peer never answered the gossip stream the relay opened to it (10 s); it redials',
 	gossip_backlog: `connection closed: the peer left more than ${OUTBOUND_BUFFER_MESSAGES} of the largest gossip messages unread (--max-gossip-message); it redials`,
 	goodbye_malformed: 'goodbye refused: body is not a room topic and base64 on two lines',
 	goodbye_rate: 'goodbye refused: its IP, or everyone, above the goodbye rate',

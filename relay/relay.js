@@ -100,6 +100,9 @@ export async function startRelay(config, { log }) {
 				if (reason === 'backlog') {
 					metrics.refuse('gossip_backlog');
 					warn('gossip_backlog', `hung up on ${peer}: it left more than ${OUTBOUND_BUFFER_MESSAGES} of the largest gossip messages unread; it redials`);
+				} else if (reason === 'unanswered') {
+					metrics.refuse('gossip_unanswered');
+					warn('gossip_unanswered', `hung up on ${peer}: it did not answer the relay's gossip stream within 10 s; it redials`);
 				} else {
 					metrics.count('gossip_streams_lost_total', GOSSIP_STREAMS_LOST_HELP);
 					warn('gossip_streams_lost', `hung up on ${peer}: its gossip stream ended while its connection stayed up (gossipsub would not reopen it); it redials`);

@@ -28,10 +28,15 @@
  */
 
 /**
+ * `onUnopened` is told of a peer whose stream could not be opened (it never answered, or gossipsub
+ * dropped it meanwhile) while its connection stays open and no other request for it waits: gossipsub
+ * will not try again on that connection, so gossip with the peer is over until it reconnects.
+ *
  * @param {unknown} pubsub a started or unstarted gossipsub instance
+ * @param {{ onUnopened?: (peerId: PeerIdLike, connection: ConnectionLike) => void }} [options]
  * @returns {{ inFlight: () => number }} how many outbound streams are being opened now (tests, metrics)
  */
-export function openGossipStreamsConcurrently(pubsub) {
+export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {} } = {}) {
 	const gossip = /** @type {OutboundOpener} */ (pubsub);
 	if (typeof gossip?.createOutboundStream !== 'function' || !(gossip.streamsOutbound instanceof Map)) {
 		throw new Error('gossipsub has no createOutboundStream or streamsOutbound: cannot open its streams concurrently');
@@ -58,8 +63,12 @@ export function openGossipStreamsConcurrently(pubsub) {
 				opening.delete(id);
 				const queue = (waiting.get(id) ?? []).filter(([, c]) => c.status === 'open');
 				waiting.delete(id);
+				if (gossip.streamsOutbound.has(id)) return;
 				const next = queue.pop();
-				if (!next || gossip.streamsOutbound.has(id)) return;
+				if (!next) {
+					if (connection.status === 'open') onUnopened(peerId, connection);
+					return;
+				}
 				if (queue.length > 0) waiting.set(id, queue);
 				start(...next);
 			});

@@ -123,6 +123,29 @@ describe('openGossipStreamsConcurrently', () => {
 		expect(gossip.streamsOutbound.get('peer')).toBe(live);
 	});
 
+	it('tells of a peer whose stream could not be opened while its connection stays open, and of no other', async () => {
+		const gossip = new FakeGossip();
+		const unopened: string[] = [];
+		openGossipStreamsConcurrently(gossip, { onUnopened: (peerId) => unopened.push(peerId.toString()) });
+		for (const peer of ['silent', 'gone', 'retried', 'fine']) gossip.stall(peer);
+		const gone = { status: 'open' };
+		void gossip.connect('silent');
+		void gossip.connect('gone', gone);
+		void gossip.connect('retried');
+		void gossip.connect('retried');
+		void gossip.connect('fine');
+		await turn();
+		gone.status = 'closed';
+		gossip.release('silent', false);
+		gossip.release('gone', false);
+		gossip.release('retried', false); // its second request then opens the stream
+		gossip.release('fine', true);
+		await turn();
+		await turn();
+		expect(unopened).toEqual(['silent']);
+		expect(gossip.streamsOutbound.has('retried')).toBe(true);
+	});
+
 	it('refuses a pubsub without the shape it patches', () => {
 		expect(() => openGossipStreamsConcurrently({})).toThrow(/createOutboundStream/);
 	});
