@@ -156,7 +156,7 @@ export class AudioRoom implements HostedAudio {
 	#sending: Promise<void> = Promise.resolve();
 	readonly #tags = new Map<string, number>(); // peerId → tag, cached
 	readonly #speakerTag: (peerId: string) => number;
-	#allowed = new Map<number, string>(); // tag → speaker allowed to be heard now
+	#allowed = new Map<number, string[]>(); // tag → the speakers allowed to be heard now (two only if one ground keys for a clash)
 	#speaker = false;
 	#parent: LinkInfo | null = null;
 	/** Our place in the tree: depth, backup, whom to ask on repair, whom to leave alone (tree-engine.ts). */
@@ -361,22 +361,28 @@ export class AudioRoom implements HostedAudio {
 
 	async #onView(view: RoomView): Promise<void> {
 		const heard = [...view.stage].filter((p) => !view.modMuted.has(p));
-		// A speaker tag is 32 bits of the PeerId's hash: a member who grinds keys for one that matches a
-		// fellow speaker's, once on stage, would have its packets checked against its own key and the
-		// other's refused, silencing them. Whoever came on stage first keeps the tag (the stage lists
-		// members in the order the verified log put them there); the later one is not heard.
-		const allowed = new Map<number, string>();
+		// A speaker tag is 32 bits of the PeerId's hash: a member who ground keys for one that matches a
+		// fellow speaker's would, with one speaker per tag, have silenced them (their packets checked
+		// against the wrong key) or been silenced. Both stay heard: a packet under a shared tag is
+		// checked against each of them, and belongs to the one whose key signed it (#resolveClash).
+		const allowed = new Map<number, string[]>();
 		for (const peerId of heard) {
 			const tag = this.#tagOf(peerId);
-			const holder = allowed.get(tag);
-			if (holder === undefined) allowed.set(tag, peerId);
-			else this.#trace('audio: tag clash', `${shortId(peerId)} has ${shortId(holder)}'s speaker tag: not heard`);
+			const holders = allowed.get(tag);
+			if (!holders) allowed.set(tag, [peerId]);
+			else {
+				holders.push(peerId);
+				this.#trace('audio: tag clash', `${shortId(peerId)} has ${shortId(holders[0])}'s speaker tag: each packet checked against both`);
+			}
 		}
-		for (const [tag, peerId] of this.#allowed) {
-			if (allowed.has(tag)) continue;
-			this.#output.drop(peerId);
-			this.#guard.forget(peerId);
-			this.#markedFrom.delete(peerId);
+		const still = new Set(heard);
+		for (const peerIds of this.#allowed.values()) {
+			for (const peerId of peerIds) {
+				if (still.has(peerId)) continue;
+				this.#output.drop(peerId);
+				this.#guard.forget(peerId);
+				this.#markedFrom.delete(peerId);
+			}
 		}
 		this.#allowed = allowed;
 		for (const info of this.#speakerLinks.values()) this.#stage.setHeard(info.link.peerId, this.#heard(info.link.peerId));
@@ -501,7 +507,7 @@ export class AudioRoom implements HostedAudio {
 
 	/** Whether the verified room lets `peerId` be heard now (on stage, not muted by a moderator). */
 	#heard(peerId: string): boolean {
-		return this.#allowed.get(this.#tagOf(peerId)) === peerId;
+		return this.#allowed.get(this.#tagOf(peerId))?.includes(peerId) ?? false;
 	}
 
 	#sendOwn(payload: Uint8Array, captureTs: number): void {
@@ -544,15 +550,34 @@ export class AudioRoom implements HostedAudio {
 			if (packet.flags & FLAG_MARKER && packet.flags & FLAG_DTX && from.link.role === 'standby') this.#activate(from);
 			else if (packet.flags & FLAG_MARKER && from === this.#parent) noteRepairing(from, performance.now());
 			else if (from === this.#parent) {
-				const voice = this.#allowed.get(voiceQuietTag(packet) ?? CONTROL_TAG);
-				if (voice) noteVoiceQuiet(from, voice, performance.now());
+				for (const voice of this.#allowed.get(voiceQuietTag(packet) ?? CONTROL_TAG) ?? []) noteVoiceQuiet(from, voice, performance.now());
 			}
 			return; // otherwise link liveness only
 		}
 		if (from === this.#standby || from.link.role === 'standby') return; // idle until activated
 		if (from.link.role === 'child') return; // audio flows down the tree only: a child cannot inject any
-		const speaker = this.#allowed.get(packet.speakerTag);
-		if (!speaker || speaker === this.#me) return; // not someone the room lets speak (or a loop back to us)
+		const speakers = this.#allowed.get(packet.speakerTag);
+		if (!speakers) return; // not someone the room lets speak
+		if (speakers.length > 1) return void this.#resolveClash(from, packet, bytes, again, speakers);
+		const speaker = speakers[0];
+		if (speaker === this.#me) return; // a loop back to us
+		this.#fromSpeaker(from, packet, bytes, again, speaker);
+	}
+
+	/**
+	 * A packet under a tag two speakers share (one ground keys for it): it is the packet of whichever
+	 * one's key signed it, then taken as any other. Signed by neither, it is a forgery.
+	 */
+	async #resolveClash(from: LinkInfo, packet: DecodedPacket, bytes: Uint8Array, again: boolean, speakers: string[]): Promise<void> {
+		for (const speaker of speakers) {
+			if (speaker === this.#me) continue;
+			if (await this.#verifier.verify(speaker, packet)) return this.#fromSpeaker(from, packet, bytes, again, speaker);
+		}
+		if (!speakers.includes(this.#me)) this.#forged(from, speakers[0]);
+	}
+
+	/** A packet under `speaker`'s tag: checked for freshness and its signature, then played and passed on. */
+	#fromSpeaker(from: LinkInfo, packet: DecodedPacket, bytes: Uint8Array, again: boolean, speaker: string): void {
 		// Speakers hear each other directly; a speaker must not take a packet about
 		// another speaker from anyone but that speaker.
 		if (from.link.role === 'speaker' && from.link.peerId !== speaker) return;
@@ -578,13 +603,13 @@ export class AudioRoom implements HostedAudio {
 			return this.#refuseStale(`${verdict} from ${shortId(speaker)} via ${shortId(from.link.peerId)}`);
 		}
 		// A link carries each packet twice (link-frame.ts): the copy waits for the first one's verdict, not a second verify.
-		const key = `${packet.speakerTag}:${packet.seq}`;
+		const key = `${speaker}:${packet.seq}`;
 		if (this.#verifying.has(key)) return;
 		this.#verifying.add(key);
 		void this.#verifier.verify(speaker, packet).then((genuine) => {
 			this.#verifying.delete(key);
 			if (!genuine) return this.#forged(from, speaker);
-			if (!from.link.open || this.#allowed.get(packet.speakerTag) !== speaker) return; // cut or silenced meanwhile
+			if (!from.link.open || !this.#heard(speaker)) return; // cut or silenced meanwhile
 			if (!this.#guard.commit(speaker, packet.seq, Date.now())) return; // a copy was taken meanwhile
 			const now = performance.now();
 			// How long after its speaker marked it sent it came: held back that long on the way.
@@ -927,7 +952,8 @@ export class AudioRoom implements HostedAudio {
 		// from lists it as passed on), and not before this parent became ours.
 		const root = this.#branchRoot(parent.link.peerId);
 		const heard = root ? members.get(root)?.tree?.h : undefined;
-		const expected = sending.filter((p) => heard?.includes(this.#tagOf(p)) ?? false);
+		// A tag two speakers share says nothing of which one the branch passes on: neither is expected.
+		const expected = sending.filter((p) => (heard?.includes(this.#tagOf(p)) ?? false) && this.#allowed.get(this.#tagOf(p))?.length === 1);
 		for (const p of this.#expectingFrom.keys()) if (!expected.includes(p)) this.#expectingFrom.delete(p);
 		for (const p of expected) if (!this.#expectingFrom.has(p)) this.#expectingFrom.set(p, now);
 		if (now < this.#judgeWithholdingAfter) return null;
