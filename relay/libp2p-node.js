@@ -224,6 +224,8 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 	openGossipStreamsConcurrently(node.services.pubsub, {
 		onUnopened(peerId, connection) {
 			const peer = peerId.toString();
+			const gossip = /** @type {{ isStarted?: () => boolean }} */ (/** @type {unknown} */ (node.services.pubsub));
+			if (gossip.isStarted?.() === false) return; // stopping: not the peer's doing
 			if (federation.ids.has(peer)) return; // gossipsub's directConnect tries a direct peer again
 			onHangUp(peer, 'unanswered');
 			const c = /** @type {{ close: () => Promise<void>, abort: (err: Error) => void }} */ (/** @type {unknown} */ (connection));

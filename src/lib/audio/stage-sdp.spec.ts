@@ -146,9 +146,9 @@ describe('linkSdpProblem', () => {
 });
 
 describe('sdpCandidateCount', () => {
-	it('counts the candidate lines a description carries, whatever their line ends, and nothing else', () => {
+	it('counts the candidate lines a description carries, whatever their line ends or case, and nothing else', () => {
 		expect(sdpCandidateCount(CHROMIUM_TREE_OFFER)).toBe(0);
-		const two = CHROMIUM_TREE_OFFER.replace('a=mid:0', 'a=mid:0\r\na=candidate:1 1 udp 2113937151 192.0.2.1 4000 typ host\na=candidate:2 1 tcp 1518280447 192.0.2.1 9 typ host tcptype active\r\na=end-of-candidates\r\na=x-candidate:3');
-		expect(sdpCandidateCount(two)).toBe(2);
+		const two = CHROMIUM_TREE_OFFER.replace('a=mid:0', 'a=mid:0\r\na=candidate:1 1 udp 2113937151 192.0.2.1 4000 typ host\na=candidate:2 1 tcp 1518280447 192.0.2.1 9 typ host tcptype active\r\na=end-of-candidates\r\na=x-candidate:3\r\na=CANDIDATE:4 1 udp 1 192.0.2.2 4000 typ host');
+		expect(sdpCandidateCount(two)).toBe(3);
 	});
 });

@@ -49,17 +49,6 @@ export function askShortFrames(sdp: string): string {
  * port of 0 is no fault either: Firefox offers the data section bundle-only
  * (`m=application 0 …`) under the max-bundle policy.
  */
-/**
- * How many ICE candidates a description carries in itself (`a=candidate:`
- * lines): the browser checks them as it checks trickled ones, so they count
- * towards the same cap (MAX_REMOTE_CANDIDATES, webrtc-pipe.ts).
- */
-export function sdpCandidateCount(sdp: string): number {
-	let count = 0;
-	for (const line of sdp.split(/\r?\n/)) if (line.startsWith('a=candidate:')) count++;
-	return count;
-}
-
 export function linkSdpProblem(sdp: string, voice: boolean): string | null {
 	const kinds = sdp
 		.split(/\r?\n/)
@@ -74,4 +63,16 @@ export function linkSdpProblem(sdp: string, voice: boolean): string | null {
 		return `has ${application} m=application and ${audio} m=audio sections (a ${voice ? 'stage' : 'tree'} link takes ${wanted})`;
 	}
 	return null;
+}
+
+/**
+ * How many ICE candidates a description carries in itself (`a=candidate:`
+ * lines): the browser checks them as it checks trickled ones, so they count
+ * towards the same cap (MAX_REMOTE_CANDIDATES, webrtc-pipe.ts).
+ */
+export function sdpCandidateCount(sdp: string): number {
+	let count = 0;
+	// Any case: what a browser's parser might take, the count must not miss.
+	for (const line of sdp.split(/\r?\n/)) if (line.slice(0, 12).toLowerCase() === 'a=candidate:') count++;
+	return count;
 }

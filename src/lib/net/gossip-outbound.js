@@ -13,7 +13,7 @@
  * `openGossipStreamsConcurrently` makes each peer's outbound stream open on its own: the queue
  * hands it over and goes on at once. Two attempts for the same peer never run together (gossipsub
  * asks once per protocol it speaks, and once per connection): requests that come while one is under
- * way are kept (one per connection), and if gossipsub still has no stream to the peer when it ends
+ * way are kept (one per other connection), and if gossipsub still has no stream to the peer when it ends
  * (its connection may have closed), the latest one on a connection still open runs next. Plain JavaScript so that the relay (relay/libp2p-node.js) and the app
  * (libp2p-node.ts) use the same code.
  */
@@ -42,8 +42,8 @@ export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {} } 
 		throw new Error('gossipsub has no createOutboundStream or streamsOutbound: cannot open its streams concurrently');
 	}
 	const open = gossip.createOutboundStream.bind(gossip);
-	/** @type {Set<string>} */
-	const opening = new Set();
+	/** The connection each peer's stream is being opened on. @type {Map<string, ConnectionLike>} */
+	const opening = new Map();
 	/** The requests that came while the peer's stream was being opened, one per connection, oldest first. @type {Map<string, Array<[PeerIdLike, ConnectionLike]>>} */
 	const waiting = new Map();
 
@@ -51,12 +51,14 @@ export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {} } 
 	const start = (peerId, connection) => {
 		const id = peerId.toString();
 		if (opening.has(id)) {
+			// gossipsub asks once per protocol the peer speaks: on the connection already being tried, that is no second try.
+			if (opening.get(id) === connection) return;
 			const queue = (waiting.get(id) ?? []).filter(([, c]) => c !== connection && c.status !== 'closed');
 			queue.push([peerId, connection]);
 			waiting.set(id, queue);
 			return;
 		}
-		opening.add(id);
+		opening.set(id, connection);
 		open(peerId, connection)
 			.catch(() => {}) // gossipsub logs its own failures and never rejects; nothing to add
 			.finally(() => {

@@ -78,7 +78,7 @@ describe('openGossipStreamsConcurrently', () => {
 		openGossipStreamsConcurrently(gossip);
 		gossip.stall('peer');
 		void gossip.connect('peer', { status: 'open' });
-		void gossip.connect('peer', { status: 'open' }); // a second protocol, or a second connection
+		void gossip.connect('peer', { status: 'open' }); // a second connection
 		void gossip.connect('peer', { status: 'open' });
 		await turn();
 		expect(gossip.calls).toEqual(['peer']);
@@ -144,6 +144,20 @@ describe('openGossipStreamsConcurrently', () => {
 		await turn();
 		expect(unopened).toEqual(['silent']);
 		expect(gossip.streamsOutbound.has('retried')).toBe(true);
+	});
+
+	it('tries a connection once, though gossipsub asks once per protocol the peer speaks', async () => {
+		const gossip = new FakeGossip();
+		const unopened: string[] = [];
+		openGossipStreamsConcurrently(gossip, { onUnopened: (peerId) => unopened.push(peerId.toString()) });
+		gossip.stall('peer');
+		const connection = { status: 'open' };
+		for (let i = 0; i < 4; i++) void gossip.connect('peer', connection); // meshsub 1.2, 1.1, 1.0, floodsub
+		await turn();
+		gossip.release('peer', false); // never answered: libp2p gave up after 10 s
+		await turn();
+		expect(gossip.calls).toEqual(['peer']);
+		expect(unopened).toEqual(['peer']);
 	});
 
 	it('refuses a pubsub without the shape it patches', () => {
