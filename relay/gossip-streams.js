@@ -66,12 +66,14 @@ export const LOSS_GRACE_MS = 2_000;
  * @typedef {object} GossipStreams
  * @property {() => number} queuedBytes bytes queued now on the relay's gossip streams to peers that have not read them
  * @property {() => void} stop removes the middleware and pending checks; safe to call twice
+ * @property {(connection: any, reason: 'unanswered') => void} hangUp closes a browser's connection
+ *   whose gossip stream could not be opened (src/lib/net/gossip-outbound.js), as the guard closes its own
  */
 
 /**
  * @param {{ node: { use: (protocol: string, middleware: Middleware[]) => void, unuse: (protocol: string) => void },
  *   pubsub: unknown, bound: number, federatedBound: number, isFederated: (peer: string) => boolean,
- *   onHangUp?: (peer: string, reason: 'backlog' | 'lost') => void, graceMs?: number }} options
+ *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered') => void, graceMs?: number }} options
  *   `bound`/`federatedBound`: bytes one outbound gossip stream may queue for a browser / a federated
  *   relay; `onHangUp` is told of each connection the guard closes and why: 'backlog' (the stream
  *   overflowed) or 'lost' (a gossip stream ended and gossipsub did not replace it within `graceMs`)
@@ -96,7 +98,7 @@ export function guardGossipStreams({ node, pubsub, bound, federatedBound, isFede
 	/** @param {string} key gossipsub has a working stream each way with the peer */
 	const intact = (key) => working(gossip.streamsOutbound.get(key)?.rawStream) && working(gossip.streamsInbound.get(key)?.rawStream);
 
-	/** @param {GossipConnection} connection @param {'backlog' | 'lost'} reason */
+	/** @param {GossipConnection} connection @param {'backlog' | 'lost' | 'unanswered'} reason */
 	const hangUp = (connection, reason) => {
 		if (stopped || connection.status !== 'open' || closing.has(connection) || !gossip.isStarted()) return;
 		const key = connection.remotePeer.toString();
@@ -182,6 +184,7 @@ export function guardGossipStreams({ node, pubsub, bound, federatedBound, isFede
 	}
 
 	return {
+		hangUp,
 		queuedBytes: () => {
 			let total = 0;
 			for (const { rawStream } of gossip.streamsOutbound.values()) total += rawStream?.writeBufferLength ?? 0;

@@ -222,15 +222,7 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 	// One whose stream could not be opened at all (it never answered in 10 s) would hear nothing for as
 	// long as it stays: gossipsub does not try again on the same connection. Hung up on, it redials.
 	openGossipStreamsConcurrently(node.services.pubsub, {
-		onUnopened(peerId, connection) {
-			const peer = peerId.toString();
-			const gossip = /** @type {{ isStarted?: () => boolean }} */ (/** @type {unknown} */ (node.services.pubsub));
-			if (gossip.isStarted?.() === false) return; // stopping: not the peer's doing
-			if (federation.ids.has(peer)) return; // gossipsub's directConnect tries a direct peer again
-			onHangUp(peer, 'unanswered');
-			const c = /** @type {{ close: () => Promise<void>, abort: (err: Error) => void }} */ (/** @type {unknown} */ (connection));
-			c.close().catch((err) => c.abort(err instanceof Error ? err : new Error(String(err))));
-		}
+		onUnopened: (_peerId, connection) => gossipStreams.hangUp(connection, 'unanswered')
 	});
 	try {
 		await node.start();
