@@ -18,6 +18,11 @@
  *    its gossip streams ends otherwise while the connection stays open, the relay waits `graceMs`
  *    (a closing connection's streams end first) and closes it unless gossipsub again has two working
  *    streams with the peer. The browser redials (0.5–1.5 s) and both sides rebuild.
+ *  - a browser keeps one connection to its relay, so a newer one means the older is dead though
+ *    this side has not seen it close (a phone that changed networks: the old TCP connection stays
+ *    up here until pings fail, 45 s at worst, and gossipsub keeps sending the peer's gossip into
+ *    it). The relay closes the older connection as soon as the newer one opens, and the peer's
+ *    stream moves to the newer (src/lib/net/gossip-outbound.js).
  *  - federated relays are never hung up on: gossipsub reopens a direct peer's stream itself.
  */
 
@@ -71,12 +76,24 @@ export const LOSS_GRACE_MS = 2_000;
  */
 
 /**
- * @param {{ node: { use: (protocol: string, middleware: Middleware[]) => void, unuse: (protocol: string) => void },
+ * The part of the libp2p node the guard uses.
+ *
+ * @typedef {object} GuardedNode
+ * @property {(protocol: string, middleware: Middleware[]) => void} use
+ * @property {(protocol: string) => void} unuse
+ * @property {(peer: any) => GossipConnection[]} getConnections
+ * @property {(type: 'connection:open', listener: (event: CustomEvent<GossipConnection>) => void) => void} addEventListener
+ * @property {(type: 'connection:open', listener: (event: CustomEvent<GossipConnection>) => void) => void} removeEventListener
+ */
+
+/**
+ * @param {{ node: GuardedNode,
  *   pubsub: unknown, bound: number, federatedBound: number, isFederated: (peer: string) => boolean,
- *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered') => void, graceMs?: number }} options
+ *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered' | 'superseded') => void, graceMs?: number }} options
  *   `bound`/`federatedBound`: bytes one outbound gossip stream may queue for a browser / a federated
  *   relay; `onHangUp` is told of each connection the guard closes and why: 'backlog' (the stream
- *   overflowed) or 'lost' (a gossip stream ended and gossipsub did not replace it within `graceMs`)
+ *   overflowed), 'lost' (a gossip stream ended and gossipsub did not replace it within `graceMs`) or
+ *   'superseded' (the browser opened a newer connection)
  * @returns {GossipStreams}
  */
 export function guardGossipStreams({ node, pubsub, bound, federatedBound, isFederated, onHangUp = () => {}, graceMs = LOSS_GRACE_MS }) {
@@ -98,7 +115,7 @@ export function guardGossipStreams({ node, pubsub, bound, federatedBound, isFede
 	/** @param {string} key gossipsub has a working stream each way with the peer */
 	const intact = (key) => working(gossip.streamsOutbound.get(key)?.rawStream) && working(gossip.streamsInbound.get(key)?.rawStream);
 
-	/** @param {GossipConnection} connection @param {'backlog' | 'lost' | 'unanswered'} reason */
+	/** @param {GossipConnection} connection @param {'backlog' | 'lost' | 'unanswered' | 'superseded'} reason */
 	const hangUp = (connection, reason) => {
 		if (stopped || connection.status !== 'open' || closing.has(connection) || !gossip.isStarted()) return;
 		const key = connection.remotePeer.toString();
@@ -161,6 +178,16 @@ export function guardGossipStreams({ node, pubsub, bound, federatedBound, isFede
 		return [stream, connection];
 	};
 
+	/** @param {CustomEvent<GossipConnection>} event */
+	const onConnectionOpen = (event) => {
+		const newer = event.detail;
+		if (stopped || newer?.status !== 'open') return;
+		for (const older of node.getConnections(newer.remotePeer)) {
+			if (older !== newer) hangUp(older, 'superseded');
+		}
+	};
+	node.addEventListener('connection:open', onConnectionOpen);
+
 	for (const protocol of protocols) {
 		/** @type {Middleware[]} */
 		const chain = [];
@@ -198,6 +225,7 @@ export function guardGossipStreams({ node, pubsub, bound, federatedBound, isFede
 			for (const immediate of immediates) clearImmediate(immediate);
 			immediates.clear();
 			for (const protocol of protocols) node.unuse(protocol);
+			node.removeEventListener('connection:open', onConnectionOpen);
 		}
 	};
 }

@@ -6,6 +6,7 @@
  * libp2p clients on loopback.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gossipsub } from '@libp2p/gossipsub';
@@ -63,11 +64,24 @@ function fakeNode() {
 	/** @type {Array<{ stream: FakeStream }>} */
 	const handled = [];
 	const handler = (/** @type {FakeStream} */ stream) => void handled.push({ stream });
+	/** @type {FakeConnection[]} */
+	const connections = [];
+	/** @type {Set<(event: CustomEvent<any>) => void>} */
+	const onOpen = new Set();
 	return {
 		middleware,
 		handled,
 		use: vi.fn((/** @type {string} */ protocol, /** @type {Middleware[]} */ mw) => void middleware.set(protocol, mw)),
 		unuse: vi.fn((/** @type {string} */ protocol) => void middleware.delete(protocol)),
+		/** @param {{ toString(): string }} peer */
+		getConnections: (peer) => connections.filter((c) => c.remotePeer.toString() === peer.toString()),
+		addEventListener: (/** @type {'connection:open'} */ _type, /** @type {(event: CustomEvent<any>) => void} */ listener) => void onOpen.add(listener),
+		removeEventListener: (/** @type {'connection:open'} */ _type, /** @type {(event: CustomEvent<any>) => void} */ listener) => void onOpen.delete(listener),
+		/** libp2p has upgraded a connection. @param {FakeConnection} connection */
+		open(connection) {
+			connections.push(connection);
+			for (const listener of onOpen) listener(new CustomEvent('connection:open', { detail: connection }));
+		},
 		/** What the caller of newStream gets. @param {FakeStream} stream @param {FakeConnection} connection */
 		async outbound(stream, connection, protocol = PROTOCOLS[0]) {
 			return runMiddlewareChain(stream, connection, middleware.get(protocol) ?? []);
@@ -152,6 +166,7 @@ function setup({ federated = ['relay-b'] } = {}) {
 	});
 	/** Both gossip streams with a peer, opened through the middleware and kept in gossipsub's maps. @param {string} peer */
 	const connect = async (peer, connection = new FakeConnection(peer)) => {
+		node.open(connection);
 		const out = new FakeStream('outbound');
 		const inb = new FakeStream('inbound');
 		expect(await node.outbound(out, connection)).toBe(out);
@@ -276,6 +291,24 @@ describe('guardGossipStreams (fakes)', () => {
 		expect(browser.connection.close).not.toHaveBeenCalled();
 	});
 
+	it("closes a browser's older connection once it opens a newer one, and no federated relay's", async () => {
+		const { connect, hangUps, node } = setup();
+		const old = await connect('phone');
+		const relayOld = await connect('relay-b');
+		const other = await connect('other');
+		await connect('phone');
+		expect(old.connection.close).toHaveBeenCalledTimes(1);
+		expect(hangUps).toEqual([['phone', 'superseded']]);
+		await connect('relay-b');
+		expect(relayOld.connection.close).not.toHaveBeenCalled();
+		expect(other.connection.close).not.toHaveBeenCalled();
+		// One that is already closing is left to close (no second close, no second count).
+		await vi.advanceTimersByTimeAsync(LOSS_GRACE_MS);
+		node.open(new FakeConnection('phone'));
+		expect(old.connection.close).toHaveBeenCalledTimes(1);
+		expect(hangUps.filter(([, reason]) => reason === 'superseded')).toHaveLength(2);
+	});
+
 	it('stop() cancels pending checks and takes the middleware off every protocol', async () => {
 		const { connect, guard, hangUps, node } = setup();
 		const lost = await connect('lost');
@@ -291,6 +324,9 @@ describe('guardGossipStreams (fakes)', () => {
 		expect(hangUps).toEqual([]);
 		guard.stop();
 		expect(node.unuse).toHaveBeenCalledTimes(PROTOCOLS.length);
+		// Nor is an older connection closed any more.
+		node.open(new FakeConnection('lost'));
+		expect(lost.connection.close).not.toHaveBeenCalled();
 	});
 
 	it('counts the bytes queued on outbound gossip streams', async () => {
@@ -461,6 +497,87 @@ describe('guardGossipStreams on a real relay', () => {
 			await staller.dial(multiaddr(relay.multiaddrs[0]));
 			await proveGossip(publisher, [staller, honest], topic);
 			expect(backlog() - before.backlog).toBe(1);
+		},
+		TEST_MS
+	);
+
+	/**
+	 * A path to the relay that can be cut as a phone's network change cuts it: the client's side
+	 * closes at once, while the relay's side stays open and silent (nothing reaches it, and it hears
+	 * of no close) until its pings fail.
+	 */
+	async function cuttablePath() {
+		/** @type {Array<{ client: import('node:net').Socket, upstream: import('node:net').Socket }>} */
+		const pairs = [];
+		const port = Number(multiaddr(relay.multiaddrs[0]).getComponents().find((c) => c.name === 'tcp')?.value);
+		const server = createServer((client) => {
+			const upstream = connect(port, '127.0.0.1');
+			client.pipe(upstream);
+			upstream.pipe(client);
+			client.on('error', () => {});
+			upstream.on('error', () => {});
+			pairs.push({ client, upstream });
+		});
+		await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+		const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+		const stop = () => {
+			for (const { client, upstream } of pairs) {
+				client.destroy();
+				upstream.destroy();
+			}
+			server.close();
+		};
+		clients.push({ stop });
+		return {
+			addr: multiaddr(`/ip4/127.0.0.1/tcp/${address.port}/ws/p2p/${relay.peerId}`),
+			cut() {
+				for (const { client, upstream } of pairs) {
+					client.unpipe(upstream);
+					upstream.unpipe(client);
+					upstream.pause();
+					client.destroy();
+				}
+			}
+		};
+	}
+
+	it(
+		'a client that redials while its old connection lingers on the relay hears the room again at once, on one connection',
+		async () => {
+			const topic = 'stanza/room/gossip-streams/redial';
+			const path = await cuttablePath();
+			const other = await client();
+			const phone = await createLibp2p({
+				transports: [webSockets()],
+				connectionEncrypters: [noise()],
+				streamMuxers: [yamux()],
+				services: { identify: identify(), ping: ping(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
+			});
+			clients.push(phone);
+			await phone.dial(path.addr);
+			for (const node of [phone, other]) node.services.pubsub.subscribe(topic);
+			await proveGossip(other, [phone], topic);
+			const relayConnections = () => Number(/^stanza_relay_libp2p_connections (\S+)$/m.exec(relay.metrics.render())?.[1]);
+			expect(relayConnections()).toBe(2);
+
+			const before = { backlog: backlog(), lost: lost() };
+			// The network changes: the phone's side closes, the relay's lingers (its pings fail only after 20 s or more).
+			path.cut();
+			await waitFor(() => !connected(phone), 'the phone saw its connection close');
+			expect(relayConnections()).toBe(2);
+
+			// The phone redials, as the app does, over its new network.
+			const redialed = Date.now();
+			await phone.dial(multiaddr(relay.multiaddrs[0]));
+			await proveGossip(other, [phone], topic);
+			// Long before the relay's pings could have dropped the old connection.
+			expect(Date.now() - redialed).toBeLessThan(15_000);
+			await waitFor(() => relayConnections() === 2, 'the relay dropped the old connection');
+			expect(relay.metrics.value('connections_superseded_total')).toBe(1);
+			// Moved, not hung up on and redialled once more.
+			expect({ backlog: backlog(), lost: lost() }).toEqual(before);
+			expect(connected(phone)).toBe(true);
+			await proveGossip(phone, [other], topic);
 		},
 		TEST_MS
 	);

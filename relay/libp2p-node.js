@@ -127,9 +127,10 @@ export function streamWriteBound(limits) {
  * Creates and starts the relay's libp2p node.
  *
  * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits, federation?: ReturnType<typeof federatedPeers>,
- *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered') => void }} options
+ *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered' | 'superseded') => void }} options
  *   `announce`: public WebSocket multiaddrs without `/p2p/…`; `federation`: other relays (federation.js);
- *   `onHangUp`: told of each browser the relay hangs up on because gossip with it broke (gossip-streams.js)
+ *   `onHangUp`: told of each browser connection the relay closes because gossip with it broke, or
+ *   because the browser opened a newer one (gossip-streams.js)
  * @returns {Promise<{ node: RelayLibp2p, internalPort: number, gossipStreams: import('./gossip-streams.js').GossipStreams }>}
  *   `internalPort`: where the HTTP front pipes WebSocket upgrades; `gossipStreams`: stop it before the node
  */

@@ -27,6 +27,7 @@ import { refusalWarner } from './log.js';
 /** @typedef {import('./log.js').Logger} Logger */
 
 const GOSSIP_STREAMS_LOST_HELP = 'connections closed because a gossip stream ended while they stayed up (gossipsub would not reopen it; the peer redials)';
+const CONNECTIONS_SUPERSEDED_HELP = 'older connections of a browser closed when it opened a newer one (its old network is gone; its gossip moves to the newer)';
 
 /**
  * @typedef {object} RunningRelay
@@ -83,6 +84,7 @@ export async function startRelay(config, { log }) {
 		const federation = federatedPeers(config.federate);
 		const warn = refusalWarner(log);
 		metrics.count('gossip_streams_lost_total', GOSSIP_STREAMS_LOST_HELP, 0);
+		metrics.count('connections_superseded_total', CONNECTIONS_SUPERSEDED_HELP, 0);
 		const started = await createRelayNode({
 			privateKey,
 			announce,
@@ -103,6 +105,9 @@ export async function startRelay(config, { log }) {
 				} else if (reason === 'unanswered') {
 					metrics.refuse('gossip_unanswered');
 					warn('gossip_unanswered', `hung up on ${peer}: it did not answer the relay's gossip stream within 10 s; it redials`);
+				} else if (reason === 'superseded') {
+					// A phone that changed networks: normal, and as frequent as redials, so counted, not logged.
+					metrics.count('connections_superseded_total', CONNECTIONS_SUPERSEDED_HELP);
 				} else {
 					metrics.count('gossip_streams_lost_total', GOSSIP_STREAMS_LOST_HELP);
 					warn('gossip_streams_lost', `hung up on ${peer}: its gossip stream ended while its connection stayed up (gossipsub would not reopen it); it redials`);

@@ -14,8 +14,18 @@
  * hands it over and goes on at once. Two attempts for the same peer never run together (gossipsub
  * asks once per protocol it speaks, and once per connection): requests that come while one is under
  * way are kept (one per other connection), and if gossipsub still has no stream to the peer when it ends
- * (its connection may have closed), the latest one on a connection still open runs next. Plain JavaScript so that the relay (relay/libp2p-node.js) and the app
- * (libp2p-node.ts) use the same code.
+ * (its connection may have closed), the latest one on a connection still open runs next.
+ *
+ * It also moves a peer's stream to its newer connection. gossipsub keeps one outbound stream per
+ * peer and, while it has one, ignores the asks that a second connection brings (the peer's new
+ * inbound stream). A peer that redials while its old connection lingers (a phone that changed
+ * networks: the old TCP connection stays up on this side until pings fail) kept its stream on the
+ * dead connection, and when that closed at last, gossipsub opened none on the live one: the peer
+ * heard nothing for as long as it stayed. Now, when a peer's stream closes while the latest
+ * connection it was asked on is another one, still open, a stream opens there.
+ *
+ * Plain JavaScript so that the relay (relay/libp2p-node.js) and the app (libp2p-node.ts) use the
+ * same code.
  */
 
 /**
@@ -23,8 +33,9 @@
  * @typedef {{ status?: string }} ConnectionLike
  * @typedef {{
  *   createOutboundStream(peerId: PeerIdLike, connection: ConnectionLike): Promise<void>,
- *   streamsOutbound: Map<string, unknown>
+ *   streamsOutbound: Map<string, { rawStream?: ClosableStream } | unknown>
  * }} OutboundOpener
+ * @typedef {{ addEventListener(type: 'close', listener: () => void, options?: { once?: boolean }): void }} ClosableStream
  */
 
 /**
@@ -32,11 +43,14 @@
  * dropped it meanwhile) while its connection stays open and no other request for it waits: gossipsub
  * will not try again on that connection, so gossip with the peer is over until it reconnects.
  *
+ * `onMoved` is told of each stream opened again on a peer's newer connection (logs, tests).
+ *
  * @param {unknown} pubsub a started or unstarted gossipsub instance
- * @param {{ onUnopened?: (peerId: PeerIdLike, connection: ConnectionLike) => void }} [options]
+ * @param {{ onUnopened?: (peerId: PeerIdLike, connection: ConnectionLike) => void,
+ *   onMoved?: (peerId: PeerIdLike, connection: ConnectionLike) => void }} [options]
  * @returns {{ inFlight: () => number }} how many outbound streams are being opened now (tests, metrics)
  */
-export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {} } = {}) {
+export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {}, onMoved = () => {} } = {}) {
 	const gossip = /** @type {OutboundOpener} */ (pubsub);
 	if (typeof gossip?.createOutboundStream !== 'function' || !(gossip.streamsOutbound instanceof Map)) {
 		throw new Error('gossipsub has no createOutboundStream or streamsOutbound: cannot open its streams concurrently');
@@ -46,10 +60,45 @@ export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {} } 
 	const opening = new Map();
 	/** The requests that came while the peer's stream was being opened, one per connection, oldest first. @type {Map<string, Array<[PeerIdLike, ConnectionLike]>>} */
 	const waiting = new Map();
+	/** The latest connection each peer with a stream was asked on. @type {Map<string, [PeerIdLike, ConnectionLike]>} */
+	const latest = new Map();
+	/** The connection each stream opened here opened on. @type {WeakMap<object, ConnectionLike>} */
+	const openedOn = new WeakMap();
+
+	/**
+	 * Watches the stream that an attempt on `connection` opened: when it closes while the peer's
+	 * latest ask was on another connection that is still open, its stream opens there.
+	 *
+	 * @param {string} id @param {unknown} entry gossipsub's stream object @param {ConnectionLike} connection
+	 */
+	const watch = (id, entry, connection) => {
+		const rawStream = /** @type {{ rawStream?: ClosableStream } | null} */ (entry)?.rawStream;
+		if (rawStream == null || typeof rawStream.addEventListener !== 'function') return;
+		openedOn.set(rawStream, connection);
+		rawStream.addEventListener(
+			'close',
+			() => {
+				// gossipsub's own close listener, added first, has taken the stream off its map by now.
+				const next = latest.get(id);
+				latest.delete(id);
+				if (!next || gossip.streamsOutbound.has(id) || opening.has(id)) return;
+				const [peerId, newer] = next;
+				if (newer === openedOn.get(rawStream) || newer.status !== 'open') return;
+				onMoved(peerId, newer);
+				start(peerId, newer);
+			},
+			{ once: true }
+		);
+	};
 
 	/** @param {PeerIdLike} peerId @param {ConnectionLike} connection */
 	const start = (peerId, connection) => {
 		const id = peerId.toString();
+		if (gossip.streamsOutbound.has(id)) {
+			// gossipsub would not open a second stream; remember the connection in case this one closes.
+			latest.set(id, [peerId, connection]);
+			return;
+		}
 		if (opening.has(id)) {
 			// gossipsub asks once per protocol the peer speaks: on the connection already being tried, that is no second try.
 			if (opening.get(id) === connection) return;
@@ -65,7 +114,15 @@ export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {} } 
 				opening.delete(id);
 				const queue = (waiting.get(id) ?? []).filter(([, c]) => c.status === 'open');
 				waiting.delete(id);
-				if (gossip.streamsOutbound.has(id)) return;
+				const opened = gossip.streamsOutbound.get(id);
+				if (opened !== undefined) {
+					watch(id, opened, connection);
+					// A newer connection that asked meanwhile is where the stream goes if this one closes.
+					const newest = queue.pop();
+					if (newest) latest.set(id, newest);
+					else latest.delete(id);
+					return;
+				}
 				const next = queue.pop();
 				if (!next) {
 					if (connection.status === 'open') onUnopened(peerId, connection);

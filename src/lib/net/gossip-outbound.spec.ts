@@ -4,9 +4,12 @@ import { openGossipStreamsConcurrently } from './gossip-outbound.js';
 type Peer = { toString(): string };
 type Conn = { status: string };
 
+/** What gossipsub keeps per peer: the stream, here with the connection it was opened on. */
+type Outbound = { connection: Conn; rawStream: EventTarget };
+
 /** gossipsub's shape: one sequential queue that awaits createOutboundStream for each request in turn. */
 class FakeGossip {
-	readonly streamsOutbound = new Map<string, Conn>();
+	readonly streamsOutbound = new Map<string, Outbound>();
 	readonly calls: string[] = [];
 	readonly #stalled = new Map<string, PromiseWithResolvers<void>>();
 	readonly #stall = new Set<string>();
@@ -19,7 +22,7 @@ class FakeGossip {
 	/** The stalled peer answers at last (or its connection fails: `open` false). */
 	release(peer: string, open = true, connection: Conn = { status: 'open' }): void {
 		this.#stall.delete(peer);
-		if (open) this.streamsOutbound.set(peer, connection);
+		if (open) this.streamsOutbound.set(peer, { connection, rawStream: new EventTarget() });
 		this.#stalled.get(peer)?.resolve();
 	}
 
@@ -33,7 +36,14 @@ class FakeGossip {
 			await wait.promise;
 			return;
 		}
-		this.streamsOutbound.set(id, connection);
+		this.streamsOutbound.set(id, { connection, rawStream: new EventTarget() });
+	}
+
+	/** The peer's stream closes; as gossipsub's own listener (added first) does, it leaves the map first. */
+	closeStream(peer: string): void {
+		const stream = this.streamsOutbound.get(peer);
+		this.streamsOutbound.delete(peer);
+		stream?.rawStream.dispatchEvent(new Event('close'));
 	}
 
 	/** What gossipsub's onPeerConnected does: queue the peer, in order, one at a time. */
@@ -120,7 +130,7 @@ describe('openGossipStreamsConcurrently', () => {
 		gossip.release('peer', false);
 		await turn();
 		expect(gossip.calls).toEqual(['peer', 'peer']);
-		expect(gossip.streamsOutbound.get('peer')).toBe(live);
+		expect(gossip.streamsOutbound.get('peer')?.connection).toBe(live);
 	});
 
 	it('tells of a peer whose stream could not be opened while its connection stays open, and of no other', async () => {
@@ -158,6 +168,64 @@ describe('openGossipStreamsConcurrently', () => {
 		await turn();
 		expect(gossip.calls).toEqual(['peer']);
 		expect(unopened).toEqual(['peer']);
+	});
+
+	it("moves a peer's stream to its newer connection when the stream on the older one closes", async () => {
+		const gossip = new FakeGossip();
+		const moved: Array<{ status?: string }> = [];
+		openGossipStreamsConcurrently(gossip, { onMoved: (_peer, connection) => void moved.push(connection) });
+		const old = { status: 'open' };
+		const newer = { status: 'open' };
+		await gossip.connect('phone', old);
+		// A redial while the old connection lingers: gossipsub keeps its stream on the old one.
+		await gossip.connect('phone', newer);
+		expect(gossip.streamsOutbound.get('phone')?.connection).toBe(old);
+		old.status = 'closed';
+		gossip.closeStream('phone');
+		await turn();
+		expect(gossip.streamsOutbound.get('phone')?.connection).toBe(newer);
+		expect(moved).toEqual([newer]);
+
+		// The newer one's own stream closing (a reset on a live connection) is not a move: the relay's guard judges that.
+		gossip.closeStream('phone');
+		await turn();
+		expect(gossip.streamsOutbound.has('phone')).toBe(false);
+		expect(moved).toEqual([newer]);
+	});
+
+	it('moves nothing when the newer connection has closed too, or the stream closed with the only one', async () => {
+		const gossip = new FakeGossip();
+		const moved: Array<{ status?: string }> = [];
+		openGossipStreamsConcurrently(gossip, { onMoved: (_peer, connection) => void moved.push(connection) });
+		const old = { status: 'open' };
+		const newer = { status: 'open' };
+		await gossip.connect('left', old);
+		await gossip.connect('left', newer);
+		old.status = newer.status = 'closed';
+		gossip.closeStream('left');
+		await gossip.connect('alone');
+		gossip.closeStream('alone');
+		await turn();
+		expect(moved).toEqual([]);
+		expect(gossip.streamsOutbound.size).toBe(0);
+	});
+
+	it('a newer connection that asked while the stream was being opened is where it moves', async () => {
+		const gossip = new FakeGossip();
+		openGossipStreamsConcurrently(gossip);
+		const old = { status: 'open' };
+		const newer = { status: 'open' };
+		gossip.stall('phone');
+		void gossip.connect('phone', old);
+		void gossip.connect('phone', newer);
+		await turn();
+		gossip.release('phone', true, old);
+		await turn();
+		expect(gossip.streamsOutbound.get('phone')?.connection).toBe(old);
+		old.status = 'closed';
+		gossip.closeStream('phone');
+		await turn();
+		expect(gossip.streamsOutbound.get('phone')?.connection).toBe(newer);
 	});
 
 	it('refuses a pubsub without the shape it patches', () => {
