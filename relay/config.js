@@ -25,6 +25,7 @@ import { multiaddr } from '@multiformats/multiaddr';
  * @property {number} circuitDurationLimit Seconds each relayed connection may stay open.
  * @property {number} maxConnections WebSocket connections piped to libp2p at once.
  * @property {number} maxConnectionsPerIp WebSocket connections one client IP may hold.
+ * @property {number} connectionRate WebSocket connections per second one client IP may open (sustained).
  * @property {number} maxTopics Gossipsub topics the relay mirrors at once.
  * @property {number} maxTopicsPerPeer Mirrored topics one peer's subscriptions may account for.
  * @property {number} maxTopicsPerIp Mirrored topics the peers behind one client IP (an IPv6 /64) may account for.
@@ -132,6 +133,10 @@ const INTEGER_OPTIONS = {
 	'max-connections': { def: 1024, min: 1, max: 65_536, unit: '' },
 	// A household or office behind one NAT has a handful of tabs; 32 leaves room without letting one host take all.
 	'max-connections-per-ip': { def: 32, min: 1, max: 65_536, unit: '' },
+	// A browser opens one and redials at most every half second or so; 4 a second (bursts of 16 s:
+	// 64, so a household's tabs all redial after a restart) keeps one address from spending the
+	// relay's CPU on handshakes by connecting and closing in a loop.
+	'connection-rate': { def: 4, min: 1, max: 100_000, unit: '/s' },
 	// Each room uses a few topics; bounded because every mirrored topic costs memory and heartbeat work.
 	'max-topics': { def: 4096, min: 1, max: 1_000_000, unit: '' },
 	// A browser joins 2 topics per room (room + meet); 32 is 16 rooms at once. With 32 connections
@@ -216,6 +221,8 @@ Options:
   --circuit-duration-limit <s>   lifetime of a relayed connection (default 120)
   --max-connections <n>          WebSocket connections at once (default 1024)
   --max-connections-per-ip <n>   WebSocket connections per client IP (default 32)
+  --connection-rate <n>          WebSocket connections/s one client IP may open (default 4,
+                                 bursts of 16 s)
   --max-topics <n>               gossipsub topics mirrored at once (default 4096)
   --max-topics-per-peer <n>      mirrored topics one peer's subscriptions may add (default 32)
   --max-topics-per-ip <n>        mirrored topics the peers behind one client IP may add
@@ -499,6 +506,7 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 			circuitDurationLimit: numbers['circuit-duration-limit'],
 			maxConnections: numbers['max-connections'],
 			maxConnectionsPerIp: numbers['max-connections-per-ip'],
+			connectionRate: numbers['connection-rate'],
 			maxTopics: numbers['max-topics'],
 			maxTopicsPerPeer: numbers['max-topics-per-peer'],
 			maxTopicsPerIp: numbers['max-topics-per-ip'],

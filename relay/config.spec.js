@@ -43,6 +43,7 @@ describe('parseConfig defaults', () => {
 			circuitDurationLimit: 120,
 			maxConnections: 1024,
 			maxConnectionsPerIp: 32,
+			connectionRate: 4,
 			maxTopics: 4096,
 			maxTopicsPerPeer: 32,
 			maxTopicsPerIp: 128,

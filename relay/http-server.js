@@ -12,8 +12,8 @@
  * libp2p sees every piped connection as coming from 127.0.0.1, so the limits
  * that need the real client address are enforced here: TCP connections and
  * unfinished requests per IP (at accept, before a byte is parsed), WebSocket
- * connections per IP, the size of WebSocket frames (ws-frame-guard.js), and
- * the time a request head may take. `ipOfUpstreamPort` tells the libp2p side
+ * connections per IP and how fast one IP may open them, the size of WebSocket
+ * frames (ws-frame-guard.js), and the time a request head may take. `ipOfUpstreamPort` tells the libp2p side
  * which client IP a piped connection belongs to (its loopback source port).
  */
 import { stat } from 'node:fs/promises';
@@ -21,6 +21,7 @@ import { createServer } from 'node:http';
 import { connect, isIP } from 'node:net';
 import { join, relative, sep, isAbsolute } from 'node:path';
 import { GOODBYE_PATH, MAX_GOODBYE_BODY } from './goodbye.js';
+import { TokenBuckets } from './gossip-limits.js';
 import { HALLWAY_PATH } from './hallway.js';
 import { refusalWarner } from './log.js';
 import { PerIpCounter } from './per-ip-counter.js';
@@ -58,6 +59,8 @@ import { WsFrameGuard } from './ws-frame-guard.js';
  * @property {number} [requestTimeout] seconds to send a whole request
  * @property {number} [idleTimeout] seconds an HTTP (not upgraded) socket may stay silent
  * @property {number} [maxWsFrame] largest WebSocket frame/message a client may send, bytes
+ * @property {number} [connectionRate] WebSocket connections per second one client IP may open (bursts of
+ *   CONNECTION_BURST_SECONDS)
  * @property {Metrics} [metrics] where refusals and traffic are counted
  * @property {Logger} log
  */
@@ -77,8 +80,18 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 /** 5 s, Node's own default: browsers reuse a keep-alive connection at once or not at all. */
 const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
+/**
+ * A client IP may open `connectionRate` × 16 WebSocket connections at once (64 by default, twice
+ * --max-connections-per-ip: a household's tabs all redialling after a relay restart, and again).
+ */
+const CONNECTION_BURST_SECONDS = 16;
+
+/** The per-IP connection-rate buckets of idle addresses are dropped once this many are held. */
+const CONNECTION_RATE_PRUNE_ABOVE = 1_024;
+
 /** Defaults of the optional limits, equal to config.js's (for embedding and tests). */
 const DEFAULT_LIMITS = {
+	connectionRate: 4,
 	maxSocketsPerIp: 64,
 	maxPendingPerIp: 16,
 	headersTimeout: 10,
@@ -120,6 +133,8 @@ export function createHttpServer(options) {
 	const perIp = new Map();
 	/** TCP connections of any kind per socket IP; unfinished request heads per socket IP. */
 	const socketsPerIp = new PerIpCounter(limits.maxSocketsPerIp);
+	const rate = limits.connectionRate;
+	const openings = new TokenBuckets({ messageRate: rate, byteRate: rate, maxMessageBytes: 1, burstSeconds: CONNECTION_BURST_SECONDS });
 	const pendingPerIp = new PerIpCounter(limits.maxPendingPerIp);
 	/** @type {WeakMap<Duplex, string>} sockets still counted in pendingPerIp → their IP */
 	const pendingSockets = new WeakMap();
@@ -353,6 +368,14 @@ export function createHttpServer(options) {
 		if (fromIp >= options.maxConnectionsPerIp) {
 			refused('connections_per_ip', `refused WebSocket from ${ip}: it already has ${fromIp} (--max-connections-per-ip)`);
 			return refuse(socket, '503 Service Unavailable');
+		}
+		// Each connection costs libp2p a Noise handshake, identify and gossip streams before it can be
+		// judged: a client that connects and closes in a loop would keep the relay's CPU busy.
+		const now = Date.now();
+		if (openings.size > CONNECTION_RATE_PRUNE_ABOVE) openings.prune(now);
+		if (!openings.take(ip, 1, now)) {
+			refused('connection_rate', `refused WebSocket from ${ip}: it opens more than ${rate} a second (--connection-rate)`);
+			return refuse(socket, '429 Too Many Requests');
 		}
 
 		pipedCount++;

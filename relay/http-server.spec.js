@@ -490,6 +490,46 @@ describe('WebSocket upgrades', () => {
 		expect(front.pipedConnections).toBe(2);
 	});
 
+	it('limits how fast one client IP opens connections, and lets it open more as time passes', async () => {
+		const echo = await startEcho();
+		// 1 a second, so a burst of 16; the per-IP and total caps are far above what this opens.
+		const { front, port } = await startFront({ connectionRate: 1, maxConnectionsPerIp: 100 });
+		front.setUpgradeTarget(echo.port);
+		for (let i = 0; i < 16; i++) {
+			const c = await upgrade(port);
+			await c.until((t) => t === c.head);
+			c.socket.destroy(); // connect and close, in a loop
+		}
+		const refused = await upgrade(port);
+		await refused.closed;
+		expect(await refused.until(() => true)).toMatch(/^HTTP\/1\.1 429 /);
+		expect(log.lines.some((l) => l.includes('--connection-rate'))).toBe(true);
+
+		// Another address is not held back (behind a proxy, its X-Forwarded-For).
+		const { front: proxied, port: proxiedPort } = await startFront({ connectionRate: 1, maxConnectionsPerIp: 100, trustProxy: true });
+		proxied.setUpgradeTarget(echo.port);
+		for (let i = 0; i < 16; i++) {
+			const c = await upgrade(proxiedPort, { headers: { 'X-Forwarded-For': '198.51.100.1' } });
+			await c.until((t) => t === c.head);
+			c.socket.destroy();
+		}
+		const other = await upgrade(proxiedPort, { headers: { 'X-Forwarded-For': '198.51.100.2' } });
+		await other.until((t) => t === other.head);
+
+		// The bucket refills at the rate: the first address may open one more after about a second
+		// (and a refused attempt takes nothing from it).
+		const started = Date.now();
+		for (;;) {
+			const again = await upgrade(port);
+			const answer = await again.until((t) => t.startsWith('HTTP/') || t === again.head);
+			if (answer === again.head) break;
+			expect(answer).toMatch(/^HTTP\/1\.1 429 /);
+			expect(Date.now() - started).toBeLessThan(5000);
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		expect(Date.now() - started).toBeGreaterThan(700);
+	});
+
 	it('limits total connections', async () => {
 		const echo = await startEcho();
 		// Per-IP is not the limit here: X-Forwarded-For gives each client its own IP.

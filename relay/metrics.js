@@ -28,6 +28,7 @@ export const REFUSALS = 'refusals_total';
 export const LIMITS = /** @type {const} */ ({
 	connections: 'WebSocket refused: --max-connections in use',
 	connections_per_ip: 'WebSocket refused: --max-connections-per-ip',
+	connection_rate: 'WebSocket refused: its IP opened more than --connection-rate a second (bursts of 16 s)',
 	sockets_per_ip: 'TCP connection closed at accept: --max-sockets-per-ip',
 	pending_per_ip: 'TCP connection closed at accept: --max-pending-per-ip requests unfinished',
 	request_timeout: 'connection closed: request head or body not sent in time',

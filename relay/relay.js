@@ -58,6 +58,7 @@ export async function startRelay(config, { log }) {
 		staticDir: config.staticDir,
 		maxConnections: config.maxConnections,
 		maxConnectionsPerIp: config.maxConnectionsPerIp,
+		connectionRate: config.connectionRate,
 		trustProxy: config.trustProxy,
 		maxSocketsPerIp: config.maxSocketsPerIp,
 		maxPendingPerIp: config.maxPendingPerIp,
