@@ -37,6 +37,8 @@ export class HallwayCache {
 	#maxRooms;
 	/** @type {Map<string, { creator: string, source: string | null, at: number, json: string }>} room id → latest announcement */
 	#rooms = new Map();
+	/** What json() last returned, until an announcement is kept or dropped. @type {string | null} */
+	#json = null;
 
 	/** @param {number} maxRooms */
 	constructor(maxRooms) {
@@ -56,6 +58,8 @@ export class HallwayCache {
 		this.prune(nowMs);
 		const kept = this.#rooms.get(a.room);
 		if (kept && kept.at >= a.at) return false;
+		// Past here the list may change, even when the announcement is not kept.
+		this.#json = null;
 		this.#rooms.delete(a.room);
 		const mine = [...this.#rooms].filter(([, v]) => v.creator === a.creator);
 		if (mine.length >= MAX_ROOMS_PER_CREATOR) this.#rooms.delete(oldest(mine));
@@ -72,7 +76,11 @@ export class HallwayCache {
 
 	/** @param {number} nowMs */
 	prune(nowMs) {
-		for (const [room, v] of this.#rooms) if (v.at < nowMs - ANNOUNCEMENT_TTL_MS) this.#rooms.delete(room);
+		for (const [room, v] of this.#rooms) {
+			if (v.at >= nowMs - ANNOUNCEMENT_TTL_MS) continue;
+			this.#rooms.delete(room);
+			this.#json = null;
+		}
 	}
 
 	/**
@@ -82,7 +90,8 @@ export class HallwayCache {
 	 */
 	json(nowMs) {
 		this.prune(nowMs);
-		return `[${[...this.#rooms.values()].sort((x, y) => y.at - x.at).map((v) => v.json).join(',')}]`;
+		this.#json ??= `[${[...this.#rooms.values()].sort((x, y) => y.at - x.at).map((v) => v.json).join(',')}]`;
+		return this.#json;
 	}
 
 	get size() {

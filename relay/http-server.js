@@ -21,10 +21,10 @@ import { createServer } from 'node:http';
 import { connect, isIP } from 'node:net';
 import { join, relative, sep, isAbsolute } from 'node:path';
 import { GOODBYE_PATH, MAX_GOODBYE_BODY } from './goodbye.js';
-import { TokenBuckets } from './gossip-limits.js';
 import { HALLWAY_PATH } from './hallway.js';
 import { refusalWarner } from './log.js';
 import { PerIpCounter } from './per-ip-counter.js';
+import { PerIpRate } from './per-ip-rate.js';
 import { sendStaticFile } from './static-files.js';
 import { WsFrameGuard } from './ws-frame-guard.js';
 
@@ -86,8 +86,14 @@ const KEEP_ALIVE_TIMEOUT_MS = 5000;
  */
 const CONNECTION_BURST_SECONDS = 16;
 
-/** The per-IP connection-rate buckets of idle addresses are dropped once this many are held. */
-const CONNECTION_RATE_PRUNE_ABOVE = 1_024;
+/**
+ * `GET /v1/hallway` reads per second one client IP may make, in bursts of HALLWAY_BURST_SECONDS. The
+ * app reads it once a tab opens the hallway and every 10 s while it is seen; a few-byte request
+ * returns up to --max-hallway-rooms × 2 KiB (512 KiB), so reads in a loop would spend the relay's
+ * upload on one address.
+ */
+const HALLWAY_READ_RATE = 2;
+const HALLWAY_BURST_SECONDS = 16;
 
 /** Defaults of the optional limits, equal to config.js's (for embedding and tests). */
 const DEFAULT_LIMITS = {
@@ -133,8 +139,8 @@ export function createHttpServer(options) {
 	const perIp = new Map();
 	/** TCP connections of any kind per socket IP; unfinished request heads per socket IP. */
 	const socketsPerIp = new PerIpCounter(limits.maxSocketsPerIp);
-	const rate = limits.connectionRate;
-	const openings = new TokenBuckets({ messageRate: rate, byteRate: rate, maxMessageBytes: 1, burstSeconds: CONNECTION_BURST_SECONDS });
+	const openings = new PerIpRate({ rate: limits.connectionRate, burstSeconds: CONNECTION_BURST_SECONDS });
+	const hallwayReads = new PerIpRate({ rate: HALLWAY_READ_RATE, burstSeconds: HALLWAY_BURST_SECONDS });
 	const pendingPerIp = new PerIpCounter(limits.maxPendingPerIp);
 	/** @type {WeakMap<Duplex, string>} sockets still counted in pendingPerIp → their IP */
 	const pendingSockets = new WeakMap();
@@ -243,7 +249,7 @@ export function createHttpServer(options) {
 		const pathname = target.split(/[?#]/, 1)[0];
 
 		if (pathname === WELL_KNOWN_PATH) return serveJson(req, res, relayInfo ? JSON.stringify(relayInfo) : null);
-		if (pathname === HALLWAY_PATH) return serveJson(req, res, hallwaySource?.() ?? null);
+		if (pathname === HALLWAY_PATH) return serveHallway(req, res);
 		if (pathname === GOODBYE_PATH) return takeGoodbye(req, res);
 		if (req.method !== 'GET' && req.method !== 'HEAD') {
 			res.setHeader('Allow', 'GET, HEAD');
@@ -318,6 +324,25 @@ export function createHttpServer(options) {
 	}
 
 	/**
+	 * The hallway list, to any origin, each client IP at most HALLWAY_READ_RATE times a second.
+	 *
+	 * @param {IncomingMessage} req
+	 * @param {ServerResponse} res
+	 */
+	function serveHallway(req, res) {
+		if (req.method === 'GET' || req.method === 'HEAD') {
+			const ip = clientIp(req, options.trustProxy);
+			if (!hallwayReads.take(ip, Date.now())) {
+				refused('hallway_rate', `refused hallway reads from ${ip}: more than ${HALLWAY_READ_RATE} a second`);
+				res.setHeader('Access-Control-Allow-Origin', '*');
+				res.setHeader('Retry-After', '1');
+				return sendText(res, 429, 'too many hallway reads\n');
+			}
+		}
+		return serveJson(req, res, hallwaySource?.() ?? null);
+	}
+
+	/**
 	 * @param {IncomingMessage} req
 	 * @param {ServerResponse} res
 	 * @param {string} pathname URL path, still percent-encoded
@@ -371,10 +396,8 @@ export function createHttpServer(options) {
 		}
 		// Each connection costs libp2p a Noise handshake, identify and gossip streams before it can be
 		// judged: a client that connects and closes in a loop would keep the relay's CPU busy.
-		const now = Date.now();
-		if (openings.size > CONNECTION_RATE_PRUNE_ABOVE) openings.prune(now);
-		if (!openings.take(ip, 1, now)) {
-			refused('connection_rate', `refused WebSocket from ${ip}: it opens more than ${rate} a second (--connection-rate)`);
+		if (!openings.take(ip, Date.now())) {
+			refused('connection_rate', `refused WebSocket from ${ip}: it opens more than ${limits.connectionRate} a second (--connection-rate)`);
 			return refuse(socket, '429 Too Many Requests');
 		}
 

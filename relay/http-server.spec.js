@@ -367,6 +367,26 @@ describe('well-known and health', () => {
 		expect((await get(port, HALLWAY_PATH, { method: 'POST' })).status).toBe(405);
 	});
 
+	it('lets one client IP read the hallway 2 times a second in bursts of 16 s, and others as before', async () => {
+		const { front, port } = await startFront({ staticDir: null, trustProxy: true });
+		front.setHallwaySource(() => '[]');
+		const from = (/** @type {string} */ ip) => get(port, HALLWAY_PATH, { headers: { 'X-Forwarded-For': ip } });
+		// Read in a loop until refused: 32 at once, then what refilled (2 a second) while the loop ran.
+		const started = Date.now();
+		let read = 0;
+		let refused = await from('198.51.100.1');
+		while (refused.status === 200 && read < 200) {
+			read++;
+			refused = await from('198.51.100.1');
+		}
+		expect(refused.status).toBe(429);
+		expect(read).toBeGreaterThanOrEqual(32);
+		expect(read).toBeLessThanOrEqual(32 + Math.ceil((2 * (Date.now() - started)) / 1000));
+		expect(refused.headers['access-control-allow-origin']).toBe('*');
+		expect(log.lines.some((l) => l.includes('hallway reads from 198.51.100.1'))).toBe(true);
+		expect((await from('198.51.100.2')).status).toBe(200);
+	});
+
 	it('answers /healthz', async () => {
 		const { port } = await startFront();
 		const res = await get(port, '/healthz');
