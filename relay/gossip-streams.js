@@ -18,16 +18,61 @@
  *    its gossip streams ends otherwise while the connection stays open, the relay waits `graceMs`
  *    (a closing connection's streams end first) and closes it unless gossipsub again has two working
  *    streams with the peer. The browser redials (0.5–1.5 s) and both sides rebuild.
- *  - a browser keeps one connection to its relay, so a newer one means the older is dead though
- *    this side has not seen it close (a phone that changed networks: the old TCP connection stays
- *    up here until pings fail, 45 s at worst, and gossipsub keeps sending the peer's gossip into
- *    it). The relay closes the older connection as soon as the newer one opens, and the peer's
- *    stream moves to the newer (src/lib/net/gossip-outbound.js).
+ *  - a browser that opens a newer connection while an older one is open has usually lost the
+ *    older (a phone that changed networks: the old TCP connection stays up here until pings fail,
+ *    45 s at worst, and gossipsub keeps sending the peer's gossip into it). So the relay pings the
+ *    older one on that very connection, and closes it if no answer comes within `probeMs`; the
+ *    peer's stream then moves to the newer (src/lib/net/gossip-outbound.js). One that answers is
+ *    kept: two tabs of one device, or two devices with one identity, are two live nodes with one
+ *    PeerId, and closing either would have them take turns knocking each other off.
  *  - federated relays are never hung up on: gossipsub reopens a direct peer's stream itself.
  */
 
 /** Longer than libp2p's 1 s connection close timeout: by then a closing connection is no longer 'open'. */
 export const LOSS_GRACE_MS = 2_000;
+
+/**
+ * How long a browser's older connection has to answer a ping once it opens a newer one. A live tab
+ * answers in well under a second, even loaded; a phone's lost network never does.
+ */
+export const PROBE_MS = 5_000;
+
+/** libp2p's ping protocol: 32 bytes echoed back. */
+const PING_PROTOCOL = '/ipfs/ping/1.0.0';
+const PING_LENGTH = 32;
+
+/**
+ * Whether `connection` itself answers a ping within `ms` (libp2p's ping service picks a connection
+ * of its own choosing, so this opens the stream on the one given).
+ *
+ * @param {any} connection a libp2p Connection
+ * @param {number} ms
+ * @returns {Promise<boolean>}
+ */
+export async function answersPing(connection, ms) {
+	const signal = AbortSignal.timeout(ms);
+	/** @type {any} */
+	let stream = null;
+	try {
+		stream = await connection.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true });
+		const sent = crypto.getRandomValues(new Uint8Array(PING_LENGTH));
+		const echoed = new Promise((resolve, reject) => {
+			let received = 0;
+			stream.addEventListener('message', (/** @type {{ data: { byteLength: number } }} */ event) => {
+				received += event.data.byteLength;
+				if (received >= PING_LENGTH) resolve(true);
+			});
+			stream.addEventListener('close', () => reject(new Error('ping stream closed')), { once: true });
+			signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+		});
+		stream.send(sent);
+		return await echoed.then(() => true);
+	} catch {
+		return false;
+	} finally {
+		stream?.abort(new Error('ping done'));
+	}
+}
 
 /**
  * The part of a libp2p stream the guard uses (a fake in unit tests).
@@ -89,14 +134,26 @@ export const LOSS_GRACE_MS = 2_000;
 /**
  * @param {{ node: GuardedNode,
  *   pubsub: unknown, bound: number, federatedBound: number, isFederated: (peer: string) => boolean,
- *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered' | 'superseded') => void, graceMs?: number }} options
+ *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered' | 'superseded') => void, graceMs?: number,
+ *   onKept?: (peer: string) => void, answers?: (connection: GossipConnection) => Promise<boolean> }} options
  *   `bound`/`federatedBound`: bytes one outbound gossip stream may queue for a browser / a federated
  *   relay; `onHangUp` is told of each connection the guard closes and why: 'backlog' (the stream
  *   overflowed), 'lost' (a gossip stream ended and gossipsub did not replace it within `graceMs`) or
- *   'superseded' (the browser opened a newer connection)
+ *   'superseded' (the browser opened a newer connection, and the older did not answer a ping);
+ *   `onKept` of an older connection that answered; `answers` pings one connection (answersPing)
  * @returns {GossipStreams}
  */
-export function guardGossipStreams({ node, pubsub, bound, federatedBound, isFederated, onHangUp = () => {}, graceMs = LOSS_GRACE_MS }) {
+export function guardGossipStreams({
+	node,
+	pubsub,
+	bound,
+	federatedBound,
+	isFederated,
+	onHangUp = () => {},
+	graceMs = LOSS_GRACE_MS,
+	onKept = () => {},
+	answers = (connection) => answersPing(connection, PROBE_MS)
+}) {
 	const gossip = /** @type {GuardedPubSub} */ (pubsub);
 	if (!Array.isArray(gossip.protocols) || !(gossip.streamsOutbound instanceof Map) || !(gossip.streamsInbound instanceof Map)) {
 		throw new Error('gossipsub has no protocols or stream maps: cannot guard its streams');
@@ -178,12 +235,22 @@ export function guardGossipStreams({ node, pubsub, bound, federatedBound, isFede
 		return [stream, connection];
 	};
 
+	/** Older connections being pinged now. @type {WeakSet<GossipConnection>} */
+	const probing = new WeakSet();
 	/** @param {CustomEvent<GossipConnection>} event */
 	const onConnectionOpen = (event) => {
 		const newer = event.detail;
-		if (stopped || newer?.status !== 'open') return;
+		if (stopped || newer?.status !== 'open' || isFederated(newer.remotePeer.toString())) return;
 		for (const older of node.getConnections(newer.remotePeer)) {
-			if (older !== newer) hangUp(older, 'superseded');
+			if (older === newer || older.status !== 'open' || probing.has(older) || closing.has(older)) continue;
+			probing.add(older);
+			answers(older)
+				.catch(() => false)
+				.then((alive) => {
+					probing.delete(older);
+					if (alive) onKept(older.remotePeer.toString());
+					else if (newer.status === 'open') hangUp(older, 'superseded');
+				});
 		}
 	};
 	node.addEventListener('connection:open', onConnectionOpen);

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPair } from '@libp2p/crypto/keys';
 import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import { noise } from '@libp2p/noise';
@@ -21,7 +22,7 @@ import { createLibp2p } from 'libp2p';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket as Ws } from 'ws';
 import { OUTBOUND_BUFFER_MESSAGES, parseConfig } from './config.js';
-import { guardGossipStreams, LOSS_GRACE_MS } from './gossip-streams.js';
+import { guardGossipStreams, LOSS_GRACE_MS, PROBE_MS } from './gossip-streams.js';
 import { startRelay } from './relay.js';
 
 // libp2p dials with the global WebSocket, which Node 20 lacks without a flag.
@@ -141,7 +142,8 @@ class FakeConnection {
 
 const bufferError = () => Object.assign(new Error('Write buffer length of 1001 exceeded limit of 1000'), { name: 'StreamBufferError' });
 
-function setup({ federated = ['relay-b'] } = {}) {
+/** @param {{ federated?: string[], answers?: (connection: any) => Promise<boolean> }} [options] */
+function setup({ federated = ['relay-b'], answers = async () => false } = {}) {
 	const node = fakeNode();
 	const pubsub = {
 		protocols: [...PROTOCOLS],
@@ -162,7 +164,9 @@ function setup({ federated = ['relay-b'] } = {}) {
 		bound: BOUND,
 		federatedBound: FEDERATED_BOUND,
 		isFederated: (peer) => federated.includes(peer),
-		onHangUp: (peer, reason) => void hangUps.push([peer, reason])
+		onHangUp: (peer, reason) => void hangUps.push([peer, reason]),
+		onKept: (peer) => void hangUps.push([peer, 'kept']),
+		answers
 	});
 	/** Both gossip streams with a peer, opened through the middleware and kept in gossipsub's maps. @param {string} peer */
 	const connect = async (peer, connection = new FakeConnection(peer)) => {
@@ -291,22 +295,46 @@ describe('guardGossipStreams (fakes)', () => {
 		expect(browser.connection.close).not.toHaveBeenCalled();
 	});
 
-	it("closes a browser's older connection once it opens a newer one, and no federated relay's", async () => {
-		const { connect, hangUps, node } = setup();
+	it("closes a browser's older connection once it opens a newer one, if the older answers no ping; no federated relay's", async () => {
+		/** @type {Map<any, PromiseWithResolvers<boolean>>} */
+		const pings = new Map();
+		const { connect, hangUps, node } = setup({
+			answers: (connection) => {
+				const ping = Promise.withResolvers();
+				pings.set(connection, ping);
+				return ping.promise;
+			}
+		});
 		const old = await connect('phone');
 		const relayOld = await connect('relay-b');
 		const other = await connect('other');
 		await connect('phone');
+		expect([...pings.keys()]).toEqual([old.connection]);
+		expect(old.connection.close).not.toHaveBeenCalled();
+		pings.get(old.connection)?.resolve(false);
+		await vi.advanceTimersByTimeAsync(0);
 		expect(old.connection.close).toHaveBeenCalledTimes(1);
 		expect(hangUps).toEqual([['phone', 'superseded']]);
 		await connect('relay-b');
+		expect(pings.has(relayOld.connection)).toBe(false);
 		expect(relayOld.connection.close).not.toHaveBeenCalled();
 		expect(other.connection.close).not.toHaveBeenCalled();
-		// One that is already closing is left to close (no second close, no second count).
+		// One that is already closing is not pinged again.
 		await vi.advanceTimersByTimeAsync(LOSS_GRACE_MS);
-		node.open(new FakeConnection('phone'));
-		expect(old.connection.close).toHaveBeenCalledTimes(1);
-		expect(hangUps.filter(([, reason]) => reason === 'superseded')).toHaveLength(2);
+		const third = new FakeConnection('phone');
+		node.open(third);
+		expect(pings.has(old.connection)).toBe(true);
+		expect(pings.size).toBe(2);
+	});
+
+	it("keeps a browser's older connection that answers: two live tabs with one identity", async () => {
+		const { connect, hangUps } = setup({ answers: async () => true });
+		const first = await connect('twin');
+		const second = await connect('twin');
+		await vi.advanceTimersByTimeAsync(0);
+		expect(hangUps).toEqual([['twin', 'kept']]);
+		expect(first.connection.close).not.toHaveBeenCalled();
+		expect(second.connection.close).not.toHaveBeenCalled();
 	});
 
 	it('stop() cancels pending checks and takes the middleware off every protocol', async () => {
@@ -414,6 +442,8 @@ describe('guardGossipStreams on a real relay', () => {
 	/** @param {Client} node */
 	const gossipWithRelay = (node) => /** @type {any} */ (node.services.pubsub);
 	const lost = () => relay.metrics.value('gossip_streams_lost_total');
+	const superseded = () => relay.metrics.value('connections_superseded_total');
+	const kept = () => relay.metrics.value('connections_kept_total');
 	const backlog = () => relay.metrics.value('refusals_total', { limit: 'gossip_backlog' });
 	const queued = () => Number(/^stanza_relay_gossip_queued_bytes (\S+)$/m.exec(relay.metrics.render())?.[1]);
 
@@ -542,7 +572,7 @@ describe('guardGossipStreams on a real relay', () => {
 	}
 
 	it(
-		'a client that redials while its old connection lingers on the relay hears the room again at once, on one connection',
+		'a client that redials while its old connection lingers on the relay hears the room again within seconds, on one connection',
 		async () => {
 			const topic = 'stanza/room/gossip-streams/redial';
 			const path = await cuttablePath();
@@ -560,7 +590,7 @@ describe('guardGossipStreams on a real relay', () => {
 			const relayConnections = () => Number(/^stanza_relay_libp2p_connections (\S+)$/m.exec(relay.metrics.render())?.[1]);
 			expect(relayConnections()).toBe(2);
 
-			const before = { backlog: backlog(), lost: lost() };
+			const before = { backlog: backlog(), lost: lost(), superseded: superseded(), kept: kept() };
 			// The network changes: the phone's side closes, the relay's lingers (its pings fail only after 20 s or more).
 			path.cut();
 			await waitFor(() => !connected(phone), 'the phone saw its connection close');
@@ -570,14 +600,39 @@ describe('guardGossipStreams on a real relay', () => {
 			const redialed = Date.now();
 			await phone.dial(multiaddr(relay.multiaddrs[0]));
 			await proveGossip(other, [phone], topic);
-			// Long before the relay's pings could have dropped the old connection.
-			expect(Date.now() - redialed).toBeLessThan(15_000);
+			// The old connection answered no ping within PROBE_MS, long before the relay's own pings
+			// (every 25 s, 20 s to answer) would have dropped it.
+			expect(Date.now() - redialed).toBeLessThan(PROBE_MS + 10_000);
 			await waitFor(() => relayConnections() === 2, 'the relay dropped the old connection');
-			expect(relay.metrics.value('connections_superseded_total')).toBe(1);
 			// Moved, not hung up on and redialled once more.
-			expect({ backlog: backlog(), lost: lost() }).toEqual(before);
+			expect({ backlog: backlog(), lost: lost(), superseded: superseded(), kept: kept() }).toEqual({ ...before, superseded: before.superseded + 1 });
 			expect(connected(phone)).toBe(true);
 			await proveGossip(phone, [other], topic);
+		},
+		TEST_MS
+	);
+
+	it(
+		'keeps both connections of two live nodes with one identity (two tabs of a device), rather than knocking each off in turn',
+		async () => {
+			const privateKey = await generateKeyPair('Ed25519');
+			const twin = () =>
+				createLibp2p({
+					privateKey,
+					transports: [webSockets()],
+					connectionEncrypters: [noise()],
+					streamMuxers: [yamux()],
+					services: { identify: identify(), ping: ping(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
+				});
+			const [first, second] = [await twin(), await twin()];
+			clients.push(first, second);
+			const before = { superseded: superseded(), kept: kept() };
+			await first.dial(multiaddr(relay.multiaddrs[0]));
+			await second.dial(multiaddr(relay.multiaddrs[0]));
+			await waitFor(() => kept() === before.kept + 1, 'the older connection answered the ping and was kept');
+			expect(superseded()).toBe(before.superseded);
+			expect(connected(first)).toBe(true);
+			expect(connected(second)).toBe(true);
 		},
 		TEST_MS
 	);

@@ -87,12 +87,13 @@ const KEEP_ALIVE_TIMEOUT_MS = 5000;
 const CONNECTION_BURST_SECONDS = 16;
 
 /**
- * `GET /v1/hallway` reads per second one client IP may make, in bursts of HALLWAY_BURST_SECONDS. The
- * app reads it once a tab opens the hallway and every 10 s while it is seen; a few-byte request
- * returns up to --max-hallway-rooms × 2 KiB (512 KiB), so reads in a loop would spend the relay's
- * upload on one address.
+ * KiB of the hallway list one client IP may download per second, in bursts of HALLWAY_BURST_SECONDS
+ * (16 MiB). A few-byte request returns up to --max-hallway-rooms × 2 KiB (512 KiB by default), so
+ * reads in a loop would spend the relay's upload on one address: this allows 2 reads a second of the
+ * fullest list, and hundreds of a usual one (a few KiB), so many tabs behind one NAT (each reads it
+ * when it shows the hallway, when it is seen again, and every 10 s) never meet it.
  */
-const HALLWAY_READ_RATE = 2;
+const HALLWAY_KIB_RATE = 1024;
 const HALLWAY_BURST_SECONDS = 16;
 
 /** Defaults of the optional limits, equal to config.js's (for embedding and tests). */
@@ -140,7 +141,7 @@ export function createHttpServer(options) {
 	/** TCP connections of any kind per socket IP; unfinished request heads per socket IP. */
 	const socketsPerIp = new PerIpCounter(limits.maxSocketsPerIp);
 	const openings = new PerIpRate({ rate: limits.connectionRate, burstSeconds: CONNECTION_BURST_SECONDS });
-	const hallwayReads = new PerIpRate({ rate: HALLWAY_READ_RATE, burstSeconds: HALLWAY_BURST_SECONDS });
+	const hallwayReads = new PerIpRate({ rate: HALLWAY_KIB_RATE, burstSeconds: HALLWAY_BURST_SECONDS });
 	const pendingPerIp = new PerIpCounter(limits.maxPendingPerIp);
 	/** @type {WeakMap<Duplex, string>} sockets still counted in pendingPerIp → their IP */
 	const pendingSockets = new WeakMap();
@@ -324,22 +325,23 @@ export function createHttpServer(options) {
 	}
 
 	/**
-	 * The hallway list, to any origin, each client IP at most HALLWAY_READ_RATE times a second.
+	 * The hallway list, to any origin, each client IP at most HALLWAY_KIB_RATE KiB of it a second.
 	 *
 	 * @param {IncomingMessage} req
 	 * @param {ServerResponse} res
 	 */
 	function serveHallway(req, res) {
-		if (req.method === 'GET' || req.method === 'HEAD') {
+		const json = hallwaySource?.() ?? null;
+		if (json !== null && req.method === 'GET') {
 			const ip = clientIp(req, options.trustProxy);
-			if (!hallwayReads.take(ip, Date.now())) {
-				refused('hallway_rate', `refused hallway reads from ${ip}: more than ${HALLWAY_READ_RATE} a second`);
+			if (!hallwayReads.take(ip, Date.now(), Math.ceil(Buffer.byteLength(json) / 1024))) {
+				refused('hallway_rate', `refused hallway reads from ${ip}: more than ${HALLWAY_KIB_RATE} KiB a second`);
 				res.setHeader('Access-Control-Allow-Origin', '*');
 				res.setHeader('Retry-After', '1');
 				return sendText(res, 429, 'too many hallway reads\n');
 			}
 		}
-		return serveJson(req, res, hallwaySource?.() ?? null);
+		return serveJson(req, res, json);
 	}
 
 	/**

@@ -127,14 +127,15 @@ export function streamWriteBound(limits) {
  * Creates and starts the relay's libp2p node.
  *
  * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits, federation?: ReturnType<typeof federatedPeers>,
- *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered' | 'superseded') => void }} options
+ *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered' | 'superseded') => void, onKept?: (peer: string) => void }} options
  *   `announce`: public WebSocket multiaddrs without `/p2p/…`; `federation`: other relays (federation.js);
  *   `onHangUp`: told of each browser connection the relay closes because gossip with it broke, or
- *   because the browser opened a newer one (gossip-streams.js)
+ *   because the browser opened a newer one and the older did not answer a ping (gossip-streams.js);
+ *   `onKept`: told of an older connection that did answer (two live tabs with one identity)
  * @returns {Promise<{ node: RelayLibp2p, internalPort: number, gossipStreams: import('./gossip-streams.js').GossipStreams }>}
  *   `internalPort`: where the HTTP front pipes WebSocket upgrades; `gossipStreams`: stop it before the node
  */
-export async function createRelayNode({ privateKey, announce, limits, federation = federatedPeers([]), onHangUp = () => {} }) {
+export async function createRelayNode({ privateKey, announce, limits, federation = federatedPeers([]), onHangUp = () => {}, onKept = () => {} }) {
 	const node = await createLibp2p({
 		privateKey,
 		start: false,
@@ -216,7 +217,8 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 		bound: bounds.browser,
 		federatedBound: bounds.federated,
 		isFederated: (peer) => federation.ids.has(peer),
-		onHangUp
+		onHangUp,
+		onKept
 	});
 	// gossipsub opens its stream to each new peer one at a time, each waiting up to 10 s for an answer:
 	// a few peers that connect and answer nothing would hold every later peer's gossip for minutes.

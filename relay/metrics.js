@@ -49,7 +49,7 @@ export const LIMITS = /** @type {const} */ ({
 	goodbye_malformed: 'goodbye refused: body is not a room topic and base64 on two lines',
 	goodbye_rate: 'goodbye refused: its IP, or everyone, above the goodbye rate',
 	goodbye_topic: 'goodbye refused: a room topic the relay does not carry',
-	hallway_rate: 'GET /v1/hallway refused: its IP read it more than 2 times a second (bursts of 16 s)',
+	hallway_rate: 'GET /v1/hallway refused: its IP downloaded more than 1 MiB of the list a second (bursts of 16 s)',
 	hallway_invalid: 'hallway announcement rejected: malformed, expired, forged or not its creator\'s',
 	hallway_stale: 'hallway announcement not forwarded: the relay holds a newer one for that room, or the list is full of newer ones'
 });

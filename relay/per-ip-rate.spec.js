@@ -13,6 +13,17 @@ describe('PerIpRate', () => {
 		expect(limit.take('198.51.100.1', 500)).toBe(false);
 	});
 
+	it('counts what each take costs, and lets one that costs more than a burst pass alone on a full bucket', () => {
+		const limit = new PerIpRate({ rate: 10, burstSeconds: 2 });
+		expect(limit.take('a', 0, 15)).toBe(true);
+		expect(limit.take('a', 0, 6)).toBe(false);
+		expect(limit.take('a', 0, 5)).toBe(true);
+		expect(limit.take('a', 500, 6)).toBe(false);
+		expect(limit.take('a', 500, 5)).toBe(true);
+		expect(limit.take('b', 0, 1_000)).toBe(true);
+		expect(limit.take('b', 0, 1)).toBe(false);
+	});
+
 	it('forgets addresses whose bucket is full again once it holds more than its bound', () => {
 		const limit = new PerIpRate({ rate: 1, burstSeconds: 2, pruneAbove: 10 });
 		for (let i = 0; i < 100; i++) limit.take(`10.0.0.${i}`, i * 1000);
@@ -24,5 +35,9 @@ describe('PerIpRate', () => {
 		busy.take('busy', 0);
 		for (let i = 0; i < 5; i++) busy.take(`idle-${i}`, 100);
 		expect(busy.take('busy', 100)).toBe(false);
+		// Many addresses busy at once (none refills): kept, and not scanned on every take.
+		const crowd = new PerIpRate({ rate: 1, burstSeconds: 2, pruneAbove: 4 });
+		for (let i = 0; i < 1000; i++) crowd.take(`c-${i}`, 0);
+		expect(crowd.size).toBe(1000);
 	});
 });

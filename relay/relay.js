@@ -27,7 +27,8 @@ import { refusalWarner } from './log.js';
 /** @typedef {import('./log.js').Logger} Logger */
 
 const GOSSIP_STREAMS_LOST_HELP = 'connections closed because a gossip stream ended while they stayed up (gossipsub would not reopen it; the peer redials)';
-const CONNECTIONS_SUPERSEDED_HELP = 'older connections of a browser closed when it opened a newer one (its old network is gone; its gossip moves to the newer)';
+const CONNECTIONS_SUPERSEDED_HELP = 'older connections of a browser closed when it opened a newer one and the older answered no ping (its old network is gone; its gossip moves to the newer)';
+const CONNECTIONS_KEPT_HELP = 'older connections of a browser kept when it opened a newer one, because the older answered a ping (two live tabs or devices with one identity)';
 
 /**
  * @typedef {object} RunningRelay
@@ -86,6 +87,7 @@ export async function startRelay(config, { log }) {
 		const warn = refusalWarner(log);
 		metrics.count('gossip_streams_lost_total', GOSSIP_STREAMS_LOST_HELP, 0);
 		metrics.count('connections_superseded_total', CONNECTIONS_SUPERSEDED_HELP, 0);
+		metrics.count('connections_kept_total', CONNECTIONS_KEPT_HELP, 0);
 		const started = await createRelayNode({
 			privateKey,
 			announce,
@@ -99,6 +101,9 @@ export async function startRelay(config, { log }) {
 				maxTopics: config.maxTopics
 			},
 			federation,
+			onKept() {
+				metrics.count('connections_kept_total', CONNECTIONS_KEPT_HELP);
+			},
 			onHangUp(peer, reason) {
 				if (reason === 'backlog') {
 					metrics.refuse('gossip_backlog');

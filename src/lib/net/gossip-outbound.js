@@ -33,7 +33,8 @@
  * @typedef {{ status?: string }} ConnectionLike
  * @typedef {{
  *   createOutboundStream(peerId: PeerIdLike, connection: ConnectionLike): Promise<void>,
- *   streamsOutbound: Map<string, { rawStream?: ClosableStream } | unknown>
+ *   streamsOutbound: Map<string, { rawStream?: ClosableStream } | unknown>,
+ *   peers?: Map<string, unknown>
  * }} OutboundOpener
  * @typedef {{ addEventListener(type: 'close', listener: () => void, options?: { once?: boolean }): void }} ClosableStream
  */
@@ -60,10 +61,12 @@ export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {}, o
 	const opening = new Map();
 	/** The requests that came while the peer's stream was being opened, one per connection, oldest first. @type {Map<string, Array<[PeerIdLike, ConnectionLike]>>} */
 	const waiting = new Map();
-	/** The latest connection each peer with a stream was asked on. @type {Map<string, [PeerIdLike, ConnectionLike]>} */
+	/** The latest other connection each peer with a stream was asked on. @type {Map<string, [PeerIdLike, ConnectionLike]>} */
 	const latest = new Map();
-	/** The connection each stream opened here opened on. @type {WeakMap<object, ConnectionLike>} */
-	const openedOn = new WeakMap();
+	/** The connection each peer's current stream (opened here) is on. @type {Map<string, ConnectionLike>} */
+	const streamOn = new Map();
+	/** gossipsub still counts the peer (it drops one that disconnects, or whose inbound stream failed). @param {string} id */
+	const known = (id) => !(gossip.peers instanceof Map) || gossip.peers.has(id);
 
 	/**
 	 * Watches the stream that an attempt on `connection` opened: when it closes while the peer's
@@ -74,16 +77,19 @@ export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {}, o
 	const watch = (id, entry, connection) => {
 		const rawStream = /** @type {{ rawStream?: ClosableStream } | null} */ (entry)?.rawStream;
 		if (rawStream == null || typeof rawStream.addEventListener !== 'function') return;
-		openedOn.set(rawStream, connection);
+		streamOn.set(id, connection);
 		rawStream.addEventListener(
 			'close',
 			() => {
-				// gossipsub's own close listener, added first, has taken the stream off its map by now.
+				// gossipsub's own close listener, added first, has taken the stream off its map by now;
+				// a stream that is no longer the peer's (another has opened, or is opening) changes nothing.
+				if (gossip.streamsOutbound.has(id) || opening.has(id) || streamOn.get(id) !== connection) return;
+				streamOn.delete(id);
 				const next = latest.get(id);
 				latest.delete(id);
-				if (!next || gossip.streamsOutbound.has(id) || opening.has(id)) return;
+				if (!next || !known(id)) return;
 				const [peerId, newer] = next;
-				if (newer === openedOn.get(rawStream) || newer.status !== 'open') return;
+				if (newer === connection || newer.status !== 'open') return;
 				onMoved(peerId, newer);
 				start(peerId, newer);
 			},
@@ -95,8 +101,8 @@ export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {}, o
 	const start = (peerId, connection) => {
 		const id = peerId.toString();
 		if (gossip.streamsOutbound.has(id)) {
-			// gossipsub would not open a second stream; remember the connection in case this one closes.
-			latest.set(id, [peerId, connection]);
+			// gossipsub would not open a second stream; remember another connection in case this one closes.
+			if (connection !== streamOn.get(id)) latest.set(id, [peerId, connection]);
 			return;
 		}
 		if (opening.has(id)) {
@@ -120,11 +126,13 @@ export function openGossipStreamsConcurrently(pubsub, { onUnopened = () => {}, o
 					// A newer connection that asked meanwhile is where the stream goes if this one closes.
 					const newest = queue.pop();
 					if (newest) latest.set(id, newest);
-					else latest.delete(id);
+					else if (latest.get(id)?.[1] === connection) latest.delete(id);
 					return;
 				}
+				streamOn.delete(id);
 				const next = queue.pop();
 				if (!next) {
+					latest.delete(id);
 					if (connection.status === 'open') onUnopened(peerId, connection);
 					return;
 				}

@@ -10,6 +10,8 @@ type Outbound = { connection: Conn; rawStream: EventTarget };
 /** gossipsub's shape: one sequential queue that awaits createOutboundStream for each request in turn. */
 class FakeGossip {
 	readonly streamsOutbound = new Map<string, Outbound>();
+	/** The peers gossipsub counts: added on connect, dropped by removePeer. */
+	readonly peers = new Map<string, true>();
 	readonly calls: string[] = [];
 	readonly #stalled = new Map<string, PromiseWithResolvers<void>>();
 	readonly #stall = new Set<string>();
@@ -49,6 +51,7 @@ class FakeGossip {
 	/** What gossipsub's onPeerConnected does: queue the peer, in order, one at a time. */
 	connect(peer: string, connection: Conn = { status: 'open' }): Promise<void> {
 		const id = { toString: () => peer };
+		this.peers.set(peer, true);
 		this.#queue = this.#queue.then(() => this.createOutboundStream(id, connection));
 		return this.#queue;
 	}
@@ -208,6 +211,36 @@ describe('openGossipStreamsConcurrently', () => {
 		await turn();
 		expect(moved).toEqual([]);
 		expect(gossip.streamsOutbound.size).toBe(0);
+	});
+
+	it('moves nothing for a peer gossipsub dropped, and a stale close changes nothing', async () => {
+		const gossip = new FakeGossip();
+		const moved: Array<{ status?: string }> = [];
+		const unopened: string[] = [];
+		openGossipStreamsConcurrently(gossip, {
+			onMoved: (_peer, connection) => void moved.push(connection),
+			onUnopened: (peer) => void unopened.push(peer.toString())
+		});
+		await gossip.connect('dropped', { status: 'open' });
+		await gossip.connect('dropped', { status: 'open' });
+		// removePeer (its inbound stream failed): out of the peer list, its stream closed, a newer connection still open.
+		gossip.peers.delete('dropped');
+		gossip.closeStream('dropped');
+		await turn();
+		expect(moved).toEqual([]);
+		expect(unopened).toEqual([]);
+
+		// A stream on the same connection as the peer's latest ask is not moved to itself, and a later
+		// ask there does not hide the newer one.
+		const old = { status: 'open' };
+		const newer = { status: 'open' };
+		await gossip.connect('phone', old);
+		await gossip.connect('phone', newer);
+		await gossip.connect('phone', old);
+		old.status = 'closed';
+		gossip.closeStream('phone');
+		await turn();
+		expect(moved).toEqual([newer]);
 	});
 
 	it('a newer connection that asked while the stream was being opened is where it moves', async () => {
