@@ -54,7 +54,9 @@ export async function answersPing(connection, ms) {
 	/** @type {any} */
 	let stream = null;
 	try {
-		stream = await connection.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true });
+		// Beside the connection monitor's own ping, if one is out (the ping service allows one outbound
+		// stream per connection; the far end takes two inbound).
+		stream = await connection.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true, maxOutboundStreams: 2 });
 		const sent = crypto.getRandomValues(new Uint8Array(PING_LENGTH));
 		const echoed = new Promise((resolve, reject) => {
 			let received = 0;
