@@ -422,14 +422,21 @@ describe('guardGossipStreams on a real relay', () => {
 		clients = [];
 	});
 
-	async function client() {
+	/** A Node libp2p peer shaped like a browser (stopped after the test), not yet dialled. @param {{ privateKey?: import('@libp2p/interface').PrivateKey }} [options] */
+	async function peer({ privateKey } = {}) {
 		const node = await createLibp2p({
+			...(privateKey ? { privateKey } : {}),
 			transports: [webSockets()],
 			connectionEncrypters: [noise()],
 			streamMuxers: [yamux()],
 			services: { identify: identify(), ping: ping(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
 		});
 		clients.push(node);
+		return node;
+	}
+
+	async function client() {
+		const node = await peer();
 		await node.dial(multiaddr(relay.multiaddrs[0]));
 		return node;
 	}
@@ -577,13 +584,7 @@ describe('guardGossipStreams on a real relay', () => {
 			const topic = 'stanza/room/gossip-streams/redial';
 			const path = await cuttablePath();
 			const other = await client();
-			const phone = await createLibp2p({
-				transports: [webSockets()],
-				connectionEncrypters: [noise()],
-				streamMuxers: [yamux()],
-				services: { identify: identify(), ping: ping(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
-			});
-			clients.push(phone);
+			const phone = await peer();
 			await phone.dial(path.addr);
 			for (const node of [phone, other]) node.services.pubsub.subscribe(topic);
 			await proveGossip(other, [phone], topic);
@@ -616,16 +617,7 @@ describe('guardGossipStreams on a real relay', () => {
 		'keeps both connections of two live nodes with one identity (two tabs of a device), rather than knocking each off in turn',
 		async () => {
 			const privateKey = await generateKeyPair('Ed25519');
-			const twin = () =>
-				createLibp2p({
-					privateKey,
-					transports: [webSockets()],
-					connectionEncrypters: [noise()],
-					streamMuxers: [yamux()],
-					services: { identify: identify(), ping: ping(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
-				});
-			const [first, second] = [await twin(), await twin()];
-			clients.push(first, second);
+			const [first, second] = [await peer({ privateKey }), await peer({ privateKey })];
 			const before = { superseded: superseded(), kept: kept() };
 			await first.dial(multiaddr(relay.multiaddrs[0]));
 			await second.dial(multiaddr(relay.multiaddrs[0]));

@@ -59,6 +59,18 @@ class FakeGossip {
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A patched gossipsub that records each move, and two connections of one peer: an old one and a newer one. */
+function watchMoves() {
+	const gossip = new FakeGossip();
+	const moved: Array<{ status?: string }> = [];
+	const unopened: string[] = [];
+	openGossipStreamsConcurrently(gossip, {
+		onMoved: (_peer, connection) => void moved.push(connection),
+		onUnopened: (peer) => void unopened.push(peer.toString())
+	});
+	return { gossip, moved, unopened, old: { status: 'open' }, newer: { status: 'open' } };
+}
+
 describe('openGossipStreamsConcurrently', () => {
 	it('opens a stream to a newcomer while an earlier peer does not answer', async () => {
 		const gossip = new FakeGossip();
@@ -174,11 +186,7 @@ describe('openGossipStreamsConcurrently', () => {
 	});
 
 	it("moves a peer's stream to its newer connection when the stream on the older one closes", async () => {
-		const gossip = new FakeGossip();
-		const moved: Array<{ status?: string }> = [];
-		openGossipStreamsConcurrently(gossip, { onMoved: (_peer, connection) => void moved.push(connection) });
-		const old = { status: 'open' };
-		const newer = { status: 'open' };
+		const { gossip, moved, old, newer } = watchMoves();
 		await gossip.connect('phone', old);
 		// A redial while the old connection lingers: gossipsub keeps its stream on the old one.
 		await gossip.connect('phone', newer);
@@ -197,11 +205,7 @@ describe('openGossipStreamsConcurrently', () => {
 	});
 
 	it('moves nothing when the newer connection has closed too, or the stream closed with the only one', async () => {
-		const gossip = new FakeGossip();
-		const moved: Array<{ status?: string }> = [];
-		openGossipStreamsConcurrently(gossip, { onMoved: (_peer, connection) => void moved.push(connection) });
-		const old = { status: 'open' };
-		const newer = { status: 'open' };
+		const { gossip, moved, old, newer } = watchMoves();
 		await gossip.connect('left', old);
 		await gossip.connect('left', newer);
 		old.status = newer.status = 'closed';
@@ -214,13 +218,7 @@ describe('openGossipStreamsConcurrently', () => {
 	});
 
 	it('moves nothing for a peer gossipsub dropped, and a stale close changes nothing', async () => {
-		const gossip = new FakeGossip();
-		const moved: Array<{ status?: string }> = [];
-		const unopened: string[] = [];
-		openGossipStreamsConcurrently(gossip, {
-			onMoved: (_peer, connection) => void moved.push(connection),
-			onUnopened: (peer) => void unopened.push(peer.toString())
-		});
+		const { gossip, moved, unopened, old, newer } = watchMoves();
 		await gossip.connect('dropped', { status: 'open' });
 		await gossip.connect('dropped', { status: 'open' });
 		// removePeer (its inbound stream failed): out of the peer list, its stream closed, a newer connection still open.
@@ -232,8 +230,6 @@ describe('openGossipStreamsConcurrently', () => {
 
 		// A stream on the same connection as the peer's latest ask is not moved to itself, and a later
 		// ask there does not hide the newer one.
-		const old = { status: 'open' };
-		const newer = { status: 'open' };
 		await gossip.connect('phone', old);
 		await gossip.connect('phone', newer);
 		await gossip.connect('phone', old);
@@ -244,10 +240,7 @@ describe('openGossipStreamsConcurrently', () => {
 	});
 
 	it('a newer connection that asked while the stream was being opened is where it moves', async () => {
-		const gossip = new FakeGossip();
-		openGossipStreamsConcurrently(gossip);
-		const old = { status: 'open' };
-		const newer = { status: 'open' };
+		const { gossip, old, newer } = watchMoves();
 		gossip.stall('phone');
 		void gossip.connect('phone', old);
 		void gossip.connect('phone', newer);
