@@ -53,6 +53,34 @@ describe('two peers', () => {
 	});
 });
 
+describe('two tabs of one device', () => {
+	it('one holds the network; the other says so, and takes it over when asked, as the first can take it back', async () => {
+		const relay = await fx.relay();
+		const first = await openPeer(relay.url);
+		await first.waitReachable();
+		const id = await first.peerId();
+
+		// The same profile (one identity), a second tab that needs the network.
+		const second = new AppPage(await first.page.context().newPage());
+		fx.watchErrors(second.page);
+		await second.open(relay.url);
+		await second.openSettings();
+		await second.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
+		expect(await second.status().textContent()).toContain('Stanza is open in another tab');
+		expect(await first.status().getAttribute('data-status')).toBe('online');
+
+		await second.page.getByRole('button', { name: 'Use here' }).click();
+		await second.waitReachable();
+		expect(await second.peerId()).toBe(id);
+		await first.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
+
+		// The first tab takes it back (it reloads: its node is made once).
+		await Promise.all([first.page.waitForEvent('load'), first.page.getByRole('button', { name: 'Use here' }).click()]);
+		await first.waitReachable();
+		await second.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
+	});
+});
+
 describe('identity', () => {
 	it('survives a reload, and export then import restores it on a fresh profile', async () => {
 		const relay = await fx.relay();

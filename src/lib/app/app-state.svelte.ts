@@ -13,6 +13,7 @@ import { hallwayListing } from '../hallway/hallway-listing';
 import { HallwayState } from '../hallway/hallway-state.svelte';
 import { IdentityState } from '../identity/identity-state.svelte';
 import { configuredIceServers, NetState } from '../net/net-state.svelte';
+import { webLocksLease, type TabLease } from '../net/tab-lease';
 import type { RoomAddress } from '../room/room-link';
 import type { RoomState } from '../room/room-state.svelte';
 import type { RoomHost } from '../room/room-host';
@@ -37,6 +38,10 @@ class AppState {
 	readonly #loaded = Promise.withResolvers<{ privateKey: import('@libp2p/interface').PrivateKey }>();
 	#started = false;
 	#connected = false;
+	/** The network is one tab's at a time (net/tab-lease.ts). */
+	readonly #lease: TabLease = webLocksLease('stanza-network');
+	/** A tab whose network another tab took over reloads to take it back (its node and hosts are made once). */
+	#lostLease = false;
 	#roomHost: Promise<RoomHost> | null = null;
 	#audioHost: Promise<AudioHost> | null = null;
 	/** The rooms open on our one node: a host for their streams and one for their audio links, made once (loaded with the room). */
@@ -46,6 +51,10 @@ class AppState {
 	};
 
 	constructor() {
+		this.#lease.onLost(() => {
+			this.#lostLease = true;
+			void this.net.stop().then(() => this.net.heldElsewhere());
+		});
 		this.#store = import('../room/room-store').then(({ RoomStore }) => new RoomStore(idbKeyValueStore()));
 		this.rooms = new RoomsState(this.#store, this.#loaded.promise.then((i) => i.privateKey));
 		// Opened at a screen that needs the network: its download overlaps with the first render.
@@ -66,6 +75,17 @@ class AppState {
 		this.start();
 		if (this.#connected) return;
 		this.#connected = true;
+		void this.#lease.acquire().then((held) => (held ? this.#startNetwork() : this.net.heldElsewhere()));
+	}
+
+	/** The app is open in another tab that holds the network: take it over and use it here. */
+	async useHere(): Promise<void> {
+		await this.#lease.takeOver();
+		if (this.#lostLease) location.reload();
+		else this.#startNetwork();
+	}
+
+	#startNetwork(): void {
 		void this.net.start(this.#loaded.promise.then((i) => ({ privateKey: i.privateKey, name: this.identity.currentName })));
 	}
 

@@ -18,8 +18,11 @@ import { myRelays } from './my-relays.svelte';
 import { parseIceServers } from './ice-servers';
 import type { TopicMeeting } from './topic-meeting';
 
-/** 'idle': not started (nothing has needed the network yet); 'offline': started, and failed or stopped. */
-export type NetStatus = 'idle' | 'offline' | 'connecting' | 'online';
+/**
+ * 'idle': not started (nothing has needed the network yet); 'offline': started, and failed or stopped;
+ * 'elsewhere': another tab of this device holds the network (tab-lease.ts).
+ */
+export type NetStatus = 'idle' | 'offline' | 'connecting' | 'online' | 'elsewhere';
 
 export interface PeerView {
 	id: string;
@@ -180,6 +183,12 @@ export class NetState {
 		} catch (err) {
 			this.greetings[peerId] = { ok: false, error: describe(err), at: Date.now() };
 		}
+	}
+
+	/** Another tab holds the network: this one does not start it, and says so. */
+	heldElsewhere(): void {
+		if (this.#node) return;
+		this.status = 'elsewhere';
 	}
 
 	async stop(): Promise<void> {
