@@ -54,30 +54,40 @@ describe('two peers', () => {
 });
 
 describe('two tabs of one device', () => {
-	it('one holds the network; the other says so, and takes it over when asked, as the first can take it back', async () => {
+	it('one holds the network; the other says so, takes it over when asked, and by itself once the first tab closes', async () => {
 		const relay = await fx.relay();
 		const first = await openPeer(relay.url);
 		await first.waitReachable();
 		const id = await first.peerId();
+		const elsewhere = (tab: AppPage) => tab.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
 
 		// The same profile (one identity), a second tab that needs the network.
 		const second = new AppPage(await first.page.context().newPage());
 		fx.watchErrors(second.page);
 		await second.open(relay.url);
 		await second.openSettings();
-		await second.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
+		await elsewhere(second);
 		expect(await second.status().textContent()).toContain('Stanza is open in another tab');
 		expect(await first.status().getAttribute('data-status')).toBe('online');
 
-		await second.page.getByRole('button', { name: 'Use here' }).click();
+		// Taken over: the first tab reloads (its rooms, audio and node go with it) and waits in turn.
+		const reloaded = first.page.waitForEvent('load');
+		await second.page.getByRole('button', { name: 'Use it in this tab' }).click();
 		await second.waitReachable();
 		expect(await second.peerId()).toBe(id);
-		await first.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
+		await reloaded;
+		await elsewhere(first);
 
-		// The first tab takes it back (it reloads: its node is made once).
-		await Promise.all([first.page.waitForEvent('load'), first.page.getByRole('button', { name: 'Use here' }).click()]);
+		// And back.
+		const secondReloaded = second.page.waitForEvent('load');
+		await first.page.getByRole('button', { name: 'Use it in this tab' }).click();
 		await first.waitReachable();
-		await second.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
+		await secondReloaded;
+		await elsewhere(second);
+
+		// The tab that holds it closes: the waiting one takes it by itself.
+		await first.page.close();
+		await second.waitReachable();
 	});
 });
 

@@ -40,8 +40,6 @@ class AppState {
 	#connected = false;
 	/** The network is one tab's at a time (net/tab-lease.ts). */
 	readonly #lease: TabLease = webLocksLease('stanza-network');
-	/** A tab whose network another tab took over reloads to take it back (its node and hosts are made once). */
-	#lostLease = false;
 	#roomHost: Promise<RoomHost> | null = null;
 	#audioHost: Promise<AudioHost> | null = null;
 	/** The rooms open on our one node: a host for their streams and one for their audio links, made once (loaded with the room). */
@@ -51,10 +49,9 @@ class AppState {
 	};
 
 	constructor() {
-		this.#lease.onLost(() => {
-			this.#lostLease = true;
-			void this.net.stop().then(() => this.net.heldElsewhere());
-		});
+		// Another tab took the network: its rooms, audio links and node all go with a reload (they are
+		// made once per page), after which this tab waits for the lease like any other.
+		this.#lease.onLost(() => location.reload());
 		this.#store = import('../room/room-store').then(({ RoomStore }) => new RoomStore(idbKeyValueStore()));
 		this.rooms = new RoomsState(this.#store, this.#loaded.promise.then((i) => i.privateKey));
 		// Opened at a screen that needs the network: its download overlaps with the first render.
@@ -75,18 +72,14 @@ class AppState {
 		this.start();
 		if (this.#connected) return;
 		this.#connected = true;
-		void this.#lease.acquire().then((held) => (held ? this.#startNetwork() : this.net.heldElsewhere()));
+		void this.#lease
+			.hold(() => this.net.heldElsewhere())
+			.then(() => this.net.start(this.#loaded.promise.then((i) => ({ privateKey: i.privateKey, name: this.identity.currentName }))));
 	}
 
 	/** The app is open in another tab that holds the network: take it over and use it here. */
-	async useHere(): Promise<void> {
-		await this.#lease.takeOver();
-		if (this.#lostLease) location.reload();
-		else this.#startNetwork();
-	}
-
-	#startNetwork(): void {
-		void this.net.start(this.#loaded.promise.then((i) => ({ privateKey: i.privateKey, name: this.identity.currentName })));
+	useHere(): void {
+		this.#lease.takeOver();
 	}
 
 	/** Opens a room by its link (the room module is loaded on demand). */

@@ -185,10 +185,9 @@ export class NetState {
 		}
 	}
 
-	/** Another tab holds the network: this one does not start it, and says so. */
+	/** Another tab holds the network: this one does not start it (until it holds it), and says so. */
 	heldElsewhere(): void {
-		if (this.#node) return;
-		this.status = 'elsewhere';
+		if (this.status === 'idle') this.status = 'elsewhere';
 	}
 
 	async stop(): Promise<void> {

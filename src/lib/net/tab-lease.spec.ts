@@ -1,77 +1,117 @@
-import { describe, expect, it } from 'vitest';
-import { memoryLeases, webLocksLease, type Locks } from './tab-lease';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ACQUIRE_WAIT_MS, memoryLeases, webLocksLease, type Locks, type TabLease } from './tab-lease';
 
-/** Web Locks as far as this lease uses them: one holder per name, a queue, steal and withdrawal by signal. */
+/** Web Locks as far as this lease uses them: one holder per name, a queue in order, and steal. */
 class FakeLocks implements Locks {
 	#held = new Map<string, { reject(err: Error): void }>();
 	#queue: Array<{ name: string; grant(): void }> = [];
 
-	request(name: string, options: { steal?: boolean; signal?: AbortSignal }, callback: (lock: unknown) => unknown): Promise<unknown> {
-		return new Promise((resolve, reject) => {
+	request(name: string, options: { steal?: boolean }, callback: (lock: unknown) => unknown): Promise<unknown> {
+		return new Promise((_resolve, reject) => {
 			const grant = () => {
-				const done = Promise.resolve(callback({ name }));
 				this.#held.set(name, { reject });
-				void done.then((value) => {
-					if (this.#held.get(name)?.reject !== reject) return;
-					this.#held.delete(name);
-					resolve(value);
-					this.#queue.find((q) => q.name === name)?.grant();
-				});
+				callback({ name }); // the lease holds its locks for the page's life: the promise it returns never settles
 			};
 			const holder = this.#held.get(name);
 			if (options.steal) {
 				holder?.reject(new DOMException('stolen', 'AbortError'));
-				this.#held.delete(name);
 				grant();
 			} else if (!holder) grant();
-			else {
-				const entry = { name, grant };
-				this.#queue.push(entry);
-				options.signal?.addEventListener('abort', () => {
-					this.#queue = this.#queue.filter((q) => q !== entry);
-					reject(options.signal?.reason);
-				});
-			}
+			else this.#queue.push({ name, grant });
 		});
+	}
+
+	/** The tab holding `name` goes away: the next request in line is granted. */
+	release(name: string): void {
+		this.#held.delete(name);
+		const next = this.#queue.findIndex((q) => q.name === name);
+		if (next >= 0) this.#queue.splice(next, 1)[0].grant();
 	}
 }
 
+/** Whether `promise` has settled, without waiting for it. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+	let done = false;
+	void promise.then(() => (done = true));
+	await vi.advanceTimersByTimeAsync(0);
+	return done;
+}
+
+function tab(lease: TabLease) {
+	const seen = { waiting: 0, lost: 0 };
+	lease.onLost(() => seen.lost++);
+	return { lease, seen, held: lease.hold(() => seen.waiting++) };
+}
+
 describe('webLocksLease', () => {
-	it('one tab holds it; another waits, then says it is held elsewhere; taking over tells the first', async () => {
+	beforeEach(() => void vi.useFakeTimers());
+	afterEach(() => void vi.useRealTimers());
+
+	it('one tab holds it; another says it waits, takes it over when asked, and the first is told once', async () => {
 		const locks = new FakeLocks();
-		const first = webLocksLease('stanza-network', locks, 20);
-		const second = webLocksLease('stanza-network', locks, 20);
-		let firstLost = 0;
-		first.onLost(() => firstLost++);
-		expect(await first.acquire()).toBe(true);
-		expect(await first.acquire()).toBe(true);
-		expect(await second.acquire()).toBe(false);
-		await second.takeOver();
-		expect(firstLost).toBe(1);
-		expect(await second.acquire()).toBe(true);
-		expect(await first.acquire()).toBe(false);
+		const first = tab(webLocksLease('stanza-network', locks));
+		expect(await settled(first.held)).toBe(true);
+		const second = tab(webLocksLease('stanza-network', locks));
+		await vi.advanceTimersByTimeAsync(ACQUIRE_WAIT_MS - 1);
+		expect(second.seen.waiting).toBe(0);
+		await vi.advanceTimersByTimeAsync(1);
+		expect(second.seen.waiting).toBe(1);
+		expect(await settled(second.held)).toBe(false);
+
+		second.lease.takeOver();
+		second.lease.takeOver(); // a double click steals nothing from itself
+		expect(await settled(second.held)).toBe(true);
+		expect(first.seen.lost).toBe(1);
+		expect(second.seen.lost).toBe(0);
+		expect(first.seen.waiting).toBe(0);
+	});
+
+	it('a waiting tab takes it by itself once the tab that holds it goes, and says nothing if that is within the wait', async () => {
+		const locks = new FakeLocks();
+		tab(webLocksLease('stanza-network', locks));
+		const reloading = tab(webLocksLease('stanza-network', locks));
+		await vi.advanceTimersByTimeAsync(ACQUIRE_WAIT_MS / 2);
+		locks.release('stanza-network');
+		expect(await settled(reloading.held)).toBe(true);
+		await vi.advanceTimersByTimeAsync(ACQUIRE_WAIT_MS);
+		expect(reloading.seen.waiting).toBe(0);
+
+		const later = tab(webLocksLease('stanza-network', locks));
+		await vi.advanceTimersByTimeAsync(ACQUIRE_WAIT_MS);
+		expect(later.seen.waiting).toBe(1);
+		locks.release('stanza-network');
+		expect(await settled(later.held)).toBe(true);
 	});
 
 	it('every tab holds it where there are no Web Locks (as before)', async () => {
-		const lease = webLocksLease('stanza-network', undefined);
-		expect(await lease.acquire()).toBe(true);
-		await lease.takeOver();
-		expect(await lease.acquire()).toBe(true);
+		const only = tab(webLocksLease('stanza-network', undefined));
+		expect(await settled(only.held)).toBe(true);
+		only.lease.takeOver();
+		expect(only.seen).toEqual({ waiting: 0, lost: 0 });
 	});
 });
 
 describe('memoryLeases', () => {
-	it('behaves as the Web Locks lease: first holds, a second is refused, a takeover tells the holder', async () => {
+	it('behaves as the Web Locks lease: first holds, a second waits, a takeover tells the holder, a close hands it on', async () => {
 		const tabs = memoryLeases();
-		const [a, b] = [tabs.lease('n'), tabs.lease('n')];
-		let lost = 0;
-		a.onLost(() => lost++);
-		expect(await a.acquire()).toBe(true);
-		expect(await b.acquire()).toBe(false);
-		expect(await tabs.lease('other').acquire()).toBe(true);
-		await b.takeOver();
-		expect(lost).toBe(1);
-		expect(await a.acquire()).toBe(false);
-		expect(await b.acquire()).toBe(true);
+		const isSettled = async (promise: Promise<unknown>) => {
+			let done = false;
+			void promise.then(() => (done = true));
+			await new Promise((resolve) => setTimeout(resolve, 0));
+			return done;
+		};
+		const a = tab(tabs.lease('n'));
+		const b = tab(tabs.lease('n'));
+		expect(await isSettled(a.held)).toBe(true);
+		expect(await isSettled(b.held)).toBe(false);
+		expect(b.seen.waiting).toBe(1);
+		b.lease.takeOver();
+		await b.held;
+		expect(a.seen.lost).toBe(1);
+		const c = tab(tabs.lease('n'));
+		expect(c.seen.waiting).toBe(1);
+		tabs.close(b.lease);
+		expect(await isSettled(c.held)).toBe(true);
+		expect(await isSettled(tab(tabs.lease('other')).held)).toBe(true);
 	});
 });

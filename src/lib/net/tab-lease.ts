@@ -5,60 +5,85 @@
  * were two live nodes with one PeerId: the relay's gossipsub keeps one stream per PeerId (one tab
  * heard the room, the other was heard), circuit reservations and direct links went to whichever tab
  * last asked, and each tab's presence overwrote the other's. So the network is leased per device:
- * the first tab to need it holds the lease; another shows that the app is open elsewhere and offers
- * to use it here, which takes the lease over (the tab that had it stops its network and says so).
+ * the first tab to need it holds the lease; another shows that the app is open elsewhere, offers to
+ * use it here (which takes the lease over), and takes it by itself once the other tab goes. A tab
+ * whose lease was taken reloads: it then runs nothing of the network (no room, no audio link, no
+ * node) and waits for the lease like any other.
  *
  * The real lease is a Web Lock (`navigator.locks`: held until released or the tab goes away, and
  * `steal` hands it over at once, telling the holder). Without Web Locks every tab may hold it, as before.
  */
 
 export interface TabLease {
-	/** True once this tab holds the lease; false if another tab keeps it (for ACQUIRE_WAIT_MS). */
-	acquire(): Promise<boolean>;
-	/** Takes the lease from the tab that holds it (it is told, through its `onLost`). */
-	takeOver(): Promise<void>;
-	/** `listener` runs when another tab takes the lease from this one. */
+	/**
+	 * Resolves once this tab holds the lease: at once if no tab does, when the tab that does closes
+	 * (or reloads, or crashes), or when this tab takes it over. `waiting` runs if that has not
+	 * happened within ACQUIRE_WAIT_MS (the app is open in another tab).
+	 */
+	hold(waiting: () => void): Promise<void>;
+	/** Takes the lease from the tab that holds it (that tab is told, through its `onLost`); hold() then resolves. */
+	takeOver(): void;
+	/** `listener` runs once another tab has taken the lease from this one. */
 	onLost(listener: () => void): void;
 }
 
 /** The part of the Web Locks API used here (LockManager). */
 export interface Locks {
-	request(name: string, options: LockOptions, callback: (lock: unknown) => unknown): Promise<unknown>;
+	request(name: string, options: { steal?: boolean }, callback: (lock: unknown) => unknown): Promise<unknown>;
 }
-
-type LockOptions = { steal?: boolean; signal?: AbortSignal };
 
 /**
  * How long a tab waits for the lease before it says the app is open elsewhere: a tab that is
- * reloading, closing or has just crashed gives it up within that (its lock goes with its document).
+ * reloading or closing gives it up within that (its lock goes with its document).
  */
 export const ACQUIRE_WAIT_MS = 2_000;
 
 /** A lease on `name` held through Web Locks, or one every tab holds where there are none. */
 export function webLocksLease(name: string, locks: Locks | undefined = globalThis.navigator?.locks, waitMs = ACQUIRE_WAIT_MS): TabLease {
 	const lost = new Set<() => void>();
-	if (!locks) return { acquire: async () => true, takeOver: async () => {}, onLost: (l) => void lost.add(l) };
-	let held = false;
-	const hold = (options: LockOptions) =>
-		new Promise<boolean>((answer) => {
-			locks
-				.request(name, options, () => {
-					held = true;
-					answer(true);
-					// Held for the rest of the page's life, unless another tab steals it.
-					return new Promise(() => {});
-				})
-				.catch(() => {
-					// Not granted within waitMs (the request is withdrawn), or, once held, another tab stole it.
-					if (!held) return answer(false);
-					held = false;
-					for (const listener of lost) listener();
-				});
-		});
+	const granted = Promise.withResolvers<void>();
+	if (!locks) {
+		granted.resolve();
+		return { hold: () => granted.promise, takeOver: () => {}, onLost: (listener) => void lost.add(listener) };
+	}
+	let holding = false;
+	let stealing = false;
+	let lostOnce = false;
+	/** One request of this tab's; once granted it is held for the rest of the page's life, unless stolen. */
+	const request = (options: { steal?: boolean }) => {
+		let mine = false;
+		void locks
+			.request(name, options, () => {
+				mine = true;
+				holding = true;
+				granted.resolve();
+				return new Promise(() => {});
+			})
+			.catch(() => {
+				// Only the request that held the lock can lose it (AbortError: another tab stole it).
+				if (!mine || lostOnce) return;
+				lostOnce = true;
+				holding = false;
+				for (const listener of lost) listener();
+			});
+	};
+	let asked = false;
 	return {
-		acquire: () => (held ? Promise.resolve(true) : hold({ signal: AbortSignal.timeout(waitMs) })),
-		takeOver: async () => {
-			if (!held) await hold({ steal: true });
+		hold(waiting) {
+			if (!asked) {
+				asked = true;
+				request({});
+				const timer = setTimeout(() => {
+					if (!holding) waiting();
+				}, waitMs);
+				void granted.promise.then(() => clearTimeout(timer));
+			}
+			return granted.promise;
+		},
+		takeOver() {
+			if (holding || stealing || lostOnce) return;
+			stealing = true;
+			request({ steal: true });
 		},
 		onLost: (listener) => void lost.add(listener)
 	};
@@ -66,28 +91,52 @@ export function webLocksLease(name: string, locks: Locks | undefined = globalThi
 
 /**
  * In-memory leases for unit tests: `lease(name)` is one tab's lease; tabs made by one `memoryLeases()`
- * share the locks, as the tabs of one browser profile do.
+ * share the locks, as the tabs of one browser profile do. `close(tab)` is a tab going away.
  */
-export function memoryLeases(): { lease(name: string): TabLease } {
-	const holders = new Map<string, { lost(): void }>();
+export function memoryLeases(): { lease(name: string): TabLease; close(tab: TabLease): void } {
+	type Tab = { grant(): void; lose(): void };
+	const holders = new Map<string, Tab>();
+	const queues = new Map<string, Tab[]>();
+	const tabs = new Map<TabLease, { name: string; tab: Tab }>();
 	return {
 		lease(name) {
 			const lost = new Set<() => void>();
-			const me = { lost: () => lost.forEach((listener) => listener()) };
-			return {
-				acquire: async () => {
-					const holder = holders.get(name);
-					if (holder && holder !== me) return false;
-					holders.set(name, me);
-					return true;
+			const granted = Promise.withResolvers<void>();
+			const tab: Tab = { grant: () => granted.resolve(), lose: () => lost.forEach((listener) => listener()) };
+			const lease: TabLease = {
+				hold(waiting) {
+					if (!holders.has(name)) {
+						holders.set(name, tab);
+						tab.grant();
+					} else if (holders.get(name) !== tab) {
+						queues.set(name, [...(queues.get(name) ?? []), tab]);
+						waiting();
+					}
+					return granted.promise;
 				},
-				takeOver: async () => {
+				takeOver() {
 					const holder = holders.get(name);
-					holders.set(name, me);
-					if (holder && holder !== me) holder.lost();
+					if (holder === tab) return;
+					holders.set(name, tab);
+					queues.set(name, (queues.get(name) ?? []).filter((t) => t !== tab));
+					tab.grant();
+					holder?.lose();
 				},
 				onLost: (listener) => void lost.add(listener)
 			};
+			tabs.set(lease, { name, tab });
+			return lease;
+		},
+		close(lease) {
+			const entry = tabs.get(lease);
+			if (!entry || holders.get(entry.name) !== entry.tab) return;
+			const [next, ...rest] = queues.get(entry.name) ?? [];
+			holders.delete(entry.name);
+			queues.set(entry.name, rest);
+			if (next) {
+				holders.set(entry.name, next);
+				next.grant();
+			}
 		}
 	};
 }
