@@ -243,6 +243,35 @@ describe('a room', () => {
 		await creator.waitMember('audience', ids.Ana, { present: true });
 	});
 
+	it('hands a room over to a second tab of the same device, with no goodbye for the person it still is', async () => {
+		const creator = await person('Cleo');
+		const link = await creator.startRoom('Two tabs', 'One person, two tabs');
+		const ana = await person('Ana');
+		await ana.open(link);
+		const ids = { Cleo: await creator.myPeerId(), Ana: await ana.myPeerId() };
+		await ana.waitMember('stage', ids.Cleo, { role: 'creator', present: true });
+		const goodbyes = () => ana.page.evaluate(() => (globalThis as unknown as { __stanzaRoom: { topic(): { goodbyes: number } } }).__stanzaRoom.topic().goodbyes);
+		const before = await goodbyes();
+
+		// Cleo opens the link again in another tab of the same browser, and uses it there.
+		const again = new RoomPage(await creator.page.context().newPage(), 'Cleo again');
+		fx.watchErrors(again.page);
+		await again.page.goto(link);
+		await again.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
+		const reloaded = creator.page.waitForEvent('load');
+		await again.page.getByRole('button', { name: 'Use it in this tab' }).click();
+		await reloaded;
+
+		// The new tab runs the room: it sees Ana's hand and invites her, and Ana gets the invitation.
+		await ana.page.getByRole('button', { name: 'Raise hand' }).click();
+		await again.waitMember('hands', ids.Ana, { hand: true }, 30_000);
+		await again.memberAction('hands', ids.Ana, 'Invite to speak');
+		await ana.page.getByTestId('invitation').waitFor({ timeout: 20_000 });
+		// The old tab, reloading, said no goodbye: Cleo was never shown leaving.
+		expect(await goodbyes()).toBe(before);
+		await ana.waitMember('stage', ids.Cleo, { role: 'creator', present: true });
+	});
+
 	it('keeps drawing the photo of someone on stage who has left, as it keeps their name', async () => {
 		const creator = await person('Cleo');
 		const green = await creator.page.evaluate(async () => {

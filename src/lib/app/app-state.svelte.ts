@@ -51,7 +51,10 @@ class AppState {
 	constructor() {
 		// Another tab took the network: its rooms, audio links and node all go with a reload (they are
 		// made once per page), after which this tab waits for the lease like any other.
-		this.#lease.onLost(() => location.reload());
+		this.#lease.onLost(() => {
+			this.net.handedOver = true;
+			location.reload();
+		});
 		this.#store = import('../room/room-store').then(({ RoomStore }) => new RoomStore(idbKeyValueStore()));
 		this.rooms = new RoomsState(this.#store, this.#loaded.promise.then((i) => i.privateKey));
 		// Opened at a screen that needs the network: its download overlaps with the first render.

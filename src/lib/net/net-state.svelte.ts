@@ -185,6 +185,12 @@ export class NetState {
 		}
 	}
 
+	/**
+	 * Another tab of this device took the network over (tab-lease.ts): this page is about to reload,
+	 * and must not say goodbye for the PeerId that lives on in that tab.
+	 */
+	handedOver = false;
+
 	/** Another tab holds the network: this one does not start it (until it holds it), and says so. */
 	heldElsewhere(): void {
 		if (this.status === 'idle') this.status = 'elsewhere';

@@ -401,7 +401,8 @@ export class RoomState {
 	 */
 	hangUp(): void {
 		this.#audio?.hangUp();
-		this.#session?.sayGoodbye();
+		// A tab whose network another tab took over goes quietly: the same PeerId lives on there, maybe in this room.
+		if (!this.#deps.net.handedOver) this.#session?.sayGoodbye();
 	}
 
 	/** Leaves quietly (others see it within 2 s); the room stays on this device. */
