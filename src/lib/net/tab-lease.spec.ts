@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ACQUIRE_WAIT_MS, memoryLeases, webLocksLease, type Locks, type TabLease } from './tab-lease';
+import { ACQUIRE_WAIT_MS, webLocksLease, type Locks, type TabLease } from './tab-lease';
 
 /** Web Locks as far as this lease uses them: one holder per name, a queue in order, and steal. */
 class FakeLocks implements Locks {
@@ -88,30 +88,5 @@ describe('webLocksLease', () => {
 		expect(await settled(only.held)).toBe(true);
 		only.lease.takeOver();
 		expect(only.seen).toEqual({ waiting: 0, lost: 0 });
-	});
-});
-
-describe('memoryLeases', () => {
-	it('behaves as the Web Locks lease: first holds, a second waits, a takeover tells the holder, a close hands it on', async () => {
-		const tabs = memoryLeases();
-		const isSettled = async (promise: Promise<unknown>) => {
-			let done = false;
-			void promise.then(() => (done = true));
-			await new Promise((resolve) => setTimeout(resolve, 0));
-			return done;
-		};
-		const a = tab(tabs.lease('n'));
-		const b = tab(tabs.lease('n'));
-		expect(await isSettled(a.held)).toBe(true);
-		expect(await isSettled(b.held)).toBe(false);
-		expect(b.seen.waiting).toBe(1);
-		b.lease.takeOver();
-		await b.held;
-		expect(a.seen.lost).toBe(1);
-		const c = tab(tabs.lease('n'));
-		expect(c.seen.waiting).toBe(1);
-		tabs.close(b.lease);
-		expect(await isSettled(c.held)).toBe(true);
-		expect(await isSettled(tab(tabs.lease('other')).held)).toBe(true);
 	});
 });
