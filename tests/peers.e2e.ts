@@ -54,7 +54,7 @@ describe('two peers', () => {
 });
 
 describe('two tabs of one device', () => {
-	it('one holds the network; the other says so, takes it over when asked, and by itself once the first tab closes', async () => {
+	it('one holds the network; the other says so, takes it over when asked, keeps out of its reload, and takes it by itself once the first tab closes', async () => {
 		const relay = await fx.relay();
 		const first = await openPeer(relay.url);
 		await first.waitReachable();
@@ -83,6 +83,13 @@ describe('two tabs of one device', () => {
 		await first.page.getByRole('button', { name: 'Use it in this tab' }).click();
 		await first.waitReachable();
 		await secondReloaded;
+		await elsewhere(second);
+
+		// The person reloads the tab they use: it keeps the network, though the waiting tab was granted it
+		// in the moment between the two documents (that one reloads, and waits again).
+		await first.page.reload();
+		await first.waitReachable();
+		expect(await first.peerId()).toBe(id);
 		await elsewhere(second);
 
 		// The tab that holds it closes: the waiting one takes it by itself.

@@ -13,7 +13,7 @@ import { hallwayListing } from '../hallway/hallway-listing';
 import { HallwayState } from '../hallway/hallway-state.svelte';
 import { IdentityState } from '../identity/identity-state.svelte';
 import { configuredIceServers, NetState } from '../net/net-state.svelte';
-import { webLocksLease, type TabLease } from '../net/tab-lease';
+import { sessionLeaseMemory, webLocksLease, type TabLease } from '../net/tab-lease';
 import type { RoomAddress } from '../room/room-link';
 import type { RoomState } from '../room/room-state.svelte';
 import type { RoomHost } from '../room/room-host';
@@ -38,8 +38,8 @@ class AppState {
 	readonly #loaded = Promise.withResolvers<{ privateKey: import('@libp2p/interface').PrivateKey }>();
 	#started = false;
 	#connected = false;
-	/** The network is one tab's at a time (net/tab-lease.ts). */
-	readonly #lease: TabLease = webLocksLease('stanza-network');
+	/** The network is one tab's at a time (net/tab-lease.ts); a reloaded tab that held it keeps it. */
+	readonly #lease: TabLease = webLocksLease('stanza-network', { memory: sessionLeaseMemory('stanza-network') });
 	#roomHost: Promise<RoomHost> | null = null;
 	#audioHost: Promise<AudioHost> | null = null;
 	/** The rooms open on our one node: a host for their streams and one for their audio links, made once (loaded with the room). */

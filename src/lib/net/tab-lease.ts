@@ -12,6 +12,12 @@
  *
  * The real lease is a Web Lock (`navigator.locks`: held until released or the tab goes away, and
  * `steal` hands it over at once, telling the holder). Without Web Locks every tab may hold it, as before.
+ *
+ * Web Locks queue in order, so a tab that held the lease and is reloaded (by the person, or to switch
+ * to a new version) would find it granted, in the moment between its two documents, to a tab that was
+ * waiting in the background, and would then say the app is open elsewhere. So a tab remembers across
+ * its own reloads that it held the lease (sessionStorage: per tab, kept by a reload), and a reloaded
+ * holder takes it back at once; the tab that got it in between reloads and waits again.
  */
 
 export interface TabLease {
@@ -32,14 +38,59 @@ export interface Locks {
 	request(name: string, options: { steal?: boolean }, callback: (lock: unknown) => unknown): Promise<unknown>;
 }
 
+/** What a tab keeps across its own reloads about the lease. */
+export interface LeaseMemory {
+	/** Whether this document is a reload of a tab that held the lease when it was reloaded. */
+	heldBeforeReload(): boolean;
+	/** Kept for this tab's next document, if it is reloaded. */
+	remember(held: boolean): void;
+}
+
+/** Remembers nothing: every document waits its turn. */
+export const noLeaseMemory: LeaseMemory = { heldBeforeReload: () => false, remember: () => {} };
+
+/**
+ * The browser's memory for the lease `name`: a sessionStorage entry (per tab, kept by a reload, gone
+ * with the tab), read only when this document was loaded by a reload. Storage that throws (denied,
+ * or full) remembers nothing.
+ */
+export function sessionLeaseMemory(name: string): LeaseMemory {
+	const key = `${name}:held`;
+	const reloaded = () => (globalThis.performance?.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined)?.type === 'reload';
+	return {
+		heldBeforeReload() {
+			try {
+				return reloaded() && globalThis.sessionStorage?.getItem(key) === '1';
+			} catch {
+				return false;
+			}
+		},
+		remember(held) {
+			try {
+				if (held) globalThis.sessionStorage?.setItem(key, '1');
+				else globalThis.sessionStorage?.removeItem(key);
+			} catch {
+				// Nothing remembered: a reload then waits its turn, as without this memory.
+			}
+		}
+	};
+}
+
 /**
  * How long a tab waits for the lease before it says the app is open elsewhere: a tab that is
  * reloading or closing gives it up within that (its lock goes with its document).
  */
 export const ACQUIRE_WAIT_MS = 2_000;
 
-/** A lease on `name` held through Web Locks, or one every tab holds where there are none. */
-export function webLocksLease(name: string, locks: Locks | undefined = globalThis.navigator?.locks, waitMs = ACQUIRE_WAIT_MS): TabLease {
+/**
+ * A lease on `name` held through Web Locks (the browser's unless `locks` is given; null: none), or one
+ * every tab holds where there are none. `memory` lets a reloaded holder take it back (see above);
+ * `waitMs`: see ACQUIRE_WAIT_MS.
+ */
+export function webLocksLease(
+	name: string,
+	{ locks = globalThis.navigator?.locks ?? null, memory = noLeaseMemory, waitMs = ACQUIRE_WAIT_MS }: { locks?: Locks | null; memory?: LeaseMemory; waitMs?: number } = {}
+): TabLease {
 	const lost = new Set<() => void>();
 	const granted = Promise.withResolvers<void>();
 	if (!locks) {
@@ -56,6 +107,7 @@ export function webLocksLease(name: string, locks: Locks | undefined = globalThi
 			.request(name, options, () => {
 				mine = true;
 				holding = true;
+				memory.remember(true);
 				granted.resolve();
 				return new Promise(() => {});
 			})
@@ -64,6 +116,8 @@ export function webLocksLease(name: string, locks: Locks | undefined = globalThi
 				if (!mine || lostOnce) return;
 				lostOnce = true;
 				holding = false;
+				// Taken by another tab: this one's reload (its listeners reload) must wait its turn.
+				memory.remember(false);
 				for (const listener of lost) listener();
 			});
 	};
@@ -72,7 +126,7 @@ export function webLocksLease(name: string, locks: Locks | undefined = globalThi
 		hold(waiting) {
 			if (!asked) {
 				asked = true;
-				request({});
+				request({ steal: memory.heldBeforeReload() });
 				const timer = setTimeout(() => {
 					if (!holding) waiting();
 				}, waitMs);
