@@ -258,9 +258,15 @@ describe('a room', () => {
 		fx.watchErrors(again.page);
 		await again.page.goto(link);
 		await again.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
+		// The room says why it cannot open here (not that it is looking for people).
+		const elsewhere = (tab: RoomPage) => tab.page.locator('[data-testid=room-status][data-elsewhere=true]');
+		expect(await elsewhere(again).textContent()).toContain('One tab at a time can be in your rooms');
 		const reloaded = creator.page.waitForEvent('load');
 		await again.page.getByRole('button', { name: 'Use it in this tab' }).click();
 		await reloaded;
+		await elsewhere(again).waitFor({ state: 'detached', timeout: 15_000 });
+		// The first tab now waits, and its room says so.
+		await elsewhere(creator).waitFor({ timeout: 15_000 });
 
 		// The new tab runs the room: it sees Ana's hand and invites her, and Ana gets the invitation.
 		await ana.page.getByRole('button', { name: 'Raise hand' }).click();
