@@ -85,8 +85,8 @@ describe('two tabs of one device', () => {
 		await secondReloaded;
 		await elsewhere(second);
 
-		// The person reloads the tab they use: it keeps the network, though the waiting tab was granted it
-		// in the moment between the two documents (that one reloads, and waits again).
+		// The person reloads the tab they use: it keeps the network, though the waiting tab may be granted
+		// it in the moment between the two pages (that one then reloads, and waits again).
 		await first.page.reload();
 		await first.waitReachable();
 		expect(await first.peerId()).toBe(id);

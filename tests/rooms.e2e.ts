@@ -260,7 +260,7 @@ describe('a room', () => {
 		await again.page.waitForSelector('[data-testid=net-status][data-status=elsewhere]', { timeout: 15_000 });
 		// The room says why it cannot open here (not that it is looking for people).
 		const elsewhere = (tab: RoomPage) => tab.page.locator('[data-testid=room-status][data-elsewhere=true]');
-		expect(await elsewhere(again).textContent()).toContain('One tab at a time can be in your rooms');
+		expect(await elsewhere(again).textContent()).toContain('You can be in your rooms from one tab at a time. To join this room from this tab, choose “Use it in this tab” above.');
 		const reloaded = creator.page.waitForEvent('load');
 		await again.page.getByRole('button', { name: 'Use it in this tab' }).click();
 		await reloaded;

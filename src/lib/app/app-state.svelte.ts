@@ -39,7 +39,7 @@ class AppState {
 	#started = false;
 	#connected = false;
 	/** The network is one tab's at a time (net/tab-lease.ts); a reloaded tab that held it keeps it. */
-	readonly #lease: TabLease = webLocksLease('stanza-network', { memory: sessionLeaseMemory('stanza-network') });
+	readonly #lease: TabLease;
 	#roomHost: Promise<RoomHost> | null = null;
 	#audioHost: Promise<AudioHost> | null = null;
 	/** The rooms open on our one node: a host for their streams and one for their audio links, made once (loaded with the room). */
@@ -49,6 +49,12 @@ class AppState {
 	};
 
 	constructor() {
+		const opensOnNetwork = typeof location !== 'undefined' && needsNetwork(location.hash);
+		const memory = sessionLeaseMemory('stanza-network', opensOnNetwork);
+		this.#lease = webLocksLease('stanza-network', { memory });
+		// A reload of the tab that held the network takes it back now, not once the screen has rendered:
+		// a tab granted it in between would start a node with our PeerId meanwhile.
+		if (memory.heldBeforeReload) void this.#lease.hold(() => this.net.heldElsewhere());
 		// Another tab took the network: its rooms, audio links and node all go with a reload (they are
 		// made once per page), after which this tab waits for the lease like any other.
 		this.#lease.onLost(() => {
@@ -58,7 +64,7 @@ class AppState {
 		this.#store = import('../room/room-store').then(({ RoomStore }) => new RoomStore(idbKeyValueStore()));
 		this.rooms = new RoomsState(this.#store, this.#loaded.promise.then((i) => i.privateKey));
 		// Opened at a screen that needs the network: its download overlaps with the first render.
-		if (typeof location !== 'undefined' && needsNetwork(location.hash)) this.net.preload();
+		if (opensOnNetwork) this.net.preload();
 	}
 
 	/** Loads the identity and the rooms on this device; safe to call more than once. */

@@ -1,23 +1,37 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ACQUIRE_WAIT_MS, webLocksLease, type LeaseMemory, type Locks, type TabLease } from './tab-lease';
+import { ACQUIRE_WAIT_MS, sessionLeaseMemory, webLocksLease, type LeaseMemory, type Locks, type PageSession, type TabLease } from './tab-lease';
 
 /** Web Locks as far as this lease uses them: one holder per name, a queue in order, and steal. */
 class FakeLocks implements Locks {
 	#held = new Map<string, { reject(err: Error): void }>();
 	#queue: Array<{ name: string; grant(): void }> = [];
 
-	request(name: string, options: { steal?: boolean }, callback: (lock: unknown) => unknown): Promise<unknown> {
-		return new Promise((_resolve, reject) => {
+	request(name: string, options: { steal?: boolean; signal?: AbortSignal }, callback: (lock: unknown) => unknown): Promise<unknown> {
+		return new Promise((resolve, reject) => {
 			const grant = () => {
 				this.#held.set(name, { reject });
-				callback({ name }); // the lease holds its locks for the page's life: the promise it returns never settles
+				// The lease holds its locks for the page's life (the promise it returns never settles), or gives one back at once.
+				const held = callback({ name });
+				if (held === undefined) {
+					this.release(name);
+					resolve(undefined);
+				}
 			};
 			const holder = this.#held.get(name);
 			if (options.steal) {
 				holder?.reject(new DOMException('stolen', 'AbortError'));
 				grant();
 			} else if (!holder) grant();
-			else this.#queue.push({ name, grant });
+			else {
+				const entry = { name, grant };
+				this.#queue.push(entry);
+				options.signal?.addEventListener('abort', () => {
+					const at = this.#queue.indexOf(entry);
+					if (at < 0) return;
+					this.#queue.splice(at, 1);
+					reject(new DOMException('withdrawn', 'AbortError'));
+				});
+			}
 		});
 	}
 
@@ -26,6 +40,11 @@ class FakeLocks implements Locks {
 		this.#held.delete(name);
 		const next = this.#queue.findIndex((q) => q.name === name);
 		if (next >= 0) this.#queue.splice(next, 1)[0].grant();
+	}
+
+	/** Requests waiting in line (tests: a withdrawn one is gone). */
+	get queued(): number {
+		return this.#queue.length;
 	}
 }
 
@@ -37,19 +56,29 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 	return done;
 }
 
-/** One browser tab's sessionStorage entry, kept across its reloads; `reload()` makes the next document a reload. */
-class TabMemory {
-	held = false;
-	#reloaded = false;
-	/** The memory one document of this tab sees. */
-	document(): LeaseMemory {
-		const reloaded = this.#reloaded;
-		return { heldBeforeReload: () => reloaded && this.held, remember: (held) => void (this.held = held) };
+/** One browser tab: its sessionStorage, kept across its pages, and the page now open in it. */
+class BrowserTab {
+	readonly storage = new Map<string, string>();
+	#navigationType = 'navigate';
+	#hide: Array<() => void> = [];
+	readonly session: PageSession = {
+		storage: {
+			getItem: (key) => this.storage.get(key) ?? null,
+			setItem: (key, value) => void this.storage.set(key, value),
+			removeItem: (key) => void this.storage.delete(key)
+		},
+		navigationType: undefined,
+		onPageHide: (listener) => void this.#hide.push(listener)
+	};
+	/** The memory of a page loaded now (on a screen that needs the network unless told otherwise). */
+	page(needsNetworkNow = true): LeaseMemory {
+		return sessionLeaseMemory('stanza-network', needsNetworkNow, { ...this.session, navigationType: this.#navigationType });
 	}
-	/** The tab is reloaded: its document (and the lock it held) goes; the next one is a reload. */
-	reload(locks: FakeLocks, holding: boolean): void {
-		this.#reloaded = true;
-		if (holding) locks.release('stanza-network');
+	/** The page goes (pagehide; its lock with it, if it held one), and the next one comes as `how`. */
+	leave(how: 'reload' | 'navigate' | 'back_forward', locks?: FakeLocks): void {
+		for (const listener of this.#hide.splice(0)) listener();
+		if (locks) locks.release('stanza-network');
+		this.#navigationType = how;
 	}
 }
 
@@ -101,45 +130,90 @@ describe('webLocksLease', () => {
 
 	it('a tab that held it and is reloaded takes it back from the tab that got it in between, which must wait again', async () => {
 		const locks = new FakeLocks();
-		const [holderTab, otherTab] = [new TabMemory(), new TabMemory()];
-		tab(webLocksLease('stanza-network', { locks, memory: holderTab.document() }));
-		expect(holderTab.held).toBe(true);
-		const other = tab(webLocksLease('stanza-network', { locks, memory: otherTab.document() }));
+		const [holderTab, otherTab] = [new BrowserTab(), new BrowserTab()];
+		tab(webLocksLease('stanza-network', { locks, memory: holderTab.page() }));
+		const other = tab(webLocksLease('stanza-network', { locks, memory: otherTab.page() }));
 		await vi.advanceTimersByTimeAsync(ACQUIRE_WAIT_MS);
 		expect(other.seen.waiting).toBe(1);
 
-		// The person reloads the tab they use: in the moment between its documents, the lock goes to the waiting tab.
-		holderTab.reload(locks, true);
+		// The person reloads the tab they use: in the moment between its pages, the lock goes to the waiting tab.
+		holderTab.leave('reload', locks);
 		expect(await settled(other.held)).toBe(true);
-		expect(otherTab.held).toBe(true);
-		const reloaded = tab(webLocksLease('stanza-network', { locks, memory: holderTab.document() }));
+		const reloadedMemory = holderTab.page();
+		expect(reloadedMemory.heldBeforeReload).toBe(true);
+		expect(holderTab.storage.size).toBe(0); // read once, and gone: nothing left to be believed later
+		const reloaded = tab(webLocksLease('stanza-network', { locks, memory: reloadedMemory }));
 		expect(await settled(reloaded.held)).toBe(true);
 		await vi.advanceTimersByTimeAsync(ACQUIRE_WAIT_MS);
 		expect(reloaded.seen.waiting).toBe(0);
-		// The other is told (it reloads) and forgets it had the lease, so its reload waits its turn.
+		// The other is told (it reloads), and its reload waits its turn: it no longer held the lease as it went.
 		expect(other.seen.lost).toBe(1);
-		expect(otherTab.held).toBe(false);
-		otherTab.reload(locks, false);
-		const otherAgain = tab(webLocksLease('stanza-network', { locks, memory: otherTab.document() }));
+		otherTab.leave('reload');
+		const otherMemory = otherTab.page();
+		expect(otherMemory.heldBeforeReload).toBe(false);
+		const otherAgain = tab(webLocksLease('stanza-network', { locks, memory: otherMemory }));
 		await vi.advanceTimersByTimeAsync(ACQUIRE_WAIT_MS);
 		expect(otherAgain.seen.waiting).toBe(1);
 		expect(reloaded.seen.lost).toBe(0);
 	});
 
-	it('a tab that was reloaded without holding it (or had it taken) waits its turn', async () => {
+	it('believes only a reload that needs the network at once: not one on the home screen, nor a page come back to, nor a later reload', () => {
+		const holder = new BrowserTab();
+		const held = holder.page();
+		held.remember(true);
+		holder.leave('reload');
+		// Reloaded on the home screen (no network): forgotten, so a room opened much later waits its turn.
+		expect(holder.page(false).heldBeforeReload).toBe(false);
+		holder.leave('reload');
+		expect(holder.page().heldBeforeReload).toBe(false);
+
+		const away = new BrowserTab();
+		away.page().remember(true);
+		away.leave('back_forward'); // to another site and back, a restored or duplicated tab
+		expect(away.page().heldBeforeReload).toBe(false);
+		away.leave('reload');
+		expect(away.page().heldBeforeReload).toBe(false);
+
+		const lost = new BrowserTab();
+		const memory = lost.page();
+		memory.remember(true);
+		memory.remember(false); // taken by another tab before it went
+		lost.leave('reload');
+		expect(lost.page().heldBeforeReload).toBe(false);
+	});
+
+	it('remembers nothing where storage throws', () => {
+		const failing = () => {
+			throw new DOMException('denied', 'SecurityError');
+		};
+		let hide = () => {};
+		const memory = sessionLeaseMemory('stanza-network', true, {
+			storage: { getItem: failing, setItem: failing, removeItem: failing },
+			navigationType: 'reload',
+			onPageHide: (listener) => void (hide = listener)
+		});
+		expect(memory.heldBeforeReload).toBe(false);
+		memory.remember(true);
+		expect(() => hide()).not.toThrow();
+	});
+
+	it('a tab that took it over withdraws its place in line, so it is not granted it again later', async () => {
 		const locks = new FakeLocks();
-		const [aTab, bTab] = [new TabMemory(), new TabMemory()];
-		const a = tab(webLocksLease('stanza-network', { locks, memory: aTab.document() }));
-		const b = tab(webLocksLease('stanza-network', { locks, memory: bTab.document() }));
+		const a = tab(webLocksLease('stanza-network', { locks }));
+		const b = tab(webLocksLease('stanza-network', { locks }));
+		expect(locks.queued).toBe(1);
 		b.lease.takeOver();
 		expect(await settled(b.held)).toBe(true);
 		expect(a.seen.lost).toBe(1);
-		aTab.reload(locks, false); // the reload that losing the lease makes
-		const aAgain = tab(webLocksLease('stanza-network', { locks, memory: aTab.document() }));
-		await vi.advanceTimersByTimeAsync(ACQUIRE_WAIT_MS);
-		expect(aAgain.seen.waiting).toBe(1);
-		expect(b.seen.lost).toBe(0);
-		expect(bTab.held).toBe(true);
+		expect(locks.queued).toBe(0);
+		// A third tab takes it from b; once it goes, nobody is granted it by a stale request of b's.
+		const c = tab(webLocksLease('stanza-network', { locks }));
+		c.lease.takeOver();
+		expect(await settled(c.held)).toBe(true);
+		expect(b.seen.lost).toBe(1);
+		locks.release('stanza-network');
+		expect(b.seen.lost).toBe(1);
+		expect(locks.queued).toBe(0);
 	});
 
 	it('every tab holds it where there are no Web Locks (as before)', async () => {

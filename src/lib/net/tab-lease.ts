@@ -15,9 +15,10 @@
  *
  * Web Locks queue in order, so a tab that held the lease and is reloaded (by the person, or to switch
  * to a new version) would find it granted, in the moment between its two documents, to a tab that was
- * waiting in the background, and would then say the app is open elsewhere. So a tab remembers across
- * its own reloads that it held the lease (sessionStorage: per tab, kept by a reload), and a reloaded
- * holder takes it back at once; the tab that got it in between reloads and waits again.
+ * waiting in the background, and would then say the app is open elsewhere. So a page that holds the
+ * lease as it goes leaves a note for the tab's next page (sessionStorage), and a reload that opens on
+ * a screen needing the network takes the lease back at once (sessionLeaseMemory); a tab that got it
+ * in between reloads and waits again.
  */
 
 export interface TabLease {
@@ -35,45 +36,69 @@ export interface TabLease {
 
 /** The part of the Web Locks API used here (LockManager). */
 export interface Locks {
-	request(name: string, options: { steal?: boolean }, callback: (lock: unknown) => unknown): Promise<unknown>;
+	request(name: string, options: { steal?: boolean; signal?: AbortSignal }, callback: (lock: unknown) => unknown): Promise<unknown>;
 }
 
 /** What a tab keeps across its own reloads about the lease. */
 export interface LeaseMemory {
-	/** Whether this document is a reload of a tab that held the lease when it was reloaded. */
-	heldBeforeReload(): boolean;
-	/** Kept for this tab's next document, if it is reloaded. */
+	/** Read once as the page loads: it is a reload of a tab that held the lease as it was reloaded. */
+	readonly heldBeforeReload: boolean;
+	/** Whether this page holds the lease now (true once granted, false once taken): what a reload of it will read. */
 	remember(held: boolean): void;
 }
 
-/** Remembers nothing: every document waits its turn. */
-export const noLeaseMemory: LeaseMemory = { heldBeforeReload: () => false, remember: () => {} };
+/** Remembers nothing: every page waits its turn. */
+export const noLeaseMemory: LeaseMemory = { heldBeforeReload: false, remember: () => {} };
+
+/** The parts of the browser sessionLeaseMemory uses (tests pass their own). */
+export interface PageSession {
+	/** sessionStorage: per tab, kept by a reload, gone with the tab (copied by "Duplicate tab" and session restore). */
+	storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | undefined;
+	/** How this page was loaded (PerformanceNavigationTiming.type): 'reload', 'navigate', 'back_forward'… */
+	navigationType: string | undefined;
+	/** Runs `listener` as the page goes (pagehide). */
+	onPageHide(listener: () => void): void;
+}
+
+function browserSession(): PageSession {
+	let storage: PageSession['storage'];
+	try {
+		storage = globalThis.sessionStorage;
+	} catch {
+		storage = undefined; // denied
+	}
+	return {
+		storage,
+		navigationType: (globalThis.performance?.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined)?.type,
+		onPageHide: (listener) => globalThis.addEventListener?.('pagehide', listener)
+	};
+}
 
 /**
- * The browser's memory for the lease `name`: a sessionStorage entry (per tab, kept by a reload, gone
- * with the tab), read only when this document was loaded by a reload. Storage that throws (denied,
- * or full) remembers nothing.
+ * The browser's memory for the lease `name`. A page that holds the lease writes it as the page goes
+ * (pagehide); the next page of the tab reads and clears it as it loads, and believes it only when it
+ * was loaded by a reload and `needsNetworkNow` (its first screen starts the network at once): a reload
+ * on the home screen, a page come back to, a duplicated or restored tab, all wait their turn, and
+ * nothing stays behind to be believed later. Storage that throws (denied, or full) remembers nothing.
  */
-export function sessionLeaseMemory(name: string): LeaseMemory {
+export function sessionLeaseMemory(name: string, needsNetworkNow: boolean, session: PageSession = browserSession()): LeaseMemory {
 	const key = `${name}:held`;
-	const reloaded = () => (globalThis.performance?.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined)?.type === 'reload';
-	return {
-		heldBeforeReload() {
-			try {
-				return reloaded() && globalThis.sessionStorage?.getItem(key) === '1';
-			} catch {
-				return false;
-			}
-		},
-		remember(held) {
-			try {
-				if (held) globalThis.sessionStorage?.setItem(key, '1');
-				else globalThis.sessionStorage?.removeItem(key);
-			} catch {
-				// Nothing remembered: a reload then waits its turn, as without this memory.
-			}
+	let heldBeforeReload = false;
+	try {
+		heldBeforeReload = needsNetworkNow && session.navigationType === 'reload' && session.storage?.getItem(key) === '1';
+		session.storage?.removeItem(key);
+	} catch {
+		// Nothing remembered: this page waits its turn.
+	}
+	let held = false;
+	session.onPageHide(() => {
+		try {
+			if (held) session.storage?.setItem(key, '1');
+		} catch {
+			// Nothing remembered: the reload waits its turn.
 		}
-	};
+	});
+	return { heldBeforeReload, remember: (now) => void (held = now) };
 }
 
 /**
@@ -101,10 +126,12 @@ export function webLocksLease(
 	let stealing = false;
 	let lostOnce = false;
 	/** One request of this tab's; once granted it is held for the rest of the page's life, unless stolen. */
-	const request = (options: { steal?: boolean }) => {
+	const request = (options: { steal?: boolean; signal?: AbortSignal }) => {
 		let mine = false;
 		void locks
 			.request(name, options, () => {
+				// Taken from this page already (it is reloading): give this one back at once.
+				if (lostOnce) return undefined;
 				mine = true;
 				holding = true;
 				memory.remember(true);
@@ -122,11 +149,13 @@ export function webLocksLease(
 			});
 	};
 	let asked = false;
+	/** The first request, while it waits in line: withdrawn when this tab takes the lease over. */
+	const queued = new AbortController();
 	return {
 		hold(waiting) {
 			if (!asked) {
 				asked = true;
-				request({ steal: memory.heldBeforeReload() });
+				request(memory.heldBeforeReload ? { steal: true } : { signal: queued.signal });
 				const timer = setTimeout(() => {
 					if (!holding) waiting();
 				}, waitMs);
@@ -137,6 +166,7 @@ export function webLocksLease(
 		takeOver() {
 			if (holding || stealing || lostOnce) return;
 			stealing = true;
+			queued.abort();
 			request({ steal: true });
 		},
 		onLost: (listener) => void lost.add(listener)
