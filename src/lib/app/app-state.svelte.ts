@@ -38,7 +38,7 @@ class AppState {
 	readonly #loaded = Promise.withResolvers<{ privateKey: import('@libp2p/interface').PrivateKey }>();
 	#started = false;
 	#connected = false;
-	/** The network is one tab's at a time (net/tab-lease.ts); a reloaded tab that held it keeps it. */
+	/** The network is one tab's at a time (net/tab-lease.ts); a tab that held it and is reloaded on a room or Settings keeps it. */
 	readonly #lease: TabLease;
 	#roomHost: Promise<RoomHost> | null = null;
 	#audioHost: Promise<AudioHost> | null = null;
