@@ -44,7 +44,13 @@ class AppState {
 	#audioHost: Promise<AudioHost> | null = null;
 	/** The rooms open on our one node: a host for their streams and one for their audio links, made once (loaded with the room). */
 	readonly #hosts = {
-		room: () => (this.#roomHost ??= Promise.all([this.net.node(), import('../room/room-host')]).then(([node, { RoomHost }]) => new RoomHost(node))),
+		room: () =>
+			(this.#roomHost ??= Promise.all([this.net.node(), import('../room/room-host')]).then(([node, { RoomHost }]) => {
+				const host = new RoomHost(node);
+				// A member of a room open here is no stranger to the node (net/stranger-guard.ts).
+				this.net.vouch((peerId) => host.knows(peerId));
+				return host;
+			})),
 		audio: () => (this.#audioHost ??= Promise.all([this.net.node(), import('../audio/audio-host')]).then(([node, { AudioHost }]) => new AudioHost(node)))
 	};
 

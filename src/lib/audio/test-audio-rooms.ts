@@ -7,6 +7,7 @@
  */
 import { Trace } from '../diagnostics/trace';
 import type { InMemoryNetwork } from '../net/in-memory-network';
+import type { StrangerLimits } from '../net/stranger-guard';
 import { joinSession, leaveSession, type SessionMember } from '../room/test-sessions';
 import type { TestPeer } from '../room/test-peers';
 import { AudioHost } from './audio-host';
@@ -30,9 +31,9 @@ export async function joinAudio(
 	key: Uint8Array,
 	capacity: number,
 	microphone: OpenVoiceSource = frameSource(),
-	options: { tagOf?: (peerId: string) => number } = {}
+	options: { tagOf?: (peerId: string) => number; strangers?: StrangerLimits } = {}
 ): Promise<AudioMember> {
-	const member = await joinSession(network, peer, key);
+	const member = await joinSession(network, peer, key, { strangers: options.strangers });
 	const sink = new PlayoutSink();
 	const trace = new Trace();
 	const host = new AudioHost(member.node.asNode, links.transport(peer.id));

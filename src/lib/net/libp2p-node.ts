@@ -16,6 +16,7 @@ import { yamux } from '@libp2p/yamux';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { connectionGaterFor } from './connection-gater';
 import { openGossipStreamsConcurrently } from './gossip-outbound.js';
+import { StrangerGuard } from './stranger-guard';
 
 export type StanzaServices = { identify: Identify; ping: Ping; pubsub: GossipSub };
 export type StanzaNode = Libp2p<StanzaServices>;
@@ -25,9 +26,12 @@ export interface NodeOptions {
 	/** ICE servers for WebRTC; none on a LAN or loopback. */
 	iceServers: RTCIceServer[];
 	pageProtocol: string;
+	/** Whether a peer connected to us is vouched for (a relay, a room's member…): others are strangers (stranger-guard.ts). */
+	vouched: (peerId: string) => boolean;
 }
 
-// Enough direct peers for a stage plus tree neighbours, far below what a phone can hold.
+// Enough direct peers for a stage plus tree neighbours, far below what a phone can hold. Past
+// half of it, strangers are sent away (stranger-guard.ts CROWDED_AT).
 const MAX_CONNECTIONS = 64;
 // How long a connection's ping may take before the connection counts as dead.
 const PING_TIMEOUT_MS = 20_000;
@@ -84,6 +88,8 @@ export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode
 	// A peer that connects and never answers would hold our gossip to every peer after it for 10 s
 	// each (gossip-outbound.js).
 	openGossipStreamsConcurrently(node.services.pubsub);
+	// Before the node starts: a crowd of strangers finds no moment without it.
+	new StrangerGuard(node, options.vouched).start();
 	await node.start();
 	return node;
 }

@@ -86,6 +86,24 @@ export class NetState {
 	#pollTimer: ReturnType<typeof setInterval> | undefined;
 	#connecting = false;
 	#stopped = false;
+	/** Others that vouch for peers connected to us: the rooms open here (vouch()). */
+	readonly #vouchers = new Set<(peerId: string) => boolean>();
+
+	/**
+	 * Adds a judge of which peers connected to us are no strangers (stranger-guard.ts): the rooms
+	 * open on the node say so of their members. Our relays and the Meet panel's peers always are.
+	 */
+	vouch(knows: (peerId: string) => boolean): void {
+		this.#vouchers.add(knows);
+	}
+
+	/** A relay we dialed (its PeerId is known from its address before the dial ends), a peer met, or one a room knows. */
+	readonly #vouched = (peerId: string): boolean => {
+		if (this.#relayPeers.has(peerId) || this.relayAddrs.some((addr) => addr.endsWith(`/p2p/${peerId}`))) return true;
+		if (this.#meeting?.knows(peerId)) return true;
+		for (const knows of this.#vouchers) if (knows(peerId)) return true;
+		return false;
+	};
 
 	/**
 	 * Starts libp2p and connects to the relays; never throws (errors show as
@@ -108,7 +126,8 @@ export class NetState {
 			const node = await createStanzaNode({
 				privateKey: id.privateKey,
 				iceServers: configuredIceServers(),
-				pageProtocol: location.protocol
+				pageProtocol: location.protocol,
+				vouched: this.#vouched
 			});
 			await node.handle(HELLO_PROTOCOL, (stream: Stream, connection: Connection) => this.#answerHello(stream, connection), {
 				maxInboundStreams: 4

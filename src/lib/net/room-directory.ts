@@ -25,6 +25,12 @@ export abstract class RoomDirectory<T extends { readonly roomId: string }> {
 		this.#rooms.set(room.roomId, room);
 	}
 
+	/** Whether `test` holds for any room served now. */
+	some(test: (room: T) => boolean): boolean {
+		for (const room of this.#rooms.values()) if (test(room)) return true;
+		return false;
+	}
+
 	/** Stops serving `room`; one of the same id added after it (the room reopened) is left alone. */
 	remove(room: T): void {
 		if (this.#rooms.get(room.roomId) === room) this.#rooms.delete(room.roomId);

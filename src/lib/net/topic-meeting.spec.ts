@@ -409,6 +409,23 @@ describe('TopicMeeting: members the room put out', () => {
 		expect(fabric.dials).toHaveLength(1);
 	});
 
+	it('vouches for peers heard, known to the room or asked for, and for no stranger nor shunned peer (stranger-guard.ts)', async () => {
+		const fabric = new InMemoryNetwork();
+		const [me, heard, member, asked, stranger, outcast] = await Promise.all(Array.from({ length: 6 }, () => fabric.node()));
+		const shunned = new Set([outcast.id]);
+		const meeting = new TopicMeeting(me.asNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: 4, shunned: (p) => shunned.has(p), member: (p) => p === member.id || p === outcast.id });
+		meetings.push(meeting);
+		await meeting.join();
+		await announce(heard, 'room:r', false);
+		expect(await meeting.connect(asked.id, AbortSignal.timeout(1_000))).toBe(true);
+		for (const n of [heard, member, stranger, outcast]) fabric.connect(n, me);
+		expect([heard, member, asked, stranger, outcast].map((n) => meeting.knows(n.id))).toEqual([true, true, true, false, false]);
+		// Put out of the room: no longer vouched for, though heard before.
+		shunned.add(heard.id);
+		meeting.shunChanged();
+		expect(meeting.knows(heard.id)).toBe(false);
+	});
+
 	it('lets a peer back in: readmitted, its next announce is heard and dialed', async () => {
 		const fabric = new InMemoryNetwork();
 		const [me, member] = [await fabric.node(), await fabric.node()];

@@ -243,6 +243,14 @@ export class TopicMeeting {
 		return direct.size;
 	}
 
+	/**
+	 * Whether this meeting vouches for `peerId` (stranger-guard.ts): heard on the topic, a member by
+	 * other means, or a peer we asked to reach; never one shunned.
+	 */
+	knows(peerId: string): boolean {
+		return !this.#shunned(peerId) && (this.#onTopic(peerId) || this.#askedFor.has(peerId));
+	}
+
 	#onTopic(peerId: string): boolean {
 		return this.#known.has(peerId) || this.#member(peerId);
 	}

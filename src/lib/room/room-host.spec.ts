@@ -8,14 +8,15 @@ const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const [A, B] = [new Uint8Array([...PNG, 0, 0, 0, 1]), new Uint8Array([...PNG, 0, 0, 0, 2])]; // what picture.ts takes for a PNG
 const [DIGEST_A, DIGEST_B] = await Promise.all([pictureDigest(A), pictureDigest(B)]);
 
-/** A room whose only answer is `picture`, to an ask for it by digest. */
-async function room(roomId: string, picture: Uint8Array): Promise<HostedRoom> {
+/** A room whose only answer is `picture`, to an ask for it by digest; it knows the peers in `knows`. */
+async function room(roomId: string, picture: Uint8Array, knows: string[] = []): Promise<HostedRoom> {
 	const digest = await pictureDigest(picture);
 	return {
 		roomId,
 		syncPartyFor: () => 'refused',
 		keyPartyFor: () => null,
-		pictureFor: (_remote, asked) => (asked === digest ? picture : null)
+		pictureFor: (_remote, asked) => (asked === digest ? picture : null),
+		knows: (remote) => knows.includes(remote)
 	};
 }
 
@@ -42,6 +43,18 @@ describe('RoomHost', () => {
 		expect(await ask(asker, node, 'room-b', DIGEST_B)).toEqual(B);
 		expect(await ask(asker, node, 'room-b', DIGEST_A)).toBeNull();
 		expect(await ask(asker, node, 'room-c', DIGEST_A)).toBeNull();
+	});
+
+	it('vouches for a peer that any room open on the node knows, and for no other', async () => {
+		const [node] = await nodes(1);
+		const host = new RoomHost(node.asNode);
+		expect(host.knows('peer-1')).toBe(false);
+		const first = await room('room-a', A, ['peer-1']);
+		await host.add(first);
+		await host.add(await room('room-b', B, ['peer-2']));
+		expect([host.knows('peer-1'), host.knows('peer-2'), host.knows('peer-3')]).toEqual([true, true, false]);
+		host.remove(first);
+		expect([host.knows('peer-1'), host.knows('peer-2')]).toEqual([false, true]);
 	});
 
 	it('keeps serving a room reopened before its old session stopped, and stops with the session it holds', async () => {

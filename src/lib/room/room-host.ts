@@ -24,9 +24,16 @@ export interface HostedRoom {
 	syncPartyFor(remotePeer: string): SyncParty | 'refused';
 	keyPartyFor(remotePeer: string): KeyParty | null;
 	pictureFor(remotePeer: string, digest: string): Uint8Array | null;
+	/** Whether the room vouches for a peer connected to us (net/stranger-guard.ts). */
+	knows(remotePeer: string): boolean;
 }
 
 export class RoomHost extends RoomDirectory<HostedRoom> {
+	/** Whether any room open here vouches for `remotePeer`: a connection to it is no stranger's. */
+	knows(remotePeer: string): boolean {
+		return this.some((room) => room.knows(remotePeer));
+	}
+
 	protected async register(find: (roomId: string) => HostedRoom | undefined): Promise<void> {
 		await this.node.handle(
 			ROOM_KEY_PROTOCOL,

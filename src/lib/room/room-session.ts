@@ -383,6 +383,16 @@ export class RoomSession implements HostedRoom {
 		pubsub.unsubscribe(this.#topic);
 	}
 
+	/**
+	 * Whether this room vouches for a peer connected to us (net/stranger-guard.ts): a sync with it
+	 * completed (it holds the room's key), or its meeting heard it announce, counts it a member
+	 * (presence) or asked to reach it; never one removed or banned.
+	 */
+	knows(remotePeer: string): boolean {
+		if (this.#isOut(remotePeer)) return false;
+		return this.#syncedWith.has(remotePeer) || (this.#meeting?.knows(remotePeer) ?? false);
+	}
+
 	/** Serves a sync stream for this room, unless the remote is out of the room: then it is told so. */
 	syncPartyFor(remotePeer: string): SyncParty | 'refused' {
 		return this.#isOut(remotePeer) ? 'refused' : { room: this.room, cipher: this.#keys.base };

@@ -6,6 +6,7 @@
 import { expect, vi } from 'vitest';
 import { isDirectConnection } from '../net/connection-kind';
 import type { InMemoryNetwork, InMemoryNode } from '../net/in-memory-network';
+import { StrangerGuard, type StrangerLimits } from '../net/stranger-guard';
 import { RoomKeys } from './room-keys';
 import { RoomHost } from './room-host';
 import { RoomSession } from './room-session';
@@ -16,6 +17,9 @@ export interface SessionMember {
 	node: InMemoryNode;
 	session: RoomSession;
 	keys: RoomKeys;
+	/** The peers the node's guard against strangers (when asked for) sent away, in order. */
+	sentAway: string[];
+	stopGuard(): void;
 }
 
 export interface SessionOptions {
@@ -23,6 +27,8 @@ export interface SessionOptions {
 	onTurnedAway?: (turnedAway: boolean) => void;
 	/** How long a moderator lacks the current key before it takes it for lost (room-session.ts REKEY_AFTER_MS). */
 	rekeyAfterMs?: number;
+	/** Runs a guard against strangers on the node with these limits, vouched for by the room as in the app. */
+	strangers?: StrangerLimits;
 }
 
 /**
@@ -33,15 +39,20 @@ export interface SessionOptions {
 export async function joinSession(network: InMemoryNetwork, peer: TestPeer, key: Uint8Array, options: SessionOptions = {}): Promise<SessionMember> {
 	const node = await network.node(peer.privateKey);
 	const keys = await RoomKeys.create(peer.room.roomId, key);
-	const session = new RoomSession(new RoomHost(node.asNode), peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {}, onTurnedAway: options.onTurnedAway }, { rekeyAfterMs: options.rekeyAfterMs });
+	const host = new RoomHost(node.asNode);
+	const sentAway: string[] = [];
+	const guard = options.strangers ? new StrangerGuard(node, (peerId) => host.knows(peerId), options.strangers, (peerId) => sentAway.push(peerId)) : undefined;
+	guard?.start();
+	const session = new RoomSession(host, peer.room, keys, { peerId: peer.peerId, privateKey: peer.privateKey, name: () => peer.name }, { onPresence: () => {}, onTurnedAway: options.onTurnedAway }, { rekeyAfterMs: options.rekeyAfterMs });
 	const isOut = () => peer.room.view.removed.has(peer.id) || peer.room.view.banned.has(peer.id);
 	if (options.honestOut) peer.room.subscribe(() => session.setOut(isOut()));
 	await session.start({ out: isOut() });
-	return { peer, node, session, keys };
+	return { peer, node, session, keys, sentAway, stopGuard: () => guard?.stop() };
 }
 
 /** Leaves quietly and takes the node down. */
 export async function leaveSession(member: SessionMember): Promise<void> {
+	member.stopGuard();
 	await member.session.stop();
 	member.node.stop();
 }

@@ -1,0 +1,147 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { StrangerGuard, strangersToClose, type GuardedConnection, type StrangerLimits } from './stranger-guard';
+
+const LIMITS: StrangerLimits = { crowdedAt: 6, graceMs: 5_000, slots: 2, mostMs: 30_000 };
+const NOW = 1_000_000;
+
+class FakeConnection implements GuardedConnection {
+	status = 'open';
+	readonly remotePeer: { toString(): string };
+	readonly timeline: { open: number };
+	constructor(peer: string, openedAt: number) {
+		this.remotePeer = { toString: () => peer };
+		this.timeline = { open: openedAt };
+	}
+	abort(): void {
+		this.status = 'closed';
+	}
+}
+
+/** Connections to `peers`, the first opened `ageMs[0]` before NOW and so on. */
+const conns = (peers: string[], ageMs: number[]) => peers.map((p, i) => new FakeConnection(p, NOW - ageMs[i]));
+const isMember = (peer: string) => peer.startsWith('member');
+const peersOf = (cs: GuardedConnection[]) => cs.map((c) => c.remotePeer.toString());
+
+describe('strangersToClose', () => {
+	it('while the node holds fewer connections than crowded, closes only strangers there for their most', () => {
+		const connections = conns(['member-1', 's-1', 's-2', 's-3', 's-4'], [600_000, 30_000, 29_000, 6_000, 1]);
+		const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
+		expect(peersOf(close)).toEqual(['s-1']);
+		expect(lookAgainAt).toBe(NOW + 1_000);
+		expect(strangersToClose(connections.slice(0, 1), isMember, NOW, LIMITS)).toEqual({ close: [], lookAgainAt: null });
+	});
+
+	it('once crowded, closes the strangers past their grace and never a peer vouched for, however old', () => {
+		const connections = conns(['member-1', 'member-2', 's-old', 'member-3', 's-young', 's-older'], [600_000, 1, 5_000, 9_000, 1_000, 7_000]);
+		const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
+		expect(peersOf(close).sort()).toEqual(['s-old', 's-older']);
+		// The young stranger's grace ends 4 s from now.
+		expect(lookAgainAt).toBe(NOW + 4_000);
+	});
+
+	it('keeps the youngest strangers up to its slots and closes the others at once, young or not', () => {
+		const connections = conns(['member-1', 's-1', 's-2', 's-3', 's-4', 's-5'], [1, 100, 400, 300, 200, 500]);
+		const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
+		expect(peersOf(close).sort()).toEqual(['s-2', 's-3', 's-5']);
+		expect(lookAgainAt).toBe(NOW - 200 + 5_000);
+	});
+
+	it('counts only open connections, and closes none already closed', () => {
+		const connections = conns(['s-1', 's-2', 's-3', 's-4', 's-5', 's-6'], [40_000, 9_000, 9_000, 9_000, 9_000, 9_000]);
+		connections[0].status = 'closed';
+		expect(strangersToClose(connections, isMember, NOW, LIMITS).close).toEqual([]);
+		connections[0].status = 'open';
+		expect(strangersToClose(connections, isMember, NOW, LIMITS).close).toHaveLength(6);
+	});
+
+	it('holds for any connections: nothing vouched for is closed; no stranger is left past its most, nor, once crowded, past its grace or its slots', () => {
+		const connection = fc.record({ member: fc.boolean(), peer: fc.integer({ min: 0, max: 20 }), ageMs: fc.integer({ min: 0, max: 40_000 }), open: fc.boolean() });
+		fc.assert(
+			fc.property(fc.array(connection, { maxLength: 40 }), (specs) => {
+				const connections = specs.map((s) => Object.assign(new FakeConnection(`${s.member ? 'member' : 's'}-${s.peer}`, NOW - s.ageMs), { status: s.open ? 'open' : 'closed' }));
+				const open = connections.filter((c) => c.status === 'open');
+				const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
+				expect(close.every((c) => c.status === 'open' && !isMember(c.remotePeer.toString()))).toBe(true);
+				const kept = open.filter((c) => !isMember(c.remotePeer.toString()) && !close.includes(c));
+				const crowded = open.length >= LIMITS.crowdedAt;
+				const stays = crowded ? LIMITS.graceMs : LIMITS.mostMs;
+				// What is closed is exactly what overstayed, and, once crowded, what had no slot.
+				expect(close.every((c) => NOW - c.timeline.open >= stays || crowded)).toBe(true);
+				expect(kept.every((c) => NOW - c.timeline.open < stays)).toBe(true);
+				if (crowded) {
+					expect(kept.length).toBeLessThanOrEqual(LIMITS.slots);
+					// Any stranger kept is younger than every one closed for want of a slot.
+					const closedYoung = close.filter((c) => NOW - c.timeline.open < stays);
+					expect(kept.every((k) => closedYoung.every((c) => k.timeline.open >= c.timeline.open))).toBe(true);
+				}
+				expect(lookAgainAt).toBe(kept.length === 0 ? null : Math.min(...kept.map((c) => c.timeline.open + stays)));
+				return true;
+			})
+		);
+	});
+});
+
+/** A node as the guard sees it: connections, and an event when one opens. */
+class FakeNode extends EventTarget {
+	readonly connections: FakeConnection[] = [];
+	getConnections(): FakeConnection[] {
+		return this.connections;
+	}
+	open(peer: string): FakeConnection {
+		const c = new FakeConnection(peer, Date.now());
+		this.connections.push(c);
+		this.dispatchEvent(new Event('connection:open'));
+		return c;
+	}
+}
+
+describe('StrangerGuard', () => {
+	afterEach(() => {
+		vi.useRealTimers();
+	});
+
+	it('sends strangers away as connections open and as their grace ends, keeps members, and stops when told', () => {
+		vi.useFakeTimers({ now: NOW });
+		const node = new FakeNode();
+		const sentAway: string[] = [];
+		const guard = new StrangerGuard(node, isMember, LIMITS, (peer) => sentAway.push(peer));
+		guard.start();
+		guard.start(); // safe twice
+		const members = ['member-1', 'member-2', 'member-3', 'member-4'].map((p) => node.open(p));
+		const early = node.open('s-early');
+		vi.advanceTimersByTime(10_000);
+		// Not crowded yet: a stranger may stay.
+		expect(early.status).toBe('open');
+		const first = node.open('s-1');
+		// Crowded (6): the stranger past its grace goes at once; the young one stays.
+		expect([early.status, first.status]).toEqual(['closed', 'open']);
+		vi.advanceTimersByTime(100);
+		const second = node.open('s-2');
+		vi.advanceTimersByTime(1_000);
+		const third = node.open('s-3');
+		// A third young stranger and two slots: the oldest of them goes.
+		expect([first.status, second.status, third.status]).toEqual(['closed', 'open', 'open']);
+		vi.advanceTimersByTime(3_999);
+		expect(second.status).toBe('open');
+		vi.advanceTimersByTime(1);
+		// s-2's grace ended: a timer closed it, with no connection opening.
+		expect(second.status).toBe('closed');
+		// Five connections now: not crowded, so s-3 stays past its grace, until its most.
+		vi.advanceTimersByTime(10_000);
+		expect(third.status).toBe('open');
+		vi.advanceTimersByTime(30_000 - 14_000 - 1);
+		expect(third.status).toBe('open');
+		vi.advanceTimersByTime(1);
+		expect(third.status).toBe('closed');
+		expect(sentAway).toEqual(['s-early', 's-1', 's-2', 's-3']);
+		guard.stop();
+		guard.stop();
+		for (let i = 0; i < 4; i++) node.open(`member-extra-${i}`);
+		vi.advanceTimersByTime(60_000);
+		const late = node.open('s-late');
+		vi.advanceTimersByTime(60_000);
+		expect(late.status).toBe('open');
+		expect(members.every((m) => m.status === 'open')).toBe(true);
+	});
+});
