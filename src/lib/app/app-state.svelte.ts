@@ -57,10 +57,8 @@ class AppState {
 	constructor() {
 		const opensOnNetwork = typeof location !== 'undefined' && needsNetwork(location.hash);
 		const memory = sessionLeaseMemory('stanza-network', opensOnNetwork);
+		// A reload of the tab that held the network takes it back as the lease is made (webLocksLease).
 		this.#lease = webLocksLease('stanza-network', { memory });
-		// A reload of the tab that held the network takes it back now, not once the screen has rendered:
-		// a tab granted it in between would start a node with our PeerId meanwhile.
-		if (memory.heldBeforeReload) void this.#lease.hold(() => this.net.heldElsewhere());
 		// Another tab took the network: its rooms, audio links and node all go with a reload (they are
 		// made once per page), after which this tab waits for the lease like any other.
 		this.#lease.onLost(() => {

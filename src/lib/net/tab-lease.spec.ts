@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ACQUIRE_WAIT_MS, sessionLeaseMemory, webLocksLease, type LeaseMemory, type Locks, type PageSession, type TabLease } from './tab-lease';
+import { ACQUIRE_WAIT_MS, RELOAD_NOTE_MS, sessionLeaseMemory, webLocksLease, type LeaseMemory, type Locks, type PageSession, type TabLease } from './tab-lease';
 
 /** Web Locks as far as this lease uses them: one holder per name, a queue in order, and steal. */
 class FakeLocks implements Locks {
@@ -142,7 +142,11 @@ describe('webLocksLease', () => {
 		const reloadedMemory = holderTab.page();
 		expect(reloadedMemory.heldBeforeReload).toBe(true);
 		expect(holderTab.storage.size).toBe(0); // read once, and gone: nothing left to be believed later
-		const reloaded = tab(webLocksLease('stanza-network', { locks, memory: reloadedMemory }));
+		// Taken back as the page makes its lease, before any screen asks for the network.
+		const reloadedLease = webLocksLease('stanza-network', { locks, memory: reloadedMemory });
+		await vi.advanceTimersByTimeAsync(0);
+		expect(other.seen.lost).toBe(1);
+		const reloaded = tab(reloadedLease);
 		expect(await settled(reloaded.held)).toBe(true);
 		await vi.advanceTimersByTimeAsync(ACQUIRE_WAIT_MS);
 		expect(reloaded.seen.waiting).toBe(0);
@@ -180,6 +184,18 @@ describe('webLocksLease', () => {
 		memory.remember(false); // taken by another tab before it went
 		lost.leave('reload');
 		expect(lost.page().heldBeforeReload).toBe(false);
+
+		// A reload that never loaded (the network was down) leaves its note: the next one, much later, is not believed.
+		const stale = new BrowserTab();
+		stale.page().remember(true);
+		stale.leave('reload');
+		vi.advanceTimersByTime(RELOAD_NOTE_MS + 1);
+		expect(stale.page().heldBeforeReload).toBe(false);
+		const fresh = new BrowserTab();
+		fresh.page().remember(true);
+		fresh.leave('reload');
+		vi.advanceTimersByTime(RELOAD_NOTE_MS);
+		expect(fresh.page().heldBeforeReload).toBe(true);
 	});
 
 	it('remembers nothing where storage throws', () => {

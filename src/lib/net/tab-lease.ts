@@ -17,8 +17,8 @@
  * to a new version) would find it granted, in the moment between its two documents, to a tab that was
  * waiting in the background, and would then say the app is open elsewhere. So a page that holds the
  * lease as it goes leaves a note for the tab's next page (sessionStorage), and a reload that opens on
- * a screen needing the network takes the lease back at once (sessionLeaseMemory); a tab that got it
- * in between reloads and waits again.
+ * a screen needing the network takes the lease back as it loads (sessionLeaseMemory, webLocksLease);
+ * a tab that got it in between reloads and waits again.
  */
 
 export interface TabLease {
@@ -48,7 +48,14 @@ export interface LeaseMemory {
 }
 
 /** Remembers nothing: every page waits its turn. */
-export const noLeaseMemory: LeaseMemory = { heldBeforeReload: false, remember: () => {} };
+const noLeaseMemory: LeaseMemory = { heldBeforeReload: false, remember: () => {} };
+
+/**
+ * How old a note may be when the next page reads it: a reload loads within seconds, even on a slow
+ * phone. An older note is from a reload that never loaded (the network was down, say): the person who
+ * reloads again minutes later may be in a call in another tab by then.
+ */
+export const RELOAD_NOTE_MS = 30_000;
 
 /** The parts of the browser sessionLeaseMemory uses (tests pass their own). */
 export interface PageSession {
@@ -77,15 +84,18 @@ function browserSession(): PageSession {
 /**
  * The browser's memory for the lease `name`. A page that holds the lease writes it as the page goes
  * (pagehide); the next page of the tab reads and clears it as it loads, and believes it only when it
- * was loaded by a reload and `needsNetworkNow` (its first screen starts the network at once): a reload
- * on the home screen, a page come back to, a duplicated or restored tab, all wait their turn, and
- * nothing stays behind to be believed later. Storage that throws (denied, or full) remembers nothing.
+ * was loaded by a reload and `needsNetworkNow` (its first screen starts the network at once), within
+ * RELOAD_NOTE_MS of the note: a reload on the home screen, a page come back to, a duplicated or
+ * restored tab, all wait their turn, and nothing stays behind to be believed later. Storage that
+ * throws (denied, or full) remembers nothing.
  */
 export function sessionLeaseMemory(name: string, needsNetworkNow: boolean, session: PageSession = browserSession()): LeaseMemory {
 	const key = `${name}:held`;
 	let heldBeforeReload = false;
 	try {
-		heldBeforeReload = needsNetworkNow && session.navigationType === 'reload' && session.storage?.getItem(key) === '1';
+		const wroteAt = Number(session.storage?.getItem(key) ?? NaN);
+		const age = Date.now() - wroteAt;
+		heldBeforeReload = needsNetworkNow && session.navigationType === 'reload' && age >= 0 && age <= RELOAD_NOTE_MS;
 		session.storage?.removeItem(key);
 	} catch {
 		// Nothing remembered: this page waits its turn.
@@ -93,7 +103,7 @@ export function sessionLeaseMemory(name: string, needsNetworkNow: boolean, sessi
 	let held = false;
 	session.onPageHide(() => {
 		try {
-			if (held) session.storage?.setItem(key, '1');
+			if (held) session.storage?.setItem(key, String(Date.now()));
 		} catch {
 			// Nothing remembered: the reload waits its turn.
 		}
@@ -109,8 +119,9 @@ export const ACQUIRE_WAIT_MS = 2_000;
 
 /**
  * A lease on `name` held through Web Locks (the browser's unless `locks` is given; null: none), or one
- * every tab holds where there are none. `memory` lets a reloaded holder take it back (see above);
- * `waitMs`: see ACQUIRE_WAIT_MS.
+ * every tab holds where there are none. `memory` lets a reloaded holder take it back (see above): it
+ * asks for it as it is made, not when a screen first needs the network, since a tab granted the lease
+ * in between starts a node with the same PeerId meanwhile. `waitMs`: see ACQUIRE_WAIT_MS.
  */
 export function webLocksLease(
 	name: string,
@@ -148,14 +159,21 @@ export function webLocksLease(
 				for (const listener of lost) listener();
 			});
 	};
-	let asked = false;
 	/** The first request, while it waits in line: withdrawn when this tab takes the lease over. */
 	const queued = new AbortController();
+	let asked = false;
+	const ask = () => {
+		if (asked) return;
+		asked = true;
+		request(memory.heldBeforeReload ? { steal: true } : { signal: queued.signal });
+	};
+	if (memory.heldBeforeReload) ask();
+	let watched = false;
 	return {
 		hold(waiting) {
-			if (!asked) {
-				asked = true;
-				request(memory.heldBeforeReload ? { steal: true } : { signal: queued.signal });
+			ask();
+			if (!watched) {
+				watched = true;
 				const timer = setTimeout(() => {
 					if (!holding) waiting();
 				}, waitMs);
