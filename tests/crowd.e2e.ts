@@ -2,8 +2,8 @@
  * A crowd of strangers at a speaker's door: 70 peers that hold no room key,
  * from ten addresses, each open a direct WebRTC connection to the speaker's
  * browser through the relay, and run gossipsub on it (streams libp2p's own
- * pruner never closes). Without the app's guard (net/stranger-guard.ts), 55
- * of them got in and stayed, and the browser refused the rest, as it would
+ * pruner never closes). Without the app's guard (net/stranger-guard.ts), 55 and 60
+ * of them (two runs) got in and stayed, and the browser refused the rest, as it would
  * any member. With it, the crowd is sent away, and the room goes on.
  */
 import { spawn } from 'node:child_process';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CROWDED_AT, STRANGER_MOST_MS, STRANGER_SLOTS } from '../src/lib/net/stranger-guard';
+import { CROWDED_AT, STRANGER_MOST_MS } from '../src/lib/net/stranger-guard';
 import { installProbe, waitHears } from './support/audio-probe';
 import { e2eFixture } from './support/fixture';
 import { writeToneWav } from './support/tone.js';
@@ -38,7 +38,13 @@ function startCrowd(relayAddr: string, victim: string, n: number) {
 		lines.push(JSON.parse(line) as CrowdLine);
 		for (const wake of waiting) wake();
 	});
-	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	let gone: number | null | undefined;
+	const exited = new Promise<void>((resolve) =>
+		child.once('exit', (code) => {
+			gone = code;
+			resolve();
+		})
+	);
 	return {
 		lines,
 		/** The first line (from the start) for which `test` holds. */
@@ -46,6 +52,7 @@ function startCrowd(relayAddr: string, victim: string, n: number) {
 			const found = () => lines.find(test);
 			const deadline = Date.now() + timeout;
 			while (!found()) {
+				if (gone !== undefined) throw new Error(`the crowd exited (${gone}); it said ${JSON.stringify(lines)}\n${stderr}`);
 				if (Date.now() > deadline) throw new Error(`the crowd did not get there in ${timeout} ms; it said ${JSON.stringify(lines)}\n${stderr}`);
 				await Promise.race([new Promise<void>((resolve) => waiting.add(resolve)), exited, new Promise((resolve) => setTimeout(resolve, 1_000))]);
 				waiting.clear();
@@ -65,7 +72,7 @@ const isDone = (line: CrowdLine): line is Extract<CrowdLine, { opened: number }>
 describe('a speaker that a crowd of strangers connects to', () => {
 	const fx = e2eFixture({ browsers: { speaker: { fakeAudioFile: join(tones, 'speaker.wav') }, listeners: {} } });
 
-	it('sends them away, never full, while a listener keeps hearing it and another joins and hears it', { timeout: 180_000 }, async () => {
+	it('sends them away, never full, while a listener keeps hearing it, and then another joins and hears it', { timeout: 300_000 }, async () => {
 		const relay = await fx.relay();
 		const speaker = await fx.person('Speaker', { browser: 'speaker' });
 		const link = await speaker.startRoom('At the door', '');
@@ -84,15 +91,22 @@ describe('a speaker that a crowd of strangers connects to', () => {
 		// A real crowd: most got a connection, and at once it held half the node's most or near it.
 		expect(dialed.opened, JSON.stringify(dialed)).toBeGreaterThanOrEqual(CROWD / 2);
 		expect(dialed.peak).toBeGreaterThanOrEqual(CROWDED_AT / 2);
-		// Sent away each time it filled the node to CROWDED_AT: it never held the node's last places (the crowd may count
-		// a connection the browser closed a moment ago as open still).
+		// Sent away each time it filled the node to CROWDED_AT: it never held the node's last places. Bounded at
+		// three quarters of the node's most (48), not CROWDED_AT: the crowd counts a connection the browser closed a
+		// moment ago as open still.
 		const held = crowd.lines.filter((l): l is { open: number } => 'open' in l).map((l) => l.open);
-		expect(Math.max(...held, dialed.peak)).toBeLessThanOrEqual(CROWDED_AT + STRANGER_SLOTS);
-		const trace = await speaker.trace();
-		expect(trace).toContain('net:strangers');
+		expect(Math.max(...held, dialed.peak)).toBeLessThan((CROWDED_AT * 3) / 2);
+		// The page's trace keeps its last 400 events: what it said of strangers is gathered as the test goes.
+		const sentAway = new Set<string>();
+		const gather = async () => {
+			for (const line of (await speaker.trace()).split('\n')) if (line.includes('net:strangers')) sentAway.add(line);
+		};
+		await gather();
+		expect(sentAway.size).toBeGreaterThan(0);
 
 		// The room goes on: the first listener hears the speaker still, and a newcomer reaches and hears it.
 		await waitHears(first.page, speakerId, TONE, 10_000);
+		await gather();
 		const second = await fx.person('Second', { browser: 'listeners' });
 		await second.open(link);
 		await second.waitStatus('live', 60_000);
@@ -102,5 +116,9 @@ describe('a speaker that a crowd of strangers connects to', () => {
 		// What is left of the crowd goes too, within a stranger's most.
 		await crowd.until((l): l is { open: number } => 'open' in l && l.open === 0, STRANGER_MOST_MS + 15_000);
 		await speaker.waitMember('audience', await second.myPeerId());
+		// And no member was ever taken for one.
+		await gather();
+		const members = await Promise.all([first, second].map(async (p) => (await p.myPeerId()).slice(-6)));
+		for (const line of sentAway) for (const member of members) expect(line).not.toContain(member);
 	});
 });

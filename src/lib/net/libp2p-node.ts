@@ -89,7 +89,9 @@ export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode
 	// each (gossip-outbound.js).
 	openGossipStreamsConcurrently(node.services.pubsub);
 	// Before the node starts: a crowd of strangers finds no moment without it.
-	new StrangerGuard(node, options.vouched).start();
+	const guard = new StrangerGuard(node, options.vouched);
+	guard.start();
+	node.addEventListener('stop', () => guard.stop(), { once: true });
 	await node.start();
 	return node;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { StrangerGuard, strangersToClose, type GuardedConnection, type StrangerLimits } from './stranger-guard';
+import { STRANGER_SWEEP_MS, StrangerGuard, strangersToClose, type GuardedConnection, type StrangerLimits } from './stranger-guard';
 
 const LIMITS: StrangerLimits = { crowdedAt: 6, graceMs: 5_000, slots: 2, mostMs: 30_000 };
 const NOW = 1_000_000;
@@ -9,7 +9,11 @@ class FakeConnection implements GuardedConnection {
 	status = 'open';
 	readonly remotePeer: { toString(): string };
 	readonly timeline: { open: number };
-	constructor(peer: string, openedAt: number) {
+	constructor(
+		peer: string,
+		openedAt: number,
+		readonly direction: 'inbound' | 'outbound' = 'inbound'
+	) {
 		this.remotePeer = { toString: () => peer };
 		this.timeline = { open: openedAt };
 	}
@@ -45,6 +49,14 @@ describe('strangersToClose', () => {
 		const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
 		expect(peersOf(close).sort()).toEqual(['s-2', 's-3', 's-5']);
 		expect(lookAgainAt).toBe(NOW - 200 + 5_000);
+	});
+
+	it('never closes a connection we dialed, and counts a peer a stranger from when `since` says', () => {
+		const connections = [new FakeConnection('s-dialed', NOW - 60_000, 'outbound'), new FakeConnection('s-banned', NOW - 60_000)];
+		// The banned member was vouched for until 10 s ago: it is a stranger since then.
+		const since = (c: FakeConnection) => (c.remotePeer.toString() === 's-banned' ? NOW - 10_000 : c.timeline.open);
+		expect(strangersToClose(connections, isMember, NOW, LIMITS, since)).toEqual({ close: [], lookAgainAt: NOW + 20_000 });
+		expect(peersOf(strangersToClose(connections, isMember, NOW + 20_000, LIMITS, since).close)).toEqual(['s-banned']);
 	});
 
 	it('counts only open connections, and closes none already closed', () => {
@@ -88,8 +100,8 @@ class FakeNode extends EventTarget {
 	getConnections(): FakeConnection[] {
 		return this.connections;
 	}
-	open(peer: string): FakeConnection {
-		const c = new FakeConnection(peer, Date.now());
+	open(peer: string, direction: 'inbound' | 'outbound' = 'inbound'): FakeConnection {
+		const c = new FakeConnection(peer, Date.now(), direction);
 		this.connections.push(c);
 		this.dispatchEvent(new Event('connection:open'));
 		return c;
@@ -143,5 +155,25 @@ describe('StrangerGuard', () => {
 		vi.advanceTimersByTime(60_000);
 		expect(late.status).toBe('open');
 		expect(members.every((m) => m.status === 'open')).toBe(true);
+	});
+
+	it('sends away a peer no longer vouched for (banned, its room left) a stranger’s most after it last saw it vouched for, with no connection opening', () => {
+		vi.useFakeTimers({ now: NOW });
+		const node = new FakeNode();
+		const members = new Set(['member-1', 'member-2']);
+		const guard = new StrangerGuard(node, (peer) => members.has(peer), LIMITS);
+		guard.start();
+		const [kept, banned] = [node.open('member-1'), node.open('member-2')];
+		const dialed = node.open('s-dialed', 'outbound');
+		vi.advanceTimersByTime(60_000);
+		members.delete('member-2');
+		// Last seen vouched for at the sweep before: gone within a sweep of 30 s after that, and not before.
+		vi.advanceTimersByTime(30_000 - STRANGER_SWEEP_MS - 1);
+		expect(banned.status).toBe('open');
+		vi.advanceTimersByTime(STRANGER_SWEEP_MS + 1);
+		expect(banned.status).toBe('closed');
+		vi.advanceTimersByTime(600_000);
+		expect([kept.status, dialed.status]).toEqual(['open', 'open']);
+		guard.stop();
 	});
 });

@@ -1,27 +1,33 @@
 /**
  * Keeps strangers from taking a browser's connections. A stranger is a peer
- * connected to us that nothing here vouches for: not one of our relays, not
- * a peer any open room or meeting has heard, counts as a member or asked to
- * reach. Anyone on a relay can be one: the relay's gossip shows the PeerIds
- * that publish on each topic it carries, and a PeerId is all it takes to
- * open a direct WebRTC connection to a browser through the relay.
+ * connected to us that nothing here vouches for: a connection we did not
+ * dial, from a peer that is not one of our relays, that the Meet panel has
+ * not met, and that no open room knows (we synced with it, heard it
+ * announce, count it present, or asked to reach it). Anyone on a relay can
+ * be one: the relay's gossip shows the PeerIds that publish on each topic
+ * it carries, and a PeerId is all it takes to open a direct WebRTC
+ * connection to a browser through the relay.
  *
  * libp2p alone does not stop a crowd of them. The node refuses every inbound
  * connection past its most (libp2p-node.ts MAX_CONNECTIONS), and its pruner
  * never closes a connection that carries a stream it does not know, which
  * gossipsub's do. Of 70 strangers running gossipsub that dialed one browser,
- * 55 got in and stayed, and the browser refused the rest, as it would have
- * refused any member (tests/crowd.e2e.ts, run without this guard).
+ * 55 and 60 (two runs) got in and stayed, and the browser refused the rest,
+ * as it would have refused any member (tests/crowd.e2e.ts, run without this
+ * guard).
  *
- * So no stranger stays longer than STRANGER_MOST_MS: an honest peer is
- * vouched for well within it (it syncs with us as the connection opens, and
- * its announce or presence follows). And once the node is crowded
- * (CROWDED_AT connections or more), strangers keep STRANGER_SLOTS
- * connections at most, the youngest, and none older than STRANGER_GRACE_MS:
- * long enough for an honest newcomer to be vouched for, too short to hold a
- * place for free. A crowd that keeps coming is sent away each time it fills
- * the node to CROWDED_AT, so it never takes the node's last places, and
- * members always find room.
+ * So no stranger stays longer than STRANGER_MOST_MS, counted from when it
+ * connected or, for a peer something vouched for before (a member since
+ * banned, a room since left), from the last time it was seen vouched for:
+ * an honest peer is vouched for well within it (we sync with it as the
+ * connection opens, and its announce or presence follows). And once the
+ * node is crowded (CROWDED_AT connections or more), strangers keep
+ * STRANGER_SLOTS connections at most, the youngest, and none older than
+ * STRANGER_GRACE_MS: long enough for an honest newcomer to be vouched for,
+ * too short to hold a place for free. A crowd is sent away each time it
+ * fills the node to CROWDED_AT, so it never takes the node's last places.
+ * One that keeps dialing faster than newcomers are vouched for can still
+ * push them out while it lasts.
  *
  * `strangersToClose` is the decision, pure (time is passed in); the
  * `StrangerGuard` applies it to a node.
@@ -35,7 +41,7 @@ import { shortId, traceEvent } from '../diagnostics/trace';
  */
 export const CROWDED_AT = 32;
 /**
- * An honest newcomer syncs with us as its connection opens (room-session.ts), within a second or two on a
+ * We sync with an honest newcomer as its connection opens (room-session.ts), within a second or two on a
  * slow phone; its announce or presence is seldom later. In the in-memory room of 100 with churn
  * (audio-room.spec.ts), no member was a stranger to another for this long.
  */
@@ -44,6 +50,8 @@ export const STRANGER_GRACE_MS = 5_000;
 export const STRANGER_MOST_MS = 30_000;
 /** Room enough for several newcomers whose announces are late, at once. */
 export const STRANGER_SLOTS = 8;
+/** How often the guard looks even when no connection opens: a peer stops being vouched for without a word. */
+export const STRANGER_SWEEP_MS = 5_000;
 
 export interface StrangerLimits {
 	crowdedAt: number;
@@ -60,6 +68,8 @@ export interface GuardedConnection {
 	readonly status: string;
 	/** When it opened (Date.now()), as libp2p's `timeline.open`. */
 	readonly timeline: { readonly open: number };
+	/** 'outbound': we dialed it (a peer we chose to reach, or a relay on the way to one). */
+	readonly direction?: string;
 	abort(err?: Error): void;
 }
 
@@ -73,33 +83,45 @@ export interface GuardedNode {
 /**
  * The strangers' connections to close at `now`, and when to look again: when
  * the first stranger kept comes to the end of its time (null: none is kept).
+ * `since`: when a connection's peer became a stranger (by default, when the
+ * connection opened).
  */
 export function strangersToClose<C extends GuardedConnection>(
 	connections: readonly C[],
 	vouched: (peerId: string) => boolean,
 	now: number,
-	limits: StrangerLimits = STRANGER_LIMITS
+	limits: StrangerLimits = STRANGER_LIMITS,
+	since: (connection: C) => number = (c) => c.timeline.open
 ): { close: C[]; lookAgainAt: number | null } {
 	const open = connections.filter((c) => c.status === 'open');
 	const crowded = open.length >= limits.crowdedAt;
 	const stays = crowded ? Math.min(limits.graceMs, limits.mostMs) : limits.mostMs;
-	const strangers = open.filter((c) => !vouched(c.remotePeer.toString())).sort((a, b) => b.timeline.open - a.timeline.open);
+	const strangers = open
+		.filter((c) => c.direction !== 'outbound' && !vouched(c.remotePeer.toString()))
+		.map((c) => ({ c, at: since(c) }))
+		.sort((a, b) => b.at - a.at);
 	const close: C[] = [];
 	let lookAgainAt: number | null = null;
-	for (const [i, c] of strangers.entries()) {
-		if ((crowded && i >= limits.slots) || now - c.timeline.open >= stays) close.push(c);
-		else lookAgainAt = Math.min(lookAgainAt ?? Infinity, c.timeline.open + stays);
+	for (const [i, { c, at }] of strangers.entries()) {
+		if ((crowded && i >= limits.slots) || now - at >= stays) close.push(c);
+		else lookAgainAt = Math.min(lookAgainAt ?? Infinity, at + stays);
 	}
 	return { close, lookAgainAt };
 }
 
-/** Applies `strangersToClose` to a node: on each new connection, and when a stranger's grace ends. */
+/**
+ * Applies `strangersToClose` to a node: on each new connection, when a stranger's time ends, and every
+ * STRANGER_SWEEP_MS, remembering when it last saw each connected peer vouched for.
+ */
 export class StrangerGuard {
 	readonly #node: GuardedNode;
 	readonly #vouched: (peerId: string) => boolean;
 	readonly #limits: StrangerLimits;
 	#timer: ReturnType<typeof setTimeout> | undefined;
 	#timerAt = Infinity;
+	#sweep: ReturnType<typeof setInterval> | undefined;
+	/** Connected peers something vouched for, and when it last did (Date.now()). */
+	readonly #lastVouched = new Map<string, number>();
 	#started = false;
 	readonly #onSentAway: (peerId: string) => void;
 
@@ -115,12 +137,16 @@ export class StrangerGuard {
 		if (this.#started) return;
 		this.#started = true;
 		this.#node.addEventListener('connection:open', this.check);
+		this.#sweep = setInterval(this.check, STRANGER_SWEEP_MS);
 	}
 
 	stop(): void {
 		if (!this.#started) return;
 		this.#started = false;
 		this.#node.removeEventListener('connection:open', this.check);
+		clearInterval(this.#sweep);
+		this.#sweep = undefined;
+		this.#lastVouched.clear();
 		clearTimeout(this.#timer);
 		this.#timer = undefined;
 		this.#timerAt = Infinity;
@@ -129,10 +155,20 @@ export class StrangerGuard {
 	/** Closes what `strangersToClose` says, now. */
 	readonly check = (): void => {
 		if (!this.#started) return;
-		const { close, lookAgainAt } = strangersToClose(this.#node.getConnections(), this.#vouched, Date.now(), this.#limits);
+		const now = Date.now();
+		const connections = this.#node.getConnections();
+		const connected = new Set<string>();
+		for (const c of connections) {
+			const peerId = c.remotePeer.toString();
+			connected.add(peerId);
+			if (c.status === 'open' && this.#vouched(peerId)) this.#lastVouched.set(peerId, now);
+		}
+		for (const peerId of this.#lastVouched.keys()) if (!connected.has(peerId)) this.#lastVouched.delete(peerId);
+		const since = (c: GuardedConnection) => Math.max(c.timeline.open, this.#lastVouched.get(c.remotePeer.toString()) ?? -Infinity);
+		const { close, lookAgainAt } = strangersToClose(connections, this.#vouched, now, this.#limits, since);
 		if (close.length > 0) traceEvent('net:strangers', `closed ${close.length}: ${[...new Set(close.map((c) => shortId(c.remotePeer.toString())))].join(' ')}`);
 		for (const c of close) {
-			c.abort(new Error('a stranger, while the node is crowded'));
+			c.abort(new Error('a stranger: nothing here vouches for this peer'));
 			this.#onSentAway(c.remotePeer.toString());
 		}
 		if (lookAgainAt !== null && lookAgainAt < this.#timerAt) {
