@@ -30,8 +30,8 @@ export interface NodeOptions {
 	vouched: (peerId: string) => boolean;
 }
 
-// Enough direct peers for a stage plus tree neighbours, far below what a phone can hold. Past
-// half of it, strangers are sent away (stranger-guard.ts CROWDED_AT).
+// Enough direct peers for a stage plus tree neighbours, far below what a phone can hold. Strangers
+// keep a quarter of it at most (stranger-guard.ts).
 const MAX_CONNECTIONS = 64;
 // How long a connection's ping may take before the connection counts as dead.
 const PING_TIMEOUT_MS = 20_000;

@@ -2,19 +2,23 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { STRANGER_SWEEP_MS, StrangerGuard, strangersToClose, type GuardedConnection, type StrangerLimits } from './stranger-guard';
 
-const LIMITS: StrangerLimits = { crowdedAt: 6, graceMs: 5_000, slots: 2, mostMs: 30_000 };
+const LIMITS: StrangerLimits = { crowd: 3, graceMs: 5_000, slots: 2, mostMs: 30_000 };
 const NOW = 1_000_000;
+const DIRECT = (peer: string) => `/ip4/127.0.0.1/tcp/9/ws/p2p/RELAY/p2p-circuit/webrtc/p2p/${peer}`;
 
 class FakeConnection implements GuardedConnection {
 	status = 'open';
 	readonly remotePeer: { toString(): string };
+	readonly remoteAddr: { toString(): string };
 	readonly timeline: { open: number };
 	constructor(
 		peer: string,
 		openedAt: number,
-		readonly direction: 'inbound' | 'outbound' = 'inbound'
+		readonly direction: 'inbound' | 'outbound' = 'inbound',
+		addr = DIRECT(peer)
 	) {
 		this.remotePeer = { toString: () => peer };
+		this.remoteAddr = { toString: () => addr };
 		this.timeline = { open: openedAt };
 	}
 	abort(): void {
@@ -28,15 +32,16 @@ const isMember = (peer: string) => peer.startsWith('member');
 const peersOf = (cs: GuardedConnection[]) => cs.map((c) => c.remotePeer.toString());
 
 describe('strangersToClose', () => {
-	it('while the node holds fewer connections than crowded, closes only strangers there for their most', () => {
-		const connections = conns(['member-1', 's-1', 's-2', 's-3', 's-4'], [600_000, 30_000, 29_000, 6_000, 1]);
+	it('while strangers are fewer than a crowd, closes only those there for their most, however many members', () => {
+		const members = Array.from({ length: 40 }, (_, i) => `member-${i}`);
+		const connections = conns([...members, 's-1', 's-2'], [...members.map(() => 600_000), 30_000, 29_000]);
 		const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
 		expect(peersOf(close)).toEqual(['s-1']);
 		expect(lookAgainAt).toBe(NOW + 1_000);
 		expect(strangersToClose(connections.slice(0, 1), isMember, NOW, LIMITS)).toEqual({ close: [], lookAgainAt: null });
 	});
 
-	it('once crowded, closes the strangers past their grace and never a peer vouched for, however old', () => {
+	it('once strangers are a crowd, closes those past their grace and never a peer vouched for, however old', () => {
 		const connections = conns(['member-1', 'member-2', 's-old', 'member-3', 's-young', 's-older'], [600_000, 1, 5_000, 9_000, 1_000, 7_000]);
 		const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
 		expect(peersOf(close).sort()).toEqual(['s-old', 's-older']);
@@ -51,34 +56,40 @@ describe('strangersToClose', () => {
 		expect(lookAgainAt).toBe(NOW - 200 + 5_000);
 	});
 
-	it('never closes a connection we dialed, and counts a peer a stranger from when `since` says', () => {
-		const connections = [new FakeConnection('s-dialed', NOW - 60_000, 'outbound'), new FakeConnection('s-banned', NOW - 60_000)];
-		// The banned member was vouched for until 10 s ago: it is a stranger since then.
+	it('never closes our WebSocket to a relay we dialed; a peer we dialed goes like any other, from when `since` says', () => {
+		const connections = [
+			new FakeConnection('relay-x', NOW - 600_000, 'outbound', '/ip4/192.0.2.7/tcp/443/tls/ws/p2p/relay-x'),
+			new FakeConnection('s-dialed', NOW - 60_000, 'outbound'),
+			new FakeConnection('s-banned', NOW - 60_000)
+		];
+		// The banned member was vouched for until 10 s ago: a stranger since then.
 		const since = (c: FakeConnection) => (c.remotePeer.toString() === 's-banned' ? NOW - 10_000 : c.timeline.open);
-		expect(strangersToClose(connections, isMember, NOW, LIMITS, since)).toEqual({ close: [], lookAgainAt: NOW + 20_000 });
-		expect(peersOf(strangersToClose(connections, isMember, NOW + 20_000, LIMITS, since).close)).toEqual(['s-banned']);
+		const now = strangersToClose(connections, isMember, NOW, LIMITS, since);
+		expect(peersOf(now.close)).toEqual(['s-dialed']);
+		expect(now.lookAgainAt).toBe(NOW + 20_000);
+		expect(peersOf(strangersToClose(connections, isMember, NOW + 20_000, LIMITS, since).close).sort()).toEqual(['s-banned', 's-dialed']);
 	});
 
 	it('counts only open connections, and closes none already closed', () => {
-		const connections = conns(['s-1', 's-2', 's-3', 's-4', 's-5', 's-6'], [40_000, 9_000, 9_000, 9_000, 9_000, 9_000]);
+		const connections = conns(['s-1', 's-2', 's-3'], [40_000, 9_000, 9_000]);
 		connections[0].status = 'closed';
 		expect(strangersToClose(connections, isMember, NOW, LIMITS).close).toEqual([]);
 		connections[0].status = 'open';
-		expect(strangersToClose(connections, isMember, NOW, LIMITS).close).toHaveLength(6);
+		expect(strangersToClose(connections, isMember, NOW, LIMITS).close).toHaveLength(3);
 	});
 
-	it('holds for any connections: nothing vouched for is closed; no stranger is left past its most, nor, once crowded, past its grace or its slots', () => {
+	it('holds for any connections: nothing vouched for is closed; no stranger is left past its most, nor, in a crowd, past its grace or its slots', () => {
 		const connection = fc.record({ member: fc.boolean(), peer: fc.integer({ min: 0, max: 20 }), ageMs: fc.integer({ min: 0, max: 40_000 }), open: fc.boolean() });
 		fc.assert(
 			fc.property(fc.array(connection, { maxLength: 40 }), (specs) => {
 				const connections = specs.map((s) => Object.assign(new FakeConnection(`${s.member ? 'member' : 's'}-${s.peer}`, NOW - s.ageMs), { status: s.open ? 'open' : 'closed' }));
-				const open = connections.filter((c) => c.status === 'open');
+				const strangers = connections.filter((c) => c.status === 'open' && !isMember(c.remotePeer.toString()));
 				const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
-				expect(close.every((c) => c.status === 'open' && !isMember(c.remotePeer.toString()))).toBe(true);
-				const kept = open.filter((c) => !isMember(c.remotePeer.toString()) && !close.includes(c));
-				const crowded = open.length >= LIMITS.crowdedAt;
+				expect(close.every((c) => strangers.includes(c))).toBe(true);
+				const kept = strangers.filter((c) => !close.includes(c));
+				const crowded = strangers.length >= LIMITS.crowd;
 				const stays = crowded ? LIMITS.graceMs : LIMITS.mostMs;
-				// What is closed is exactly what overstayed, and, once crowded, what had no slot.
+				// What is closed is exactly what overstayed, and, in a crowd, what had no slot.
 				expect(close.every((c) => NOW - c.timeline.open >= stays || crowded)).toBe(true);
 				expect(kept.every((c) => NOW - c.timeline.open < stays)).toBe(true);
 				if (crowded) {
@@ -100,8 +111,8 @@ class FakeNode extends EventTarget {
 	getConnections(): FakeConnection[] {
 		return this.connections;
 	}
-	open(peer: string, direction: 'inbound' | 'outbound' = 'inbound'): FakeConnection {
-		const c = new FakeConnection(peer, Date.now(), direction);
+	open(peer: string, direction: 'inbound' | 'outbound' = 'inbound', addr = DIRECT(peer)): FakeConnection {
+		const c = new FakeConnection(peer, Date.now(), direction, addr);
 		this.connections.push(c);
 		this.dispatchEvent(new Event('connection:open'));
 		return c;
@@ -113,44 +124,39 @@ describe('StrangerGuard', () => {
 		vi.useRealTimers();
 	});
 
-	it('sends strangers away as connections open and as their grace ends, keeps members, and stops when told', () => {
+	it('sends strangers away as they overstay and as a crowd forms, keeps members, and stops when told', () => {
 		vi.useFakeTimers({ now: NOW });
 		const node = new FakeNode();
 		const sentAway: string[] = [];
 		const guard = new StrangerGuard(node, isMember, LIMITS, (peer) => sentAway.push(peer));
 		guard.start();
 		guard.start(); // safe twice
-		const members = ['member-1', 'member-2', 'member-3', 'member-4'].map((p) => node.open(p));
+		const members = ['member-1', 'member-2'].map((p) => node.open(p));
 		const early = node.open('s-early');
 		vi.advanceTimersByTime(10_000);
-		// Not crowded yet: a stranger may stay.
-		expect(early.status).toBe('open');
 		const first = node.open('s-1');
-		// Crowded (6): the stranger past its grace goes at once; the young one stays.
-		expect([early.status, first.status]).toEqual(['closed', 'open']);
+		// Two strangers: no crowd, so the early one stays past its grace.
+		expect(early.status).toBe('open');
 		vi.advanceTimersByTime(100);
 		const second = node.open('s-2');
+		// Three, a crowd: the one past its grace goes at once; the two young ones keep the two slots.
+		expect([early.status, first.status, second.status]).toEqual(['closed', 'open', 'open']);
 		vi.advanceTimersByTime(1_000);
 		const third = node.open('s-3');
-		// A third young stranger and two slots: the oldest of them goes.
+		// A crowd again, and two slots: the oldest of the young goes.
 		expect([first.status, second.status, third.status]).toEqual(['closed', 'open', 'open']);
-		vi.advanceTimersByTime(3_999);
+		// Two strangers left, no crowd: each stays until its most (30 s), not its grace.
+		vi.advanceTimersByTime(30_000 - 1_000 - 1);
 		expect(second.status).toBe('open');
 		vi.advanceTimersByTime(1);
-		// s-2's grace ended: a timer closed it, with no connection opening.
 		expect(second.status).toBe('closed');
-		// Five connections now: not crowded, so s-3 stays past its grace, until its most.
-		vi.advanceTimersByTime(10_000);
-		expect(third.status).toBe('open');
-		vi.advanceTimersByTime(30_000 - 14_000 - 1);
+		vi.advanceTimersByTime(999);
 		expect(third.status).toBe('open');
 		vi.advanceTimersByTime(1);
 		expect(third.status).toBe('closed');
 		expect(sentAway).toEqual(['s-early', 's-1', 's-2', 's-3']);
 		guard.stop();
 		guard.stop();
-		for (let i = 0; i < 4; i++) node.open(`member-extra-${i}`);
-		vi.advanceTimersByTime(60_000);
 		const late = node.open('s-late');
 		vi.advanceTimersByTime(60_000);
 		expect(late.status).toBe('open');
@@ -160,20 +166,22 @@ describe('StrangerGuard', () => {
 	it('sends away a peer no longer vouched for (banned, its room left) a stranger’s most after it last saw it vouched for, with no connection opening', () => {
 		vi.useFakeTimers({ now: NOW });
 		const node = new FakeNode();
-		const members = new Set(['member-1', 'member-2']);
+		const members = new Set(['member-1', 'member-2', 'member-3']);
 		const guard = new StrangerGuard(node, (peer) => members.has(peer), LIMITS);
 		guard.start();
-		const [kept, banned] = [node.open('member-1'), node.open('member-2')];
-		const dialed = node.open('s-dialed', 'outbound');
+		const [kept, banned, dialed] = [node.open('member-1'), node.open('member-2'), node.open('member-3', 'outbound')];
+		const relay = node.open('relay-x', 'outbound', '/ip4/192.0.2.7/tcp/443/tls/ws/p2p/relay-x');
 		vi.advanceTimersByTime(60_000);
 		members.delete('member-2');
-		// Last seen vouched for at the sweep before: gone within a sweep of 30 s after that, and not before.
+		members.delete('member-3');
+		// Last seen vouched for at the sweep before: gone 30 s after that (within a sweep), and not before,
+		// whoever dialed.
 		vi.advanceTimersByTime(30_000 - STRANGER_SWEEP_MS - 1);
-		expect(banned.status).toBe('open');
+		expect([banned.status, dialed.status]).toEqual(['open', 'open']);
 		vi.advanceTimersByTime(STRANGER_SWEEP_MS + 1);
-		expect(banned.status).toBe('closed');
+		expect([banned.status, dialed.status]).toEqual(['closed', 'closed']);
 		vi.advanceTimersByTime(600_000);
-		expect([kept.status, dialed.status]).toEqual(['open', 'open']);
+		expect([kept.status, relay.status]).toEqual(['open', 'open']);
 		guard.stop();
 	});
 });

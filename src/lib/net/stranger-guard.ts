@@ -1,45 +1,48 @@
 /**
  * Keeps strangers from taking a browser's connections. A stranger is a peer
- * connected to us that nothing here vouches for: a connection we did not
- * dial, from a peer that is not one of our relays, that the Meet panel has
- * not met, and that no open room knows (we synced with it, heard it
- * announce, count it present, or asked to reach it). Anyone on a relay can
- * be one: the relay's gossip shows the PeerIds that publish on each topic
- * it carries, and a PeerId is all it takes to open a direct WebRTC
- * connection to a browser through the relay.
+ * connected to us that nothing here vouches for: not one of our relays, not
+ * a peer the Meet panel met, and not one any open room knows (we synced
+ * with it, heard it announce, count it present, or asked to reach it; never
+ * one removed or banned). A relay we dialed on the way to a member (its
+ * WebSocket) is none either. Anyone on a relay can be one: the relay's
+ * gossip shows the PeerIds that publish on each topic it carries, and a
+ * PeerId is all it takes to open a direct WebRTC connection to a browser
+ * through the relay.
  *
  * libp2p alone does not stop a crowd of them. The node refuses every inbound
- * connection past its most (libp2p-node.ts MAX_CONNECTIONS), and its pruner
- * never closes a connection that carries a stream it does not know, which
- * gossipsub's do. Of 70 strangers running gossipsub that dialed one browser,
- * 55 and 60 (two runs) got in and stayed, and the browser refused the rest,
- * as it would have refused any member (tests/crowd.e2e.ts, run without this
- * guard).
+ * connection past its most (libp2p-node.ts MAX_CONNECTIONS, 64), and its
+ * pruner never closes a connection that carries a stream it does not know,
+ * which gossipsub's do. Of 70 strangers running gossipsub that dialed one
+ * browser, 55 and 60 (two runs) got in and stayed, and the browser refused
+ * the rest, as it would have refused any member (tests/crowd.e2e.ts, run
+ * without this guard).
  *
  * So no stranger stays longer than STRANGER_MOST_MS, counted from when it
  * connected or, for a peer something vouched for before (a member since
  * banned, a room since left), from the last time it was seen vouched for:
  * an honest peer is vouched for well within it (we sync with it as the
- * connection opens, and its announce or presence follows). And once the
- * node is crowded (CROWDED_AT connections or more), strangers keep
- * STRANGER_SLOTS connections at most, the youngest, and none older than
- * STRANGER_GRACE_MS: long enough for an honest newcomer to be vouched for,
- * too short to hold a place for free. A crowd is sent away each time it
- * fills the node to CROWDED_AT, so it never takes the node's last places.
- * One that keeps dialing faster than newcomers are vouched for can still
- * push them out while it lasts.
+ * connection opens, and its announce or presence follows). And once
+ * strangers hold STRANGER_CROWD connections, they keep STRANGER_SLOTS at
+ * most, the youngest, and none older than STRANGER_GRACE_MS: long enough
+ * for an honest newcomer to be vouched for, too short to hold a place for
+ * free. Strangers are counted, not all connections, so a member with many
+ * honest links (a speaker, a relaying listener after churn) is no stricter
+ * with newcomers. A crowd thus holds fewer than STRANGER_CROWD +
+ * STRANGER_SLOTS places and never takes the last ones; one that keeps
+ * dialing faster than newcomers are vouched for can still push them out
+ * while it lasts.
  *
  * `strangersToClose` is the decision, pure (time is passed in); the
  * `StrangerGuard` applies it to a node.
  */
+import { isDirectConnection } from './connection-kind';
 import { shortId, traceEvent } from '../diagnostics/trace';
 
 /**
- * Half the node's most (64): the connections an honest member holds are far
- * fewer (relays, a room's neighbours, a stage, links being set up), and the
- * other half stays free for members while a crowd is being sent away.
+ * A quarter of the node's most (64): more strangers than honest peers ever leave unvouched at once (a
+ * few newcomers whose sync is under way), and the other three quarters stay free for members.
  */
-export const CROWDED_AT = 32;
+export const STRANGER_CROWD = 16;
 /**
  * We sync with an honest newcomer as its connection opens (room-session.ts), within a second or two on a
  * slow phone; its announce or presence is seldom later. In the in-memory room of 100 with churn
@@ -54,21 +57,23 @@ export const STRANGER_SLOTS = 8;
 export const STRANGER_SWEEP_MS = 5_000;
 
 export interface StrangerLimits {
-	crowdedAt: number;
+	/** Strangers' connections at which they are a crowd. */
+	crowd: number;
 	graceMs: number;
 	slots: number;
 	mostMs: number;
 }
 
-export const STRANGER_LIMITS: StrangerLimits = { crowdedAt: CROWDED_AT, graceMs: STRANGER_GRACE_MS, slots: STRANGER_SLOTS, mostMs: STRANGER_MOST_MS };
+export const STRANGER_LIMITS: StrangerLimits = { crowd: STRANGER_CROWD, graceMs: STRANGER_GRACE_MS, slots: STRANGER_SLOTS, mostMs: STRANGER_MOST_MS };
 
 /** What the guard reads of a connection: libp2p's, or the in-memory network's. */
 export interface GuardedConnection {
 	readonly remotePeer: { toString(): string };
 	readonly status: string;
+	readonly remoteAddr: { toString(): string };
 	/** When it opened (Date.now()), as libp2p's `timeline.open`. */
 	readonly timeline: { readonly open: number };
-	/** 'outbound': we dialed it (a peer we chose to reach, or a relay on the way to one). */
+	/** 'outbound': we dialed it. */
 	readonly direction?: string;
 	abort(err?: Error): void;
 }
@@ -93,13 +98,12 @@ export function strangersToClose<C extends GuardedConnection>(
 	limits: StrangerLimits = STRANGER_LIMITS,
 	since: (connection: C) => number = (c) => c.timeline.open
 ): { close: C[]; lookAgainAt: number | null } {
-	const open = connections.filter((c) => c.status === 'open');
-	const crowded = open.length >= limits.crowdedAt;
-	const stays = crowded ? Math.min(limits.graceMs, limits.mostMs) : limits.mostMs;
-	const strangers = open
-		.filter((c) => c.direction !== 'outbound' && !vouched(c.remotePeer.toString()))
+	const strangers = connections
+		.filter((c) => c.status === 'open' && !relayOnOurWay(c) && !vouched(c.remotePeer.toString()))
 		.map((c) => ({ c, at: since(c) }))
 		.sort((a, b) => b.at - a.at);
+	const crowded = strangers.length >= limits.crowd;
+	const stays = crowded ? Math.min(limits.graceMs, limits.mostMs) : limits.mostMs;
 	const close: C[] = [];
 	let lookAgainAt: number | null = null;
 	for (const [i, { c, at }] of strangers.entries()) {
@@ -107,6 +111,15 @@ export function strangersToClose<C extends GuardedConnection>(
 		else lookAgainAt = Math.min(lookAgainAt ?? Infinity, at + stays);
 	}
 	return { close, lookAgainAt };
+}
+
+/**
+ * A relay we dialed to reach a member through it (its address announced, its relay not ours): our
+ * WebSocket to it, neither a WebRTC connection nor one relayed through it.
+ */
+function relayOnOurWay(c: GuardedConnection): boolean {
+	const addr = c.remoteAddr.toString();
+	return c.direction === 'outbound' && !isDirectConnection(addr) && !addr.includes('/p2p-circuit');
 }
 
 /**

@@ -196,6 +196,11 @@ describe('webLocksLease', () => {
 		fresh.leave('reload');
 		vi.advanceTimersByTime(RELOAD_NOTE_MS);
 		expect(fresh.page().heldBeforeReload).toBe(true);
+		// The note the version before this one wrote, read by the reload that updates it.
+		const updated = new BrowserTab();
+		updated.storage.set('stanza-network:held', '1');
+		updated.leave('reload');
+		expect(updated.page().heldBeforeReload).toBe(true);
 	});
 
 	it('remembers nothing where storage throws', () => {

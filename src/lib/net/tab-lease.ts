@@ -93,8 +93,9 @@ export function sessionLeaseMemory(name: string, needsNetworkNow: boolean, sessi
 	const key = `${name}:held`;
 	let heldBeforeReload = false;
 	try {
-		const wroteAt = Number(session.storage?.getItem(key) ?? NaN);
-		const age = Date.now() - wroteAt;
+		const note = session.storage?.getItem(key);
+		// '1': a note from the version before notes carried their time, read once by the reload that updates it.
+		const age = note === '1' ? 0 : Date.now() - Number(note ?? NaN);
 		heldBeforeReload = needsNetworkNow && session.navigationType === 'reload' && age >= 0 && age <= RELOAD_NOTE_MS;
 		session.storage?.removeItem(key);
 	} catch {
