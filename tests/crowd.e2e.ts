@@ -2,8 +2,8 @@
  * A crowd of strangers at a speaker's door: 70 peers that hold no room key,
  * from ten addresses, each open a direct WebRTC connection to the speaker's
  * browser through the relay, and run gossipsub on it (streams libp2p's own
- * pruner never closes). Without the app's guard (net/stranger-guard.ts), 55 and 60
- * of them (two runs) got in and stayed, and the browser refused the rest, as it would
+ * pruner never closes). Without the app's guard (net/stranger-guard.ts), 55 to 60
+ * of them (three runs) got in and stayed, and the browser refused the rest, as it would
  * any member. With it, the crowd is sent away, and the room goes on.
  */
 import { spawn } from 'node:child_process';

@@ -13,7 +13,7 @@
  * connection past its most (libp2p-node.ts MAX_CONNECTIONS, 64), and its
  * pruner never closes a connection that carries a stream it does not know,
  * which gossipsub's do. Of 70 strangers running gossipsub that dialed one
- * browser, 55 and 60 (two runs) got in and stayed, and the browser refused
+ * browser, 55 to 60 (three runs) got in and stayed, and the browser refused
  * the rest, as it would have refused any member (tests/crowd.e2e.ts, run
  * without this guard).
  *
