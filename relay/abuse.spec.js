@@ -30,7 +30,7 @@ import { WebSocket as Ws } from 'ws';
 import { parseConfig } from './config.js';
 import { createLogger, silentLogger } from './log.js';
 import { startRelay } from './relay.js';
-import { hopReserve } from './test-support/hop-reserve.js';
+import { answerStops, hopConnect, hopReserve } from './test-support/hop-reserve.js';
 
 // libp2p dials with the global WebSocket, which Node 20 lacks without a flag.
 /** @type {any} */ (globalThis).WebSocket ??= Ws;
@@ -54,7 +54,10 @@ const LIMITS = {
 	'max-topics-per-peer': 4,
 	'max-gossip-message': 16 * 1024,
 	'gossip-rate': 10,
-	'gossip-byte-rate': 32 * 1024
+	'gossip-byte-rate': 32 * 1024,
+	'max-circuits-per-ip': 4,
+	// Bursts of 16 s: 16 circuits.
+	'circuit-rate': 1
 };
 
 /** @type {Awaited<ReturnType<typeof startRelay>>} */
@@ -320,6 +323,51 @@ describe('one abusive IP against a real relay', () => {
 				await junk.leave();
 			}
 			await waitFor(async () => (await scrape()).get('stanza_relay_topics') === 0, 'topics left after everyone disconnected');
+		},
+		TEST_MS
+	);
+
+	it(
+		'circuits: one IP holds at most --max-circuits-per-ip and opens them at --circuit-rate; an honest peer still reaches the same browser',
+		async () => {
+			const before = { count: await refusals('circuits_per_ip'), rate: await refusals('circuit_rate') };
+			// The destination: reserved on the relay, accepting every circuit and holding it open.
+			const [browser, honest] = [await honestPeer(), await honestPeer()];
+			try {
+				const stops = await answerStops(browser);
+				expect(await hopReserve(browser, relayAddr)).toBe('OK');
+				const target = browser.peerId.toString();
+
+				// Ten circuits, each held: four pass, the others are refused while those four stay open.
+				const holders = await abuse(['circuits', '10', target, '1']);
+				try {
+					expect(holders.report).toEqual({ OK: LIMITS['max-circuits-per-ip'], PERMISSION_DENIED: 10 - LIMITS['max-circuits-per-ip'] });
+					expect(await refusals('circuits_per_ip')).toBe(before.count + 10 - LIMITS['max-circuits-per-ip']);
+					await waitFor(() => stops.held() === LIMITS['max-circuits-per-ip'], 'the granted circuits reached the browser');
+					// Another address reaches the same browser.
+					const { status, stream } = await hopConnect(honest, relayAddr, browser.peerId);
+					expect(status).toBe('OK');
+					await waitFor(() => stops.held() === LIMITS['max-circuits-per-ip'] + 1, 'the honest circuit reached the browser');
+					await stream.close();
+				} finally {
+					await holders.leave();
+				}
+
+				// Forty, each closed at once: the count never binds, the rate does (four of its tokens are spent).
+				const churn = await abuse(['circuits', '40', target, '0']);
+				try {
+					const { OK: ok = 0, PERMISSION_DENIED: denied = 0 } = churn.report;
+					expect(ok + denied).toBe(40);
+					expect(ok).toBeGreaterThan(0);
+					expect(denied).toBeGreaterThan(0);
+					expect(await refusals('circuit_rate')).toBe(before.rate + denied);
+					expect((await hopConnect(honest, relayAddr, browser.peerId)).status).toBe('OK');
+				} finally {
+					await churn.leave();
+				}
+			} finally {
+				await stopAll([browser, honest]);
+			}
 		},
 		TEST_MS
 	);

@@ -37,6 +37,8 @@ import { multiaddr } from '@multiformats/multiaddr';
  * @property {number} idleTimeout Seconds an HTTP (not WebSocket) connection may stay idle.
  * @property {number} maxWsFrame Largest WebSocket frame or message, in bytes, a client may send.
  * @property {number} maxReservationsPerIp Circuit relay reservations held by peers behind one client IP.
+ * @property {number} maxCircuitsPerIp Relayed connections the peers behind one client IP may hold open through the relay.
+ * @property {number} circuitRate Relayed connections per second the peers behind one client IP may open (sustained).
  * @property {number} maxGossipMessage Largest gossipsub message, in bytes, the relay accepts and forwards.
  * @property {number} gossipRate Gossipsub messages per second one peer may have forwarded (sustained).
  * @property {number} gossipByteRate Gossipsub bytes per second one peer may have forwarded (sustained).
@@ -53,6 +55,9 @@ import { multiaddr } from '@multiformats/multiaddr';
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../build', import.meta.url));
 
 const MIB = 1024 * 1024;
+
+/** The bursts --circuit-rate allows, in seconds of its rate (circuit-guard.js). */
+export const CIRCUIT_BURST_SECONDS = 16;
 
 /** Relays one relay keeps connections to: a community's handful, not a mesh of the world. */
 export const MAX_FEDERATED = 16;
@@ -165,6 +170,13 @@ const INTEGER_OPTIONS = {
 	'max-ws-frame': { def: 128 * 1024, min: 65_537, max: 64 * MIB, unit: ' bytes' },
 	// A household's browsers each hold one; 16 of the 256 keeps 16 addresses from taking them all.
 	'max-reservations-per-ip': { def: 16, min: 1, max: 100_000, unit: '' },
+	// A browser holds a circuit only while it sets up a direct connection (libp2p may keep it idle up
+	// to --circuit-duration-limit after). 128 is 4 for each of the 32 WebSockets one IP may hold;
+	// libp2p alone allowed 32 each.
+	'max-circuits-per-ip': { def: 128, min: 1, max: 1_000_000, unit: '' },
+	// A joiner opens a few, one per member it meets or links to for audio. 8 a second (bursts of 16 s:
+	// 128) bounds what one address makes the relay carry (each circuit up to --circuit-data-limit each way).
+	'circuit-rate': { def: 8, min: 1, max: 100_000, unit: '/s' },
 	// 264 KiB: the app's largest topic message is a 256 KiB room update, plus its seal and gossipsub envelope.
 	'max-gossip-message': { def: 264 * 1024, min: 1024, max: 16 * MIB, unit: ' bytes' },
 	// 50 messages/s sustained per peer (bursts of 4 s worth): presence and edits come at a few per second.
@@ -241,6 +253,10 @@ Limits against one abusive address (each refusal is counted in the metrics):
   --idle-timeout <s>             silent HTTP (not WebSocket) connections closed after (default 30)
   --max-ws-frame <bytes>         largest WebSocket frame/message a client may send (default 131072)
   --max-reservations-per-ip <n>  reservations held by peers behind one IP (default 16)
+  --max-circuits-per-ip <n>      relayed connections the peers behind one IP hold open
+                                 through the relay (default 128)
+  --circuit-rate <n>             relayed connections/s the peers behind one IP may open
+                                 (default 8, bursts of 16 s)
   --max-gossip-message <bytes>   largest gossipsub message accepted (default 270336)
   --gossip-rate <n>              gossipsub messages/s one peer may have forwarded (default 50)
   --gossip-byte-rate <bytes>     gossipsub bytes/s one peer may have forwarded (default 131072)
@@ -518,6 +534,8 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 			idleTimeout: numbers['idle-timeout'],
 			maxWsFrame: numbers['max-ws-frame'],
 			maxReservationsPerIp: numbers['max-reservations-per-ip'],
+			maxCircuitsPerIp: numbers['max-circuits-per-ip'],
+			circuitRate: numbers['circuit-rate'],
 			maxGossipMessage: numbers['max-gossip-message'],
 			gossipRate: numbers['gossip-rate'],
 			gossipByteRate: numbers['gossip-byte-rate'],

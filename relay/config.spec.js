@@ -55,6 +55,8 @@ describe('parseConfig defaults', () => {
 			idleTimeout: 30,
 			maxWsFrame: 128 * 1024,
 			maxReservationsPerIp: 16,
+			maxCircuitsPerIp: 128,
+			circuitRate: 8,
 			maxGossipMessage: 264 * 1024,
 			gossipRate: 50,
 			gossipByteRate: 128 * 1024,
@@ -301,7 +303,7 @@ describe('--help', () => {
 			'--max-connections-per-ip', '--max-topics', '--trust-proxy', '--help', '--max-topics-per-peer', '--max-topics-per-ip',
 			'--max-sockets-per-ip', '--max-pending-per-ip', '--headers-timeout', '--request-timeout', '--idle-timeout',
 			'--max-ws-frame', '--max-reservations-per-ip', '--max-gossip-message', '--gossip-rate', '--gossip-byte-rate',
-			'--metrics-port', '--metrics-host'
+			'--metrics-port', '--metrics-host', '--max-circuits-per-ip', '--circuit-rate'
 		]) {
 			expect(text).toContain(flag);
 		}

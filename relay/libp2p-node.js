@@ -127,15 +127,18 @@ export function streamWriteBound(limits) {
  * Creates and starts the relay's libp2p node.
  *
  * @param {{ privateKey: PrivateKey, announce: string[], limits: RelayLimits, federation?: ReturnType<typeof federatedPeers>,
- *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered' | 'superseded') => void, onKept?: (peer: string) => void }} options
+ *   onHangUp?: (peer: string, reason: 'backlog' | 'lost' | 'unanswered' | 'superseded') => void, onKept?: (peer: string) => void,
+ *   denyCircuit?: (source: import('@libp2p/interface').PeerId) => boolean }} options
  *   `announce`: public WebSocket multiaddrs without `/p2p/…`; `federation`: other relays (federation.js);
+ *   `denyCircuit`: asked before each circuit a peer opens through the relay, after its destination's
+ *   reservation is found (circuit-guard.js); true refuses it;
  *   `onHangUp`: told of each browser connection the relay closes because gossip with it broke, or
  *   because the browser opened a newer one and the older did not answer a ping (gossip-streams.js);
  *   `onKept`: told of an older connection that did answer (two live tabs with one identity)
  * @returns {Promise<{ node: RelayLibp2p, internalPort: number, gossipStreams: import('./gossip-streams.js').GossipStreams }>}
  *   `internalPort`: where the HTTP front pipes WebSocket upgrades; `gossipStreams`: stop it before the node
  */
-export async function createRelayNode({ privateKey, announce, limits, federation = federatedPeers([]), onHangUp = () => {}, onKept = () => {} }) {
+export async function createRelayNode({ privateKey, announce, limits, federation = federatedPeers([]), onHangUp = () => {}, onKept = () => {}, denyCircuit = () => false }) {
 	const node = await createLibp2p({
 		privateKey,
 		start: false,
@@ -156,7 +159,9 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 		// out is refused by the ping protocol (one stream at a time), and that too drops the connection.
 		connectionMonitor: { pingInterval: PING_INTERVAL_MS, pingTimeout: { minTimeout: PING_TIMEOUT_MS } },
 		// No gater that refuses private addresses: on a LAN or loopback, browsers
-		// reach the relay over plain ws to private IPs, and that is intended.
+		// reach the relay over plain ws to private IPs, and that is intended. Only the
+		// circuits peers open through the relay are judged (circuit-guard.js).
+		connectionGater: { denyOutboundRelayedConnection: (source) => denyCircuit(source) },
 		connectionManager: {
 			maxConnections: limits.maxConnections,
 			// Every inbound connection arrives from 127.0.0.1 through the pipe, so

@@ -35,6 +35,8 @@ export const LIMITS = /** @type {const} */ ({
 	ws_frame: 'WebSocket closed: frame or message above --max-ws-frame',
 	reservations: 'reservation refused: --max-reservations held',
 	reservations_per_ip: 'reservation refused: --max-reservations-per-ip',
+	circuits_per_ip: 'relayed connection refused: the peers behind its IP hold --max-circuits-per-ip open',
+	circuit_rate: 'relayed connection refused: the peers behind its IP opened more than --circuit-rate a second (bursts of 16 s)',
 	topics: 'topic not mirrored: --max-topics reached',
 	topics_per_peer: 'topic not mirrored: --max-topics-per-peer',
 	topics_per_ip: 'topic not mirrored: --max-topics-per-ip',

@@ -14,13 +14,14 @@ import { createRelayNode } from './libp2p-node.js';
 import { startTopicMirror } from './topic-mirror.js';
 import { federatedPeers } from './federation.js';
 import { startRelayExchange } from './relay-exchange.js';
-import { MAX_FEDERATED, OUTBOUND_BUFFER_MESSAGES, TOPIC_GRACE_MS } from './config.js';
+import { CIRCUIT_BURST_SECONDS, MAX_FEDERATED, OUTBOUND_BUFFER_MESSAGES, TOPIC_GRACE_MS } from './config.js';
 import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { limitGossip } from './gossip-limits.js';
 import { HALLWAY_TOPIC, startHallway } from './hallway.js';
 import { createMetrics, RateMeter } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
 import { guardReservations } from './reservation-guard.js';
+import { guardCircuits } from './circuit-guard.js';
 import { refusalWarner } from './log.js';
 
 /** @typedef {import('./config.js').RelayConfig} RelayConfig */
@@ -88,8 +89,11 @@ export async function startRelay(config, { log }) {
 		metrics.count('gossip_streams_lost_total', GOSSIP_STREAMS_LOST_HELP, 0);
 		metrics.count('connections_superseded_total', CONNECTIONS_SUPERSEDED_HELP, 0);
 		metrics.count('connections_kept_total', CONNECTIONS_KEPT_HELP, 0);
+		/** @type {ReturnType<typeof guardCircuits> | null} made once the node exists; none is relayed before */
+		let circuits = null;
 		const started = await createRelayNode({
 			privateKey,
+			denyCircuit: (source) => circuits?.deny(source) ?? true,
 			announce,
 			limits: {
 				maxReservations: config.maxReservations,
@@ -124,6 +128,20 @@ export async function startRelay(config, { log }) {
 		node = started.node;
 		const running = node;
 		const isFederated = (/** @type {string} */ peer) => federation.ids.has(peer);
+		circuits = guardCircuits({
+			connections: (peer) => running.getConnections(peer),
+			ipOf: (addr) => clientIpOf(addr, http),
+			maxPerIp: config.maxCircuitsPerIp,
+			rate: config.circuitRate,
+			burstSeconds: CIRCUIT_BURST_SECONDS,
+			exempt: isFederated,
+			refuse(limit, ip) {
+				metrics.refuse(limit);
+				warn(limit, limit === 'circuits_per_ip'
+					? `relayed connection refused: the peers behind ${ip} hold --max-circuits-per-ip (${config.maxCircuitsPerIp}) open`
+					: `relayed connection refused: the peers behind ${ip} opened more than --circuit-rate (${config.circuitRate}) a second`);
+			}
+		});
 		mirror = startTopicMirror({
 			pubsub: node.services.pubsub,
 			network: node,

@@ -11,10 +11,13 @@
  *     node abuser.js <relay multiaddr> flood <n> <bytes> <topic>   one peer publishes n messages
  *     node abuser.js <relay multiaddr> stall <n>       n peers connect, then leave every stream the relay
  *                                                      opens to them after identify unanswered
+ *     node abuser.js <relay multiaddr> circuits <n> <peer id> <hold>   one peer asks for n circuits to the
+ *                                                      peer, one after another; hold 1 keeps each granted one
+ *                                                      open, 0 resets it at once
  */
 import '../polyfill.js';
 import { WebSocket as Ws } from 'ws';
-import { hopReserve } from './hop-reserve.js';
+import { hopConnect, hopReserve } from './hop-reserve.js';
 
 const SOURCE = process.env.ABUSER_SOURCE_IP ?? '127.0.0.2';
 
@@ -36,6 +39,7 @@ const { yamux } = await import('@libp2p/yamux');
 const { identify } = await import('@libp2p/identify');
 const { gossipsub } = await import('@libp2p/gossipsub');
 const { multiaddr } = await import('@multiformats/multiaddr');
+const { peerIdFromString } = await import('@libp2p/peer-id');
 
 const [relayArg, mode, countArg, sizeArg, topicArg] = process.argv.slice(2);
 const relayAddr = multiaddr(relayArg);
@@ -136,6 +140,19 @@ try {
 		}
 		await until(() => swallowed > 0, 'the relay opened no stream after identify');
 		result = { stalled: count, swallowed };
+	} else if (mode === 'circuits') {
+		const peer = await makePeer();
+		peers.push(peer);
+		const target = peerIdFromString(sizeArg);
+		const hold = topicArg === '1';
+		/** @type {Record<string, number>} status → how many */
+		const statuses = {};
+		for (let i = 0; i < count; i++) {
+			const { status, stream } = await hopConnect(peer, relayAddr, target);
+			statuses[status] = (statuses[status] ?? 0) + 1;
+			if (status === 'OK' && !hold) stream.abort(new Error('done with it'));
+		}
+		result = statuses;
 	} else {
 		throw new Error(`unknown mode ${mode}`);
 	}
