@@ -92,6 +92,12 @@ export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode
 	const guard = new StrangerGuard(node, options.vouched);
 	guard.start();
 	node.addEventListener('stop', () => guard.stop(), { once: true });
-	await node.start();
+	try {
+		await node.start();
+	} catch (err) {
+		// A node that never started sends no 'stop': its guard would sweep it every 5 s for the page's life.
+		guard.stop();
+		throw err;
+	}
 	return node;
 }

@@ -118,6 +118,7 @@ export class NetState {
 		// relaysFound() may have asked already (the hallway, before the app started): one discovery serves both.
 		this.#pendingDiscovery ??= this.#discover();
 		this.#pendingDiscovery.catch(() => {}); // consumed (and reported) by #connectRelays
+		let made: StanzaNode | undefined;
 		try {
 			// hello-protocol (and the stream helpers it brings) loads with libp2p, not with the first screen.
 			const [{ createStanzaNode }, id, { HELLO_PROTOCOL }] = await Promise.all([this.preload(), identity, import('./hello-protocol')]);
@@ -129,6 +130,7 @@ export class NetState {
 				pageProtocol: location.protocol,
 				vouched: this.#vouched
 			});
+			made = node;
 			await node.handle(HELLO_PROTOCOL, (stream: Stream, connection: Connection) => this.#answerHello(stream, connection), {
 				maxInboundStreams: 4
 			});
@@ -146,6 +148,8 @@ export class NetState {
 		} catch (err) {
 			this.status = 'offline';
 			this.lastError = describe(err);
+			// Made but not taken into use (a protocol it would not take, say): stopped, not left running unseen.
+			if (made && this.#node !== made) await Promise.resolve(made.stop()).catch(() => {});
 			return;
 		}
 		await this.#connectRelays();
