@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork, webrtcAddr, type InMemoryNode } from './in-memory-network';
 import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
-import { ANNOUNCE_THROTTLE_MS, OPEN_HOLDS_MS, TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
+import { ANNOUNCE_THROTTLE_MS, OPEN_HOLDS_MS, SPARED_PAST_MOST, TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
 
 /** Says where `node` is on the topic, as a member's meeting would ("full": it wants no more neighbours). */
 async function announce(node: InMemoryNode, name: string, open: boolean): Promise<void> {
@@ -315,6 +315,32 @@ describe('TopicMeeting: members the room put out', () => {
 			expect(meeting.neighbours()).toBe(15);
 			await vi.advanceTimersByTimeAsync(2_000);
 			expect(meeting.neighbours()).toBe(12);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('spares at most SPARED_PAST_MOST links past its most for peers that need it: identities with the link that keep saying so, or keep a stream open, cannot fill the node', async () => {
+		// Anyone with the room's link can be many members. Each of these says it needs neighbours, dials us,
+		// and holds a stream of ours open: every one was spared, and enough of them took every connection a
+		// browser takes (64), so no newcomer could reach us. The oldest links stay; the youngest go.
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others: crowd30 } = await crowd(30);
+			for (const n of crowd30) {
+				await announce(n, 'room:r', true);
+				fabric.connect(me, n).streams.push({ protocol: '/stanza/room-sync/1.0.0' });
+				await vi.advanceTimersByTimeAsync(100);
+			}
+			expect(meeting.neighbours()).toBe(30);
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			expect(meeting.neighbours()).toBe(12 + SPARED_PAST_MOST);
+			const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+			expect(crowd30.slice(0, 12 + SPARED_PAST_MOST).every(linked)).toBe(true);
+			// Their need announced again, their streams still open: still no more than that.
+			for (const n of crowd30) await announce(n, 'room:r', true);
+			await vi.advanceTimersByTimeAsync(OPEN_HOLDS_MS);
+			expect(meeting.neighbours()).toBe(12 + SPARED_PAST_MOST);
 		} finally {
 			vi.useRealTimers();
 		}

@@ -90,6 +90,12 @@ export const TRIM_GRACE_MS = 3_000;
 // room comes minutes later. Members opening a room of 100 at one instant all announce that they need
 // neighbours, and some held 16 to 25 connections for good (audio-room.spec.ts) before this.
 export const OPEN_HOLDS_MS = 6_000;
+// Links past our most that the trim spares because the peer needs them (an open announce, a stream of
+// ours), at most: past this many, the youngest of them go too. A member needs us for a second or two;
+// anyone with the room's link could otherwise keep links to us for good, by announcing that it needs
+// neighbours every few seconds or by opening a stream now and then, until a crowd of identities held
+// every connection the browser takes (64) and no newcomer could reach us (trim-crowded in the trace).
+export const SPARED_PAST_MOST = 8;
 // An audio parent, a standby and the speakers: far fewer than this are asked for at a time.
 const MAX_ASKED_FOR = 64;
 // Our announces say we are new (meet-protocol.ts "j") for this long after we join the topic, and
@@ -457,7 +463,9 @@ export class TopicMeeting {
 	 * and that carry no stream of ours (sync, keys, an audio link being set
 	 * up), nor connections younger than TRIM_GRACE_MS (their stream may not be
 	 * open yet). An audio link itself runs on its own RTCPeerConnection, which
-	 * outlives the libp2p connection that set it up.
+	 * outlives the libp2p connection that set it up. Links spared because
+	 * their peer needs them stay at most SPARED_PAST_MOST past our most: the
+	 * youngest of the rest go too (once TRIM_GRACE_MS old).
 	 */
 	#trim(): void {
 		let excess = this.neighbours() - this.#max;
@@ -476,24 +484,45 @@ export class TopicMeeting {
 		const now = performance.now();
 		let youngest = -Infinity;
 		let holdsUntil = Infinity;
+		// Links kept because their peer needs them, for the cut past SPARED_PAST_MOST.
+		const spared: { peerId: string; connections: Connection[]; opened: number }[] = [];
 		for (const [peerId, connections] of byPeer) {
 			if (excess <= 0) break;
 			const peer = this.#known.get(peerId);
 			if (!(peer || this.#member(peerId)) || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
-			if (peer?.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS) {
-				holdsUntil = Math.min(holdsUntil, peer.heardAt + OPEN_HOLDS_MS);
-				continue;
-			}
-			if (!connections.some((c) => isDirectConnection(c.remoteAddr.toString()))) continue;
-			if (connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)))) continue;
+			const direct = connections.some((c) => isDirectConnection(c.remoteAddr.toString()));
 			// Opened before we were looking (our join): old enough.
 			const opened = Math.max(...connections.map((c) => this.#openedAt.get(c) ?? -Infinity));
+			if (peer?.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS) {
+				holdsUntil = Math.min(holdsUntil, peer.heardAt + OPEN_HOLDS_MS);
+				if (direct) spared.push({ peerId, connections, opened });
+				continue;
+			}
+			if (!direct) continue;
+			if (connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)))) {
+				spared.push({ peerId, connections, opened });
+				continue;
+			}
 			if (now - opened < TRIM_GRACE_MS) {
 				youngest = Math.max(youngest, opened);
 				continue;
 			}
 			traceEvent('meet:trim', `${this.name}: ${shortId(peerId)}`);
 			excess--;
+			surplus.push(...connections);
+		}
+		// Too many spared: the youngest go (long-standing neighbours stay), each once TRIM_GRACE_MS old. One
+		// too young to go yet keeps its turn: an older link does not go in its place while a crowd arrives.
+		let sparedGrown = Infinity;
+		const byAge = spared.map((p) => ({ ...p, opened: Number.isFinite(p.opened) ? p.opened : -Number.MAX_VALUE }));
+		for (const { peerId, connections, opened } of byAge.sort((a, b) => b.opened - a.opened)) {
+			if (excess <= SPARED_PAST_MOST) break;
+			excess--;
+			if (now - opened < TRIM_GRACE_MS) {
+				sparedGrown = Math.min(sparedGrown, opened + TRIM_GRACE_MS);
+				continue;
+			}
+			traceEvent('meet:trim-crowded', `${this.name}: ${shortId(peerId)}`);
 			surplus.push(...connections);
 		}
 		// Chosen first, closed after, and not chosen again from inside a close whose event fires at once:
@@ -505,8 +534,8 @@ export class TopicMeeting {
 			this.#trimming = false;
 		}
 		// Still past the cap with links young or protected: look again once the first of them may go.
-		const again = Math.min(youngest > -Infinity ? youngest + TRIM_GRACE_MS : Infinity, holdsUntil);
-		if (excess > 0 && again < this.#retrimAt) {
+		const again = Math.min(youngest > -Infinity ? youngest + TRIM_GRACE_MS : Infinity, holdsUntil, sparedGrown);
+		if ((excess > 0 || sparedGrown < Infinity) && again < this.#retrimAt) {
 			clearTimeout(this.#retrim);
 			this.#retrimAt = again;
 			this.#retrim = setTimeout(() => {
