@@ -349,6 +349,14 @@ export class TopicMeeting {
 		}
 	}
 
+	/**
+	 * The room came to count a peer we are linked to as a member (`member()` now says so: a sync with it
+	 * completed, say): a link past our most, it may go now, not at the next connection event or announce.
+	 */
+	memberAdded(): void {
+		if (!this.#stopped) this.#trim();
+	}
+
 	#forget(peerId: string): void {
 		this.#known.delete(peerId);
 		this.#askedFor.delete(peerId);

@@ -6,9 +6,9 @@ import { decodeMeetAnnounce, meetTopicFor } from '../net/meet-protocol';
 import { PRESENCE_SETTLE_MS } from './presence';
 import { ROOM_KEY_PROTOCOL } from './room-key-protocol';
 import { SYNC_TIMEOUT_MS } from './room-host';
-import { ROOM_SYNC_PROTOCOL } from './room-sync-protocol';
+import { ROOM_SYNC_PROTOCOL, serveSync } from './room-sync-protocol';
 import { roomTopicFor } from './room-topic-protocol';
-import { epochCommitment } from './room-keys';
+import { epochCommitment, RoomKeys } from './room-keys';
 import { RoomDoc } from './room-doc';
 import { roleOf } from './authority';
 import { turnedAwayBy, UNREADABLE_SYNC_MS } from './room-session';
@@ -419,6 +419,27 @@ describe('RoomSession: turned away', () => {
 		expect(back.peer.room.view.exists).toBe(true);
 		await vi.waitFor(() => expect(holds(back, epoch)).toBe(true), WAIT);
 		expect(events).toEqual([true, false]);
+	}, 60_000);
+});
+
+describe('RoomSession: a crowd with the room link', () => {
+	it('counts peers it synced with among its neighbours, heard or not: a crowd that dials, answers the sync and says nothing more is trimmed like any', async () => {
+		// Each of these holds the room's key, dials the member and answers its sync, and then neither announces
+		// nor shows presence. The sync vouches for it (no stranger: stranger-guard.ts), and the meeting, which
+		// counted only peers heard or present, never counted or trimmed it: enough of them held every connection.
+		const network = new InMemoryNetwork();
+		const { creator, peers, key } = await makeRoom(Array.from({ length: 21 }, (_, i) => `s${i}`));
+		const ann = await join(network, creator, key);
+		const keys = await RoomKeys.create(creator.room.roomId, key);
+		for (const p of peers) {
+			const node = await network.node(p.privateKey);
+			await node.handle(ROOM_SYNC_PROTOCOL, (stream, connection) =>
+				serveSync(stream, connection.remotePeer.toString(), () => ({ room: p.room, cipher: keys.base }), SYNC_TIMEOUT_MS)
+			);
+			network.connect(node, ann.node);
+		}
+		await vi.waitFor(() => expect(peers.filter((p) => ann.session.knows(p.peerId.toString()))).toHaveLength(21), WAIT);
+		await vi.waitFor(() => expect(directPeers(ann).size).toBe(12), WAIT);
 	}, 60_000);
 });
 

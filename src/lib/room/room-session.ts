@@ -234,8 +234,11 @@ export class RoomSession implements HostedRoom {
 				},
 				shunned: (peerId) => this.#isOut(peerId),
 				// Presence reaches a newcomer from every member that moves in the audio tree, the peers that link to
-				// it most, long before their next announce (in a room of 100, minutes apart).
-				member: (peerId) => this.presence.members.has(peerId),
+				// it most, long before their next announce (in a room of 100, minutes apart). A peer we synced with
+				// holds the key and counts too, heard or not: it is vouched for (knows()), and one that announced
+				// nothing and showed no presence was never counted nor trimmed, so a crowd of them, each with the
+				// room's link, could hold every connection we take.
+				member: (peerId) => this.presence.members.has(peerId) || this.#syncedWith.has(peerId),
 				population: () => this.presence.members.size + 1
 			}
 		);
@@ -649,7 +652,11 @@ export class RoomSession implements HostedRoom {
 			await syncAsDialer(stream, { room: this.room, cipher: this.#keys.base }, signal);
 			traceEvent('sync:done', `${label}: exists=${this.room.view.exists}`);
 			this.#caughtUp = true;
-			if (!Array.isArray(peer)) this.#syncedWith.add(peer.toString()); // a relayed catch-up's peer was heard already
+			if (!Array.isArray(peer) && !this.#syncedWith.has(peer.toString())) {
+				// A relayed catch-up's peer was heard already.
+				this.#syncedWith.add(peer.toString());
+				this.#meeting?.memberAdded();
+			}
 			this.#setTurnedAway(false);
 		} catch (err) {
 			// Gone, refusing, or not holding our key (a link is judged on the device, never by what peers send: room-link.ts).
