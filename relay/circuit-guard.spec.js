@@ -1,24 +1,21 @@
 // @ts-check
-import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { guardCircuits } from './circuit-guard.js';
+import { guardCircuits, traceHopRequests } from './circuit-guard.js';
 
 /** @param {string} id */
 const peer = (id) => /** @type {import('@libp2p/interface').PeerId} */ (/** @type {unknown} */ ({ toString: () => id }));
 
 /**
- * The relay's connections, in memory: each peer's one connection from a client IP, with the
- * streams open on it. The fake address is just the client IP.
+ * A relay server in memory, shaped as circuit-relay-v2's: its hop handler asks the gater (the guard)
+ * about each request, with the request's stream and connection known through traceHopRequests. A
+ * connection's fake address is just its client IP; a peer may hold connections from several.
  */
 function setup({ maxPerIp = 3, rate = 1, burstSeconds = 4, exempt = /** @type {(peer: string) => boolean} */ (() => false) } = {}) {
-	/** @type {Map<string, { remotePeer: { toString(): string }, remoteAddr: any, streams: { protocol: string, remoteWriteStatus: string }[] }>} */
-	const byPeer = new Map();
 	let clock = 0;
 	/** @type {Array<[string, string]>} */
 	const refused = [];
 	const guard = guardCircuits({
-		connections: (p) => (p ? [byPeer.get(p.toString())].filter((c) => c !== undefined) : [...byPeer.values()]),
 		ipOf: (addr) => /** @type {{ ip: string }} */ (/** @type {unknown} */ (addr)).ip,
 		maxPerIp,
 		rate,
@@ -27,39 +24,31 @@ function setup({ maxPerIp = 3, rate = 1, burstSeconds = 4, exempt = /** @type {(
 		refuse: (limit, ip) => void refused.push([limit, ip]),
 		now: () => clock
 	});
+	const server = {
+		/**
+		 * @param {{ status: string }} stream
+		 * @param {{ remoteAddr: any, remotePeer: string }} connection
+		 */
+		// The real one reads the request first: the gater is asked after an await.
+		onHop: async (stream, connection) => {
+			await Promise.resolve();
+			return !guard.deny(peer(connection.remotePeer));
+		}
+	};
+	traceHopRequests(server);
 	return {
 		guard,
 		refused,
-		/** @param {string} id @param {string} ip */
-		connect(id, ip) {
-			byPeer.set(id, { remotePeer: { toString: () => id }, remoteAddr: { ip }, streams: [{ protocol: '/meshsub/1.1.0', remoteWriteStatus: 'writable' }] });
-		},
-		/** @param {string} id */
-		disconnect: (id) => void byPeer.delete(id),
 		/**
-		 * What the relay server does for a circuit request: the hop stream is open on the dialer's
-		 * connection while the gater is asked; refused, it closes.
+		 * A circuit request from `id` on its connection from `ip`; let through, the circuit's stream is
+		 * returned (open until closed or reset), refused, null.
 		 * @param {string} id
-		 * @returns {boolean} whether the circuit was let through (it stays open until `end`)
+		 * @param {string} ip
 		 */
-		open(id) {
-			const c = byPeer.get(id);
-			const stream = { protocol: RELAY_V2_HOP_CODEC, remoteWriteStatus: 'writable' };
-			c?.streams.push(stream);
-			const denied = guard.deny(peer(id));
-			if (denied && c) c.streams.splice(c.streams.indexOf(stream), 1);
-			return !denied;
-		},
-		/** @param {string} id its dialer closes its side of one of its circuits; the relay's side stays listed */
-		halfClose(id) {
-			const stream = byPeer.get(id)?.streams.find((s) => s.protocol === RELAY_V2_HOP_CODEC && s.remoteWriteStatus === 'writable');
-			if (stream) stream.remoteWriteStatus = 'closed';
-		},
-		/** @param {string} id ends one of its circuits */
-		end(id) {
-			const c = byPeer.get(id);
-			const i = c?.streams.findIndex((s) => s.protocol === RELAY_V2_HOP_CODEC) ?? -1;
-			if (c && i >= 0) c.streams.splice(i, 1);
+		async open(id, ip) {
+			const stream = { status: 'open' };
+			const passed = await /** @type {(s: unknown, c: unknown) => Promise<boolean>} */ (server.onHop)(stream, { remoteAddr: { ip }, remotePeer: id });
+			return passed ? stream : null;
 		},
 		/** @param {number} ms */
 		advance(ms) {
@@ -69,98 +58,120 @@ function setup({ maxPerIp = 3, rate = 1, burstSeconds = 4, exempt = /** @type {(
 }
 
 describe('guardCircuits', () => {
-	it('counts the circuits open behind an IP across its peers, and refuses one past the most', () => {
+	it('counts the circuits let through behind an IP across its peers, and refuses one past the most', async () => {
 		const t = setup({ maxPerIp: 3, rate: 100 });
-		t.connect('a', '10.0.0.1');
-		t.connect('b', '10.0.0.1');
-		t.connect('c', '10.0.0.2');
-		expect([t.open('a'), t.open('a'), t.open('b')]).toEqual([true, true, true]);
+		const held = [await t.open('a', '10.0.0.1'), await t.open('a', '10.0.0.1'), await t.open('b', '10.0.0.1')];
+		expect(held.every((s) => s !== null)).toBe(true);
 		expect(t.guard.circuitsOf('10.0.0.1')).toBe(3);
 		// A fourth from either peer of that IP is refused; another IP is not held back by it.
-		expect(t.open('b')).toBe(false);
-		expect(t.open('a')).toBe(false);
-		expect(t.open('c')).toBe(true);
+		expect(await t.open('b', '10.0.0.1')).toBeNull();
+		expect(await t.open('a', '10.0.0.1')).toBeNull();
+		expect(await t.open('c', '10.0.0.2')).not.toBeNull();
 		expect(t.refused).toEqual([
 			['circuits_per_ip', '10.0.0.1'],
 			['circuits_per_ip', '10.0.0.1']
 		]);
-		// Circuits that end make room again; a peer that leaves takes its circuits with it.
-		t.end('a');
-		expect(t.open('b')).toBe(true);
-		t.disconnect('a');
+		// A circuit reset or closed at both ends makes room again; refused requests never counted.
+		/** @type {{ status: string }} */ (held[0]).status = 'reset';
+		expect(await t.open('b', '10.0.0.1')).not.toBeNull();
+		/** @type {{ status: string }} */ (held[1]).status = 'closed';
 		expect(t.guard.circuitsOf('10.0.0.1')).toBe(2);
-		expect(t.open('b')).toBe(true);
 	});
 
-	it('does not count a hop stream its dialer closed (a refusal or a reservation the relay never closed its side of)', () => {
+	it('counts a circuit its dialer half-closed: it still carries the other way', async () => {
+		const t = setup({ maxPerIp: 1, rate: 100 });
+		const circuit = await t.open('a', '10.0.0.1');
+		// Its dialer closed its side: the stream is closing, not closed, and stays counted.
+		/** @type {{ status: string }} */ (circuit).status = 'closing';
+		expect(await t.open('a', '10.0.0.1')).toBeNull();
+	});
+
+	it('charges a circuit to the IP of the connection its request came on, not to another of its peer’s', async () => {
 		const t = setup({ maxPerIp: 2, rate: 100 });
-		t.connect('a', '10.0.0.1');
-		expect([t.open('a'), t.open('a')]).toEqual([true, true]);
-		t.halfClose('a');
-		expect(t.guard.circuitsOf('10.0.0.1')).toBe(1);
-		expect(t.open('a')).toBe(true);
+		// One identity on an idle connection from 10.0.0.1 and a busy one from 10.0.0.2.
+		expect(await t.open('a', '10.0.0.2')).not.toBeNull();
+		expect(await t.open('a', '10.0.0.2')).not.toBeNull();
+		expect(await t.open('a', '10.0.0.2')).toBeNull();
+		expect([t.guard.circuitsOf('10.0.0.1'), t.guard.circuitsOf('10.0.0.2')]).toEqual([0, 2]);
+		expect(await t.open('a', '10.0.0.1')).not.toBeNull();
 	});
 
-	it('refuses circuits opened faster than the rate past a burst, per IP, and refills', () => {
+	it('refuses circuits opened faster than the rate past a burst, per IP, and refills', async () => {
 		const t = setup({ maxPerIp: 1_000, rate: 2, burstSeconds: 4 });
-		t.connect('a', '10.0.0.1');
-		t.connect('b', '10.0.0.2');
 		// Each circuit ends at once: only the rate holds them back. A burst is 2 × 4 = 8.
 		const burst = [];
 		for (let i = 0; i < 10; i++) {
-			burst.push(t.open('a'));
-			t.end('a');
+			const circuit = await t.open('a', '10.0.0.1');
+			if (circuit) circuit.status = 'closed';
+			burst.push(circuit !== null);
 		}
 		expect(burst).toEqual([true, true, true, true, true, true, true, true, false, false]);
 		expect(t.refused.every(([limit, ip]) => limit === 'circuit_rate' && ip === '10.0.0.1')).toBe(true);
-		expect(t.open('b')).toBe(true);
+		expect(await t.open('b', '10.0.0.2')).not.toBeNull();
 		t.advance(500); // one more token
-		expect(t.open('a')).toBe(true);
-		expect(t.open('a')).toBe(false);
+		expect(await t.open('a', '10.0.0.1')).not.toBeNull();
+		expect(await t.open('a', '10.0.0.1')).toBeNull();
 	});
 
-	it('takes no token for a circuit refused by the count', () => {
+	it('takes no token for a circuit refused by the count', async () => {
 		const t = setup({ maxPerIp: 1, rate: 1, burstSeconds: 2 });
-		t.connect('a', '10.0.0.1');
-		expect(t.open('a')).toBe(true);
-		for (let i = 0; i < 5; i++) expect(t.open('a')).toBe(false);
-		t.end('a');
+		const circuit = await t.open('a', '10.0.0.1');
+		for (let i = 0; i < 5; i++) expect(await t.open('a', '10.0.0.1')).toBeNull();
+		/** @type {{ status: string }} */ (circuit).status = 'reset';
 		// Two tokens in the burst, one spent: the next circuit passes.
-		expect(t.open('a')).toBe(true);
+		expect(await t.open('a', '10.0.0.1')).not.toBeNull();
 	});
 
-	it('never limits exempt peers (federated relays), and refuses a dialer with no connection left', () => {
+	it('never limits exempt peers (federated relays), and refuses a request it cannot place', async () => {
 		const t = setup({ maxPerIp: 1, rate: 1, burstSeconds: 1, exempt: (p) => p === 'relay2' });
-		t.connect('relay2', '10.0.0.9');
-		for (let i = 0; i < 5; i++) expect(t.open('relay2')).toBe(true);
-		expect(t.open('gone')).toBe(false);
+		for (let i = 0; i < 5; i++) expect(await t.open('relay2', '10.0.0.9')).not.toBeNull();
 		expect(t.refused).toEqual([]);
+		// Asked outside a traced hop request (the server's shape changed under us): refused.
+		expect(t.guard.deny(peer('a'))).toBe(true);
 	});
 
-	it('property: behind no IP are more circuits open than the most, and no IP opens more than its rate allows', () => {
-		fc.assert(
-			fc.property(
+	it('refuses to wrap a relay server of an unknown shape', () => {
+		expect(() => traceHopRequests({})).toThrow(/unknown shape/);
+	});
+
+	it('property: behind no IP are more circuits open than the most, and no IP opens more than its rate allows', async () => {
+		await fc.assert(
+			fc.asyncProperty(
 				fc.array(
-					fc.record({ peer: fc.integer({ min: 0, max: 7 }), act: fc.constantFrom('open', 'open', 'end', 'advance', 'leave'), ms: fc.integer({ min: 0, max: 3_000 }) }),
+					fc.record({ peer: fc.integer({ min: 0, max: 7 }), ip: fc.integer({ min: 0, max: 2 }), act: fc.constantFrom('open', 'open', 'end', 'half', 'advance'), ms: fc.integer({ min: 0, max: 3_000 }) }),
 					{ maxLength: 200 }
 				),
-				(steps) => {
+				async (steps) => {
 					const rate = 2;
 					const burstSeconds = 3;
 					const t = setup({ maxPerIp: 4, rate, burstSeconds });
-					const ipOf = (/** @type {number} */ p) => `10.0.0.${p % 3}`;
-					for (let p = 0; p < 8; p++) t.connect(`p${p}`, ipOf(p));
+					/** @type {Array<{ status: string, ip: string }>} */
+					const circuits = [];
 					/** @type {Map<string, number[]>} ip → when each circuit let through was opened */
 					const opened = new Map();
 					let clock = 0;
-					for (const { peer: p, act, ms } of steps) {
+					for (const { peer: p, ip: i, act, ms } of steps) {
+						const ip = `10.0.0.${i}`;
+						const mine = circuits.filter((c) => c.ip === ip && (c.status === 'open' || c.status === 'closing'));
 						if (act === 'advance') {
 							t.advance(ms);
 							clock += ms;
-						} else if (act === 'end') t.end(`p${p}`);
-						else if (act === 'leave') t.disconnect(`p${p}`);
-						else if (t.open(`p${p}`)) opened.set(ipOf(p), [...(opened.get(ipOf(p)) ?? []), clock]);
-						for (let ip = 0; ip < 3; ip++) expect(t.guard.circuitsOf(`10.0.0.${ip}`)).toBeLessThanOrEqual(4);
+						} else if (act === 'end') {
+							if (mine[0]) mine[0].status = 'reset';
+						} else if (act === 'half') {
+							if (mine[0]) mine[0].status = 'closing';
+						} else {
+							const circuit = await t.open(`p${p}`, ip);
+							if (circuit) {
+								circuits.push(Object.assign(circuit, { ip }));
+								opened.set(ip, [...(opened.get(ip) ?? []), clock]);
+							}
+						}
+						for (let n = 0; n < 3; n++) {
+							const live = circuits.filter((c) => c.ip === `10.0.0.${n}` && (c.status === 'open' || c.status === 'closing')).length;
+							expect(live).toBeLessThanOrEqual(4);
+							expect(t.guard.circuitsOf(`10.0.0.${n}`)).toBe(live);
+						}
 					}
 					// A token bucket lets through at most its burst plus what refilled since the first.
 					for (const times of opened.values()) {

@@ -175,7 +175,7 @@ const INTEGER_OPTIONS = {
 	// libp2p alone allowed 32 each.
 	'max-circuits-per-ip': { def: 128, min: 1, max: 1_000_000, unit: '' },
 	// A joiner opens a few, one per member it meets or links to for audio. 8 a second (bursts of 16 s:
-	// 128) bounds what one address makes the relay carry (each circuit up to --circuit-data-limit each way).
+	// 128) bounds what one address makes the relay carry (each circuit up to --circuit-data-limit).
 	'circuit-rate': { def: 8, min: 1, max: 100_000, unit: '/s' },
 	// 264 KiB: the app's largest topic message is a 256 KiB room update, plus its seal and gossipsub envelope.
 	'max-gossip-message': { def: 264 * 1024, min: 1024, max: 16 * MIB, unit: ' bytes' },

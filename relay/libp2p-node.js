@@ -7,6 +7,7 @@
  *
  * Requires `Promise.withResolvers` (see polyfill.js) on Node 20.
  */
+import { traceHopRequests } from './circuit-guard.js';
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2';
 import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
@@ -214,6 +215,9 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 			if (tcp?.value) internalPort = Number(tcp.value);
 		}
 	});
+	// Before start, when the relay server registers its hop handler: the gater's denyCircuit then knows
+	// which stream and connection each request came on (circuit-guard.js).
+	traceHopRequests(node.services.relay);
 	// Before start, so that the streams of federated links opened at start are bounded too.
 	const bounds = gossipStreamBounds(limits);
 	const gossipStreams = guardGossipStreams({

@@ -129,7 +129,6 @@ export async function startRelay(config, { log }) {
 		const running = node;
 		const isFederated = (/** @type {string} */ peer) => federation.ids.has(peer);
 		circuits = guardCircuits({
-			connections: (peer) => running.getConnections(peer),
 			ipOf: (addr) => clientIpOf(addr, http),
 			maxPerIp: config.maxCircuitsPerIp,
 			rate: config.circuitRate,

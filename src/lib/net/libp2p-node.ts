@@ -95,7 +95,8 @@ export async function createStanzaNode(options: NodeOptions): Promise<StanzaNode
 	try {
 		await node.start();
 	} catch (err) {
-		// A node that never started sends no 'stop': its guard would sweep it every 5 s for the page's life.
+		// libp2p stops a node whose start fails, and that 'stop' stops the guard; should that stop throw
+		// too, the guard would sweep a dead node every 5 s for the page's life.
 		guard.stop();
 		throw err;
 	}
