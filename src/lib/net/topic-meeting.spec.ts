@@ -346,6 +346,80 @@ describe('TopicMeeting: members the room put out', () => {
 		}
 	});
 
+	it('cuts spared links only for spared links: links it asked for, and young links about to go, leave them their places', async () => {
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others } = await crowd(24);
+			const [asked, needy] = [others.slice(0, 14), others.slice(14)];
+			// Fourteen it asked for (audio parents, speakers), then ten that need it, each with a stream of ours.
+			for (const n of asked) await announce(n, 'room:r', false);
+			for (const n of asked) expect(await meeting.connect(n.id, AbortSignal.timeout(1_000))).toBe(true);
+			for (const n of needy) {
+				await announce(n, 'room:r', true);
+				fabric.connect(me, n).streams.push({ protocol: '/stanza/room-sync/1.0.0' });
+				await vi.advanceTimersByTimeAsync(100);
+			}
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			// 24 links, 12 past the most: the asked-for are never cut, and the spared keep their 8 places (the 8 oldest).
+			expect(meeting.neighbours()).toBe(14 + SPARED_PAST_MOST);
+			const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+			expect(asked.every(linked)).toBe(true);
+			expect(needy.slice(0, SPARED_PAST_MOST).every(linked)).toBe(true);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('cuts spared links that only said they need it before those with a stream of ours on them, older or not', async () => {
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others } = await crowd(24);
+			const [saying, busy] = [others.slice(0, 12), others.slice(12)];
+			for (const n of saying) {
+				await announce(n, 'room:r', true);
+				fabric.connect(me, n);
+				await vi.advanceTimersByTimeAsync(100);
+			}
+			for (const n of busy) {
+				await announce(n, 'room:r', false);
+				fabric.connect(me, n).streams.push({ protocol: '/stanza/media-signal/1.0.0' });
+				await vi.advanceTimersByTimeAsync(100);
+			}
+			// Before the first "needs neighbours" announce is OPEN_HOLDS_MS old: only the spared cut has run.
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			expect(meeting.neighbours()).toBe(12 + SPARED_PAST_MOST);
+			const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+			expect(busy.every(linked)).toBe(true);
+			expect(saying.filter(linked)).toEqual(saying.slice(0, 8));
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('ranks a spared peer by its oldest direct link: one that keeps opening new links does not look new', async () => {
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others } = await crowd(21);
+			for (const n of others) {
+				await announce(n, 'room:r', false);
+				fabric.connect(me, n).streams.push({ protocol: '/stanza/room-sync/1.0.0' });
+				await vi.advanceTimersByTimeAsync(100);
+			}
+			// The ten oldest keep opening a fresh link each second: by their newest link they would look
+			// youngest, keep their turn, and shield the rest.
+			for (let s = 0; s < 6; s++) {
+				for (const n of others.slice(0, 10)) fabric.connect(me, n);
+				await vi.advanceTimersByTimeAsync(1_000);
+			}
+			expect(meeting.neighbours()).toBe(12 + SPARED_PAST_MOST);
+			const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+			expect(linked(others[20])).toBe(false);
+			expect(others.slice(0, 20).every(linked)).toBe(true);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
 	it('closes links past its most to peers it first hears after they linked, joiners among them', async () => {
 		// A room opened at once: each newcomer dials the members it heard before we hear it, so its link
 		// is not yet a neighbour's and no trim runs as it opens. We hear it next, in an announce that says

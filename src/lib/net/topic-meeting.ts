@@ -492,42 +492,51 @@ export class TopicMeeting {
 		const now = performance.now();
 		let youngest = -Infinity;
 		let holdsUntil = Infinity;
-		// Links kept because their peer needs them, for the cut past SPARED_PAST_MOST.
-		const spared: { peerId: string; connections: Connection[]; opened: number }[] = [];
+		// Links kept because their peer needs them, for the cut past SPARED_PAST_MOST: since when we hold its
+		// oldest direct link (a peer cannot look new by opening more), and whether a stream of ours is on it.
+		const spared: { peerId: string; connections: Connection[]; linked: number; busy: boolean }[] = [];
+		// Links the trim will close once old enough: past our most, they are not the spared links' doing.
+		let young = 0;
 		for (const [peerId, connections] of byPeer) {
 			if (excess <= 0) break;
 			const peer = this.#known.get(peerId);
 			if (!(peer || this.#member(peerId)) || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
-			const direct = connections.some((c) => isDirectConnection(c.remoteAddr.toString()));
+			const direct = connections.filter((c) => isDirectConnection(c.remoteAddr.toString()));
 			// Opened before we were looking (our join): old enough.
 			const opened = Math.max(...connections.map((c) => this.#openedAt.get(c) ?? -Infinity));
+			const linked = Math.min(...direct.map((c) => this.#openedAt.get(c) ?? -Number.MAX_VALUE));
+			const busy = connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)));
 			if (peer?.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS) {
 				holdsUntil = Math.min(holdsUntil, peer.heardAt + OPEN_HOLDS_MS);
-				if (direct) spared.push({ peerId, connections, opened });
+				if (direct.length > 0) spared.push({ peerId, connections, linked, busy });
 				continue;
 			}
-			if (!direct) continue;
-			if (connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)))) {
-				spared.push({ peerId, connections, opened });
+			if (direct.length === 0) continue;
+			if (busy) {
+				spared.push({ peerId, connections, linked, busy });
 				continue;
 			}
 			if (now - opened < TRIM_GRACE_MS) {
 				youngest = Math.max(youngest, opened);
+				young++;
 				continue;
 			}
 			traceEvent('meet:trim', `${this.name}: ${shortId(peerId)}`);
 			excess--;
 			surplus.push(...connections);
 		}
-		// Too many spared: the youngest go (long-standing neighbours stay), each once TRIM_GRACE_MS old. One
-		// too young to go yet keeps its turn: an older link does not go in its place while a crowd arrives.
+		// Too many spared: past our most and the links about to go, they keep SPARED_PAST_MOST places. Those
+		// that only said they need us go before those with a stream of ours on them (an audio link being set
+		// up, a sync), and the youngest first (long-standing neighbours stay), each once TRIM_GRACE_MS old.
+		// One too young to go yet keeps its turn: an older link does not go in its place while a crowd arrives.
+		let cut = Math.min(excess - young, spared.length) - SPARED_PAST_MOST;
 		let sparedGrown = Infinity;
-		const byAge = spared.map((p) => ({ ...p, opened: Number.isFinite(p.opened) ? p.opened : -Number.MAX_VALUE }));
-		for (const { peerId, connections, opened } of byAge.sort((a, b) => b.opened - a.opened)) {
-			if (excess <= SPARED_PAST_MOST) break;
+		for (const { peerId, connections, linked } of spared.sort((a, b) => Number(a.busy) - Number(b.busy) || b.linked - a.linked)) {
+			if (cut <= 0) break;
+			cut--;
 			excess--;
-			if (now - opened < TRIM_GRACE_MS) {
-				sparedGrown = Math.min(sparedGrown, opened + TRIM_GRACE_MS);
+			if (now - linked < TRIM_GRACE_MS) {
+				sparedGrown = Math.min(sparedGrown, linked + TRIM_GRACE_MS);
 				continue;
 			}
 			traceEvent('meet:trim-crowded', `${this.name}: ${shortId(peerId)}`);
