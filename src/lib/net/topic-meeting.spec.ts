@@ -29,6 +29,22 @@ function meetingOf(node: InMemoryNode, target: number, shunned: Set<string>): To
 	return meeting;
 }
 
+/** Whether `me` holds an open connection to a node. */
+const linkedTo = (me: InMemoryNode) => (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+
+/**
+ * Each of `nodes` announces (needing neighbours or not) and links to `me`, a stream of ours on the link
+ * when `stream` names one, a tenth of a second after the one before.
+ */
+async function linkInTurn(fabric: InMemoryNetwork, me: InMemoryNode, nodes: InMemoryNode[], open: boolean, stream?: string): Promise<void> {
+	for (const n of nodes) {
+		await announce(n, 'room:r', open);
+		const link = fabric.connect(me, n);
+		if (stream) link.streams.push({ protocol: stream });
+		await vi.advanceTimersByTimeAsync(100);
+	}
+}
+
 // A trim waits until the links it would close are TRIM_GRACE_MS old.
 const TRIMMED = { timeout: TRIM_GRACE_MS + 2_000 };
 
@@ -284,7 +300,7 @@ describe('TopicMeeting: members the room put out', () => {
 		// Not at once: a peer that just dialed opens its stream a round trip after its connection opened.
 		expect(meeting.neighbours()).toBe(16);
 		await vi.waitFor(() => expect(meeting.neighbours()).toBe(12), TRIMMED);
-		const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+		const linked = linkedTo(me);
 		expect(linked(content[0])).toBe(true);
 		expect(needy.every(linked)).toBe(true);
 		expect(content.filter(linked)).toHaveLength(10);
@@ -327,15 +343,11 @@ describe('TopicMeeting: members the room put out', () => {
 		vi.useFakeTimers();
 		try {
 			const { fabric, me, meeting, others: crowd30 } = await crowd(30);
-			for (const n of crowd30) {
-				await announce(n, 'room:r', true);
-				fabric.connect(me, n).streams.push({ protocol: '/stanza/room-sync/1.0.0' });
-				await vi.advanceTimersByTimeAsync(100);
-			}
+			await linkInTurn(fabric, me, crowd30, true, '/stanza/room-sync/1.0.0');
 			expect(meeting.neighbours()).toBe(30);
 			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
 			expect(meeting.neighbours()).toBe(12 + SPARED_PAST_MOST);
-			const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+			const linked = linkedTo(me);
 			expect(crowd30.slice(0, 12 + SPARED_PAST_MOST).every(linked)).toBe(true);
 			// Their need announced again, their streams still open: still no more than that.
 			for (const n of crowd30) await announce(n, 'room:r', true);
@@ -354,15 +366,11 @@ describe('TopicMeeting: members the room put out', () => {
 			// Fourteen it asked for (audio parents, speakers), then ten that need it, each with a stream of ours.
 			for (const n of asked) await announce(n, 'room:r', false);
 			for (const n of asked) expect(await meeting.connect(n.id, AbortSignal.timeout(1_000))).toBe(true);
-			for (const n of needy) {
-				await announce(n, 'room:r', true);
-				fabric.connect(me, n).streams.push({ protocol: '/stanza/room-sync/1.0.0' });
-				await vi.advanceTimersByTimeAsync(100);
-			}
+			await linkInTurn(fabric, me, needy, true, '/stanza/room-sync/1.0.0');
 			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
 			// 24 links, 12 past the most: the asked-for are never cut, and the spared keep their 8 places (the 8 oldest).
 			expect(meeting.neighbours()).toBe(14 + SPARED_PAST_MOST);
-			const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+			const linked = linkedTo(me);
 			expect(asked.every(linked)).toBe(true);
 			expect(needy.slice(0, SPARED_PAST_MOST).every(linked)).toBe(true);
 		} finally {
@@ -375,20 +383,12 @@ describe('TopicMeeting: members the room put out', () => {
 		try {
 			const { fabric, me, meeting, others } = await crowd(24);
 			const [saying, busy] = [others.slice(0, 12), others.slice(12)];
-			for (const n of saying) {
-				await announce(n, 'room:r', true);
-				fabric.connect(me, n);
-				await vi.advanceTimersByTimeAsync(100);
-			}
-			for (const n of busy) {
-				await announce(n, 'room:r', false);
-				fabric.connect(me, n).streams.push({ protocol: '/stanza/media-signal/1.0.0' });
-				await vi.advanceTimersByTimeAsync(100);
-			}
+			await linkInTurn(fabric, me, saying, true);
+			await linkInTurn(fabric, me, busy, false, '/stanza/media-signal/1.0.0');
 			// Before the first "needs neighbours" announce is OPEN_HOLDS_MS old: only the spared cut has run.
 			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
 			expect(meeting.neighbours()).toBe(12 + SPARED_PAST_MOST);
-			const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+			const linked = linkedTo(me);
 			expect(busy.every(linked)).toBe(true);
 			expect(saying.filter(linked)).toEqual(saying.slice(0, 8));
 		} finally {
@@ -400,11 +400,7 @@ describe('TopicMeeting: members the room put out', () => {
 		vi.useFakeTimers();
 		try {
 			const { fabric, me, meeting, others } = await crowd(21);
-			for (const n of others) {
-				await announce(n, 'room:r', false);
-				fabric.connect(me, n).streams.push({ protocol: '/stanza/room-sync/1.0.0' });
-				await vi.advanceTimersByTimeAsync(100);
-			}
+			await linkInTurn(fabric, me, others, false, '/stanza/room-sync/1.0.0');
 			// The ten oldest keep opening a fresh link each second: by their newest link they would look
 			// youngest, keep their turn, and shield the rest.
 			for (let s = 0; s < 6; s++) {
@@ -412,7 +408,7 @@ describe('TopicMeeting: members the room put out', () => {
 				await vi.advanceTimersByTimeAsync(1_000);
 			}
 			expect(meeting.neighbours()).toBe(12 + SPARED_PAST_MOST);
-			const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+			const linked = linkedTo(me);
 			expect(linked(others[20])).toBe(false);
 			expect(others.slice(0, 20).every(linked)).toBe(true);
 		} finally {
@@ -472,7 +468,7 @@ describe('TopicMeeting: members the room put out', () => {
 	it('closes a connection it made only for connect() once released, when it holds neighbours enough or the peer says it is full', async () => {
 		const { fabric, me, meeting, others } = await crowd(12);
 		const [stranger, fullParent, ...rest] = others;
-		const linked = (n: InMemoryNode) => me.connections.some((c) => c.status === 'open' && c.remotePeer.equals(n.peerId));
+		const linked = linkedTo(me);
 		// Few neighbours: the connection made for an audio link stays once released, a neighbour like any other.
 		expect(await meeting.connect(stranger.id, AbortSignal.timeout(1_000))).toBe(true);
 		meeting.release(stranger.id);
