@@ -396,6 +396,41 @@ describe('TopicMeeting: members the room put out', () => {
 		}
 	});
 
+	it('cuts links setting up an audio link last of the busy ones: a parent admitting children tells the meeting nothing', async () => {
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others } = await crowd(24);
+			const [children, syncing] = [others.slice(0, 6), others.slice(6)];
+			// The children linked last are the youngest: by age alone they would go first.
+			await linkInTurn(fabric, me, syncing, false, '/stanza/room-sync/1.0.0');
+			await linkInTurn(fabric, me, children, false, '/stanza/media/1.0.0');
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			expect(meeting.neighbours()).toBe(12 + SPARED_PAST_MOST);
+			const linked = linkedTo(me);
+			expect(children.every(linked)).toBe(true);
+			expect(syncing.filter(linked)).toEqual(syncing.slice(0, 12 + SPARED_PAST_MOST - children.length));
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('trims a peer that keeps opening new links like any other: its oldest direct link says how new it is', async () => {
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others } = await crowd(16);
+			await linkInTurn(fabric, me, others, false);
+			// Each still linked opens a fresh link every second: by its newest link it would always be too young to trim.
+			const linked = linkedTo(me);
+			for (let s = 0; s < 5; s++) {
+				for (const n of others) if (linked(n)) fabric.connect(me, n);
+				await vi.advanceTimersByTimeAsync(1_000);
+			}
+			expect(meeting.neighbours()).toBe(12);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
 	it('ranks a spared peer by its oldest direct link: one that keeps opening new links does not look new', async () => {
 		vi.useFakeTimers();
 		try {

@@ -80,6 +80,9 @@ const STALE_PROBE_MIN_AGE_MS = 3_000;
 
 // Streams of Stanza's own protocols (sync, keys, media set-up): a connection carrying one is busy.
 const OUR_PROTOCOLS = '/stanza/';
+// An audio link being set up (audio/media-signal-protocol.ts MEDIA_PROTOCOL): of busy links past our most,
+// these go last. A parent admitting children tells the meeting nothing; a child's set-up may take seconds.
+const AUDIO_SETUP = '/stanza/media/';
 // A connection younger than this is not trimmed: the peer that dialed it opens its stream (an audio
 // link's set-up, a sync) a round trip after the connection opens, and a trim at the open would cut
 // it before it carried anything. In the in-memory room of 120 with audio (audio-room.spec.ts), every
@@ -494,7 +497,7 @@ export class TopicMeeting {
 		let holdsUntil = Infinity;
 		// Links kept because their peer needs them, for the cut past SPARED_PAST_MOST: since when we hold its
 		// oldest direct link (a peer cannot look new by opening more), and whether a stream of ours is on it.
-		const spared: { peerId: string; connections: Connection[]; linked: number; busy: boolean }[] = [];
+		const spared: { peerId: string; connections: Connection[]; linked: number; busy: number }[] = [];
 		// Links the trim will close once old enough: past our most, they are not the spared links' doing.
 		let young = 0;
 		for (const [peerId, connections] of byPeer) {
@@ -502,22 +505,24 @@ export class TopicMeeting {
 			const peer = this.#known.get(peerId);
 			if (!(peer || this.#member(peerId)) || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
 			const direct = connections.filter((c) => isDirectConnection(c.remoteAddr.toString()));
-			// Opened before we were looking (our join): old enough.
-			const opened = Math.max(...connections.map((c) => this.#openedAt.get(c) ?? -Infinity));
+			// Since when we hold its oldest direct link (opened before we were looking, our join: old enough):
+			// a peer that keeps opening connections does not look new.
 			const linked = Math.min(...direct.map((c) => this.#openedAt.get(c) ?? -Number.MAX_VALUE));
-			const busy = connections.some((c) => c.streams.some((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)));
+			const ours = connections.flatMap((c) => c.streams.filter((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)));
+			// 0: said it needs us; 1: a stream of ours on the link; 2: an audio link being set up on it.
+			const busy = ours.some((stream) => stream.protocol?.startsWith(AUDIO_SETUP)) ? 2 : ours.length > 0 ? 1 : 0;
 			if (peer?.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS) {
 				holdsUntil = Math.min(holdsUntil, peer.heardAt + OPEN_HOLDS_MS);
 				if (direct.length > 0) spared.push({ peerId, connections, linked, busy });
 				continue;
 			}
 			if (direct.length === 0) continue;
-			if (busy) {
+			if (busy > 0) {
 				spared.push({ peerId, connections, linked, busy });
 				continue;
 			}
-			if (now - opened < TRIM_GRACE_MS) {
-				youngest = Math.max(youngest, opened);
+			if (now - linked < TRIM_GRACE_MS) {
+				youngest = Math.max(youngest, linked);
 				young++;
 				continue;
 			}
@@ -525,13 +530,14 @@ export class TopicMeeting {
 			excess--;
 			surplus.push(...connections);
 		}
-		// Too many spared: past our most and the links about to go, they keep SPARED_PAST_MOST places. Those
-		// that only said they need us go before those with a stream of ours on them (an audio link being set
-		// up, a sync), and the youngest first (long-standing neighbours stay), each once TRIM_GRACE_MS old.
-		// One too young to go yet keeps its turn: an older link does not go in its place while a crowd arrives.
+		// Too many spared: past our most and the links about to go, they keep SPARED_PAST_MOST places at least
+		// (links we asked for count among the most, down to that). Those that only said they need us go
+		// before those with a stream of ours on them (a sync, keys), and those setting up an audio link last;
+		// the youngest first (long-standing neighbours stay), each once TRIM_GRACE_MS old. One too young to go
+		// yet keeps its turn: an older link does not go in its place while a crowd arrives.
 		let cut = Math.min(excess - young, spared.length) - SPARED_PAST_MOST;
 		let sparedGrown = Infinity;
-		for (const { peerId, connections, linked } of spared.sort((a, b) => Number(a.busy) - Number(b.busy) || b.linked - a.linked)) {
+		for (const { peerId, connections, linked } of spared.sort((a, b) => a.busy - b.busy || b.linked - a.linked)) {
 			if (cut <= 0) break;
 			cut--;
 			excess--;
