@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryNetwork, webrtcAddr, type InMemoryNode } from './in-memory-network';
 import { decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor } from './meet-protocol';
-import { ANNOUNCE_THROTTLE_MS, OPEN_HOLDS_MS, SPARED_PAST_MOST, TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
+import { ANNOUNCE_THROTTLE_MS, OPEN_HOLDS_MS, SPARED_FOR_MS, SPARED_PAST_MOST, TopicMeeting, TRIM_GRACE_MS, type AnnounceSeal } from './topic-meeting';
 
 /** Says where `node` is on the topic, as a member's meeting would ("full": it wants no more neighbours). */
 async function announce(node: InMemoryNode, name: string, open: boolean): Promise<void> {
@@ -446,6 +446,40 @@ describe('TopicMeeting: members the room put out', () => {
 			const linked = linkedTo(me);
 			expect(linked(others[20])).toBe(false);
 			expect(others.slice(0, 20).every(linked)).toBe(true);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('keeps its longest-standing neighbours when a crowd that needs it comes, and spares the crowd only SPARED_FOR_MS', async () => {
+		// Anyone with the room's link can be many members, each saying it needs us and keeping a stream of
+		// ours open. Links nobody spares go first: the crowd pushed out every older neighbour, and was all
+		// we heard the room through, for as long as it kept at it.
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others } = await crowd(32);
+			const [settled, needy] = [others.slice(0, 12), others.slice(12)];
+			await linkInTurn(fabric, me, settled, false);
+			await vi.advanceTimersByTimeAsync(10_000);
+			await linkInTurn(fabric, me, needy, true, '/stanza/room-sync/1.0.0');
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			const linked = linkedTo(me);
+			expect(meeting.neighbours()).toBe(12 + SPARED_PAST_MOST);
+			// Half our target (8), the oldest.
+			expect(settled.filter(linked)).toEqual(settled.slice(0, 4));
+			// They keep saying it, streams still open: past SPARED_FOR_MS that spares them no more.
+			for (let t = 0; t < SPARED_FOR_MS; t += 2_000) {
+				for (const n of needy) await announce(n, 'room:r', true);
+				await vi.advanceTimersByTimeAsync(2_000);
+			}
+			expect(meeting.neighbours()).toBe(12);
+			expect(settled.slice(0, 4).every(linked)).toBe(true);
+			// Those cut dial again, needing us, a stream on each new link: no new window.
+			const cut = needy.filter((n) => !linked(n));
+			expect(cut.length).toBeGreaterThan(0);
+			await linkInTurn(fabric, me, cut, true, '/stanza/room-sync/1.0.0');
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			expect(meeting.neighbours()).toBe(12);
 		} finally {
 			vi.useRealTimers();
 		}

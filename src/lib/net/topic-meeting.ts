@@ -99,6 +99,16 @@ export const OPEN_HOLDS_MS = 6_000;
 // neighbours every few seconds or by opening a stream now and then, until a crowd of identities held
 // every connection the browser takes (64) and no newcomer could reach us (trim-crowded in the trace).
 export const SPARED_PAST_MOST = 8;
+// A peer's need (an open announce) and a stream of ours (sync, keys) spare its link only this long after it
+// first linked to us: a joiner has its neighbours in about a second, and our syncs and key fetches end
+// within SYNC_TIMEOUT_MS (room-host.ts, 10 s). Past it, a link is an ordinary one, whatever the peer says,
+// so identities that keep announcing need or keep opening streams hold a place only for a while. An audio
+// link's set-up spares it whenever it runs: it ends within its own 10 s timeout, and a parent sets up only as
+// many children as it has places for.
+export const SPARED_FOR_MS = 20_000;
+// When each peer first linked to us is kept this long (at most MAX_KNOWN_PEERS of them), through its
+// reconnects: one cut for holding too many links gets no new window by dialing again.
+const FIRST_LINK_KEPT_MS = 5 * 60_000;
 // An audio parent, a standby and the speakers: far fewer than this are asked for at a time.
 const MAX_ASKED_FOR = 64;
 // Our announces say we are new (meet-protocol.ts "j") for this long after we join the topic, and
@@ -221,6 +231,10 @@ export class TopicMeeting {
 	#retrimAt = Infinity;
 	/** When we saw each connection open (performance.now()), for the trim's grace. */
 	readonly #openedAt = new WeakMap<Connection, number>();
+	/** When each peer first opened a direct link to us (performance.now()), oldest first: SPARED_FOR_MS counts from it. */
+	readonly #firstLinked = new Map<string, number>();
+	/** Our longest-standing neighbours the trim never cuts: half our target. */
+	readonly #protected: number;
 	/** Peers asked for by connect(), the latest MAX_ASKED_FOR: never trimmed. */
 	readonly #askedFor = new Set<string>();
 	/** Of those, the ones connect() dialed a new connection to (none was held): closed again on release(). */
@@ -235,6 +249,7 @@ export class TopicMeeting {
 		this.#events = events;
 		this.#target = options.targetNeighbours;
 		this.#max = options.maxNeighbours ?? Math.ceil(options.targetNeighbours * 1.5);
+		this.#protected = Math.ceil(options.targetNeighbours / 2);
 		this.#seal = options.seal ?? null;
 		this.#shunned = options.shunned ?? (() => false);
 		this.#member = options.member ?? (() => false);
@@ -500,24 +515,36 @@ export class TopicMeeting {
 		const spared: { peerId: string; connections: Connection[]; linked: number; busy: number }[] = [];
 		// Links the trim will close once old enough: past our most, they are not the spared links' doing.
 		let young = 0;
+		// Our neighbours, with since when we hold each one's oldest direct link (opened before we were
+		// looking, our join: old enough): a peer that keeps opening connections does not look new.
+		const neighbours: { peerId: string; connections: Connection[]; linked: number }[] = [];
 		for (const [peerId, connections] of byPeer) {
-			if (excess <= 0) break;
-			const peer = this.#known.get(peerId);
-			if (!(peer || this.#member(peerId)) || this.#askedFor.has(peerId) || this.#shunned(peerId)) continue;
+			if (!(this.#known.has(peerId) || this.#member(peerId)) || this.#shunned(peerId)) continue;
 			const direct = connections.filter((c) => isDirectConnection(c.remoteAddr.toString()));
-			// Since when we hold its oldest direct link (opened before we were looking, our join: old enough):
-			// a peer that keeps opening connections does not look new.
-			const linked = Math.min(...direct.map((c) => this.#openedAt.get(c) ?? -Number.MAX_VALUE));
+			if (direct.length > 0) neighbours.push({ peerId, connections, linked: Math.min(...direct.map((c) => this.#openedAt.get(c) ?? -Number.MAX_VALUE)) });
+		}
+		// Our longest-standing neighbours stay (those we asked for among them), whatever comes: a crowd of
+		// identities holding the room's link, each saying it needs us or keeping a stream of ours open, would
+		// otherwise push out every older neighbour (the links nobody spares go first) and be all we hear the
+		// room through.
+		const kept = new Set(
+			[...neighbours]
+				.sort((a, b) => a.linked - b.linked)
+				.slice(0, this.#protected)
+				.map((n) => n.peerId)
+		);
+		for (const { peerId, connections, linked } of neighbours) {
+			if (excess <= 0) break;
+			if (kept.has(peerId) || this.#askedFor.has(peerId)) continue;
+			const peer = this.#known.get(peerId);
 			const ours = connections.flatMap((c) => c.streams.filter((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)));
 			// 0: said it needs us; 1: a stream of ours on the link; 2: an audio link being set up on it.
 			const busy = ours.some((stream) => stream.protocol?.startsWith(AUDIO_SETUP)) ? 2 : ours.length > 0 ? 1 : 0;
-			if (peer?.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS) {
-				holdsUntil = Math.min(holdsUntil, peer.heardAt + OPEN_HOLDS_MS);
-				if (direct.length > 0) spared.push({ peerId, connections, linked, busy });
-				continue;
-			}
-			if (direct.length === 0) continue;
-			if (busy > 0) {
+			// Need and streams other than an audio link's set-up spare a link only in the peer's first SPARED_FOR_MS.
+			const sparedTill = Math.min(linked, this.#firstLinked.get(peerId) ?? Infinity) + SPARED_FOR_MS;
+			const needs = peer?.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS;
+			if (busy === 2 || ((needs || busy === 1) && now < sparedTill)) {
+				if (busy < 2) holdsUntil = Math.min(holdsUntil, sparedTill, needs && busy === 0 ? peer.heardAt + OPEN_HOLDS_MS : Infinity);
 				spared.push({ peerId, connections, linked, busy });
 				continue;
 			}
@@ -607,11 +634,23 @@ export class TopicMeeting {
 
 	/** We came to want neighbours, stopped wanting them, or became full or not: the room hears it now, not in 15 s. */
 	#onConnectionsChanged = (event: Event) => {
-		if (event.type === 'connection:open') this.#openedAt.set((event as CustomEvent<Connection>).detail, performance.now());
+		if (event.type === 'connection:open') this.#linkOpened((event as CustomEvent<Connection>).detail);
 		this.#trim();
 		const now = this.#state();
 		if (this.#said && (now.open !== this.#said.open || now.full !== this.#said.full)) this.announceSoon();
 	};
+
+	#linkOpened(connection: Connection): void {
+		const now = performance.now();
+		this.#openedAt.set(connection, now);
+		if (!isDirectConnection(connection.remoteAddr.toString())) return;
+		const peerId = connection.remotePeer.toString();
+		for (const [oldest, at] of this.#firstLinked) {
+			if (now - at < FIRST_LINK_KEPT_MS && this.#firstLinked.size < MAX_KNOWN_PEERS) break;
+			this.#firstLinked.delete(oldest);
+		}
+		if (!this.#firstLinked.has(peerId)) this.#firstLinked.set(peerId, now);
+	}
 
 	#onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>) => {
 		if (event.detail.subscriptions.some((s) => s.topic === this.#topic && s.subscribe)) this.announceSoon();
