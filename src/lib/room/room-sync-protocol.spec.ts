@@ -103,7 +103,10 @@ describe('room sync over a stream', () => {
 		const step1 = encoding.createEncoder();
 		syncProtocol.writeSyncStep1(step1, vectorOf);
 		if (recordIds) encoding.writeVarUint8Array(step1, recordIds);
-		await lp.write(await member.cipher.seal('sync', encoding.toUint8Array(step1)));
+		// A member refusing what it reads aborts the stream at once, and a write still waiting for the
+		// stream to drain (the in-memory muxer's buffer) then rejects with that close: the reads that follow say
+		// what the member did, so the write's own outcome is left to them (under load, the test failed on it).
+		await lp.write(await member.cipher.seal('sync', encoding.toUint8Array(step1))).catch(() => {});
 		return { lp, served, b };
 	}
 
