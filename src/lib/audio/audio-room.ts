@@ -281,6 +281,8 @@ export class AudioRoom implements HostedAudio {
 		this.#unsubscribe = this.#session.room.subscribe((view) => void this.#onView(view));
 		// Every presence message of ours says how far our stream has come, so replays of it are refused.
 		this.#session.setStreamMark(() => (this.#speaker ? { start: this.#streamStart, mark: this.#sentSeq } : undefined));
+		// Links set up at our word: a child we gave a slot to, a fellow speaker while we are on stage.
+		this.#session.setAudioSetups((peerId) => this.#holds.has(peerId, performance.now()) || (this.#speaker && this.#session.room.view.stage.has(peerId)));
 		await this.#onView(this.#session.room.view);
 		this.#lastTickAt = performance.now();
 		this.#timer = setInterval(() => this.#tick(), TICK_MS);
@@ -293,6 +295,7 @@ export class AudioRoom implements HostedAudio {
 		clearTimeout(this.#advertTimer);
 		this.#unsubscribe?.();
 		this.#session.setStreamMark(null);
+		this.#session.setAudioSetups(null);
 		this.#host.remove(this);
 		this.#mic?.close();
 		this.#mic = null;

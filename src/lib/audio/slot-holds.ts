@@ -32,6 +32,12 @@ export class SlotHolds {
 		this.#held.delete(peerId);
 	}
 
+	/** Whether a slot is held for `peerId` at `now`. */
+	has(peerId: string, now: number): boolean {
+		const hold = this.#held.get(peerId);
+		return hold !== undefined && now - hold.at < this.ttlMs;
+	}
+
 	/** How many slots are held as `as` at `now`, not counting `except` (whose own request is being judged). */
 	count(as: HeldAs, now: number, except?: string): number {
 		let n = 0;

@@ -485,6 +485,56 @@ describe('TopicMeeting: members the room put out', () => {
 		}
 	});
 
+	it('spares a link setting up an audio link past the peer’s first SPARED_FOR_MS only when its audio side took it on', async () => {
+		// Anyone can open a set-up stream and keep it waiting (the request comes up to 10 s after it): that
+		// spared a link for as long as the peer kept doing so.
+		vi.useFakeTimers();
+		try {
+			const fabric = new InMemoryNetwork();
+			const me = await fabric.node();
+			const takenOn = new Set<string>();
+			const meeting = new TopicMeeting(me.asNode, 'room:r', { onDialError: () => {} }, { targetNeighbours: 8, settingUp: (p) => takenOn.has(p) });
+			meetings.push(meeting);
+			await meeting.join();
+			const others: InMemoryNode[] = [];
+			for (let i = 0; i < 16; i++) others.push(await fabric.node());
+			for (const n of others.slice(-2)) takenOn.add(n.id);
+			await linkInTurn(fabric, me, others, false, '/stanza/media/1.0.0');
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			expect(meeting.neighbours()).toBe(16);
+			// Nothing more happens: the trim looks again as the first window ends.
+			await vi.advanceTimersByTimeAsync(SPARED_FOR_MS);
+			expect(meeting.neighbours()).toBe(12);
+			const linked = linkedTo(me);
+			// Those taken on stay, and the four longest-standing.
+			expect([...others.slice(0, 4), ...others.slice(-2)].every(linked)).toBe(true);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('keeps a longest-standing neighbour that links again (a reload) among those it never cuts, and cuts the newest first', async () => {
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others } = await crowd(14);
+			const [settled, late] = [others.slice(0, 12), others.slice(12)];
+			await linkInTurn(fabric, me, settled, false);
+			await vi.advanceTimersByTimeAsync(10_000);
+			// The oldest reloads: a new page of the same peer links again.
+			fabric.disconnect(me, settled[0]);
+			await linkInTurn(fabric, me, [settled[0]], false);
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			expect(meeting.neighbours()).toBe(12);
+			// Two more come, content: past the most, the newest go, not the one that reloaded nor the older ones.
+			await linkInTurn(fabric, me, late, false);
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			expect(meeting.neighbours()).toBe(12);
+			expect(settled.every(linkedTo(me))).toBe(true);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
 	it('closes links past its most to peers it first hears after they linked, joiners among them', async () => {
 		// A room opened at once: each newcomer dials the members it heard before we hear it, so its link
 		// is not yet a neighbour's and no trim runs as it opens. We hear it next, in an announce that says

@@ -99,15 +99,16 @@ export const OPEN_HOLDS_MS = 6_000;
 // neighbours every few seconds or by opening a stream now and then, until a crowd of identities held
 // every connection the browser takes (64) and no newcomer could reach us (trim-crowded in the trace).
 export const SPARED_PAST_MOST = 8;
-// A peer's need (an open announce) and a stream of ours (sync, keys) spare its link only this long after it
-// first linked to us: a joiner has its neighbours in about a second, and our syncs and key fetches end
-// within SYNC_TIMEOUT_MS (room-host.ts, 10 s). Past it, a link is an ordinary one, whatever the peer says,
-// so identities that keep announcing need or keep opening streams hold a place only for a while. An audio
-// link's set-up spares it whenever it runs: it ends within its own 10 s timeout, and a parent sets up only as
-// many children as it has places for.
+// A peer's need (an open announce) and a stream of ours (a sync, keys, an audio link's set-up) spare its link
+// only this long after it first linked to us: a joiner has its neighbours in about a second, and our syncs,
+// key fetches and set-ups end within 10 s (room-host.ts SYNC_TIMEOUT_MS, media-link.ts). Past it, a link is an
+// ordinary one, whatever the peer says or opens, so identities that keep announcing need or keep opening
+// streams hold a place only for a while. An audio link our audio side took on (`settingUp`: a child given a
+// slot, a fellow speaker) spares its link whenever it is set up.
 export const SPARED_FOR_MS = 20_000;
 // When each peer first linked to us is kept this long (at most MAX_KNOWN_PEERS of them), through its
-// reconnects: one cut for holding too many links gets no new window by dialing again.
+// reconnects: one cut for holding too many links gets no new window by dialing again within that time, and
+// a neighbour that reloads keeps its standing.
 const FIRST_LINK_KEPT_MS = 5 * 60_000;
 // An audio parent, a standby and the speakers: far fewer than this are asked for at a time.
 const MAX_ASKED_FOR = 64;
@@ -171,6 +172,12 @@ export interface MeetingOptions {
 	 * sets our safety-net interval. Default: the peers we heard announce.
 	 */
 	population?: () => number;
+	/**
+	 * Peers an audio link with is being set up that our audio side took on (a child given a slot, a
+	 * fellow speaker): the trim spares a link setting one up only for these, past the peer's first
+	 * SPARED_FOR_MS. Anyone can open a set-up stream and keep it waiting.
+	 */
+	settingUp?: (peerId: string) => boolean;
 }
 
 export interface AnnounceSeal {
@@ -208,6 +215,7 @@ export class TopicMeeting {
 	readonly #seal: AnnounceSeal | null;
 	readonly #shunned: (peerId: string) => boolean;
 	readonly #member: (peerId: string) => boolean;
+	readonly #settingUp: (peerId: string) => boolean;
 	readonly #population: () => number;
 	readonly #known = new Map<string, KnownPeer>();
 	#topic: string | null = null;
@@ -225,7 +233,7 @@ export class TopicMeeting {
 	#joinedAt = 0;
 	/** Set while #trim closes connections. */
 	#trimming = false;
-	/** A trim to come, once the first connection spared now may go: one too young (TRIM_GRACE_MS), or one whose open announce has aged (OPEN_HOLDS_MS). */
+	/** A trim to come, once the first connection spared now may go: one too young (TRIM_GRACE_MS), one whose open announce has aged (OPEN_HOLDS_MS), or one whose peer's SPARED_FOR_MS has run out. */
 	#retrim: ReturnType<typeof setTimeout> | undefined;
 	/** When #retrim fires (performance.now()), or Infinity. */
 	#retrimAt = Infinity;
@@ -253,6 +261,7 @@ export class TopicMeeting {
 		this.#seal = options.seal ?? null;
 		this.#shunned = options.shunned ?? (() => false);
 		this.#member = options.member ?? (() => false);
+		this.#settingUp = options.settingUp ?? (() => false);
 		this.#population = options.population ?? (() => this.#known.size + 1);
 	}
 
@@ -482,16 +491,18 @@ export class TopicMeeting {
 
 	/**
 	 * Past maxNeighbours (members arriving back to back dial us before our
-	 * `full` announce reaches them): closes surplus links, but only to peers
-	 * that do not need us (their last announce said they were content or
-	 * full, or said otherwise more than OPEN_HOLDS_MS ago, or members we have
-	 * not heard announce at all), that we did not ask for (connect(): an audio parent, a speaker),
-	 * and that carry no stream of ours (sync, keys, an audio link being set
-	 * up), nor connections younger than TRIM_GRACE_MS (their stream may not be
-	 * open yet). An audio link itself runs on its own RTCPeerConnection, which
-	 * outlives the libp2p connection that set it up. Links spared because
-	 * their peer needs them stay at most SPARED_PAST_MOST past our most: the
-	 * youngest of the rest go too (once TRIM_GRACE_MS old).
+	 * `full` announce reaches them): closes surplus links, the newest first,
+	 * but never to our longest-standing neighbours (half our target) nor to
+	 * peers we asked for (connect(): an audio parent, a speaker), and only
+	 * once a link is TRIM_GRACE_MS old (its stream may not be open yet). It
+	 * spares a peer that needs us (its last announce said so less than
+	 * OPEN_HOLDS_MS ago) or carries a stream of ours (sync, keys, an audio
+	 * link being set up), but only in its first SPARED_FOR_MS, unless our
+	 * audio side took on the audio link being set up (`settingUp`). An audio
+	 * link itself runs on its own RTCPeerConnection, which outlives the
+	 * libp2p connection that set it up. Spared links stay at most
+	 * SPARED_PAST_MOST past our most: the youngest of the rest go too (once
+	 * TRIM_GRACE_MS old).
 	 */
 	#trim(): void {
 		let excess = this.neighbours() - this.#max;
@@ -516,41 +527,43 @@ export class TopicMeeting {
 		// Links the trim will close once old enough: past our most, they are not the spared links' doing.
 		let young = 0;
 		// Our neighbours, with since when we hold each one's oldest direct link (opened before we were
-		// looking, our join: old enough): a peer that keeps opening connections does not look new.
-		const neighbours: { peerId: string; connections: Connection[]; linked: number }[] = [];
+		// looking, our join: old enough), a peer that keeps opening connections does not look new; and
+		// since when it stands with us: its first link in FIRST_LINK_KEPT_MS, through reloads and redials.
+		const neighbours: { peerId: string; connections: Connection[]; linked: number; since: number }[] = [];
 		for (const [peerId, connections] of byPeer) {
 			if (!(this.#known.has(peerId) || this.#member(peerId)) || this.#shunned(peerId)) continue;
 			const direct = connections.filter((c) => isDirectConnection(c.remoteAddr.toString()));
-			if (direct.length > 0) neighbours.push({ peerId, connections, linked: Math.min(...direct.map((c) => this.#openedAt.get(c) ?? -Number.MAX_VALUE)) });
+			if (direct.length === 0) continue;
+			const linked = Math.min(...direct.map((c) => this.#openedAt.get(c) ?? -Number.MAX_VALUE));
+			neighbours.push({ peerId, connections, linked, since: Math.min(linked, this.#firstLinked.get(peerId) ?? Infinity) });
 		}
-		// Our longest-standing neighbours stay (those we asked for among them), whatever comes: a crowd of
-		// identities holding the room's link, each saying it needs us or keeping a stream of ours open, would
-		// otherwise push out every older neighbour (the links nobody spares go first) and be all we hear the
-		// room through.
-		const kept = new Set(
-			[...neighbours]
-				.sort((a, b) => a.linked - b.linked)
-				.slice(0, this.#protected)
-				.map((n) => n.peerId)
-		);
-		for (const { peerId, connections, linked } of neighbours) {
+		// The longest-standing first stay (those we asked for among them), and of the rest the newest go
+		// first, whatever comes: a crowd of identities holding the room's link, each saying it needs us or
+		// keeping a stream of ours open, pushed out every older neighbour (the links nobody spares go first)
+		// and was all we heard the room through.
+		neighbours.sort((a, b) => a.since - b.since);
+		const kept = new Set(neighbours.slice(0, this.#protected).map((n) => n.peerId));
+		for (const { peerId, connections, linked, since } of neighbours.reverse()) {
 			if (excess <= 0) break;
 			if (kept.has(peerId) || this.#askedFor.has(peerId)) continue;
 			const peer = this.#known.get(peerId);
 			const ours = connections.flatMap((c) => c.streams.filter((stream) => stream.protocol?.startsWith(OUR_PROTOCOLS)));
 			// 0: said it needs us; 1: a stream of ours on the link; 2: an audio link being set up on it.
 			const busy = ours.some((stream) => stream.protocol?.startsWith(AUDIO_SETUP)) ? 2 : ours.length > 0 ? 1 : 0;
-			// Need and streams other than an audio link's set-up spare a link only in the peer's first SPARED_FOR_MS.
-			const sparedTill = Math.min(linked, this.#firstLinked.get(peerId) ?? Infinity) + SPARED_FOR_MS;
+			// Need and streams spare a link only in the peer's first SPARED_FOR_MS, but for an audio link we took on.
+			const sparedTill = since + SPARED_FOR_MS;
 			const needs = peer?.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS;
-			if (busy === 2 || ((needs || busy === 1) && now < sparedTill)) {
-				if (busy < 2) holdsUntil = Math.min(holdsUntil, sparedTill, needs && busy === 0 ? peer.heardAt + OPEN_HOLDS_MS : Infinity);
+			const settingUp = busy === 2 && this.#settingUp(peerId);
+			if (settingUp || ((needs || busy > 0) && now < sparedTill)) {
+				if (!settingUp) holdsUntil = Math.min(holdsUntil, sparedTill, needs ? peer.heardAt + OPEN_HOLDS_MS : Infinity);
 				spared.push({ peerId, connections, linked, busy });
 				continue;
 			}
 			if (now - linked < TRIM_GRACE_MS) {
+				// Its turn: it goes once old enough, and no older link goes in its place meanwhile.
 				youngest = Math.max(youngest, linked);
 				young++;
+				excess--;
 				continue;
 			}
 			traceEvent('meet:trim', `${this.name}: ${shortId(peerId)}`);
@@ -562,7 +575,7 @@ export class TopicMeeting {
 		// before those with a stream of ours on them (a sync, keys), and those setting up an audio link last;
 		// the youngest first (long-standing neighbours stay), each once TRIM_GRACE_MS old. One too young to go
 		// yet keeps its turn: an older link does not go in its place while a crowd arrives.
-		let cut = Math.min(excess - young, spared.length) - SPARED_PAST_MOST;
+		let cut = Math.min(excess, spared.length) - SPARED_PAST_MOST;
 		let sparedGrown = Infinity;
 		for (const { peerId, connections, linked } of spared.sort((a, b) => a.busy - b.busy || b.linked - a.linked)) {
 			if (cut <= 0) break;
@@ -585,7 +598,7 @@ export class TopicMeeting {
 		}
 		// Still past the cap with links young or protected: look again once the first of them may go.
 		const again = Math.min(youngest > -Infinity ? youngest + TRIM_GRACE_MS : Infinity, holdsUntil, sparedGrown);
-		if ((excess > 0 || sparedGrown < Infinity) && again < this.#retrimAt) {
+		if ((excess > 0 || young > 0 || sparedGrown < Infinity) && again < this.#retrimAt) {
 			clearTimeout(this.#retrim);
 			this.#retrimAt = again;
 			this.#retrim = setTimeout(() => {

@@ -160,6 +160,8 @@ export class RoomSession implements HostedRoom {
 	readonly #rekeyAfterMs: number;
 	#unsubscribeView: (() => void) | null = null;
 	#streamMark: (() => { start: number; mark: number } | undefined) | null = null;
+	/** The audio side's word on which peers an audio link is being set up with that it took on (setAudioSetups). */
+	#audioSetups: ((peerId: string) => boolean) | null = null;
 	#started = false;
 	/** Removed or banned: we say nothing and only watch for being let back in. */
 	#out = false;
@@ -239,7 +241,8 @@ export class RoomSession implements HostedRoom {
 				// nothing and showed no presence was never counted nor trimmed, so a crowd of them, each with the
 				// room's link, could hold every connection we take.
 				member: (peerId) => this.presence.members.has(peerId) || this.#syncedWith.has(peerId),
-				population: () => this.presence.members.size + 1
+				population: () => this.presence.members.size + 1,
+				settingUp: (peerId) => this.#audioSetups?.(peerId) ?? false
 			}
 		);
 		await this.#meeting.join();
@@ -886,6 +889,14 @@ export class RoomSession implements HostedRoom {
 	 */
 	setStreamMark(read: (() => { start: number; mark: number } | undefined) | null): void {
 		this.#streamMark = read;
+	}
+
+	/**
+	 * Tells the room which peers an audio link is being set up with that the audio side took on (a
+	 * child given a slot, a fellow speaker): the meeting's trim spares their links while it runs.
+	 */
+	setAudioSetups(read: ((peerId: string) => boolean) | null): void {
+		this.#audioSetups = read;
 	}
 
 	/**
