@@ -278,6 +278,11 @@ export class AudioRoom implements HostedAudio {
 		await this.#host.add(this);
 		this.#myTag = this.#tagOf(this.#me);
 		this.#signer = await PacketSigner.create(this.#session.me.privateKey, this.#session.room.roomId);
+		if (this.#stopped) {
+			// Stopped while starting (put out of the room as it opened): stop() ran before anything below was set.
+			this.#host.remove(this);
+			return;
+		}
 		this.#unsubscribe = this.#session.room.subscribe((view) => void this.#onView(view));
 		// Every presence message of ours says how far our stream has come, so replays of it are refused.
 		this.#session.setStreamMark(() => (this.#speaker ? { start: this.#streamStart, mark: this.#sentSeq } : undefined));
@@ -725,6 +730,7 @@ export class AudioRoom implements HostedAudio {
 
 	adopt(link: MediaLink): void {
 		this.#holds.release(link.peerId);
+		this.#session.audioSetupEnded();
 		if (this.#stopped || !this.#mayHold(link.peerId, link.role)) {
 			// Admitted when it asked; the room's state changed while its link set up (a ban, a step down).
 			this.#trace('audio: cut', `${shortId(link.peerId)}'s ${link.role} link opened after the room stopped allowing it: closed`);
@@ -778,6 +784,7 @@ export class AudioRoom implements HostedAudio {
 	/** `remote`'s link request ended without a link (refused, or its handshake failed): free what it held. */
 	abandon(remote: string): void {
 		this.#holds.release(remote);
+		this.#session.audioSetupEnded();
 		this.#advertise();
 	}
 

@@ -513,7 +513,7 @@ describe('TopicMeeting: members the room put out', () => {
 		}
 	});
 
-	it('keeps a longest-standing neighbour that links again (a reload) among those it never cuts, and cuts the newest first', async () => {
+	it('keeps a longest-standing neighbour that links again (a reload) among those it never cuts, cuts the newest first, and puts one it cut last', async () => {
 		vi.useFakeTimers();
 		try {
 			const { fabric, me, meeting, others } = await crowd(14);
@@ -525,11 +525,38 @@ describe('TopicMeeting: members the room put out', () => {
 			await linkInTurn(fabric, me, [settled[0]], false);
 			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
 			expect(meeting.neighbours()).toBe(12);
-			// Two more come, content: past the most, the newest go, not the one that reloaded nor the older ones.
-			await linkInTurn(fabric, me, late, false);
+			// Two more come that need it: past the most, the newest of those nobody spares go, not the one that reloaded.
+			await linkInTurn(fabric, me, late, true);
 			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
 			expect(meeting.neighbours()).toBe(12);
-			expect(settled.every(linkedTo(me))).toBe(true);
+			const linked = linkedTo(me);
+			expect([...settled.slice(0, 10), ...late].every(linked)).toBe(true);
+			// One it cut dials again once the newcomers are content: it stands last now, not where it stood.
+			await vi.advanceTimersByTimeAsync(OPEN_HOLDS_MS);
+			await linkInTurn(fabric, me, [settled[11]], false);
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			expect(meeting.neighbours()).toBe(12);
+			expect(linked(settled[11])).toBe(false);
+			expect([...settled.slice(0, 10), ...late].every(linked)).toBe(true);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('cuts a peer that says it is full before newer ones: it has links enough', async () => {
+		vi.useFakeTimers();
+		try {
+			const { fabric, me, meeting, others } = await crowd(13);
+			await linkInTurn(fabric, me, others.slice(0, 12), false);
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			const topic = await meetTopicFor('room:r');
+			fabric.publish(others[6], topic, encodeMeetAnnounce({ addrs: [webrtcAddr(others[6].id)], open: false, full: true }));
+			await linkInTurn(fabric, me, others.slice(12), false);
+			await vi.advanceTimersByTimeAsync(TRIM_GRACE_MS);
+			expect(meeting.neighbours()).toBe(12);
+			const linked = linkedTo(me);
+			expect(linked(others[6])).toBe(false);
+			expect(others.filter((n) => n !== others[6]).every(linked)).toBe(true);
 		} finally {
 			vi.useRealTimers();
 		}

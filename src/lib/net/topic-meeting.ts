@@ -81,7 +81,8 @@ const STALE_PROBE_MIN_AGE_MS = 3_000;
 // Streams of Stanza's own protocols (sync, keys, media set-up): a connection carrying one is busy.
 const OUR_PROTOCOLS = '/stanza/';
 // An audio link being set up (audio/media-signal-protocol.ts MEDIA_PROTOCOL): of busy links past our most,
-// these go last. A parent admitting children tells the meeting nothing; a child's set-up may take seconds.
+// these go last: a child's set-up may take seconds, and the audio side tells the meeting only which ones it
+// took on (`settingUp`), once the request has come.
 const AUDIO_SETUP = '/stanza/media/';
 // A connection younger than this is not trimmed: the peer that dialed it opens its stream (an audio
 // link's set-up, a sync) a round trip after the connection opens, and a trim at the open would cut
@@ -106,9 +107,9 @@ export const SPARED_PAST_MOST = 8;
 // streams hold a place only for a while. An audio link our audio side took on (`settingUp`: a child given a
 // slot, a fellow speaker) spares its link whenever it is set up.
 export const SPARED_FOR_MS = 20_000;
-// When each peer first linked to us is kept this long (at most MAX_KNOWN_PEERS of them), through its
-// reconnects: one cut for holding too many links gets no new window by dialing again within that time, and
-// a neighbour that reloads keeps its standing.
+// When each peer first linked to us is kept while it is linked and this long after its last link closed (at
+// most MAX_KNOWN_PEERS of them): one cut for holding too many links gets no new window by dialing again
+// within that time, and a neighbour that reloads keeps its standing.
 const FIRST_LINK_KEPT_MS = 5 * 60_000;
 // An audio parent, a standby and the speakers: far fewer than this are asked for at a time.
 const MAX_ASKED_FOR = 64;
@@ -239,8 +240,12 @@ export class TopicMeeting {
 	#retrimAt = Infinity;
 	/** When we saw each connection open (performance.now()), for the trim's grace. */
 	readonly #openedAt = new WeakMap<Connection, number>();
-	/** When each peer first opened a direct link to us (performance.now()), oldest first: SPARED_FOR_MS counts from it. */
-	readonly #firstLinked = new Map<string, number>();
+	/**
+	 * Each peer's standing with us (performance.now()): when it first opened a direct link to us (SPARED_FOR_MS
+	 * counts from it), when its last one opened or closed, and whether the trim has cut it (its standing is its
+	 * current link from then on: dialing again puts it last, not back where it was).
+	 */
+	readonly #standing = new Map<string, { first: number; last: number; cut: boolean }>();
 	/** Our longest-standing neighbours the trim never cuts: half our target. */
 	readonly #protected: number;
 	/** Peers asked for by connect(), the latest MAX_ASKED_FOR: never trimmed. */
@@ -377,10 +382,11 @@ export class TopicMeeting {
 	}
 
 	/**
-	 * The room came to count a peer we are linked to as a member (`member()` now says so: a sync with it
-	 * completed, say): a link past our most, it may go now, not at the next connection event or announce.
+	 * Something the trim goes by changed: the room came to count a peer we are linked to as a member
+	 * (`member()` now says so: a sync with it completed, say), or an audio link `settingUp` spared is set up
+	 * or given up. A link past our most may go now, not at the next connection event or announce.
 	 */
-	memberAdded(): void {
+	lookAgain(): void {
 		if (!this.#stopped) this.#trim();
 	}
 
@@ -523,27 +529,34 @@ export class TopicMeeting {
 		let holdsUntil = Infinity;
 		// Links kept because their peer needs them, for the cut past SPARED_PAST_MOST: since when we hold its
 		// oldest direct link (a peer cannot look new by opening more), and whether a stream of ours is on it.
-		const spared: { peerId: string; connections: Connection[]; linked: number; busy: number }[] = [];
+		const spared: { peerId: string; connections: Connection[]; linked: number; first: number; standing: number; busy: number }[] = [];
+		// Peers cut, and when they first linked: their standing goes, not their window's start.
+		const cut: { peerId: string; first: number }[] = [];
 		// Links the trim will close once old enough: past our most, they are not the spared links' doing.
 		let young = 0;
 		// Our neighbours, with since when we hold each one's oldest direct link (opened before we were
-		// looking, our join: old enough), a peer that keeps opening connections does not look new; and
-		// since when it stands with us: its first link in FIRST_LINK_KEPT_MS, through reloads and redials.
-		const neighbours: { peerId: string; connections: Connection[]; linked: number; since: number }[] = [];
+		// looking, our join: old enough), a peer that keeps opening connections does not look new; since
+		// when it first linked (its window); and since when it stands with us: its first link, through
+		// reloads, unless the trim cut it since.
+		const neighbours: { peerId: string; connections: Connection[]; linked: number; first: number; standing: number }[] = [];
 		for (const [peerId, connections] of byPeer) {
 			if (!(this.#known.has(peerId) || this.#member(peerId)) || this.#shunned(peerId)) continue;
 			const direct = connections.filter((c) => isDirectConnection(c.remoteAddr.toString()));
 			if (direct.length === 0) continue;
 			const linked = Math.min(...direct.map((c) => this.#openedAt.get(c) ?? -Number.MAX_VALUE));
-			neighbours.push({ peerId, connections, linked, since: Math.min(linked, this.#firstLinked.get(peerId) ?? Infinity) });
+			const standing = this.#standing.get(peerId);
+			const first = Math.min(linked, standing?.first ?? Infinity);
+			neighbours.push({ peerId, connections, linked, first, standing: standing?.cut ? linked : first });
 		}
-		// The longest-standing first stay (those we asked for among them), and of the rest the newest go
-		// first, whatever comes: a crowd of identities holding the room's link, each saying it needs us or
-		// keeping a stream of ours open, pushed out every older neighbour (the links nobody spares go first)
-		// and was all we heard the room through.
-		neighbours.sort((a, b) => a.since - b.since);
+		// The longest-standing stay (those we asked for among them), whatever comes: a crowd of identities
+		// holding the room's link, each saying it needs us or keeping a stream of ours open, pushed out every
+		// older neighbour (the links nobody spares go first) and was all we heard the room through. Of the
+		// rest, peers that said they are full go first (they have links enough), then the newest.
+		neighbours.sort((a, b) => a.standing - b.standing);
 		const kept = new Set(neighbours.slice(0, this.#protected).map((n) => n.peerId));
-		for (const { peerId, connections, linked, since } of neighbours.reverse()) {
+		const turns = neighbours.reverse();
+		const full = (n: { peerId: string }) => this.#known.get(n.peerId)?.full === true;
+		for (const { peerId, connections, linked, first, standing } of [...turns.filter(full), ...turns.filter((n) => !full(n))]) {
 			if (excess <= 0) break;
 			if (kept.has(peerId) || this.#askedFor.has(peerId)) continue;
 			const peer = this.#known.get(peerId);
@@ -551,12 +564,12 @@ export class TopicMeeting {
 			// 0: said it needs us; 1: a stream of ours on the link; 2: an audio link being set up on it.
 			const busy = ours.some((stream) => stream.protocol?.startsWith(AUDIO_SETUP)) ? 2 : ours.length > 0 ? 1 : 0;
 			// Need and streams spare a link only in the peer's first SPARED_FOR_MS, but for an audio link we took on.
-			const sparedTill = since + SPARED_FOR_MS;
+			const sparedTill = first + SPARED_FOR_MS;
 			const needs = peer?.open && !peer.full && now - peer.heardAt < OPEN_HOLDS_MS;
 			const settingUp = busy === 2 && this.#settingUp(peerId);
 			if (settingUp || ((needs || busy > 0) && now < sparedTill)) {
 				if (!settingUp) holdsUntil = Math.min(holdsUntil, sparedTill, needs ? peer.heardAt + OPEN_HOLDS_MS : Infinity);
-				spared.push({ peerId, connections, linked, busy });
+				spared.push({ peerId, connections, linked, first, standing, busy });
 				continue;
 			}
 			if (now - linked < TRIM_GRACE_MS) {
@@ -568,6 +581,7 @@ export class TopicMeeting {
 			}
 			traceEvent('meet:trim', `${this.name}: ${shortId(peerId)}`);
 			excess--;
+			cut.push({ peerId, first });
 			surplus.push(...connections);
 		}
 		// Too many spared: past our most and the links about to go, they keep SPARED_PAST_MOST places at least
@@ -575,19 +589,21 @@ export class TopicMeeting {
 		// before those with a stream of ours on them (a sync, keys), and those setting up an audio link last;
 		// the youngest first (long-standing neighbours stay), each once TRIM_GRACE_MS old. One too young to go
 		// yet keeps its turn: an older link does not go in its place while a crowd arrives.
-		let cut = Math.min(excess, spared.length) - SPARED_PAST_MOST;
+		let crowded = Math.min(excess, spared.length) - SPARED_PAST_MOST;
 		let sparedGrown = Infinity;
-		for (const { peerId, connections, linked } of spared.sort((a, b) => a.busy - b.busy || b.linked - a.linked)) {
-			if (cut <= 0) break;
-			cut--;
+		for (const { peerId, connections, linked, first } of spared.sort((a, b) => a.busy - b.busy || b.standing - a.standing)) {
+			if (crowded <= 0) break;
+			crowded--;
 			excess--;
 			if (now - linked < TRIM_GRACE_MS) {
 				sparedGrown = Math.min(sparedGrown, linked + TRIM_GRACE_MS);
 				continue;
 			}
 			traceEvent('meet:trim-crowded', `${this.name}: ${shortId(peerId)}`);
+			cut.push({ peerId, first });
 			surplus.push(...connections);
 		}
+		for (const { peerId, first } of cut) this.#standing.set(peerId, { first, last: now, cut: true });
 		// Chosen first, closed after, and not chosen again from inside a close whose event fires at once:
 		// that would count a peer's second connection, not closed yet, as a neighbour still held.
 		this.#trimming = true;
@@ -647,22 +663,31 @@ export class TopicMeeting {
 
 	/** We came to want neighbours, stopped wanting them, or became full or not: the room hears it now, not in 15 s. */
 	#onConnectionsChanged = (event: Event) => {
-		if (event.type === 'connection:open') this.#linkOpened((event as CustomEvent<Connection>).detail);
+		this.#linkChanged((event as CustomEvent<Connection>).detail, event.type === 'connection:open');
 		this.#trim();
 		const now = this.#state();
 		if (this.#said && (now.open !== this.#said.open || now.full !== this.#said.full)) this.announceSoon();
 	};
 
-	#linkOpened(connection: Connection): void {
+	/** A direct link opened or closed: the peer's standing (#standing) is kept, started, or let go of in time. */
+	#linkChanged(connection: Connection, opened: boolean): void {
 		const now = performance.now();
-		this.#openedAt.set(connection, now);
+		if (opened) this.#openedAt.set(connection, now);
 		if (!isDirectConnection(connection.remoteAddr.toString())) return;
 		const peerId = connection.remotePeer.toString();
-		for (const [oldest, at] of this.#firstLinked) {
-			if (now - at < FIRST_LINK_KEPT_MS && this.#firstLinked.size < MAX_KNOWN_PEERS) break;
-			this.#firstLinked.delete(oldest);
+		const standing = this.#standing.get(peerId);
+		if (standing) standing.last = now;
+		if (!opened || standing) return;
+		// Peers unlinked for FIRST_LINK_KEPT_MS go, and past MAX_KNOWN_PEERS the oldest unlinked ones.
+		const linked = new Set(this.#node.getConnections().map((c) => c.remotePeer.toString()));
+		for (const [other, { last }] of this.#standing) {
+			if (now - last >= FIRST_LINK_KEPT_MS && !linked.has(other)) this.#standing.delete(other);
 		}
-		if (!this.#firstLinked.has(peerId)) this.#firstLinked.set(peerId, now);
+		for (const other of this.#standing.keys()) {
+			if (this.#standing.size < MAX_KNOWN_PEERS) break;
+			if (!linked.has(other)) this.#standing.delete(other);
+		}
+		this.#standing.set(peerId, { first: now, last: now, cut: false });
 	}
 
 	#onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>) => {

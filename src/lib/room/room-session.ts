@@ -658,7 +658,7 @@ export class RoomSession implements HostedRoom {
 			if (!Array.isArray(peer) && !this.#syncedWith.has(peer.toString())) {
 				// A relayed catch-up's peer was heard already.
 				this.#syncedWith.add(peer.toString());
-				this.#meeting?.memberAdded();
+				this.#meeting?.lookAgain();
 			}
 			this.#setTurnedAway(false);
 		} catch (err) {
@@ -897,6 +897,11 @@ export class RoomSession implements HostedRoom {
 	 */
 	setAudioSetups(read: ((peerId: string) => boolean) | null): void {
 		this.#audioSetups = read;
+	}
+
+	/** An audio link the audio side took on is set up or given up: its connection is an ordinary link again. */
+	audioSetupEnded(): void {
+		this.#meeting?.lookAgain();
 	}
 
 	/**
