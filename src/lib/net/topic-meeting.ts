@@ -532,8 +532,6 @@ export class TopicMeeting {
 		const spared: { peerId: string; connections: Connection[]; linked: number; first: number; standing: number; busy: number }[] = [];
 		// Peers cut, and when they first linked: their standing goes, not their window's start.
 		const cut: { peerId: string; first: number }[] = [];
-		// Links the trim will close once old enough: past our most, they are not the spared links' doing.
-		let young = 0;
 		// Our neighbours, with since when we hold each one's oldest direct link (opened before we were
 		// looking, our join: old enough), a peer that keeps opening connections does not look new; since
 		// when it first linked (its window); and since when it stands with us: its first link, through
@@ -575,7 +573,6 @@ export class TopicMeeting {
 			if (now - linked < TRIM_GRACE_MS) {
 				// Its turn: it goes once old enough, and no older link goes in its place meanwhile.
 				youngest = Math.max(youngest, linked);
-				young++;
 				excess--;
 				continue;
 			}
@@ -614,7 +611,7 @@ export class TopicMeeting {
 		}
 		// Still past the cap with links young or protected: look again once the first of them may go.
 		const again = Math.min(youngest > -Infinity ? youngest + TRIM_GRACE_MS : Infinity, holdsUntil, sparedGrown);
-		if ((excess > 0 || young > 0 || sparedGrown < Infinity) && again < this.#retrimAt) {
+		if ((excess > 0 || youngest > -Infinity || sparedGrown < Infinity) && again < this.#retrimAt) {
 			clearTimeout(this.#retrim);
 			this.#retrimAt = again;
 			this.#retrim = setTimeout(() => {
