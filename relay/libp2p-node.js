@@ -19,6 +19,7 @@ import { yamux } from '@libp2p/yamux';
 import { createLibp2p } from 'libp2p';
 import { FEDERATED_OUTBOUND_BUFFER_MESSAGES, MAX_MESSAGES_PER_FRAME, MAX_SUBSCRIPTIONS_PER_FRAME, OUTBOUND_BUFFER_MESSAGES } from './config.js';
 import { guardGossipStreams } from './gossip-streams.js';
+import { sweepPeerStore } from './peer-store-sweep.js';
 import { openGossipStreamsConcurrently } from '../src/lib/net/gossip-outbound.js';
 
 /** @typedef {import('@libp2p/interface').PrivateKey} PrivateKey */
@@ -136,8 +137,9 @@ export function streamWriteBound(limits) {
  *   `onHangUp`: told of each browser connection the relay closes because gossip with it broke, or
  *   because the browser opened a newer one and the older did not answer a ping (gossip-streams.js);
  *   `onKept`: told of an older connection that did answer (two live tabs with one identity)
- * @returns {Promise<{ node: RelayLibp2p, internalPort: number, gossipStreams: import('./gossip-streams.js').GossipStreams }>}
- *   `internalPort`: where the HTTP front pipes WebSocket upgrades; `gossipStreams`: stop it before the node
+ * @returns {Promise<{ node: RelayLibp2p, internalPort: number, gossipStreams: import('./gossip-streams.js').GossipStreams,
+ *   peerStoreSweep: ReturnType<typeof sweepPeerStore> }>}
+ *   `internalPort`: where the HTTP front pipes WebSocket upgrades; `gossipStreams` and `peerStoreSweep`: stop them before the node
  */
 export async function createRelayNode({ privateKey, announce, limits, federation = federatedPeers([]), onHangUp = () => {}, onKept = () => {}, denyCircuit = () => false }) {
 	const node = await createLibp2p({
@@ -245,5 +247,7 @@ export async function createRelayNode({ privateKey, announce, limits, federation
 		await Promise.resolve(node.stop()).catch(() => {});
 		throw err;
 	}
-	return { node: /** @type {RelayLibp2p} */ (/** @type {unknown} */ (node)), internalPort, gossipStreams };
+	// Browsers that left are forgotten: the peer store would keep each one's identify for ever.
+	const peerStoreSweep = sweepPeerStore({ node, keep: (peer) => federation.ids.has(peer) });
+	return { node: /** @type {RelayLibp2p} */ (/** @type {unknown} */ (node)), internalPort, gossipStreams, peerStoreSweep };
 }

@@ -40,12 +40,12 @@ const LIMITS = {
 const WAIT_MS = 20_000;
 
 /**
- * @param {() => boolean} condition
+ * @param {() => boolean | Promise<boolean>} condition
  * @param {string} what
  */
 async function waitFor(condition, what) {
 	const deadline = Date.now() + WAIT_MS;
-	while (!condition()) {
+	while (!(await condition())) {
 		if (Date.now() > deadline) throw new Error(`${what}: not within ${WAIT_MS} ms`);
 		await new Promise((resolve) => setTimeout(resolve, 20));
 	}
@@ -104,6 +104,56 @@ describe('createRelayNode', () => {
 			await node.stop();
 		}
 	});
+
+	it('forgets each peer that left (its identify would stay in the peer store for ever), never a federated relay or one still here', async () => {
+		const federated = peerIdFromPrivateKey(await generateKeyPair('Ed25519'));
+		const { node, internalPort, gossipStreams, peerStoreSweep } = await createRelayNode({
+			privateKey: await generateKeyPair('Ed25519'),
+			announce: [],
+			limits: LIMITS,
+			federation: federatedPeers([`/ip4/127.0.0.1/tcp/9/ws/p2p/${federated}`]) // listed, never reached
+		});
+		const relayAddr = multiaddr(`/ip4/127.0.0.1/tcp/${internalPort}/ws/p2p/${node.peerId}`);
+		/** A fresh identity whose identify carries a padded agent string, as one attacker's thousands would. */
+		const visitor = () =>
+			createLibp2p({
+				nodeInfo: { userAgent: `visitor/${'x'.repeat(4_000)}` },
+				transports: [webSockets()],
+				connectionEncrypters: [noise()],
+				streamMuxers: [yamux()],
+				services: { identify: identify() }
+			});
+		const stays = await visitor();
+		try {
+			const known = async () => new Set((await node.peerStore.all()).map((p) => p.id.toString()));
+			const identified = async (/** @type {import('@libp2p/interface').PeerId} */ id) =>
+				(await node.peerStore.get(id).catch(() => null))?.metadata.get('AgentVersion') !== undefined;
+			await stays.dial(relayAddr);
+			/** @type {string[]} */
+			const left = [];
+			for (let i = 0; i < 6; i++) {
+				const client = await visitor();
+				await client.dial(relayAddr);
+				await waitFor(() => identified(client.peerId), `the relay identifies visitor ${i}`);
+				left.push(client.peerId.toString());
+				await client.stop();
+			}
+			await waitFor(async () => {
+				const ids = await known();
+				return left.every((id) => !ids.has(id));
+			}, 'every visitor that left forgotten');
+			// One whose identify landed after its disconnect is caught by the periodic sweep; none here was.
+			expect(await peerStoreSweep.sweep()).toBe(0);
+			const ids = await known();
+			expect(ids.has(stays.peerId.toString())).toBe(true);
+			expect(ids.has(federated.toString())).toBe(true);
+		} finally {
+			await stays.stop();
+			peerStoreSweep.stop();
+			gossipStreams.stop();
+			await node.stop();
+		}
+	}, 60_000);
 
 	it(
 		'a federated link whose gossip stream overflowed gets a new one from gossipsub, and stays connected',

@@ -124,7 +124,7 @@ export async function startRelay(config, { log }) {
 				}
 			}
 		});
-		stoppers.push(started.gossipStreams);
+		stoppers.push(started.gossipStreams, started.peerStoreSweep);
 		node = started.node;
 		const running = node;
 		const isFederated = (/** @type {string} */ peer) => federation.ids.has(peer);
