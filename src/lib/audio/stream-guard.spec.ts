@@ -112,6 +112,27 @@ describe('StreamGuard', () => {
 		expect(take(guard, 'bo', 2)).toBe('unmarked');
 	});
 
+	it('a speaker forgotten and marked again with the same start (unmuted by a moderator, back on stage) takes nothing it sent before', () => {
+		const guard = new StreamGuard();
+		guard.mark('ana', START, 899, 0);
+		for (let seq = 900; seq <= 1_000; seq++) expect(take(guard, 'ana', seq)).toBe('ok');
+		guard.forget('ana'); // a moderator muted it: its microphone closed at 1,000
+		guard.mark('ana', START, 1_000, 60_000); // unmuted a minute later
+		// A relay that kept the last words before the mute plays them now: every one refused.
+		for (let seq = 1_000 - WINDOW + 1; seq <= 1_000; seq++) expect(take(guard, 'ana', seq, 60_000)).toBe('replayed');
+		expect(take(guard, 'ana', 1_000 - WINDOW, 60_000)).toBe('too-old');
+		expect(take(guard, 'ana', 1_001, 60_000)).toBe('ok'); // what it says now
+		// Forgotten before its packets outran its mark: the newest seq known then counts, not the mark.
+		guard.forget('ana');
+		guard.mark('ana', START, 990, 90_000);
+		expect(take(guard, 'ana', 995, 90_000)).toBe('replayed');
+		expect(take(guard, 'ana', 1_002, 90_000)).toBe('ok');
+		// Another start is another stream: it starts over from its mark, as a first word does.
+		guard.forget('ana');
+		guard.mark('ana', START + 7, 5, 120_000);
+		expect(take(guard, 'ana', 4, 120_000)).toBe('ok');
+	});
+
 	it('commit without a passing check moves nothing (a forged or refused packet), and takes each seq once', () => {
 		const guard = new StreamGuard();
 		guard.mark('ana', START, 0, 0);

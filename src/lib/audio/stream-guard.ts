@@ -29,6 +29,12 @@
  * its mark. `check` is cheap and runs before the signature is verified;
  * `commit` runs after, so a forged packet never moves the window.
  *
+ * A speaker forgotten (it left the stage, or a moderator muted it) and marked
+ * again with the same start (unmuted, or invited back: its stream goes on) is
+ * taken back from past the newest seq known when it was forgotten: whatever it
+ * sent before is refused, though its seen-window is gone (a relay that kept
+ * the last words before a moderator's mute cannot play them after the unmute).
+ *
  * The marks also tell how late a packet comes: a speaker marks only seqs it
  * has sent, so a packet whose seq a mark already covered was sent before that
  * mark arrived (`sentBefore`). A relay that holds a speaker's packets back and
@@ -45,6 +51,8 @@ export const AHEAD_SLACK = 500;
 export const MAX_PACKETS_PER_S = 60;
 /** Marks kept per stream for sentBefore: a presence beat is 4 s, so 16 s, past the window's 5 s. */
 export const MARKS_KEPT = 4;
+/** Forgotten streams remembered (start and newest seq), the oldest forgotten first out: far more speakers than a stage holds. */
+export const FORGOTTEN_KEPT = 1_024;
 
 export type GuardVerdict = 'ok' | 'unmarked' | 'too-far-ahead' | 'too-old' | 'replayed';
 
@@ -63,14 +71,26 @@ interface Stream {
 
 export class StreamGuard {
 	readonly #streams = new Map<string, Stream>();
+	/** Speakers forgotten: where their stream started and the newest seq known then. */
+	readonly #forgotten = new Map<string, { start: number; highest: number }>();
 
 	/** The speaker says its stream started at `start` and it had sent up to `seq` (its verified presence). */
 	mark(speaker: string, start: number, seq: number, nowMs: number): void {
 		const stream = this.#streams.get(speaker);
 		if (!stream || stream.start !== start) {
+			const before = this.#forgotten.get(speaker);
+			this.#forgotten.delete(speaker);
+			const seen = new Uint32Array(WINDOW / 32);
+			if (before?.start === start) {
+				// The same stream, after we forgot it: nothing at or behind what we knew then, taken or not.
+				seen.fill(0xffffffff);
+				const highest = seqDiff(seq, before.highest) > 0 ? seq : before.highest;
+				this.#streams.set(speaker, { start, highest, highestAt: nowMs, seen, marks: [{ seq, at: nowMs }] });
+				return;
+			}
 			// First word of this speaker, or a new stream (it reloaded): start from the mark.
 			// Seqs up to the mark may still arrive once each (packets in flight when it was said).
-			this.#streams.set(speaker, { start, highest: seq, highestAt: nowMs, seen: new Uint32Array(WINDOW / 32), marks: [{ seq, at: nowMs }] });
+			this.#streams.set(speaker, { start, highest: seq, highestAt: nowMs, seen, marks: [{ seq, at: nowMs }] });
 			return;
 		}
 		const last = stream.marks[stream.marks.length - 1];
@@ -94,8 +114,14 @@ export class StreamGuard {
 		return marks.find((m) => seqDiff(m.seq, seq) >= 0)?.at;
 	}
 
+	/** Drops what is known of the speaker's stream but where it started and how far it had come (see the header). */
 	forget(speaker: string): void {
+		const stream = this.#streams.get(speaker);
+		if (!stream) return;
 		this.#streams.delete(speaker);
+		this.#forgotten.delete(speaker);
+		this.#forgotten.set(speaker, { start: stream.start, highest: stream.highest });
+		if (this.#forgotten.size > FORGOTTEN_KEPT) this.#forgotten.delete(this.#forgotten.keys().next().value!);
 	}
 
 	check(speaker: string, seq: number, nowMs: number): GuardVerdict {
