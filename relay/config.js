@@ -42,6 +42,8 @@ import { multiaddr } from '@multiformats/multiaddr';
  * @property {number} maxGossipMessage Largest gossipsub message, in bytes, the relay accepts and forwards.
  * @property {number} gossipRate Gossipsub messages per second one peer may have forwarded (sustained).
  * @property {number} gossipByteRate Gossipsub bytes per second one peer may have forwarded (sustained).
+ * @property {number} gossipRatePerIp Gossipsub messages per second the peers behind one client IP may have forwarded, together.
+ * @property {number} gossipByteRatePerIp Gossipsub bytes per second the peers behind one client IP may have forwarded, together.
  * @property {number | null} metricsPort Loopback port of the Prometheus endpoint, null = no endpoint.
  * @property {string} metricsHost Address the metrics endpoint binds to.
  * @property {boolean} trustProxy Take the client IP from `X-Forwarded-For` (only behind a reverse proxy).
@@ -183,7 +185,12 @@ const INTEGER_OPTIONS = {
 	'gossip-rate': { def: 50, min: 1, max: 1_000_000, unit: '/s' },
 	// 128 KiB/s sustained per peer (bursts of 4 s, and always one largest message): edits are small, a
 	// full room update is rare. A flood from one peer is cut to this; everyone else's messages still flow.
-	'gossip-byte-rate': { def: 128 * 1024, min: 1024, max: 1024 * MIB, unit: ' bytes/s' }
+	'gossip-byte-rate': { def: 128 * 1024, min: 1024, max: 1024 * MIB, unit: ' bytes/s' },
+	// The peers behind one IP together: four peers' worth. Peer ids cost nothing, and 32 of them (one per
+	// WebSocket) each at its own rate had 32 times it forwarded to a whole room. A household's or an
+	// office's tabs send presence and edits at a few messages a second each.
+	'gossip-rate-per-ip': { def: 200, min: 1, max: 1_000_000, unit: '/s' },
+	'gossip-byte-rate-per-ip': { def: 512 * 1024, min: 1024, max: 1024 * MIB, unit: ' bytes/s' }
 };
 
 const STRING_OPTIONS = ['host', 'announce', 'federate', 'key-file', 'static', 'metrics-port', 'metrics-host'];
@@ -260,6 +267,11 @@ Limits against one abusive address (each refusal is counted in the metrics):
   --max-gossip-message <bytes>   largest gossipsub message accepted (default 270336)
   --gossip-rate <n>              gossipsub messages/s one peer may have forwarded (default 50)
   --gossip-byte-rate <bytes>     gossipsub bytes/s one peer may have forwarded (default 131072)
+  --gossip-rate-per-ip <n>       gossipsub messages/s the peers behind one IP may have
+                                 forwarded together (default 200)
+  --gossip-byte-rate-per-ip <bytes>
+                                 gossipsub bytes/s the peers behind one IP may have
+                                 forwarded together (default 524288)
 
 Metrics (Prometheus text format, off by default):
   --metrics-port <n>             serve /metrics on this port, 0 = any free port
@@ -539,6 +551,8 @@ export function parseConfig(argv, env, { cwd = process.cwd() } = {}) {
 			maxGossipMessage: numbers['max-gossip-message'],
 			gossipRate: numbers['gossip-rate'],
 			gossipByteRate: numbers['gossip-byte-rate'],
+			gossipRatePerIp: numbers['gossip-rate-per-ip'],
+			gossipByteRatePerIp: numbers['gossip-byte-rate-per-ip'],
 			metricsPort,
 			metricsHost,
 			trustProxy,

@@ -60,6 +60,8 @@ describe('parseConfig defaults', () => {
 			maxGossipMessage: 264 * 1024,
 			gossipRate: 50,
 			gossipByteRate: 128 * 1024,
+			gossipRatePerIp: 200,
+			gossipByteRatePerIp: 512 * 1024,
 			metricsPort: null,
 			metricsHost: '127.0.0.1',
 			trustProxy: false,
@@ -303,7 +305,7 @@ describe('--help', () => {
 			'--max-connections-per-ip', '--max-topics', '--trust-proxy', '--help', '--max-topics-per-peer', '--max-topics-per-ip',
 			'--max-sockets-per-ip', '--max-pending-per-ip', '--headers-timeout', '--request-timeout', '--idle-timeout',
 			'--max-ws-frame', '--max-reservations-per-ip', '--max-gossip-message', '--gossip-rate', '--gossip-byte-rate',
-			'--metrics-port', '--metrics-host', '--max-circuits-per-ip', '--circuit-rate'
+			'--metrics-port', '--metrics-host', '--max-circuits-per-ip', '--circuit-rate', '--gossip-rate-per-ip', '--gossip-byte-rate-per-ip'
 		]) {
 			expect(text).toContain(flag);
 		}

@@ -13,6 +13,13 @@
  *    bucket per peer in messages and one in bytes, each refilled at the
  *    sustained rate and holding `BURST_SECONDS` worth.
  *
+ * And the peers behind one client IP share a second pair of buckets
+ * (`ipMessageRate`, `ipByteRate`): peer ids cost nothing, so one IP with 32
+ * WebSockets and 32 identities, each at its own rate, had 32 times the rate
+ * forwarded to every member of a room and to every federated relay. Messages
+ * over the IP's rate are dropped without a strike (an honest peer may share
+ * its IP with a flooder, behind a NAT); each peer's own rate still strikes.
+ *
  * Rate-limited messages are ignored rather than rejected: a burst from an
  * honest peer should not count against its gossipsub score. The validator is
  * synchronous and O(1), as gossipsub asks of validators.
@@ -146,6 +153,8 @@ export class TokenBuckets {
 
 /** Strike state kept for at most this many peers between prunes (a flooder's lasts while it refills). */
 const MAX_STRIKE_KEYS = 1024;
+/** Per-IP buckets kept between prunes (an IP never "leaves"; refilled buckets are dropped past this). */
+const MAX_IP_KEYS = 4096;
 
 /**
  * Installs the limits as the validator of every topic. gossipsub looks
@@ -165,11 +174,14 @@ const MAX_STRIKE_KEYS = 1024;
  * many messages one frame may carry is gossipsub's decode limit (libp2p-node.js).
  *
  * @param {{ pubsub: unknown, network: LimitNetwork, maxMessageBytes: number, messageRate: number, byteRate: number,
- *   refuse: (limit: 'gossip_message_size' | 'gossip_rate' | 'gossip_flood' | 'gossip_invalid' | 'subscriptions_per_frame') => void,
+ *   ipOf?: (peer: PeerId) => string | null, ipMessageRate?: number, ipByteRate?: number,
+ *   refuse: (limit: 'gossip_message_size' | 'gossip_rate' | 'gossip_ip_rate' | 'gossip_flood' | 'gossip_invalid' | 'subscriptions_per_frame', ip?: string) => void,
  *   accepted: (bytes: number) => void, now?: () => number, unmetered?: (peer: string) => boolean, maxSubscriptionsPerFrame?: number }} options
  *   `accepted` is told the size of each message let through (metrics); `unmetered` names peers
- *   exempt from the rates and the frame limits, never from the size limit (federated relays: federation.js)
- * @returns {{ buckets: TokenBuckets, strikes: TokenBuckets, stop: () => void }}
+ *   exempt from the rates and the frame limits, never from the size limit (federated relays: federation.js);
+ *   `ipOf`: the client IP behind a peer's connection (null: none known, no IP limit), whose peers share
+ *   `ipMessageRate` and `ipByteRate` (default: unlimited)
+ * @returns {{ buckets: TokenBuckets, strikes: TokenBuckets, ipBuckets: TokenBuckets, stop: () => void }}
  */
 export function limitGossip({
 	pubsub,
@@ -181,7 +193,10 @@ export function limitGossip({
 	accepted,
 	now = Date.now,
 	unmetered = () => false,
-	maxSubscriptionsPerFrame = MAX_SUBSCRIPTIONS_PER_FRAME
+	maxSubscriptionsPerFrame = MAX_SUBSCRIPTIONS_PER_FRAME,
+	ipOf = () => null,
+	ipMessageRate = Number.MAX_SAFE_INTEGER,
+	ipByteRate = Number.MAX_SAFE_INTEGER
 }) {
 	const gossip = /** @type {LimitedPubSub} */ (pubsub);
 	const validators = gossip.topicValidators;
@@ -191,6 +206,7 @@ export function limitGossip({
 	}
 	const buckets = new TokenBuckets({ messageRate, byteRate, maxMessageBytes });
 	const strikes = new TokenBuckets({ messageRate, byteRate, maxMessageBytes });
+	const ipBuckets = new TokenBuckets({ messageRate: ipMessageRate, byteRate: ipByteRate, maxMessageBytes });
 	/** Peers hung up on and not yet gone (their queued messages are still validated). */
 	const hangingUp = new Set();
 	/** @type {Map<string, PeerId>} peers that have sent messages, until they leave: who to hang up on when gossipsub names one invalid */
@@ -223,10 +239,20 @@ export function limitGossip({
 			return REJECT;
 		}
 		const key = peer.toString();
-		if (!unmetered(key) && !buckets.take(key, bytes, now())) {
-			refuse('gossip_rate');
-			strike(peer, bytes);
-			return IGNORE;
+		if (!unmetered(key)) {
+			if (!buckets.take(key, bytes, now())) {
+				refuse('gossip_rate');
+				strike(peer, bytes);
+				return IGNORE;
+			}
+			const ip = ipOf(peer);
+			if (ip !== null) {
+				if (ipBuckets.size > MAX_IP_KEYS) ipBuckets.prune(now());
+				if (!ipBuckets.take(ip, bytes, now())) {
+					refuse('gossip_ip_rate', ip);
+					return IGNORE;
+				}
+			}
 		}
 		const explicit = explicitGet.call(validators, message.topic);
 		if (explicit) return explicit(peer, message);
@@ -286,6 +312,7 @@ export function limitGossip({
 	return {
 		buckets,
 		strikes,
+		ipBuckets,
 		stop() {
 			if (stopped) return;
 			stopped = true;

@@ -55,7 +55,8 @@ describe('TokenBuckets', () => {
 });
 
 describe('limitGossip', () => {
-	function setup() {
+	/** @param {{ ipOf?: (peer: import('@libp2p/interface').PeerId) => string | null, ipMessageRate?: number, ipByteRate?: number }} [perIp] */
+	function setup(perIp = {}) {
 		const topicValidators = new Map();
 		const events = new EventTarget();
 		/** @type {string[]} */
@@ -89,7 +90,8 @@ describe('limitGossip', () => {
 			refuse: (limit) => void refused.push(limit),
 			accepted: (bytes) => void accepted.push(bytes),
 			now: () => now,
-			unmetered: (p) => p === 'relay2'
+			unmetered: (p) => p === 'relay2',
+			...perIp
 		});
 		/**
 		 * @param {string} from
@@ -127,6 +129,28 @@ describe('limitGossip', () => {
 		expect(t.validate('a', 10)).toBe('accept');
 		expect(t.refused).toEqual(['gossip_message_size', 'gossip_rate']);
 		expect(t.accepted).toEqual([100, 10, 10, 10, 10, 10]);
+	});
+
+	it('the peers behind one IP share its rate: many identities each at their own rate forward no more than it, and none is hung up', () => {
+		const ips = new Map([['a', '10.0.0.1'], ['b', '10.0.0.1'], ['c', '10.0.0.1'], ['d', '10.0.0.2'], ['relay2', '10.0.0.1']]);
+		// Each peer: 1 message/s (bursts of BURST_SECONDS); each IP: 2 messages/s together.
+		const t = setup({ ipOf: (p) => ips.get(p.toString()) ?? null, ipMessageRate: 2, ipByteRate: 1_000 });
+		/** @type {Record<string, number>} */
+		const passed = { a: 0, b: 0, c: 0, d: 0, relay2: 0 };
+		for (let second = 0; second < 60; second++) {
+			for (const p of Object.keys(passed)) if (t.validate(p, 10) === 'accept') passed[p]++;
+			t.tick(1_000);
+		}
+		// 10.0.0.1's three peers: the IP's burst (8) and 2 a second after, not 3 × 60.
+		expect(passed.a + passed.b + passed.c).toBe(2 * BURST_SECONDS + 2 * 59);
+		expect(Math.min(passed.a, passed.b, passed.c)).toBeGreaterThan(0);
+		expect(passed.d).toBe(60); // another IP is not held back
+		expect(passed.relay2).toBe(60); // nor a federated relay, whatever address it has
+		expect(t.refused.filter((r) => r === 'gossip_ip_rate').length).toBe(3 * 60 - (2 * BURST_SECONDS + 2 * 59));
+		expect(t.refused).not.toContain('gossip_rate');
+		// Dropped for its IP, not for itself: no strikes (an honest peer may share a NAT with a flooder).
+		expect(t.hungUp).toEqual([]);
+		expect(t.limits.strikes.size).toBe(0);
 	});
 
 	it('hangs up once on a peer that keeps sending at over twice its rate, and at once if it comes back to flood again', () => {

@@ -406,6 +406,7 @@ describe('guardGossipStreams on a real relay', () => {
 		// Rates far above what the tests send: only the stream bound may act.
 		const argv = ['--host', '127.0.0.1', '--port', '0', '--no-static', '--key-file', join(dir, 'key')];
 		argv.push('--max-gossip-message', String(MAX_GOSSIP_MESSAGE), '--gossip-rate', '100000', '--gossip-byte-rate', String(512 * 1024 * 1024));
+		argv.push('--gossip-rate-per-ip', '100000', '--gossip-byte-rate-per-ip', String(512 * 1024 * 1024));
 		const parsed = parseConfig(argv, {});
 		if (!('config' in parsed)) throw new Error(JSON.stringify(parsed));
 		const log = { info() {}, warn: (/** @type {string} */ m) => void warnings.push(m), error() {} };

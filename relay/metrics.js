@@ -44,6 +44,7 @@ export const LIMITS = /** @type {const} */ ({
 	subscriptions_per_frame: 'gossip frame trimmed: more subscriptions than a browser sends',
 	gossip_message_size: 'gossip message dropped: above --max-gossip-message',
 	gossip_rate: 'gossip message dropped: peer above --gossip-rate or --gossip-byte-rate',
+	gossip_ip_rate: 'gossip message dropped: the peers behind its sender\'s client IP above --gossip-rate-per-ip or --gossip-byte-rate-per-ip together',
 	gossip_flood: 'connection closed: peer kept sending at over twice --gossip-rate or --gossip-byte-rate',
 	gossip_invalid: 'gossip message dropped by gossipsub: bad signature or malformed (each one a strike)',
 	gossip_unanswered: 'connection closed: the peer never answered the gossip stream the relay opened to it (10 s); it redials',

@@ -186,7 +186,18 @@ export async function startRelay(config, { log }) {
 				maxMessageBytes: config.maxGossipMessage,
 				messageRate: config.gossipRate,
 				byteRate: config.gossipByteRate,
-				refuse: metrics.refuse,
+				ipOf: (peer) => {
+					const connection = running.getConnections(peer)[0];
+					return connection ? clientIpOf(connection.remoteAddr, http) : null;
+				},
+				ipMessageRate: config.gossipRatePerIp,
+				ipByteRate: config.gossipByteRatePerIp,
+				refuse(limit, ip) {
+					metrics.refuse(limit);
+					if (limit === 'gossip_ip_rate') {
+						warn(limit, `gossip dropped: the peers behind ${ip} sent more than --gossip-rate-per-ip (${config.gossipRatePerIp}/s) or --gossip-byte-rate-per-ip (${config.gossipByteRatePerIp} bytes/s) together`);
+					}
+				},
 				unmetered: isFederated,
 				accepted(bytes) {
 					const now = Date.now();
