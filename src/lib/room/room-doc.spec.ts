@@ -1,9 +1,10 @@
 import fc from 'fast-check';
+import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { roleOf } from './authority';
 import { toString } from 'uint8arrays';
-import { OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
+import { MAX_RECORDS_PER_UPDATE, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
 import { OP_ID_BYTES, signOp, type OpIntent } from './room-op-codec';
 import { makeIdentity, makeRoom, sync, syncAll, type TestPeer } from './test-peers';
 
@@ -96,6 +97,35 @@ describe('RoomDoc gate', () => {
 		const input = bytes ?? Y.encodeStateAsUpdate(creator.room.doc).slice(0, 20);
 		const before = Y.encodeStateAsUpdate(peers[0].room.doc);
 		await expect(peers[0].room.applyUpdate(input, 'net')).rejects.toThrow();
+		expect(Y.encodeStateAsUpdate(peers[0].room.doc)).toEqual(before);
+	});
+
+	it('stops reading an update past the most records one can carry, before Yjs has built the rest', async () => {
+		const { creator, peers } = await makeRoom(['honest']);
+		await sync(creator, peers[0]);
+		const before = Y.encodeStateAsUpdate(peers[0].room.doc);
+		// Yjs V1 updates by hand: 2-byte structs (a GC of length 0) in one client block, or empty client
+		// blocks, one past the cap, then cut off. Read whole, an 8 MiB one made Yjs build 4 million objects;
+		// one that is read to its end is "not a Yjs update" (cut off), one stopped at the cap is "too many".
+		const structs = encoding.createEncoder();
+		encoding.writeVarUint(structs, 1);
+		encoding.writeVarUint(structs, 4_000_000);
+		encoding.writeVarUint(structs, 7); // client
+		encoding.writeVarUint(structs, 0); // clock
+		for (let i = 0; i <= MAX_RECORDS_PER_UPDATE; i++) {
+			encoding.writeUint8(structs, 0); // GC
+			encoding.writeVarUint(structs, 0);
+		}
+		const blocks = encoding.createEncoder();
+		encoding.writeVarUint(blocks, 4_000_000);
+		for (let i = 0; i <= MAX_RECORDS_PER_UPDATE; i++) {
+			encoding.writeVarUint(blocks, 0); // structs in the block
+			encoding.writeVarUint(blocks, i); // client
+			encoding.writeVarUint(blocks, 0); // clock
+		}
+		for (const update of [encoding.toUint8Array(structs), encoding.toUint8Array(blocks)]) {
+			await expect(peers[0].room.applyUpdate(update, 'net')).rejects.toThrow(new RoomUpdateError('update carries too many records'));
+		}
 		expect(Y.encodeStateAsUpdate(peers[0].room.doc)).toEqual(before);
 	});
 
