@@ -58,6 +58,12 @@ export const MAX_ROOM_RECORDS = 20_000;
 // stop the creator from demoting it, undoing its bans and readmitting (docs/PROTOCOL.md). Still one frame.
 export const CREATOR_RESERVE_BYTES = 256 * 1024;
 export const CREATOR_RESERVE_RECORDS = 1_000;
+// Of the cap, what records no moderator's say put there may take: those refused but kept as history (a
+// kept record names them), and the kinds anyone on stage may make (profiles, a later version's kinds).
+// One invitation let a member hang 4 MiB of refused records on its answer, after which no moderator's
+// act could be stored. An honest room holds ~100 KB in all (npm run bench:room).
+export const MEMBERS_SHARE_BYTES = 1024 * 1024;
+export const MEMBERS_SHARE_RECORDS = 5_000;
 // A whole room arrives in one update when a joiner syncs (its creator's reserve included); more than a room can hold is hostile.
 export const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS + CREATOR_RESERVE_RECORDS;
 // Records waiting for their parents (gossip can deliver a child first); bounded, oldest out first.
@@ -302,21 +308,47 @@ export class RoomDoc {
 		}
 		let bytes = this.#bytes;
 		let count = this.#stored.size;
+		// The members' share (MEMBERS_SHARE_BYTES), by what each record is, not who its author is now (a moderator's
+		// acts stay its acts after a demotion): refused ones kept as history, and the kinds anyone on stage may make.
+		const members = (op: SignedOp) => trial.refused.has(op.id) || op.body.kind === 'profile' || op.body.kind === 'unknown';
+		let membersBytes = 0;
+		let membersCount = 0;
+		for (const op of this.#stored.values()) {
+			if (!members(op)) continue;
+			membersBytes += op.bytes.length;
+			membersCount++;
+		}
 		// Full: from the first record past the cap, nothing more is stored but the creator's, into its reserve
 		// (a room this size was filled on purpose; see docs/PROTOCOL.md), and none that names a record dropped.
+		// Past the members' share, none of its records is stored, nor any that names one dropped.
 		let full = false;
 		const dropped = new Set<string>();
 		for (const op of [...keep].map((id) => byId.get(id)!).sort(compareOps)) {
 			const creators = op.body.author === trial.creator;
 			const over = (extraBytes: number, extraCount: number) => bytes + op.bytes.length > MAX_ROOM_BYTES + extraBytes || count + 1 > MAX_ROOM_RECORDS + extraCount;
+			const share = !creators && members(op);
 			if (!creators && !full && over(0, 0)) full = true;
-			if ((!creators && full) || (creators && over(CREATOR_RESERVE_BYTES, CREATOR_RESERVE_RECORDS)) || op.body.parents.some((p) => dropped.has(p))) {
+			const overShare = share && (membersBytes + op.bytes.length > MEMBERS_SHARE_BYTES || membersCount + 1 > MEMBERS_SHARE_RECORDS);
+			if ((!creators && full) || overShare || (creators && over(CREATOR_RESERVE_BYTES, CREATOR_RESERVE_RECORDS)) || op.body.parents.some((p) => dropped.has(p))) {
 				keep.delete(op.id);
 				dropped.add(op.id);
 				continue;
 			}
 			bytes += op.bytes.length;
 			count++;
+			if (share) {
+				membersBytes += op.bytes.length;
+				membersCount++;
+			}
+		}
+		// History that nothing kept names any more (what named it was dropped) is not stored either.
+		const needed = new Set<string>();
+		for (const op of [...keep].map((id) => byId.get(id)!).sort(compareOps).reverse()) {
+			if (trial.refused.has(op.id) && !needed.has(op.id)) {
+				keep.delete(op.id);
+				continue;
+			}
+			for (const p of op.body.parents) needed.add(p);
 		}
 		return keep;
 	}

@@ -576,6 +576,32 @@ export const HOSTILE_ATTACKS: Attack[] = [
 		}
 	},
 	{
+		name: 'an invited attacker hangs refused records up to the room’s cap on its answer: nothing of it is stored, and a moderator still bans it',
+		async run(w) {
+			const invite = await honestAct(w, w.mod, { kind: 'invite', target: w.attacker.id });
+			let at = w.attacker.room.placement();
+			const chain: SignedOp[] = [];
+			// ~1.3 KiB each, to within a few hundred bytes of the 4 MiB cap.
+			let size = w.listener.room.storedBytes;
+			for (let i = 0; size < MAX_ROOM_BYTES - 2 * 1024; i++) {
+				const op = await forge(w.attacker, { kind: 'meta', title: `junk ${i}`, description: 'x'.repeat(1_000) }, at);
+				chain.push(op);
+				size += op.bytes.length;
+				at = { lamport: op.body.lamport + 1, parents: [op.id] };
+			}
+			const decline = await forge(w.attacker, { kind: 'decline', invitation: invite.id }, at);
+			for (const p of w.honest) await deliver(p, recordsUpdate([...chain, decline]));
+			for (const p of w.honest) {
+				expect(p.room.ops.has(decline.id)).toBe(false);
+				expect(chain.filter((op) => p.room.ops.has(op.id))).toEqual([]);
+				expect(p.room.storedBytes).toBeLessThan(64 * 1024);
+			}
+			await honestAct(w, w.mod, { kind: 'ban', target: w.attacker.id });
+			const view = await checkHonest(w);
+			expect(view.banned).toEqual([w.attacker.id]);
+		}
+	},
+	{
 		name: 'a moderator fills the room to its cap with valid records: the creator still demotes it and undoes its ban',
 		async run(w) {
 			await honestAct(w, w.mod, { kind: 'ban', target: w.listener.id });
