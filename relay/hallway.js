@@ -8,20 +8,30 @@
  * instead of after the next round of announcements.
  *
  * Limits: `maxRooms` rooms in all (the oldest announcement goes first),
- * MAX_ROOMS_PER_CREATOR per creator and MAX_ROOMS_PER_SOURCE per client IP
- * that handed them in (keys cost nothing to make, addresses do: one abuser
- * only pushes out its own rooms; a federated relay's rooms were counted by
- * the relay their creators use), each kept until it expires
- * (ANNOUNCEMENT_TTL_MS after it was made). A room's
- * announcement replaces the one kept only if it is newer; a forged, expired,
- * malformed or stale one is never forwarded (rejected, or ignored when it is
- * only old news) and counted as a refusal.
+ * MAX_ROOMS_PER_CREATOR per creator (its oldest goes first), and per source
+ * that handed them in: MAX_ROOMS_PER_SOURCE per client IP, MAX_ROOMS_PER_RELAY
+ * per federated relay (keys cost nothing to make, addresses do). A source at
+ * its cap gets no new room kept, and so none forwarded: an IP that pushed out
+ * its own oldest room to keep a new one had every new one forwarded to the
+ * relays we federate with, where it was not counted, and one IP emptied their
+ * lists. Each is kept until it expires (ANNOUNCEMENT_TTL_MS after it was
+ * made). How old an announcement is, for which goes first, is when it was
+ * made or when it came, whichever is earlier: an announcement dated up to a
+ * minute ahead (the clock skew allowed) does not outrank the fresh ones that
+ * come after it. A room's announcement replaces the one kept only if it is
+ * newer; a forged, expired, malformed or stale one is never forwarded
+ * (rejected, or ignored when it is only old news or over a cap) and counted
+ * as a refusal.
  */
 import { ANNOUNCEMENT_TTL_MS, HALLWAY_PATH, HALLWAY_TOPIC, readAnnouncement } from '../src/lib/hallway/hallway-announcement.js';
 
 export { HALLWAY_PATH, HALLWAY_TOPIC };
 export const MAX_ROOMS_PER_CREATOR = 4;
 export const MAX_ROOMS_PER_SOURCE = 8;
+/** A federated relay carries the rooms of all its clients: a quarter of the default list each. */
+export const MAX_ROOMS_PER_RELAY = 64;
+/** Sources named so are federated relays (sourceOf): MAX_ROOMS_PER_RELAY each. */
+export const RELAY_SOURCE_PREFIX = 'relay:';
 
 /** gossipsub's validator results. */
 const ACCEPT = 'accept';
@@ -35,7 +45,7 @@ const REJECT = 'reject';
  */
 export class HallwayCache {
 	#maxRooms;
-	/** @type {Map<string, { creator: string, source: string | null, at: number, json: string }>} room id → latest announcement */
+	/** @type {Map<string, { creator: string, source: string | null, at: number, age: number, json: string }>} room id → latest announcement; `age`: min(at, when it came) */
 	#rooms = new Map();
 	/** What json() last returned, until an announcement is kept or dropped. @type {string | null} */
 	#json = null;
@@ -47,30 +57,37 @@ export class HallwayCache {
 
 	/**
 	 * Keeps an announcement already checked. Returns false when the room
-	 * already has one at least as new (old news: not worth forwarding).
+	 * already has one at least as new (old news: not worth forwarding), or
+	 * when it is a new room from a source at its cap.
 	 *
 	 * @param {{ room: string, creator: string, at: number }} a
 	 * @param {string} json the announcement as it came
 	 * @param {number} nowMs
-	 * @param {string | null} [source] the client IP that handed it in; null for a federated relay
+	 * @param {string | null} [source] the client IP that handed it in, or RELAY_SOURCE_PREFIX and a
+	 *   federated relay's PeerId; null: not counted (tests)
 	 */
 	offer(a, json, nowMs, source = null) {
 		this.prune(nowMs);
 		const kept = this.#rooms.get(a.room);
 		if (kept && kept.at >= a.at) return false;
+		if (!kept && source !== null) {
+			const cap = source.startsWith(RELAY_SOURCE_PREFIX) ? MAX_ROOMS_PER_RELAY : MAX_ROOMS_PER_SOURCE;
+			let fromSource = 0;
+			for (const v of this.#rooms.values()) if (v.source === source) fromSource++;
+			if (fromSource >= cap) return false;
+		}
+		const age = Math.min(a.at, nowMs);
 		// Past here the list may change, even when the announcement is not kept.
 		this.#json = null;
 		this.#rooms.delete(a.room);
 		const mine = [...this.#rooms].filter(([, v]) => v.creator === a.creator);
 		if (mine.length >= MAX_ROOMS_PER_CREATOR) this.#rooms.delete(oldest(mine));
-		const fromSource = source === null ? [] : [...this.#rooms].filter(([, v]) => v.source === source);
-		if (fromSource.length >= MAX_ROOMS_PER_SOURCE) this.#rooms.delete(oldest(fromSource));
 		if (this.#rooms.size >= this.#maxRooms) {
 			const victim = oldest([...this.#rooms]);
-			if (/** @type {{ at: number }} */ (this.#rooms.get(victim)).at > a.at) return false;
+			if (/** @type {{ age: number }} */ (this.#rooms.get(victim)).age > age) return false;
 			this.#rooms.delete(victim);
 		}
-		this.#rooms.set(a.room, { creator: a.creator, source, at: a.at, json });
+		this.#rooms.set(a.room, { creator: a.creator, source, at: a.at, age, json });
 		return true;
 	}
 
@@ -99,9 +116,9 @@ export class HallwayCache {
 	}
 }
 
-/** @param {Array<[string, { at: number }]>} entries */
+/** @param {Array<[string, { age: number }]>} entries */
 function oldest(entries) {
-	return entries.reduce((a, b) => (b[1].at < a[1].at ? b : a))[0];
+	return entries.reduce((a, b) => (b[1].age < a[1].age ? b : a))[0];
 }
 
 /**
@@ -116,7 +133,7 @@ function oldest(entries) {
  *
  * @param {{ pubsub: HallwayPubSub, maxRooms: number, refuse: (limit: 'hallway_invalid' | 'hallway_stale') => void, now?: () => number,
  *   sourceOf?: (peer: PeerId) => string | null }} options `sourceOf`: the client IP behind the peer that
- *   handed a message in, null for a federated relay
+ *   handed a message in, or RELAY_SOURCE_PREFIX and its PeerId for a federated relay
  * @returns {{ cache: HallwayCache, json: () => string, stop: () => void }}
  */
 export function startHallway({ pubsub, maxRooms, refuse, now = Date.now, sourceOf = () => null }) {

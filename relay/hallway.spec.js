@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { describe, expect, it } from 'vitest';
 import { ANNOUNCEMENT_TTL_MS, encodeAnnouncement, roomIdOf } from '../src/lib/hallway/hallway-announcement.js';
-import { HALLWAY_TOPIC, HallwayCache, MAX_ROOMS_PER_CREATOR, MAX_ROOMS_PER_SOURCE, startHallway } from './hallway.js';
+import { HALLWAY_TOPIC, HallwayCache, MAX_ROOMS_PER_CREATOR, MAX_ROOMS_PER_RELAY, MAX_ROOMS_PER_SOURCE, RELAY_SOURCE_PREFIX, startHallway } from './hallway.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -102,15 +102,31 @@ describe('HallwayCache', () => {
 		expect(rooms).toEqual(['r9', 'r8', 'r7', 'r6', 'honest']);
 	});
 
-	it(`lets one client IP keep ${MAX_ROOMS_PER_SOURCE} rooms whatever keys it makes, its oldest going first; a federated relay's are not counted`, () => {
-		const cache = new HallwayCache(100);
-		cache.offer(.../** @type {[any, string, number]} */ (entry('honest', 'someone', NOW - 1_000)), '10.0.0.2');
-		for (let i = 0; i < 20; i++) cache.offer(.../** @type {[any, string, number]} */ (entry(`r${i}`, `key${i}`, NOW - 100 + i)), '10.0.0.1');
-		for (let i = 0; i < 20; i++) cache.offer(.../** @type {[any, string, number]} */ (entry(`f${i}`, `fed${i}`, NOW - 500 + i)), null);
+	it(`lets one client IP keep ${MAX_ROOMS_PER_SOURCE} rooms whatever keys it makes, and a federated relay ${MAX_ROOMS_PER_RELAY}: no new one past that is kept (nor forwarded)`, () => {
+		const cache = new HallwayCache(1_000);
+		const offer = (/** @type {string} */ room, /** @type {number} */ at, /** @type {string} */ source) =>
+			cache.offer(.../** @type {[any, string, number]} */ (entry(room, `key-${room}`, at)), source);
+		expect(offer('honest', NOW - 1_000, '10.0.0.2')).toBe(true);
+		const fromIp = Array.from({ length: 20 }, (_, i) => offer(`r${i}`, NOW - 100 + i, '10.0.0.1'));
+		expect(fromIp).toEqual(Array.from({ length: 20 }, (_, i) => i < MAX_ROOMS_PER_SOURCE));
+		expect(offer('r0', NOW, '10.0.0.1')).toBe(true); // a room it has: its newer announcement is kept
+		const fromRelay = Array.from({ length: 100 }, (_, i) => offer(`f${i}`, NOW - 500 + i, `${RELAY_SOURCE_PREFIX}12D3KooWfed`));
+		expect(fromRelay.filter(Boolean)).toHaveLength(MAX_ROOMS_PER_RELAY);
+		expect(offer('other', NOW - 50, `${RELAY_SOURCE_PREFIX}12D3KooWother`)).toBe(true);
 		const rooms = /** @type {string[]} */ (JSON.parse(cache.json(NOW)).map((/** @type {{ room: string }} */ r) => r.room));
-		expect(rooms.filter((r) => r.startsWith('r'))).toEqual(['r19', 'r18', 'r17', 'r16', 'r15', 'r14', 'r13', 'r12']);
-		expect(rooms.filter((r) => r.startsWith('f'))).toHaveLength(20);
+		expect(rooms.filter((r) => /^r\d/.test(r)).sort()).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7']);
 		expect(rooms).toContain('honest');
+		expect(rooms).toContain('other');
+	});
+
+	it('ranks an announcement dated ahead by when it came: a flood of them cannot keep fresh honest ones out', () => {
+		const cache = new HallwayCache(16);
+		const sources = (/** @type {number} */ i) => `${RELAY_SOURCE_PREFIX}12D3KooW${i % 4}`; // four relays, 16 rooms each at most
+		for (let i = 0; i < 64; i++) cache.offer(.../** @type {[any, string, number]} */ (entry(`spam${i}`, `s${i}`, NOW + 59_000)), sources(i));
+		// Each fresh honest announcement outranks the oldest of them and takes its place.
+		for (let i = 0; i < 16; i++) expect(cache.offer(.../** @type {[any, string, number]} */ ([{ room: `h${i}`, creator: `c${i}`, at: NOW + 1_000 + i }, JSON.stringify({ room: `h${i}` }), NOW + 1_000 + i]), `10.0.${i}.1`)).toBe(true);
+		const rooms = /** @type {string[]} */ (JSON.parse(cache.json(NOW + 2_000)).map((/** @type {{ room: string }} */ r) => r.room));
+		expect(rooms.filter((r) => r.startsWith('h'))).toHaveLength(16);
 	});
 
 	it('stays within its bound, dropping the oldest announcement (never a newer one for an older)', () => {

@@ -17,7 +17,7 @@ import { startRelayExchange } from './relay-exchange.js';
 import { CIRCUIT_BURST_SECONDS, MAX_FEDERATED, OUTBOUND_BUFFER_MESSAGES, TOPIC_GRACE_MS } from './config.js';
 import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { limitGossip } from './gossip-limits.js';
-import { HALLWAY_TOPIC, startHallway } from './hallway.js';
+import { HALLWAY_TOPIC, RELAY_SOURCE_PREFIX, startHallway } from './hallway.js';
 import { createMetrics, RateMeter } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
 import { guardReservations } from './reservation-guard.js';
@@ -161,7 +161,7 @@ export async function startRelay(config, { log }) {
 			maxRooms: config.maxHallwayRooms,
 			refuse: metrics.refuse,
 			sourceOf: (peer) => {
-				if (isFederated(peer.toString())) return null;
+				if (isFederated(peer.toString())) return `${RELAY_SOURCE_PREFIX}${peer}`;
 				const connection = running.getConnections(peer)[0];
 				return connection ? clientIpOf(connection.remoteAddr, http) : 'gone';
 			}
