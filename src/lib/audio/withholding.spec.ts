@@ -77,10 +77,30 @@ describe('withholding', () => {
 	});
 
 	it('gives a fresh grace after audio came again (an honest relay that repairs twice)', () => {
-		const sends = (t: number) => (t === 500 || t === 4_000 ? 'repairing' : t > 3_000 && t < 3_400 && t % 20 === 0 ? 'audio' : keepalives(t));
+		const sends = (t: number) => (t === 500 || t === 7_500 ? 'repairing' : t > 3_000 && t < 7_000 && t % 20 === 0 ? 'audio' : keepalives(t));
 		const at = judgedAt(sends);
-		expect(at).toBeGreaterThanOrEqual(4_000 + REPAIR_GRACE_MS);
-		expect(at).toBeLessThanOrEqual(4_000 + REPAIR_GRACE_MS + TICK);
+		expect(at).toBeGreaterThanOrEqual(7_500 + REPAIR_GRACE_MS);
+		expect(at).toBeLessThanOrEqual(7_500 + REPAIR_GRACE_MS + TICK);
+	});
+
+	it('makes a grace last as long as the audio that flowed before it, at most REPAIR_GRACE_MS', () => {
+		// Audio for 2 s after the first grace, then "repairing" again (QUIET_NOTICE_MS after it stopped): 2 s of grace.
+		const sends = (t: number) => (t === 500 || t === 5_400 ? 'repairing' : t > 3_000 && t <= 5_000 && t % 20 === 0 ? 'audio' : keepalives(t));
+		const at = judgedAt(sends);
+		expect(at).toBeGreaterThan(5_400 + 1_900);
+		expect(at).toBeLessThanOrEqual(5_400 + 2_000 + TICK);
+	});
+
+	it('judges a relay that lets a short burst through between two "repairing"s (each burst would have bought a fresh 3.6 s)', () => {
+		// Ten packets 10 ms apart every 3 s, each followed by "repairing": 6 % of the room, and never judged before.
+		const sends = (t: number) => {
+			const inCycle = (t - 500) % 3_000;
+			if (t >= 500 && inCycle < 100) return 'audio';
+			if (t >= 500 && inCycle === 200) return 'repairing';
+			return keepalives(t);
+		};
+		// Its grace lasts the burst's 90 ms: judged WITHHELD_MS after it said "repairing", before the next burst.
+		expect(judgedAt(sends)).toBe(500 + 200 + WITHHELD_MS + TICK);
 	});
 
 	it('counts the quiet from when a stalled parent’s packets came again, so its backlog of audio can follow', () => {
@@ -180,19 +200,24 @@ describe('holding one speaker back', () => {
 	});
 
 	it('waits out the grace for a parent that said the voice stopped reaching it, an honest relay told before its child’s patience ran out', () => {
-		// B stops at 2 s; the relay's own inflow of B stopped then too, and it says so QUIET_NOTICE_MS later.
-		const told = 2_000 + QUIET_NOTICE_MS;
-		expect(told).toBeLessThan(2_000 + WITHHELD_MS - 200);
-		expect(heldBackAt((t) => t <= 2_000, {}, undefined, (t) => t === told + 10)).toBeGreaterThan(told + REPAIR_GRACE_MS);
-		// B comes back at 4 s and stops again at 5 s: a new spell, a new notice, a new grace.
-		const b = (t: number) => t <= 2_000 || (t >= 4_000 && t <= 5_000);
-		expect(heldBackAt(b, {}, undefined, (t) => t === told + 10 || t === 5_410)).toBeGreaterThan(5_410 + REPAIR_GRACE_MS);
+		// B stops at 4 s; the relay's own inflow of B stopped then too, and it says so QUIET_NOTICE_MS later.
+		const told = 4_000 + QUIET_NOTICE_MS;
+		expect(told).toBeLessThan(4_000 + WITHHELD_MS - 200);
+		expect(heldBackAt((t) => t <= 4_000, {}, undefined, (t) => t === told + 10)).toBeGreaterThan(told + REPAIR_GRACE_MS);
+		// B comes back at 6 s and stops again at 10 s: a new spell, a new notice, a new grace.
+		const b = (t: number) => t <= 4_000 || (t >= 6_000 && t <= 10_000);
+		expect(heldBackAt(b, {}, undefined, (t) => t === told + 10 || t === 10_410)).toBeGreaterThan(10_410 + REPAIR_GRACE_MS);
+		// Back for 1 s only, then stopped again: a second of grace, as long as the voice flowed.
+		const short = (t: number) => t <= 4_000 || (t >= 6_000 && t <= 7_000);
+		const at = heldBackAt(short, {}, undefined, (t) => t === told + 10 || t === 7_410);
+		expect(at).toBeGreaterThan(7_410 + 900);
+		expect(at).toBeLessThanOrEqual(7_410 + 1_000 + TICK);
 	});
 
 	it('gives a censoring parent that keeps saying the voice stopped reaching it one grace, not an endless one', () => {
-		const at = heldBackAt((t) => t <= 2_000, {}, undefined, (t) => t > 2_400 && t % 500 === 10);
-		expect(at).toBeGreaterThan(2_510 + REPAIR_GRACE_MS);
-		expect(at).toBeLessThanOrEqual(2_510 + REPAIR_GRACE_MS + TICK);
+		const at = heldBackAt((t) => t <= 4_000, {}, undefined, (t) => t > 4_400 && t % 500 === 10);
+		expect(at).toBeGreaterThan(4_510 + REPAIR_GRACE_MS);
+		expect(at).toBeLessThanOrEqual(4_510 + REPAIR_GRACE_MS + TICK);
 		// One that never passed B on buys a single grace too.
 		expect(heldBackAt(() => false, {}, undefined, (t) => t % 500 === 10)).toBeLessThanOrEqual(10 + REPAIR_GRACE_MS + TICK);
 	});

@@ -13,7 +13,9 @@
  * parent can ask for (it says it is repairing; its packets come again after a
  * gap) counts once between two spells of flowing audio: a withholder that
  * repeats them, or trickles a packet between them, buys one delay, never an
- * endless one.
+ * endless one; and a grace for repairing lasts no longer than the spell of
+ * audio before it, so one that lets a short burst through between two
+ * buys as much quiet as it let audio through, not a fresh 3.6 s each time.
  *
  * A relay can also hold audio back and pass it all on later: it flows, only
  * seconds late. The speaker's presence marks each seq it has sent
@@ -38,7 +40,10 @@
 export const QUIET_NOTICE_MS = 400;
 export const WITHHELD_MS = 800;
 export const WITHHELD_PER_DEPTH_MS = 100;
-/** A parent that said it is repairing gets this long before its silence counts against it (3 s after it gave up on its own parent). */
+/**
+ * A parent that said it is repairing gets this long before its silence counts against it (3 s after it gave up on its
+ * own parent), if its audio had flowed as long before (earnedGrace); less if not.
+ */
 export const REPAIR_GRACE_MS = 3_600;
 /** Packets that come again after this long without any came from (or reach) a tab that stalled. */
 export const RESUME_GAP_MS = 400;
@@ -75,6 +80,20 @@ export interface Flow {
 	audioAt?: number;
 	/** The arrival times of the last FLOWING_PACKETS genuine audio packets, oldest first. */
 	recentAudio?: number[];
+	/** When the spell of flowing audio that `audioAt` ends began (undefined: none since it became our parent). */
+	spellSince?: number;
+}
+
+/**
+ * How long a grace asked for now may last: as long as the last spell of flowing audio, REPAIR_GRACE_MS
+ * at most; the whole of it while none has flowed yet (a parent just taken). A relay that let ten
+ * packets through in one burst and then said it was repairing had bought a whole new grace each time,
+ * and its subtree heard 6 % of the room for as long as it kept that up: now a grace is earned by the
+ * audio before it, and a withholder buys at most as much quiet as it let through.
+ */
+function earnedGrace(clock: Flow): number {
+	if (clock.spellSince === undefined || clock.audioAt === undefined) return REPAIR_GRACE_MS;
+	return Math.min(REPAIR_GRACE_MS, Math.max(0, clock.audioAt - clock.spellSince));
 }
 
 /**
@@ -83,6 +102,8 @@ export interface Flow {
  */
 export interface VoiceFlow extends Flow {
 	quietAt?: number;
+	/** How long that grace lasts (earnedGrace). */
+	quietGraceMs?: number;
 	/** When the late packets it delivers lately began to come (a run broken by an on-time packet or a pause). */
 	lateSince?: number;
 	/** When the last of them came, and how late it was (ms after its speaker marked it sent). */
@@ -102,6 +123,8 @@ export interface ParentClock extends Flow {
 	speakers?: Map<string, VoiceFlow>;
 	/** When it said it is repairing: the first time since its last audio. */
 	repairingAt?: number;
+	/** How long that grace lasts (earnedGrace). */
+	repairGraceMs?: number;
 	/** The last packet of any kind from it. */
 	packetAt?: number;
 	/** When its packets came again after a gap: the first time since its last audio. */
@@ -119,7 +142,10 @@ function flow(clock: Flow, now: number): void {
 	const recent = (clock.recentAudio ??= []);
 	recent.push(now);
 	if (recent.length > FLOWING_PACKETS) recent.shift();
-	if (recent.length === FLOWING_PACKETS && now - recent[0] <= FLOW_WINDOW_MS) clock.audioAt = now;
+	if (recent.length < FLOWING_PACKETS || now - recent[0] > FLOW_WINDOW_MS) return;
+	// A spell goes on while audio keeps flowing: it flowed within the last FLOW_WINDOW_MS.
+	if (clock.spellSince === undefined || clock.audioAt === undefined || now - clock.audioAt > FLOW_WINDOW_MS) clock.spellSince = recent[0];
+	clock.audioAt = now;
 }
 
 /**
@@ -156,13 +182,17 @@ export function notePacket(clock: ParentClock, now: number): void {
 
 /** The parent said it lost its own parent and is repairing. */
 export function noteRepairing(clock: ParentClock, now: number): void {
-	if (!spent(clock, clock.repairingAt)) clock.repairingAt = now;
+	if (spent(clock, clock.repairingAt)) return;
+	clock.repairingAt = now;
+	clock.repairGraceMs = earnedGrace(clock);
 }
 
 /** The parent said `speaker`'s audio stopped reaching it (VOICE_QUIET): the grace for that voice, once between two spells of it flowing. */
 export function noteVoiceQuiet(clock: ParentClock, speaker: string, now: number): void {
 	const own = voice(clock, speaker);
-	if (!spent(own, own.quietAt)) own.quietAt = now;
+	if (spent(own, own.quietAt)) return;
+	own.quietAt = now;
+	own.quietGraceMs = earnedGrace(own);
 }
 
 /** Whether a packet that arrives `lagMs` after its speaker marked it sent is too late to play or pass on, at `depth`. */
@@ -265,7 +295,7 @@ export function quietToTell(lastFlowAt: number | undefined, toldAt: number, now:
 
 /** Whether the parent has held back audio for longer than its grace allows, at `now`. */
 export function withheldTooLong(clock: ParentClock, now: number, context: QuietContext): boolean {
-	if (clock.repairingAt !== undefined && now - clock.repairingAt < REPAIR_GRACE_MS) return false;
+	if (clock.repairingAt !== undefined && now - clock.repairingAt < (clock.repairGraceMs ?? REPAIR_GRACE_MS)) return false;
 	// Judged only while the parent demonstrably runs (its keep-alives come): a parent that sends nothing
 	// at all has stalled or died, which the silence rule (PARENT_SILENCE_MS) and the resumption judge.
 	if (clock.packetAt === undefined || now - clock.packetAt > RESUME_GAP_MS) return false;
@@ -296,7 +326,7 @@ export function withheldTooLong(clock: ParentClock, now: number, context: QuietC
 export function heldBack(clock: ParentClock, speaker: string, now: number, context: QuietContext): boolean {
 	if (clock.audioAt === undefined || now - clock.audioAt > FLOW_WINDOW_MS) return false;
 	const own = clock.speakers?.get(speaker);
-	if (own?.quietAt !== undefined && now - own.quietAt < REPAIR_GRACE_MS) return false;
+	if (own?.quietAt !== undefined && now - own.quietAt < (own.quietGraceMs ?? REPAIR_GRACE_MS)) return false;
 	const stalled = speaker === context.parent ? (own?.resumedAt ?? -Infinity) : -Infinity;
 	const quietSince = Math.max(own?.audioAt ?? -Infinity, own?.quietAt ?? -Infinity, context.expectingSince, context.ownResumedAt, stalled);
 	return now - quietSince > limitAt(context.depth);
