@@ -61,9 +61,12 @@ export const CREATOR_RESERVE_RECORDS = 1_000;
 // Of the cap, what records no moderator's say put there may take: those refused but kept as history (a
 // kept record names them), and the kinds anyone on stage may make (profiles, a later version's kinds).
 // One invitation let a member hang 4 MiB of refused records on its answer, after which no moderator's
-// act could be stored. An honest room holds ~100 KB in all (npm run bench:room).
-export const MEMBERS_SHARE_BYTES = 1024 * 1024;
-export const MEMBERS_SHARE_RECORDS = 5_000;
+// act could be stored. Half the cap: an honest room holds ~100 KB in all (npm run bench:room), a profile
+// record ~300 B, and records kept at one peer and refused at another (a share full there) split the room
+// for whatever names them, so an attacker that can place its records differently at two peers needs as
+// much as before (two shares).
+export const MEMBERS_SHARE_BYTES = 2 * 1024 * 1024;
+export const MEMBERS_SHARE_RECORDS = 10_000;
 // A whole room arrives in one update when a joiner syncs (its creator's reserve included); more than a room can hold is hostile.
 export const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS + CREATOR_RESERVE_RECORDS;
 // Records waiting for their parents (gossip can deliver a child first); bounded, oldest out first.
