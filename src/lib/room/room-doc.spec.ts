@@ -100,7 +100,7 @@ describe('RoomDoc gate', () => {
 		expect(Y.encodeStateAsUpdate(peers[0].room.doc)).toEqual(before);
 	});
 
-	it('stops reading an update past the most records one can carry, before Yjs has built the rest', async () => {
+	it('stops reading an update past the most records one can carry, at a deletion or at values, before Yjs has built the rest', async () => {
 		const { creator, peers } = await makeRoom(['honest']);
 		await sync(creator, peers[0]);
 		const before = Y.encodeStateAsUpdate(peers[0].room.doc);
@@ -126,6 +126,31 @@ describe('RoomDoc gate', () => {
 		for (const update of [encoding.toUint8Array(structs), encoding.toUint8Array(blocks)]) {
 			await expect(peers[0].room.applyUpdate(update, 'net')).rejects.toThrow(new RoomUpdateError('update carries too many records'));
 		}
+		// No structs, then a delete set of millions of ranges: stopped at the first.
+		const deletes = encoding.createEncoder();
+		encoding.writeVarUint(deletes, 0); // no client blocks
+		encoding.writeVarUint(deletes, 1); // one client in the delete set
+		encoding.writeVarUint(deletes, 7);
+		encoding.writeVarUint(deletes, 4_000_000);
+		for (let i = 0; i <= MAX_RECORDS_PER_UPDATE; i++) {
+			encoding.writeVarUint(deletes, 2 * i); // clock
+			encoding.writeVarUint(deletes, 1); // length
+		}
+		await expect(peers[0].room.applyUpdate(encoding.toUint8Array(deletes), 'net')).rejects.toThrow(new RoomUpdateError('update deletes'));
+		// One struct whose content is millions of values (ContentAny of `undefined`s): stopped at the first.
+		const values = encoding.createEncoder();
+		encoding.writeVarUint(values, 1);
+		encoding.writeVarUint(values, 1); // one struct
+		encoding.writeVarUint(values, 7);
+		encoding.writeVarUint(values, 0);
+		encoding.writeUint8(values, 8); // an item of ContentAny, no origins, no parent key
+		encoding.writeVarUint(values, 1); // its parent is a root type, named:
+		encoding.writeVarString(values, OPS_MAP);
+		encoding.writeVarUint(values, 4_000_000);
+		for (let i = 0; i <= MAX_RECORDS_PER_UPDATE; i++) encoding.writeUint8(values, 127); // lib0's `undefined`
+		await expect(peers[0].room.applyUpdate(encoding.toUint8Array(values), 'net')).rejects.toThrow(
+			new RoomUpdateError('update carries something that is not a record')
+		);
 		expect(Y.encodeStateAsUpdate(peers[0].room.doc)).toEqual(before);
 	});
 

@@ -24,7 +24,8 @@
  *
  * What is kept, in this order so refused input costs little:
  * 1. size caps: the update, the number of records in it (counted as Yjs
- *    reads them: it stops past the cap), each record;
+ *    reads them: it stops past the cap, at a deletion or at content that is
+ *    not a record's bytes), each record;
  * 2. parse every record (no signature yet); one malformed rejects the update;
  * 3. replay the room with the new records (authority.ts): keep those that
  *    take effect, plus the records they name as parents (history others may
@@ -78,28 +79,60 @@ export class RoomUpdateError extends Error {
 	override name = 'RoomUpdateError';
 }
 
-/** Thrown by BoundedDecoder from inside Yjs's struct reader, which then stops. */
-class TooManyStructs extends Error {}
+/** Records a member makes for itself (not a moderator's act): profiles, a later version's kinds, answers to an invitation, stepping down. */
+function isMembersKind(op: SignedOp): boolean {
+	const body = op.body;
+	return body.kind === 'profile' || body.kind === 'unknown' || body.kind === 'accept' || body.kind === 'decline' || (body.kind === 'moveToAudience' && body.target === body.author);
+}
 
 /**
- * Yjs's own V1 update decoder, stopped past MAX_RECORDS_PER_UPDATE structs or client blocks: its
- * reader calls readInfo once per struct and readClient once per block, so Y.decodeUpdateV2 with this
- * decoder never builds more. A record is one struct in a block of its own (its client id, see the
- * header); an 8 MiB update of 2-byte structs made Yjs build 4 million objects first (380 MB of heap
- * and 2.3 s here) before its count was checked.
+ * Yjs's own V1 update decoder, stopped as soon as an update reads as more than records: past
+ * MAX_RECORDS_PER_UPDATE structs or client blocks (its reader calls readInfo once per struct and
+ * readClient once per block), at the first deletion (readDsClock, once per deleted range), at any
+ * content but a record's bytes (readAny, readJSON, readKey, readTypeRef: values and types, many to a
+ * struct), and past the two strings a record's item reads (its root's name and its key). So
+ * Y.decodeUpdateV2 with this decoder never builds more than a room's worth: an 8 MiB update of
+ * 2-byte structs made Yjs build 4 million objects first (380 MB of heap and 2.3 s here) before its
+ * count was checked, and deletions or one struct of nested values as many.
  */
 class BoundedDecoder extends Y.UpdateDecoderV1 {
 	#structs = 0;
 	#clients = 0;
+	#strings = 0;
 
 	override readInfo(): number {
-		if (++this.#structs > MAX_RECORDS_PER_UPDATE) throw new TooManyStructs();
+		if (++this.#structs > MAX_RECORDS_PER_UPDATE) throw new RoomUpdateError('update carries too many records');
 		return super.readInfo();
 	}
 
 	override readClient(): number {
-		if (++this.#clients > MAX_RECORDS_PER_UPDATE) throw new TooManyStructs();
+		if (++this.#clients > MAX_RECORDS_PER_UPDATE) throw new RoomUpdateError('update carries too many records');
 		return super.readClient();
+	}
+
+	override readString(): string {
+		if (++this.#strings > 2 * MAX_RECORDS_PER_UPDATE) throw new RoomUpdateError('update carries something that is not a record');
+		return super.readString();
+	}
+
+	override readDsClock(): number {
+		throw new RoomUpdateError('update deletes');
+	}
+
+	override readAny(): never {
+		throw new RoomUpdateError('update carries something that is not a record');
+	}
+
+	override readJSON(): never {
+		throw new RoomUpdateError('update carries something that is not a record');
+	}
+
+	override readKey(): never {
+		throw new RoomUpdateError('update carries something that is not a record');
+	}
+
+	override readTypeRef(): never {
+		throw new RoomUpdateError('update carries something that is not a record');
 	}
 }
 
@@ -272,7 +305,7 @@ export class RoomDoc {
 		try {
 			decoded = Y.decodeUpdateV2(update, BoundedDecoder);
 		} catch (err) {
-			throw new RoomUpdateError(err instanceof TooManyStructs ? 'update carries too many records' : 'not a Yjs update');
+			throw err instanceof RoomUpdateError ? err : new RoomUpdateError('not a Yjs update');
 		}
 		if (decoded.ds.clients.size > 0) throw new RoomUpdateError('update deletes');
 		const ops: SignedOp[] = [];
@@ -312,8 +345,18 @@ export class RoomDoc {
 		let bytes = this.#bytes;
 		let count = this.#stored.size;
 		// The members' share (MEMBERS_SHARE_BYTES), by what each record is, not who its author is now (a moderator's
-		// acts stay its acts after a demotion): refused ones kept as history, and the kinds anyone on stage may make.
-		const members = (op: SignedOp) => trial.refused.has(op.id) || op.body.kind === 'profile' || op.body.kind === 'unknown';
+		// acts stay its acts after a demotion): the kinds anyone on stage may make, and refused records kept as
+		// history, but for history a moderator's act in effect needs (through refused records only): a record
+		// stored in effect can be voided later (a concurrent revocation, a concurrent duplicate mute), and the
+		// acts on top of it must not be dropped for it, here or on a reload.
+		const forModerators = new Set<string>();
+		const everything = [...this.#stored.values(), ...candidates].sort(compareOps);
+		for (let i = everything.length - 1; i >= 0; i--) {
+			const op = everything[i];
+			if (trial.refused.has(op.id) ? !forModerators.has(op.id) : isMembersKind(op)) continue;
+			for (const p of op.body.parents) if (trial.refused.has(p)) forModerators.add(p);
+		}
+		const members = (op: SignedOp) => (trial.refused.has(op.id) ? !forModerators.has(op.id) : op.body.kind === 'profile' || op.body.kind === 'unknown');
 		let membersBytes = 0;
 		let membersCount = 0;
 		for (const op of this.#stored.values()) {

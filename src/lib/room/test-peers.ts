@@ -9,7 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { expect } from 'vitest';
 import * as Y from 'yjs';
 import type { RoomView } from './authority';
-import { clientIdFor, CREATOR_RESERVE_BYTES, MAX_ROOM_BYTES, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
+import { clientIdFor, CREATOR_RESERVE_BYTES, MAX_ROOM_BYTES, MEMBERS_SHARE_BYTES, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
 import { newRoomKey, roomIdFor } from './room-link';
 import { MAX_OP_BYTES, opId, signOp, type OpIntent, type SignedOp } from './room-op-codec';
 import { MAX_SYNC_FRAME_BYTES } from './room-sync-protocol';
@@ -599,6 +599,30 @@ export const HOSTILE_ATTACKS: Attack[] = [
 			await honestAct(w, w.mod, { kind: 'ban', target: w.attacker.id });
 			const view = await checkHonest(w);
 			expect(view.banned).toEqual([w.attacker.id]);
+		}
+	},
+	{
+		name: 'a moderator’s 2 MiB of acts, voided by its concurrent demotion after one moderator built on them: that moderator’s act is stored everywhere, and on a reload',
+		async run(w) {
+			// The speaker becomes a second moderator; the first one's acts reach only it.
+			await honestAct(w, w.creator, { kind: 'makeModerator', target: w.speaker.id });
+			let at = w.mod.room.placement();
+			const chain: SignedOp[] = [];
+			for (let size = 0, i = 0; size < MEMBERS_SHARE_BYTES + 64 * 1024; i++) {
+				const op = await forge(w.mod, { kind: 'meta', title: `title ${i}`, description: 'x'.repeat(1_000) }, at);
+				chain.push(op);
+				size += op.bytes.length;
+				at = { lamport: op.body.lamport + 1, parents: [op.id] };
+			}
+			expect(await deliver(w.speaker, recordsUpdate(chain))).toBe('taken');
+			expect(w.speaker.room.ops.has(chain.at(-1)!.id)).toBe(true);
+			// The creator, who has none of them, demotes it: they are concurrent with that, and void.
+			await honestAct(w, w.creator, { kind: 'revokeModerator', target: w.mod.id });
+			// The second moderator acts on top of what it holds: its act names the void ones as parents.
+			const ban = await honestAct(w, w.speaker, { kind: 'ban', target: w.attacker.id });
+			const view = await checkHonest(w);
+			expect(view.banned).toEqual([w.attacker.id]);
+			for (const p of w.honest) expect(p.room.ops.has(ban.id)).toBe(true);
 		}
 	},
 	{
