@@ -9,12 +9,14 @@
  *
  * Limits: `maxRooms` rooms in all (the oldest announcement goes first),
  * MAX_ROOMS_PER_CREATOR per creator (its oldest goes first), and per source
- * that handed them in: MAX_ROOMS_PER_SOURCE per client IP, MAX_ROOMS_PER_RELAY
- * per federated relay (keys cost nothing to make, addresses do). A source at
- * its cap gets no new room kept, and so none forwarded: an IP that pushed out
- * its own oldest room to keep a new one had every new one forwarded to the
- * relays we federate with, where it was not counted, and one IP emptied their
- * lists. Each is kept until it expires (ANNOUNCEMENT_TTL_MS after it was
+ * that handed them in (keys cost nothing to make, addresses do):
+ * MAX_ROOMS_PER_SOURCE per client IP, past which a new room is neither kept
+ * nor forwarded (an IP that pushed out its own oldest room to keep a new one
+ * had every new one forwarded to the relays we federate with, which counted
+ * nothing from a relay, and one IP emptied their lists); MAX_ROOMS_PER_RELAY
+ * per federated relay, its oldest going first (what it forwards, it kept
+ * within its own per-IP caps; a busy relay's newest rooms are the ones to
+ * show). Each is kept until it expires (ANNOUNCEMENT_TTL_MS after it was
  * made). How old an announcement is, for which goes first, is when it was
  * made or when it came, whichever is earlier: an announcement dated up to a
  * minute ahead (the clock skew allowed) does not outrank the fresh ones that
@@ -70,16 +72,14 @@ export class HallwayCache {
 		this.prune(nowMs);
 		const kept = this.#rooms.get(a.room);
 		if (kept && kept.at >= a.at) return false;
-		if (!kept && source !== null) {
-			const cap = source.startsWith(RELAY_SOURCE_PREFIX) ? MAX_ROOMS_PER_RELAY : MAX_ROOMS_PER_SOURCE;
-			let fromSource = 0;
-			for (const v of this.#rooms.values()) if (v.source === source) fromSource++;
-			if (fromSource >= cap) return false;
-		}
+		const relay = source?.startsWith(RELAY_SOURCE_PREFIX) ?? false;
+		const fromSource = source === null || kept ? [] : [...this.#rooms].filter(([, v]) => v.source === source);
+		if (!relay && fromSource.length >= MAX_ROOMS_PER_SOURCE) return false;
 		const age = Math.min(a.at, nowMs);
 		// Past here the list may change, even when the announcement is not kept.
 		this.#json = null;
 		this.#rooms.delete(a.room);
+		if (relay && fromSource.length >= MAX_ROOMS_PER_RELAY) this.#rooms.delete(oldest(fromSource));
 		const mine = [...this.#rooms].filter(([, v]) => v.creator === a.creator);
 		if (mine.length >= MAX_ROOMS_PER_CREATOR) this.#rooms.delete(oldest(mine));
 		if (this.#rooms.size >= this.#maxRooms) {

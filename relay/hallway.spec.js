@@ -102,7 +102,7 @@ describe('HallwayCache', () => {
 		expect(rooms).toEqual(['r9', 'r8', 'r7', 'r6', 'honest']);
 	});
 
-	it(`lets one client IP keep ${MAX_ROOMS_PER_SOURCE} rooms whatever keys it makes, and a federated relay ${MAX_ROOMS_PER_RELAY}: no new one past that is kept (nor forwarded)`, () => {
+	it(`lets one client IP keep ${MAX_ROOMS_PER_SOURCE} rooms whatever keys it makes (no new one past that is kept nor forwarded), and a federated relay ${MAX_ROOMS_PER_RELAY} (its oldest going first)`, () => {
 		const cache = new HallwayCache(1_000);
 		const offer = (/** @type {string} */ room, /** @type {number} */ at, /** @type {string} */ source) =>
 			cache.offer(.../** @type {[any, string, number]} */ (entry(room, `key-${room}`, at)), source);
@@ -111,17 +111,19 @@ describe('HallwayCache', () => {
 		expect(fromIp).toEqual(Array.from({ length: 20 }, (_, i) => i < MAX_ROOMS_PER_SOURCE));
 		expect(offer('r0', NOW, '10.0.0.1')).toBe(true); // a room it has: its newer announcement is kept
 		const fromRelay = Array.from({ length: 100 }, (_, i) => offer(`f${i}`, NOW - 500 + i, `${RELAY_SOURCE_PREFIX}12D3KooWfed`));
-		expect(fromRelay.filter(Boolean)).toHaveLength(MAX_ROOMS_PER_RELAY);
+		expect(fromRelay.every(Boolean)).toBe(true);
 		expect(offer('other', NOW - 50, `${RELAY_SOURCE_PREFIX}12D3KooWother`)).toBe(true);
 		const rooms = /** @type {string[]} */ (JSON.parse(cache.json(NOW)).map((/** @type {{ room: string }} */ r) => r.room));
 		expect(rooms.filter((r) => /^r\d/.test(r)).sort()).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7']);
 		expect(rooms).toContain('honest');
 		expect(rooms).toContain('other');
+		// The relay's newest MAX_ROOMS_PER_RELAY.
+		expect(rooms.filter((r) => /^f\d/.test(r)).sort()).toEqual(Array.from({ length: MAX_ROOMS_PER_RELAY }, (_, i) => `f${100 - MAX_ROOMS_PER_RELAY + i}`).sort());
 	});
 
 	it('ranks an announcement dated ahead by when it came: a flood of them cannot keep fresh honest ones out', () => {
 		const cache = new HallwayCache(16);
-		const sources = (/** @type {number} */ i) => `${RELAY_SOURCE_PREFIX}12D3KooW${i % 4}`; // four relays, 16 rooms each at most
+		const sources = (/** @type {number} */ i) => `${RELAY_SOURCE_PREFIX}12D3KooW${i % 4}`; // four relays, 16 rooms each
 		for (let i = 0; i < 64; i++) cache.offer(.../** @type {[any, string, number]} */ (entry(`spam${i}`, `s${i}`, NOW + 59_000)), sources(i));
 		// Each fresh honest announcement outranks the oldest of them and takes its place.
 		for (let i = 0; i < 16; i++) expect(cache.offer(.../** @type {[any, string, number]} */ ([{ room: `h${i}`, creator: `c${i}`, at: NOW + 1_000 + i }, JSON.stringify({ room: `h${i}` }), NOW + 1_000 + i]), `10.0.${i}.1`)).toBe(true);

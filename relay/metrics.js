@@ -54,7 +54,7 @@ export const LIMITS = /** @type {const} */ ({
 	goodbye_topic: 'goodbye refused: a room topic the relay does not carry',
 	hallway_rate: 'GET /v1/hallway refused: its IP downloaded more than 1 MiB of the list a second (bursts of 16 s)',
 	hallway_invalid: 'hallway announcement rejected: malformed, expired, forged or not its creator\'s',
-	hallway_stale: 'hallway announcement not forwarded: the relay holds a newer one for that room, the list is full of newer ones, or it is a new room from a source (client IP, federated relay) at its cap'
+	hallway_stale: 'hallway announcement not forwarded: the relay holds a newer one for that room, the list is full of newer ones, or it is a new room from a client IP at its cap'
 });
 
 /**
