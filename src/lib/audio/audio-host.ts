@@ -43,17 +43,22 @@ export class AudioHost extends RoomDirectory<HostedAudio> {
 			async (stream: Stream, connection: Connection) => {
 				const remote = connection.remotePeer.toString();
 				let chosen: HostedAudio | undefined;
+				let accepted = false;
 				const result = await serveLink(
 					stream,
 					remote,
 					{ lookupCipher: (roomId) => find(roomId)?.cipherFor() ?? null, iceServers: (roomId) => find(roomId)?.iceServers ?? [], transport: this.transport },
 					(roomId, request) => {
 						chosen = find(roomId);
-						return chosen ? chosen.decide(request, remote) : { accept: false, reason: 'no-audio' };
+						const decision = chosen ? chosen.decide(request, remote) : ({ accept: false, reason: 'no-audio' } as const);
+						accepted = decision.accept;
+						return decision;
 					}
 				);
 				if (result) chosen?.adopt(result.link);
-				else chosen?.abandon(remote);
+				// Only a request that was accepted holds anything: a refused one (a second set-up while the first is
+				// under way) must not free the first one's hold.
+				else if (accepted) chosen?.abandon(remote);
 			},
 			{ maxInboundStreams: 16, runOnLimitedConnection: false }
 		);

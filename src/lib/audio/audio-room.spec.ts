@@ -301,6 +301,30 @@ describe('AudioRoom: a link the room stops allowing while it sets up', () => {
 		expect(links.openPipes(mallory.id)).toBe(1);
 	}, 60_000);
 
+	it('keeps one set-up per peer when its requests come one after another: a refused one does not free the hold of the one under way', async () => {
+		const { clock, network, links, creator, peers, key, members, sessions } = await room(['relay', 'mallory']);
+		const [relay, mallory] = peers;
+		members.push(await joinAudio(network, links, creator, key, 1));
+		members.push(await joinAudio(network, links, relay, key, 4));
+		const [, listener] = members;
+		await until(clock, () => hears(listener, creator.id), 30_000, () => `the relay does not hear the speaker: ${JSON.stringify(listener.audio.snapshot())}`);
+		const attacker = await joinSession(network, mallory, key);
+		sessions.push(attacker);
+		/** The later requests, each asked (and settled) while the first is accepted and held before its offer. */
+		const later: PromiseSettledResult<MediaLink>[] = [];
+		const first = await settle(
+			clock,
+			askLink(attacker, relay.id, 'listener', links, async () => {
+				for (let i = 0; i < 3; i++) later.push(await settle(clock, askLink(attacker, relay.id, 'listener', links)));
+			})
+		);
+		expect(later.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+		expect(first.status).toBe('fulfilled');
+		await pass(clock, 1_000);
+		expect(listener.audio.childCount).toBe(1);
+		expect(links.openPipes(mallory.id)).toBe(1);
+	}, 60_000);
+
 	it('hears both speakers who share a speaker tag (keys ground for a clash): each packet is the one whose key signed it', async () => {
 		const { clock, network, links, creator, peers, key, members } = await room(['second', 'l1']);
 		const [second, l1] = peers;

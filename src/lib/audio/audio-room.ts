@@ -761,8 +761,8 @@ export class AudioRoom implements HostedAudio {
 				if (this.#standbys.get(link.peerId) === info) this.#standbys.delete(link.peerId);
 			};
 		} else {
-			// One link per child: a second request it sent while its first was setting up (decide refuses
-			// only a child already adopted) replaces the first, which would otherwise stay open untracked.
+			// One link per child: decide refuses a second request while the first sets up, but a hold lapses
+			// after CONNECT_TIMEOUT_MS, so a later link replaces an older one, which would otherwise stay open untracked.
 			this.#children.get(link.peerId)?.link.close();
 			if (this.#children.size >= this.capacity) {
 				// Admitted with a slot held for it (decide), yet none is free now: our capacity was lowered
