@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from './tree-simulation';
 import { delayJudgedAt, jitteredRelay, shortBranchLeftAt, unevenJudgedAt } from './test-streams';
 import {
+	FIRST_GRACE_MS,
 	FLOW_WINDOW_MS,
 	LATE_MS,
 	LATE_SPAN_MS,
@@ -99,8 +100,26 @@ describe('withholding', () => {
 			if (t >= 500 && inCycle === 200) return 'repairing';
 			return keepalives(t);
 		};
-		// Its grace lasts the burst's 90 ms: judged WITHHELD_MS after it said "repairing", before the next burst.
-		expect(judgedAt(sends)).toBe(500 + 200 + WITHHELD_MS + TICK);
+		// Its first grace is FIRST_GRACE_MS (a burst's 90 ms of audio earns no more): judged then, before the next burst.
+		expect(judgedAt(sends)).toBe(500 + 200 + FIRST_GRACE_MS);
+		// Past its first grace (at 300 ms), 4.7 s of audio earn a whole one (at 5.4 s); then a burst at 8.5 s earns 90 ms.
+		const later = (t: number) => {
+			if (t === 300 || t === 5_400) return 'repairing';
+			if (t > 300 && t < 5_000) return t % 20 === 0 ? 'audio' : null;
+			const inCycle = (t - 8_500) % 3_000;
+			if (t >= 8_500 && inCycle < 100) return 'audio';
+			if (t >= 8_500 && inCycle === 200) return 'repairing';
+			return keepalives(t);
+		};
+		expect(judgedAt(later)).toBe(8_700 + WITHHELD_MS + TICK);
+	});
+
+	it('keeps a spell going through an honest relay’s pauses (a loaded tab delivers in bursts), so its grace is whole', () => {
+		// 4 s of audio that comes in bursts with 300 ms pauses, then "repairing": the whole 3.6 s.
+		const sends = (t: number) => (t === 500 || t === 5_400 ? 'repairing' : t > 1_000 && t <= 5_000 && t % 500 >= 300 && t % 10 === 0 ? 'audio' : keepalives(t));
+		const at = judgedAt(sends);
+		expect(at).toBeGreaterThanOrEqual(5_400 + REPAIR_GRACE_MS);
+		expect(at).toBeLessThanOrEqual(5_400 + REPAIR_GRACE_MS + TICK);
 	});
 
 	it('counts the quiet from when a stalled parent’s packets came again, so its backlog of audio can follow', () => {

@@ -86,15 +86,21 @@ export interface Flow {
 
 /**
  * How long a grace asked for now may last: as long as the last spell of flowing audio, REPAIR_GRACE_MS
- * at most; the whole of it while none has flowed yet (a parent just taken). A relay that let ten
+ * at most, FIRST_GRACE_MS at least for the parent's first; the whole of it while none has flowed yet (a parent just taken). A relay that let ten
  * packets through in one burst and then said it was repairing had bought a whole new grace each time,
  * and its subtree heard 6 % of the room for as long as it kept that up: now a grace is earned by the
  * audio before it, and a withholder buys at most as much quiet as it let through.
  */
-function earnedGrace(clock: Flow): number {
+function earnedGrace(clock: Flow, first: boolean): number {
 	if (clock.spellSince === undefined || clock.audioAt === undefined) return REPAIR_GRACE_MS;
-	return Math.min(REPAIR_GRACE_MS, Math.max(0, clock.audioAt - clock.spellSince));
+	const earned = Math.min(REPAIR_GRACE_MS, Math.max(0, clock.audioAt - clock.spellSince));
+	return first ? Math.max(FIRST_GRACE_MS, earned) : earned;
 }
+
+/** The least the first grace a parent asks for lasts, however short the audio before it: a parent just taken whose own parent fails at once. */
+export const FIRST_GRACE_MS = 1_400;
+/** A spell of flowing audio goes on across a pause this short (a loaded tab's or a lossy link's, a stall of ours): the flow's own patience. */
+export const SPELL_GAP_MS = WITHHELD_MS;
 
 /**
  * One speaker's flow from a parent; when the parent said that voice stopped reaching it
@@ -143,8 +149,8 @@ function flow(clock: Flow, now: number): void {
 	recent.push(now);
 	if (recent.length > FLOWING_PACKETS) recent.shift();
 	if (recent.length < FLOWING_PACKETS || now - recent[0] > FLOW_WINDOW_MS) return;
-	// A spell goes on while audio keeps flowing: it flowed within the last FLOW_WINDOW_MS.
-	if (clock.spellSince === undefined || clock.audioAt === undefined || now - clock.audioAt > FLOW_WINDOW_MS) clock.spellSince = recent[0];
+	// A spell goes on while audio keeps flowing: it flowed within the last SPELL_GAP_MS.
+	if (clock.spellSince === undefined || clock.audioAt === undefined || now - clock.audioAt > SPELL_GAP_MS) clock.spellSince = recent[0];
 	clock.audioAt = now;
 }
 
@@ -183,16 +189,16 @@ export function notePacket(clock: ParentClock, now: number): void {
 /** The parent said it lost its own parent and is repairing. */
 export function noteRepairing(clock: ParentClock, now: number): void {
 	if (spent(clock, clock.repairingAt)) return;
+	clock.repairGraceMs = earnedGrace(clock, clock.repairingAt === undefined);
 	clock.repairingAt = now;
-	clock.repairGraceMs = earnedGrace(clock);
 }
 
 /** The parent said `speaker`'s audio stopped reaching it (VOICE_QUIET): the grace for that voice, once between two spells of it flowing. */
 export function noteVoiceQuiet(clock: ParentClock, speaker: string, now: number): void {
 	const own = voice(clock, speaker);
 	if (spent(own, own.quietAt)) return;
+	own.quietGraceMs = earnedGrace(own, own.quietAt === undefined);
 	own.quietAt = now;
-	own.quietGraceMs = earnedGrace(own);
 }
 
 /** Whether a packet that arrives `lagMs` after its speaker marked it sent is too late to play or pass on, at `depth`. */
