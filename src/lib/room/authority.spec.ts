@@ -214,6 +214,36 @@ describe('authority: key epochs', () => {
 		expect((await signOp({ kind: 'rekey', epoch: epoch(1) }, context)).body).toMatchObject({ kind: 'rekey', epoch: epoch(1) });
 	});
 
+	it('says whom the current key may have reached: a member put out concurrently with the op that drew it, or with no epoch', async () => {
+		const { creator, mod, speaker, listener, other, all } = await setup();
+		// One after the other: the second ban is made on top of the first, whose member never held its key.
+		expect(await act(mod, { kind: 'ban', target: listener.id, epoch: epoch(1) }, all)).toBe(true);
+		expect(await act(creator, { kind: 'remove', target: speaker.id, epoch: epoch(2) }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
+		// Two moderators at once, neither having heard of the other's: whichever epoch sorts last is current,
+		// and the member the other one puts out may have been handed its key by one who held only that op.
+		await creator.room.addOp({ kind: 'readmit', target: speaker.id }, creator);
+		await syncAll(all);
+		const byMod = await mod.room.addOp({ kind: 'remove', target: other.id, epoch: epoch(3) }, mod);
+		const byCreator = await creator.room.addOp({ kind: 'ban', target: speaker.id, epoch: epoch(4) }, creator);
+		expect(byCreator.body.parents).not.toContain(byMod.id);
+		await syncAll(all);
+		const view = creator.room.view;
+		expect(view.keyEpochs.slice(2).sort()).toEqual([epoch(3), epoch(4)]);
+		const exposed = view.keyEpochs.at(-1) === epoch(4) ? other.id : speaker.id;
+		for (const p of all) expect([...p.room.view.keyExposedTo]).toEqual([exposed]);
+		// A rekey on top of both ends it; so would letting the exposed member back in.
+		expect(await act(mod, { kind: 'rekey', epoch: epoch(5) }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
+		// A removal that drew no key leaves the key it was made under with the member it puts out.
+		expect(await act(creator, { kind: 'readmit', target: other.id }, all)).toBe(true);
+		expect(await act(creator, { kind: 'readmit', target: speaker.id }, all)).toBe(true);
+		expect(await act(mod, { kind: 'remove', target: other.id }, all)).toBe(true);
+		for (const p of all) expect([...p.room.view.keyExposedTo]).toEqual([other.id]);
+		expect(await act(mod, { kind: 'readmit', target: other.id }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
+	});
+
 	it('drops the commitment of a ban voided by the revocation of its author', async () => {
 		const { creator, mod, listener, all } = await setup();
 		const demoted = all.filter((p) => p !== mod);

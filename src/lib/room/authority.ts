@@ -24,7 +24,8 @@
  *   starts a new content-key epoch: view.keyEpochs, oldest first.
  * - rekey: a moderator starts a new epoch with nobody put out (a new
  *   commitment only): the remedy when an epoch's key was lost with the one
- *   who drew it (room-session.ts).
+ *   who drew it (room-session.ts), or when the current key may have reached
+ *   someone put out (view.keyExposedTo).
  * - makeModerator X: a moderator promotes X (onto the stage).
  * - revokeModerator X: the creator only.
  * - end: the creator only; nothing takes effect afterwards.
@@ -88,6 +89,14 @@ export interface RoomView {
 	keyEpochs: readonly string[];
 	/** Who signed the op behind each commitment in keyEpochs: the member that surely holds that key. */
 	keyEpochAuthors: ReadonlyMap<string, string>;
+	/**
+	 * Members out of the room (removed or banned) whose removal is not in the history of the op that
+	 * started the current key epoch: made concurrently with it (two moderators putting out two members at
+	 * once), or carrying no epoch of its own. A member can hold that op without the removal, and hand
+	 * the current key to the one it puts out (room-key-protocol.ts judges by the giver's view), so while
+	 * this is not empty a moderator starts an epoch on top of both (`rekey`, room-session.ts).
+	 */
+	keyExposedTo: ReadonlySet<string>;
 	/** The name each member on stage last gave itself (`profile`); kept after they leave the stage. */
 	names: ReadonlyMap<string, string>;
 	/** The avatar given with that name, when there was one. */
@@ -126,7 +135,27 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 		voided = next;
 		result = replay(sorted, placed, voided);
 	}
-	return result.view;
+	const { view, outBy, epochOps } = result;
+	if (outBy.size > 0) {
+		const current = view.keyEpochs.at(-1);
+		const history = current === undefined ? new Set<string>() : reach(epochOps.get(current)!, (id) => placed.get(id)?.body.parents ?? []);
+		for (const [peerId, opId] of outBy) if (!history.has(opId)) view.keyExposedTo.add(peerId);
+	}
+	return view;
+}
+
+/** `from` and every id `next` leads to from it, transitively. */
+function reach(from: string, next: (id: string) => readonly string[]): Set<string> {
+	const seen = new Set<string>([from]);
+	const stack = [from];
+	while (stack.length) {
+		for (const id of next(stack.pop()!)) {
+			if (seen.has(id)) continue;
+			seen.add(id);
+			stack.push(id);
+		}
+	}
+	return seen;
 }
 
 /** Ops whose parents are known and well placed and whose lamport is 1 + the highest parent's. */
@@ -162,18 +191,6 @@ function voidedBy(revocations: SignedOp[], sorted: SignedOp[], placed: Map<strin
 			else children.set(p, [op.id]);
 		}
 	}
-	const reach = (from: string, next: (id: string) => readonly string[]) => {
-		const seen = new Set<string>([from]);
-		const stack = [from];
-		while (stack.length) {
-			for (const id of next(stack.pop()!)) {
-				if (seen.has(id)) continue;
-				seen.add(id);
-				stack.push(id);
-			}
-		}
-		return seen;
-	};
 	for (const revocation of revocations) {
 		const target = (revocation.body as { target: string }).target;
 		const before = reach(revocation.id, (id) => placed.get(id)?.body.parents ?? []);
@@ -183,8 +200,16 @@ function voidedBy(revocations: SignedOp[], sorted: SignedOp[], placed: Map<strin
 	return voided;
 }
 
-function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: ReadonlySet<string>): { view: RoomView; revocations: SignedOp[] } {
+function replay(
+	sorted: SignedOp[],
+	placed: Map<string, SignedOp>,
+	voided: ReadonlySet<string>
+): { view: RoomView & { keyExposedTo: Set<string> }; revocations: SignedOp[]; outBy: Map<string, string>; epochOps: Map<string, string> } {
 	const revocations: SignedOp[] = [];
+	/** Each member out of the room now, and the op that put it out (the first, should a ban follow a removal). */
+	const outBy = new Map<string, string>();
+	/** The op that started each key epoch. */
+	const epochOps = new Map<string, string>();
 	const s = {
 		exists: false,
 		creator: null as string | null,
@@ -201,6 +226,7 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 		ended: false,
 		keyEpochs: [] as string[],
 		keyEpochAuthors: new Map<string, string>(),
+		keyExposedTo: new Set<string>(),
 		names: new Map<string, string>(),
 		avatars: new Map<string, Avatar>(),
 		maxLamport: 0,
@@ -219,10 +245,11 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 
 	const isModerator = (p: string) => s.moderators.has(p);
 	const isOut = (p: string) => s.removed.has(p) || s.banned.has(p);
-	const newEpoch = (epoch: string, author: string) => {
+	const newEpoch = (epoch: string, op: SignedOp) => {
 		if (s.keyEpochs.includes(epoch)) return;
 		s.keyEpochs.push(epoch);
-		s.keyEpochAuthors.set(epoch, author);
+		s.keyEpochAuthors.set(epoch, op.body.author);
+		epochOps.set(epoch, op.id);
 	};
 	/** A moderator may act on X unless X is the creator, or X is a moderator and the actor is not the creator. */
 	const mayActOn = (actor: string, target: string) =>
@@ -288,21 +315,23 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 				if (!mayActOn(author, body.target)) return false;
 				if (body.kind === 'remove' && isOut(body.target)) return false;
 				leaveStage(body.target);
+				if (!isOut(body.target)) outBy.set(body.target, op.id);
 				if (body.kind === 'ban') {
 					s.removed.delete(body.target);
 					s.banned.add(body.target);
 				} else s.removed.add(body.target);
-				if (body.epoch !== undefined) newEpoch(body.epoch, author);
+				if (body.epoch !== undefined) newEpoch(body.epoch, op);
 				return true;
 			case 'rekey':
 				if (!isModerator(author) || s.keyEpochs.includes(body.epoch)) return false;
-				newEpoch(body.epoch, author);
+				newEpoch(body.epoch, op);
 				return true;
 			case 'readmit':
 				// A removal any moderator may undo; a ban only the creator (who can undo every moderator's act).
 				if (s.banned.has(body.target) ? author !== s.creator : !isModerator(author) || !s.removed.has(body.target)) return false;
 				s.removed.delete(body.target);
 				s.banned.delete(body.target);
+				outBy.delete(body.target);
 				return true;
 			case 'makeModerator':
 				if (!isModerator(author) || isModerator(body.target) || isOut(body.target)) return false;
@@ -338,7 +367,7 @@ function replay(sorted: SignedOp[], placed: Map<string, SignedOp>, voided: Reado
 		if (voided.has(op.id) || !apply(op)) s.refused.add(op.id);
 		else if (REVOCATIONS.has(op.body.kind)) revocations.push(op);
 	}
-	return { view: s, revocations };
+	return { view: s, revocations, outBy, epochOps };
 }
 
 export type Role = 'creator' | 'moderator' | 'speaker' | 'audience' | 'removed' | 'banned';

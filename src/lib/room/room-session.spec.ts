@@ -335,6 +335,41 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		expect([...host.peer.room.view.keyEpochAuthors.values()].includes(ben.peer.id)).toBe(false);
 	}, 60_000);
 
+	it('draws a new key on top of two bans made at once: the key each banned member could have been handed reads nothing after', async () => {
+		const { members } = await openRoom(['ana', 'ben', 'cy', 'dee']);
+		const [host, ana, ben, cy, dee] = members;
+		await promote(host, ana, members);
+
+		// The creator bans cy while ana bans dee, neither having heard of the other's ban.
+		const [hostEpoch, anaEpoch] = await Promise.all([putOut(host, 'ban', cy.peer), putOut(ana, 'ban', dee.peer)]);
+		const opOf = (epoch: string) => [...host.peer.room.ops.values()].find((op) => 'epoch' in op.body && op.body.epoch === epoch);
+		await vi.waitFor(() => expect(opOf(hostEpoch) && opOf(anaEpoch)).toBeTruthy(), WAIT);
+		expect(opOf(hostEpoch)!.body.parents).not.toContain(opOf(anaEpoch)!.id);
+		expect(opOf(anaEpoch)!.body.parents).not.toContain(opOf(hostEpoch)!.id);
+		// The epoch that sorts last was current, and a member that held its op but not yet the other ban could
+		// hand its key to the member the other ban puts out: that member holds it here, as it could have.
+		const [first, second] = host.peer.room.view.keyEpochs;
+		const exposed = first === hostEpoch ? cy : dee;
+		expect(await exposed.keys.add((second === hostEpoch ? host : ana).keys.rawKey(second)!)).toBe(second);
+
+		// A moderator draws a key on top of both bans; everyone still in holds it, and neither banned member does.
+		await vi.waitFor(() => {
+			for (const m of [host, ana, ben]) {
+				expect(m.peer.room.view.keyEpochs.length).toBeGreaterThanOrEqual(3);
+				expect(m.peer.room.view.keyExposedTo.size).toBe(0);
+				expect(holds(m, m.keys.current!)).toBe(true);
+			}
+		}, WAIT);
+		const fresh = host.peer.room.view.keyEpochs.at(-1)!;
+		expect([host.peer.id, ana.peer.id]).toContain(host.peer.room.view.keyEpochAuthors.get(fresh));
+		const unreadable = exposed.session.topicStats.unreadable;
+		await ben.session.setPresence({ hand: 3 });
+		await vi.waitFor(() => expect(host.session.presence.members.get(ben.peer.id)).toMatchObject({ hand: 3 }), WAIT);
+		await vi.waitFor(() => expect(exposed.session.topicStats.unreadable).toBeGreaterThan(unreadable), WAIT);
+		expect(exposed.session.presence.members.get(ben.peer.id)?.hand ?? null).toBe(null);
+		for (const out of [cy, dee]) expect(out.keys.has(fresh)).toBe(false);
+	}, 60_000);
+
 	it('lets a removed member back in: it hears of its readmission, gets the current key and is shown again', async () => {
 		const { members } = await openRoom(['ana', 'ben'], { honestOut: true });
 		const [host, ana, ben] = members;

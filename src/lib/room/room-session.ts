@@ -73,6 +73,11 @@ const KEY_ASKS_PER_ROUND = 3;
 // then every member that knows of the epoch stays silent on the topic. Up to half again at random, so that
 // several moderators rarely draw at once (if they do, the later epoch wins and the earlier key is unused).
 export const REKEY_AFTER_MS = 20_000;
+// Two moderators putting out two members at once: the epoch that sorts last is current, and a member that
+// held its op but not yet the other removal may have handed its key to the member that removal puts out
+// (view.keyExposedTo). A moderator then draws a new key on top of both: the author of the current epoch at
+// once, any other after a random wait up to this (should that author be gone), so that they seldom all do.
+const EXPOSED_REKEY_MS = 2_000;
 // A member asks for a picture once per digest (room/pictures.ts); a few more for reloads, no floods.
 const PICTURES_PER_MINUTE = 3;
 const PICTURE_BURST = 3;
@@ -158,6 +163,10 @@ export class RoomSession implements HostedRoom {
 	/** The commitment we lack and the timer after which, a moderator, we take its key for lost (REKEY_AFTER_MS). */
 	#lostKey: { commitment: string; timer: ReturnType<typeof setTimeout> } | null = null;
 	readonly #rekeyAfterMs: number;
+	/** The members the current key may have reached (view.keyExposedTo) we will rekey for, and when. */
+	#exposedRekey: { exposed: string; timer: ReturnType<typeof setTimeout> } | null = null;
+	/** Those we last rekeyed for: not again for the same, should our rekey not end it (the heads it named). */
+	#rekeyedFor = '';
 	#unsubscribeView: (() => void) | null = null;
 	#streamMark: (() => { start: number; mark: number } | undefined) | null = null;
 	/** The audio side's word on which peers an audio link is being set up with that it took on (setAudioSetups). */
@@ -376,6 +385,7 @@ export class RoomSession implements HostedRoom {
 		clearTimeout(this.#keyRetry);
 		clearTimeout(this.#unreadableLaterTimer);
 		clearTimeout(this.#lostKey?.timer);
+		clearTimeout(this.#exposedRekey?.timer);
 		clearInterval(this.#outCheck);
 		this.#unsubscribeView?.();
 		this.#meeting?.leave();
@@ -500,6 +510,7 @@ export class RoomSession implements HostedRoom {
 		if (current && current !== before && this.#keys.has(current)) this.#gotKey(current, 'held');
 		if (this.#keys.wanted) this.#fetchKeySoon(0);
 		this.#watchForLostKey();
+		this.#watchExposedKey();
 		// Onto the stage or off it: the room hears our new beat now, not at the end of the old one.
 		if (this.#started && this.#beatsOften !== this.#shouldBeatOften()) this.#presenceSoonAfter();
 	}
@@ -551,20 +562,54 @@ export class RoomSession implements HostedRoom {
 	async #rekeyIfLost(commitment: string): Promise<void> {
 		this.#lostKey = null;
 		if (this.#stopped || this.#keys.wanted !== commitment) return;
-		if (this.#out || !this.room.view.moderators.has(this.#me.peerId.toString())) {
+		if (!this.#mayRekey()) {
 			this.#watchForLostKey();
 			return;
 		}
 		traceEvent('key:lost', `${commitment.slice(0, 8)}: none of the room handed it on in ${Math.round(this.#rekeyAfterMs / 1000)} s; drawing a new one`);
-		try {
-			const epoch = await this.drawEpochKey();
-			await this.room.addOp({ kind: 'rekey', epoch }, this.#me);
-		} catch (err) {
-			traceEvent('key:rekey-failed', String(err));
+		if (!(await this.#rekey())) {
 			this.#watchForLostKey();
 			return;
 		}
 		await Promise.all(this.#roomConnections().map((peerId) => this.syncWith(peerId)));
+	}
+
+	/** As a moderator, a timer runs while the current key may have reached someone put out: see EXPOSED_REKEY_MS. */
+	#watchExposedKey(): void {
+		const view = this.room.view;
+		const exposed = [...view.keyExposedTo].sort().join(' ');
+		if (this.#exposedRekey?.exposed === exposed) return;
+		clearTimeout(this.#exposedRekey?.timer);
+		this.#exposedRekey = null;
+		if (!exposed || exposed === this.#rekeyedFor || this.#stopped || !this.#mayRekey()) return;
+		const drewCurrent = view.keyEpochAuthors.get(view.keyEpochs.at(-1) ?? '') === this.#me.peerId.toString();
+		const waitMs = drewCurrent ? 0 : EXPOSED_REKEY_MS * Math.random();
+		this.#exposedRekey = { exposed, timer: setTimeout(() => void this.#rekeyExposed(exposed), waitMs) };
+	}
+
+	/** The current key may have reached `exposed` and no moderator has rekeyed since: we do, on top of what put them out. */
+	async #rekeyExposed(exposed: string): Promise<void> {
+		this.#exposedRekey = null;
+		if (this.#stopped || [...this.room.view.keyExposedTo].sort().join(' ') !== exposed || !this.#mayRekey()) return;
+		traceEvent('key:exposed', `the current key may have reached ${exposed.split(' ').map(shortId).join(', ')}, put out concurrently with it; drawing a new one`);
+		this.#rekeyedFor = exposed;
+		if (!(await this.#rekey())) this.#rekeyedFor = '';
+	}
+
+	#mayRekey(): boolean {
+		return !this.#out && this.room.view.moderators.has(this.#me.peerId.toString());
+	}
+
+	/** Draws a new key and signs the `rekey` that starts its epoch; the key goes to each member once the op is in our view (#gotKey). */
+	async #rekey(): Promise<boolean> {
+		try {
+			const epoch = await this.drawEpochKey();
+			await this.room.addOp({ kind: 'rekey', epoch }, this.#me);
+			return true;
+		} catch (err) {
+			traceEvent('key:rekey-failed', String(err));
+			return false;
+		}
 	}
 
 	#fetchKeySoon(delayMs: number): void {
