@@ -231,7 +231,9 @@ describe('authority: key epochs', () => {
 		const view = creator.room.view;
 		expect(view.keyEpochs.slice(2).sort()).toEqual([epoch(3), epoch(4)]);
 		const exposed = view.keyEpochs.at(-1) === epoch(4) ? other.id : speaker.id;
-		for (const p of all) expect([...p.room.view.keyExposedTo]).toEqual([exposed]);
+		for (const p of all) expect([...p.room.view.keyExposedTo.keys()]).toEqual([exposed]);
+		// With the op that put it out: what a new epoch must be made on top of.
+		expect(view.keyExposedTo.get(exposed)).toEqual([(exposed === other.id ? byMod : byCreator).id]);
 		// A rekey on top of both ends it; so would letting the exposed member back in.
 		expect(await act(mod, { kind: 'rekey', epoch: epoch(5) }, all)).toBe(true);
 		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
@@ -239,8 +241,45 @@ describe('authority: key epochs', () => {
 		expect(await act(creator, { kind: 'readmit', target: other.id }, all)).toBe(true);
 		expect(await act(creator, { kind: 'readmit', target: speaker.id }, all)).toBe(true);
 		expect(await act(mod, { kind: 'remove', target: other.id }, all)).toBe(true);
-		for (const p of all) expect([...p.room.view.keyExposedTo]).toEqual([other.id]);
+		for (const p of all) expect([...p.room.view.keyExposedTo.keys()]).toEqual([other.id]);
 		expect(await act(mod, { kind: 'readmit', target: other.id }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
+	});
+
+	it('exposes nobody to a key drawn by one of two bans of the same member at once', async () => {
+		const { creator, mod, listener, all } = await setup();
+		await mod.room.addOp({ kind: 'ban', target: listener.id, epoch: epoch(1) }, mod);
+		await creator.room.addOp({ kind: 'ban', target: listener.id, epoch: epoch(2) }, creator);
+		await syncAll(all);
+		for (const p of all) {
+			expect(p.room.view.keyEpochs).toHaveLength(2);
+			expect(roleOf(p.room.view, listener.id)).toBe('banned');
+			expect(p.room.view.keyExposedTo.size).toBe(0);
+		}
+	});
+
+	it('exposes a member let back in by a moderator demoted at the same time, until an epoch follows the demotion', async () => {
+		const { creator, mod, listener, all } = await setup();
+		expect(await act(creator, { kind: 'remove', target: listener.id, epoch: epoch(1) }, all)).toBe(true);
+		// The moderator readmits the listener and draws no key (a readmission does not rotate it) while the
+		// creator demotes the moderator: members that held the readmission alone counted the listener in.
+		const readmit = await mod.room.addOp({ kind: 'readmit', target: listener.id }, mod);
+		const demotion = await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
+		await syncAll(all);
+		for (const p of all) expect(roleOf(p.room.view, listener.id)).toBe('removed');
+		// Not exposed while the current epoch's op has no readmission in its history.
+		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
+		// An epoch made on top of the readmission but not of the demotion (a moderator that held only the first;
+		// the readmission comes with it as its history).
+		const atReadmit = { parents: [readmit.id], lamport: readmit.body.lamport + 1 };
+		const rekey = await signOp({ kind: 'rekey', epoch: epoch(2) }, { roomId: creator.room.roomId, author: creator.peerId, privateKey: creator.privateKey, ...atReadmit, now: 0 });
+		const update = Y.encodeStateAsUpdate(cheatWith(mod, rekey));
+		for (const p of all) await p.room.applyUpdate(update, 'net');
+		for (const p of all) expect(p.room.view.keyEpochs).toEqual([epoch(1), epoch(2)]);
+		const removal = [...creator.room.ops.values()].find((op) => op.body.kind === 'remove')!.id;
+		for (const p of all) expect(p.room.view.keyExposedTo.get(listener.id)).toEqual([removal, demotion.id]);
+		// A rekey on top of both ends it.
+		expect(await act(creator, { kind: 'rekey', epoch: epoch(3) }, all)).toBe(true);
 		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
 	});
 

@@ -90,13 +90,16 @@ export interface RoomView {
 	/** Who signed the op behind each commitment in keyEpochs: the member that surely holds that key. */
 	keyEpochAuthors: ReadonlyMap<string, string>;
 	/**
-	 * Members out of the room (removed or banned) whose removal is not in the history of the op that
-	 * started the current key epoch: made concurrently with it (two moderators putting out two members at
-	 * once), or carrying no epoch of its own. A member can hold that op without the removal, and hand
-	 * the current key to the one it puts out (room-key-protocol.ts judges by the giver's view), so while
-	 * this is not empty a moderator starts an epoch on top of both (`rekey`, room-session.ts).
+	 * Members out of the room (removed or banned) the current key may have reached, each with the ops a new
+	 * epoch must be made on top of to keep its key from them. The op that started the current epoch can be
+	 * held without what puts them out, and a member holding it so judges them in and hands them its key
+	 * (room-key-protocol.ts judges by the giver's view): when none of the ops that put them out since they
+	 * were last let in is in that op's history (made concurrently with it: two moderators putting out two
+	 * members at once; or carrying no epoch of their own), or when a readmission of theirs that is void
+	 * (its author demoted concurrently) is there without the revocation that voids it. While this is not
+	 * empty, a moderator starts an epoch on top of those ops (`rekey`, room-session.ts).
 	 */
-	keyExposedTo: ReadonlySet<string>;
+	keyExposedTo: ReadonlyMap<string, readonly string[]>;
 	/** The name each member on stage last gave itself (`profile`); kept after they leave the stage. */
 	names: ReadonlyMap<string, string>;
 	/** The avatar given with that name, when there was one. */
@@ -135,11 +138,26 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 		voided = next;
 		result = replay(sorted, placed, voided);
 	}
-	const { view, outBy, epochOps } = result;
+	const { view, outBy, epochOps, voidedReadmits, revocations } = result;
 	if (outBy.size > 0) {
 		const current = view.keyEpochs.at(-1);
-		const history = current === undefined ? new Set<string>() : reach(epochOps.get(current)!, (id) => placed.get(id)?.body.parents ?? []);
-		for (const [peerId, opId] of outBy) if (!history.has(opId)) view.keyExposedTo.add(peerId);
+		const epochOp = current === undefined ? undefined : placed.get(epochOps.get(current)!);
+		// Lamports fall strictly along parent links: the walk stops below the oldest op it looks for.
+		const voiding = (author: string) => revocations.filter((r) => (r.body as { target: string }).target === author).map((r) => r.id);
+		const looked = [...outBy.values()].flat().concat(voidedReadmits.flatMap((r) => [r.id, ...voiding(r.body.author)]));
+		const floor = Math.min(...looked.map((id) => placed.get(id)!.body.lamport));
+		const history = epochOp === undefined ? new Set<string>() : reach(epochOp.id, (id) => (placed.get(id)?.body.lamport ?? 0) > floor ? placed.get(id)!.body.parents : []);
+		for (const [peerId, putOut] of outBy) {
+			if (!putOut.some((id) => history.has(id))) {
+				view.keyExposedTo.set(peerId, putOut);
+				continue;
+			}
+			for (const readmit of voidedReadmits) {
+				if ((readmit.body as { target: string }).target !== peerId || !history.has(readmit.id)) continue;
+				const voids = voiding(readmit.body.author);
+				if (!voids.some((id) => history.has(id))) view.keyExposedTo.set(peerId, [...putOut, ...voids]);
+			}
+		}
 	}
 	return view;
 }
@@ -204,10 +222,18 @@ function replay(
 	sorted: SignedOp[],
 	placed: Map<string, SignedOp>,
 	voided: ReadonlySet<string>
-): { view: RoomView & { keyExposedTo: Set<string> }; revocations: SignedOp[]; outBy: Map<string, string>; epochOps: Map<string, string> } {
+): {
+	view: RoomView & { keyExposedTo: Map<string, readonly string[]> };
+	revocations: SignedOp[];
+	outBy: Map<string, string[]>;
+	epochOps: Map<string, string>;
+	voidedReadmits: SignedOp[];
+} {
 	const revocations: SignedOp[] = [];
-	/** Each member out of the room now, and the op that put it out (the first, should a ban follow a removal). */
-	const outBy = new Map<string, string>();
+	/** Each member out of the room now, and the ops that put it out since it was last let in. */
+	const outBy = new Map<string, string[]>();
+	/** Readmissions void for a revocation of their author's (voidedBy). */
+	const voidedReadmits: SignedOp[] = [];
 	/** The op that started each key epoch. */
 	const epochOps = new Map<string, string>();
 	const s = {
@@ -226,7 +252,7 @@ function replay(
 		ended: false,
 		keyEpochs: [] as string[],
 		keyEpochAuthors: new Map<string, string>(),
-		keyExposedTo: new Set<string>(),
+		keyExposedTo: new Map<string, readonly string[]>(),
 		names: new Map<string, string>(),
 		avatars: new Map<string, Avatar>(),
 		maxLamport: 0,
@@ -315,7 +341,7 @@ function replay(
 				if (!mayActOn(author, body.target)) return false;
 				if (body.kind === 'remove' && isOut(body.target)) return false;
 				leaveStage(body.target);
-				if (!isOut(body.target)) outBy.set(body.target, op.id);
+				outBy.set(body.target, [...(outBy.get(body.target) ?? []), op.id]);
 				if (body.kind === 'ban') {
 					s.removed.delete(body.target);
 					s.banned.add(body.target);
@@ -364,10 +390,11 @@ function replay(
 			continue;
 		}
 		s.maxLamport = Math.max(s.maxLamport, op.body.lamport);
+		if (voided.has(op.id) && op.body.kind === 'readmit') voidedReadmits.push(op);
 		if (voided.has(op.id) || !apply(op)) s.refused.add(op.id);
 		else if (REVOCATIONS.has(op.body.kind)) revocations.push(op);
 	}
-	return { view: s, revocations, outBy, epochOps };
+	return { view: s, revocations, outBy, epochOps, voidedReadmits };
 }
 
 export type Role = 'creator' | 'moderator' | 'speaker' | 'audience' | 'removed' | 'banned';

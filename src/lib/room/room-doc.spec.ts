@@ -199,6 +199,32 @@ describe('RoomDoc gate', () => {
 
 const KINDS = ['invite', 'accept', 'decline', 'moveToAudience', 'mute', 'unmute', 'remove', 'readmit', 'ban', 'makeModerator', 'revokeModerator', 'meta'] as const;
 
+describe('placement', () => {
+	it('puts an op on top of the highest heads, and of the records asked for first: a record no head names', async () => {
+		const { creator } = await makeRoom(['listener']);
+		const first = await creator.room.addOp({ kind: 'meta', title: 'One' }, creator);
+		// Concurrent records: more heads than an op names (MAX_PARENTS), all above `first`.
+		const heads = [];
+		for (let i = 0; i < 34; i++) {
+			const op = await signOp({ kind: 'meta', title: `T${i}` }, { roomId: creator.room.roomId, author: creator.peerId, privateKey: creator.privateKey, lamport: first.body.lamport + 1, parents: [first.id], now: i });
+			heads.push(op);
+		}
+		const doc = new Y.Doc();
+		Y.applyUpdate(doc, Y.encodeStateAsUpdate(creator.room.doc));
+		for (const op of heads) doc.getMap(OPS_MAP).set(op.id, op.bytes);
+		await creator.room.applyUpdate(Y.encodeStateAsUpdate(doc), 'net');
+		const lowest = heads.map((op) => op.id).sort()[0];
+		const plain = creator.room.placement();
+		expect(plain.parents).toHaveLength(32);
+		const asked = creator.room.placement([lowest, first.id]);
+		expect(asked.parents).toHaveLength(32);
+		expect(asked.parents).toEqual(expect.arrayContaining([lowest, first.id]));
+		expect(asked.lamport).toBe(first.body.lamport + 2);
+		// Ids not stored are left out.
+		expect(creator.room.placement(['x'.repeat(43)]).parents).toEqual(plain.parents);
+	});
+});
+
 describe('convergence (property)', () => {
 	it('any interleaving and delivery order of valid and forged ops converges, and forged ones change nothing', async () => {
 		const { creator, peers, roomId, key } = await makeRoom(['a', 'b', 'c']);

@@ -234,25 +234,30 @@ export class RoomDoc {
 	 * Throws OpError when the op is malformed or the room's rules refuse it
 	 * (then nothing is stored or sent).
 	 */
-	addOp(intent: OpIntent, author: { peerId: PeerId; privateKey: PrivateKey }, now = Date.now()): Promise<SignedOp> {
-		const next = this.#queue.then(() => this.#addOp(intent, author, now));
+	addOp(intent: OpIntent, author: { peerId: PeerId; privateKey: PrivateKey }, now = Date.now(), alsoAfter: readonly string[] = []): Promise<SignedOp> {
+		const next = this.#queue.then(() => this.#addOp(intent, author, now, alsoAfter));
 		this.#queue = next.catch(() => {});
 		return next;
 	}
 
-	/** Where an op made now goes: on top of the heads this peer holds (the highest first, at most MAX_PARENTS). */
-	placement(): { lamport: number; parents: string[] } {
-		const parents = [...this.#heads].map((id) => this.#stored.get(id)!).sort((a, b) => compareOps(b, a)).slice(0, MAX_PARENTS);
+	/**
+	 * Where an op made now goes: on top of the heads this peer holds (the highest first, at most MAX_PARENTS),
+	 * and of the stored records in `alsoAfter` first (a rekey that must follow a removal: room-session.ts).
+	 */
+	placement(alsoAfter: readonly string[] = []): { lamport: number; parents: string[] } {
+		const heads = [...this.#heads].map((id) => this.#stored.get(id)!).sort((a, b) => compareOps(b, a));
+		const first = alsoAfter.flatMap((id) => this.#stored.get(id) ?? []);
+		const parents = [...new Set([...first, ...heads])].slice(0, MAX_PARENTS);
 		return { lamport: Math.max(0, ...parents.map((p) => p.body.lamport)) + 1, parents: parents.map((p) => p.id) };
 	}
 
-	async #addOp(intent: OpIntent, author: { peerId: PeerId; privateKey: PrivateKey }, now: number): Promise<SignedOp> {
+	async #addOp(intent: OpIntent, author: { peerId: PeerId; privateKey: PrivateKey }, now: number, alsoAfter: readonly string[]): Promise<SignedOp> {
 		const genesis = intent.kind === 'genesis';
 		const op = await signOp(intent, {
 			roomId: this.roomId,
 			author: author.peerId,
 			privateKey: author.privateKey,
-			...(genesis ? { lamport: 1, parents: [] } : this.placement()),
+			...(genesis ? { lamport: 1, parents: [] } : this.placement(alsoAfter)),
 			now
 		});
 		if (op.body.kind === 'genesis' && !(await this.#genesisBound(op))) throw new OpError('only the room’s creator can start it');

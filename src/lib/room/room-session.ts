@@ -165,7 +165,7 @@ export class RoomSession implements HostedRoom {
 	readonly #rekeyAfterMs: number;
 	/** The members the current key may have reached (view.keyExposedTo) we will rekey for, and when. */
 	#exposedRekey: { exposed: string; timer: ReturnType<typeof setTimeout> } | null = null;
-	/** Those we last rekeyed for: not again for the same, should our rekey not end it (the heads it named). */
+	/** Those we last rekeyed for, while the key may still reach them: not again for the same, should our rekey not end it. */
 	#rekeyedFor = '';
 	#unsubscribeView: (() => void) | null = null;
 	#streamMark: (() => { start: number; mark: number } | undefined) | null = null;
@@ -577,34 +577,48 @@ export class RoomSession implements HostedRoom {
 	/** As a moderator, a timer runs while the current key may have reached someone put out: see EXPOSED_REKEY_MS. */
 	#watchExposedKey(): void {
 		const view = this.room.view;
-		const exposed = [...view.keyExposedTo].sort().join(' ');
+		const exposed = [...view.keyExposedTo.keys()].sort().join(' ');
+		if (!exposed) this.#rekeyedFor = '';
 		if (this.#exposedRekey?.exposed === exposed) return;
 		clearTimeout(this.#exposedRekey?.timer);
 		this.#exposedRekey = null;
-		if (!exposed || exposed === this.#rekeyedFor || this.#stopped || !this.#mayRekey()) return;
+		// Not before our first sync: a copy kept on the device may show what the room has long put right.
+		if (!exposed || exposed === this.#rekeyedFor || this.#stopped || !this.#caughtUp || !this.#mayRekey()) return;
 		const drewCurrent = view.keyEpochAuthors.get(view.keyEpochs.at(-1) ?? '') === this.#me.peerId.toString();
 		const waitMs = drewCurrent ? 0 : EXPOSED_REKEY_MS * Math.random();
 		this.#exposedRekey = { exposed, timer: setTimeout(() => void this.#rekeyExposed(exposed), waitMs) };
 	}
 
-	/** The current key may have reached `exposed` and no moderator has rekeyed since: we do, on top of what put them out. */
+	/**
+	 * The current key may have reached `exposed` and no moderator has rekeyed since: we do, on top of what put
+	 * them out, and sync the record to every member we are connected to (we may lack the current key ourselves,
+	 * and then publish nothing on the topic).
+	 */
 	async #rekeyExposed(exposed: string): Promise<void> {
 		this.#exposedRekey = null;
-		if (this.#stopped || [...this.room.view.keyExposedTo].sort().join(' ') !== exposed || !this.#mayRekey()) return;
+		const view = this.room.view;
+		if (this.#stopped || [...view.keyExposedTo.keys()].sort().join(' ') !== exposed || !this.#mayRekey()) return;
 		traceEvent('key:exposed', `the current key may have reached ${exposed.split(' ').map(shortId).join(', ')}, put out concurrently with it; drawing a new one`);
 		this.#rekeyedFor = exposed;
-		if (!(await this.#rekey())) this.#rekeyedFor = '';
+		if (!(await this.#rekey([...view.keyExposedTo.values()].flat()))) {
+			this.#rekeyedFor = '';
+			return;
+		}
+		await Promise.all(this.#roomConnections().map((peerId) => this.syncWith(peerId)));
 	}
 
 	#mayRekey(): boolean {
 		return !this.#out && this.room.view.moderators.has(this.#me.peerId.toString());
 	}
 
-	/** Draws a new key and signs the `rekey` that starts its epoch; the key goes to each member once the op is in our view (#gotKey). */
-	async #rekey(): Promise<boolean> {
+	/**
+	 * Draws a new key and signs the `rekey` that starts its epoch, on top of the records in `alsoAfter` too; the
+	 * key goes to each member once the op is in our view (#gotKey).
+	 */
+	async #rekey(alsoAfter: readonly string[] = []): Promise<boolean> {
 		try {
 			const epoch = await this.drawEpochKey();
-			await this.room.addOp({ kind: 'rekey', epoch }, this.#me);
+			await this.room.addOp({ kind: 'rekey', epoch }, this.#me, Date.now(), alsoAfter);
 			return true;
 		} catch (err) {
 			traceEvent('key:rekey-failed', String(err));
@@ -699,7 +713,10 @@ export class RoomSession implements HostedRoom {
 		try {
 			await syncAsDialer(stream, { room: this.room, cipher: this.#keys.base }, signal);
 			traceEvent('sync:done', `${label}: exists=${this.room.view.exists}`);
-			this.#caughtUp = true;
+			if (!this.#caughtUp) {
+				this.#caughtUp = true;
+				this.#watchExposedKey();
+			}
 			if (!Array.isArray(peer) && !this.#syncedWith.has(peer.toString())) {
 				// A relayed catch-up's peer was heard already.
 				this.#syncedWith.add(peer.toString());
