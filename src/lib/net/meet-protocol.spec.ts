@@ -6,7 +6,9 @@ import {
 	MEET_TOPIC_PREFIX,
 	MeetProtocolError,
 	meetTopicFor,
-	webrtcAddrs
+	webrtcAddrs,
+	addrsToDial,
+	MAX_OTHER_RELAYS
 } from './meet-protocol';
 
 const ME = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
@@ -63,5 +65,18 @@ describe('meetTopicFor', () => {
 describe('webrtcAddrs', () => {
 	it('keeps only circuit WebRTC addresses', () => {
 		expect(webrtcAddrs([addr, `/ip4/127.0.0.1/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/p2p/${ME}`])).toEqual([addr]);
+	});
+});
+
+describe('addrsToDial', () => {
+	const via = (relay: string) => `/dns4/${relay}.example/tcp/443/tls/ws/p2p/${relay}/p2p-circuit/webrtc/p2p/${ME}`;
+	it('dials through the relays we hold reservations on first, then through at most MAX_OTHER_RELAYS others', () => {
+		const named = ['r1', 'r2', 'ours-a', 'r3', 'r4', 'ours-b', 'r5', 'r6'].map(via);
+		expect(addrsToDial(named, new Set(['ours-a', 'ours-b']))).toEqual([via('ours-a'), via('ours-b'), via('r1'), via('r2')]);
+		expect(MAX_OTHER_RELAYS).toBe(2);
+		// On none of ours (or before our first reservation): the first two relays named, every address through them.
+		const twice = [via('r1'), via('r2'), via('r3'), via('r1').replace('/dns4/r1.example/', '/ip4/192.0.2.1/')];
+		expect(addrsToDial(twice, new Set())).toEqual([via('r1'), via('r2'), twice[3]]);
+		expect(addrsToDial([], new Set(['ours-a']))).toEqual([]);
 	});
 });

@@ -28,6 +28,7 @@
  * message's signed `from`: nobody can announce addresses for someone else.
  * Receivers dial the `/p2p-circuit/webrtc` ones to get a direct connection.
  */
+import { relayOf } from './connection-kind';
 import { parseJsonObject } from '../wire/json-object';
 
 export const MEET_TOPIC_PREFIX = 'stanza/meet/1/';
@@ -96,4 +97,19 @@ export function decodeMeetAnnounce(bytes: Uint8Array, from: string): MeetAnnounc
 /** The addresses through which a browser can be reached over WebRTC. */
 export function webrtcAddrs(addrs: string[]): string[] {
 	return addrs.filter((a) => a.includes('/p2p-circuit/webrtc/'));
+}
+
+// A member's announce names the relays it holds reservations on, and a dial to it opens a WebSocket to the
+// relay first: an announce naming hosts of the sender's choosing would have every member that dials it open
+// a connection to each. Of relays other than ours, a dial tries at most this many (an honest member on other
+// relays than ours is reached through either); stranger-guard.ts closes such a relay once nothing goes through it.
+export const MAX_OTHER_RELAYS = 2;
+
+/** `addrs` to dial, through the relays in `ours` first, then through at most MAX_OTHER_RELAYS others. */
+export function addrsToDial(addrs: readonly string[], ours: ReadonlySet<string>): string[] {
+	const through = (a: string) => relayOf(a) ?? '';
+	const first = addrs.filter((a) => ours.has(through(a)));
+	const others = new Set(addrs.filter((a) => !ours.has(through(a))).map(through));
+	const kept = new Set([...others].slice(0, MAX_OTHER_RELAYS));
+	return [...first, ...addrs.filter((a) => !ours.has(through(a)) && kept.has(through(a)))];
 }

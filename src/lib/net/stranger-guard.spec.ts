@@ -56,9 +56,10 @@ describe('strangersToClose', () => {
 		expect(lookAgainAt).toBe(NOW - 200 + 5_000);
 	});
 
-	it('never closes our WebSocket to a relay we dialed; a peer we dialed goes like any other, from when `since` says', () => {
+	it('keeps our WebSocket to a relay we dialed while a relayed connection of ours goes through it; a peer we dialed goes like any other, from when `since` says', () => {
 		const connections = [
 			new FakeConnection('relay-x', NOW - 600_000, 'outbound', '/ip4/192.0.2.7/tcp/443/tls/ws/p2p/relay-x'),
+			new FakeConnection('member-1', NOW - 600_000, 'outbound', '/ip4/192.0.2.7/tcp/443/tls/ws/p2p/relay-x/p2p-circuit/p2p/member-1'),
 			new FakeConnection('s-dialed', NOW - 60_000, 'outbound'),
 			new FakeConnection('s-banned', NOW - 60_000)
 		];
@@ -68,6 +69,25 @@ describe('strangersToClose', () => {
 		expect(peersOf(now.close)).toEqual(['s-dialed']);
 		expect(now.lookAgainAt).toBe(NOW + 20_000);
 		expect(peersOf(strangersToClose(connections, isMember, NOW + 20_000, LIMITS, since).close).sort()).toEqual(['s-banned', 's-dialed']);
+	});
+
+	it('lets a relay on our way go like any stranger once nothing of ours goes through it: a direct connection set up through it needs it no more', () => {
+		const relay = (name: string, ageMs: number) => new FakeConnection(name, NOW - ageMs, 'outbound', `/ip4/198.51.100.9/tcp/443/tls/ws/p2p/${name}`);
+		const connections = [
+			relay('relay-old', 31_000),
+			relay('relay-young', 1_000),
+			relay('relay-carrying', 600_000),
+			new FakeConnection('member-1', NOW - 600_000, 'inbound', '/ip4/198.51.100.9/tcp/443/tls/ws/p2p/relay-old/p2p-circuit/webrtc/p2p/member-1'),
+			new FakeConnection('member-2', NOW - 600_000, 'outbound', '/ip4/198.51.100.9/tcp/443/tls/ws/p2p/relay-carrying/p2p-circuit/p2p/member-2'),
+			new FakeConnection('member-3', NOW - 600_000, 'outbound', '/ip4/198.51.100.9/tcp/443/tls/ws/p2p/relay-young/p2p-circuit/p2p/member-3')
+		];
+		connections[5].status = 'closed';
+		const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
+		expect(peersOf(close)).toEqual(['relay-old']);
+		expect(lookAgainAt).toBe(NOW + 29_000);
+		// A crowd of such relays (an announce naming hosts of its sender's choosing) keeps only the youngest few, each briefly.
+		const crowd = Array.from({ length: 5 }, (_, i) => relay(`relay-${i}`, 1_000 * (i + 1)));
+		expect(peersOf(strangersToClose(crowd, isMember, NOW, LIMITS).close)).toEqual(['relay-2', 'relay-3', 'relay-4']);
 	});
 
 	it('counts only open connections, and closes none already closed', () => {
@@ -169,7 +189,9 @@ describe('StrangerGuard', () => {
 		const members = new Set(['member-1', 'member-2', 'member-3']);
 		const guard = new StrangerGuard(node, (peer) => members.has(peer), LIMITS);
 		guard.start();
-		const [kept, banned, dialed] = [node.open('member-1'), node.open('member-2'), node.open('member-3', 'outbound')];
+		// member-1 is reached through relay-x, a relay on our way, which stays while it carries that connection.
+		const kept = node.open('member-1', 'outbound', '/ip4/192.0.2.7/tcp/443/tls/ws/p2p/relay-x/p2p-circuit/p2p/member-1');
+		const [banned, dialed] = [node.open('member-2'), node.open('member-3', 'outbound')];
 		const relay = node.open('relay-x', 'outbound', '/ip4/192.0.2.7/tcp/443/tls/ws/p2p/relay-x');
 		vi.advanceTimersByTime(60_000);
 		members.delete('member-2');

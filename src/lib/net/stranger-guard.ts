@@ -4,7 +4,11 @@
  * a peer the Meet panel met, and not one any open room knows (we synced
  * with it, heard it announce, count it present, or asked to reach it; never
  * one removed or banned). A relay we dialed on the way to a member (its
- * WebSocket) is none either. Anyone on a relay can be one: the relay's
+ * WebSocket) is none either while a relayed connection of ours goes through
+ * it; once none does (the member is reached directly, or gone), it is a
+ * stranger like any other: a member's announce names the relays to dial, so
+ * a member naming hosts of its choosing must not hold our connections to
+ * them (meet-protocol.ts addrsToDial dials at most two relays not ours). Anyone on a relay can be one: the relay's
  * gossip shows the PeerIds that publish on each topic it carries, and a
  * PeerId is all it takes to open a direct WebRTC connection to a browser
  * through the relay.
@@ -35,7 +39,7 @@
  * `strangersToClose` is the decision, pure (time is passed in); the
  * `StrangerGuard` applies it to a node.
  */
-import { isDirectConnection } from './connection-kind';
+import { isDirectConnection, relayOf } from './connection-kind';
 import { shortId, traceEvent } from '../diagnostics/trace';
 
 /**
@@ -98,8 +102,9 @@ export function strangersToClose<C extends GuardedConnection>(
 	limits: StrangerLimits = STRANGER_LIMITS,
 	since: (connection: C) => number = (c) => c.timeline.open
 ): { close: C[]; lookAgainAt: number | null } {
+	const carrying = relaysCarrying(connections);
 	const strangers = connections
-		.filter((c) => c.status === 'open' && !relayOnOurWay(c) && !vouched(c.remotePeer.toString()))
+		.filter((c) => c.status === 'open' && !(relayOnOurWay(c) && carrying.has(c.remotePeer.toString())) && !vouched(c.remotePeer.toString()))
 		.map((c) => ({ c, at: since(c) }))
 		.sort((a, b) => b.at - a.at);
 	const crowded = strangers.length >= limits.crowd;
@@ -120,6 +125,17 @@ export function strangersToClose<C extends GuardedConnection>(
 function relayOnOurWay(c: GuardedConnection): boolean {
 	const addr = c.remoteAddr.toString();
 	return c.direction === 'outbound' && !isDirectConnection(addr) && !addr.includes('/p2p-circuit');
+}
+
+/** The relays an open relayed connection goes through (a WebRTC one, set up through a relay, needs it no more). */
+function relaysCarrying(connections: readonly GuardedConnection[]): Set<string> {
+	const relays = new Set<string>();
+	for (const c of connections) {
+		const addr = c.remoteAddr.toString();
+		const relay = c.status === 'open' && !isDirectConnection(addr) ? relayOf(addr) : null;
+		if (relay) relays.add(relay);
+	}
+	return relays;
 }
 
 /**

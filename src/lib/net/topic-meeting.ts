@@ -28,9 +28,9 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import { backoffDelay } from './backoff';
 import { answersNewcomer, nextBeatMs, sharedBy } from './room-size';
-import { isDirectConnection } from './connection-kind';
+import { isDirectConnection, relayOf } from './connection-kind';
 import type { StanzaNode } from './libp2p-node';
-import { MAX_MEET_BYTES, MAX_MEET_INTERVAL_SECONDS, decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs } from './meet-protocol';
+import { MAX_MEET_BYTES, MAX_MEET_INTERVAL_SECONDS, decodeMeetAnnounce, encodeMeetAnnounce, meetTopicFor, webrtcAddrs, addrsToDial } from './meet-protocol';
 
 // 15 s: a safety net only; announces are event-driven, so a shorter interval only adds traffic.
 const ANNOUNCE_INTERVAL_MS = 15_000;
@@ -310,7 +310,7 @@ export class TopicMeeting {
 		if (this.#madeFor.size > MAX_ASKED_FOR) this.#madeFor.delete(this.#madeFor.values().next().value as string);
 		// Not heard yet (in a large room, not every member answers a newcomer): it is most likely
 		// reachable through a relay we hold a reservation on, as we are.
-		const addrs = this.#known.get(peerId)?.addrs ?? this.#myAddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, `/p2p/${peerId}`));
+		const addrs = this.#toDial(this.#known.get(peerId)?.addrs ?? this.#myAddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, `/p2p/${peerId}`)));
 		if (addrs.length === 0) return false;
 		traceEvent('meet:connect', `${shortId(peerId)}${this.#known.has(peerId) ? '' : ' (through our relays)'}`);
 		for (let attempt = 1; ; attempt++) {
@@ -341,7 +341,7 @@ export class TopicMeeting {
 	 * bytes, for a small exchange before a direct one exists.
 	 */
 	relayedAddrs(peerId: string): Multiaddr[] {
-		return (this.#known.get(peerId)?.addrs ?? []).map((a) => multiaddr(a.replace('/p2p-circuit/webrtc/', '/p2p-circuit/')));
+		return this.#toDial(this.#known.get(peerId)?.addrs ?? []).map((a) => multiaddr(a.replace('/p2p-circuit/webrtc/', '/p2p-circuit/')));
 	}
 
 	/** PeerIds heard on this topic (those whose announces opened), most recently heard last. */
@@ -451,6 +451,11 @@ export class TopicMeeting {
 
 	#myAddrs(): string[] {
 		return webrtcAddrs(this.#node.getMultiaddrs().map((m) => m.toString()));
+	}
+
+	/** A peer's addresses as we dial them: through our relays first, few others (meet-protocol.ts addrsToDial). */
+	#toDial(addrs: readonly string[]): string[] {
+		return addrsToDial(addrs, new Set(this.#myAddrs().map(relayOf).filter((r): r is string => r !== null)));
 	}
 
 	async #announce(): Promise<void> {
@@ -864,7 +869,7 @@ export class TopicMeeting {
 		const steps = new DialSteps(peerId);
 		try {
 			const connection = await this.#node.dial(
-				pending.addrs.map((a) => multiaddr(a)),
+				this.#toDial(pending.addrs).map((a) => multiaddr(a)),
 				{ signal: AbortSignal.timeout(DIAL_TIMEOUT_MS), onProgress: steps.note }
 			);
 			steps.done('dial');
