@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryNetwork } from '../net/in-memory-network';
 import { STRANGER_LIMITS, type StrangerLimits } from '../net/stranger-guard';
 import { pass, until, VirtualClock } from '../net/virtual-clock';
-import { makeRoom, sync } from '../room/test-peers';
+import { makeIdentity, makeRoom, sync } from '../room/test-peers';
 import { shortId } from '../diagnostics/trace';
 import { directPeers, joinSession, leaveSession, type SessionMember } from '../room/test-sessions';
 import type { LinkTransport } from './link-pipe';
@@ -13,7 +13,8 @@ import { dialLink, type MediaLink } from './media-link';
 import { MEDIA_PROTOCOL, type AttachAs } from './media-signal-protocol';
 import { hears, joinAudio, leaveAudio, type AudioMember } from './test-audio-rooms';
 import { seededRandom } from './tree-simulation';
-import { speakerTag } from './packet-codec';
+import { decodePacket, speakerTag } from './packet-codec';
+import { decodeLinkFrame, encodeLinkFrame } from './link-frame';
 
 let cleanup: (() => Promise<void>) | null = null;
 afterEach(async () => {
@@ -203,6 +204,63 @@ describe('AudioRoom: a speaker whose microphone drops most of its frames', () =>
 		await pass(clock, 2_000);
 		listeners.forEach((m, i) => expect(m.sink.counts(second.id).played - played[i], m.peer.name).toBeGreaterThanOrEqual(90));
 		expect(listeners.map((m) => m.audio.parentId)).toEqual(parents);
+	}, 60_000);
+});
+
+describe('AudioRoom: a relay whose advertised chain reaches no speaker', () => {
+	// A relaying listener running its own code names a parent nobody advertises, so that no branch's speaker
+	// says what its subtree should carry, and holds one speaker's voice back while it passes the other on.
+	it('is held to pass on every voice flowing in the room once its chain has stayed broken, and its child hears the voice again elsewhere', async () => {
+		const clock = new VirtualClock();
+		clock.install();
+		const network = new InMemoryNetwork();
+		const links = new MemoryLinks({ latencyMs: 20, jitterMs: 5, loss: 0, random: seededRandom(7) });
+		const { creator, peers, key } = await makeRoom(['b', 'l1', 'l2', 'l3']);
+		const members: AudioMember[] = [];
+		cleanup = async () => {
+			for (const m of members) await leaveAudio(m).catch(() => {});
+			clock.uninstall();
+		};
+		const [second, ...rest] = peers;
+		const invitation = await creator.room.addOp({ kind: 'invite', target: second.id }, creator);
+		await sync(creator, second);
+		await second.room.addOp({ kind: 'accept', invitation: invitation.id }, second);
+		await sync(second, creator);
+		members.push(await joinAudio(network, links, creator, key, 1));
+		members.push(await joinAudio(network, links, second, key, 1));
+		for (const p of rest) members.push(await joinAudio(network, links, p, key, 1));
+		const listeners = members.slice(2);
+		const speakers = [creator.id, second.id];
+		const state = () => JSON.stringify(listeners.map((m) => [m.peer.name, m.audio.parentId?.slice(-6), speakers.map((s) => hears(m, s))]));
+		// Each speaker's one slot holds a listener, and the third hangs from one of those.
+		await until(clock, () => listeners.every((m) => speakers.every((s) => hears(m, s))) && listeners.some((m) => listeners.some((o) => o.peer.id === m.audio.parentId)), 30_000, state);
+		const child = listeners.find((m) => listeners.some((o) => o.peer.id === m.audio.parentId))!;
+		const relay = listeners.find((m) => m.peer.id === child.audio.parentId)!;
+
+		// The relay passes every packet on but B's, and says its parent is a peer nobody knows.
+		const censored = speakerTag(second.id);
+		links.tamper(relay.peer.id, (bytes) => {
+			let packets: Uint8Array[];
+			try {
+				packets = decodeLinkFrame(bytes);
+			} catch {
+				return bytes;
+			}
+			const kept = packets.filter((p) => decodePacket(p).speakerTag !== censored);
+			return kept.length === packets.length ? bytes : kept.length === 0 ? null : kept.length === 1 ? kept[0] : encodeLinkFrame(kept);
+		});
+		const nobody = (await makeIdentity()).peerId.toString();
+		const setPresence = relay.session.setPresence.bind(relay.session);
+		relay.session.setPresence = (change) => setPresence(change.tree ? { ...change, tree: { ...change.tree, p: nobody } } : change);
+		await relay.session.setPresence({ tree: child.session.presence.members.get(relay.peer.id)!.tree! });
+		await until(clock, () => child.session.presence.members.get(relay.peer.id)?.tree?.p === nobody, 10_000, () => 'the relay’s broken advert never reached its child');
+
+		// The child judges it for holding B back, once the chain has stayed broken for SHORT_BRANCH_MS and a
+		// second a level, and hears B again through another parent; it hears A all along.
+		const verdict = () => child.trace.entries.find((e) => e.event === 'audio: withheld' && e.detail.includes(`holds back ${shortId(second.id)}`));
+		await until(clock, () => verdict() !== undefined, 20_000, () => `${state()} ${child.trace.entries.slice(-10).map((e) => `${e.event} ${e.detail}`).join(' | ')}`);
+		expect(verdict()!.detail).toContain(shortId(relay.peer.id));
+		await until(clock, () => child.audio.parentId !== relay.peer.id && hears(child, second.id) && hears(child, creator.id), 20_000, state);
 	}, 60_000);
 });
 

@@ -53,7 +53,9 @@ import {
 } from './tree-engine';
 import {
 	FLOW_WINDOW_MS,
+	brokenChain,
 	delayed,
+	flowingVoices,
 	fullerBranch,
 	heldBack,
 	isLate,
@@ -72,7 +74,8 @@ import {
 	type Flow,
 	type ParentClock,
 	type QuietContext,
-	type ShortSpell
+	type ShortSpell,
+	type StageVoice
 } from './withholding';
 
 // A tick this late means our own thread stalled (a loaded CPU, a phone waking): the packets that
@@ -204,6 +207,8 @@ export class AudioRoom implements HostedAudio {
 	#judgeWithholdingAfter = 0;
 	/** Since when the branch we hang from has lacked a voice another branch carries (#judgeBranch). */
 	#shortSpell: ShortSpell | null = null;
+	/** Since when our parent's advertised chain has reached no speaker (withholding.ts brokenChain). */
+	#brokenSpell: ShortSpell | null = null;
 	/** When our own thread last came back from a stall: nothing we failed to take meanwhile was withheld. */
 	#resumedAt = -Infinity;
 	#timer: ReturnType<typeof setInterval> | undefined;
@@ -963,7 +968,10 @@ export class AudioRoom implements HostedAudio {
 		// One speaker's audio is expected from the moment our branch carries it (the speaker it hangs
 		// from lists it as passed on), and not before this parent became ours.
 		const root = this.#branchRoot(parent.link.peerId);
-		const heard = root ? members.get(root)?.tree?.h : undefined;
+		// A chain that has reached no speaker for long (withholding.ts brokenChain): every flowing voice is expected.
+		const broken = brokenChain(this.#brokenSpell, parent.link.peerId, root === null, now, { ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 });
+		this.#brokenSpell = broken.spell;
+		const heard = root ? members.get(root)?.tree?.h : broken.long ? flowingVoices(this.#stageVoices()) : undefined;
 		// A tag two speakers share says nothing of which one the branch passes on: neither is expected.
 		const expected = sending.filter((p) => (heard?.includes(this.#tagOf(p)) ?? false) && this.#allowed.get(this.#tagOf(p))?.length === 1);
 		for (const p of this.#expectingFrom.keys()) if (!expected.includes(p)) this.#expectingFrom.delete(p);
@@ -1004,8 +1012,7 @@ export class AudioRoom implements HostedAudio {
 			this.#shortSpell = null;
 			return;
 		}
-		const members = this.#session.presence.members;
-		const voices = [...this.#session.room.view.stage].map((peerId) => ({ peerId, tag: this.#tagOf(peerId), sending: this.#sends(peerId), passes: members.get(peerId)?.tree?.h }));
+		const voices = this.#stageVoices();
 		const fuller = fullerBranch(root, voices);
 		const judged = shortBranch(this.#shortSpell, root, fuller, now, { ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 });
 		this.#shortSpell = judged.spell;
@@ -1013,6 +1020,12 @@ export class AudioRoom implements HostedAudio {
 		this.#shortSpell = null;
 		const ms = this.#tree.leaveBranch(root, now, shortBranches(voices));
 		this.#trace('audio: short branch', `${shortId(root)}'s branch leaves out a voice ${shortId(fuller!)}'s carries: moving out of it for ${ms / 1000} s`);
+	}
+
+	/** Each speaker on stage as its presence tells us (withholding.ts StageVoice). */
+	#stageVoices(): StageVoice[] {
+		const members = this.#session.presence.members;
+		return [...this.#session.room.view.stage].map((peerId) => ({ peerId, tag: this.#tagOf(peerId), sending: this.#sends(peerId), passes: members.get(peerId)?.tree?.h }));
 	}
 
 	/** Whether speaker `peerId` sends, as far as we know: its advert says so (`s`), and neither it nor a moderator muted it. */

@@ -55,7 +55,9 @@ class MemoryPipe implements LinkPipe {
 		if (!this.open) throw new Error('pipe not open');
 		const peer = this.peer;
 		if (!peer || this.#links.isDead(this.owner) || this.#links.lost()) return;
-		const copy = bytes.slice();
+		const sent = this.#links.tampered(this.owner, bytes);
+		if (!sent) return;
+		const copy = sent.slice();
 		setTimeout(() => peer.#deliver(copy), this.#links.delay());
 	}
 
@@ -144,6 +146,7 @@ class Medium {
 	readonly #random: () => number;
 	readonly #offers = new Map<string, MemoryPipe>();
 	readonly #dead = new Set<string>();
+	readonly #tamper = new Map<string, (bytes: Uint8Array) => Uint8Array | null>();
 	#offerSeq = 0;
 
 	constructor(options: MemoryLinkOptions) {
@@ -159,6 +162,16 @@ class Medium {
 
 	isDead(owner: string): boolean {
 		return this.#dead.has(owner);
+	}
+
+	tamper(owner: string, edit: (bytes: Uint8Array) => Uint8Array | null): void {
+		this.#tamper.set(owner, edit);
+	}
+
+	/** What `owner` sends once its own code has had its say (tamper): null, nothing. */
+	tampered(owner: string, bytes: Uint8Array): Uint8Array | null {
+		const edit = this.#tamper.get(owner);
+		return edit ? edit(bytes) : bytes;
 	}
 
 	lost(): boolean {
@@ -203,6 +216,11 @@ export class MemoryLinks {
 				return new PendingMemoryPipe(this.#medium, pipe);
 			}
 		};
+	}
+
+	/** `owner` runs its own code: each message it sends goes out as `edit` makes it (null: not at all). */
+	tamper(owner: string, edit: (bytes: Uint8Array) => Uint8Array | null): void {
+		this.#medium.tamper(owner, edit);
 	}
 
 	/** `owner` vanishes: its pipes carry nothing more either way, and close nothing. */

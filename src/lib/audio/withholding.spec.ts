@@ -12,6 +12,8 @@ import {
 	UNEVEN_PER_DEPTH_MS,
 	SHORT_BRANCH_PER_DEPTH_MS,
 	WITHHELD_MS,
+	brokenChain,
+	flowingVoices,
 	fullerBranch,
 	heldBack,
 	isLate,
@@ -508,6 +510,30 @@ describe('a branch that leaves a voice out', () => {
 		const stalled = { ownResumedAt: 22_000, depth: 1 };
 		expect(at(20_000 + SHORT_BRANCH_MS + 1, 'A', 'C', stalled)).toBe(false);
 		expect(at(22_000 + SHORT_BRANCH_MS + 1, 'A', 'C', stalled)).toBe(true);
+	});
+
+	it('names the voices flowing in the room, and holds a parent whose chain reaches no speaker to them once that has lasted', () => {
+		expect(flowingVoices(stage([1, 3], [2, 3], [1, 2, 3]))).toEqual([1, 2, 3]);
+		// B sends but nobody passes it on; C passes itself on but does not send.
+		expect(flowingVoices(stage([1], [1], [1, 3], [true, true, false]))).toEqual([1]);
+		const context = { ownResumedAt: -Infinity, depth: 2 };
+		const limit = SHORT_BRANCH_MS + SHORT_BRANCH_PER_DEPTH_MS;
+		let spell: ShortSpell | null = null;
+		const at = (now: number, parent: string, broken: boolean, ctx = context) => {
+			const judged = brokenChain(spell, parent, broken, now, ctx);
+			spell = judged.spell;
+			return judged.long;
+		};
+		expect(at(0, 'R', true)).toBe(false);
+		expect(at(limit, 'R', true)).toBe(false);
+		expect(at(limit + 1, 'R', true)).toBe(true);
+		// Mended for a moment (an honest repair's advert came): counted afresh; and afresh for another parent.
+		expect(at(limit + 2, 'R', false)).toBe(false);
+		expect(at(limit + 3, 'R', true)).toBe(false);
+		expect(at(2 * limit + 4, 'R', true)).toBe(true);
+		expect(at(2 * limit + 5, 'S', true)).toBe(false);
+		// Not across our own stall.
+		expect(at(3 * limit + 6, 'S', true, { ownResumedAt: 3 * limit, depth: 2 })).toBe(false);
 	});
 
 	it('takes a listener out of a branch whose speaker holds a fellow back, top of the branch first', () => {

@@ -383,9 +383,29 @@ export function shortBranches(stage: readonly StageVoice[]): string[] {
 
 /** Whether a speaker's branch carries every voice flowing in the room: each sending speaker's that some speaker passes on. */
 function carriesEveryVoice(stage: readonly StageVoice[]): (speaker: StageVoice) => boolean {
-	const flowing = new Set(stage.flatMap((s) => s.passes ?? []));
-	const wanted = stage.filter((s) => s.sending && flowing.has(s.tag)).map((s) => s.tag);
+	const wanted = flowingVoices(stage);
 	return (s) => wanted.every((tag) => s.passes?.includes(tag) ?? false);
+}
+
+/** The voices flowing in the room: each sending speaker's tag that some speaker passes on. */
+export function flowingVoices(stage: readonly StageVoice[]): number[] {
+	const flowing = new Set(stage.flatMap((s) => s.passes ?? []));
+	return stage.filter((s) => s.sending && flowing.has(s.tag)).map((s) => s.tag);
+}
+
+/**
+ * The spell, updated for `now`, in which the chain our parent advertises has reached no speaker
+ * (`broken`: a parent named that nobody advertises, or a loop), and whether it has lasted
+ * SHORT_BRANCH_MS and a step per level (as shortBranch, counted afresh for another parent and after
+ * our own stall). Until then heldBack expects of that parent only what a branch's speaker says the
+ * branch carries, and there is no branch to ask; after, it expects every voice flowing in the room
+ * (flowingVoices). Otherwise a relay that names a parent nobody knows would switch off the per-voice
+ * check and hold one voice back for ever. An honest chain breaks for a moment while a relay up it
+ * repairs (its advert not yet updated): far shorter than this.
+ */
+export function brokenChain(spell: ShortSpell | null, parent: string, broken: boolean, now: number, context: { ownResumedAt: number; depth: number }): { spell: ShortSpell | null; long: boolean } {
+	const judged = shortBranch(spell, parent, broken ? parent : null, now, context);
+	return { spell: judged.spell, long: judged.leave };
 }
 
 /** Since when the branch we hang from (`root`) has been short while another was fuller (fullerBranch), or null. */
