@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { STRANGER_SWEEP_MS, StrangerGuard, strangersToClose, type GuardedConnection, type StrangerLimits } from './stranger-guard';
+import { RELAYED_MOST_MS, relaysCarrying, STRANGER_SWEEP_MS, StrangerGuard, strangersToClose, type GuardedConnection, type StrangerLimits } from './stranger-guard';
 
 const LIMITS: StrangerLimits = { crowd: 3, graceMs: 5_000, slots: 2, mostMs: 30_000 };
 const NOW = 1_000_000;
@@ -59,7 +59,7 @@ describe('strangersToClose', () => {
 	it('keeps our WebSocket to a relay we dialed while a relayed connection of ours goes through it; a peer we dialed goes like any other, from when `since` says', () => {
 		const connections = [
 			new FakeConnection('relay-x', NOW - 600_000, 'outbound', '/ip4/192.0.2.7/tcp/443/tls/ws/p2p/relay-x'),
-			new FakeConnection('member-1', NOW - 600_000, 'outbound', '/ip4/192.0.2.7/tcp/443/tls/ws/p2p/relay-x/p2p-circuit/p2p/member-1'),
+			new FakeConnection('member-1', NOW - 60_000, 'outbound', '/ip4/192.0.2.7/tcp/443/tls/ws/p2p/relay-x/p2p-circuit/p2p/member-1'),
 			new FakeConnection('s-dialed', NOW - 60_000, 'outbound'),
 			new FakeConnection('s-banned', NOW - 60_000)
 		];
@@ -71,20 +71,32 @@ describe('strangersToClose', () => {
 		expect(peersOf(strangersToClose(connections, isMember, NOW + 20_000, LIMITS, since).close).sort()).toEqual(['s-banned', 's-dialed']);
 	});
 
-	it('lets a relay on our way go like any stranger once nothing of ours goes through it: a direct connection set up through it needs it no more', () => {
+	it('lets a relay on our way go like any stranger once nothing of ours goes through it: a member reached directly, a relayed connection past its time, or one we did not make', () => {
 		const relay = (name: string, ageMs: number) => new FakeConnection(name, NOW - ageMs, 'outbound', `/ip4/198.51.100.9/tcp/443/tls/ws/p2p/${name}`);
+		const via = (relayName: string, peer: string, ageMs: number, direction: 'inbound' | 'outbound' = 'outbound', webrtc = false) =>
+			new FakeConnection(peer, NOW - ageMs, direction, `/ip4/198.51.100.9/tcp/443/tls/ws/p2p/${relayName}/p2p-circuit/${webrtc ? 'webrtc/' : ''}p2p/${peer}`);
 		const connections = [
-			relay('relay-old', 31_000),
-			relay('relay-young', 1_000),
 			relay('relay-carrying', 600_000),
-			new FakeConnection('member-1', NOW - 600_000, 'inbound', '/ip4/198.51.100.9/tcp/443/tls/ws/p2p/relay-old/p2p-circuit/webrtc/p2p/member-1'),
-			new FakeConnection('member-2', NOW - 600_000, 'outbound', '/ip4/198.51.100.9/tcp/443/tls/ws/p2p/relay-carrying/p2p-circuit/p2p/member-2'),
-			new FakeConnection('member-3', NOW - 600_000, 'outbound', '/ip4/198.51.100.9/tcp/443/tls/ws/p2p/relay-young/p2p-circuit/p2p/member-3')
+			via('relay-carrying', 'member-2', 60_000),
+			// A WebRTC connection set up through it, and the relayed one its dial signalled over, which libp2p keeps.
+			relay('relay-upgraded', 31_000),
+			via('relay-upgraded', 'member-1', 30_000, 'outbound', true),
+			via('relay-upgraded', 'member-1', 30_500),
+			// A relayed connection its relay never ends (a relay the member runs): it carries for RELAYED_MOST_MS, no longer.
+			relay('relay-forever', 600_000),
+			via('relay-forever', 'member-3', RELAYED_MOST_MS),
+			// A stranger's connection to us through it is not ours.
+			relay('relay-inbound', 31_000),
+			via('relay-inbound', 's-4', 10_000, 'inbound'),
+			relay('relay-young', 1_000),
+			via('relay-young', 'member-5', 1_000)
 		];
-		connections[5].status = 'closed';
-		const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, LIMITS);
-		expect(peersOf(close)).toEqual(['relay-old']);
-		expect(lookAgainAt).toBe(NOW + 29_000);
+		connections[10].status = 'closed';
+		expect(relaysCarrying(connections, NOW)).toEqual(new Set(['relay-carrying']));
+		// No crowd here: each goes at a stranger's most, the young relay later.
+		const { close, lookAgainAt } = strangersToClose(connections, isMember, NOW, { ...LIMITS, crowd: 100 });
+		expect(peersOf(close).sort()).toEqual(['relay-forever', 'relay-inbound', 'relay-upgraded']);
+		expect(lookAgainAt).toBe(NOW + 20_000);
 		// A crowd of such relays (an announce naming hosts of its sender's choosing) keeps only the youngest few, each briefly.
 		const crowd = Array.from({ length: 5 }, (_, i) => relay(`relay-${i}`, 1_000 * (i + 1)));
 		expect(peersOf(strangersToClose(crowd, isMember, NOW, LIMITS).close)).toEqual(['relay-2', 'relay-3', 'relay-4']);
@@ -202,8 +214,12 @@ describe('StrangerGuard', () => {
 		expect([banned.status, dialed.status]).toEqual(['open', 'open']);
 		vi.advanceTimersByTime(STRANGER_SWEEP_MS + 1);
 		expect([banned.status, dialed.status]).toEqual(['closed', 'closed']);
-		vi.advanceTimersByTime(600_000);
-		expect([kept.status, relay.status]).toEqual(['open', 'open']);
+		// The relay carried member-1's relayed connection until that had lasted RELAYED_MOST_MS: a stranger's most after that, it goes.
+		expect(relay.status).toBe('open');
+		vi.advanceTimersByTime(RELAYED_MOST_MS - 90_000 + 30_000 - STRANGER_SWEEP_MS - 1);
+		expect(relay.status).toBe('open');
+		vi.advanceTimersByTime(2 * STRANGER_SWEEP_MS + 1);
+		expect([kept.status, relay.status]).toEqual(['open', 'closed']);
 		guard.stop();
 	});
 });

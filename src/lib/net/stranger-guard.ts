@@ -4,11 +4,14 @@
  * a peer the Meet panel met, and not one any open room knows (we synced
  * with it, heard it announce, count it present, or asked to reach it; never
  * one removed or banned). A relay we dialed on the way to a member (its
- * WebSocket) is none either while a relayed connection of ours goes through
- * it; once none does (the member is reached directly, or gone), it is a
- * stranger like any other: a member's announce names the relays to dial, so
- * a member naming hosts of its choosing must not hold our connections to
- * them (meet-protocol.ts addrsToDial dials at most two relays not ours). Anyone on a relay can be one: the relay's
+ * WebSocket) is none either while it carries a relayed connection we made
+ * to a member we reach no other way, for at most RELAYED_MOST_MS of that
+ * connection (an honest relay ends it itself at 2 min; libp2p keeps the one
+ * a WebRTC dial signalled over until then), and is counted a stranger from
+ * the last time it did: a member's announce names the relays to dial, so a
+ * member naming hosts of its choosing (one it runs, that never ends a
+ * relayed connection) must not hold our connections to them
+ * (meet-protocol.ts addrsToDial dials at most two relays not ours). Anyone on a relay can be one: the relay's
  * gossip shows the PeerIds that publish on each topic it carries, and a
  * PeerId is all it takes to open a direct WebRTC connection to a browser
  * through the relay.
@@ -57,6 +60,8 @@ export const STRANGER_GRACE_MS = 5_000;
 export const STRANGER_MOST_MS = 30_000;
 /** Room enough for several newcomers whose announces are late, at once. */
 export const STRANGER_SLOTS = 8;
+/** The longest a relayed connection of ours keeps the relay it goes through from being a stranger: an honest relay's limit (relay/config.js). */
+export const RELAYED_MOST_MS = 120_000;
 /** How often the guard looks even when no connection opens: a peer stops being vouched for without a word. */
 export const STRANGER_SWEEP_MS = 5_000;
 
@@ -102,7 +107,7 @@ export function strangersToClose<C extends GuardedConnection>(
 	limits: StrangerLimits = STRANGER_LIMITS,
 	since: (connection: C) => number = (c) => c.timeline.open
 ): { close: C[]; lookAgainAt: number | null } {
-	const carrying = relaysCarrying(connections);
+	const carrying = relaysCarrying(connections, now);
 	const strangers = connections
 		.filter((c) => c.status === 'open' && !(relayOnOurWay(c) && carrying.has(c.remotePeer.toString())) && !vouched(c.remotePeer.toString()))
 		.map((c) => ({ c, at: since(c) }))
@@ -127,12 +132,18 @@ function relayOnOurWay(c: GuardedConnection): boolean {
 	return c.direction === 'outbound' && !isDirectConnection(addr) && !addr.includes('/p2p-circuit');
 }
 
-/** The relays an open relayed connection goes through (a WebRTC one, set up through a relay, needs it no more). */
-function relaysCarrying(connections: readonly GuardedConnection[]): Set<string> {
+/**
+ * The relays that carry, at `now`, a relayed connection we made to a peer we have no direct connection
+ * to, opened less than RELAYED_MOST_MS ago. A WebRTC connection set up through a relay needs it no more;
+ * an inbound relayed connection is a stranger's say, not ours.
+ */
+export function relaysCarrying(connections: readonly GuardedConnection[], now: number): Set<string> {
+	const direct = new Set(connections.filter((c) => c.status === 'open' && isDirectConnection(c.remoteAddr.toString())).map((c) => c.remotePeer.toString()));
 	const relays = new Set<string>();
 	for (const c of connections) {
 		const addr = c.remoteAddr.toString();
-		const relay = c.status === 'open' && !isDirectConnection(addr) ? relayOf(addr) : null;
+		if (c.status !== 'open' || c.direction !== 'outbound' || isDirectConnection(addr) || now - c.timeline.open >= RELAYED_MOST_MS || direct.has(c.remotePeer.toString())) continue;
+		const relay = relayOf(addr);
 		if (relay) relays.add(relay);
 	}
 	return relays;
@@ -187,10 +198,12 @@ export class StrangerGuard {
 		const now = Date.now();
 		const connections = this.#node.getConnections();
 		const connected = new Set<string>();
+		// A relay on our way counts from the last time it carried a connection of ours (it may carry the next).
+		const carrying = relaysCarrying(connections, now);
 		for (const c of connections) {
 			const peerId = c.remotePeer.toString();
 			connected.add(peerId);
-			if (c.status === 'open' && this.#vouched(peerId)) this.#lastVouched.set(peerId, now);
+			if (c.status === 'open' && (this.#vouched(peerId) || carrying.has(peerId))) this.#lastVouched.set(peerId, now);
 		}
 		for (const peerId of this.#lastVouched.keys()) if (!connected.has(peerId)) this.#lastVouched.delete(peerId);
 		const since = (c: GuardedConnection) => Math.max(c.timeline.open, this.#lastVouched.get(c.remotePeer.toString()) ?? -Infinity);
