@@ -359,6 +359,27 @@ describe('AudioRoom: a link the room stops allowing while it sets up', () => {
 		expect(links.openPipes(mallory.id)).toBe(1);
 	}, 60_000);
 
+	it('keeps one stage link set-up per fellow speaker however many it asks for at once', async () => {
+		const { clock, network, links, creator, peers, key, members, sessions } = await room(['mallory']);
+		const [mallory] = peers;
+		const invitation = await creator.room.addOp({ kind: 'invite', target: mallory.id }, creator);
+		await sync(creator, mallory);
+		await mallory.room.addOp({ kind: 'accept', invitation: invitation.id }, mallory);
+		await sync(mallory, creator);
+		members.push(await joinAudio(network, links, creator, key, 1));
+		const attacker = await joinSession(network, mallory, key);
+		sessions.push(attacker);
+		const asked = await settle(clock, Promise.allSettled([0, 1, 2].map(() => askLink(attacker, creator.id, 'speaker', links))));
+		if (asked.status === 'rejected') throw asked.reason;
+		const opened = asked.value.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+		// Each admitted request is an RTCPeerConnection: one is set up, the other two refused.
+		expect(opened.length).toBe(1);
+		expect(asked.value.filter((r) => r.status === 'rejected').length).toBe(2);
+		await pass(clock, 1_000);
+		expect(opened.filter((l) => l.open).length).toBe(1);
+		expect(links.openPipes(mallory.id)).toBe(1);
+	}, 60_000);
+
 	it('keeps one set-up per peer when its requests come one after another: a refused one does not free the hold of the one under way', async () => {
 		const { clock, network, links, creator, peers, key, members, sessions } = await room(['relay', 'mallory']);
 		const [relay, mallory] = peers;

@@ -691,15 +691,16 @@ export class AudioRoom implements HostedAudio {
 	decide({ as, lost, displace }: AttachRequest, remote: string): LinkDecision {
 		const view = this.#session.room.view;
 		if (view.removed.has(remote) || view.banned.has(remote)) return { accept: false, reason: 'not-allowed' };
-		if (as === 'speaker') {
-			return this.#speaker && view.stage.has(remote) && !this.#speakerLinks.has(remote)
-				? { accept: true, role: 'speaker' }
-				: { accept: false, reason: 'not-allowed' };
-		}
 		const now = performance.now();
 		// One set-up per peer at a time: each admitted request costs an RTCPeerConnection, and a peer
 		// that sent many at once would have had them all (its own pending hold is left out of the count).
-		if (this.#children.has(remote) || (as === 'standby' && this.#standbys.has(remote)) || this.#holds.has(remote, now)) return { accept: false, reason: 'full' };
+		if (this.#holds.has(remote, now)) return { accept: false, reason: 'full' };
+		if (as === 'speaker') {
+			if (!this.#speaker || !view.stage.has(remote) || this.#speakerLinks.has(remote)) return { accept: false, reason: 'not-allowed' };
+			this.#holds.hold(remote, 'speaker', now);
+			return { accept: true, role: 'speaker' };
+		}
+		if (this.#children.has(remote) || (as === 'standby' && this.#standbys.has(remote))) return { accept: false, reason: 'full' };
 		const dead = lost ? this.#children.get(lost) : undefined;
 		// Capacities as their (gossip-signed) adverts say: a leaf's slot goes only to a member that relays.
 		const capacityOf = (peerId: string) => this.#session.presence.members.get(peerId)?.tree?.c;

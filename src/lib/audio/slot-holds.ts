@@ -11,10 +11,11 @@
  * handshake ends without a link), and a hold that nothing released lapses
  * after `ttlMs`, so a peer that asks and never finishes cannot keep a slot
  * for longer than a handshake may take. One hold per peer: asking again
- * replaces it.
+ * replaces it. A fellow speaker's stage link holds no slot, but its set-up
+ * is held the same way (`speaker`): one at a time per peer.
  */
 
-export type HeldAs = 'child' | 'standby';
+export type HeldAs = 'child' | 'standby' | 'speaker';
 
 export class SlotHolds {
 	readonly #held = new Map<string, { as: HeldAs; at: number }>();
