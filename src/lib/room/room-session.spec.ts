@@ -7,12 +7,12 @@ import { PRESENCE_SETTLE_MS } from './presence';
 import { ROOM_KEY_PROTOCOL } from './room-key-protocol';
 import { SYNC_TIMEOUT_MS } from './room-host';
 import { ROOM_SYNC_PROTOCOL, serveSync } from './room-sync-protocol';
-import { roomTopicFor } from './room-topic-protocol';
+import { encodeTopicMessage, roomTopicFor } from './room-topic-protocol';
 import { epochCommitment, RoomKeys } from './room-keys';
 import { RoomDoc } from './room-doc';
 import { roleOf } from './authority';
 import { turnedAwayBy, UNREADABLE_SYNC_MS } from './room-session';
-import { makeRoom, type TestPeer } from './test-peers';
+import { makeRoom, recordsUpdate, signRaw, type TestPeer } from './test-peers';
 import { directPeers, joinSession, leaveSession, settled, type SessionMember, type SessionOptions } from './test-sessions';
 
 // The shipping RoomSession (meeting, topic, sync and key protocols) for a handful of members over the in-memory
@@ -246,6 +246,34 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		const syncs = trace.entries.filter((e) => e.at >= from && e.event === 'sync:unreadable' && e.detail === shortId(ana.peer.id)).map((e) => e.at);
 		expect(syncs.length).toBeGreaterThanOrEqual(2);
 		for (let k = 1; k < syncs.length; k++) expect(syncs[k] - syncs[k - 1]).toBeGreaterThanOrEqual(UNREADABLE_SYNC_MS - 50);
+	}, 60_000);
+
+	it('takes at most a few updates a second from one member: a flood of fresh records costs no replay each, and others\' acts still land', async () => {
+		const { members } = await openRoom(['ana', 'ben']);
+		const [host, ana, ben] = members;
+		const topic = await roomTopicFor(host.peer.room.roomId);
+		// ben counts the updates from the topic it replays the room for.
+		let applied = 0;
+		const apply = ben.peer.room.applyUpdate.bind(ben.peer.room);
+		ben.peer.room.applyUpdate = (update, origin) => {
+			if (origin === 'topic') applied++;
+			return apply(update, origin);
+		};
+		// ana, in the audience and running its own code, publishes 100 fresh records signed by itself, each
+		// refused (a listener's profile), as fast as it can: each new to every member.
+		const records = await Promise.all(Array.from({ length: 100 }, (_, i) => signRaw(ana.peer, { kind: 'profile', name: `ana ${i}` })));
+		const started = Date.now();
+		for (const record of records) {
+			const sealed = await ana.keys.sealTopic(encodeTopicMessage({ type: 'update', update: recordsUpdate([record]) }));
+			await ana.node.pubsub.publish(topic, sealed!);
+		}
+		await vi.waitFor(() => expect(applied + ben.session.topicStats.updatesDropped).toBeGreaterThanOrEqual(100), WAIT);
+		const seconds = (Date.now() - started) / 1000;
+		expect(applied).toBeLessThanOrEqual(20 + Math.ceil(2 * seconds) + 1);
+		expect(ben.session.topicStats.updatesDropped).toBeGreaterThanOrEqual(100 - applied);
+		// The creator's act, meanwhile, reaches ben by the topic at once.
+		await host.peer.room.addOp({ kind: 'meta', title: 'Still ours' }, host.peer);
+		await vi.waitFor(() => expect(ben.peer.room.view.title).toBe('Still ours'), WAIT);
 	}, 60_000);
 
 	it('syncs with a peer whose unreadable message came before its turn was due once it is, with no message more', async () => {

@@ -78,6 +78,12 @@ export const REKEY_AFTER_MS = 20_000;
 // (view.keyExposedTo). A moderator then draws a new key on top of both: the author of the current epoch at
 // once, any other after a random wait up to this (should that author be gone), so that they seldom all do.
 const EXPOSED_REKEY_MS = 2_000;
+// Records as they are made, per member on the topic: each update with a record new to us costs a replay of
+// the whole room (room-doc.ts #judge), so a member sending fresh junk as fast as gossip carries it would
+// take every member's CPU. An honest member publishes one per act of its own: a moderator clicking through
+// a queue of hands stays well within. What is dropped is not lost: the next sync brings it (ANTI_ENTROPY_MS).
+const UPDATES_PER_SECOND = 2;
+const UPDATE_BURST = 20;
 // A member asks for a picture once per digest (room/pictures.ts); a few more for reloads, no floods.
 const PICTURES_PER_MINUTE = 3;
 const PICTURE_BURST = 3;
@@ -178,9 +184,10 @@ export class RoomSession implements HostedRoom {
 	#outCount = 0;
 	readonly #reactionLimit = new ReactionLimiter();
 	readonly #pictureLimit = new SenderLimiter(PICTURES_PER_MINUTE / 60, PICTURE_BURST);
+	readonly #updateLimit = new SenderLimiter(UPDATES_PER_SECOND, UPDATE_BURST);
 	#outCheck: ReturnType<typeof setInterval> | undefined;
-	/** What reached us on the topic: opened with a key we hold, or not, and genuine goodbyes of closed pages (diagnostics, e2e). */
-	readonly topicStats = { opened: 0, unreadable: 0, goodbyes: 0 };
+	/** What reached us on the topic: opened with a key we hold, or not, genuine goodbyes of closed pages, updates over a member's rate (diagnostics, e2e). */
+	readonly topicStats = { opened: 0, unreadable: 0, goodbyes: 0, updatesDropped: 0 };
 
 	/**
 	 * `options.tagOf` gives a member's speaker tag (audio/packet-codec.ts), which tree adverts name
@@ -804,6 +811,10 @@ export class RoomSession implements HostedRoom {
 		const role = roleOf(this.room.view, from);
 		const now = Date.now();
 		if (message.type === 'update') {
+			if (!this.#updateLimit.take(from, now)) {
+				if (this.topicStats.updatesDropped++ % 100 === 0) traceEvent('room:updates-dropped', `${shortId(from)}: over ${UPDATES_PER_SECOND} updates a second (${this.topicStats.updatesDropped} dropped so far)`);
+				return;
+			}
 			await this.room.applyUpdate(message.update, 'topic').catch(() => {});
 		} else if (role === 'removed' || role === 'banned') {
 			return; // out of the room: never shown
