@@ -55,7 +55,7 @@ import {
 	FLOW_WINDOW_MS,
 	brokenChain,
 	delayed,
-	flowingVoices,
+	voicesEveryBranchCarries,
 	fullerBranch,
 	heldBack,
 	isLate,
@@ -75,7 +75,8 @@ import {
 	type ParentClock,
 	type QuietContext,
 	type ShortSpell,
-	type StageVoice
+	type StageVoice,
+	type BrokenSpell
 } from './withholding';
 
 // A tick this late means our own thread stalled (a loaded CPU, a phone waking): the packets that
@@ -208,7 +209,7 @@ export class AudioRoom implements HostedAudio {
 	/** Since when the branch we hang from has lacked a voice another branch carries (#judgeBranch). */
 	#shortSpell: ShortSpell | null = null;
 	/** Since when our parent's advertised chain has reached no speaker (withholding.ts brokenChain). */
-	#brokenSpell: ShortSpell | null = null;
+	#brokenSpell: BrokenSpell | null = null;
 	/** When our own thread last came back from a stall: nothing we failed to take meanwhile was withheld. */
 	#resumedAt = -Infinity;
 	#timer: ReturnType<typeof setInterval> | undefined;
@@ -963,16 +964,17 @@ export class AudioRoom implements HostedAudio {
 		if (sending.length === 0) {
 			this.#expectingSince = null;
 			this.#expectingFrom.clear();
+			this.#brokenSpell = null;
 			return null;
 		}
 		this.#expectingSince ??= now;
 		// One speaker's audio is expected from the moment our branch carries it (the speaker it hangs
 		// from lists it as passed on), and not before this parent became ours.
 		const root = this.#branchRoot(parent.link.peerId);
-		// A chain that has reached no speaker for long (withholding.ts brokenChain): every flowing voice is expected.
+		// A chain that has reached no speaker for long (withholding.ts brokenChain): what every branch carries is expected.
 		const broken = brokenChain(this.#brokenSpell, parent.link.peerId, root === null, now, { ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 });
 		this.#brokenSpell = broken.spell;
-		const heard = root ? members.get(root)?.tree?.h : broken.long ? flowingVoices(this.#stageVoices()) : undefined;
+		const heard = root ? members.get(root)?.tree?.h : broken.long ? voicesEveryBranchCarries(this.#stageVoices()) : undefined;
 		// A tag two speakers share says nothing of which one the branch passes on: neither is expected.
 		const expected = sending.filter((p) => (heard?.includes(this.#tagOf(p)) ?? false) && this.#allowed.get(this.#tagOf(p))?.length === 1);
 		for (const p of this.#expectingFrom.keys()) if (!expected.includes(p)) this.#expectingFrom.delete(p);
@@ -1115,6 +1117,7 @@ export class AudioRoom implements HostedAudio {
 	#becomeChildOf(info: LinkInfo, parentDepth: number): void {
 		const previous = this.#parent;
 		info.audioAt = info.adoptedAt = performance.now();
+		this.#brokenSpell = null; // a parent taken (again) starts with a chain of its own
 		// Adopted now: whatever the setup cost, the silence clock starts here.
 		info.link.lastReceivedAt = Math.max(info.link.lastReceivedAt, performance.now() - TICK_MS);
 		this.#parent = info;

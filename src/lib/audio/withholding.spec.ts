@@ -13,7 +13,7 @@ import {
 	SHORT_BRANCH_PER_DEPTH_MS,
 	WITHHELD_MS,
 	brokenChain,
-	flowingVoices,
+	voicesEveryBranchCarries,
 	fullerBranch,
 	heldBack,
 	isLate,
@@ -29,6 +29,7 @@ import {
 	withheldTooLong,
 	type Flow,
 	type ParentClock,
+	type BrokenSpell,
 	type ShortSpell,
 	type StageVoice,
 	type QuietContext
@@ -512,13 +513,16 @@ describe('a branch that leaves a voice out', () => {
 		expect(at(22_000 + SHORT_BRANCH_MS + 1, 'A', 'C', stalled)).toBe(true);
 	});
 
-	it('names the voices flowing in the room, and holds a parent whose chain reaches no speaker to them once that has lasted', () => {
-		expect(flowingVoices(stage([1, 3], [2, 3], [1, 2, 3]))).toEqual([1, 2, 3]);
-		// B sends but nobody passes it on; C passes itself on but does not send.
-		expect(flowingVoices(stage([1], [1], [1, 3], [true, true, false]))).toEqual([1]);
+	it('names the voices every branch carries, and holds a parent whose chain reaches no speaker to them once that has lasted, brief mends and all', () => {
+		expect(voicesEveryBranchCarries(stage([1, 2, 3], [1, 2, 3], [1, 2, 3]))).toEqual([1, 2, 3]);
+		// A leaves B out: a parent hanging from A's branch, honest, does not pass B on.
+		expect(voicesEveryBranchCarries(stage([1, 3], [1, 2, 3], [1, 2, 3]))).toEqual([1, 3]);
+		// C has no advert (not heard yet): the others' say; C does not send: not expected.
+		expect(voicesEveryBranchCarries(stage([1, 2, 3], [1, 2, 3], undefined, [true, true, false]))).toEqual([1, 2]);
+		expect(voicesEveryBranchCarries(stage(undefined, undefined, undefined))).toEqual([]);
 		const context = { ownResumedAt: -Infinity, depth: 2 };
 		const limit = SHORT_BRANCH_MS + SHORT_BRANCH_PER_DEPTH_MS;
-		let spell: ShortSpell | null = null;
+		let spell: BrokenSpell | null = null;
 		const at = (now: number, parent: string, broken: boolean, ctx = context) => {
 			const judged = brokenChain(spell, parent, broken, now, ctx);
 			spell = judged.spell;
@@ -527,13 +531,18 @@ describe('a branch that leaves a voice out', () => {
 		expect(at(0, 'R', true)).toBe(false);
 		expect(at(limit, 'R', true)).toBe(false);
 		expect(at(limit + 1, 'R', true)).toBe(true);
-		// Mended for a moment (an honest repair's advert came): counted afresh; and afresh for another parent.
+		// Mended for a moment now and then (a relay naming a real parent between its lies): the spell goes on.
 		expect(at(limit + 2, 'R', false)).toBe(false);
-		expect(at(limit + 3, 'R', true)).toBe(false);
-		expect(at(2 * limit + 4, 'R', true)).toBe(true);
-		expect(at(2 * limit + 5, 'S', true)).toBe(false);
-		// Not across our own stall.
-		expect(at(3 * limit + 6, 'S', true, { ownResumedAt: 3 * limit, depth: 2 })).toBe(false);
+		expect(at(limit + 300, 'R', true)).toBe(true);
+		// Mended for SHORT_BRANCH_MS (an honest repair's advert came): it ends, and starts afresh.
+		expect(at(limit + 400, 'R', false)).toBe(false);
+		expect(at(limit + 400 + SHORT_BRANCH_MS, 'R', false)).toBe(false);
+		expect(at(limit + 401 + SHORT_BRANCH_MS, 'R', true)).toBe(false);
+		expect(spell).toMatchObject({ since: limit + 401 + SHORT_BRANCH_MS });
+		// Afresh for another parent, and not across our own stall.
+		expect(at(30_000, 'S', true)).toBe(false);
+		expect(at(30_000 + limit + 1, 'S', true, { ownResumedAt: 31_000, depth: 2 })).toBe(false);
+		expect(at(31_000 + limit + 1, 'S', true, { ownResumedAt: 31_000, depth: 2 })).toBe(true);
 	});
 
 	it('takes a listener out of a branch whose speaker holds a fellow back, top of the branch first', () => {

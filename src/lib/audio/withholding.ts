@@ -388,24 +388,48 @@ function carriesEveryVoice(stage: readonly StageVoice[]): (speaker: StageVoice) 
 }
 
 /** The voices flowing in the room: each sending speaker's tag that some speaker passes on. */
-export function flowingVoices(stage: readonly StageVoice[]): number[] {
+function flowingVoices(stage: readonly StageVoice[]): number[] {
 	const flowing = new Set(stage.flatMap((s) => s.passes ?? []));
 	return stage.filter((s) => s.sending && flowing.has(s.tag)).map((s) => s.tag);
 }
 
 /**
+ * The voices every branch carries: each sending speaker's tag that every speaker with an advert passes on.
+ * Whatever branch a parent hangs from, an honest one passes these on (or says a voice stopped reaching it).
+ */
+export function voicesEveryBranchCarries(stage: readonly StageVoice[]): number[] {
+	const advertised = stage.filter((s) => s.passes !== undefined);
+	if (advertised.length === 0) return [];
+	return stage.filter((s) => s.sending && advertised.every((a) => a.passes!.includes(s.tag))).map((s) => s.tag);
+}
+
+/** Since when our parent's advertised chain has reached no speaker (brokenChain), and since when it has not, if it mended. */
+export interface BrokenSpell {
+	parent: string;
+	since: number;
+	mendedAt: number | null;
+}
+
+/**
  * The spell, updated for `now`, in which the chain our parent advertises has reached no speaker
  * (`broken`: a parent named that nobody advertises, or a loop), and whether it has lasted
- * SHORT_BRANCH_MS and a step per level (as shortBranch, counted afresh for another parent and after
- * our own stall). Until then heldBack expects of that parent only what a branch's speaker says the
- * branch carries, and there is no branch to ask; after, it expects every voice flowing in the room
- * (flowingVoices). Otherwise a relay that names a parent nobody knows would switch off the per-voice
- * check and hold one voice back for ever. An honest chain breaks for a moment while a relay up it
- * repairs (its advert not yet updated): far shorter than this.
+ * SHORT_BRANCH_MS and a step per level (counted afresh for another parent and after our own stall).
+ * A chain mended for less than SHORT_BRANCH_MS does not end it: a relay that names a real parent for a
+ * moment now and then would otherwise start it over for ever. Until it is long, heldBack expects of
+ * that parent only what a branch's speaker says the branch carries, and there is no branch to ask;
+ * after, the voices every branch carries (voicesEveryBranchCarries), which an honest parent passes
+ * on wherever it hangs. Otherwise a relay that names a parent nobody knows would switch off the
+ * per-voice check and hold one voice back for ever.
  */
-export function brokenChain(spell: ShortSpell | null, parent: string, broken: boolean, now: number, context: { ownResumedAt: number; depth: number }): { spell: ShortSpell | null; long: boolean } {
-	const judged = shortBranch(spell, parent, broken ? parent : null, now, context);
-	return { spell: judged.spell, long: judged.leave };
+export function brokenChain(spell: BrokenSpell | null, parent: string, broken: boolean, now: number, context: { ownResumedAt: number; depth: number }): { spell: BrokenSpell | null; long: boolean } {
+	const ours = spell?.parent === parent ? spell : null;
+	if (!broken) {
+		if (!ours || now - (ours.mendedAt ?? now) >= SHORT_BRANCH_MS) return { spell: null, long: false };
+		return { spell: { ...ours, mendedAt: ours.mendedAt ?? now }, long: false };
+	}
+	const current = ours ? { ...ours, mendedAt: null } : { parent, since: now, mendedAt: null };
+	const limit = SHORT_BRANCH_MS + SHORT_BRANCH_PER_DEPTH_MS * Math.max(0, context.depth - 1);
+	return { spell: current, long: now - Math.max(current.since, context.ownResumedAt) > limit };
 }
 
 /** Since when the branch we hang from (`root`) has been short while another was fuller (fullerBranch), or null. */
