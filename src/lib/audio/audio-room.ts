@@ -859,6 +859,7 @@ export class AudioRoom implements HostedAudio {
 		this.#judgeNextTick = false;
 		this.#reclaimSilentChildren(now);
 		this.#tellQuiet(now);
+		this.#noteQuietSpeakers();
 		if (this.#speaker) {
 			this.#watchMic(now);
 			this.#linkSpeakers();
@@ -872,6 +873,17 @@ export class AudioRoom implements HostedAudio {
 	#keepAlive(now: number): void {
 		for (const info of this.#links()) {
 			if (now - info.lastSentAt >= KEEPALIVE_MS && info.link.send(KEEPALIVE)) info.lastSentAt = now;
+		}
+	}
+
+	/** Speakers muted now whose stream we know nothing of (we came during the mute): see StreamGuard.quietAt. */
+	#noteQuietSpeakers(): void {
+		const view = this.#session.room.view;
+		const members = this.#session.presence.members;
+		for (const peerId of view.stage) {
+			const entry = members.get(peerId);
+			const { q, r } = entry?.tree ?? {};
+			if (peerId !== this.#me && entry && q !== undefined && r !== undefined && (entry.muted || view.modMuted.has(peerId))) this.#guard.quietAt(peerId, r, q);
 		}
 	}
 

@@ -133,6 +133,32 @@ describe('StreamGuard', () => {
 		expect(take(guard, 'ana', 4, 120_000)).toBe('ok');
 	});
 
+	it('a member that joined while a speaker was muted takes nothing the speaker sent before the mute once it speaks again', () => {
+		const guard = new StreamGuard();
+		// The speaker's presence while muted: its stream started at START and it had sent up to 1,000.
+		guard.quietAt('ana', START, 1_000);
+		expect(take(guard, 'ana', 990, 0)).toBe('unmarked');
+		guard.mark('ana', START, 1_000, 60_000); // unmuted: its first presence since
+		for (let seq = 1_000 - WINDOW + 1; seq <= 1_000; seq++) expect(take(guard, 'ana', seq, 60_000)).toBe('replayed');
+		expect(take(guard, 'ana', 1_001, 60_000)).toBe('ok');
+		// Told again while muted with an older mark (a presence that outran nothing): the newer one stands.
+		const again = new StreamGuard();
+		again.quietAt('bo', START, 500);
+		again.quietAt('bo', START, 400);
+		again.mark('bo', START, 400, 0);
+		expect(take(again, 'bo', 450, 0)).toBe('replayed');
+		expect(take(again, 'bo', 501, 0)).toBe('ok');
+		// A stream it knows is left alone (beforeMute and forget judge it), and another start starts over.
+		const known = new StreamGuard();
+		known.mark('cy', START, 10, 0);
+		known.quietAt('cy', START, 1_000);
+		expect(take(known, 'cy', 11, 0)).toBe('ok');
+		const reloaded = new StreamGuard();
+		reloaded.quietAt('di', START, 1_000);
+		reloaded.mark('di', START + 9, 20, 0);
+		expect(take(reloaded, 'di', 19, 0)).toBe('ok');
+	});
+
 	it('commit without a passing check moves nothing (a forged or refused packet), and takes each seq once', () => {
 		const guard = new StreamGuard();
 		guard.mark('ana', START, 0, 0);

@@ -34,6 +34,9 @@
  * taken back from past the newest seq known when it was forgotten: whatever it
  * sent before is refused, though its seen-window is gone (a relay that kept
  * the last words before a moderator's mute cannot play them after the unmute).
+ * A member that joined while a speaker was muted never had its stream to
+ * forget: told the speaker is quiet (`quietAt`, its mark while muted), it
+ * takes it back the same way.
  *
  * The marks also tell how late a packet comes: a speaker marks only seqs it
  * has sent, so a packet whose seq a mark already covered was sent before that
@@ -121,6 +124,20 @@ export class StreamGuard {
 		this.#streams.delete(speaker);
 		this.#forgotten.delete(speaker);
 		this.#forgotten.set(speaker, { start: stream.start, highest: stream.highest });
+		if (this.#forgotten.size > FORGOTTEN_KEPT) this.#forgotten.delete(this.#forgotten.keys().next().value!);
+	}
+
+	/**
+	 * The speaker is muted (by itself or a moderator) and had sent up to `seq` of the stream that started at
+	 * `start`: when we know nothing of its stream (we joined during the mute), it is taken back as if we had
+	 * forgotten it there, and nothing it sent before is taken. A stream we know is left to mark and forget.
+	 */
+	quietAt(speaker: string, start: number, seq: number): void {
+		if (this.#streams.has(speaker)) return;
+		const before = this.#forgotten.get(speaker);
+		const highest = before?.start === start && seqDiff(before.highest, seq) > 0 ? before.highest : seq;
+		this.#forgotten.delete(speaker);
+		this.#forgotten.set(speaker, { start, highest });
 		if (this.#forgotten.size > FORGOTTEN_KEPT) this.#forgotten.delete(this.#forgotten.keys().next().value!);
 	}
 
