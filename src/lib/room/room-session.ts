@@ -84,6 +84,11 @@ const EXPOSED_REKEY_MS = 2_000;
 // a queue of hands stays well within. What is dropped is not lost: the next sync brings it (ANTI_ENTROPY_MS).
 const UPDATES_PER_SECOND = 2;
 const UPDATE_BURST = 20;
+// A PeerId costs nothing, so senders off the stage (the audience, and identities the room does not know)
+// share one budget besides: an honest listener publishes almost nothing (accepting an invitation), and a
+// crowd of fresh identities gets no more than one sender's worth. Members on the stage keep their own.
+const AUDIENCE_UPDATES_PER_SECOND = 5;
+const AUDIENCE_UPDATE_BURST = 40;
 // A member asks for a picture once per digest (room/pictures.ts); a few more for reloads, no floods.
 const PICTURES_PER_MINUTE = 3;
 const PICTURE_BURST = 3;
@@ -185,6 +190,7 @@ export class RoomSession implements HostedRoom {
 	readonly #reactionLimit = new ReactionLimiter();
 	readonly #pictureLimit = new SenderLimiter(PICTURES_PER_MINUTE / 60, PICTURE_BURST);
 	readonly #updateLimit = new SenderLimiter(UPDATES_PER_SECOND, UPDATE_BURST);
+	readonly #audienceUpdateLimit = new SenderLimiter(AUDIENCE_UPDATES_PER_SECOND, AUDIENCE_UPDATE_BURST);
 	#outCheck: ReturnType<typeof setInterval> | undefined;
 	/** What reached us on the topic: opened with a key we hold, or not, genuine goodbyes of closed pages, updates over a member's rate (diagnostics, e2e). */
 	readonly topicStats = { opened: 0, unreadable: 0, goodbyes: 0, updatesDropped: 0 };
@@ -811,8 +817,9 @@ export class RoomSession implements HostedRoom {
 		const role = roleOf(this.room.view, from);
 		const now = Date.now();
 		if (message.type === 'update') {
-			if (!this.#updateLimit.take(from, now)) {
-				if (this.topicStats.updatesDropped++ % 100 === 0) traceEvent('room:updates-dropped', `${shortId(from)}: over ${UPDATES_PER_SECOND} updates a second (${this.topicStats.updatesDropped} dropped so far)`);
+			const onStage = this.room.view.stage.has(from);
+			if (!(onStage ? this.#updateLimit.take(from, now) : this.#audienceUpdateLimit.take('audience', now))) {
+				if (this.topicStats.updatesDropped++ % 100 === 0) traceEvent('room:updates-dropped', `${shortId(from)}: over ${onStage ? 'its' : 'the audience’s'} updates a second (${this.topicStats.updatesDropped} dropped so far)`);
 				return;
 			}
 			await this.room.applyUpdate(message.update, 'topic').catch(() => {});
