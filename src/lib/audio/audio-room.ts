@@ -53,8 +53,10 @@ import {
 } from './tree-engine';
 import {
 	FLOW_WINDOW_MS,
+	SHORT_BRANCH_MS,
 	brokenChain,
 	delayed,
+	flowingVoices,
 	voicesEveryBranchCarries,
 	fullerBranch,
 	heldBack,
@@ -986,11 +988,14 @@ export class AudioRoom implements HostedAudio {
 		// A chain that has reached no speaker for long (withholding.ts brokenChain): what every branch carries is expected.
 		const broken = brokenChain(this.#brokenSpell, parent.link.peerId, root === null, now, { ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 });
 		this.#brokenSpell = broken.spell;
-		const heard = root ? members.get(root)?.tree?.h : broken.long ? voicesEveryBranchCarries(this.#stageVoices()) : undefined;
+		const voices = broken.long ? this.#stageVoices() : [];
+		const carried = broken.long ? voicesEveryBranchCarries(voices) : [];
+		const heard = root ? members.get(root)?.tree?.h : broken.long ? flowingVoices(voices) : undefined;
 		// A tag two speakers share says nothing of which one the branch passes on: neither is expected.
 		const expected = sending.filter((p) => (heard?.includes(this.#tagOf(p)) ?? false) && this.#allowed.get(this.#tagOf(p))?.length === 1);
 		for (const p of this.#expectingFrom.keys()) if (!expected.includes(p)) this.#expectingFrom.delete(p);
-		for (const p of expected) if (!this.#expectingFrom.has(p)) this.#expectingFrom.set(p, now);
+		// With no branch to ask, a flowing voice not every branch carries is expected a short branch's patience later.
+		for (const p of expected) if (!this.#expectingFrom.has(p)) this.#expectingFrom.set(p, root || carried.includes(this.#tagOf(p)) ? now : now + SHORT_BRANCH_MS);
 		if (now < this.#judgeWithholdingAfter) return null;
 		const verdict = this.#verdict(parent, now, { expectingSince: this.#expectingSince, ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 }, expected);
 		if (!verdict) return null;
@@ -1022,11 +1027,10 @@ export class AudioRoom implements HostedAudio {
 	 * of it (longer each time in a row) and of every other branch short now (tree-engine.ts leaveBranch).
 	 */
 	#judgeBranch(parent: LinkInfo, now: number): void {
+		// A chain that reaches no speaker for a moment does not end a short spell (a relay naming no parent now and
+		// then would start it over); the broken-chain rule in #withholding judges a chain that stays broken.
 		const root = this.#branchRoot(parent.link.peerId);
-		if (root === null) {
-			this.#shortSpell = null;
-			return;
-		}
+		if (root === null) return;
 		const voices = this.#stageVoices();
 		const fuller = fullerBranch(root, voices);
 		const judged = shortBranch(this.#shortSpell, root, fuller, now, { ownResumedAt: this.#resumedAt, depth: this.#tree.depth ?? 1 });

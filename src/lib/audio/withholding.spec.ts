@@ -539,6 +539,10 @@ describe('a branch that leaves a voice out', () => {
 		expect(at(limit + 400 + SHORT_BRANCH_MS, 'R', false)).toBe(false);
 		expect(at(limit + 401 + SHORT_BRANCH_MS, 'R', true)).toBe(false);
 		expect(spell).toMatchObject({ since: limit + 401 + SHORT_BRANCH_MS });
+		// A mend that lasted SHORT_BRANCH_MS though no tick saw it end (our parent silent meanwhile): afresh too.
+		expect(at(20_000, 'R', false)).toBe(false);
+		expect(at(20_000 + SHORT_BRANCH_MS, 'R', true)).toBe(false);
+		expect(spell).toMatchObject({ since: 20_000 + SHORT_BRANCH_MS, mendedAt: null });
 		// Afresh for another parent, and not across our own stall.
 		expect(at(30_000, 'S', true)).toBe(false);
 		expect(at(30_000 + limit + 1, 'S', true, { ownResumedAt: 31_000, depth: 2 })).toBe(false);

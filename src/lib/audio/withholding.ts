@@ -388,7 +388,7 @@ function carriesEveryVoice(stage: readonly StageVoice[]): (speaker: StageVoice) 
 }
 
 /** The voices flowing in the room: each sending speaker's tag that some speaker passes on. */
-function flowingVoices(stage: readonly StageVoice[]): number[] {
+export function flowingVoices(stage: readonly StageVoice[]): number[] {
 	const flowing = new Set(stage.flatMap((s) => s.passes ?? []));
 	return stage.filter((s) => s.sending && flowing.has(s.tag)).map((s) => s.tag);
 }
@@ -418,8 +418,10 @@ export interface BrokenSpell {
  * moment now and then would otherwise start it over for ever. Until it is long, heldBack expects of
  * that parent only what a branch's speaker says the branch carries, and there is no branch to ask;
  * after, the voices every branch carries (voicesEveryBranchCarries), which an honest parent passes
- * on wherever it hangs. Otherwise a relay that names a parent nobody knows would switch off the
- * per-voice check and hold one voice back for ever.
+ * on wherever it hangs, and SHORT_BRANCH_MS later every voice flowing in the room (flowingVoices), as
+ * a short branch is left then: a parent that never passes a flowing voice on is worth leaving whether
+ * its branch is short honestly or not. Otherwise a relay that names a parent nobody knows would
+ * switch off the per-voice check and hold one voice back for ever.
  */
 export function brokenChain(spell: BrokenSpell | null, parent: string, broken: boolean, now: number, context: { ownResumedAt: number; depth: number }): { spell: BrokenSpell | null; long: boolean } {
 	const ours = spell?.parent === parent ? spell : null;
@@ -427,7 +429,9 @@ export function brokenChain(spell: BrokenSpell | null, parent: string, broken: b
 		if (!ours || now - (ours.mendedAt ?? now) >= SHORT_BRANCH_MS) return { spell: null, long: false };
 		return { spell: { ...ours, mendedAt: ours.mendedAt ?? now }, long: false };
 	}
-	const current = ours ? { ...ours, mendedAt: null } : { parent, since: now, mendedAt: null };
+	// A mend that lasted SHORT_BRANCH_MS ended the spell, though no tick saw it end (our parent was silent meanwhile).
+	const going = ours && (ours.mendedAt === null || now - ours.mendedAt < SHORT_BRANCH_MS) ? ours : null;
+	const current = going ? { ...going, mendedAt: null } : { parent, since: now, mendedAt: null };
 	const limit = SHORT_BRANCH_MS + SHORT_BRANCH_PER_DEPTH_MS * Math.max(0, context.depth - 1);
 	return { spell: current, long: now - Math.max(current.since, context.ownResumedAt) > limit };
 }
