@@ -145,6 +145,30 @@ describe(`AudioRoom: a room of ${N} on the in-memory network`, () => {
 	}, 600_000);
 });
 
+/**
+ * A room on the virtual clock with two speakers: the creator and `b`, who accepted its invitation (both
+ * documents hold it before anyone joins), and `listeners` not joined yet; in-memory links 20–30 ms, no
+ * loss, seeded by `seed`. The caller joins them into `members`, which the test's cleanup leaves.
+ */
+async function twoSpeakers(listeners: string[], seed: number) {
+	const clock = new VirtualClock();
+	clock.install();
+	const network = new InMemoryNetwork();
+	const links = new MemoryLinks({ latencyMs: 20, jitterMs: 5, loss: 0, random: seededRandom(seed) });
+	const { creator, peers, key } = await makeRoom(['b', ...listeners]);
+	const members: AudioMember[] = [];
+	cleanup = async () => {
+		for (const m of members) await leaveAudio(m).catch(() => {});
+		clock.uninstall();
+	};
+	const [second, ...rest] = peers;
+	const invitation = await creator.room.addOp({ kind: 'invite', target: second.id }, creator);
+	await sync(creator, second);
+	await second.room.addOp({ kind: 'accept', invitation: invitation.id }, second);
+	await sync(second, creator);
+	return { clock, network, links, creator, second, rest, key, members };
+}
+
 describe('AudioRoom: a speaker whose microphone drops most of its frames', () => {
 	// A loaded device's capture loses the frames its reader comes too late for: the speaker still sends one
 	// every 100 ms, so its last frame is never 400 ms old, while its voice no longer flows by the measure
@@ -153,21 +177,7 @@ describe('AudioRoom: a speaker whose microphone drops most of its frames', () =>
 	// for a subtree to move into; and its fellow, which no longer gets that voice in full either, must not
 	// look like the one whose branch leaves a voice out.
 	it('says its own voice stopped, so that no listener leaves it or its fellow', async () => {
-		const clock = new VirtualClock();
-		clock.install();
-		const network = new InMemoryNetwork();
-		const links = new MemoryLinks({ latencyMs: 20, jitterMs: 5, loss: 0, random: seededRandom(3) });
-		const { creator, peers, key } = await makeRoom(['b', 'l1', 'l2']);
-		const members: AudioMember[] = [];
-		cleanup = async () => {
-			for (const m of members) await leaveAudio(m).catch(() => {});
-			clock.uninstall();
-		};
-		const [second, ...rest] = peers;
-		const invitation = await creator.room.addOp({ kind: 'invite', target: second.id }, creator);
-		await sync(creator, second);
-		await second.room.addOp({ kind: 'accept', invitation: invitation.id }, second);
-		await sync(second, creator);
+		const { clock, network, links, creator, second, rest, key, members } = await twoSpeakers(['l1', 'l2'], 3);
 		let dropping = false;
 		members.push(await joinAudio(network, links, creator, key, 1));
 		members.push(await joinAudio(network, links, second, key, 1, frameSource((frame) => dropping && frame % 5 !== 0)));
@@ -211,21 +221,7 @@ describe('AudioRoom: a relay whose advertised chain reaches no speaker', () => {
 	// A relaying listener running its own code names a parent nobody advertises, so that no branch's speaker
 	// says what its subtree should carry, and holds one speaker's voice back while it passes the other on.
 	it('is held to pass on the voices every branch carries once its chain has stayed broken, mended now and then, and its child hears the voice again elsewhere', async () => {
-		const clock = new VirtualClock();
-		clock.install();
-		const network = new InMemoryNetwork();
-		const links = new MemoryLinks({ latencyMs: 20, jitterMs: 5, loss: 0, random: seededRandom(7) });
-		const { creator, peers, key } = await makeRoom(['b', 'l1', 'l2', 'l3']);
-		const members: AudioMember[] = [];
-		cleanup = async () => {
-			for (const m of members) await leaveAudio(m).catch(() => {});
-			clock.uninstall();
-		};
-		const [second, ...rest] = peers;
-		const invitation = await creator.room.addOp({ kind: 'invite', target: second.id }, creator);
-		await sync(creator, second);
-		await second.room.addOp({ kind: 'accept', invitation: invitation.id }, second);
-		await sync(second, creator);
+		const { clock, network, links, creator, second, rest, key, members } = await twoSpeakers(['l1', 'l2', 'l3'], 7);
 		members.push(await joinAudio(network, links, creator, key, 1));
 		members.push(await joinAudio(network, links, second, key, 1));
 		for (const p of rest) members.push(await joinAudio(network, links, p, key, 1));
