@@ -607,6 +607,8 @@ export class AudioRoom implements HostedAudio {
 		}
 		if (this.#markedFrom.get(speaker) !== entry) {
 			this.#markedFrom.set(speaker, entry);
+			// Muted, and a packet before our tick said so (a replay, most likely): the words before the mute stay refused.
+			if (entry.muted) this.#guard.quietAt(speaker, start, mark);
 			this.#guard.mark(speaker, start, mark, entry.lastSeen); // presence times are Date.now()
 		}
 		if (beforeMute(packet.seq, mark, entry.muted)) {

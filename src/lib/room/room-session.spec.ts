@@ -279,6 +279,29 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		await vi.waitFor(() => expect(ben.peer.room.view.title).toBe('Still ours'), WAIT);
 	}, 60_000);
 
+	it('replays the room for no update from someone banned, though it seals them with a key still read', async () => {
+		const { members } = await openRoom(['ana', 'ben']);
+		const [host, ana, ben] = members;
+		const topic = await roomTopicFor(host.peer.room.roomId);
+		const epoch = await putOut(host, 'ban', ana.peer);
+		await vi.waitFor(() => expect(ben.peer.room.view.banned.has(ana.peer.id) && ana.peer.room.view.banned.has(ana.peer.id)).toBe(true), WAIT);
+		let applied = 0;
+		const apply = ben.peer.room.applyUpdate.bind(ben.peer.room);
+		ben.peer.room.applyUpdate = (update, origin) => {
+			if (origin === 'topic') applied++;
+			return apply(update, origin);
+		};
+		// ana runs its own code: fresh records, sealed with the key from before its ban (every member still reads it).
+		const opened = ben.session.topicStats.opened;
+		for (let i = 0; i < 30; i++) {
+			const record = await signRaw(ana.peer, { kind: 'profile', name: `ana ${i}` });
+			const sealed = await ana.keys.sealTopic(encodeTopicMessage({ type: 'update', update: recordsUpdate([record]) }), epoch);
+			await ana.node.pubsub.publish(topic, sealed!);
+		}
+		await vi.waitFor(() => expect(ben.session.topicStats.opened).toBeGreaterThanOrEqual(opened + 30), WAIT);
+		expect(applied).toBe(0);
+	}, 60_000);
+
 	it('syncs with a peer whose unreadable message came before its turn was due once it is, with no message more', async () => {
 		const { network, members } = await openRoom(['ana']);
 		const [host] = members;

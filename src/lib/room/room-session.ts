@@ -817,6 +817,8 @@ export class RoomSession implements HostedRoom {
 		const role = roleOf(this.room.view, from);
 		const now = Date.now();
 		if (message.type === 'update') {
+			// Nothing someone out of the room signs takes effect, and others' records reach us by sync: not worth a replay.
+			if (role === 'removed' || role === 'banned') return;
 			const onStage = this.room.view.stage.has(from);
 			if (!(onStage ? this.#updateLimit.take(from, now) : this.#audienceUpdateLimit.take('audience', now))) {
 				if (this.topicStats.updatesDropped++ % 100 === 0) traceEvent('room:updates-dropped', `${shortId(from)}: over ${onStage ? 'its' : 'the audience’s'} updates a second (${this.topicStats.updatesDropped} dropped so far)`);
