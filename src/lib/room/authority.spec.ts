@@ -261,26 +261,53 @@ describe('authority: key epochs', () => {
 	it('exposes a member let back in by a moderator demoted at the same time, until an epoch follows the demotion', async () => {
 		const { creator, mod, listener, all } = await setup();
 		expect(await act(creator, { kind: 'remove', target: listener.id, epoch: epoch(1) }, all)).toBe(true);
+		const removal = [...creator.room.ops.values()].find((op) => op.body.kind === 'remove')!.id;
 		// The moderator readmits the listener and draws no key (a readmission does not rotate it) while the
-		// creator demotes the moderator: members that held the readmission alone counted the listener in.
+		// creator demotes the moderator: members that held the readmission alone counted the listener in, and
+		// could hand it the key of epoch 1, which the readmission was made on top of.
 		const readmit = await mod.room.addOp({ kind: 'readmit', target: listener.id }, mod);
 		const demotion = await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
 		await syncAll(all);
 		for (const p of all) expect(roleOf(p.room.view, listener.id)).toBe('removed');
-		// Not exposed while the current epoch's op has no readmission in its history.
-		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
+		for (const p of all) expect(p.room.view.keyExposedTo.get(listener.id)).toEqual([removal, demotion.id]);
 		// An epoch made on top of the readmission but not of the demotion (a moderator that held only the first;
-		// the readmission comes with it as its history).
+		// the readmission comes with it as its history): still exposed.
 		const atReadmit = { parents: [readmit.id], lamport: readmit.body.lamport + 1 };
 		const rekey = await signOp({ kind: 'rekey', epoch: epoch(2) }, { roomId: creator.room.roomId, author: creator.peerId, privateKey: creator.privateKey, ...atReadmit, now: 0 });
 		const update = Y.encodeStateAsUpdate(cheatWith(mod, rekey));
 		for (const p of all) await p.room.applyUpdate(update, 'net');
 		for (const p of all) expect(p.room.view.keyEpochs).toEqual([epoch(1), epoch(2)]);
-		const removal = [...creator.room.ops.values()].find((op) => op.body.kind === 'remove')!.id;
 		for (const p of all) expect(p.room.view.keyExposedTo.get(listener.id)).toEqual([removal, demotion.id]);
 		// A rekey on top of both ends it.
 		expect(await act(creator, { kind: 'rekey', epoch: epoch(3) }, all)).toBe(true);
 		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
+	});
+
+	it('does not expose a member whose void readmission is followed by a new removal, or whose key followed the demotion', async () => {
+		const { creator, mod, speaker: second, listener, all } = await setup();
+		expect(await act(creator, { kind: 'remove', target: listener.id, epoch: epoch(1) }, all)).toBe(true);
+		// The demotion is in the history of the epoch that follows: nobody holding it counts the listener in.
+		await mod.room.addOp({ kind: 'readmit', target: listener.id }, mod);
+		await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
+		await syncAll(all);
+		expect(await act(creator, { kind: 'rekey', epoch: epoch(2) }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
+		// The creator makes the moderator again; it readmits the listener while the creator demotes it a second
+		// time and, on top of the readmission but not the demotion, a second moderator bans the listener
+		// with a new epoch: whoever holds that epoch holds the ban after the readmission.
+		expect(await act(creator, { kind: 'makeModerator', target: mod.id }, all)).toBe(true);
+		expect(await act(creator, { kind: 'makeModerator', target: second.id }, all)).toBe(true);
+		const again = await mod.room.addOp({ kind: 'readmit', target: listener.id }, mod);
+		await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
+		await second.room.applyUpdate(Y.encodeStateAsUpdate(mod.room.doc), 'net');
+		const ban = await second.room.addOp({ kind: 'ban', target: listener.id, epoch: epoch(3) }, second);
+		expect(ban.body.parents).toContain(again.id);
+		await syncAll(all);
+		for (const p of all) {
+			expect(roleOf(p.room.view, listener.id)).toBe('banned');
+			expect(p.room.view.keyEpochs.at(-1)).toBe(epoch(3));
+			expect(p.room.view.keyExposedTo.size).toBe(0);
+		}
 	});
 
 	it('drops the commitment of a ban voided by the revocation of its author', async () => {

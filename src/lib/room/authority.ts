@@ -96,8 +96,10 @@ export interface RoomView {
 	 * (room-key-protocol.ts judges by the giver's view): when none of the ops that put them out since they
 	 * were last let in is in that op's history (made concurrently with it: two moderators putting out two
 	 * members at once; or carrying no epoch of their own), or when a readmission of theirs that is void
-	 * (its author demoted concurrently) is there without the revocation that voids it. While this is not
-	 * empty, a moderator starts an epoch on top of those ops (`rekey`, room-session.ts).
+	 * (its author demoted concurrently) could be held with that op but without the revocation that voids
+	 * it: that revocation is not in the op's history, nor an op putting them out again after the
+	 * readmission. The readmission itself may be in that history, on top of the op, or concurrent. While
+	 * this is not empty, a moderator starts an epoch on top of those ops (`rekey`, room-session.ts).
 	 */
 	keyExposedTo: ReadonlyMap<string, readonly string[]>;
 	/** The name each member on stage last gave itself (`profile`); kept after they leave the stage. */
@@ -146,16 +148,25 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 		const voiding = (author: string) => revocations.filter((r) => (r.body as { target: string }).target === author).map((r) => r.id);
 		const looked = [...outBy.values()].flat().concat(voidedReadmits.flatMap((r) => [r.id, ...voiding(r.body.author)]));
 		const floor = Math.min(...looked.map((id) => placed.get(id)!.body.lamport));
-		const history = epochOp === undefined ? new Set<string>() : reach(epochOp.id, (id) => (placed.get(id)?.body.lamport ?? 0) > floor ? placed.get(id)!.body.parents : []);
+		const back = (from: string) => reach(from, (id) => ((placed.get(id)?.body.lamport ?? 0) > floor ? placed.get(id)!.body.parents : []));
+		const history = epochOp === undefined ? new Set<string>() : back(epochOp.id);
 		for (const [peerId, putOut] of outBy) {
 			if (!putOut.some((id) => history.has(id))) {
 				view.keyExposedTo.set(peerId, putOut);
 				continue;
 			}
 			for (const readmit of voidedReadmits) {
-				if ((readmit.body as { target: string }).target !== peerId || !history.has(readmit.id)) continue;
-				const voids = voiding(readmit.body.author);
-				if (!voids.some((id) => history.has(id))) view.keyExposedTo.set(peerId, [...putOut, ...voids]);
+				if ((readmit.body as { target: string }).target !== peerId) continue;
+				// A member holding the epoch's op and this readmission (whether in that op's history, made on top of
+				// it or concurrently) but no revocation that voids it counted the member in and could hand it the
+				// key: unless such a revocation is in the epoch op's history, or an op putting the member out again
+				// after the readmission is.
+				const before = back(readmit.id);
+				const voids = voiding(readmit.body.author).filter((id) => !before.has(id) && !back(id).has(readmit.id));
+				if (voids.some((id) => history.has(id))) continue;
+				if (putOut.some((id) => history.has(id) && compareOps(placed.get(id)!, readmit) > 0)) continue;
+				const known = view.keyExposedTo.get(peerId) ?? putOut;
+				view.keyExposedTo.set(peerId, [...new Set([...known, ...voids])]);
 			}
 		}
 	}
@@ -390,7 +401,8 @@ function replay(
 			continue;
 		}
 		s.maxLamport = Math.max(s.maxLamport, op.body.lamport);
-		if (voided.has(op.id) && op.body.kind === 'readmit') voidedReadmits.push(op);
+		// Only a removal's readmission can be void: a ban only the creator undoes, and nobody revokes the creator.
+		if (voided.has(op.id) && op.body.kind === 'readmit' && s.removed.has(op.body.target)) voidedReadmits.push(op);
 		if (voided.has(op.id) || !apply(op)) s.refused.add(op.id);
 		else if (REVOCATIONS.has(op.body.kind)) revocations.push(op);
 	}

@@ -6,7 +6,7 @@ import { roleOf } from './authority';
 import { toString } from 'uint8arrays';
 import { MAX_RECORDS_PER_UPDATE, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
 import { OP_ID_BYTES, signOp, type OpIntent } from './room-op-codec';
-import { makeIdentity, makeRoom, sync, syncAll, type TestPeer } from './test-peers';
+import { makeIdentity, makeRoom, recordsUpdate, sync, syncAll, type TestPeer } from './test-peers';
 
 /** What a cheater does: edits its own Yjs document directly and ships the update. */
 function cheat(peer: TestPeer, edit: (doc: Y.Doc) => void): Uint8Array {
@@ -311,6 +311,36 @@ function viewSummary(v: TestPeer['room']['view']) {
 }
 
 describe('offline edits', () => {
+	it('keeps a void readmission that leaves the current key with its member, one at a time, and none once an epoch follows the demotion', async () => {
+		const { creator, peers, roomId } = await makeRoom(['mod', 'listener']);
+		const [mod, listener] = peers;
+		const all = [creator, ...peers];
+		await syncAll(all);
+		await creator.room.addOp({ kind: 'makeModerator', target: mod.id }, creator);
+		await creator.room.addOp({ kind: 'remove', target: listener.id, epoch: 'A'.repeat(43) }, creator);
+		await syncAll(all);
+		// The moderator readmits the listener while the creator demotes it; the creator hears of the readmission
+		// after its own demotion, so the readmission is refused there, and still kept.
+		const readmitAt = mod.room.placement();
+		const readmit = await mod.room.addOp({ kind: 'readmit', target: listener.id }, mod, 1);
+		const demotion = await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
+		await creator.room.applyUpdate(recordsUpdate([readmit]), 'net');
+		expect(creator.room.view.refused.has(readmit.id)).toBe(true);
+		expect(creator.room.ops.has(readmit.id)).toBe(true);
+		expect(creator.room.view.keyExposedTo.get(listener.id)).toContain(demotion.id);
+		// Another, signed as if at the same time: the listener is exposed already, so it is not kept.
+		const again = await signOp({ kind: 'readmit', target: listener.id }, { roomId, author: mod.peerId, privateKey: mod.privateKey, ...readmitAt, now: 2 });
+		await creator.room.applyUpdate(recordsUpdate([again]), 'net');
+		expect(creator.room.ops.has(again.id)).toBe(false);
+		// A rekey on top of the demotion ends it, and a readmission back-dated after that exposes nobody.
+		await creator.room.addOp({ kind: 'rekey', epoch: 'B'.repeat(43) }, creator, Date.now(), creator.room.view.keyExposedTo.get(listener.id));
+		expect(creator.room.view.keyExposedTo.size).toBe(0);
+		const late = await signOp({ kind: 'readmit', target: listener.id }, { roomId, author: mod.peerId, privateKey: mod.privateKey, ...readmitAt, now: 3 });
+		await creator.room.applyUpdate(recordsUpdate([late]), 'net');
+		expect(creator.room.ops.has(late.id)).toBe(false);
+		expect(creator.room.view.keyExposedTo.size).toBe(0);
+	});
+
 	it('merge on reconnect: a title edited on a plane and an invitation made meanwhile both land', async () => {
 		const { creator, peers } = await makeRoom(['mod', 'guest']);
 		const [mod, guest] = peers;

@@ -29,8 +29,10 @@
  * 2. parse every record (no signature yet); one malformed rejects the update;
  * 3. replay the room with the new records (authority.ts): keep those that
  *    take effect, plus the records they name as parents (history others may
- *    need); a record whose parents are unknown waits in a small in-memory
- *    pool until they come; everything else is dropped, never stored;
+ *    need), and a void readmission that leaves the current key with the
+ *    member it names (authority.ts, keyExposedTo); a record whose parents
+ *    are unknown waits in a small in-memory pool until they come;
+ *    everything else is dropped, never stored;
  * 4. verify the signatures of what is kept or pooled, and only of that; one
  *    bad signature rejects the update whole (honest peers relay only
  *    verified records, so the sender is hostile);
@@ -338,9 +340,15 @@ export class RoomDoc {
 	 */
 	#judge(candidates: SignedOp[]): Set<string> {
 		const trial = deriveRoom([...this.#stored.values(), ...candidates]);
-		const byId = new Map(candidates.map((op) => [op.id, op]));
 		const keep = new Set<string>();
-		const stack = candidates.filter((op) => !trial.refused.has(op.id)).map((op) => op.id);
+		// A void readmission (its author demoted concurrently) that leaves the current key with the member it names
+		// is kept though refused: members that held it without the demotion handed that member the key, and the
+		// moderators, who may have had the demotion first, must hold it too to rekey (authority.ts,
+		// keyExposedTo). One per member at a time: while the member is exposed already, another is not kept.
+		const byId = new Map(candidates.map((op) => [op.id, op]));
+		const find = (id: string) => this.#stored.get(id) ?? byId.get(id);
+		const exposing = new Set(candidates.filter((op) => trial.refused.has(op.id) && this.#exposes(op, trial, find)).map((op) => op.id));
+		const stack = candidates.filter((op) => !trial.refused.has(op.id) || exposing.has(op.id)).map((op) => op.id);
 		while (stack.length) {
 			const id = stack.pop()!;
 			if (keep.has(id)) continue;
@@ -395,13 +403,23 @@ export class RoomDoc {
 		// History that nothing kept names any more (what named it was dropped) is not stored either.
 		const needed = new Set<string>();
 		for (const op of [...keep].map((id) => byId.get(id)!).sort(compareOps).reverse()) {
-			if (trial.refused.has(op.id) && !needed.has(op.id)) {
+			if (trial.refused.has(op.id) && !needed.has(op.id) && !exposing.has(op.id)) {
 				keep.delete(op.id);
 				continue;
 			}
 			for (const p of op.body.parents) needed.add(p);
 		}
 		return keep;
+	}
+
+	/** Whether `op` is a void readmission of a member `trial` exposes the current key to, and the view before it does not. */
+	#exposes(op: SignedOp, trial: RoomView, find: (id: string) => SignedOp | undefined): boolean {
+		if (op.body.kind !== 'readmit' || this.#view.keyExposedTo.has(op.body.target)) return false;
+		const author = op.body.author;
+		return (trial.keyExposedTo.get(op.body.target) ?? []).some((id) => {
+			const body = find(id)?.body;
+			return (body?.kind === 'revokeModerator' || body?.kind === 'remove' || body?.kind === 'ban') && body.target === author;
+		});
 	}
 
 	/** Stores `ops` (admitted, verified) in canonical form and publishes the new view. */
