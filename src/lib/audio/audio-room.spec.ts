@@ -281,6 +281,77 @@ describe('AudioRoom: a relay whose advertised chain reaches no speaker', () => {
 	}, 60_000);
 });
 
+describe('AudioRoom: a relay that kept a speaker\'s words from before it muted', () => {
+	// A member that came while the speaker was muted never had its stream to forget (StreamGuard.quietAt): the
+	// relays above it replay the words from before the mute once the speaker talks again.
+	it('plays none of them to a member that came during the mute, though they fall in the window of its first mark', async () => {
+		const { clock, network, links, creator, second, rest, key, members } = await twoSpeakers(['l1', 'l2', 'late'], 11);
+		const [l1, l2, late] = rest;
+		members.push(await joinAudio(network, links, creator, key, 1));
+		const speakerB = await joinAudio(network, links, second, key, 1);
+		members.push(speakerB);
+		for (const p of [l1, l2]) members.push(await joinAudio(network, links, p, key, 1));
+		const relays = members.slice(2);
+		await until(clock, () => relays.every((m) => hears(m, creator.id) && hears(m, second.id)), 30_000, () => 'the listeners never heard both speakers');
+
+		// Everyone the newcomer may hang from keeps B's last 50 packets from before the mute (here: as the speakers
+		// send them) and, once told, adds one of them to everything it sends.
+		const tagB = speakerTag(second.id);
+		const kept = new Map<number, Uint8Array>();
+		let recording = true;
+		let replaying = false;
+		let old: Uint8Array[] = [];
+		let next = 0;
+		for (const sender of [creator.id, second.id, l1.id, l2.id]) {
+			links.tamper(sender, (bytes) => {
+				let packets: Uint8Array[];
+				try {
+					packets = decodeLinkFrame(bytes);
+				} catch {
+					return bytes;
+				}
+				for (const p of recording && (sender === creator.id || sender === second.id) ? packets : []) {
+					const decoded = decodePacket(p);
+					if (decoded.speakerTag !== tagB || decoded.signature === null) continue;
+					kept.set(decoded.seq, p.slice());
+					if (kept.size > 50) kept.delete(kept.keys().next().value!);
+				}
+				// A frame carries at most 3 packets (link-frame.ts): the newest, and one of those kept in turn.
+				return replaying ? encodeLinkFrame([packets[0], old[next++ % old.length]]) : bytes;
+			});
+		}
+		// B mutes as the app does (room-state.svelte.ts, toggleSelfMute): silent, then says so.
+		const selfMute = async (muted: boolean) => {
+			speakerB.audio.setSelfMuted(muted);
+			await speakerB.session.setPresence({ muted });
+		};
+		await pass(clock, 2_000);
+		await selfMute(true);
+		await until(clock, () => relays.every((m) => !hears(m, second.id, 1_000)), 10_000, () => 'B never went quiet');
+		recording = false;
+		expect(kept.size).toBe(50);
+
+		// The member comes during the mute, and hears A.
+		const newcomer = await joinAudio(network, links, late, key, 1);
+		members.push(newcomer);
+		await until(clock, () => hears(newcomer, creator.id), 30_000, () => 'the newcomer never heard A');
+		const push = newcomer.sink.push.bind(newcomer.sink);
+		let replayed = 0;
+		newcomer.sink.push = (speaker, packet) => {
+			if (speaker === second.id && kept.has(packet.seq)) replayed++;
+			return push(speaker, packet);
+		};
+		// B talks again; the relays replay what they kept with every frame from then on.
+		await selfMute(false);
+		old = [...kept.values()];
+		replaying = true;
+		await until(clock, () => hears(newcomer, second.id), 10_000, () => 'the newcomer never heard B after the unmute');
+		await pass(clock, 2_000);
+		expect(hears(newcomer, second.id)).toBe(true);
+		expect(replayed).toBe(0);
+	}, 60_000);
+});
+
 describe('AudioRoom: a link the room stops allowing while it sets up', () => {
 	// A member running its own code asks for links and finishes their handshakes when it likes: what it was
 	// admitted to when it asked must not outlast the room's state saying otherwise once the link opens.
