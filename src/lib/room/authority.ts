@@ -102,6 +102,11 @@ export interface RoomView {
 	 * this is not empty, a moderator starts an epoch on top of those ops (`rekey`, room-session.ts).
 	 */
 	keyExposedTo: ReadonlyMap<string, readonly string[]>;
+	/**
+	 * The void readmissions behind keyExposedTo's second case, each with the member it names: the gate keeps
+	 * them though refused, so that a moderator that had the demotion first sees the exposure (room-doc.ts).
+	 */
+	exposingReadmits: ReadonlyMap<string, string>;
 	/** The name each member on stage last gave itself (`profile`); kept after they leave the stage. */
 	names: ReadonlyMap<string, string>;
 	/** The avatar given with that name, when there was one. */
@@ -148,7 +153,12 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 		const voiding = (author: string) => revocations.filter((r) => (r.body as { target: string }).target === author).map((r) => r.id);
 		const looked = [...outBy.values()].flat().concat(voidedReadmits.flatMap((r) => [r.id, ...voiding(r.body.author)]));
 		const floor = Math.min(...looked.map((id) => placed.get(id)!.body.lamport));
-		const back = (from: string) => reach(from, (id) => ((placed.get(id)?.body.lamport ?? 0) > floor ? placed.get(id)!.body.parents : []));
+		const backs = new Map<string, Set<string>>();
+		const back = (from: string) => {
+			let ids = backs.get(from);
+			if (!ids) backs.set(from, (ids = reach(from, (id) => ((placed.get(id)?.body.lamport ?? 0) > floor ? placed.get(id)!.body.parents : []))));
+			return ids;
+		};
 		const history = epochOp === undefined ? new Set<string>() : back(epochOp.id);
 		for (const [peerId, putOut] of outBy) {
 			if (!putOut.some((id) => history.has(id))) {
@@ -165,8 +175,9 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 				const voids = voiding(readmit.body.author).filter((id) => !before.has(id) && !back(id).has(readmit.id));
 				if (voids.some((id) => history.has(id))) continue;
 				if (putOut.some((id) => history.has(id) && compareOps(placed.get(id)!, readmit) > 0)) continue;
-				const known = view.keyExposedTo.get(peerId) ?? putOut;
-				view.keyExposedTo.set(peerId, [...new Set([...known, ...voids])]);
+				// The ops that put the member out are in the epoch op's history already: a new epoch need follow the voids alone.
+				view.keyExposedTo.set(peerId, [...new Set([...(view.keyExposedTo.get(peerId) ?? []), ...voids])]);
+				view.exposingReadmits.set(readmit.id, peerId);
 			}
 		}
 	}
@@ -234,7 +245,7 @@ function replay(
 	placed: Map<string, SignedOp>,
 	voided: ReadonlySet<string>
 ): {
-	view: RoomView & { keyExposedTo: Map<string, readonly string[]> };
+	view: RoomView & { keyExposedTo: Map<string, readonly string[]>; exposingReadmits: Map<string, string> };
 	revocations: SignedOp[];
 	outBy: Map<string, string[]>;
 	epochOps: Map<string, string>;
@@ -264,6 +275,7 @@ function replay(
 		keyEpochs: [] as string[],
 		keyEpochAuthors: new Map<string, string>(),
 		keyExposedTo: new Map<string, readonly string[]>(),
+		exposingReadmits: new Map<string, string>(),
 		names: new Map<string, string>(),
 		avatars: new Map<string, Avatar>(),
 		maxLamport: 0,

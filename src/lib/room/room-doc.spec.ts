@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { roleOf } from './authority';
 import { toString } from 'uint8arrays';
-import { MAX_RECORDS_PER_UPDATE, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
+import { MAX_EXPOSING_READMITS, MAX_RECORDS_PER_UPDATE, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
 import { OP_ID_BYTES, signOp, type OpIntent } from './room-op-codec';
 import { makeIdentity, makeRoom, recordsUpdate, sync, syncAll, type TestPeer } from './test-peers';
 
@@ -324,7 +324,11 @@ describe('offline edits', () => {
 		const readmitAt = mod.room.placement();
 		const readmit = await mod.room.addOp({ kind: 'readmit', target: listener.id }, mod, 1);
 		const demotion = await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
-		await creator.room.applyUpdate(recordsUpdate([readmit]), 'net');
+		// With it comes one that is not well placed (a lamport far ahead): not one the replay finds void, so not
+		// kept; kept, it would be a head, and nothing the creator signs on top of it would be well placed.
+		const far = await signOp({ kind: 'readmit', target: listener.id }, { roomId, author: mod.peerId, privateKey: mod.privateKey, parents: [readmit.id], lamport: 2 ** 40, now: 4 });
+		await creator.room.applyUpdate(recordsUpdate([far, readmit]), 'net');
+		expect(creator.room.ops.has(far.id)).toBe(false);
 		expect(creator.room.view.refused.has(readmit.id)).toBe(true);
 		expect(creator.room.ops.has(readmit.id)).toBe(true);
 		expect(creator.room.view.keyExposedTo.get(listener.id)).toContain(demotion.id);
@@ -339,6 +343,37 @@ describe('offline edits', () => {
 		await creator.room.applyUpdate(recordsUpdate([late]), 'net');
 		expect(creator.room.ops.has(late.id)).toBe(false);
 		expect(creator.room.view.keyExposedTo.size).toBe(0);
+	});
+
+	it('keeps one void readmission per member of many in one update, and at most MAX_EXPOSING_READMITS', async () => {
+		const names = Array.from({ length: MAX_EXPOSING_READMITS + 2 }, (_, i) => `out${i}`);
+		const { creator, peers, roomId } = await makeRoom(['mod', ...names]);
+		const [mod, ...out] = peers;
+		const all = [creator, ...peers];
+		await syncAll(all);
+		await creator.room.addOp({ kind: 'makeModerator', target: mod.id }, creator);
+		for (const p of out) await creator.room.addOp({ kind: 'remove', target: p.id }, creator);
+		await creator.room.addOp({ kind: 'rekey', epoch: 'A'.repeat(43) }, creator);
+		await sync(creator, mod);
+		expect(mod.room.view.keyExposedTo.size).toBe(0);
+		// The moderator, demoted meanwhile, sends three readmissions of each member put out in one update.
+		const at = mod.room.placement();
+		const readmits = [];
+		for (const p of out) {
+			for (let n = 0; n < 3; n++) readmits.push(await signOp({ kind: 'readmit', target: p.id }, { roomId, author: mod.peerId, privateKey: mod.privateKey, ...at, now: n }));
+		}
+		await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
+		await creator.room.applyUpdate(recordsUpdate(readmits), 'net');
+		const kept = readmits.filter((op) => creator.room.ops.has(op.id));
+		expect(kept).toHaveLength(MAX_EXPOSING_READMITS);
+		expect(new Set(kept.map((op) => (op.body as { target: string }).target)).size).toBe(MAX_EXPOSING_READMITS);
+		expect(creator.room.view.keyExposedTo.size).toBe(MAX_EXPOSING_READMITS);
+		// One rekey on top of the demotion ends every exposure; then there is room again, and none is kept.
+		const after = [...new Set([...creator.room.view.keyExposedTo.values()].flat())];
+		await creator.room.addOp({ kind: 'rekey', epoch: 'B'.repeat(43) }, creator, Date.now(), after);
+		expect(creator.room.view.keyExposedTo.size).toBe(0);
+		await creator.room.applyUpdate(recordsUpdate(readmits), 'net');
+		expect(readmits.filter((op) => creator.room.ops.has(op.id))).toHaveLength(MAX_EXPOSING_READMITS);
 	});
 
 	it('merge on reconnect: a title edited on a plane and an invitation made meanwhile both land', async () => {

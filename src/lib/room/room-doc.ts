@@ -70,6 +70,9 @@ export const CREATOR_RESERVE_RECORDS = 1_000;
 // much as before (two shares).
 export const MEMBERS_SHARE_BYTES = 2 * 1024 * 1024;
 export const MEMBERS_SHARE_RECORDS = 10_000;
+// Void readmissions kept though refused because they leave the current key with a member (#judge): one exposure
+// is enough to start a rekey, which ends them; the bound keeps a demoted moderator from storing one per member out.
+export const MAX_EXPOSING_READMITS = 8;
 // A whole room arrives in one update when a joiner syncs (its creator's reserve included); more than a room can hold is hostile.
 export const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS + CREATOR_RESERVE_RECORDS;
 // Records waiting for their parents (gossip can deliver a child first); bounded, oldest out first.
@@ -343,11 +346,22 @@ export class RoomDoc {
 		const keep = new Set<string>();
 		// A void readmission (its author demoted concurrently) that leaves the current key with the member it names
 		// is kept though refused: members that held it without the demotion handed that member the key, and the
-		// moderators, who may have had the demotion first, must hold it too to rekey (authority.ts,
-		// keyExposedTo). One per member at a time: while the member is exposed already, another is not kept.
+		// moderators, who may have had the demotion first, must hold it too to rekey (authority.ts, keyExposedTo).
+		// Only one the replay found so (well placed and void), on parents held here or taking effect now, one per
+		// member, at most MAX_EXPOSING_READMITS exposing at once: a rekey on top of the demotion ends them.
 		const byId = new Map(candidates.map((op) => [op.id, op]));
-		const find = (id: string) => this.#stored.get(id) ?? byId.get(id);
-		const exposing = new Set(candidates.filter((op) => trial.refused.has(op.id) && this.#exposes(op, trial, find)).map((op) => op.id));
+		const exposing = new Set<string>();
+		const storedExposing = [...trial.exposingReadmits].filter(([id]) => this.#stored.has(id));
+		const covered = new Set(storedExposing.map(([, target]) => target));
+		let room = MAX_EXPOSING_READMITS - storedExposing.length;
+		for (const op of candidates) {
+			const target = trial.exposingReadmits.get(op.id);
+			if (target === undefined || covered.has(target) || room <= 0) continue;
+			if (!op.body.parents.every((p) => this.#stored.has(p) || (byId.has(p) && !trial.refused.has(p)))) continue;
+			exposing.add(op.id);
+			covered.add(target);
+			room--;
+		}
 		const stack = candidates.filter((op) => !trial.refused.has(op.id) || exposing.has(op.id)).map((op) => op.id);
 		while (stack.length) {
 			const id = stack.pop()!;
@@ -369,7 +383,8 @@ export class RoomDoc {
 			if (trial.refused.has(op.id) ? !forModerators.has(op.id) : isMembersKind(op)) continue;
 			for (const p of op.body.parents) if (trial.refused.has(p)) forModerators.add(p);
 		}
-		const members = (op: SignedOp) => (trial.refused.has(op.id) ? !forModerators.has(op.id) : op.body.kind === 'profile' || op.body.kind === 'unknown');
+		const members = (op: SignedOp) =>
+			trial.refused.has(op.id) ? !forModerators.has(op.id) && !exposing.has(op.id) : op.body.kind === 'profile' || op.body.kind === 'unknown';
 		let membersBytes = 0;
 		let membersCount = 0;
 		for (const op of this.#stored.values()) {
@@ -410,16 +425,6 @@ export class RoomDoc {
 			for (const p of op.body.parents) needed.add(p);
 		}
 		return keep;
-	}
-
-	/** Whether `op` is a void readmission of a member `trial` exposes the current key to, and the view before it does not. */
-	#exposes(op: SignedOp, trial: RoomView, find: (id: string) => SignedOp | undefined): boolean {
-		if (op.body.kind !== 'readmit' || this.#view.keyExposedTo.has(op.body.target)) return false;
-		const author = op.body.author;
-		return (trial.keyExposedTo.get(op.body.target) ?? []).some((id) => {
-			const body = find(id)?.body;
-			return (body?.kind === 'revokeModerator' || body?.kind === 'remove' || body?.kind === 'ban') && body.target === author;
-		});
 	}
 
 	/** Stores `ops` (admitted, verified) in canonical form and publishes the new view. */
