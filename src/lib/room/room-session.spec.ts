@@ -279,6 +279,43 @@ describe('RoomSession: a ban rotates the room key (room-keys.ts)', () => {
 		await vi.waitFor(() => expect(ben.peer.room.view.title).toBe('Still ours'), WAIT);
 	}, 60_000);
 
+	it('takes an invitee\'s answer from the topic at once while fresh identities drain the audience\'s budget', async () => {
+		const { network, members } = await openRoom(['ana', 'ben', 'cy']);
+		const [host, ana, ben, cy] = members;
+		const topic = await roomTopicFor(host.peer.room.roomId);
+		const invitation = await host.peer.room.addOp({ kind: 'invite', target: cy.peer.id }, host.peer);
+		await vi.waitFor(() => expect(cy.peer.room.view.invitations.get(cy.peer.id)?.id).toBe(invitation.id), WAIT);
+		// What ben replays from the topic, as text (a record's id is a key in the update).
+		const fromTopic: string[] = [];
+		const apply = ben.peer.room.applyUpdate.bind(ben.peer.room);
+		ben.peer.room.applyUpdate = (update, origin) => {
+			if (origin === 'topic') fromTopic.push(new TextDecoder().decode(update));
+			return apply(update, origin);
+		};
+		// ana's five fresh identities send ben fresh records all along, far past the audience's 5 a second.
+		const sybils = await Promise.all(Array.from({ length: 5 }, () => network.node()));
+		for (const sybil of sybils) network.connect(sybil, ben.node);
+		let flooding = true;
+		const flood = (async () => {
+			for (let i = 0; flooding; i++) {
+				const record = await signRaw(ana.peer, { kind: 'profile', name: `ana ${i}` });
+				const sealed = await ana.keys.sealTopic(encodeTopicMessage({ type: 'update', update: recordsUpdate([record]) }));
+				await sybils[i % 5].pubsub.publish(topic, sealed!);
+				await new Promise((resolve) => setTimeout(resolve, 5));
+			}
+		})();
+		try {
+			await vi.waitFor(() => expect(ben.session.topicStats.updatesDropped).toBeGreaterThan(20), WAIT);
+			// cy, invited, is in the audience until it answers: its answer has a budget of its own.
+			const accept = await cy.peer.room.addOp({ kind: 'accept', invitation: invitation.id }, cy.peer);
+			await vi.waitFor(() => expect(ben.peer.room.view.stage.has(cy.peer.id)).toBe(true), WAIT);
+			expect(fromTopic.some((text) => text.includes(accept.id))).toBe(true);
+		} finally {
+			flooding = false;
+			await flood;
+		}
+	}, 60_000);
+
 	it('replays the room for no update from someone banned, though it seals them with a key still read', async () => {
 		const { members } = await openRoom(['ana', 'ben']);
 		const [host, ana, ben] = members;

@@ -85,8 +85,9 @@ const EXPOSED_REKEY_MS = 2_000;
 const UPDATES_PER_SECOND = 2;
 const UPDATE_BURST = 20;
 // A PeerId costs nothing, so senders off the stage (the audience, and identities the room does not know)
-// share one budget besides: an honest listener publishes almost nothing (accepting an invitation), and a
-// crowd of fresh identities gets no more than one sender's worth. Members on the stage keep their own.
+// share one budget besides: an honest listener publishes almost nothing, and a crowd of fresh identities gets
+// no more than one sender's worth. Members on the stage keep their own, and so do those invited to it (their
+// answer must not wait for a sync while that crowd drains the shared budget).
 const AUDIENCE_UPDATES_PER_SECOND = 5;
 const AUDIENCE_UPDATE_BURST = 40;
 // A member asks for a picture once per digest (room/pictures.ts); a few more for reloads, no floods.
@@ -819,9 +820,10 @@ export class RoomSession implements HostedRoom {
 		if (message.type === 'update') {
 			// Nothing someone out of the room signs takes effect, and others' records reach us by sync: not worth a replay.
 			if (role === 'removed' || role === 'banned') return;
-			const onStage = this.room.view.stage.has(from);
-			if (!(onStage ? this.#updateLimit.take(from, now) : this.#audienceUpdateLimit.take('audience', now))) {
-				if (this.topicStats.updatesDropped++ % 100 === 0) traceEvent('room:updates-dropped', `${shortId(from)}: over ${onStage ? 'its' : 'the audience’s'} updates a second (${this.topicStats.updatesDropped} dropped so far)`);
+			// An invitee's answer is the one record an honest listener makes: it keeps a budget of its own too.
+			const own = this.room.view.stage.has(from) || this.room.view.invitations.has(from);
+			if (!(own ? this.#updateLimit.take(from, now) : this.#audienceUpdateLimit.take('audience', now))) {
+				if (this.topicStats.updatesDropped++ % 100 === 0) traceEvent('room:updates-dropped', `${shortId(from)}: over ${own ? 'its' : 'the audience’s'} updates a second (${this.topicStats.updatesDropped} dropped so far)`);
 				return;
 			}
 			await this.room.applyUpdate(message.update, 'topic').catch(() => {});
