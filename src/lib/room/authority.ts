@@ -139,8 +139,9 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 	const placed = wellPlaced(sorted);
 	let voided = new Set<string>();
 	let result = replay(sorted, placed, voided);
+	const graph = new OpGraph(placed);
 	for (let round = 0; round < MAX_VOID_ROUNDS; round++) {
-		const next = voidedBy(result.revocations, sorted, placed);
+		const next = voidedBy(result.revocations, sorted, graph);
 		if (next.size === voided.size && [...next].every((id) => voided.has(id))) break;
 		voided = next;
 		result = replay(sorted, placed, voided);
@@ -149,20 +150,24 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 	if (outBy.size > 0) {
 		const current = view.keyEpochs.at(-1);
 		const epochOp = current === undefined ? undefined : placed.get(epochOps.get(current)!);
+		const revocationsOf = new Map<string, SignedOp[]>();
+		for (const r of revocations) {
+			const target = (r.body as { target: string }).target;
+			revocationsOf.set(target, [...(revocationsOf.get(target) ?? []), r]);
+		}
 		// Lamports fall strictly along parent links: the walk stops below the oldest op it looks for.
-		const voiding = (author: string) => revocations.filter((r) => (r.body as { target: string }).target === author).map((r) => r.id);
-		const looked = [...outBy.values()].flat().concat(voidedReadmits.flatMap((r) => [r.id, ...voiding(r.body.author)]));
-		const floor = Math.min(...looked.map((id) => placed.get(id)!.body.lamport));
-		const backs = new Map<string, Set<string>>();
-		const back = (from: string) => {
-			let ids = backs.get(from);
-			if (!ids) backs.set(from, (ids = reach(from, (id) => ((placed.get(id)?.body.lamport ?? 0) > floor ? placed.get(id)!.body.parents : []))));
-			return ids;
-		};
-		const history = epochOp === undefined ? new Set<string>() : back(epochOp.id);
+		let floor = Infinity;
+		for (const ids of outBy.values()) for (const id of ids) floor = Math.min(floor, placed.get(id)!.body.lamport);
+		for (const r of voidedReadmits) {
+			floor = Math.min(floor, r.body.lamport);
+			for (const v of revocationsOf.get(r.body.author) ?? []) floor = Math.min(floor, v.body.lamport);
+		}
+		const history = epochOp === undefined ? new Set<string>() : reach(epochOp.id, (id) => ((placed.get(id)?.body.lamport ?? 0) > floor ? placed.get(id)!.body.parents : []));
 		for (const [peerId, putOut] of outBy) {
+			// The newest op that put the member out: in a new epoch's history, it keeps the member out there.
+			const newest = putOut.at(-1)!;
 			if (!putOut.some((id) => history.has(id))) {
-				view.keyExposedTo.set(peerId, putOut);
+				view.keyExposedTo.set(peerId, [newest]);
 				continue;
 			}
 			for (const readmit of voidedReadmits) {
@@ -170,13 +175,16 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 				// A member holding the epoch's op and this readmission (whether in that op's history, made on top of
 				// it or concurrently) but no revocation that voids it counted the member in and could hand it the
 				// key: unless such a revocation is in the epoch op's history, or an op putting the member out again
-				// after the readmission is.
-				const before = back(readmit.id);
-				const voids = voiding(readmit.body.author).filter((id) => !before.has(id) && !back(id).has(readmit.id));
-				if (voids.some((id) => history.has(id))) continue;
+				// after the readmission is. The revocations that void it are those it is concurrent with.
+				const against = revocationsOf.get(readmit.body.author) ?? [];
+				if (against.every((r) => history.has(r.id))) continue;
+				const voids = against.filter((r) => {
+					const { before, after } = graph.sides(r.id);
+					return !before.has(readmit.id) && !after.has(readmit.id);
+				});
+				if (voids.length === 0 || voids.some((r) => history.has(r.id))) continue;
 				if (putOut.some((id) => history.has(id) && compareOps(placed.get(id)!, readmit) > 0)) continue;
-				// The ops that put the member out are in the epoch op's history already: a new epoch need follow the voids alone.
-				view.keyExposedTo.set(peerId, [...new Set([...(view.keyExposedTo.get(peerId) ?? []), ...voids])]);
+				view.keyExposedTo.set(peerId, [...new Set([...(view.keyExposedTo.get(peerId) ?? [newest]), ...voids.map((r) => r.id)])]);
 				view.exposingReadmits.set(readmit.id, peerId);
 			}
 		}
@@ -219,22 +227,47 @@ function wellPlaced(sorted: SignedOp[]): Map<string, SignedOp> {
 	return placed;
 }
 
-/** Ops concurrent with a revocation of their author: void (see the header). */
-function voidedBy(revocations: SignedOp[], sorted: SignedOp[], placed: Map<string, SignedOp>): Set<string> {
-	const voided = new Set<string>();
-	if (revocations.length === 0) return voided;
-	const children = new Map<string, string[]>();
-	for (const op of placed.values()) {
-		for (const p of op.body.parents) {
-			const list = children.get(p);
-			if (list) list.push(op.id);
-			else children.set(p, [op.id]);
+/**
+ * The well-placed ops as a graph. The void rounds and the exposure ask it the same things of the same
+ * revocations: each is walked once per replay.
+ */
+class OpGraph {
+	#children: Map<string, string[]> | null = null;
+	readonly #sides = new Map<string, { before: Set<string>; after: Set<string> }>();
+
+	constructor(readonly placed: Map<string, SignedOp>) {}
+
+	/** `id`'s history and what was made on top of it, each with `id` itself. */
+	sides(id: string): { before: Set<string>; after: Set<string> } {
+		let known = this.#sides.get(id);
+		if (!known) {
+			const children = this.#childrenMap();
+			known = { before: reach(id, (op) => this.placed.get(op)?.body.parents ?? []), after: reach(id, (op) => children.get(op) ?? []) };
+			this.#sides.set(id, known);
 		}
+		return known;
 	}
+
+	#childrenMap(): Map<string, string[]> {
+		if (this.#children) return this.#children;
+		const children = new Map<string, string[]>();
+		for (const op of this.placed.values()) {
+			for (const p of op.body.parents) {
+				const list = children.get(p);
+				if (list) list.push(op.id);
+				else children.set(p, [op.id]);
+			}
+		}
+		return (this.#children = children);
+	}
+}
+
+/** Ops concurrent with a revocation of their author: void (see the header). */
+function voidedBy(revocations: SignedOp[], sorted: SignedOp[], graph: OpGraph): Set<string> {
+	const voided = new Set<string>();
 	for (const revocation of revocations) {
 		const target = (revocation.body as { target: string }).target;
-		const before = reach(revocation.id, (id) => placed.get(id)?.body.parents ?? []);
-		const after = reach(revocation.id, (id) => children.get(id) ?? []);
+		const { before, after } = graph.sides(revocation.id);
 		for (const op of sorted) if (op.body.author === target && !before.has(op.id) && !after.has(op.id)) voided.add(op.id);
 	}
 	return voided;

@@ -222,6 +222,12 @@ describe('placement', () => {
 		expect(asked.lamport).toBe(first.body.lamport + 2);
 		// Ids not stored are left out.
 		expect(creator.room.placement(['x'.repeat(43)]).parents).toEqual(plain.parents);
+		// However many are asked for, the highest head comes too: the op sorts after everything held.
+		const top = await creator.room.addOp({ kind: 'meta', title: 'Top' }, creator);
+		const many = creator.room.placement([...heads.map((op) => op.id), first.id]);
+		expect(many.parents).toHaveLength(32);
+		expect(many.parents[0]).toBe(top.id);
+		expect(many.lamport).toBe(top.body.lamport + 1);
 	});
 });
 
@@ -343,6 +349,35 @@ describe('offline edits', () => {
 		await creator.room.applyUpdate(recordsUpdate([late]), 'net');
 		expect(creator.room.ops.has(late.id)).toBe(false);
 		expect(creator.room.view.keyExposedTo.size).toBe(0);
+	});
+
+	it('keeps a void readmission made on top of its author\'s other void acts, with them, and again on a reload', async () => {
+		const { creator, peers, roomId, key } = await makeRoom(['mod', 'speaker', 'listener']);
+		const [mod, speaker, listener] = peers;
+		const all = [creator, ...peers];
+		await syncAll(all);
+		await creator.room.addOp({ kind: 'makeModerator', target: mod.id }, creator);
+		const invitation = await creator.room.addOp({ kind: 'invite', target: speaker.id }, creator);
+		await sync(creator, speaker);
+		await speaker.room.addOp({ kind: 'accept', invitation: invitation.id }, speaker);
+		await sync(speaker, creator);
+		await creator.room.addOp({ kind: 'remove', target: listener.id, epoch: 'A'.repeat(43) }, creator);
+		await syncAll(all);
+		// The moderator mutes the speaker, then readmits the listener on top of it, while the creator demotes it:
+		// both are void where the demotion is held, and the mute is the readmission's parent.
+		const mute = await mod.room.addOp({ kind: 'mute', target: speaker.id }, mod);
+		const readmit = await mod.room.addOp({ kind: 'readmit', target: listener.id }, mod);
+		expect(readmit.body.parents).toContain(mute.id);
+		const demotion = await creator.room.addOp({ kind: 'revokeModerator', target: mod.id }, creator);
+		await creator.room.applyUpdate(recordsUpdate([mute, readmit]), 'net');
+		expect(creator.room.ops.has(readmit.id) && creator.room.ops.has(mute.id)).toBe(true);
+		expect(creator.room.view.modMuted.has(speaker.id)).toBe(false);
+		expect(creator.room.view.keyExposedTo.get(listener.id)).toContain(demotion.id);
+		// Reloaded from what it stored (one update, nothing held yet): the same.
+		const reloaded = new RoomDoc(roomId, key);
+		await reloaded.applyUpdate(Y.encodeStateAsUpdate(creator.room.doc), 'storage');
+		expect(reloaded.ops.has(readmit.id)).toBe(true);
+		expect(reloaded.view.keyExposedTo.get(listener.id)).toEqual(creator.room.view.keyExposedTo.get(listener.id));
 	});
 
 	it('keeps one void readmission per member of many in one update, and at most MAX_EXPOSING_READMITS', async () => {

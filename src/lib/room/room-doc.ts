@@ -247,12 +247,14 @@ export class RoomDoc {
 
 	/**
 	 * Where an op made now goes: on top of the heads this peer holds (the highest first, at most MAX_PARENTS),
-	 * and of the stored records in `alsoAfter` first (a rekey that must follow a removal: room-session.ts).
+	 * and of the stored records in `alsoAfter` right after the highest head (a rekey that must follow a
+	 * removal: room-session.ts).
 	 */
 	placement(alsoAfter: readonly string[] = []): { lamport: number; parents: string[] } {
 		const heads = [...this.#heads].map((id) => this.#stored.get(id)!).sort((a, b) => compareOps(b, a));
-		const first = alsoAfter.flatMap((id) => this.#stored.get(id) ?? []);
-		const parents = [...new Set([...first, ...heads])].slice(0, MAX_PARENTS);
+		// The highest head always: the op then sorts after everything held (a rekey is then the current epoch).
+		const first = alsoAfter.flatMap((id) => this.#stored.get(id) ?? []).slice(0, MAX_PARENTS - 1);
+		const parents = [...new Set([...heads.slice(0, 1), ...first, ...heads])].slice(0, MAX_PARENTS);
 		return { lamport: Math.max(0, ...parents.map((p) => p.body.lamport)) + 1, parents: parents.map((p) => p.id) };
 	}
 
@@ -347,8 +349,9 @@ export class RoomDoc {
 		// A void readmission (its author demoted concurrently) that leaves the current key with the member it names
 		// is kept though refused: members that held it without the demotion handed that member the key, and the
 		// moderators, who may have had the demotion first, must hold it too to rekey (authority.ts, keyExposedTo).
-		// Only one the replay found so (well placed and void), on parents held here or taking effect now, one per
-		// member, at most MAX_EXPOSING_READMITS exposing at once: a rekey on top of the demotion ends them.
+		// Only one the replay found so (well placed and void), one per member, at most MAX_EXPOSING_READMITS
+		// exposing at once: a rekey on top of the demotion ends them. Its parents come with it, refused or not (its
+		// author's other acts since the demotion are void too), as history, in the members' share.
 		const byId = new Map(candidates.map((op) => [op.id, op]));
 		const exposing = new Set<string>();
 		const storedExposing = [...trial.exposingReadmits].filter(([id]) => this.#stored.has(id));
@@ -357,7 +360,6 @@ export class RoomDoc {
 		for (const op of candidates) {
 			const target = trial.exposingReadmits.get(op.id);
 			if (target === undefined || covered.has(target) || room <= 0) continue;
-			if (!op.body.parents.every((p) => this.#stored.has(p) || (byId.has(p) && !trial.refused.has(p)))) continue;
 			exposing.add(op.id);
 			covered.add(target);
 			room--;
