@@ -285,6 +285,30 @@ describe('authority: key epochs', () => {
 		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
 	});
 
+	it('exposes a member whose readmission a concurrent ban refuses, to an epoch made on top of the readmission alone', async () => {
+		const { creator, mod, speaker, listener, other, all } = await setup();
+		expect(await act(creator, { kind: 'makeModerator', target: speaker.id }, all)).toBe(true);
+		expect(await act(creator, { kind: 'remove', target: listener.id, epoch: epoch(1) }, all)).toBe(true);
+		// The moderator edits the title, then readmits the listener; the creator, meanwhile, bans it with no epoch
+		// of its own: the ban sorts first (a lower lamport), and the readmission is refused, not void.
+		await mod.room.addOp({ kind: 'meta', title: 'Busy' }, mod);
+		const readmit = await mod.room.addOp({ kind: 'readmit', target: listener.id }, mod);
+		const ban = await creator.room.addOp({ kind: 'ban', target: listener.id }, creator);
+		expect(ban.body.lamport).toBeLessThan(readmit.body.lamport);
+		// A third moderator that holds the readmission but not the ban puts someone else out with a new epoch:
+		// whoever holds that epoch's op without the ban counts the listener in.
+		await speaker.room.applyUpdate(Y.encodeStateAsUpdate(mod.room.doc), 'net');
+		await speaker.room.addOp({ kind: 'remove', target: other.id, epoch: epoch(2) }, speaker);
+		await syncAll(all);
+		for (const p of all) {
+			expect(roleOf(p.room.view, listener.id)).toBe('banned');
+			expect(p.room.view.keyEpochs.at(-1)).toBe(epoch(2));
+			expect(p.room.view.keyExposedTo.get(listener.id)).toEqual([ban.id]);
+		}
+		expect(await act(creator, { kind: 'rekey', epoch: epoch(3) }, all)).toBe(true);
+		for (const p of all) expect(p.room.view.keyExposedTo.size).toBe(0);
+	});
+
 	it('does not expose a member whose void readmission is followed by a new removal, or whose key followed the demotion', async () => {
 		const { creator, mod, speaker: second, listener, all } = await setup();
 		expect(await act(creator, { kind: 'remove', target: listener.id, epoch: epoch(1) }, all)).toBe(true);

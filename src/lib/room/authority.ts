@@ -120,6 +120,10 @@ export interface RoomView {
 // A revocation voiding another revocation voiding another: three ranks need 3 rounds; 8 is a generous, finite bound.
 const MAX_VOID_ROUNDS = 8;
 const REVOCATIONS = new Set(['revokeModerator', 'remove', 'ban']);
+// The revocations kept per void op, and the ops an exposure lists per member: enough for a new epoch to follow
+// (any one voiding revocation in its history keeps the member out), few enough that a rekey names them all.
+const MAX_VOIDERS_KEPT = 2;
+const MAX_EXPOSURE_OPS = 8;
 // A name changed 16 times is plenty for one room; the bound keeps a speaker from filling the room with renames.
 export const MAX_PROFILES_PER_AUTHOR = 16;
 // Records of kinds this version does not know, per author: the envelope a later version's kinds must fit in.
@@ -137,36 +141,30 @@ export function compareOps(a: SignedOp, b: SignedOp): number {
 export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 	const sorted = [...ops].sort(compareOps);
 	const placed = wellPlaced(sorted);
-	let voided = new Set<string>();
+	let voided = new Map<string, string[]>();
 	let result = replay(sorted, placed, voided);
-	const graph = new OpGraph(placed);
+	const children = childrenOf(placed);
 	for (let round = 0; round < MAX_VOID_ROUNDS; round++) {
-		const next = voidedBy(result.revocations, sorted, graph);
-		if (next.size === voided.size && [...next].every((id) => voided.has(id))) break;
-		voided = next;
+		const next = voidedBy(result.revocations, sorted, placed, children);
+		const same = next.size === voided.size && [...next.keys()].every((id) => voided.has(id));
+		voided = next; // the same set, and the revocations that void each as the last replay found them
+		if (same) break;
 		result = replay(sorted, placed, voided);
 	}
-	const { view, outBy, epochOps, voidedReadmits, revocations } = result;
+	const { view, outBy, epochOps, voidedReadmits } = result;
 	if (outBy.size > 0) {
 		const current = view.keyEpochs.at(-1);
 		const epochOp = current === undefined ? undefined : placed.get(epochOps.get(current)!);
-		const revocationsOf = new Map<string, SignedOp[]>();
-		for (const r of revocations) {
-			const target = (r.body as { target: string }).target;
-			revocationsOf.set(target, [...(revocationsOf.get(target) ?? []), r]);
-		}
 		// Lamports fall strictly along parent links: the walk stops below the oldest op it looks for.
 		let floor = Infinity;
 		for (const ids of outBy.values()) for (const id of ids) floor = Math.min(floor, placed.get(id)!.body.lamport);
-		for (const r of voidedReadmits) {
-			floor = Math.min(floor, r.body.lamport);
-			for (const v of revocationsOf.get(r.body.author) ?? []) floor = Math.min(floor, v.body.lamport);
-		}
+		for (const r of voidedReadmits) for (const id of [r.id, ...(voided.get(r.id) ?? [])]) floor = Math.min(floor, placed.get(id)!.body.lamport);
 		const history = epochOp === undefined ? new Set<string>() : reach(epochOp.id, (id) => ((placed.get(id)?.body.lamport ?? 0) > floor ? placed.get(id)!.body.parents : []));
 		for (const [peerId, putOut] of outBy) {
-			// The newest op that put the member out: in a new epoch's history, it keeps the member out there.
+			// The newest op that put the member out: a member holding the epoch's op without it may have judged
+			// the member let back in by a readmission this view refuses for it (a ban concurrent with both).
 			const newest = putOut.at(-1)!;
-			if (!putOut.some((id) => history.has(id))) {
+			if (!history.has(newest)) {
 				view.keyExposedTo.set(peerId, [newest]);
 				continue;
 			}
@@ -175,16 +173,12 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 				// A member holding the epoch's op and this readmission (whether in that op's history, made on top of
 				// it or concurrently) but no revocation that voids it counted the member in and could hand it the
 				// key: unless such a revocation is in the epoch op's history, or an op putting the member out again
-				// after the readmission is. The revocations that void it are those it is concurrent with.
-				const against = revocationsOf.get(readmit.body.author) ?? [];
-				if (against.every((r) => history.has(r.id))) continue;
-				const voids = against.filter((r) => {
-					const { before, after } = graph.sides(r.id);
-					return !before.has(readmit.id) && !after.has(readmit.id);
-				});
-				if (voids.length === 0 || voids.some((r) => history.has(r.id))) continue;
+				// after the readmission is.
+				const voids = voided.get(readmit.id) ?? [];
+				if (voids.length === 0 || voids.some((id) => history.has(id))) continue;
 				if (putOut.some((id) => history.has(id) && compareOps(placed.get(id)!, readmit) > 0)) continue;
-				view.keyExposedTo.set(peerId, [...new Set([...(view.keyExposedTo.get(peerId) ?? [newest]), ...voids.map((r) => r.id)])]);
+				const list = view.keyExposedTo.get(peerId) ?? [newest];
+				if (list.length + voids.length <= MAX_EXPOSURE_OPS) view.keyExposedTo.set(peerId, [...new Set([...list, ...voids])]);
 				view.exposingReadmits.set(readmit.id, peerId);
 			}
 		}
@@ -227,48 +221,35 @@ function wellPlaced(sorted: SignedOp[]): Map<string, SignedOp> {
 	return placed;
 }
 
-/**
- * The well-placed ops as a graph. The void rounds and the exposure ask it the same things of the same
- * revocations: each is walked once per replay.
- */
-class OpGraph {
-	#children: Map<string, string[]> | null = null;
-	readonly #sides = new Map<string, { before: Set<string>; after: Set<string> }>();
-
-	constructor(readonly placed: Map<string, SignedOp>) {}
-
-	/** `id`'s history and what was made on top of it, each with `id` itself. */
-	sides(id: string): { before: Set<string>; after: Set<string> } {
-		let known = this.#sides.get(id);
-		if (!known) {
-			const children = this.#childrenMap();
-			known = { before: reach(id, (op) => this.placed.get(op)?.body.parents ?? []), after: reach(id, (op) => children.get(op) ?? []) };
-			this.#sides.set(id, known);
+/** Each well-placed op's children. */
+function childrenOf(placed: Map<string, SignedOp>): Map<string, string[]> {
+	const children = new Map<string, string[]>();
+	for (const op of placed.values()) {
+		for (const p of op.body.parents) {
+			const list = children.get(p);
+			if (list) list.push(op.id);
+			else children.set(p, [op.id]);
 		}
-		return known;
 	}
-
-	#childrenMap(): Map<string, string[]> {
-		if (this.#children) return this.#children;
-		const children = new Map<string, string[]>();
-		for (const op of this.placed.values()) {
-			for (const p of op.body.parents) {
-				const list = children.get(p);
-				if (list) list.push(op.id);
-				else children.set(p, [op.id]);
-			}
-		}
-		return (this.#children = children);
-	}
+	return children;
 }
 
-/** Ops concurrent with a revocation of their author: void (see the header). */
-function voidedBy(revocations: SignedOp[], sorted: SignedOp[], graph: OpGraph): Set<string> {
-	const voided = new Set<string>();
+/**
+ * Ops concurrent with a revocation of their author: void (see the header). Each with the revocations that
+ * void it, at most MAX_VOIDERS_KEPT (what a new epoch must follow to keep a void readmission's member out).
+ */
+function voidedBy(revocations: SignedOp[], sorted: SignedOp[], placed: Map<string, SignedOp>, children: Map<string, string[]>): Map<string, string[]> {
+	const voided = new Map<string, string[]>();
 	for (const revocation of revocations) {
 		const target = (revocation.body as { target: string }).target;
-		const { before, after } = graph.sides(revocation.id);
-		for (const op of sorted) if (op.body.author === target && !before.has(op.id) && !after.has(op.id)) voided.add(op.id);
+		const before = reach(revocation.id, (id) => placed.get(id)?.body.parents ?? []);
+		const after = reach(revocation.id, (id) => children.get(id) ?? []);
+		for (const op of sorted) {
+			if (op.body.author !== target || before.has(op.id) || after.has(op.id)) continue;
+			const by = voided.get(op.id);
+			if (!by) voided.set(op.id, [revocation.id]);
+			else if (by.length < MAX_VOIDERS_KEPT) by.push(revocation.id);
+		}
 	}
 	return voided;
 }
@@ -276,7 +257,7 @@ function voidedBy(revocations: SignedOp[], sorted: SignedOp[], graph: OpGraph): 
 function replay(
 	sorted: SignedOp[],
 	placed: Map<string, SignedOp>,
-	voided: ReadonlySet<string>
+	voided: ReadonlyMap<string, readonly string[]>
 ): {
 	view: RoomView & { keyExposedTo: Map<string, readonly string[]>; exposingReadmits: Map<string, string> };
 	revocations: SignedOp[];
@@ -327,8 +308,10 @@ function replay(
 
 	const isModerator = (p: string) => s.moderators.has(p);
 	const isOut = (p: string) => s.removed.has(p) || s.banned.has(p);
+	const epochsSeen = new Set<string>();
 	const newEpoch = (epoch: string, op: SignedOp) => {
-		if (s.keyEpochs.includes(epoch)) return;
+		if (epochsSeen.has(epoch)) return;
+		epochsSeen.add(epoch);
 		s.keyEpochs.push(epoch);
 		s.keyEpochAuthors.set(epoch, op.body.author);
 		epochOps.set(epoch, op.id);
@@ -397,7 +380,8 @@ function replay(
 				if (!mayActOn(author, body.target)) return false;
 				if (body.kind === 'remove' && isOut(body.target)) return false;
 				leaveStage(body.target);
-				outBy.set(body.target, [...(outBy.get(body.target) ?? []), op.id]);
+				if (outBy.has(body.target)) outBy.get(body.target)!.push(op.id);
+				else outBy.set(body.target, [op.id]);
 				if (body.kind === 'ban') {
 					s.removed.delete(body.target);
 					s.banned.add(body.target);
@@ -405,7 +389,7 @@ function replay(
 				if (body.epoch !== undefined) newEpoch(body.epoch, op);
 				return true;
 			case 'rekey':
-				if (!isModerator(author) || s.keyEpochs.includes(body.epoch)) return false;
+				if (!isModerator(author) || epochsSeen.has(body.epoch)) return false;
 				newEpoch(body.epoch, op);
 				return true;
 			case 'readmit':

@@ -21,7 +21,7 @@ import { isDirectConnection } from '../net/connection-kind';
 import { TopicMeeting } from '../net/topic-meeting';
 import { shortId, traceEvent } from '../diagnostics/trace';
 import { sameAvatar, type Avatar } from '../identity/avatar';
-import { roleOf } from './authority';
+import { roleOf, type RoomView } from './authority';
 import { LISTENER_BEATS_PER_SEC, PRESENCE_BEAT_MS, PRESENCE_SETTLE_MS, presenceBeatMs, PresenceTable, type PresenceState } from './presence';
 import { answersNewcomer, nextBeatMs, sharedBy } from '../net/room-size';
 import { SEAL_OVERHEAD_BYTES, type RoomCipher } from './room-crypto';
@@ -177,7 +177,7 @@ export class RoomSession implements HostedRoom {
 	readonly #rekeyAfterMs: number;
 	/** The members the current key may have reached (view.keyExposedTo) we will rekey for, and when. */
 	#exposedRekey: { exposed: string; timer: ReturnType<typeof setTimeout> } | null = null;
-	/** Those we last rekeyed for, while the key may still reach them: not again for the same, should our rekey not end it. */
+	/** What we last rekeyed for (exposure()), while it stands: not again for the same, should our rekey not end it. */
 	#rekeyedFor = '';
 	#unsubscribeView: (() => void) | null = null;
 	#streamMark: (() => { start: number; mark: number } | undefined) | null = null;
@@ -591,7 +591,7 @@ export class RoomSession implements HostedRoom {
 	/** As a moderator, a timer runs while the current key may have reached someone put out: see EXPOSED_REKEY_MS. */
 	#watchExposedKey(): void {
 		const view = this.room.view;
-		const exposed = [...view.keyExposedTo.keys()].sort().join(' ');
+		const exposed = exposure(view);
 		if (!exposed) this.#rekeyedFor = '';
 		if (this.#exposedRekey?.exposed === exposed) return;
 		clearTimeout(this.#exposedRekey?.timer);
@@ -611,8 +611,8 @@ export class RoomSession implements HostedRoom {
 	async #rekeyExposed(exposed: string): Promise<void> {
 		this.#exposedRekey = null;
 		const view = this.room.view;
-		if (this.#stopped || [...view.keyExposedTo.keys()].sort().join(' ') !== exposed || !this.#mayRekey()) return;
-		traceEvent('key:exposed', `the current key may have reached ${exposed.split(' ').map(shortId).join(', ')}, put out concurrently with it; drawing a new one`);
+		if (this.#stopped || exposure(view) !== exposed || !this.#mayRekey()) return;
+		traceEvent('key:exposed', `the current key may have reached ${[...view.keyExposedTo.keys()].map(shortId).join(', ')}, put out concurrently with it; drawing a new one`);
 		this.#rekeyedFor = exposed;
 		if (!(await this.#rekey([...view.keyExposedTo.values()].flat()))) {
 			this.#rekeyedFor = '';
@@ -1121,4 +1121,16 @@ function shuffle<T>(items: T[]): T[] {
 		[items[i], items[j]] = [items[j], items[i]];
 	}
 	return items;
+}
+
+/**
+ * Whom the current key may have reached, and what a new epoch must follow, as one string: a rekey that left
+ * some of it standing (a parent list cut short) changes it, and may be followed by another; one that changed
+ * nothing is not tried again.
+ */
+function exposure(view: RoomView): string {
+	return [...view.keyExposedTo]
+		.map(([peerId, ops]) => `${peerId}:${ops.join(',')}`)
+		.sort()
+		.join(' ');
 }
