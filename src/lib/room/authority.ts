@@ -186,10 +186,11 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 	return view;
 }
 
-/** `from` and every id `next` leads to from it, transitively. */
-function reach(from: string, next: (id: string) => readonly string[]): Set<string> {
-	const seen = new Set<string>([from]);
-	const stack = [from];
+/** `from` (one id or several) and every id `next` leads to from it, transitively. */
+export function reach(from: string | readonly string[], next: (id: string) => readonly string[]): Set<string> {
+	const starts = typeof from === 'string' ? [from] : [...from];
+	const seen = new Set<string>(starts);
+	const stack = starts;
 	while (stack.length) {
 		for (const id of next(stack.pop()!)) {
 			if (seen.has(id)) continue;

@@ -1,12 +1,18 @@
 import fc from 'fast-check';
 import * as encoding from 'lib0/encoding';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { roleOf } from './authority';
+import { deriveRoom, roleOf } from './authority';
 import { toString } from 'uint8arrays';
 import { MAX_EXPOSING_READMITS, MAX_RECORDS_PER_UPDATE, OPS_MAP, RoomDoc, RoomUpdateError } from './room-doc';
 import { OP_ID_BYTES, signOp, type OpIntent } from './room-op-codec';
-import { makeIdentity, makeRoom, recordsUpdate, sync, syncAll, type TestPeer } from './test-peers';
+import { forge, makeIdentity, makeRoom, recordsUpdate, sync, syncAll, type TestPeer } from './test-peers';
+
+// The replay, counted: the gate must not run it on authority records it has not verified (see below).
+vi.mock('./authority', async (importOriginal) => {
+	const actual = await importOriginal<typeof import('./authority')>();
+	return { ...actual, deriveRoom: vi.fn(actual.deriveRoom) };
+});
 
 /** What a cheater does: edits its own Yjs document directly and ships the update. */
 function cheat(peer: TestPeer, edit: (doc: Y.Doc) => void): Uint8Array {
@@ -317,6 +323,35 @@ function viewSummary(v: TestPeer['room']['view']) {
 }
 
 describe('offline edits', () => {
+	it('verifies promotions and revocations by those who may hold authority before it replays the room, and every record once', async () => {
+		const { creator, peers } = await makeRoom(['mod', 'attacker', 'joiner']);
+		const [mod, attacker, joiner] = peers;
+		await syncAll([creator, mod, attacker]);
+		await creator.room.addOp({ kind: 'makeModerator', target: mod.id }, creator);
+		await sync(creator, mod);
+		await mod.room.addOp({ kind: 'ban', target: attacker.id, epoch: 'A'.repeat(43) }, mod);
+		await sync(mod, creator);
+		// A joiner takes the whole room in one update: each record verified once, the promotion and the ban first.
+		await joiner.room.applyUpdate(Y.encodeStateAsUpdate(creator.room.doc), 'net');
+		expect(joiner.room.ops.size).toBe(creator.room.ops.size);
+		expect(joiner.room.signatureChecks).toBe(creator.room.ops.size);
+		// The attacker sends a chain of 200 removals "by the creator" it signed with its own key, behind one it made
+		// a moderator "by the creator": every one would take effect in a replay of records not yet verified, each
+		// costing it a walk of the room. The first forged signature rejects the update, before any replay.
+		const chain = [await forge(attacker, { kind: 'makeModerator', target: attacker.id }, { author: creator.peerId })];
+		for (let i = 0; i < 200; i++) {
+			const target = (await makeIdentity()).peerId;
+			const last = chain.at(-1)!;
+			chain.push(await forge(attacker, { kind: 'remove', target: target.toString() }, { author: creator.peerId, parents: [last.id], lamport: last.body.lamport + 1 }));
+		}
+		const replays = vi.mocked(deriveRoom).mock.calls.length;
+		const checks = joiner.room.signatureChecks;
+		await expect(joiner.room.applyUpdate(recordsUpdate(chain.reverse()), 'net')).rejects.toThrow(RoomUpdateError);
+		expect(vi.mocked(deriveRoom).mock.calls.length).toBe(replays);
+		expect(joiner.room.signatureChecks).toBe(checks + 1);
+		expect(joiner.room.ops.size).toBe(creator.room.ops.size);
+	});
+
 	it('keeps a void readmission that leaves the current key with its member, one at a time, and none once an epoch follows the demotion', async () => {
 		const { creator, peers, roomId } = await makeRoom(['mod', 'listener']);
 		const [mod, listener] = peers;

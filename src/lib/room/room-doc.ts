@@ -26,14 +26,18 @@
  * 1. size caps: the update, the number of records in it (counted as Yjs
  *    reads them: it stops past the cap, at a deletion or at content that is
  *    not a record's bytes), each record;
- * 2. parse every record (no signature yet); one malformed rejects the update;
+ * 2. parse every record; one malformed rejects the update; verify the
+ *    promotions and revocations by those who may hold authority (the creator,
+ *    and whom a promotion by such an author names), promotions first: one
+ *    that takes effect costs the replay walks of the room, and the replay
+ *    runs on records not yet verified;
  * 3. replay the room with the new records (authority.ts): keep those that
  *    take effect, plus the records they name as parents (history others may
  *    need), and a void readmission that leaves the current key with the
  *    member it names (authority.ts, keyExposedTo); a record whose parents
  *    are unknown waits in a small in-memory pool until they come;
  *    everything else is dropped, never stored;
- * 4. verify the signatures of what is kept or pooled, and only of that; one
+ * 4. verify the signatures of what is kept or pooled, and only of that (each once); one
  *    bad signature rejects the update whole (honest peers relay only
  *    verified records, so the sender is hostile);
  * 5. write the kept records; the room never grows past what one sync frame
@@ -43,7 +47,7 @@
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { fromString } from 'uint8arrays';
 import * as Y from 'yjs';
-import { compareOps, deriveRoom, type RoomView } from './authority';
+import { compareOps, deriveRoom, reach, type RoomView } from './authority';
 import { roomIdFor } from './room-link';
 import { ed25519PeerId, MAX_OP_BYTES, MAX_PARENTS, OP_ID_BYTES, OpError, parseOp, signOp, verifySignature, type OpIntent, type SignedOp } from './room-op-codec';
 
@@ -73,6 +77,8 @@ export const MEMBERS_SHARE_RECORDS = 10_000;
 // Void readmissions kept though refused because they leave the current key with a member (#judge): one exposure
 // is enough to start a rekey, which ends them; the bound keeps a demoted moderator from storing one per member out.
 export const MAX_EXPOSING_READMITS = 8;
+// Records that give or take a role: verified before the replay (#applyChecked).
+const AUTHORITY_KINDS = new Set(['makeModerator', 'revokeModerator', 'remove', 'ban']);
 // A whole room arrives in one update when a joiner syncs (its creator's reserve included); more than a room can hold is hostile.
 export const MAX_RECORDS_PER_UPDATE = MAX_ROOM_RECORDS + CREATOR_RESERVE_RECORDS;
 // Records waiting for their parents (gossip can deliver a child first); bounded, oldest out first.
@@ -290,24 +296,56 @@ export class RoomDoc {
 		const fresh = new Map<string, SignedOp>();
 		for (const op of incoming) if (!this.#stored.has(op.id) && !this.#pending.has(op.id)) fresh.set(op.id, op);
 		if (fresh.size === 0) return;
+		// Records that can carry authority (a promotion, a revocation) by someone who may hold it are verified
+		// before the replay: a revocation that takes effect costs the replay walks of the room (authority.ts,
+		// voidedBy), and the replay runs on records not yet verified. An update of ~20,000 forged removals "by the
+		// creator" cost every member tens of seconds of CPU before its first bad signature rejected it.
+		const verified = new Set<string>();
+		for (const op of this.#authorityRecords(fresh.values())) {
+			await this.#verify(op);
+			verified.add(op.id);
+		}
 		const candidates = [...this.#pending.values(), ...fresh.values()];
 		const keep = this.#judge(candidates);
 		// Orphans: parents not held here. Pool a few (verified) until the parents come.
 		const known = (id: string) => this.#stored.has(id) || fresh.has(id) || this.#pending.has(id);
 		const orphans = [...fresh.values()].filter((op) => !keep.has(op.id) && op.body.parents.some((p) => !known(p))).slice(0, MAX_PENDING_PER_UPDATE);
-		for (const op of [...fresh.values()].filter((o) => keep.has(o.id)).concat(orphans)) {
-			try {
-				this.#signatureChecks++;
-				await verifySignature(op);
-			} catch (err) {
-				throw new RoomUpdateError(`update carries a bad record: ${(err as Error).message}`);
-			}
-		}
+		for (const op of [...fresh.values()].filter((o) => keep.has(o.id)).concat(orphans)) if (!verified.has(op.id)) await this.#verify(op);
 		for (const op of orphans) this.#pending.set(op.id, op);
 		while (this.#pending.size > MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
 		const kept = candidates.filter((op) => keep.has(op.id));
 		for (const op of kept) this.#pending.delete(op.id);
 		if (kept.length > 0) this.#write(kept, origin);
+	}
+
+	async #verify(op: SignedOp): Promise<void> {
+		try {
+			this.#signatureChecks++;
+			await verifySignature(op);
+		} catch (err) {
+			throw new RoomUpdateError(`update carries a bad record: ${(err as Error).message}`);
+		}
+	}
+
+	/**
+	 * Of `ops`, the promotions and revocations that may take effect in the replay: by the creator, or by someone
+	 * a promotion by such an author (held here or among `ops`) names. The promotions come first: a forged one is
+	 * found before the revocations of whoever it would make a moderator are verified.
+	 */
+	#authorityRecords(ops: Iterable<SignedOp>): SignedOp[] {
+		const all = [...ops];
+		const everything = [...this.#stored.values(), ...all];
+		const promoted = new Map<string, string[]>();
+		for (const op of everything) {
+			if (op.body.kind !== 'makeModerator') continue;
+			const list = promoted.get(op.body.author);
+			if (list) list.push(op.body.target);
+			else promoted.set(op.body.author, [op.body.target]);
+		}
+		const creators = everything.filter((op) => op.body.kind === 'genesis').map((op) => op.body.author);
+		const mayHold = reach(creators, (author) => promoted.get(author) ?? []);
+		const fresh = all.filter((op) => AUTHORITY_KINDS.has(op.body.kind) && mayHold.has(op.body.author));
+		return [...fresh.filter((op) => op.body.kind === 'makeModerator'), ...fresh.filter((op) => op.body.kind !== 'makeModerator')];
 	}
 
 	/** Decodes an update and parses the records in it. Throws RoomUpdateError when it is anything else. */
@@ -456,3 +494,4 @@ export class RoomDoc {
 		return author !== null && (await roomIdFor(this.#key, author.publicKey.raw)) === this.roomId;
 	}
 }
+
