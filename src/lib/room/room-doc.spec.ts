@@ -352,6 +352,30 @@ describe('offline edits', () => {
 		expect(joiner.room.ops.size).toBe(creator.room.ops.size);
 	});
 
+	it('verifies before the replay the revocations of a moderator whose promotion waits for its parents', async () => {
+		const { creator, peers } = await makeRoom(['mod', 'attacker', 'late']);
+		const [mod, attacker, late] = peers;
+		await creator.room.addOp({ kind: 'meta', title: 'Before' }, creator);
+		const promotion = await creator.room.addOp({ kind: 'makeModerator', target: mod.id }, creator);
+		// The attacker hands the newcomer the creator's real promotion alone: its parent unknown there, it waits.
+		await late.room.applyUpdate(recordsUpdate([promotion]), 'net');
+		expect(late.room.ops.size).toBe(0);
+		// Then the rest of the room, with 100 removals "by the moderator" it signed with its own key.
+		await sync(creator, attacker);
+		const chain = [];
+		let last = promotion;
+		for (let i = 0; i < 100; i++) {
+			const target = (await makeIdentity()).peerId.toString();
+			last = await forge(attacker, { kind: 'remove', target }, { author: mod.peerId, parents: [last.id], lamport: last.body.lamport + 1 });
+			chain.push(last);
+		}
+		const rest = [...creator.room.ops.values()].filter((op) => op.id !== promotion.id);
+		const replays = vi.mocked(deriveRoom).mock.calls.length;
+		await expect(late.room.applyUpdate(recordsUpdate([...rest, ...chain]), 'net')).rejects.toThrow(RoomUpdateError);
+		expect(vi.mocked(deriveRoom).mock.calls.length).toBe(replays);
+		expect(late.room.ops.size).toBe(0);
+	});
+
 	it('keeps a void readmission that leaves the current key with its member, one at a time, and none once an epoch follows the demotion', async () => {
 		const { creator, peers, roomId } = await makeRoom(['mod', 'listener']);
 		const [mod, listener] = peers;

@@ -329,12 +329,12 @@ export class RoomDoc {
 
 	/**
 	 * Of `ops`, the promotions and revocations that may take effect in the replay: by the creator, or by someone
-	 * a promotion by such an author (held here or among `ops`) names. The promotions come first: a forged one is
+	 * a promotion by such an author (held here, waiting for its parents, or among `ops`) names. The promotions come first: a forged one is
 	 * found before the revocations of whoever it would make a moderator are verified.
 	 */
 	#authorityRecords(ops: Iterable<SignedOp>): SignedOp[] {
 		const all = [...ops];
-		const everything = [...this.#stored.values(), ...all];
+		const everything = [...this.#stored.values(), ...this.#pending.values(), ...all];
 		const promoted = new Map<string, string[]>();
 		for (const op of everything) {
 			if (op.body.kind !== 'makeModerator') continue;
