@@ -329,8 +329,8 @@ export class RoomDoc {
 
 	/**
 	 * Of `ops`, the promotions and revocations that may take effect in the replay: by the creator, or by someone
-	 * a promotion by such an author (held here, waiting for its parents, or among `ops`) names. The promotions come first: a forged one is
-	 * found before the revocations of whoever it would make a moderator are verified.
+	 * a promotion by such an author (held here, waiting for its parents, or among `ops`) names. The promotions
+	 * come first: a forged one is found before the revocations of whoever it would make a moderator are verified.
 	 */
 	#authorityRecords(ops: Iterable<SignedOp>): SignedOp[] {
 		const all = [...ops];
