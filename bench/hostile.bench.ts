@@ -54,6 +54,7 @@ import { seededRandom } from '../src/lib/audio/tree-simulation';
 import { InMemoryNetwork } from '../src/lib/net/in-memory-network';
 import { pass, until, VirtualClock } from '../src/lib/net/virtual-clock';
 import { RoomUpdateError } from '../src/lib/room/room-doc';
+import type { OpIntent, SignedOp } from '../src/lib/room/room-op-codec';
 import { askKey, encodeKeyMessage, giveKey, serveKey, type KeyParty } from '../src/lib/room/room-key-protocol';
 import { ROOM_KEY_BYTES, RoomKeys } from '../src/lib/room/room-keys';
 import { newRoomKey } from '../src/lib/room/room-link';
@@ -63,6 +64,8 @@ const PROPERTY_RUNS = 300;
 const BAN_RUNS = 5;
 const BAN_GOAL_MS = 1_000;
 const FUZZ_RUNS = 20_000;
+// Bans in the insider flood, and as many records of the banned identity: ~3.3 MiB, under the room's 4 MiB cap.
+const INSIDER_BANS = 6_000;
 const REKEY_MEMBERS = 1_000;
 const REKEY_NEIGHBOURS = 8;
 // A round trip between two members on the internet (assumed): a give is one request and one answer on an open connection.
@@ -122,6 +125,8 @@ it('runs every hostile-peer attack', async () => {
 		floodMs.push(performance.now() - started);
 	}
 	const refusedFloodMsPer1000 = Math.round(median(floodMs));
+	const insider = await insiderBanFlood('ban');
+	const baseline = await insiderBanFlood('meta');
 
 	const audio = await audioPackets();
 	for (const [name, held] of audio.attacks) {
@@ -154,6 +159,9 @@ it('runs every hostile-peer attack', async () => {
 		fuzzInputs: 2 * FUZZ_RUNS,
 		refusedFloodMsPer1000,
 		refusedFloodSignatureChecks: w.listener.room.signatureChecks - checks,
+		insiderFloodRecordsStored: insider.stored,
+		insiderFloodMsPerRecordAfter: insider.msAfter,
+		insiderFloodBaselineMsPerRecord: baseline.msAfter,
 		attacks: [...tried],
 		broke
 	};
@@ -165,6 +173,7 @@ it('runs every hostile-peer attack', async () => {
   propertyRuns   ${PROPERTY_RUNS} (seed ${seed})
   fuzz inputs    ${results.fuzzInputs}
   1,000 refused signed records: ${refusedFloodMsPer1000} ms (median of 5), ${results.refusedFloodSignatureChecks} signatures checked
+  a moderator's ban flood (${INSIDER_BANS} bans of its second identity, on and beside that identity's ${INSIDER_BANS} records): ${insider.stored} records stored; one honest record afterwards costs a member ${insider.msAfter} ms (median of 5), ${(insider.msAfter / baseline.msAfter).toFixed(1)}× what it costs in the same room with title changes in place of the bans (${baseline.stored} records, ${baseline.msAfter} ms)
   audio packet: verify ${audio.verifyUs} µs, sign ${audio.signUs} µs (medians of 5 × 2,000)
   checking one relayed stream (50 packets/s) takes ${audio.cpuPct} % of a core
   rekey at ${REKEY_MEMBERS} members (${REKEY_NEIGHBOURS} neighbours, ${REKEY_RTT_MS} ms RTT assumed): last member holds the key after ${rekey.medianMs} ms (median of 5 overlays; ${rekey.runs.join(', ')}); one give costs ${rekey.giveMs} ms of CPU here
@@ -173,6 +182,42 @@ wrote bench/results/hostile.json`);
 	expect(results.attacksTried).toBeGreaterThanOrEqual(20);
 	expect(results.attacksBroke).toBe(0);
 }, 1_800_000);
+
+/**
+ * See insiderFloodMsPerRecordAfter above: a moderator bans its second identity INSIDER_BANS times, half on top
+ * of that identity's latest record and half back-dated onto older ones, so each ban is concurrent with many of
+ * its records. The bans take effect and are stored with those records (their history), and every update after
+ * replays them all: what one honest record then costs a member. `meta`: the same room with a title change in
+ * place of each ban (no revocation), the baseline.
+ */
+async function insiderBanFlood(kind: 'ban' | 'meta'): Promise<{ stored: number; msAfter: number }> {
+	const w = await hostileWorld();
+	const flood: SignedOp[] = [];
+	const records: SignedOp[] = [];
+	let at = w.mod.room.placement();
+	for (let i = 0; i < INSIDER_BANS; i++) {
+		const record = await forge(w.attacker, { kind: 'profile', name: `second ${i}` }, at);
+		records.push(record);
+		const on = i % 2 === 0 ? record : records[Math.floor(i / 2)];
+		const intent: OpIntent = kind === 'ban' ? { kind, target: w.attacker.id } : { kind, title: `beside ${i}` };
+		const ban = await forge(w.mod, intent, { lamport: on.body.lamport + 1, parents: [on.id] });
+		flood.push(record, ban);
+		at = { lamport: Math.max(record.body.lamport, ban.body.lamport) + 1, parents: i % 2 === 0 ? [ban.id] : [record.id, ban.id] };
+	}
+	const before = w.listener.room.ops.size;
+	await w.listener.room.applyUpdate(recordsUpdate(flood), 'net');
+	const stored = w.listener.room.ops.size - before;
+	const ms: number[] = [];
+	for (let run = 0; run < 5; run++) {
+		const invitee = (await makeIdentity()).peerId.toString();
+		const op = await w.creator.room.addOp({ kind: 'invite', target: invitee }, w.creator);
+		const started = performance.now();
+		await w.listener.room.applyUpdate(recordsUpdate([op]), 'net');
+		ms.push(performance.now() - started);
+		expect(w.listener.room.view.invitations.has(invitee)).toBe(true);
+	}
+	return { stored, msAfter: Math.round(median(ms)) };
+}
 
 /** See banToSilenceMs above. */
 async function banToSilence(): Promise<{ silenceMs: number; cutMs: number; runs: { silenceMs: number; cutMs: number }[] }> {

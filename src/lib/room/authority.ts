@@ -55,6 +55,7 @@
  *   (bounded; the same input gives the same rounds on every peer).
  */
 import type { Avatar } from '../identity/avatar';
+import { Concurrency } from './concurrency';
 import type { OpBody, SignedOp, Visibility } from './room-op-codec';
 
 export interface Invitation {
@@ -143,9 +144,12 @@ export function deriveRoom(ops: Iterable<SignedOp>): RoomView {
 	const placed = wellPlaced(sorted);
 	let voided = new Map<string, string[]>();
 	let result = replay(sorted, placed, voided);
-	const children = childrenOf(placed);
+	const concurrency = new Concurrency(placed, (op) => (REVOCATIONS.has(op.body.kind) ? (op.body as { target: string }).target : undefined));
 	for (let round = 0; round < MAX_VOID_ROUNDS; round++) {
-		const next = voidedBy(result.revocations, sorted, placed, children);
+		// Ops concurrent with a revocation of their author that takes effect: void (see the header). Each with the
+		// revocations that void it, at most MAX_VOIDERS_KEPT (what a new epoch must follow to keep a void
+		// readmission's member out), the first in replay order.
+		const next = concurrency.voided(result.revocations, MAX_VOIDERS_KEPT);
 		const same = next.size === voided.size && [...next.keys()].every((id) => voided.has(id));
 		voided = next; // the same set, and the revocations that void each as the last replay found them
 		if (same) break;
@@ -220,39 +224,6 @@ function wellPlaced(sorted: SignedOp[]): Map<string, SignedOp> {
 		if (known && lamport === max + 1) placed.set(op.id, op);
 	}
 	return placed;
-}
-
-/** Each well-placed op's children. */
-function childrenOf(placed: Map<string, SignedOp>): Map<string, string[]> {
-	const children = new Map<string, string[]>();
-	for (const op of placed.values()) {
-		for (const p of op.body.parents) {
-			const list = children.get(p);
-			if (list) list.push(op.id);
-			else children.set(p, [op.id]);
-		}
-	}
-	return children;
-}
-
-/**
- * Ops concurrent with a revocation of their author: void (see the header). Each with the revocations that
- * void it, at most MAX_VOIDERS_KEPT (what a new epoch must follow to keep a void readmission's member out).
- */
-function voidedBy(revocations: SignedOp[], sorted: SignedOp[], placed: Map<string, SignedOp>, children: Map<string, string[]>): Map<string, string[]> {
-	const voided = new Map<string, string[]>();
-	for (const revocation of revocations) {
-		const target = (revocation.body as { target: string }).target;
-		const before = reach(revocation.id, (id) => placed.get(id)?.body.parents ?? []);
-		const after = reach(revocation.id, (id) => children.get(id) ?? []);
-		for (const op of sorted) {
-			if (op.body.author !== target || before.has(op.id) || after.has(op.id)) continue;
-			const by = voided.get(op.id);
-			if (!by) voided.set(op.id, [revocation.id]);
-			else if (by.length < MAX_VOIDERS_KEPT) by.push(revocation.id);
-		}
-	}
-	return voided;
 }
 
 function replay(

@@ -28,9 +28,9 @@
  *    not a record's bytes), each record;
  * 2. parse every record; one malformed rejects the update; verify the
  *    promotions and revocations by those who may hold authority (the creator,
- *    and whom a promotion by such an author names), promotions first: one
- *    that takes effect costs the replay walks of the room, and the replay
- *    runs on records not yet verified;
+ *    and whom a promotion by such an author names), promotions first: the
+ *    replay runs on records not yet verified, and one that takes effect
+ *    costs it bits over the room (concurrency.ts);
  * 3. replay the room with the new records (authority.ts): keep those that
  *    take effect, plus the records they name as parents (history others may
  *    need), and a void readmission that leaves the current key with the
@@ -297,9 +297,10 @@ export class RoomDoc {
 		for (const op of incoming) if (!this.#stored.has(op.id) && !this.#pending.has(op.id)) fresh.set(op.id, op);
 		if (fresh.size === 0) return;
 		// Records that can carry authority (a promotion, a revocation) by someone who may hold it are verified
-		// before the replay: a revocation that takes effect costs the replay walks of the room (authority.ts,
-		// voidedBy), and the replay runs on records not yet verified. An update of ~20,000 forged removals "by the
-		// creator" cost every member tens of seconds of CPU before its first bad signature rejected it.
+		// before the replay, which runs on records not yet verified: a revocation that takes effect there costs it
+		// bits over the room (concurrency.ts; a walk of the room each before). An update of ~20,000 forged
+		// removals "by the creator" cost every member tens of seconds of CPU before its first bad signature
+		// rejected it; now it costs one check.
 		const verified = new Set<string>();
 		for (const op of this.#authorityRecords(fresh.values())) {
 			await this.#verify(op);

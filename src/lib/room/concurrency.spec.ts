@@ -1,0 +1,111 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Concurrency } from './concurrency';
+import type { SignedOp } from './room-op-codec';
+
+const targetOf = (op: SignedOp) => (op.body.kind === 'ban' ? op.body.target : undefined);
+
+/** A room of unsigned ops (the class reads ids, authors, parents and targets only), in replay order. */
+function room(shape: { author: number; target: number | null; parents: number[] }[]): Map<string, SignedOp> {
+	const placed = new Map<string, SignedOp>();
+	const all: SignedOp[] = [];
+	shape.forEach(({ author, target, parents }, i) => {
+		const ids = [...new Set(parents.map((p) => all[p % all.length].id))];
+		const lamport = ids.length === 0 ? 1 : Math.max(...ids.map((id) => placed.get(id)!.body.lamport)) + 1;
+		const body = target === null ? { kind: 'profile', name: 'n' } : { kind: 'ban', target: `p${target}` };
+		const op = { id: `o${i}`, bytes: new Uint8Array(0), body: { v: 2, room: 'r', author: `p${author}`, lamport, parents: ids, ts: 0, ...body } } as unknown as SignedOp;
+		all.push(op);
+		placed.set(op.id, op);
+	});
+	// Replay order: lamport first, as authority.ts sorts (every parent before its children).
+	return new Map([...placed].sort(([, a], [, b]) => a.body.lamport - b.body.lamport || (a.id < b.id ? -1 : 1)));
+}
+
+/** The definition, walked from each revocation: what the class must answer. */
+function naive(placed: Map<string, SignedOp>, revocations: SignedOp[], keep: number): Map<string, string[]> {
+	const children = new Map<string, string[]>();
+	for (const op of placed.values()) for (const p of op.body.parents) children.set(p, [...(children.get(p) ?? []), op.id]);
+	const walk = (from: string, next: (id: string) => string[]) => {
+		const seen = new Set([from]);
+		const stack = [from];
+		while (stack.length) {
+			for (const id of next(stack.pop()!)) {
+				if (seen.has(id)) continue;
+				seen.add(id);
+				stack.push(id);
+			}
+		}
+		return seen;
+	};
+	const voided = new Map<string, string[]>();
+	for (const r of revocations) {
+		const before = walk(r.id, (id) => [...placed.get(id)!.body.parents]);
+		const after = walk(r.id, (id) => children.get(id) ?? []);
+		for (const op of placed.values()) {
+			if (op.body.author !== targetOf(r) || before.has(op.id) || after.has(op.id)) continue;
+			const by = voided.get(op.id) ?? [];
+			if (by.length < keep) voided.set(op.id, [...by, r.id]);
+		}
+	}
+	return voided;
+}
+
+const sorted = (m: Map<string, string[]>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+
+describe('Concurrency', () => {
+	it('finds exactly the ops concurrent with a revocation of their author, with the first revocations, on random rooms', () => {
+		const op = (authors: number) =>
+			fc.record({
+				author: fc.integer({ min: 0, max: authors - 1 }),
+				target: fc.option(fc.integer({ min: 0, max: authors - 1 }), { nil: null, freq: 2 }),
+				parents: fc.array(fc.nat(), { minLength: 1, maxLength: 3 })
+			});
+		// Few authors and many ops: lines of more than one word, on both sides, one after another in the sets.
+		const rooms = fc.oneof(fc.array(op(4), { minLength: 1, maxLength: 120 }), fc.array(op(2), { minLength: 60, maxLength: 300 }));
+		fc.assert(
+			fc.property(rooms, fc.array(fc.boolean()), fc.array(fc.boolean()), fc.integer({ min: 1, max: 3 }), (shape, first, second, keep) => {
+				shape[0] = { author: 0, target: null, parents: [] };
+				// Nobody's revocation names itself (authority.ts: a moderator acts on others).
+				for (const o of shape) if (o.target === o.author) o.target = o.author + 1;
+				const placed = room(shape);
+				const all = [...placed.values()].filter((o) => targetOf(o) !== undefined);
+				const concurrency = new Concurrency(placed, targetOf);
+				// The sets are built in the first round and read in the next ones, built again when a round has a
+				// revocation in effect that the first had not.
+				for (const effect of [first, second, first]) {
+					const revocations = all.filter((_, i) => effect[i] ?? true);
+					expect(sorted(concurrency.voided(revocations, keep))).toEqual(sorted(naive(placed, revocations, keep)));
+				}
+			}),
+			{ numRuns: 300 }
+		);
+	});
+
+	it('reads bitsets across word boundaries, over the member’s ops and over the revocations naming it', () => {
+		// p1 makes a chain of `ops` records; p0 bans p1 on top of every `every`-th (concurrent with the later ones),
+		// and `extra` times more at the start (concurrent with all): 70 ops against 107 bans (over the ops), 200 ops
+		// against 40 bans (over the bans), 64 against 64 (whole words).
+		for (const [ops, every, extra] of [
+			[70, 10, 100],
+			[200, 5, 0],
+			[64, 2, 32]
+		]) {
+			const shape: { author: number; target: number | null; parents: number[] }[] = [{ author: 0, target: null, parents: [] }];
+			for (let i = 0; i < extra; i++) shape.push({ author: 0, target: 1, parents: [0] });
+			let last = 0;
+			let lastOp = 0;
+			for (let i = 0; i < ops; i++) {
+				shape.push({ author: 1, target: null, parents: [last] });
+				last = lastOp = shape.length - 1;
+				if (i % every === every - 1) shape.push({ author: 0, target: 1, parents: [last] });
+			}
+			const placed = room(shape);
+			const revocations = [...placed.values()].filter((o) => targetOf(o) !== undefined);
+			const voided = new Concurrency(placed, targetOf).voided(revocations, 2);
+			expect(sorted(voided)).toEqual(sorted(naive(placed, revocations, 2)));
+			// The last op is concurrent with every ban but the last on the chain; the first with those at the start only.
+			expect(voided.get(`o${lastOp}`)).toHaveLength(2);
+			expect(voided.has(`o${extra + 1}`)).toBe(extra > 0);
+		}
+	});
+});
