@@ -234,6 +234,9 @@ describe('placement', () => {
 		expect(many.parents).toHaveLength(32);
 		expect(many.parents[0]).toBe(top.id);
 		expect(many.lamport).toBe(top.body.lamport + 1);
+		// One asked for many times (exposures that share an op) takes one place: the 31 after the highest head all differ.
+		const repeated = creator.room.placement([...heads.slice(0, 20).flatMap((op) => [op.id, op.id]), ...heads.slice(20).map((op) => op.id)]);
+		expect(repeated.parents.slice(1)).toEqual(heads.slice(0, 31).map((op) => op.id));
 	});
 });
 

@@ -259,7 +259,8 @@ export class RoomDoc {
 	placement(alsoAfter: readonly string[] = []): { lamport: number; parents: string[] } {
 		const heads = [...this.#heads].map((id) => this.#stored.get(id)!).sort((a, b) => compareOps(b, a));
 		// The highest head always: the op then sorts after everything held (a rekey is then the current epoch).
-		const first = alsoAfter.flatMap((id) => this.#stored.get(id) ?? []).slice(0, MAX_PARENTS - 1);
+		// Each once: a rekey's list can name one op for several members (room-session.ts).
+		const first = [...new Set(alsoAfter)].flatMap((id) => this.#stored.get(id) ?? []).slice(0, MAX_PARENTS - 1);
 		const parents = [...new Set([...heads.slice(0, 1), ...first, ...heads])].slice(0, MAX_PARENTS);
 		return { lamport: Math.max(0, ...parents.map((p) => p.body.lamport)) + 1, parents: parents.map((p) => p.id) };
 	}
