@@ -11,33 +11,42 @@
  * in effect naming it, whichever are fewer (none when it made no op). One pass over the room each way builds,
  * for every op, a bitset over all lines of the ops in its history and of those made on top of it; only the
  * sets of the ops read later are kept. That costs (ops + parent links) × bits / 32 words, in time and (while
- * it is built) in memory, once per replay unless a later round has a revocation take effect that no line
- * holds yet. Revocations that take effect in no round (forged ones by someone without the role) cost nothing.
+ * it is built) in memory. The first round builds over the revocations in effect; a later round where voiding
+ * let others take effect builds over those alone (a segment of their own): a cascade of rounds costs the bits
+ * of one build, and a pass over the room each way per round. Revocations that take effect in no round (forged ones by someone without the role) cost nothing.
  */
 import type { SignedOp } from './room-op-codec';
 
 interface Line {
 	/** The member's ops, in replay order. */
 	ops: SignedOp[];
-	/** The revocations naming the member that took effect in some round so far, in replay order. */
+	/** The revocations naming the member that this segment holds, in replay order. */
 	revocations: SignedOp[];
-	/** Their ids. */
-	revoked: Set<string>;
 	/** True: the line's bits stand for `ops` (read at each revocation); false: for `revocations` (read at each op). */
 	overOps: boolean;
-	/** Where the line's bits start in every set. */
+	/** Where the line's bits start in the segment's sets. */
 	offset: number;
+}
+
+/** Lines built at once: those of the revocations that first took effect in one round. */
+interface Segment {
+	lines: Map<string, Line>;
+	/** [in its history, made on top of it] for each op a line reads, over every line's bits. */
+	sets: Map<string, [Uint32Array, Uint32Array]>;
+	/** Words in each set. */
+	words: number;
 }
 
 export class Concurrency {
 	readonly #placed: Map<string, SignedOp>;
 	readonly #targetOf: (op: SignedOp) => string | undefined;
 	#byAuthor: Map<string, SignedOp[]> | null = null;
-	#lines = new Map<string, Line>();
-	/** [in its history, made on top of it] for each op a line reads, over every line's bits. */
-	#sets = new Map<string, [Uint32Array, Uint32Array]>();
-	/** Words in each set. */
-	#words = 0;
+	/** Each op's place in the replay (to order the voiders found in two segments). */
+	#rank: Map<string, number> | null = null;
+	readonly #segments: Segment[] = [];
+	/** The revocations some segment holds. */
+	readonly #held = new Set<string>();
+	#bits = 0;
 
 	/**
 	 * `placed`: the room's well-placed ops in replay order (every op's parents are among them, before it).
@@ -53,48 +62,53 @@ export class Concurrency {
 	 * first `keep` of those revocations in replay order.
 	 */
 	voided(revocations: readonly SignedOp[], keep: number): Map<string, string[]> {
-		const effective = new Map<string, Set<string>>();
-		for (const revocation of revocations) {
-			const target = this.#targetOf(revocation)!;
-			const ids = effective.get(target);
-			if (ids) ids.add(revocation.id);
-			else effective.set(target, new Set([revocation.id]));
-		}
-		this.#cover(effective);
+		const fresh = revocations.filter((r) => !this.#held.has(r.id));
+		if (fresh.length > 0) this.#segments.push(this.#segment(fresh));
+		const effective = new Set(revocations.map((r) => r.id));
 		const voided = new Map<string, string[]>();
-		// Bits of ops that have `keep` revocations already, and of revocations not in effect: masked out.
-		const full = new Uint32Array(this.#words);
-		const idle = new Uint32Array(this.#words);
-		for (const [target, ids] of effective) {
-			const line = this.#lines.get(target)!;
-			if (line.ops.length === 0) continue;
-			if (line.overOps) {
-				// Read at each revocation in effect.
-				for (const revocation of line.revocations) {
-					if (!ids.has(revocation.id)) continue;
-					const [before, after] = this.#sets.get(revocation.id)!;
-					forEachClear(line.offset, line.ops.length, (w) => before[w] | after[w] | full[w], (i) => {
-						const op = line.ops[i - line.offset].id;
-						const by = voided.get(op) ?? [];
-						by.push(revocation.id);
-						voided.set(op, by);
-						if (by.length >= keep) full[i >>> 5] |= 1 << (i & 31);
+		const add = (op: string, by: string[]) => {
+			const before = voided.get(op);
+			if (!before) return voided.set(op, by);
+			// Found in two segments: the first `keep` of both in replay order.
+			const rank = this.#ranks();
+			voided.set(op, [...before, ...by].sort((x, y) => rank.get(x)! - rank.get(y)!).slice(0, keep));
+		};
+		for (const segment of this.#segments) {
+			// Bits of ops that have `keep` revocations already, and of revocations not in effect: masked out.
+			const full = new Uint32Array(segment.words);
+			const idle = new Uint32Array(segment.words);
+			for (const line of segment.lines.values()) {
+				if (line.ops.length === 0 || !line.revocations.some((r) => effective.has(r.id))) continue;
+				if (line.overOps) {
+					// Read at each revocation in effect.
+					const found = new Map<string, string[]>();
+					for (const revocation of line.revocations) {
+						if (!effective.has(revocation.id)) continue;
+						const [before, after] = segment.sets.get(revocation.id)!;
+						forEachClear(line.offset, line.ops.length, (w) => before[w] | after[w] | full[w], (i) => {
+							const op = line.ops[i - line.offset].id;
+							const by = found.get(op) ?? [];
+							by.push(revocation.id);
+							found.set(op, by);
+							if (by.length >= keep) full[i >>> 5] |= 1 << (i & 31);
+						});
+					}
+					for (const [op, by] of found) add(op, by);
+				} else {
+					// Read at each op.
+					line.revocations.forEach((r, i) => {
+						const at = line.offset + i;
+						if (!effective.has(r.id)) idle[at >>> 5] |= 1 << (at & 31);
 					});
-				}
-			} else {
-				// Read at each op.
-				line.revocations.forEach((r, i) => {
-					const at = line.offset + i;
-					if (!ids.has(r.id)) idle[at >>> 5] |= 1 << (at & 31);
-				});
-				for (const op of line.ops) {
-					const [before, after] = this.#sets.get(op.id)!;
-					const by: string[] = [];
-					forEachClear(line.offset, line.revocations.length, (w) => before[w] | after[w] | idle[w], (i) => {
-						by.push(line.revocations[i - line.offset].id);
-						return by.length >= keep;
-					});
-					if (by.length > 0) voided.set(op.id, by);
+					for (const op of line.ops) {
+						const [before, after] = segment.sets.get(op.id)!;
+						const by: string[] = [];
+						forEachClear(line.offset, line.revocations.length, (w) => before[w] | after[w] | idle[w], (i) => {
+							by.push(line.revocations[i - line.offset].id);
+							return by.length >= keep;
+						});
+						if (by.length > 0) add(op.id, by);
+					}
 				}
 			}
 		}
@@ -102,41 +116,45 @@ export class Concurrency {
 	}
 
 	/**
-	 * Builds the sets anew when a revocation in `effective` is not in its member's line yet (the first round;
-	 * a later one where voiding let another take effect): lines only over revocations that took effect, so
-	 * records that take none (forged, or by someone without the role) cost nothing here.
+	 * The lines of revocations no segment holds yet: all in effect in the first round, then those a later round
+	 * has take effect (voiding let them), in a segment of their own, so a round costs passes over the room
+	 * for its new revocations only. Only revocations that take effect count: records that take none (forged,
+	 * or by someone without the role) cost nothing here.
 	 */
-	#cover(effective: Map<string, Set<string>>): void {
-		const covered = (target: string, ids: Set<string>) => {
-			const line = this.#lines.get(target);
-			return line !== undefined && [...ids].every((id) => line.revoked.has(id));
-		};
-		if ([...effective].every(([target, ids]) => covered(target, ids))) return;
+	#segment(revocations: SignedOp[]): Segment {
 		if (!this.#byAuthor) {
 			this.#byAuthor = new Map();
 			for (const op of this.#placed.values()) push(this.#byAuthor, op.body.author, op);
 		}
-		const revoked = new Set<string>();
-		for (const line of this.#lines.values()) for (const id of line.revoked) revoked.add(id);
-		for (const ids of effective.values()) for (const id of ids) revoked.add(id);
+		const ids = new Set(revocations.map((r) => r.id));
+		for (const id of ids) this.#held.add(id);
 		const revocationsOf = new Map<string, SignedOp[]>();
-		for (const op of this.#placed.values()) if (revoked.has(op.id)) push(revocationsOf, this.#targetOf(op)!, op);
+		for (const op of this.#placed.values()) if (ids.has(op.id)) push(revocationsOf, this.#targetOf(op)!, op);
 		const lines = new Map<string, Line>();
 		const marks = new Map<string, number[]>();
 		let bits = 0;
-		for (const [target, revocations] of revocationsOf) {
+		for (const [target, held] of revocationsOf) {
 			const ops = this.#byAuthor.get(target) ?? [];
-			const overOps = ops.length <= revocations.length;
+			const overOps = ops.length <= held.length;
 			// A member that made no op (a listener, as a rule) has nothing to void: no bits.
-			const marked = ops.length === 0 ? [] : overOps ? ops : revocations;
-			lines.set(target, { ops, revocations, revoked: new Set(revocations.map((r) => r.id)), overOps, offset: bits });
+			const marked = ops.length === 0 ? [] : overOps ? ops : held;
+			lines.set(target, { ops, revocations: held, overOps, offset: bits });
 			for (const op of marked) push(marks, op.id, bits++);
 		}
-		this.#lines = lines;
-		this.#words = words(bits);
 		const read = new Set<string>();
 		for (const line of lines.values()) if (line.ops.length > 0) for (const op of line.overOps ? line.revocations : line.ops) read.add(op.id);
-		this.#sets = this.#around(marks, bits, read);
+		this.#bits += bits;
+		return { lines, sets: bits === 0 ? new Map() : this.#around(marks, bits, read), words: words(bits) };
+	}
+
+	/** Bits built in all segments so far: what the rounds cost (tests). */
+	get bitsBuilt(): number {
+		return this.#bits;
+	}
+
+	#ranks(): Map<string, number> {
+		if (!this.#rank) this.#rank = new Map([...this.#placed.keys()].map((id, i) => [id, i]));
+		return this.#rank;
 	}
 
 	/**
