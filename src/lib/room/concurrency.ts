@@ -12,8 +12,11 @@
  * for every op, a bitset over all lines of the ops in its history and of those made on top of it; only the
  * sets of the ops read later are kept. That costs (ops + parent links) × bits / 32 words, in time and (while
  * it is built) in memory. The first round builds over the revocations in effect; a later round where voiding
- * let others take effect builds over those alone (a segment of their own): a cascade of rounds costs the bits
- * of one build, and a pass over the room each way per round. Revocations that take effect in no round (forged ones by someone without the role) cost nothing.
+ * let others take effect builds over those alone, in a segment of their own (kept, with its sets, for the rest
+ * of the replay). The segments' bits never exceed one per revocation that takes effect, nor a full build per
+ * round: a chain that adds a few per round costs those few bits, plus a pass over the room each way in each
+ * round that adds any. Revocations that take effect in no round (forged ones by someone without the role)
+ * cost nothing.
  */
 import type { SignedOp } from './room-op-codec';
 
