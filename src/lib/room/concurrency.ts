@@ -61,8 +61,8 @@ export class Concurrency {
 	}
 
 	/**
-	 * Every op concurrent with one of `revocations` (revocations among the placed ops) of its author, with the
-	 * first `keep` of those revocations in replay order.
+	 * Every op concurrent with one of `revocations` (revocations among the placed ops, each once, in replay order)
+	 * of its author, with the first `keep` of those revocations in replay order.
 	 */
 	voided(revocations: readonly SignedOp[], keep: number): Map<string, string[]> {
 		const fresh = revocations.filter((r) => !this.#held.has(r.id));
@@ -129,10 +129,11 @@ export class Concurrency {
 			this.#byAuthor = new Map();
 			for (const op of this.#placed.values()) push(this.#byAuthor, op.body.author, op);
 		}
-		const ids = new Set(revocations.map((r) => r.id));
-		for (const id of ids) this.#held.add(id);
 		const revocationsOf = new Map<string, SignedOp[]>();
-		for (const op of this.#placed.values()) if (ids.has(op.id)) push(revocationsOf, this.#targetOf(op)!, op);
+		for (const r of revocations) {
+			this.#held.add(r.id);
+			push(revocationsOf, this.#targetOf(r)!, r);
+		}
 		const lines = new Map<string, Line>();
 		const marks = new Map<string, number[]>();
 		let bits = 0;
